@@ -1,0 +1,1 @@
+"""backprop-api: a dense network's forward pass, loss, gradients and training runs as JSON."""

@@ -1,0 +1,103 @@
+"""One error format for the whole API, and the one table mapping engine errors to HTTP.
+
+* 422: ``{"detail": [{"type", "loc", "msg", "input"?, "ctx"?}, ...]}`` (FastAPI's list format), for
+  invalid bodies and for computations that overflow float64;
+* every other error: ``{"detail": "a sentence"}``.
+
+Validation errors are made JSON-safe before they are sent: a non-finite ``input`` is written as a
+string and large ``input`` values are left out rather than echoed back.
+"""
+
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from app.nn.errors import NonFiniteError
+
+_MAX_ECHOED_ITEMS = 16
+_NON_FINITE_WORDS = ("NaN", "Infinity", "-Infinity")
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _small(value: Any) -> bool:
+    """Whether ``value`` is short enough to echo back: a scalar or a short flat list."""
+    if isinstance(value, list):
+        return len(value) <= _MAX_ECHOED_ITEMS and not any(
+            isinstance(v, list | dict) for v in value
+        )
+    return not isinstance(value, dict)
+
+
+def _json_error_message(error: dict[str, Any], body: Any) -> str:
+    reason = (error.get("ctx") or {}).get("error", "malformed JSON")
+    message = f"Invalid JSON: {reason}"
+    position = error["loc"][-1]
+    if isinstance(body, bytes | str) and isinstance(position, int):
+        text = body[position : position + 9]
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if text.startswith(_NON_FINITE_WORDS) or "infinity" in reason:
+            message += "; NaN, Infinity and numbers beyond ±1.8e308 are not valid numbers here"
+    return message
+
+
+def clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
+    """Pydantic/FastAPI error dicts made JSON-safe and short, in FastAPI's 422 format."""
+    cleaned = []
+    for error in errors:
+        item: dict[str, Any] = {
+            "type": error["type"],
+            "loc": list(error["loc"]),
+            "msg": error["msg"],
+        }
+        if error["type"] == "json_invalid":
+            item["msg"] = _json_error_message(error, body)
+        elif "input" in error and _small(error["input"]):
+            item["input"] = _json_safe(error["input"])
+        if error.get("ctx"):
+            item["ctx"] = _json_safe(jsonable_encoder(error["ctx"]))
+        cleaned.append(item)
+    return cleaned
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 for an invalid body, safe to serialize whatever the body held."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": clean_errors(exc.errors(), exc.body)}, status_code=422)
+
+
+async def non_finite(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a computation that overflowed float64 although every input was finite."""
+    assert isinstance(exc, NonFiniteError)
+    loc: list[str | int] = (
+        ["body", "network", "layers", exc.layer] if exc.layer is not None else ["body"]
+    )
+    error = {"type": "non_finite", "loc": loc, "msg": str(exc)}
+    return JSONResponse({"detail": [error]}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every other HTTP error (404, 405, 413, ...) as ``{"detail": "..."}``."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(NonFiniteError, non_finite)
+    app.add_exception_handler(HTTPException, http_error)

@@ -1,0 +1,37 @@
+"""A route class whose requests parse JSON with orjson.
+
+orjson rejects what JSON itself rejects (``NaN``, ``Infinity``, numbers beyond float64 such as
+``1e400``, invalid UTF-8) and bounds nesting depth, always with a ``JSONDecodeError``, which FastAPI
+turns into a 422. It is also several times faster than the standard library on large bodies.
+"""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+class OrjsonRequest(Request):
+    """A request whose ``json()`` is parsed by orjson."""
+
+    async def json(self) -> Any:
+        """The body parsed as strict JSON (cached like Starlette's own)."""
+        if not hasattr(self, "_json"):
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
+class OrjsonRoute(APIRoute):
+    """An APIRoute that hands its endpoint an :class:`OrjsonRequest`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler so that it parses the body with orjson."""
+        handler = super().get_route_handler()
+
+        async def orjson_handler(request: Request) -> Response:
+            return await handler(OrjsonRequest(request.scope, request.receive))
+
+        return orjson_handler

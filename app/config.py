@@ -1,0 +1,50 @@
+"""Settings from the environment: the request limits that keep every request bounded.
+
+Each limit is read from its ``BACKPROP_*`` variable once per process (``get_settings`` is cached);
+error messages name the variable so that an operator knows which knob to turn.
+"""
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A named upper bound and the environment variable that sets it."""
+
+    value: int
+    env: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every configurable limit, with defaults that keep a request under ~30 s and ~1 GiB."""
+
+    max_body_bytes: Limit = Limit(16 * 1024 * 1024, "BACKPROP_MAX_BODY_BYTES")
+    max_layers: Limit = Limit(32, "BACKPROP_MAX_LAYERS")
+    max_units: Limit = Limit(4096, "BACKPROP_MAX_UNITS")
+    max_samples: Limit = Limit(10_000, "BACKPROP_MAX_SAMPLES")
+    max_epochs: Limit = Limit(100_000, "BACKPROP_MAX_EPOCHS")
+    max_work: Limit = Limit(20_000_000_000, "BACKPROP_MAX_WORK")
+    max_trace_values: Limit = Limit(4_000_000, "BACKPROP_MAX_TRACE_VALUES")
+
+
+def _read_limit(default: Limit) -> Limit:
+    raw = os.environ.get(default.env)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{default.env} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{default.env} must be at least 1, got {value}")
+    return Limit(value, default.env)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    defaults = Settings()
+    return Settings(**{f.name: _read_limit(getattr(defaults, f.name)) for f in fields(Settings)})

@@ -1,0 +1,44 @@
+"""Application factory: routers, error handlers and limits. ``uvicorn app.main:app`` serves it."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from app import __doc__ as summary
+from app.api import errors, health, math, training
+from app.api.body_limit import BodySizeLimit
+from app.config import get_settings
+from app.schemas import ErrorMessage
+
+DESCRIPTION = """
+Send a dense network (its weights, biases and activations) and data; get back every intermediate
+number of the forward pass, the loss, the gradients, or a whole training run, as JSON.
+
+Every example below is the notebook's 3-2-1 ReLU network: press **Try it out**, then **Execute**.
+Conventions: a layer computes `z = W·x + b` and `a = activation(z)`, with `W` of shape
+`(units, inputs)`; `inputs` is one sample (a list of numbers) or a batch (a list of rows), and
+outputs take the same form. Floats are float64 end to end.
+"""
+
+
+def create_app() -> FastAPI:
+    """Build the application with the limits of the current settings."""
+    settings = get_settings()
+    error_responses: dict[int | str, dict[str, Any]] = {
+        413: {"model": ErrorMessage, "description": "Request body too large"}
+    }
+    app = FastAPI(
+        title="backprop-api",
+        summary=summary,
+        description=DESCRIPTION,
+        version="0.1.0",
+    )
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.include_router(math.router, responses=error_responses)
+    app.include_router(training.router, responses=error_responses)
+    app.include_router(health.router)
+    errors.install(app)
+    return app
+
+
+app = create_app()

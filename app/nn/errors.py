@@ -1,0 +1,41 @@
+"""Engine exceptions: plain Python errors that know nothing of HTTP (the API maps them)."""
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class NonFiniteError(EngineError):
+    """A computed value overflowed to ±inf or became NaN although every input was finite."""
+
+    def __init__(self, quantity: str, layer: int | None = None) -> None:
+        self.quantity = quantity
+        self.layer = layer
+        where = f"layer {layer}: " if layer is not None else ""
+        super().__init__(
+            f"{where}{quantity} is not finite (float64 overflow or NaN); "
+            "the weights or inputs are too large for this network"
+        )
+
+
+def quiet_floating(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` with NumPy's overflow/invalid warnings off: the engine checks finiteness itself.
+
+    A fresh ``np.errstate`` per call keeps this safe across threads and generators.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
