@@ -27,7 +27,6 @@ lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfi
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/python -m tests.deploy_check docker-compose.yml
 
 format: $(VENV)/.installed-dev  ## Rewrite the code in the project's style
 	$(BIN)/ruff check --fix .
