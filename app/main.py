@@ -32,12 +32,12 @@ def create_app() -> FastAPI:
         summary=summary,
         description=DESCRIPTION,
         version="0.1.0",
+        exception_handlers=errors.HANDLERS,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(math.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
     app.include_router(health.router)
-    errors.install(app)
     return app
 
 

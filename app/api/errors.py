@@ -9,13 +9,14 @@ string and large ``input`` values are left out rather than echoed back.
 """
 
 import math
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from app.nn.errors import NonFiniteError
 
@@ -74,30 +75,27 @@ def clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
     return cleaned
 
 
-async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 for an invalid body, safe to serialize whatever the body held."""
-    assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": clean_errors(exc.errors(), exc.body)}, status_code=422)
 
 
-async def non_finite(request: Request, exc: Exception) -> JSONResponse:
+async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
     """422 for a computation that overflowed float64 although every input was finite."""
-    assert isinstance(exc, NonFiniteError)
-    loc: list[str | int] = (
-        ["body", "network", "layers", exc.layer] if exc.layer is not None else ["body"]
-    )
+    loc: list[str | int] = ["body", "targets"] if exc.stage == "loss" else ["body", "network"]
+    if exc.layer is not None:
+        loc += ["layers", exc.layer]
     error = {"type": "non_finite", "loc": loc, "msg": str(exc)}
     return JSONResponse({"detail": [error]}, status_code=422)
 
 
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Every other HTTP error (404, 405, 413, ...) as ``{"detail": "..."}``."""
-    assert isinstance(exc, HTTPException)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-def install(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(NonFiniteError, non_finite)
-    app.add_exception_handler(HTTPException, http_error)
+HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
+    RequestValidationError: validation_error,
+    NonFiniteError: non_finite,
+    HTTPException: http_error,
+}

@@ -2,12 +2,21 @@
 
 import functools
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Literal, ParamSpec, TypeVar
 
 import numpy as np
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+Stage = Literal["forward", "loss", "gradient", "update"]
+
+_WHAT = {
+    "forward": "z",
+    "loss": "the loss",
+    "gradient": "the gradient",
+    "update": "an updated parameter",
+}
 
 
 class EngineError(Exception):
@@ -17,13 +26,13 @@ class EngineError(Exception):
 class NonFiniteError(EngineError):
     """A computed value overflowed to ±inf or became NaN although every input was finite."""
 
-    def __init__(self, quantity: str, layer: int | None = None) -> None:
-        self.quantity = quantity
+    def __init__(self, stage: Stage, layer: int | None = None) -> None:
+        self.stage = stage
         self.layer = layer
         where = f"layer {layer}: " if layer is not None else ""
         super().__init__(
-            f"{where}{quantity} is not finite (float64 overflow or NaN); "
-            "the weights or inputs are too large for this network"
+            f"{where}{_WHAT[stage]} is not finite (float64 overflow or NaN); "
+            "the weights, inputs or targets are too large for this network"
         )
 
 

@@ -114,7 +114,7 @@ def check_forward_finite(fwd: ForwardPass) -> None:
     """
     for index, z in enumerate(fwd.z):
         if not np.isfinite(z).all():
-            raise NonFiniteError("z", layer=index)
+            raise NonFiniteError("forward", layer=index)
 
 
 def backward(params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters) -> Parameters:
@@ -139,7 +139,7 @@ def check_gradients_finite(grads: Parameters) -> None:
         return
     for index, (gW, gb) in enumerate(grads.layers):
         if not (np.isfinite(gW).all() and np.isfinite(gb).all()):
-            raise NonFiniteError("the gradient", layer=index)
+            raise NonFiniteError("gradient", layer=index)
 
 
 @quiet_floating
@@ -149,7 +149,7 @@ def evaluate(params: Parameters, x: Array, t: Array, loss: Loss) -> tuple[Forwar
     check_forward_finite(fwd)
     value = loss.value(fwd.outputs, t)
     if not math.isfinite(value):
-        raise NonFiniteError("the loss")
+        raise NonFiniteError("loss")
     return fwd, value
 
 

@@ -50,7 +50,7 @@ class TrainingResult:
 def _update(params: Parameters, grads: Parameters, optimizer: SGD) -> None:
     optimizer.step(params, grads)
     if not np.isfinite(params.flat).all():
-        raise NonFiniteError("an updated parameter")
+        raise NonFiniteError("update")
 
 
 def train(

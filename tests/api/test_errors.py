@@ -1,0 +1,433 @@
+"""Every error path: status, the one JSON error shape, loc and message."""
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import examples
+from app.config import Settings
+
+Body = dict[str, Any]
+
+
+def _train(**changes: Any) -> Body:
+    body = copy.deepcopy(examples.TRAIN)
+    body.update(changes)
+    return body
+
+
+def _with_layer(index: int, **changes: Any) -> Body:
+    body = copy.deepcopy(examples.TRAIN)
+    body["network"]["layers"][index].update(changes)
+    return body
+
+
+def _strict_json(text: str) -> Any:
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-finite token {token} in response")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def _only_error(response: Any) -> dict[str, Any]:
+    assert response.status_code == 422, response.text
+    detail = _strict_json(response.text)["detail"]
+    assert isinstance(detail, list)
+    assert len(detail) == 1, detail
+    error: dict[str, Any] = detail[0]
+    assert set(error) <= {"type", "loc", "msg", "input", "ctx"}
+    return error
+
+
+INVALID_BODIES: list[tuple[str, Body, str, list[Any], str]] = [
+    ("bool", _train(inputs=[-1.0, True, 1.5]), "float_type", ["inputs", 1], "valid number"),
+    ("numeric string", _train(targets=["1.5"]), "float_type", ["targets", 0], "valid number"),
+    (
+        "null number",
+        _with_layer(1, bias=[None]),
+        "float_type",
+        ["network", "layers", 1, "bias", 0],
+        "valid number",
+    ),
+    (
+        "unknown field",
+        _train(learning_rate=0.1),
+        "extra_forbidden",
+        ["learning_rate"],
+        "Extra inputs",
+    ),
+    (
+        "unknown layer field",
+        _with_layer(0, bias_init=0),
+        "extra_forbidden",
+        ["network", "layers", 0, "bias_init"],
+        "Extra",
+    ),
+    (
+        "missing network",
+        {"inputs": [1.0], "targets": [1.0]},
+        "missing",
+        ["network"],
+        "Field required",
+    ),
+    (
+        "unknown activation",
+        _with_layer(0, activation="softplus"),
+        "literal_error",
+        ["network", "layers", 0, "activation"],
+        "relu",
+    ),
+    ("unknown loss", _train(loss="hinge"), "literal_error", ["loss"], "mean_squared_error"),
+    ("no layers", _train(network={"layers": []}), "too_short", ["network", "layers"], "at least 1"),
+    (
+        "empty weights",
+        _with_layer(0, weights=[]),
+        "too_short",
+        ["network", "layers", 0, "weights"],
+        "at least 1",
+    ),
+    (
+        "epochs zero",
+        _train(epochs=0),
+        "greater_than_equal",
+        ["epochs"],
+        "greater than or equal to 1",
+    ),
+    ("epochs float", _train(epochs=1.5), "int_type", ["epochs"], "valid integer"),
+    (
+        "negative learning rate",
+        _train(optimizer={"type": "sgd", "learning_rate": -0.1}),
+        "greater_than_equal",
+        ["optimizer", "learning_rate"],
+        "0",
+    ),
+    (
+        "unknown optimizer",
+        _train(optimizer={"type": "adagrad"}),
+        "literal_error",
+        ["optimizer", "type"],
+        "sgd",
+    ),
+    (
+        "ragged weights",
+        _with_layer(0, weights=[[0.1, -0.2, 0.4], [-0.5, 0.3]]),
+        "shape_mismatch",
+        ["network", "layers", 0, "weights", 1],
+        "layer 0: every row of weights must have the same length: "
+        "row 1 has 2 numbers but row 0 has 3",
+    ),
+    (
+        "bias length",
+        _with_layer(0, bias=[0.0]),
+        "shape_mismatch",
+        ["network", "layers", 0, "bias"],
+        "layer 0 has 2 units (one per row of weights), so bias needs 2 numbers but it has 1",
+    ),
+    (
+        "layer inputs",
+        _with_layer(1, weights=[[0.3, -0.7, 0.1]]),
+        "shape_mismatch",
+        ["network", "layers", 1, "weights"],
+        "layer 1 expects 2 inputs (layer 0 has 2 units) but its weights have 3 columns",
+    ),
+    (
+        "sample width",
+        _train(inputs=[1.0, 2.0]),
+        "shape_mismatch",
+        ["inputs"],
+        "inputs has 2 numbers but layer 0 expects 3 inputs",
+    ),
+    (
+        "batch row width",
+        _train(inputs=[[1.0, 2.0, 3.0], [1.0, 2.0]], targets=[[1.0], [0.0]]),
+        "shape_mismatch",
+        ["inputs", 1],
+        "inputs row 1 has 2 numbers but layer 0 expects 3 inputs",
+    ),
+    (
+        "target width",
+        _train(targets=[1.0, 2.0]),
+        "shape_mismatch",
+        ["targets"],
+        "targets has 2 numbers but the last layer (layer 1) has 1 output",
+    ),
+    (
+        "target form",
+        _train(inputs=[[-1.0, 2.0, 1.5]], targets=[1.0]),
+        "shape_mismatch",
+        ["targets"],
+        "inputs is a batch (a list of rows), so targets must be a batch (a list of rows) too",
+    ),
+    (
+        "target rows",
+        _train(inputs=[[-1.0, 2.0, 1.5], [1.0, 1.0, 1.0]], targets=[[1.0]]),
+        "shape_mismatch",
+        ["targets"],
+        "targets has 1 row but inputs has 2: one target row per sample",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "loc", "message"),
+    [case[1:] for case in INVALID_BODIES],
+    ids=[case[0] for case in INVALID_BODIES],
+)
+def test_invalid_body(
+    client: TestClient, body: Body, kind: str, loc: list[Any], message: str
+) -> None:
+    """Each invalid body gets one 422 error at the JSON path of the bad value."""
+    error = _only_error(client.post("/train", json=body))
+    assert error["type"] == kind
+    assert error["loc"] == ["body", *loc]
+    assert message in error["msg"]
+
+
+def test_one_sample_for_a_one_input_network_hints_at_batches(client: TestClient) -> None:
+    """Three numbers for a one-input network: the message says how to send three samples."""
+    network = {"layers": [{"weights": [[2.0]], "bias": [0.0], "activation": "identity"}]}
+    error = _only_error(
+        client.post("/forward", json={"network": network, "inputs": [1.0, 2.0, 3.0]})
+    )
+    assert "send a list of rows" in error["msg"]
+
+
+def test_several_problems_are_reported_together(client: TestClient) -> None:
+    """All shape problems of a body come back in one response."""
+    body = _with_layer(0, bias=[0.0])
+    body["network"]["layers"][1]["weights"] = [[0.3, -0.7, 0.1]]
+    response = client.post("/forward", json=body)
+    assert response.status_code == 422
+    locs = [error["loc"] for error in response.json()["detail"]]
+    assert ["body", "network", "layers", 0, "bias"] in locs
+    assert ["body", "network", "layers", 1, "weights"] in locs
+
+
+@pytest.mark.parametrize(
+    ("literal", "hint"),
+    [
+        ("NaN", "NaN, Infinity"),
+        ("Infinity", "NaN, Infinity"),
+        ("-Infinity", "NaN, Infinity"),
+        ("1e400", "NaN, Infinity"),
+        ("-1e400", "NaN, Infinity"),
+    ],
+)
+def test_non_finite_literals_are_rejected(client: TestClient, literal: str, hint: str) -> None:
+    """Bare NaN/Infinity/overflowing literals get a 422 (not FastAPI's 500 when echoing them)."""
+    text = json.dumps(examples.FORWARD).replace("-1.0", literal, 1)
+    response = client.post("/forward", content=text, headers={"content-type": "application/json"})
+    error = _only_error(response)
+    assert error["type"] == "json_invalid"
+    assert error["loc"][0] == "body"
+    assert hint in error["msg"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{", b'{"network": }', b"\xff\xfe\x00", b"[" * 5000 + b"]" * 5000, b"null"],
+    ids=["truncated", "syntax", "not utf-8", "deeply nested", "null"],
+)
+def test_malformed_json(client: TestClient, content: bytes) -> None:
+    """Malformed, undecodable or absurdly nested bodies get a 422, never a 500."""
+    response = client.post(
+        "/forward", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], list)
+
+
+def test_large_invalid_input_is_not_echoed(client: TestClient) -> None:
+    """A big wrong value is named by its path, not copied back into the error."""
+    error = _only_error(
+        client.post("/forward", json={**examples.FORWARD, "inputs": {"x": [1.0] * 100}})
+    )
+    assert error["loc"] == ["body", "inputs"]
+    assert "input" not in error
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc", "what"),
+    [
+        (
+            "/forward",
+            _with_layer(1, weights=[[1e200, 1e200]]) | {"inputs": [1e200, 2.0, 3.0]},
+            ["network", "layers", 1],
+            "layer 1: z is not finite",
+        ),
+        (
+            "/loss",
+            _train(
+                targets=[-1e300],
+                network={
+                    "layers": [
+                        {"weights": [[1e300, 0.0, 0.0]], "bias": [0.0], "activation": "identity"}
+                    ]
+                },
+                inputs=[1.0, 0.0, 0.0],
+            ),
+            ["targets"],
+            "the loss is not finite",
+        ),
+        (
+            "/backward",
+            # y = 1e300 · tanh(1e-300) = 1 is fine, but ∂L/∂W0 = 1e300 · 1e10 overflows.
+            _train(
+                network={
+                    "layers": [
+                        {"weights": [[1e-310, 0.0, 0.0]], "bias": [0.0], "activation": "tanh"},
+                        {"weights": [[1e300]], "bias": [0.0], "activation": "identity"},
+                    ]
+                },
+                inputs=[1e10, 0.0, 0.0],
+                targets=[0.0],
+            ),
+            ["network", "layers", 0],
+            "layer 0: the gradient is not finite",
+        ),
+        (
+            "/train",
+            _with_layer(0, weights=[[1e300, 1e300, 1e300], [0.0, 0.0, 0.0]])
+            | {"inputs": [1e300, 1e300, 1e300]},
+            ["network", "layers", 0],
+            "layer 0: z is not finite",
+        ),
+    ],
+    ids=["forward", "loss", "backward", "train"],
+)
+def test_overflow_from_finite_inputs(
+    client: TestClient, path: str, body: Body, loc: list[Any], what: str
+) -> None:
+    """Finite inputs whose computation overflows get a 422 naming where, never NaN in JSON."""
+    for key in ("optimizer", "epochs") if path != "/train" else ():
+        body.pop(key, None)
+    if path == "/forward":
+        body.pop("targets"), body.pop("loss")
+    error = _only_error(client.post(path, json=body))
+    assert error["type"] == "non_finite"
+    assert error["loc"] == ["body", *loc]
+    assert what in error["msg"]
+
+
+LIMIT_CASES: list[tuple[str, int, Body, list[Any], str]] = [
+    ("BACKPROP_MAX_LAYERS", 1, _train(), ["network", "layers"], "the number of layers is 2"),
+    (
+        "BACKPROP_MAX_UNITS",
+        2,
+        _train(),
+        ["network", "layers", 0, "weights"],
+        "layer 0's number of inputs is 3",
+    ),
+    (
+        "BACKPROP_MAX_SAMPLES",
+        1,
+        _train(inputs=[[-1.0, 2.0, 1.5]] * 2, targets=[[1.0]] * 2),
+        ["inputs"],
+        "the number of samples is 2",
+    ),
+    ("BACKPROP_MAX_EPOCHS", 5, _train(epochs=6), ["epochs"], "epochs is 6"),
+    (
+        "BACKPROP_MAX_WORK",
+        100,
+        _train(epochs=10),
+        [],
+        "the work (epochs × samples × parameters) is 110",
+    ),
+    (
+        "BACKPROP_MAX_TRACE_VALUES",
+        300,
+        _train(epochs=10),
+        [],
+        "the number of values in the response is 323",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("env", "limit", "body", "loc", "message"),
+    LIMIT_CASES,
+    ids=[case[0] for case in LIMIT_CASES],
+)
+def test_limits_name_their_variable(
+    limited_client: Callable[..., TestClient],
+    env: str,
+    limit: int,
+    body: Body,
+    loc: list[Any],
+    message: str,
+) -> None:
+    """Work over a configured limit gets a 422 naming the limit and its variable."""
+    client = limited_client(**{env: limit})
+    error = _only_error(client.post("/train", json=body))
+    assert error["type"] == "limit_exceeded"
+    assert error["loc"] == ["body", *loc]
+    assert message in error["msg"]
+    assert f"over the limit of {limit:,} (set by {env})" in error["msg"]
+
+
+def _count_numbers(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_count_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_numbers(v) for v in value)
+    return int(isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def test_response_value_count_is_exact(client: TestClient) -> None:
+    """The trace-size limit counts exactly the numbers a /train response holds."""
+    body = client.post("/train", json=_train(epochs=10)).json()
+    assert _count_numbers(body) == 323
+
+
+def test_every_limit_has_a_case() -> None:
+    """Each limit in Settings (other than the body size, tested below) is exercised above."""
+    tested = {case[0] for case in LIMIT_CASES} | {"BACKPROP_MAX_BODY_BYTES"}
+    assert tested == {getattr(Settings(), name).env for name in Settings.__dataclass_fields__}
+
+
+def test_body_over_limit_declared(limited_client: Callable[..., TestClient]) -> None:
+    """A declared Content-Length over the limit gets a JSON 413 naming the variable."""
+    client = limited_client(BACKPROP_MAX_BODY_BYTES=1000)
+    response = client.post(
+        "/train", content=b" " * 1001, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    detail = "The request body is over the limit of 1,000 bytes (set by BACKPROP_MAX_BODY_BYTES)"
+    assert response.json() == {"detail": detail}
+
+
+def test_body_over_limit_streamed(limited_client: Callable[..., TestClient]) -> None:
+    """A chunked body without Content-Length is cut off once it passes the limit."""
+    client = limited_client(BACKPROP_MAX_BODY_BYTES=1000)
+    chunks = (b" " * 400 for _ in range(5))
+    response = client.post("/train", content=chunks, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "BACKPROP_MAX_BODY_BYTES" in response.json()["detail"]
+
+
+def test_body_at_limit_is_accepted(limited_client: Callable[..., TestClient]) -> None:
+    """The limit itself is allowed."""
+    content = json.dumps(examples.TRAIN).encode()
+    client = limited_client(BACKPROP_MAX_BODY_BYTES=len(content))
+    response = client.post("/train", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 200
+
+
+def test_bad_limit_variable_fails_at_start(limited_client: Callable[..., TestClient]) -> None:
+    """A limit variable that is not a positive whole number stops the app from starting."""
+    with pytest.raises(ValueError, match="BACKPROP_MAX_EPOCHS must be a whole number"):
+        limited_client(BACKPROP_MAX_EPOCHS="lots")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/nowhere", 404), ("GET", "/train", 405)]
+)
+def test_other_errors_are_json(client: TestClient, method: str, path: str, status: int) -> None:
+    """Errors other than 422 are {"detail": "..."}."""
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert isinstance(response.json()["detail"], str)
