@@ -27,7 +27,7 @@ class Settings:
     max_samples: Limit = Limit(10_000, "BACKPROP_MAX_SAMPLES")
     max_epochs: Limit = Limit(100_000, "BACKPROP_MAX_EPOCHS")
     max_work: Limit = Limit(20_000_000_000, "BACKPROP_MAX_WORK")
-    max_trace_values: Limit = Limit(4_000_000, "BACKPROP_MAX_TRACE_VALUES")
+    max_trace_values: Limit = Limit(2_000_000, "BACKPROP_MAX_TRACE_VALUES")
 
 
 def _read_limit(default: Limit) -> Limit:

@@ -29,6 +29,7 @@ class NonFiniteError(EngineError):
     def __init__(self, stage: Stage, layer: int | None = None) -> None:
         self.stage = stage
         self.layer = layer
+        self.what = _WHAT[stage] if layer is None else f"layer {layer}'s {_WHAT[stage]}"
         where = f"layer {layer}: " if layer is not None else ""
         super().__init__(
             f"{where}{_WHAT[stage]} is not finite (float64 overflow or NaN); "

@@ -78,9 +78,11 @@ def train(
             next_fwd, next_value = evaluate(params, x, t, loss)
         except NonFiniteError as error:
             np.copyto(params.flat, previous)
-            return TrainingResult(
-                "diverged", epoch - 1, value, params, epoch, f"epoch {epoch}: {error}"
+            reason = (
+                f"epoch {epoch}: after its update {error.what} is not finite "
+                "(float64 overflow or NaN); a smaller learning rate may help"
             )
+            return TrainingResult("diverged", epoch - 1, value, params, epoch, reason)
         yield EpochRecord(epoch, value, fwd, grads.with_flat(grads.flat.copy()), params.copy())
         fwd, value = next_fwd, next_value
     return TrainingResult("completed", epochs, value, params)
