@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -31,7 +30,9 @@ def _json_safe(value: Any) -> Any:
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 def _small(value: Any) -> bool:
@@ -70,7 +71,7 @@ def clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
         elif "input" in error and _small(error["input"]):
             item["input"] = _json_safe(error["input"])
         if error.get("ctx"):
-            item["ctx"] = _json_safe(jsonable_encoder(error["ctx"]))
+            item["ctx"] = _json_safe(error["ctx"])
         cleaned.append(item)
     return cleaned
 
