@@ -317,30 +317,193 @@ class BackwardRequest(LossRequest):
         return super().response_values() + 1 + self.network.parameters
 
 
+Probability = Annotated[FiniteFloat, Field(ge=0, lt=1)]
+
+
 class SGDOptimizer(StrictModel):
-    """Plain gradient descent: ``w ← w − learning_rate · ∂L/∂w`` once per epoch."""
+    """torch.optim.SGD: gradient descent with optional momentum, Nesterov and weight decay."""
 
     type: Literal["sgd"] = "sgd"
     learning_rate: FiniteFloat = Field(0.01, ge=0, description="Step size, ≥ 0.")
+    momentum: FiniteFloat = Field(0.0, ge=0, description="Momentum factor, ≥ 0 (0: none).")
+    dampening: FiniteFloat = Field(0.0, ge=0, le=1, description="Dampening for momentum.")
+    nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0).")
+    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+
+    @model_validator(mode="after")
+    def _check_nesterov(self) -> Self:
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            _raise_if(
+                [
+                    _issue(
+                        "invalid_combination",
+                        ("nesterov",),
+                        "Nesterov momentum needs momentum > 0 and dampening = 0 "
+                        f"(got momentum {self.momentum}, dampening {self.dampening})",
+                        True,
+                    )
+                ],
+                "SGDOptimizer",
+            )
+        return self
+
+    @property
+    def buffers(self) -> list[str]:
+        """The state buffers this configuration keeps."""
+        return ["momentum_buffer"] if self.momentum else []
+
+
+class AdamOptimizer(StrictModel):
+    """torch.optim.Adam: adaptive moments, weight decay added to the gradient."""
+
+    type: Literal["adam"] = "adam"
+    learning_rate: FiniteFloat = Field(0.001, ge=0, description="Step size, ≥ 0.")
+    betas: list[Probability] = Field(
+        [0.9, 0.999],
+        min_length=2,
+        max_length=2,
+        description="Decay rates of the first and second moments, each in [0, 1).",
+    )
+    eps: FiniteFloat = Field(1e-8, gt=0, description="Added to the denominator, > 0.")
+    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+    amsgrad: bool = Field(False, description="Use the running maximum of the second moment.")
+
+    @property
+    def buffers(self) -> list[str]:
+        """The state buffers this configuration keeps."""
+        return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
+
+
+class AdamWOptimizer(AdamOptimizer):
+    """torch.optim.AdamW: Adam with decoupled weight decay ``w ← w·(1 − lr·weight_decay)``."""
+
+    type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
+    weight_decay: FiniteFloat = Field(0.01, ge=0, description="Decoupled weight decay.")
+
+
+_OPTIMIZERS: dict[str, TypeAdapter[SGDOptimizer | AdamOptimizer]] = {
+    model.model_fields["type"].default: TypeAdapter(model)
+    for model in (SGDOptimizer, AdamOptimizer, AdamWOptimizer)
+}
+
+
+def _optimizer(value: Any) -> SGDOptimizer | AdamOptimizer:
+    """Pick the optimizer model by ``type`` (default ``sgd``), so that ``loc`` stays a JSON path."""
+    kind = value.get("type", "sgd") if isinstance(value, dict) else "sgd"
+    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        names = ", ".join(repr(name) for name in _OPTIMIZERS)
+        message = f"Input should be one of {names}"
+        _raise_if([_issue("literal_error", ("type",), message, kind)], "Optimizer")
+    return _OPTIMIZERS[kind].validate_python(value)
+
+
+OptimizerSpec = Annotated[
+    SGDOptimizer | AdamOptimizer | AdamWOptimizer,
+    PlainValidator(
+        _optimizer,
+        json_schema_input_type=Annotated[
+            SGDOptimizer | AdamOptimizer | AdamWOptimizer, Field(discriminator="type")
+        ],
+    ),
+]
+
+
+class LayerTensors(StrictModel):
+    """Arrays shaped like one layer's weights and bias (a gradient, an optimizer buffer)."""
+
+    weights: Matrix
+    bias: Vector
+
+
+class OptimizerState(StrictModel):
+    """Where an optimizer stopped: post it back with the returned network to resume exactly."""
+
+    type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
+    step: int = Field(ge=0, description="Updates applied so far.")
+    momentum_buffer: list[LayerTensors] | None = Field(None, description="SGD with momentum.")
+    exp_avg: list[LayerTensors] | None = Field(None, description="Adam's first moment.")
+    exp_avg_sq: list[LayerTensors] | None = Field(None, description="Adam's second moment.")
+    max_exp_avg_sq: list[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
+
+
+def _state_issues(
+    state: OptimizerState, optimizer: SGDOptimizer | AdamOptimizer, network: Network
+) -> list[InitErrorDetails]:
+    """The resumed state must belong to this optimizer and have the network's shapes."""
+    loc: Loc = ("optimizer_state",)
+    if state.type != optimizer.type:
+        message = f"this state is for {state.type} but the optimizer is {optimizer.type}"
+        return [_issue("invalid_combination", (*loc, "type"), message, state.type)]
+    issues = []
+    names = ("momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    for name in names:
+        tensors = getattr(state, name)
+        if name not in optimizer.buffers:
+            if tensors is not None:
+                message = f"{name} is not used by this {optimizer.type} configuration"
+                issues.append(_issue("invalid_combination", (*loc, name), message))
+            continue
+        if tensors is None:
+            if state.step > 0:
+                issues.append(_issue("missing", (*loc, name), f"{name} is required after step 0"))
+            continue
+        issues += _tensor_shape_issues((*loc, name), tensors, network)
+        if name.endswith("exp_avg_sq") and any(
+            min(min(row) for row in t.weights) < 0 or min(t.bias, default=0) < 0 for t in tensors
+        ):
+            message = f"{name} is a mean of squares, so it cannot be negative"
+            issues.append(_issue("greater_than_equal", (*loc, name), message))
+    return issues
+
+
+def _tensor_shape_issues(
+    loc: Loc, tensors: list[LayerTensors], network: Network
+) -> list[InitErrorDetails]:
+    """Per-layer arrays must have the shapes of the network's weights and biases."""
+    if len(tensors) != len(network.layers):
+        message = f"needs one entry per layer ({len(network.layers)}) but has {len(tensors)}"
+        return [_issue("shape_mismatch", loc, message, len(tensors))]
+    issues = []
+    for index, (tensor, layer) in enumerate(zip(tensors, network.layers, strict=True)):
+        expected = (len(layer.weights), len(layer.weights[0]))
+        actual = (len(tensor.weights), len(tensor.weights[0]) if tensor.weights else 0)
+        if actual != expected or any(len(row) != expected[1] for row in tensor.weights):
+            message = f"layer {index}: weights must have shape {expected} like the network's"
+            issues.append(_issue("shape_mismatch", (*loc, index, "weights"), message))
+        if len(tensor.bias) != expected[0]:
+            message = (
+                f"layer {index}: bias needs {_plural(expected[0], 'number')} like the network's"
+            )
+            issues.append(_issue("shape_mismatch", (*loc, index, "bias"), message))
+    return issues
 
 
 class TrainRequest(LossRequest):
     """A network, data, loss, optimizer and the number of full-batch epochs to train."""
 
-    optimizer: SGDOptimizer = Field(default_factory=SGDOptimizer)
+    optimizer: OptimizerSpec = Field(
+        default_factory=SGDOptimizer,
+        description="sgd (default, learning_rate 0.01), adam or adamw, with PyTorch's rules.",
+    )
+    optimizer_state: OptimizerState | None = Field(
+        None, description="The optimizer_state of an earlier /train response, to resume it."
+    )
     epochs: int = Field(10, ge=1, description="Full-batch epochs: one update per epoch.")
 
     def response_values(self) -> int:
         """Every epoch's trace entry plus the final network and loss."""
         net = self.network
         per_epoch = 2 + self.samples * (net.output_size + 2 * net.units) + 2 * net.parameters
-        return self.epochs * per_epoch + net.parameters + 2
+        state = 1 + len(self.optimizer.buffers) * net.parameters
+        return self.epochs * per_epoch + net.parameters + 2 + state
 
     def _issues(self) -> list[InitErrorDetails]:
         settings = get_settings()
         issues = super()._issues()
         if self.epochs > settings.max_epochs.value:
             issues.append(_over_limit(("epochs",), "epochs", self.epochs, settings.max_epochs))
+        if self.optimizer_state is not None:
+            issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
         work = self.epochs * self.samples * self.network.parameters
         if work > settings.max_work.value:
             issues.append(
@@ -368,13 +531,6 @@ class NetworkOut(ResponseModel):
     layers: list[Layer]
 
 
-class Gradient(ResponseModel):
-    """∂L/∂W and ∂L/∂b of one layer, shaped like its weights and bias."""
-
-    weights: list[list[float]]
-    bias: list[float]
-
-
 class ForwardResponse(ResponseModel):
     """The forward pass: the network's outputs and every layer's z and a."""
 
@@ -395,7 +551,7 @@ class BackwardResponse(ResponseModel):
     loss: float
     outputs: list[float] | list[list[float]]
     layers: list[LayerValues]
-    gradients: list[Gradient]
+    gradients: list[LayerTensors]
 
 
 class EpochTrace(ResponseModel):
@@ -405,7 +561,7 @@ class EpochTrace(ResponseModel):
     loss: float
     outputs: list[float] | list[list[float]]
     layers: list[LayerValues]
-    gradients: list[Gradient]
+    gradients: list[LayerTensors]
     network: NetworkOut
 
 
@@ -422,6 +578,7 @@ class TrainResponse(ResponseModel):
     )
     divergence: str | None = Field(None, description="What became non-finite, in words.")
     network: NetworkOut
+    optimizer_state: OptimizerState = Field(description="Post it back to resume training.")
     trace: list[EpochTrace]
 
 

@@ -4,11 +4,25 @@ Response models are assembled with ``model_construct``: the server built these v
 validating them again would only cost time.
 """
 
+from typing import Any
+
 import numpy as np
 
 from app.nn.network import ForwardPass, Parameters
+from app.nn.optimizers import SGD, Adam, Optimizer
+from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
-from app.schemas import Gradient, Layer, LayerValues, Network, NetworkOut
+from app.schemas import (
+    AdamOptimizer,
+    AdamWOptimizer,
+    Layer,
+    LayerTensors,
+    LayerValues,
+    Network,
+    NetworkOut,
+    OptimizerSpec,
+    OptimizerState,
+)
 
 
 def to_parameters(network: Network) -> Parameters:
@@ -39,10 +53,10 @@ def layer_values(fwd: ForwardPass, batch: bool) -> list[LayerValues]:
     ]
 
 
-def gradients_out(grads: Parameters) -> list[Gradient]:
-    """Per-layer gradients shaped like the weights and biases."""
+def tensors_out(tensors: Parameters) -> list[LayerTensors]:
+    """Per-layer arrays (gradients, optimizer buffers) shaped like the weights and biases."""
     return [
-        Gradient.model_construct(weights=gW.tolist(), bias=gb.tolist()) for gW, gb in grads.layers
+        LayerTensors.model_construct(weights=W.tolist(), bias=b.tolist()) for W, b in tensors.layers
     ]
 
 
@@ -54,3 +68,43 @@ def network_out(params: Parameters) -> NetworkOut:
             for (W, b), name in zip(params.layers, params.activations, strict=True)
         ]
     )
+
+
+def to_optimizer(spec: OptimizerSpec) -> Optimizer:
+    """The engine's optimizer for a validated optimizer field."""
+    if isinstance(spec, AdamOptimizer):
+        return Adam(
+            spec.learning_rate,
+            spec.betas[0],
+            spec.betas[1],
+            spec.eps,
+            spec.weight_decay,
+            spec.amsgrad,
+            decoupled=isinstance(spec, AdamWOptimizer),
+        )
+    return SGD(spec.learning_rate, spec.momentum, spec.dampening, spec.nesterov, spec.weight_decay)
+
+
+def to_state(
+    state: OptimizerState | None, optimizer: Optimizer, params: Parameters
+) -> EngineState | None:
+    """The engine's optimizer state for a resumed run (buffers not sent start at zero)."""
+    if state is None:
+        return None
+    result = optimizer.init(params.flat.size)
+    result.step = state.step
+    for name, flat in result.buffers.items():
+        tensors: list[LayerTensors] | None = getattr(state, name)
+        if tensors is not None:
+            layers = params.with_flat(flat).layers
+            for (W, b), tensor in zip(layers, tensors, strict=True):
+                W[...] = tensor.weights
+                b[...] = tensor.bias
+    return result
+
+
+def state_out(state: EngineState, spec: OptimizerSpec, params: Parameters) -> OptimizerState:
+    """An engine optimizer state as JSON, per layer like the network."""
+    values: dict[str, Any] = {"type": spec.type, "step": state.step}
+    values |= {name: tensors_out(params.with_flat(flat)) for name, flat in state.buffers.items()}
+    return OptimizerState.model_construct(**values)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from app import examples
-from app.api.convert import gradients_out, layer_values, rows, to_batch, to_parameters
+from app.api.convert import layer_values, rows, tensors_out, to_batch, to_parameters
 from app.api.routing import OrjsonRoute
 from app.nn.losses import LOSSES
 from app.nn.network import check_forward_finite, check_gradients_finite, compute_gradients, forward
@@ -66,5 +66,5 @@ def backward_pass(
         loss=value,
         outputs=rows(fwd.outputs, request.is_batch),
         layers=layer_values(fwd, request.is_batch),
-        gradients=gradients_out(grads),
+        gradients=tensors_out(grads),
     )

@@ -5,10 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from app import examples
-from app.api.convert import gradients_out, layer_values, network_out, rows, to_batch, to_parameters
+from app.api.convert import (
+    layer_values,
+    network_out,
+    rows,
+    state_out,
+    tensors_out,
+    to_batch,
+    to_optimizer,
+    to_parameters,
+    to_state,
+)
 from app.api.routing import OrjsonRoute
 from app.nn.losses import LOSSES
-from app.nn.optimizers import SGD
 from app.nn.training import EpochRecord, collect, train
 from app.schemas import EpochTrace, TrainRequest, TrainResponse
 
@@ -21,7 +30,7 @@ def _trace_entry(record: EpochRecord, batch: bool) -> EpochTrace:
         loss=record.loss,
         outputs=rows(record.forward.outputs, batch),
         layers=layer_values(record.forward, batch),
-        gradients=gradients_out(record.gradients),
+        gradients=tensors_out(record.gradients),
         network=network_out(record.network),
     )
 
@@ -32,14 +41,16 @@ def train_network(
         TrainRequest, Body(openapi_examples=examples.openapi_example(examples.TRAIN))
     ],
 ) -> TrainResponse:
-    """Train with full-batch gradient descent; trace every epoch as the notebook prints it."""
+    """Train full-batch with SGD, Adam or AdamW; trace every epoch as the notebook prints it."""
+    params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     epochs = train(
-        to_parameters(request.network),
+        params,
         to_batch(request.inputs),
         to_batch(request.targets),
         LOSSES[request.loss],
-        SGD(request.optimizer.learning_rate),
+        optimizer,
         request.epochs,
+        to_state(request.optimizer_state, optimizer, params),
     )
     trace, result = collect(epochs, lambda record: _trace_entry(record, request.is_batch))
     return TrainResponse.model_construct(
@@ -49,5 +60,6 @@ def train_network(
         diverged_at_epoch=result.diverged_at_epoch,
         divergence=result.divergence,
         network=network_out(result.network),
+        optimizer_state=state_out(result.optimizer_state, request.optimizer, result.network),
         trace=trace,
     )

@@ -1,21 +1,126 @@
-"""Optimizers as update rules over the flat parameter vector.
+"""Optimizers with PyTorch's exact update rules, over the flat parameter vector.
 
-``step(params, grads)`` updates ``params.flat`` in place from ``grads.flat``: the whole network in
-one vector operation, whatever its depth.
+Each optimizer is a frozen set of hyper-parameters plus two pure-in-spirit functions:
+``init(size)`` returns a fresh :class:`OptimizerState` and ``step(state, params, grads)`` updates
+``params.flat`` and the state in place (one vector operation per rule, whatever the network's
+depth). The state is plain arrays and a step count, so it can leave the server as JSON and come
+back to resume training exactly where it stopped.
+
+Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize=False``, single
+tensor path); the docstrings give the formulas.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
 
 from app.nn.network import Parameters
+from app.nn.types import Array
+
+
+@dataclass
+class OptimizerState:
+    """Updates applied so far and the optimizer's per-parameter buffers (flat, named)."""
+
+    step: int = 0
+    buffers: dict[str, Array] = field(default_factory=dict)
+
+    def copy(self) -> "OptimizerState":
+        """An independent copy (to roll back an update that diverged)."""
+        return OptimizerState(self.step, {k: v.copy() for k, v in self.buffers.items()})
+
+    def restore(self, other: "OptimizerState") -> None:
+        """Take ``other``'s values in place."""
+        self.step = other.step
+        for name, values in other.buffers.items():
+            np.copyto(self.buffers[name], values)
+
+
+class Optimizer(Protocol):
+    """What the training loop needs from an optimizer."""
+
+    def init(self, size: int) -> OptimizerState:
+        """The state before the first update of ``size`` parameters."""
+        ...
+
+    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
+        """Apply one update to ``params`` (and ``state``) from ``grads``."""
+        ...
 
 
 @dataclass(frozen=True)
 class SGD:
-    """Plain stochastic gradient descent: ``w ← w − learning_rate · g``."""
+    """torch.optim.SGD. With ``g = ∇ + weight_decay·w``: ``b ← g`` at step 1, then
+    ``b ← momentum·b + (1 − dampening)·g``; ``g ← g + momentum·b`` (Nesterov) or ``g ← b``;
+    ``w ← w − learning_rate·g``. Without momentum it is plain ``w ← w − learning_rate·g``."""
 
-    learning_rate: float
+    learning_rate: float = 0.01
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
 
-    def step(self, params: Parameters, grads: Parameters) -> None:
-        """Apply one update to every parameter."""
-        flat = params.flat
-        flat -= self.learning_rate * grads.flat
+    def init(self, size: int) -> OptimizerState:
+        """No buffer without momentum; a momentum buffer otherwise."""
+        buffers = {"momentum_buffer": np.zeros(size)} if self.momentum else {}
+        return OptimizerState(0, buffers)
+
+    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
+        """One SGD update."""
+        w, g = params.flat, grads.flat
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        if self.momentum:
+            buf = state.buffers["momentum_buffer"]
+            if state.step == 0:
+                np.copyto(buf, g)
+            else:
+                buf *= self.momentum
+                buf += (1.0 - self.dampening) * g
+            g = g + self.momentum * buf if self.nesterov else buf
+        w -= self.learning_rate * g
+        state.step += 1
+
+
+@dataclass(frozen=True)
+class Adam:
+    """torch.optim.Adam (``decoupled=False``) and AdamW (``decoupled=True``).
+
+    Adam adds ``weight_decay·w`` to the gradient; AdamW first shrinks ``w ← w·(1 − lr·wd)``. Then
+    ``m ← m + (1 − β1)(g − m)``, ``v ← β2·v + (1 − β2)·g²`` (with AMSGrad ``v̂ ← max(v̂, v)``
+    is used for ``v``), and ``w ← w − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + eps)``.
+    """
+
+    learning_rate: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    amsgrad: bool = False
+    decoupled: bool = False
+
+    def init(self, size: int) -> OptimizerState:
+        """First and second moments at zero (and their running maximum for AMSGrad)."""
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
+        return OptimizerState(0, {name: np.zeros(size) for name in names})
+
+    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
+        """One Adam or AdamW update."""
+        w, g = params.flat, grads.flat
+        if self.decoupled:
+            w *= 1.0 - self.learning_rate * self.weight_decay
+        elif self.weight_decay:
+            g = g + self.weight_decay * w
+        m, v = state.buffers["exp_avg"], state.buffers["exp_avg_sq"]
+        state.step += 1
+        m += (1.0 - self.beta1) * (g - m)
+        v *= self.beta2
+        v += (1.0 - self.beta2) * g * g
+        if self.amsgrad:
+            v_max = state.buffers["max_exp_avg_sq"]
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
+        step_size = self.learning_rate / (1.0 - self.beta1**state.step)
+        denom = np.sqrt(v) / (1.0 - self.beta2**state.step) ** 0.5 + self.eps
+        w -= step_size * (m / denom)

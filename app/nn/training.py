@@ -16,7 +16,7 @@ import numpy as np
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import ForwardPass, Parameters, compute_gradients, evaluate
-from app.nn.optimizers import SGD
+from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged"]
@@ -42,13 +42,16 @@ class TrainingResult:
     epochs_run: int
     final_loss: float
     network: Parameters
+    optimizer_state: OptimizerState
     diverged_at_epoch: int | None = None
     divergence: str | None = None
 
 
 @quiet_floating
-def _update(params: Parameters, grads: Parameters, optimizer: SGD) -> None:
-    optimizer.step(params, grads)
+def _update(
+    params: Parameters, grads: Parameters, optimizer: Optimizer, state: OptimizerState
+) -> None:
+    optimizer.step(state, params, grads)
     if not np.isfinite(params.flat).all():
         raise NonFiniteError("update")
 
@@ -58,34 +61,40 @@ def train(
     x: Array,
     t: Array,
     loss: Loss,
-    optimizer: SGD,
+    optimizer: Optimizer,
     epochs: int,
+    state: OptimizerState | None = None,
 ) -> Generator[EpochRecord, None, TrainingResult]:
     """Yield one :class:`EpochRecord` per epoch, then return the :class:`TrainingResult`.
 
-    ``params`` is not modified. The initial network must be finite on ``(x, t)``: otherwise
+    ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
+    modified. The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised before the first epoch.
     """
     params = params.copy()
+    state = optimizer.init(params.flat.size) if state is None else state.copy()
     grads = params.empty_like()
     previous = np.empty_like(params.flat)
+    previous_state = state.copy()
     fwd, value = evaluate(params, x, t, loss)
     for epoch in range(1, epochs + 1):
         compute_gradients(params, fwd, t, loss, grads)
         np.copyto(previous, params.flat)
+        previous_state.restore(state)
         try:
-            _update(params, grads, optimizer)
+            _update(params, grads, optimizer, state)
             next_fwd, next_value = evaluate(params, x, t, loss)
         except NonFiniteError as error:
             np.copyto(params.flat, previous)
+            state.restore(previous_state)
             reason = (
                 f"epoch {epoch}: after its update {error.what} is not finite "
                 "(float64 overflow or NaN); a smaller learning rate may help"
             )
-            return TrainingResult("diverged", epoch - 1, value, params, epoch, reason)
+            return TrainingResult("diverged", epoch - 1, value, params, state, epoch, reason)
         yield EpochRecord(epoch, value, fwd, grads.with_flat(grads.flat.copy()), params.copy())
         fwd, value = next_fwd, next_value
-    return TrainingResult("completed", epochs, value, params)
+    return TrainingResult("completed", epochs, value, params, state)
 
 
 def collect(
