@@ -1,0 +1,227 @@
+"""The training loop: manual SGD equivalence, immutability of inputs, completion and divergence."""
+
+import itertools
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from app.nn.errors import NonFiniteError
+from app.nn.losses import LOSSES, LossName
+from app.nn.network import Parameters, compute_gradients, evaluate
+from app.nn.optimizers import SGD
+from app.nn.training import EpochRecord, TrainingResult, collect, train
+from app.nn.types import Array
+
+LOSS_NAMES: list[LossName] = list(LOSSES)
+
+# XOR with a 2-3-1 network: small, non-linear, every layer with a non-trivial gradient.
+X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+T = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+
+def xor_network() -> Parameters:
+    """A fixed 2-3-1 tanh/identity network."""
+    return Parameters.from_layers(
+        [[[0.5, -0.3], [0.8, 0.2], [-0.6, 0.4]], [[0.7, -0.5, 0.3]]],
+        [[0.1, -0.1, 0.05], [0.0]],
+        ["tanh", "identity"],
+    )
+
+
+def linear_network() -> Parameters:
+    """One identity unit ``y = w·x + b`` starting at ``w = b = 0``."""
+    return Parameters.from_layers([[[0.0]]], [[0.0]], ["identity"])
+
+
+def run(
+    params: Parameters, x: Array, t: Array, loss: LossName, lr: float, epochs: int
+) -> tuple[list[EpochRecord], TrainingResult]:
+    """Train to the end, keeping every epoch record."""
+    return collect(train(params, x, t, LOSSES[loss], SGD(lr), epochs), lambda record: record)
+
+
+def manual_steps(
+    params: Parameters, x: Array, t: Array, loss: LossName, lr: float, epochs: int
+) -> list[tuple[float, Array, Array]]:
+    """``(loss at start, gradient, parameters after the update)`` per epoch, step by step."""
+    steps = []
+    flat = params.flat.copy()
+    for _ in range(epochs):
+        current = params.with_flat(flat)
+        fwd, value = evaluate(current, x, t, LOSSES[loss])
+        grads = compute_gradients(current, fwd, t, LOSSES[loss])
+        flat = flat - lr * grads.flat
+        steps.append((value, grads.flat.copy(), flat.copy()))
+    return steps
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_one_epoch_equals_manual_step(loss: LossName) -> None:
+    """Epoch 1 records the initial loss and gradient and the SGD-updated parameters."""
+    params = xor_network()
+    fwd, initial_loss = evaluate(params, X, T, LOSSES[loss])
+    grads = compute_gradients(params, fwd, T, LOSSES[loss])
+    expected = params.flat - 0.1 * grads.flat
+
+    records, result = run(params, X, T, loss, 0.1, 1)
+
+    assert len(records) == 1
+    record = records[0]
+    assert record.epoch == 1
+    assert record.loss == initial_loss
+    np.testing.assert_array_equal(record.forward.outputs, fwd.outputs)
+    np.testing.assert_array_equal(record.gradients.flat, grads.flat)
+    np.testing.assert_array_equal(record.network.flat, expected)
+    assert record.network.activations == params.activations
+    assert result.status == "completed"
+    assert result.epochs_run == 1
+    np.testing.assert_array_equal(result.network.flat, expected)
+    assert result.final_loss == evaluate(params.with_flat(expected), X, T, LOSSES[loss])[1]
+    assert result.final_loss < initial_loss
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_every_epoch_follows_manual_loop(loss: LossName) -> None:
+    """Each record is an independent snapshot matching the manual loop at that epoch."""
+    records, result = run(xor_network(), X, T, loss, 0.5, 6)
+    steps = manual_steps(xor_network(), X, T, loss, 0.5, 6)
+    assert [r.epoch for r in records] == [1, 2, 3, 4, 5, 6]
+    for record, (value, grad, after) in zip(records, steps, strict=True):
+        assert record.loss == value
+        np.testing.assert_array_equal(record.gradients.flat, grad)
+        np.testing.assert_array_equal(record.network.flat, after)
+    np.testing.assert_array_equal(result.network.flat, steps[-1][2])
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_completed_run(loss: LossName) -> None:
+    """A stable run completes every epoch and reports its returned network's loss."""
+    epochs = 25
+    records, result = run(xor_network(), X, T, loss, 0.2, epochs)
+    assert result.status == "completed"
+    assert result.epochs_run == epochs == len(records)
+    assert result.diverged_at_epoch is None
+    assert result.divergence is None
+    np.testing.assert_array_equal(result.network.flat, records[-1].network.flat)
+    assert result.final_loss == evaluate(result.network, X, T, LOSSES[loss])[1]
+
+
+def test_zero_epochs_returns_the_initial_network() -> None:
+    """With no epochs the result is the (copied) initial network and its loss."""
+    params = xor_network()
+    records, result = run(params, X, T, "half_squared_error", 0.1, 0)
+    assert records == []
+    assert result.status == "completed"
+    assert result.epochs_run == 0
+    np.testing.assert_array_equal(result.network.flat, params.flat)
+    assert not np.shares_memory(result.network.flat, params.flat)
+    assert result.final_loss == evaluate(params, X, T, LOSSES["half_squared_error"])[1]
+
+
+def test_linear_regression_converges_to_exact_solution() -> None:
+    """On exactly linear data, SGD on a linear unit reaches the generating weights."""
+    x = np.array([[1.0, 2.0], [3.0, -1.0], [0.0, 1.0]])
+    t = x @ np.array([[2.0], [-1.0]]) + 0.5
+    params = Parameters.from_layers([[[0.0, 0.0]]], [[0.0]], ["identity"])
+    records, result = run(params, x, t, "half_squared_error", 0.2, 2000)
+    # The step size is below 2 / (largest Hessian eigenvalue ≈ 3.94): the loss never increases
+    # (until it reaches rounding noise).
+    losses = [r.loss for r in records if r.loss > 1e-20]
+    assert all(b < a for a, b in itertools.pairwise(losses))
+    np.testing.assert_allclose(result.network.layers[0][0], [[2.0, -1.0]], atol=1e-9)
+    np.testing.assert_allclose(result.network.layers[0][1], [0.5], atol=1e-9)
+    assert result.final_loss < 1e-18
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("lr", [0.1, 1e300])
+def test_params_passed_in_are_not_modified(loss: LossName, lr: float) -> None:
+    """Neither a completed nor a diverged run writes to the caller's parameters."""
+    params = xor_network()
+    before = params.flat.copy()
+    records, result = run(params, X, T, loss, lr, 5)
+    np.testing.assert_array_equal(params.flat, before)
+    for network in [result.network, *(r.network for r in records)]:
+        assert not np.shares_memory(network.flat, params.flat)
+
+
+DIVERGING = [
+    # (network, x, t, learning rate): 1e300 overflows at epoch 1, the others grow geometrically.
+    pytest.param(linear_network, [[1.0]], [[1.0]], 1e300, id="linear-lr1e300"),
+    pytest.param(xor_network, X.tolist(), T.tolist(), 1e300, id="xor-lr1e300"),
+    pytest.param(linear_network, [[1.0]], [[1.0]], 10.0, id="linear-lr10"),
+    pytest.param(xor_network, X.tolist(), T.tolist(), 1e3, id="xor-lr1e3"),
+]
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize(("network", "x", "t", "lr"), DIVERGING)
+def test_divergence_returns_last_finite_network(
+    network: Callable[[], Parameters],
+    x: list[list[float]],
+    t: list[list[float]],
+    lr: float,
+    loss: LossName,
+) -> None:
+    """A huge learning rate stops at the first non-finite epoch, keeping the last finite one."""
+    params = network()
+    xa, ta = np.array(x), np.array(t)
+    records, result = run(params, xa, ta, loss, lr, 10_000)
+
+    assert result.status == "diverged"
+    assert result.diverged_at_epoch == result.epochs_run + 1 == len(records) + 1
+    assert result.divergence is not None
+    assert result.divergence.startswith(f"epoch {result.diverged_at_epoch}: ")
+    assert [r.epoch for r in records] == list(range(1, len(records) + 1))
+    for record in records:
+        assert math.isfinite(record.loss)
+        assert np.isfinite(record.gradients.flat).all()
+        assert np.isfinite(record.network.flat).all()
+        assert all(np.isfinite(z).all() for z in record.forward.z)
+    assert np.isfinite(result.network.flat).all()
+    last = records[-1].network.flat if records else params.flat
+    np.testing.assert_array_equal(result.network.flat, last)
+    assert result.final_loss == evaluate(result.network, xa, ta, LOSSES[loss])[1]
+
+    # The step that was refused really does leave the finite world.
+    fwd, _ = evaluate(result.network, xa, ta, LOSSES[loss])
+    grads = compute_gradients(result.network, fwd, ta, LOSSES[loss])
+    with np.errstate(over="ignore", invalid="ignore"):
+        stepped = result.network.with_flat(result.network.flat - lr * grads.flat)
+    if np.isfinite(stepped.flat).all():
+        with pytest.raises(NonFiniteError):
+            evaluate(stepped, xa, ta, LOSSES[loss])
+
+
+@pytest.mark.parametrize(
+    ("weight", "x", "t", "stage", "layer"),
+    [
+        (1e200, 1e200, 0.0, "forward", 0),  # z = 1e400 overflows in layer 0
+        (1e200, 1.0, 0.0, "loss", None),  # z = 1e200 is finite, its square is not
+    ],
+)
+def test_initially_non_finite_network_raises_before_any_epoch(
+    weight: float, x: float, t: float, stage: str, layer: int | None
+) -> None:
+    """A network that is not finite on the data raises NonFiniteError and yields no epoch."""
+    params = Parameters.from_layers([[[weight]]], [[0.0]], ["identity"])
+    before = params.flat.copy()
+    kept: list[int] = []
+
+    def keep(record: EpochRecord) -> int:
+        kept.append(record.epoch)
+        return record.epoch
+
+    with pytest.raises(NonFiniteError) as caught:
+        collect(
+            train(
+                params, np.array([[x]]), np.array([[t]]), LOSSES["half_squared_error"], SGD(0.1), 5
+            ),
+            keep,
+        )
+    assert kept == []
+    assert caught.value.stage == stage
+    assert caught.value.layer == layer
+    np.testing.assert_array_equal(params.flat, before)
