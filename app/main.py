@@ -5,10 +5,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.api import errors, health, math, training
+from app.api import errors, health, init, math, training
 from app.api.body_limit import BodySizeLimit
 from app.config import get_settings
-from app.schemas import ErrorMessage
+from app.schemas.operations import ErrorMessage
 
 DESCRIPTION = """
 Send a dense network (its weights, biases and activations) and data; get back every intermediate
@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(math.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
+    app.include_router(init.router, responses=error_responses)
     app.include_router(health.router)
     return app
 

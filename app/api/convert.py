@@ -12,17 +12,8 @@ from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
 from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
-from app.schemas import (
-    AdamOptimizer,
-    AdamWOptimizer,
-    Layer,
-    LayerTensors,
-    LayerValues,
-    Network,
-    NetworkOut,
-    OptimizerSpec,
-    OptimizerState,
-)
+from app.schemas.network import Layer, LayerTensors, LayerValues, Network, NetworkOut
+from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, OptimizerState
 
 
 def to_parameters(network: Network) -> Parameters:
@@ -92,7 +83,7 @@ def to_state(
     if state is None:
         return None
     result = optimizer.init(params.flat.size)
-    result.step = state.step
+    result.step, result.epoch = state.step, state.epoch
     for name, flat in result.buffers.items():
         tensors: list[LayerTensors] | None = getattr(state, name)
         if tensors is not None:
@@ -105,6 +96,6 @@ def to_state(
 
 def state_out(state: EngineState, spec: OptimizerSpec, params: Parameters) -> OptimizerState:
     """An engine optimizer state as JSON, per layer like the network."""
-    values: dict[str, Any] = {"type": spec.type, "step": state.step}
+    values: dict[str, Any] = {"type": spec.type, "step": state.step, "epoch": state.epoch}
     values |= {name: tensors_out(params.with_flat(flat)) for name, flat in state.buffers.items()}
     return OptimizerState.model_construct(**values)

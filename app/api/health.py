@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.schemas import Health
+from app.schemas.operations import Health
 
 router = APIRouter(tags=["operations"])
 

@@ -8,9 +8,15 @@ from app import examples
 from app.api.convert import layer_values, rows, tensors_out, to_batch, to_parameters
 from app.api.routing import OrjsonRoute
 from app.nn.losses import LOSSES
-from app.nn.network import check_forward_finite, check_gradients_finite, compute_gradients, forward
+from app.nn.network import (
+    accuracy,
+    check_forward_finite,
+    check_gradients_finite,
+    compute_gradients,
+    forward,
+)
 from app.nn.network import evaluate as evaluate_loss
-from app.schemas import (
+from app.schemas.passes import (
     BackwardRequest,
     BackwardResponse,
     ForwardRequest,
@@ -41,13 +47,15 @@ def loss(
     request: Annotated[LossRequest, Body(openapi_examples=examples.openapi_example(examples.LOSS))],
 ) -> LossResponse:
     """The loss of the network's outputs against the targets (mean over samples)."""
+    targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate_loss(
-        to_parameters(request.network),
-        to_batch(request.inputs),
-        to_batch(request.targets),
-        LOSSES[request.loss],
+        to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
     )
-    return LossResponse.model_construct(loss=value, outputs=rows(fwd.outputs, request.is_batch))
+    return LossResponse.model_construct(
+        loss=value,
+        accuracy=accuracy(fwd, targets, loss_fn),
+        outputs=rows(fwd.outputs, request.is_batch),
+    )
 
 
 @router.post("/backward")
@@ -64,6 +72,7 @@ def backward_pass(
     check_gradients_finite(grads)
     return BackwardResponse.model_construct(
         loss=value,
+        accuracy=accuracy(fwd, targets, loss_fn),
         outputs=rows(fwd.outputs, request.is_batch),
         layers=layer_values(fwd, request.is_batch),
         gradients=tensors_out(grads),

@@ -2,7 +2,8 @@
 
 ``backward`` applies the chain rule through the activation (``dz = da * a'(z)``) so that each
 function uses the cheapest form of its derivative. At a kink the derivative is taken from the left
-(``relu'(0) = 0``, as the notebook's ``Z > 0`` mask does).
+(``relu'(0) = 0``, as the notebook's ``Z > 0`` mask does). ``softmax`` works on each row (sample)
+of a ``(samples, units)`` array; the others are elementwise.
 """
 
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import numpy as np
 
 from app.nn.types import Array
 
-ActivationName = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
+ActivationName = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 
 LEAKY_RELU_SLOPE = 0.01
 
@@ -50,7 +51,8 @@ def _leaky_relu_backward(z: Array, a: Array, da: Array) -> Array:
     return np.where(z > 0, da, LEAKY_RELU_SLOPE * da)
 
 
-def _sigmoid(z: Array) -> Array:
+def sigmoid(z: Array) -> Array:
+    """The logistic function, without overflow for any finite ``z``."""
     # exp(-|z|) never overflows; both branches are exact forms of 1 / (1 + exp(-z)).
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
@@ -58,6 +60,19 @@ def _sigmoid(z: Array) -> Array:
 
 def _sigmoid_backward(z: Array, a: Array, da: Array) -> Array:
     return da * a * (1.0 - a)
+
+
+def softmax(z: Array) -> Array:
+    """Row-wise softmax; subtracting each row's maximum keeps ``exp`` from overflowing."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    result: Array = e / e.sum(axis=1, keepdims=True)
+    return result
+
+
+def _softmax_backward(z: Array, a: Array, da: Array) -> Array:
+    # The Jacobian-vector product of softmax: dz_i = a_i · (da_i − Σ_j da_j · a_j).
+    result: Array = a * (da - np.sum(da * a, axis=1, keepdims=True))
+    return result
 
 
 def _tanh(z: Array) -> Array:
@@ -72,6 +87,7 @@ ACTIVATIONS: dict[ActivationName, Activation] = {
     "identity": Activation(_identity, _identity_backward),
     "relu": Activation(_relu, _relu_backward),
     "leaky_relu": Activation(_leaky_relu, _leaky_relu_backward),
-    "sigmoid": Activation(_sigmoid, _sigmoid_backward),
+    "sigmoid": Activation(sigmoid, _sigmoid_backward),
     "tanh": Activation(_tanh, _tanh_backward),
+    "softmax": Activation(softmax, _softmax_backward),
 }

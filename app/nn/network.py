@@ -117,14 +117,23 @@ def check_forward_finite(fwd: ForwardPass) -> None:
             raise NonFiniteError("forward", layer=index)
 
 
-def backward(params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters) -> Parameters:
-    """Backpropagate ``dy = dLoss/d outputs`` and write every gradient into ``out``."""
+def backward(
+    params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters, dz_last: bool = False
+) -> Parameters:
+    """Backpropagate ``dy = dLoss/d outputs`` and write every gradient into ``out``.
+
+    With ``dz_last``, ``dy`` is already ``dLoss/dz`` of the last layer (a loss from logits).
+    """
+    last = len(params.layers) - 1
     da = dy
-    for index in range(len(params.layers) - 1, -1, -1):
+    for index in range(last, -1, -1):
         W, _ = params.layers[index]
         gW, gb = out.layers[index]
         z, a = fwd.z[index], fwd.a[index]
-        dz = ACTIVATIONS[params.activations[index]].backward(z, a, da)
+        if dz_last and index == last:
+            dz = dy
+        else:
+            dz = ACTIVATIONS[params.activations[index]].backward(z, a, da)
         a_prev = fwd.a[index - 1] if index else fwd.x
         np.matmul(dz.T, a_prev, out=gW)
         np.sum(dz, axis=0, out=gb)
@@ -147,7 +156,7 @@ def evaluate(params: Parameters, x: Array, t: Array, loss: Loss) -> tuple[Forwar
     """Forward pass and loss, raising :class:`NonFiniteError` if any ``z`` or the loss is not."""
     fwd = forward(params, x)
     check_forward_finite(fwd)
-    value = loss.value(fwd.outputs, t)
+    value = loss.value(_loss_input(fwd, loss), t)
     if not math.isfinite(value):
         raise NonFiniteError("loss")
     return fwd, value
@@ -158,5 +167,16 @@ def compute_gradients(
     params: Parameters, fwd: ForwardPass, t: Array, loss: Loss, out: Parameters | None = None
 ) -> Parameters:
     """The gradients of ``loss`` at ``fwd``, written into ``out`` if given (may be non-finite)."""
-    dy = loss.gradient(fwd.outputs, t)
-    return backward(params, fwd, dy, params.empty_like() if out is None else out)
+    d = loss.gradient(_loss_input(fwd, loss), t)
+    out = params.empty_like() if out is None else out
+    return backward(params, fwd, d, out, dz_last=loss.from_logits)
+
+
+def accuracy(fwd: ForwardPass, t: Array, loss: Loss) -> float | None:
+    """The share of right predictions, for classification losses with hard-label targets."""
+    return loss.accuracy(_loss_input(fwd, loss), t) if loss.accuracy else None
+
+
+def _loss_input(fwd: ForwardPass, loss: Loss) -> Array:
+    """What the loss reads: the last layer's ``z`` for losses from logits, else its ``a``."""
+    return fwd.z[-1] if loss.from_logits else fwd.outputs

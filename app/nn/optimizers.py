@@ -21,18 +21,20 @@ from app.nn.types import Array
 
 @dataclass
 class OptimizerState:
-    """Updates applied so far and the optimizer's per-parameter buffers (flat, named)."""
+    """Updates and epochs so far and the optimizer's per-parameter buffers (flat, named)."""
 
     step: int = 0
     buffers: dict[str, Array] = field(default_factory=dict)
+    epoch: int = 0
 
     def copy(self) -> "OptimizerState":
         """An independent copy (to roll back an update that diverged)."""
-        return OptimizerState(self.step, {k: v.copy() for k, v in self.buffers.items()})
+        buffers = {k: v.copy() for k, v in self.buffers.items()}
+        return OptimizerState(self.step, buffers, self.epoch)
 
     def restore(self, other: "OptimizerState") -> None:
         """Take ``other``'s values in place."""
-        self.step = other.step
+        self.step, self.epoch = other.step, other.epoch
         for name, values in other.buffers.items():
             np.copyto(self.buffers[name], values)
 

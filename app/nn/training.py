@@ -1,17 +1,20 @@
-"""The training loop: full-batch epochs, the per-epoch trace, and divergence.
+"""The training loop: epochs of full-batch or mini-batch updates, the trace, stopping rules.
 
 Epoch ``e`` computes the forward pass, loss and gradients with the parameters at its start, then
-updates them; :class:`EpochRecord` holds exactly that (the notebook prints the same). A network is
-*finite* when its parameters, every ``z`` and its loss are finite on the training data. Training
-stops at the first epoch whose update yields a network that is not finite: that epoch is not
-recorded and the last finite network is returned with status ``diverged``.
+updates them; :class:`EpochRecord` holds exactly that (the notebook prints the same). With
+mini-batches an epoch makes one update per batch and its record holds the mean of the batch
+losses, each sample's z and a from its batch's forward pass, and the mean of the batch gradients.
+A network is *finite* when its parameters, every ``z`` and its loss are finite on the training
+data. Training stops at the first epoch whose updates yield a network that is not finite: that
+epoch is not recorded and the last finite network is returned with status ``diverged``.
 """
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import Loss
@@ -19,7 +22,7 @@ from app.nn.network import ForwardPass, Parameters, compute_gradients, evaluate
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
-Status = Literal["completed", "diverged"]
+Status = Literal["completed", "diverged", "target_reached"]
 T = TypeVar("T")
 
 
@@ -36,13 +39,14 @@ class EpochRecord:
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """How training ended, with the returned network and its loss on the training data."""
+    """How training ended: the returned network, its loss and forward pass on the data."""
 
     status: Status
     epochs_run: int
     final_loss: float
     network: Parameters
     optimizer_state: OptimizerState
+    forward: ForwardPass
     diverged_at_epoch: int | None = None
     divergence: str | None = None
 
@@ -56,6 +60,46 @@ def _update(
         raise NonFiniteError("update")
 
 
+def _reached(value: float, loss_below: float | None) -> bool:
+    return loss_below is not None and value <= loss_below
+
+
+def _minibatch_epoch(
+    params: Parameters,
+    x: Array,
+    t: Array,
+    loss: Loss,
+    optimizer: Optimizer,
+    state: OptimizerState,
+    order: NDArray[np.int64],
+    batch_size: int,
+) -> tuple[float, ForwardPass, Parameters]:
+    """One pass over the data in batches, one update per batch.
+
+    Returns the mean of the batch losses, every sample's z and a (each computed with the
+    parameters at the start of its batch, put back in the data's order) and the mean of the
+    batch gradients.
+    """
+    zs = [np.empty((len(x), units)) for units, _ in params.shapes]
+    acts = [np.empty_like(z) for z in zs]
+    grads, total = params.empty_like(), np.zeros_like(params.flat)
+    losses = []
+    for start in range(0, len(x), batch_size):
+        rows = order[start : start + batch_size]
+        fwd, value = evaluate(params, x[rows], t[rows], loss)
+        compute_gradients(params, fwd, t[rows], loss, grads)
+        _update(params, grads, optimizer, state)
+        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z, fwd.a, strict=True):
+            z[rows], a[rows] = z_batch, a_batch
+        total += grads.flat
+        losses.append(value)
+    return (
+        sum(losses) / len(losses),
+        ForwardPass(x, zs, acts),
+        params.with_flat(total / len(losses)),
+    )
+
+
 def train(
     params: Parameters,
     x: Array,
@@ -64,37 +108,59 @@ def train(
     optimizer: Optimizer,
     epochs: int,
     state: OptimizerState | None = None,
+    *,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    loss_below: float | None = None,
 ) -> Generator[EpochRecord, None, TrainingResult]:
     """Yield one :class:`EpochRecord` per epoch, then return the :class:`TrainingResult`.
 
     ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
-    modified. The initial network must be finite on ``(x, t)``: otherwise
+    modified. ``batch_size`` (default: all samples) splits each epoch into updates on
+    consecutive batches, in the data's order or, with ``shuffle``, in an order drawn from
+    ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
+    single run). Training stops early when the network's loss on all the data is at or below
+    ``loss_below``. The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised before the first epoch.
     """
     params = params.copy()
     state = optimizer.init(params.flat.size) if state is None else state.copy()
+    size = len(x) if batch_size is None else min(batch_size, len(x))
     grads = params.empty_like()
-    previous = np.empty_like(params.flat)
-    previous_state = state.copy()
+    epoch_start, epoch_start_state = params.copy(), state.copy()
     fwd, value = evaluate(params, x, t, loss)
+    if _reached(value, loss_below):
+        return TrainingResult("target_reached", 0, value, params, state, fwd)
     for epoch in range(1, epochs + 1):
-        compute_gradients(params, fwd, t, loss, grads)
-        np.copyto(previous, params.flat)
-        previous_state.restore(state)
+        np.copyto(epoch_start.flat, params.flat)
+        epoch_start_state.restore(state)
         try:
-            _update(params, grads, optimizer, state)
-            next_fwd, next_value = evaluate(params, x, t, loss)
+            if size == len(x):
+                compute_gradients(params, fwd, t, loss, grads)
+                record = EpochRecord(epoch, value, fwd, grads.copy(), params)
+                _update(params, grads, optimizer, state)
+            else:
+                rng = np.random.default_rng([seed, state.epoch])
+                order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+                epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(
+                    params, x, t, loss, optimizer, state, order, size
+                )
+                record = EpochRecord(epoch, epoch_loss, epoch_fwd, epoch_grads, params)
+            fwd, value = evaluate(params, x, t, loss)
         except NonFiniteError as error:
-            np.copyto(params.flat, previous)
-            state.restore(previous_state)
+            np.copyto(params.flat, epoch_start.flat)
+            state.restore(epoch_start_state)
             reason = (
                 f"epoch {epoch}: after its update {error.what} is not finite "
                 "(float64 overflow or NaN); a smaller learning rate may help"
             )
-            return TrainingResult("diverged", epoch - 1, value, params, state, epoch, reason)
-        yield EpochRecord(epoch, value, fwd, grads.with_flat(grads.flat.copy()), params.copy())
-        fwd, value = next_fwd, next_value
-    return TrainingResult("completed", epochs, value, params, state)
+            return TrainingResult("diverged", epoch - 1, value, params, state, fwd, epoch, reason)
+        state.epoch += 1
+        yield replace(record, network=params.copy())
+        if _reached(value, loss_below):
+            return TrainingResult("target_reached", epoch, value, params, state, fwd)
+    return TrainingResult("completed", epochs, value, params, state, fwd)
 
 
 def collect(

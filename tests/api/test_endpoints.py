@@ -160,3 +160,29 @@ def test_docs_page_is_served(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert "swagger-ui" in response.text
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "ForwardRequest",
+        "LossRequest",
+        "BackwardRequest",
+        "TrainRequest",
+        "InitRequest",
+        "SGDOptimizer",
+        "AdamOptimizer",
+        "AdamWOptimizer",
+        "OptimizerState",
+        "StopRule",
+        "Layer",
+    ],
+)
+def test_request_fields_are_described(client: TestClient, model: str) -> None:
+    """Every field a client can send has a description in the OpenAPI schema."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    name = model if model in schemas else f"{model}-Input"
+    missing = [
+        field for field, spec in schemas[name]["properties"].items() if "description" not in spec
+    ]
+    assert missing == [], f"{name}: {missing}"

@@ -342,7 +342,7 @@ LIMIT_CASES: list[tuple[str, int, Body, list[Any], str]] = [
         300,
         _train(epochs=10),
         [],
-        "the number of values in the response is 324",
+        "the number of values in the response is 325",
     ),
 ]
 
@@ -380,7 +380,7 @@ def _count_numbers(value: Any) -> int:
 def test_response_value_count_is_exact(client: TestClient) -> None:
     """The trace-size limit counts exactly the numbers a /train response holds."""
     body = client.post("/train", json=_train(epochs=10)).json()
-    assert _count_numbers(body) == 324
+    assert _count_numbers(body) == 325
 
 
 def test_every_limit_has_a_case() -> None:

@@ -57,6 +57,7 @@ def test_state_holds_the_buffers_of_the_configuration(client: TestClient) -> Non
     assert plain == {
         "type": "sgd",
         "step": 10,
+        "epoch": 10,
         "momentum_buffer": None,
         "exp_avg": None,
         "exp_avg_sq": None,

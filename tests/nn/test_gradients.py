@@ -20,22 +20,61 @@ KINK_MARGIN = 1e-3
 KINKED: frozenset[ActivationName] = frozenset({"relu", "leaky_relu"})
 ACTIVATION_NAMES: list[ActivationName] = list(ACTIVATIONS)
 LOSS_NAMES: list[LossName] = list(LOSSES)
+# The last layer each classification loss goes with (the API enforces these pairs).
+CLASSIFIERS: dict[LossName, ActivationName] = {
+    "binary_cross_entropy": "sigmoid",
+    "cross_entropy": "softmax",
+}
 
-# Reference activations and derivatives, written independently of app.nn.activations.
-# The sigmoid uses the identity sigmoid(z) = ½(1 + tanh(z/2)), which cannot overflow.
-REFERENCE: dict[ActivationName, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
-    "identity": (lambda z: z, np.ones_like),
-    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(np.float64)),
-    "leaky_relu": (
+
+# Reference activations for one sample (1-D vectors), written independently of app.nn:
+# ``(forward(z), backward(z, da) = Jᵀ·da)``. sigmoid uses ½(1 + tanh(z/2)), which cannot overflow;
+# softmax builds its full Jacobian diag(s) − s·sᵀ.
+def _elementwise(
+    f: Callable[[Array], Array], df: Callable[[Array], Array]
+) -> tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]:
+    return f, lambda z, da: da * df(z)
+
+
+def _ref_sigmoid(z: Array) -> Array:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _ref_softmax(z: Array) -> Array:
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+
+
+def _ref_softmax_backward(z: Array, da: Array) -> Array:
+    s = _ref_softmax(z)
+    jacobian = np.diag(s) - np.outer(s, s)
+    return jacobian.T @ da
+
+
+REFERENCE: dict[
+    ActivationName, tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]
+] = {
+    "identity": _elementwise(lambda z: z, np.ones_like),
+    "relu": _elementwise(lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(np.float64)),
+    "leaky_relu": _elementwise(
         lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
         lambda z: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE),
     ),
-    "sigmoid": (
-        lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),
-        lambda z: 0.25 * (1.0 - np.tanh(0.5 * z) ** 2),
-    ),
-    "tanh": (np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "sigmoid": _elementwise(_ref_sigmoid, lambda z: 0.25 * (1.0 - np.tanh(0.5 * z) ** 2)),
+    "tanh": _elementwise(np.tanh, lambda z: 1.0 - np.tanh(z) ** 2),
+    "softmax": (_ref_softmax, _ref_softmax_backward),
 }
+
+# Reference loss gradients for one sample: regression losses with respect to the outputs ``a``,
+# the cross-entropies with respect to the logits ``z`` (d/dz of max(z, 0) − z·t + log(1 + e^−|z|)
+# is σ(z) − t; d/dz of Σ t·(logsumexp(z) − z) is softmax(z)·Σt − t).
+REFERENCE_LOSS_GRADIENT: dict[LossName, Callable[[Array, Array], Array]] = {
+    "half_squared_error": lambda a, t: a - t,
+    "mean_squared_error": lambda a, t: 2.0 * (a - t) / a.size,
+    "binary_cross_entropy": lambda z, t: (_ref_sigmoid(z) - t) / z.size,
+    "cross_entropy": lambda z, t: _ref_softmax(z) * np.sum(t) - t,
+}
+FROM_LOGITS: frozenset[LossName] = frozenset(CLASSIFIERS)
 
 
 @dataclass(frozen=True)
@@ -53,26 +92,54 @@ def _values(shape: tuple[int, ...]) -> st.SearchStrategy[Array]:
 
 
 @st.composite
+def _targets(draw: st.DrawFn, loss: LossName, shape: tuple[int, int]) -> Array:
+    """Targets valid for the loss: [-1, 1] (regression), [0, 1] (BCE), probability rows (CE)."""
+    if loss == "binary_cross_entropy":
+        return draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0)))
+    if loss != "cross_entropy":
+        return draw(_values(shape))
+    rows = np.zeros(shape)
+    for row in rows:
+        if draw(st.booleans()):
+            row[draw(st.integers(0, shape[1] - 1))] = 1.0
+        else:
+            weights = draw(hnp.arrays(np.float64, shape[1], elements=st.floats(0.01, 1.0)))
+            row[:] = weights / weights.sum()
+    return rows
+
+
+@st.composite
 def cases(
     draw: st.DrawFn,
     activation: ActivationName | None = None,
     loss: LossName | None = None,
     samples: int | None = None,
+    last: ActivationName | None = None,
+    min_depth: int = 1,
+    min_width: int = 1,
 ) -> Case:
-    """1-4 layers of 1-5 units, 1-4 samples; activations and loss drawn unless given."""
-    depth = draw(st.integers(1, 4))
-    widths = draw(st.lists(st.integers(1, 5), min_size=depth + 1, max_size=depth + 1))
+    """1-4 layers of 1-5 units, 1-4 samples; activations, loss and targets drawn unless given.
+
+    A classification loss gets its own last layer (sigmoid for BCE, softmax for CE) and valid
+    targets, as the API requires; ``last`` overrides the last layer's activation.
+    """
+    depth = draw(st.integers(min_depth, 4))
+    widths = draw(st.lists(st.integers(min_width, 5), min_size=depth + 1, max_size=depth + 1))
     n = samples if samples is not None else draw(st.integers(1, 4))
     names: list[ActivationName] = [
         activation if activation is not None else draw(st.sampled_from(ACTIVATION_NAMES))
         for _ in range(depth)
     ]
+    loss_name = loss if loss is not None else draw(st.sampled_from(LOSS_NAMES))
+    if last is not None:
+        names[-1] = last
+    elif loss_name in CLASSIFIERS:
+        names[-1] = CLASSIFIERS[loss_name]
     shapes = [(units, inputs) for inputs, units in itertools.pairwise(widths)]
     weights = [draw(_values(shape)).tolist() for shape in shapes]
     biases = [draw(_values((units,))).tolist() for units, _ in shapes]
     x = draw(_values((n, widths[0])))
-    t = draw(_values((n, widths[-1])))
-    loss_name = loss if loss is not None else draw(st.sampled_from(LOSS_NAMES))
+    t = draw(_targets(loss_name, (n, widths[-1])))
     return Case(Parameters.from_layers(weights, biases, names), x, t, loss_name)
 
 
@@ -111,7 +178,11 @@ def analytic_gradient(case: Case) -> Parameters:
 def reference_sample_gradients(
     params: Parameters, x: Array, t: Array, loss: LossName
 ) -> list[tuple[Array, Array]]:
-    """Backpropagation for one sample with 1-D vectors: ``[(dL/dW, dL/db)]`` per layer."""
+    """Backpropagation for one sample with 1-D vectors: ``[(dL/dW, dL/db)]`` per layer.
+
+    For a loss from logits, backpropagation starts at ``dL/dz`` of the last layer, skipping that
+    layer's activation; otherwise at ``dL/da``.
+    """
     inputs: list[Array] = []
     zs: list[Array] = []
     a = x
@@ -120,12 +191,16 @@ def reference_sample_gradients(
         inputs.append(a)
         zs.append(z)
         a = REFERENCE[name][0](z)
-    da = a - t if loss == "half_squared_error" else 2.0 * (a - t) / a.size
+    last = len(params.layers) - 1
+    upstream = REFERENCE_LOSS_GRADIENT[loss](zs[last] if loss in FROM_LOGITS else a, t)
     grads: list[tuple[Array, Array]] = []
     for index in reversed(range(len(params.layers))):
-        dz = da * REFERENCE[params.activations[index]][1](zs[index])
+        if loss in FROM_LOGITS and index == last:
+            dz = upstream
+        else:
+            dz = REFERENCE[params.activations[index]][1](zs[index], upstream)
         grads.append((np.outer(dz, inputs[index]), dz))
-        da = params.layers[index][0].T @ dz
+        upstream = params.layers[index][0].T @ dz
     return grads[::-1]
 
 
@@ -156,14 +231,14 @@ def assert_layers_close(got: Parameters, expected: list[tuple[Array, Array]]) ->
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(cases())
 def test_gradients_match_finite_differences(case: Case) -> None:
-    """Mixed activations per layer, either loss: analytic gradients equal central differences."""
+    """Mixed activations per layer, any loss: analytic gradients equal central differences."""
     assume_away_from_kinks(case)
     np.testing.assert_allclose(
         analytic_gradient(case).flat, finite_difference_gradient(case), rtol=1e-5, atol=1e-6
     )
 
 
-@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("loss", ["half_squared_error", "mean_squared_error"])
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 @settings(max_examples=15, deadline=None, derandomize=True)
 @given(data=st.data())
@@ -172,6 +247,22 @@ def test_gradients_match_finite_differences_per_activation(
 ) -> None:
     """Every layer uses the same activation: each activation and loss is covered on its own."""
     case = data.draw(cases(activation=activation, loss=loss))
+    assume_away_from_kinks(case)
+    np.testing.assert_allclose(
+        analytic_gradient(case).flat, finite_difference_gradient(case), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("loss", list(CLASSIFIERS))
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_gradients_match_finite_differences_per_hidden_activation(
+    activation: ActivationName, loss: LossName, data: st.DataObject
+) -> None:
+    """1-3 hidden layers of one activation before a classifier's own last layer."""
+    case = data.draw(cases(activation=activation, loss=loss, min_depth=2))
+    assert case.params.activations[:-1] == (activation,) * (len(case.params.layers) - 1)
     assume_away_from_kinks(case)
     np.testing.assert_allclose(
         analytic_gradient(case).flat, finite_difference_gradient(case), rtol=1e-5, atol=1e-6
@@ -189,7 +280,7 @@ def test_batch_of_one_matches_single_sample_reference(case: Case) -> None:
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(cases())
 def test_batch_gradient_is_mean_of_per_sample_gradients(case: Case) -> None:
-    """Both losses average over samples, so the batch gradient is the mean per-sample gradient."""
+    """Every loss averages over samples, so the batch gradient is the mean per-sample gradient."""
     loss = LOSSES[case.loss]
     n = len(case.x)
     singles = [Case(case.params, case.x[i : i + 1], case.t[i : i + 1], case.loss) for i in range(n)]
@@ -204,6 +295,87 @@ def test_batch_gradient_is_mean_of_per_sample_gradients(case: Case) -> None:
     assert_layers_close(
         analytic_gradient(case), reference_batch_gradients(case.params, case.x, case.t, case.loss)
     )
+
+
+def assert_matches_finite_differences(case: Case) -> None:
+    """The analytic gradient of the case equals central differences of its loss."""
+    assume_away_from_kinks(case)
+    np.testing.assert_allclose(
+        analytic_gradient(case).flat, finite_difference_gradient(case), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("loss", list(CLASSIFIERS))
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_classifier_networks_match_finite_differences(loss: LossName, data: st.DataObject) -> None:
+    """Networks ending in sigmoid (BCE) or softmax (CE), batches of 2-4 samples, any hidden layers,
+    targets in [0, 1] or probability rows."""
+    samples = data.draw(st.integers(2, 4))
+    case = data.draw(cases(loss=loss, samples=samples, min_width=2))
+    assert case.params.activations[-1] == CLASSIFIERS[loss]
+    assert_matches_finite_differences(case)
+
+
+@pytest.mark.parametrize("loss", ["half_squared_error", "mean_squared_error"])
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_softmax_layers_with_regression_losses_match_finite_differences(
+    loss: LossName, data: st.DataObject
+) -> None:
+    """softmax as a hidden and as the last layer under a squared error (its full Jacobian)."""
+    samples = data.draw(st.integers(1, 4))
+    case = data.draw(cases(loss=loss, samples=samples, last="softmax", min_depth=2, min_width=2))
+    hidden = data.draw(st.integers(0, len(case.params.layers) - 2))
+    activations = list(case.params.activations)
+    activations[hidden] = "softmax"
+    case = Case(
+        Parameters(case.params.flat, case.params.layers, tuple(activations)), case.x, case.t, loss
+    )
+    assert_matches_finite_differences(case)
+    assert_layers_close(
+        analytic_gradient(case), reference_batch_gradients(case.params, case.x, case.t, loss)
+    )
+
+
+@pytest.mark.parametrize("loss", list(CLASSIFIERS))
+@pytest.mark.parametrize("other", ["identity", "relu"])
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_losses_from_logits_ignore_the_last_activation(
+    loss: LossName, other: ActivationName, data: st.DataObject
+) -> None:
+    """The loss and every gradient depend on the last layer's ``z`` only, not its activation."""
+    case = data.draw(cases(loss=loss))
+    swapped = Case(
+        Parameters(case.params.flat, case.params.layers, (*case.params.activations[:-1], other)),
+        case.x,
+        case.t,
+        loss,
+    )
+    _, value = evaluate(case.params, case.x, case.t, LOSSES[loss])
+    _, swapped_value = evaluate(swapped.params, case.x, case.t, LOSSES[loss])
+    assert swapped_value == value
+    np.testing.assert_array_equal(analytic_gradient(swapped).flat, analytic_gradient(case).flat)
+
+
+@pytest.mark.parametrize("loss", list(CLASSIFIERS))
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_loss_from_logits_is_the_textbook_loss_of_the_outputs(
+    loss: LossName, data: st.DataObject
+) -> None:
+    """With its API pairing, the loss read from ``z`` equals the textbook loss of the outputs ``a``:
+    −mean(t·log a + (1 − t)·log(1 − a)) for sigmoid, −mean over samples Σ t·log a for softmax."""
+    case = data.draw(cases(loss=loss))
+    fwd, value = evaluate(case.params, case.x, case.t, LOSSES[loss])
+    assume(bool(np.all(np.abs(fwd.z[-1]) <= 10.0)))  # keeps log(1 − a) free of cancellation
+    a, t = fwd.outputs, case.t
+    if loss == "binary_cross_entropy":
+        textbook = -np.mean(t * np.log(a) + (1.0 - t) * np.log(1.0 - a))
+    else:
+        textbook = -np.mean(np.sum(t * np.log(a), axis=1))
+    assert value == pytest.approx(float(textbook), rel=1e-9, abs=1e-15)
 
 
 def test_gradient_layout_and_out_buffer() -> None:

@@ -1,5 +1,11 @@
-"""The training loop: manual SGD equivalence, immutability of inputs, completion and divergence."""
+"""The training loop: manual SGD equivalence, immutability of inputs, completion and divergence.
 
+Each loss trains the network it goes with: an identity last layer for the regression losses, a
+sigmoid unit with 0/1 targets for binary_cross_entropy, two softmax units with one-hot targets
+for cross_entropy.
+"""
+
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -7,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from app.nn.activations import ActivationName
 from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
@@ -15,24 +22,44 @@ from app.nn.training import EpochRecord, TrainingResult, collect, train
 from app.nn.types import Array
 
 LOSS_NAMES: list[LossName] = list(LOSSES)
+REGRESSION: list[LossName] = ["half_squared_error", "mean_squared_error"]
+CLASSIFIERS: list[LossName] = ["binary_cross_entropy", "cross_entropy"]
 
 # XOR with a 2-3-1 network: small, non-linear, every layer with a non-trivial gradient.
 X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 T = np.array([[0.0], [1.0], [1.0], [0.0]])
 
 
-def xor_network() -> Parameters:
-    """A fixed 2-3-1 tanh/identity network."""
+def last_layer(loss: LossName) -> tuple[ActivationName, int]:
+    """The last layer's activation and width that go with the loss."""
+    if loss == "binary_cross_entropy":
+        return "sigmoid", 1
+    if loss == "cross_entropy":
+        return "softmax", 2
+    return "identity", 1
+
+
+def targets(loss: LossName, labels: Array) -> Array:
+    """0/1 labels (one column) as the loss's targets: as they are, or one-hot rows for CE."""
+    return np.hstack([1.0 - labels, labels]) if loss == "cross_entropy" else labels
+
+
+def xor_network(
+    loss: LossName = "half_squared_error", hidden: ActivationName = "tanh"
+) -> Parameters:
+    """A fixed 2-3-1 network (2-3-2 for cross_entropy), ``hidden`` then the loss's last layer."""
+    last, outputs = last_layer(loss)
     return Parameters.from_layers(
-        [[[0.5, -0.3], [0.8, 0.2], [-0.6, 0.4]], [[0.7, -0.5, 0.3]]],
-        [[0.1, -0.1, 0.05], [0.0]],
-        ["tanh", "identity"],
+        [[[0.5, -0.3], [0.8, 0.2], [-0.6, 0.4]], [[0.7, -0.5, 0.3], [-0.4, 0.6, 0.2]][:outputs]],
+        [[0.1, -0.1, 0.05], [0.0, 0.1][:outputs]],
+        [hidden, last],
     )
 
 
-def linear_network() -> Parameters:
-    """One identity unit ``y = w·x + b`` starting at ``w = b = 0``."""
-    return Parameters.from_layers([[[0.0]]], [[0.0]], ["identity"])
+def linear_network(loss: LossName = "half_squared_error") -> Parameters:
+    """One input into the loss's last layer, ``z = w·x + b``, starting at ``w = b = 0``."""
+    last, outputs = last_layer(loss)
+    return Parameters.from_layers([[[0.0]] * outputs], [[0.0] * outputs], [last])
 
 
 def run(
@@ -60,12 +87,12 @@ def manual_steps(
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_one_epoch_equals_manual_step(loss: LossName) -> None:
     """Epoch 1 records the initial loss and gradient and the SGD-updated parameters."""
-    params = xor_network()
-    fwd, initial_loss = evaluate(params, X, T, LOSSES[loss])
-    grads = compute_gradients(params, fwd, T, LOSSES[loss])
+    params, t = xor_network(loss), targets(loss, T)
+    fwd, initial_loss = evaluate(params, X, t, LOSSES[loss])
+    grads = compute_gradients(params, fwd, t, LOSSES[loss])
     expected = params.flat - 0.1 * grads.flat
 
-    records, result = run(params, X, T, loss, 0.1, 1)
+    records, result = run(params, X, t, loss, 0.1, 1)
 
     assert len(records) == 1
     record = records[0]
@@ -78,15 +105,16 @@ def test_one_epoch_equals_manual_step(loss: LossName) -> None:
     assert result.status == "completed"
     assert result.epochs_run == 1
     np.testing.assert_array_equal(result.network.flat, expected)
-    assert result.final_loss == evaluate(params.with_flat(expected), X, T, LOSSES[loss])[1]
+    assert result.final_loss == evaluate(params.with_flat(expected), X, t, LOSSES[loss])[1]
     assert result.final_loss < initial_loss
 
 
 @pytest.mark.parametrize("loss", LOSS_NAMES)
 def test_every_epoch_follows_manual_loop(loss: LossName) -> None:
     """Each record is an independent snapshot matching the manual loop at that epoch."""
-    records, result = run(xor_network(), X, T, loss, 0.5, 6)
-    steps = manual_steps(xor_network(), X, T, loss, 0.5, 6)
+    t = targets(loss, T)
+    records, result = run(xor_network(loss), X, t, loss, 0.5, 6)
+    steps = manual_steps(xor_network(loss), X, t, loss, 0.5, 6)
     assert [r.epoch for r in records] == [1, 2, 3, 4, 5, 6]
     for record, (value, grad, after) in zip(records, steps, strict=True):
         assert record.loss == value
@@ -99,13 +127,14 @@ def test_every_epoch_follows_manual_loop(loss: LossName) -> None:
 def test_completed_run(loss: LossName) -> None:
     """A stable run completes every epoch and reports its returned network's loss."""
     epochs = 25
-    records, result = run(xor_network(), X, T, loss, 0.2, epochs)
+    t = targets(loss, T)
+    records, result = run(xor_network(loss), X, t, loss, 0.2, epochs)
     assert result.status == "completed"
     assert result.epochs_run == epochs == len(records)
     assert result.diverged_at_epoch is None
     assert result.divergence is None
     np.testing.assert_array_equal(result.network.flat, records[-1].network.flat)
-    assert result.final_loss == evaluate(result.network, X, T, LOSSES[loss])[1]
+    assert result.final_loss == evaluate(result.network, X, t, LOSSES[loss])[1]
 
 
 def test_zero_epochs_returns_the_initial_network() -> None:
@@ -139,35 +168,58 @@ def test_linear_regression_converges_to_exact_solution() -> None:
 @pytest.mark.parametrize("lr", [0.1, 1e300])
 def test_params_passed_in_are_not_modified(loss: LossName, lr: float) -> None:
     """Neither a completed nor a diverged run writes to the caller's parameters."""
-    params = xor_network()
+    params = xor_network(loss)
     before = params.flat.copy()
-    records, result = run(params, X, T, loss, lr, 5)
+    records, result = run(params, X, targets(loss, T), loss, lr, 5)
     np.testing.assert_array_equal(params.flat, before)
     for network in [result.network, *(r.network for r in records)]:
         assert not np.shares_memory(network.flat, params.flat)
 
 
-DIVERGING = [
-    # (network, x, t, learning rate): 1e300 overflows at epoch 1, the others grow geometrically.
-    pytest.param(linear_network, [[1.0]], [[1.0]], 1e300, id="linear-lr1e300"),
-    pytest.param(xor_network, X.tolist(), T.tolist(), 1e300, id="xor-lr1e300"),
-    pytest.param(linear_network, [[1.0]], [[1.0]], 10.0, id="linear-lr10"),
-    pytest.param(xor_network, X.tolist(), T.tolist(), 1e3, id="xor-lr1e3"),
-]
+def _diverging() -> list[object]:
+    """``(loss, network, x, labels, learning rate)`` cases that overflow within 10 000 epochs."""
+    cases = []
+    for loss in REGRESSION:
+        # 1e300 overflows at epoch 1, the others grow geometrically.
+        cases += [
+            pytest.param(
+                loss, linear_network, [[1.0]], [[1.0]], 1e300, id=f"{loss}-linear-lr1e300"
+            ),
+            pytest.param(
+                loss, xor_network, X.tolist(), T.tolist(), 1e300, id=f"{loss}-xor-lr1e300"
+            ),
+            pytest.param(loss, linear_network, [[1.0]], [[1.0]], 10.0, id=f"{loss}-linear-lr10"),
+            pytest.param(loss, xor_network, X.tolist(), T.tolist(), 1e3, id=f"{loss}-xor-lr1e3"),
+        ]
+    identity_hidden = functools.partial(xor_network, hidden="identity")
+    for loss in CLASSIFIERS:
+        # dLoss/dz is bounded by 1, so only a huge input (here the update overflows at epoch 1)
+        # or a product of growing weights (an identity hidden layer) can overflow.
+        cases += [
+            pytest.param(
+                loss, linear_network, [[1e10]], [[1.0]], 1e300, id=f"{loss}-linear-x1e10-lr1e300"
+            ),
+            pytest.param(
+                loss, identity_hidden, X.tolist(), T.tolist(), 1e100, id=f"{loss}-xor-id-lr1e100"
+            ),
+            pytest.param(
+                loss, identity_hidden, X.tolist(), T.tolist(), 1e3, id=f"{loss}-xor-id-lr1e3"
+            ),
+        ]
+    return cases
 
 
-@pytest.mark.parametrize("loss", LOSS_NAMES)
-@pytest.mark.parametrize(("network", "x", "t", "lr"), DIVERGING)
+@pytest.mark.parametrize(("loss", "network", "x", "labels", "lr"), _diverging())
 def test_divergence_returns_last_finite_network(
-    network: Callable[[], Parameters],
-    x: list[list[float]],
-    t: list[list[float]],
-    lr: float,
     loss: LossName,
+    network: Callable[[LossName], Parameters],
+    x: list[list[float]],
+    labels: list[list[float]],
+    lr: float,
 ) -> None:
     """A huge learning rate stops at the first non-finite epoch, keeping the last finite one."""
-    params = network()
-    xa, ta = np.array(x), np.array(t)
+    params = network(loss)
+    xa, ta = np.array(x), targets(loss, np.array(labels))
     records, result = run(params, xa, ta, loss, lr, 10_000)
 
     assert result.status == "diverged"
@@ -225,3 +277,73 @@ def test_initially_non_finite_network_raises_before_any_epoch(
     assert caught.value.stage == stage
     assert caught.value.layer == layer
     np.testing.assert_array_equal(params.flat, before)
+
+
+# Two linearly separable classes: label 1 exactly where x₀ + x₁ > 0.
+SEPARABLE_X = np.array(
+    [[1.0, 2.0], [2.0, 0.5], [0.5, 0.3], [3.0, -1.0], [-1.0, -2.0], [-2.0, 0.5], [-0.4, -0.3]]
+)
+SEPARABLE_LABELS = (SEPARABLE_X.sum(axis=1, keepdims=True) > 0).astype(np.float64)
+
+
+@pytest.mark.parametrize("loss", CLASSIFIERS)
+def test_classifier_learns_separable_classes(loss: LossName) -> None:
+    """Logistic regression (sigmoid + BCE) and two-class softmax regression (softmax + CE) from
+    zero weights: the loss starts at ln 2, falls at every epoch and ends classifying all points."""
+    last, outputs = last_layer(loss)
+    params = Parameters.zeros([(outputs, 2)], [last])
+    t = targets(loss, SEPARABLE_LABELS)
+    records, result = run(params, SEPARABLE_X, t, loss, 0.5, 300)
+    assert records[0].loss == pytest.approx(math.log(2.0), rel=1e-15)
+    losses = [r.loss for r in records] + [result.final_loss]
+    assert all(b < a for a, b in itertools.pairwise(losses))
+    assert result.final_loss < 0.1
+    probabilities = records[-1].forward.outputs
+    if loss == "binary_cross_entropy":
+        predicted = (probabilities[:, 0] > 0.5).astype(np.float64)
+    else:
+        predicted = probabilities.argmax(axis=1).astype(np.float64)
+    np.testing.assert_array_equal(predicted, SEPARABLE_LABELS[:, 0])
+
+
+def test_two_class_softmax_regression_is_logistic_regression() -> None:
+    """From zero weights, softmax + CE at learning rate η follows sigmoid + BCE at 2η: the two
+    softmax rows stay opposite, their difference is the logistic weights, the losses coincide."""
+    epochs = 40
+    bce_records, bce = run(
+        Parameters.zeros([(1, 2)], ["sigmoid"]),
+        SEPARABLE_X,
+        SEPARABLE_LABELS,
+        "binary_cross_entropy",
+        0.6,
+        epochs,
+    )
+    ce_records, ce = run(
+        Parameters.zeros([(2, 2)], ["softmax"]),
+        SEPARABLE_X,
+        targets("cross_entropy", SEPARABLE_LABELS),
+        "cross_entropy",
+        0.3,
+        epochs,
+    )
+    np.testing.assert_allclose(
+        [r.loss for r in ce_records], [r.loss for r in bce_records], rtol=1e-12, atol=0
+    )
+    (W, b), (w, c) = ce.network.layers[0], bce.network.layers[0]
+    np.testing.assert_allclose(W[0], -W[1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(W[1] - W[0], w[0], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b[1] - b[0], c, rtol=1e-12, atol=1e-15)
+    assert ce.final_loss == pytest.approx(bce.final_loss, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", CLASSIFIERS)
+def test_cross_entropies_cannot_overflow_a_linear_unit(loss: LossName) -> None:
+    """dLoss/dz is bounded, so even learning rate 1e300 on a unit input keeps every value finite:
+    the logits reach ~1e300 and the loss stays finite (filterwarnings=error catches warnings)."""
+    records, result = run(
+        linear_network(loss), np.array([[1.0]]), targets(loss, T[1:2]), loss, 1e300, 20
+    )
+    assert result.status == "completed"
+    assert np.abs(records[-1].forward.z[-1]).max() > 1e299
+    assert all(math.isfinite(r.loss) for r in records)
+    assert math.isfinite(result.final_loss)

@@ -1,0 +1,82 @@
+"""Request and response of /init."""
+
+import itertools
+from typing import Self
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from app.config import get_settings
+from app.nn.activations import ActivationName
+from app.nn.init import InitName
+from app.schemas.base import ResponseModel, StrictModel, issue, over_limit, raise_if
+from app.schemas.network import NetworkOut
+
+
+class InitRequest(StrictModel):
+    """The shape of a network and how to draw its first parameters."""
+
+    sizes: list[int] = Field(
+        min_length=2,
+        description="Units per layer from input to output, e.g. [3, 2, 1] for the notebook's.",
+    )
+    activation: ActivationName = Field("relu", description="Activation of the hidden layers.")
+    output_activation: ActivationName = Field(
+        "identity", description="Activation of the last layer."
+    )
+    init: InitName = Field(
+        "pytorch_default",
+        description="pytorch_default (nn.Linear's U(±1/√fan_in) for weights and biases), "
+        "he_uniform, he_normal, xavier_uniform or xavier_normal (biases zero).",
+    )
+    seed: int = Field(0, ge=0, description="Seed of NumPy's default_rng: same seed, same network.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        settings = get_settings()
+        issues: list[InitErrorDetails] = []
+        if len(self.sizes) - 1 > settings.max_layers.value:
+            what = "the number of layers"
+            issues.append(over_limit(("sizes",), what, len(self.sizes) - 1, settings.max_layers))
+        for index, size in enumerate(self.sizes):
+            if size < 1:
+                message = "every size is a number of units, at least 1"
+                issues.append(issue("greater_than_equal", ("sizes", index), message, size))
+            elif size > settings.max_units.value:
+                what = f"size {index}"
+                issues.append(over_limit(("sizes", index), what, size, settings.max_units))
+        if self.activation == "softmax" and len(self.sizes) > 2:
+            message = "softmax is only allowed on the last layer: use it as output_activation"
+            issues.append(issue("invalid_combination", ("activation",), message, "softmax"))
+        if not issues:
+            values = self.parameters
+            if values > settings.max_trace_values.value:
+                issues.append(
+                    over_limit(
+                        (),
+                        "the number of values in the response",
+                        values,
+                        settings.max_trace_values,
+                    )
+                )
+        raise_if(issues, "InitRequest")
+        return self
+
+    @property
+    def parameters(self) -> int:
+        """Weights and biases over all layers."""
+        return sum(o * (i + 1) for i, o in itertools.pairwise(self.sizes))
+
+    @property
+    def activations(self) -> list[ActivationName]:
+        """Each layer's activation: the hidden one, then the output one."""
+        return [self.activation] * (len(self.sizes) - 2) + [self.output_activation]
+
+
+class InitResponse(ResponseModel):
+    """A freshly initialised network, ready to post to any endpoint."""
+
+    network: NetworkOut

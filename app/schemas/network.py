@@ -1,0 +1,155 @@
+"""Networks as JSON: layers, their shape checks, and per-layer values and tensors."""
+
+from typing import Self
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from app.config import get_settings
+from app.nn.activations import ActivationName
+from app.schemas.base import (
+    FiniteFloat,
+    Loc,
+    Matrix,
+    ResponseModel,
+    StrictModel,
+    Vector,
+    issue,
+    over_limit,
+    plural,
+    raise_if,
+)
+
+
+class Layer(StrictModel):
+    """A dense layer: ``z = W·x + b``, ``a = activation(z)``."""
+
+    weights: list[list[FiniteFloat]] = Field(
+        min_length=1,
+        description="W, shape (units, inputs): one row per unit, one column per input.",
+    )
+    bias: Vector = Field(description="b, one number per unit.")
+    activation: ActivationName = Field(
+        description="identity, relu, leaky_relu (slope 0.01), sigmoid, tanh, or softmax "
+        "(last layer only)."
+    )
+
+
+class Network(StrictModel):
+    """A dense network: its layers in order from input to output."""
+
+    layers: list[Layer] = Field(min_length=1, description="Layers from input to output.")
+
+    @model_validator(mode="after")
+    def _check_shapes(self) -> Self:
+        settings = get_settings()
+        issues: list[InitErrorDetails] = []
+        if len(self.layers) > settings.max_layers.value:
+            issues.append(
+                over_limit(
+                    ("layers",), "the number of layers", len(self.layers), settings.max_layers
+                )
+            )
+        for index, layer in enumerate(self.layers):
+            issues += _layer_issues(index, layer, self.layers[index - 1] if index else None)
+            if layer.activation == "softmax" and index != len(self.layers) - 1:
+                message = (
+                    f"softmax is only allowed on the last layer, but layer {index} of "
+                    f"{len(self.layers)} uses it"
+                )
+                loc: Loc = ("layers", index, "activation")
+                issues.append(issue("invalid_combination", loc, message, "softmax"))
+        raise_if(issues, "Network")
+        return self
+
+    @property
+    def input_size(self) -> int:
+        """How many numbers one sample holds."""
+        return len(self.layers[0].weights[0])
+
+    @property
+    def output_size(self) -> int:
+        """How many numbers the last layer outputs per sample."""
+        return len(self.layers[-1].weights)
+
+    @property
+    def units(self) -> int:
+        """Units over all layers (each has one ``z`` and one ``a`` per sample)."""
+        return sum(len(layer.weights) for layer in self.layers)
+
+    @property
+    def parameters(self) -> int:
+        """Weights and biases over all layers."""
+        return sum(len(layer.weights) * (len(layer.weights[0]) + 1) for layer in self.layers)
+
+
+def _layer_issues(index: int, layer: Layer, previous: Layer | None) -> list[InitErrorDetails]:
+    """Shape and width problems of one layer, given the layer before it."""
+    max_units = get_settings().max_units
+    loc: Loc = ("layers", index)
+    units, inputs = len(layer.weights), len(layer.weights[0])
+    issues = [
+        issue(
+            "shape_mismatch",
+            (*loc, "weights", row),
+            f"layer {index}: every row of weights must have the same length: row {row} has "
+            f"{plural(len(values), 'number')} but row 0 has {inputs}",
+            len(values),
+        )
+        for row, values in enumerate(layer.weights)
+        if len(values) != inputs
+    ]
+    if inputs == 0:
+        issues.append(
+            issue("shape_mismatch", (*loc, "weights", 0), f"layer {index}: weights rows are empty")
+        )
+    if len(layer.bias) != units:
+        issues.append(
+            issue(
+                "shape_mismatch",
+                (*loc, "bias"),
+                f"layer {index} has {plural(units, 'unit')} (one per row of weights), so bias "
+                f"needs {plural(units, 'number')} but it has {len(layer.bias)}",
+                len(layer.bias),
+            )
+        )
+    if previous is not None and inputs != len(previous.weights):
+        expected = len(previous.weights)
+        issues.append(
+            issue(
+                "shape_mismatch",
+                (*loc, "weights"),
+                f"layer {index} expects {plural(expected, 'input')} (layer {index - 1} has "
+                f"{plural(expected, 'unit')}) but its weights have {plural(inputs, 'column')}",
+                inputs,
+            )
+        )
+    for what, size in (("units", units), ("inputs", inputs)):
+        if size > max_units.value:
+            issues.append(
+                over_limit((*loc, "weights"), f"layer {index}'s number of {what}", size, max_units)
+            )
+    return issues
+
+
+class LayerValues(ResponseModel):
+    """One layer's pre-activation ``z`` and activation ``a``, in the form of ``inputs``."""
+
+    z: list[float] | list[list[float]]
+    a: list[float] | list[list[float]]
+
+
+class NetworkOut(ResponseModel):
+    """A network in the request format, ready to post back to any endpoint."""
+
+    layers: list[Layer]
+
+
+class LayerTensors(StrictModel):
+    """Arrays shaped like one layer's weights and bias (a gradient, an optimizer buffer)."""
+
+    weights: Matrix = Field(description="Shaped like the layer's weights, (units, inputs).")
+    bias: Vector = Field(description="Shaped like the layer's bias, one number per unit.")

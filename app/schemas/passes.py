@@ -1,0 +1,232 @@
+"""Requests and responses of /forward, /loss and /backward."""
+
+from typing import Self
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from app.config import get_settings
+from app.nn.activations import ActivationName
+from app.nn.losses import LossName
+from app.schemas.base import (
+    Loc,
+    ResponseModel,
+    SampleOrBatch,
+    StrictModel,
+    as_rows,
+    is_batch,
+    issue,
+    over_limit,
+    plural,
+    raise_if,
+)
+from app.schemas.network import LayerTensors, LayerValues, Network
+
+CLASSIFICATION_ACTIVATION: dict[str, ActivationName] = {
+    "binary_cross_entropy": "sigmoid",
+    "cross_entropy": "softmax",
+}
+PROBABILITY_SUM_TOLERANCE = 1e-9
+
+
+def _sample_issues(
+    field: str, values: list[float] | list[list[float]], width: int, expected: str
+) -> list[InitErrorDetails]:
+    """Check that every sample of ``values`` has ``width`` numbers (``expected`` says why)."""
+    if is_batch(values):
+        lengths = [len(row) for row in as_rows(values)]
+        return [
+            issue(
+                "shape_mismatch",
+                (field, i),
+                f"{field} row {i} has {plural(n, 'number')} but {expected}",
+                n,
+            )
+            for i, n in enumerate(lengths)
+            if n != width
+        ]
+    if len(values) == width:
+        return []
+    hint = ""
+    if field == "inputs" and width == 1 and len(values) > 1:
+        hint = f"; to send {len(values)} samples, send a list of rows such as [[1.0], [2.0]]"
+    return [
+        issue(
+            "shape_mismatch",
+            (field,),
+            f"{field} has {plural(len(values), 'number')} but {expected}{hint}",
+            len(values),
+        )
+    ]
+
+
+class ForwardRequest(StrictModel):
+    """A network and the inputs to run through it."""
+
+    network: Network = Field(description="The layers, from input to output.")
+    inputs: SampleOrBatch = Field(
+        description="One sample (a list of numbers) or a batch (a list of rows, one per sample)."
+    )
+
+    @property
+    def is_batch(self) -> bool:
+        """Whether ``inputs`` is a batch of rows (else one sample); outputs mirror the form."""
+        return is_batch(self.inputs)
+
+    @property
+    def samples(self) -> int:
+        """How many samples ``inputs`` holds."""
+        return len(self.inputs) if self.is_batch else 1
+
+    def response_values(self) -> int:
+        """How many numbers the response carries: outputs plus every layer's z and a."""
+        return self.samples * (self.network.output_size + 2 * self.network.units)
+
+    def _issues(self) -> list[InitErrorDetails]:
+        settings = get_settings()
+        net = self.network
+        expected = f"layer 0 expects {plural(net.input_size, 'input')}"
+        issues = _sample_issues("inputs", self.inputs, net.input_size, expected)
+        if self.samples > settings.max_samples.value:
+            issues.append(
+                over_limit(("inputs",), "the number of samples", self.samples, settings.max_samples)
+            )
+        values = self.response_values()
+        if values > settings.max_trace_values.value:
+            issues.append(
+                over_limit(
+                    (),
+                    "the number of values in the response",
+                    values,
+                    settings.max_trace_values,
+                    "send fewer samples or epochs",
+                )
+            )
+        return issues
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        raise_if(self._issues(), type(self).__name__)
+        return self
+
+
+class LossRequest(ForwardRequest):
+    """A network, inputs, the targets they should map to, and the loss to measure."""
+
+    targets: SampleOrBatch = Field(
+        description="The wanted outputs, in the same form as inputs (one sample or a batch)."
+    )
+    loss: LossName = Field(
+        "half_squared_error",
+        description="half_squared_error: per sample ½·Σ(y−t)² (the notebook's); "
+        "mean_squared_error: mean over every output of every sample (PyTorch's MSELoss); "
+        "binary_cross_entropy: last layer sigmoid, targets in [0, 1], mean over every output "
+        "of every sample (PyTorch's BCELoss); cross_entropy: last layer softmax, one-hot or "
+        "probability target rows (PyTorch's CrossEntropyLoss on z). Over a batch the loss is "
+        "the mean over samples; both cross-entropies are computed stably from z.",
+    )
+
+    @property
+    def metrics(self) -> int:
+        """How many metrics (accuracy) each evaluation reports: 1 for classification losses."""
+        return int(self.loss in CLASSIFICATION_ACTIVATION)
+
+    def _issues(self) -> list[InitErrorDetails]:
+        issues = super()._issues() + _classification_issues(self)
+        outputs = self.network.output_size
+        if is_batch(self.inputs) != is_batch(self.targets):
+            form = "a batch (a list of rows)" if is_batch(self.inputs) else "one sample"
+            issues.append(
+                issue(
+                    "shape_mismatch",
+                    ("targets",),
+                    f"inputs is {form}, so targets must be {form} too",
+                )
+            )
+            return issues
+        if is_batch(self.targets) and len(self.targets) != len(self.inputs):
+            issues.append(
+                issue(
+                    "shape_mismatch",
+                    ("targets",),
+                    f"targets has {plural(len(self.targets), 'row')} but inputs has "
+                    f"{len(self.inputs)}: one target row per sample",
+                    len(self.targets),
+                )
+            )
+        last = len(self.network.layers) - 1
+        expected = f"the last layer (layer {last}) has {plural(outputs, 'output')}"
+        return issues + _sample_issues("targets", self.targets, outputs, expected)
+
+
+def _classification_issues(request: LossRequest) -> list[InitErrorDetails]:
+    """A cross-entropy needs its last activation and targets it can read as probabilities."""
+    needed = CLASSIFICATION_ACTIVATION.get(request.loss)
+    if needed is None:
+        return []
+    last = len(request.network.layers) - 1
+    actual = request.network.layers[last].activation
+    if actual != needed:
+        message = (
+            f"{request.loss} needs the last layer (layer {last}) to use the {needed} activation, "
+            f"but it uses {actual}"
+        )
+        loc: Loc = ("network", "layers", last, "activation")
+        return [issue("invalid_combination", loc, message, actual)]
+    issues = []
+    for index, row in enumerate(as_rows(request.targets)):
+        loc = ("targets", index) if is_batch(request.targets) else ("targets",)
+        if any(not 0.0 <= value <= 1.0 for value in row):
+            message = f"{request.loss} targets are probabilities, each between 0 and 1"
+            issues.append(issue("invalid_target", loc, message, row))
+        elif needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
+            message = (
+                f"cross_entropy targets are one-hot or probability rows that sum to 1, "
+                f"but this row sums to {sum(row)}"
+            )
+            issues.append(issue("invalid_target", loc, message, row))
+    return issues
+
+
+class BackwardRequest(LossRequest):
+    """Everything needed for one forward and backward pass."""
+
+    def response_values(self) -> int:
+        """Loss, accuracy, outputs, every z and a, and every gradient."""
+        return super().response_values() + 1 + self.metrics + self.network.parameters
+
+
+class ForwardResponse(ResponseModel):
+    """The forward pass: the network's outputs and every layer's z and a."""
+
+    outputs: list[float] | list[list[float]]
+    layers: list[LayerValues]
+
+
+ACCURACY = Field(
+    description="Classification losses only: the share of samples classified right (the "
+    "highest output is the target's class for cross_entropy; each output's side of 0.5 "
+    "matches its 0/1 target for binary_cross_entropy). null for regression losses or when the "
+    "targets are not hard labels (one-hot rows or 0/1 values)."
+)
+
+
+class LossResponse(ResponseModel):
+    """The loss of the network on the given targets and the outputs it was computed from."""
+
+    loss: float
+    accuracy: float | None = ACCURACY
+    outputs: list[float] | list[list[float]]
+
+
+class BackwardResponse(ResponseModel):
+    """Forward pass, loss and the gradient of the loss for every weight and bias."""
+
+    loss: float
+    accuracy: float | None = ACCURACY
+    outputs: list[float] | list[list[float]]
+    layers: list[LayerValues]
+    gradients: list[LayerTensors]

@@ -1,0 +1,268 @@
+"""Requests and responses of /train: optimizers, their state, stopping rules, the trace."""
+
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    Field,
+    PlainValidator,
+    TypeAdapter,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
+
+from app.config import get_settings
+from app.schemas.base import (
+    FiniteFloat,
+    Loc,
+    ResponseModel,
+    StrictModel,
+    issue,
+    over_limit,
+    plural,
+    raise_if,
+)
+from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut
+from app.schemas.passes import ACCURACY, LossRequest
+
+Probability = Annotated[FiniteFloat, Field(ge=0, lt=1)]
+
+
+class SGDOptimizer(StrictModel):
+    """torch.optim.SGD: gradient descent with optional momentum, Nesterov and weight decay."""
+
+    type: Literal["sgd"] = Field("sgd", description="sgd (the default when type is left out).")
+    learning_rate: FiniteFloat = Field(0.01, ge=0, description="Step size, ≥ 0.")
+    momentum: FiniteFloat = Field(0.0, ge=0, description="Momentum factor, ≥ 0 (0: none).")
+    dampening: FiniteFloat = Field(0.0, ge=0, le=1, description="Dampening for momentum.")
+    nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0).")
+    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+
+    @model_validator(mode="after")
+    def _check_nesterov(self) -> Self:
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise_if(
+                [
+                    issue(
+                        "invalid_combination",
+                        ("nesterov",),
+                        "Nesterov momentum needs momentum > 0 and dampening = 0 "
+                        f"(got momentum {self.momentum}, dampening {self.dampening})",
+                        True,
+                    )
+                ],
+                "SGDOptimizer",
+            )
+        return self
+
+    @property
+    def buffers(self) -> list[str]:
+        """The state buffers this configuration keeps."""
+        return ["momentum_buffer"] if self.momentum else []
+
+
+class AdamOptimizer(StrictModel):
+    """torch.optim.Adam: adaptive moments, weight decay added to the gradient."""
+
+    type: Literal["adam"] = Field("adam", description="adam.")
+    learning_rate: FiniteFloat = Field(0.001, ge=0, description="Step size, ≥ 0.")
+    betas: list[Probability] = Field(
+        [0.9, 0.999],
+        min_length=2,
+        max_length=2,
+        description="Decay rates of the first and second moments, each in [0, 1).",
+    )
+    eps: FiniteFloat = Field(1e-8, gt=0, description="Added to the denominator, > 0.")
+    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+    amsgrad: bool = Field(False, description="Use the running maximum of the second moment.")
+
+    @property
+    def buffers(self) -> list[str]:
+        """The state buffers this configuration keeps."""
+        return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
+
+
+class AdamWOptimizer(AdamOptimizer):
+    """torch.optim.AdamW: Adam with decoupled weight decay ``w ← w·(1 − lr·weight_decay)``."""
+
+    type: Literal["adamw"] = Field("adamw", description="adamw.")  # type: ignore[assignment]
+    weight_decay: FiniteFloat = Field(0.01, ge=0, description="Decoupled weight decay.")
+
+
+_OPTIMIZERS: dict[str, TypeAdapter[SGDOptimizer | AdamOptimizer]] = {
+    model.model_fields["type"].default: TypeAdapter(model)
+    for model in (SGDOptimizer, AdamOptimizer, AdamWOptimizer)
+}
+
+
+def _optimizer(value: Any) -> SGDOptimizer | AdamOptimizer:
+    """Pick the optimizer model by ``type`` (default ``sgd``), so that ``loc`` stays a JSON path."""
+    kind = value.get("type", "sgd") if isinstance(value, dict) else "sgd"
+    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        names = ", ".join(repr(name) for name in _OPTIMIZERS)
+        message = f"Input should be one of {names}"
+        raise_if([issue("literal_error", ("type",), message, kind)], "Optimizer")
+    return _OPTIMIZERS[kind].validate_python(value)
+
+
+OptimizerSpec = Annotated[
+    SGDOptimizer | AdamOptimizer | AdamWOptimizer,
+    PlainValidator(
+        _optimizer,
+        json_schema_input_type=Annotated[
+            SGDOptimizer | AdamOptimizer | AdamWOptimizer, Field(discriminator="type")
+        ],
+    ),
+]
+
+
+class OptimizerState(StrictModel):
+    """Where an optimizer stopped: post it back with the returned network to resume exactly."""
+
+    type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
+    step: int = Field(ge=0, description="Updates applied so far.")
+    epoch: int = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
+    momentum_buffer: list[LayerTensors] | None = Field(None, description="SGD with momentum.")
+    exp_avg: list[LayerTensors] | None = Field(None, description="Adam's first moment.")
+    exp_avg_sq: list[LayerTensors] | None = Field(None, description="Adam's second moment.")
+    max_exp_avg_sq: list[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
+
+
+def _state_issues(
+    state: OptimizerState, optimizer: SGDOptimizer | AdamOptimizer, network: Network
+) -> list[InitErrorDetails]:
+    """The resumed state must belong to this optimizer and have the network's shapes."""
+    loc: Loc = ("optimizer_state",)
+    if state.type != optimizer.type:
+        message = f"this state is for {state.type} but the optimizer is {optimizer.type}"
+        return [issue("invalid_combination", (*loc, "type"), message, state.type)]
+    issues = []
+    names = ("momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    for name in names:
+        tensors = getattr(state, name)
+        if name not in optimizer.buffers:
+            if tensors is not None:
+                message = f"{name} is not used by this {optimizer.type} configuration"
+                issues.append(issue("invalid_combination", (*loc, name), message))
+            continue
+        if tensors is None:
+            if state.step > 0:
+                issues.append(issue("missing", (*loc, name), f"{name} is required after step 0"))
+            continue
+        issues += _tensor_shape_issues((*loc, name), tensors, network)
+        if name.endswith("exp_avg_sq") and any(
+            min(min(row) for row in t.weights) < 0 or min(t.bias, default=0) < 0 for t in tensors
+        ):
+            message = f"{name} is a mean of squares, so it cannot be negative"
+            issues.append(issue("greater_than_equal", (*loc, name), message))
+    return issues
+
+
+def _tensor_shape_issues(
+    loc: Loc, tensors: list[LayerTensors], network: Network
+) -> list[InitErrorDetails]:
+    """Per-layer arrays must have the shapes of the network's weights and biases."""
+    if len(tensors) != len(network.layers):
+        message = f"needs one entry per layer ({len(network.layers)}) but has {len(tensors)}"
+        return [issue("shape_mismatch", loc, message, len(tensors))]
+    issues = []
+    for index, (tensor, layer) in enumerate(zip(tensors, network.layers, strict=True)):
+        expected = (len(layer.weights), len(layer.weights[0]))
+        actual = (len(tensor.weights), len(tensor.weights[0]) if tensor.weights else 0)
+        if actual != expected or any(len(row) != expected[1] for row in tensor.weights):
+            message = f"layer {index}: weights must have shape {expected} like the network's"
+            issues.append(issue("shape_mismatch", (*loc, index, "weights"), message))
+        if len(tensor.bias) != expected[0]:
+            message = (
+                f"layer {index}: bias needs {plural(expected[0], 'number')} like the network's"
+            )
+            issues.append(issue("shape_mismatch", (*loc, index, "bias"), message))
+    return issues
+
+
+class StopRule(StrictModel):
+    """When to end training before the last epoch."""
+
+    loss_below: FiniteFloat = Field(
+        description="Stop as soon as the network's loss on all the data is at or below this."
+    )
+
+
+class TrainRequest(LossRequest):
+    """A network, data, loss, optimizer, and how many epochs to train in batches of what size."""
+
+    optimizer: OptimizerSpec = Field(
+        default_factory=SGDOptimizer,
+        description="sgd (default, learning_rate 0.01), adam or adamw, with PyTorch's rules.",
+    )
+    optimizer_state: OptimizerState | None = Field(
+        None, description="The optimizer_state of an earlier /train response, to resume it."
+    )
+    epochs: int = Field(10, ge=1, description="Passes over the data.")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="Samples per update (default: all, one update per epoch). The last batch "
+        "of an epoch may be smaller.",
+    )
+    shuffle: bool = Field(False, description="Shuffle the samples before each epoch's batches.")
+    seed: int = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
+    stop: StopRule | None = Field(None, description="End training early when a target is met.")
+
+    def response_values(self) -> int:
+        """Every epoch's trace entry plus the final network, loss and optimizer state."""
+        net = self.network
+        per_sample = net.output_size + 2 * net.units
+        per_epoch = 2 + self.metrics + self.samples * per_sample + 2 * net.parameters
+        state = 2 + len(self.optimizer.buffers) * net.parameters
+        return self.epochs * per_epoch + net.parameters + 2 + self.metrics + state
+
+    def _issues(self) -> list[InitErrorDetails]:
+        settings = get_settings()
+        issues = super()._issues()
+        if self.epochs > settings.max_epochs.value:
+            issues.append(over_limit(("epochs",), "epochs", self.epochs, settings.max_epochs))
+        if self.optimizer_state is not None:
+            issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
+        work = self.epochs * self.samples * self.network.parameters
+        if work > settings.max_work.value:
+            issues.append(
+                over_limit(
+                    (),
+                    "the work (epochs × samples × parameters)",
+                    work,
+                    settings.max_work,
+                    "train for fewer epochs or on fewer samples",
+                )
+            )
+        return issues
+
+
+class EpochTrace(ResponseModel):
+    """One epoch: loss, outputs, layers and gradients before its update; network after it."""
+
+    epoch: int
+    loss: float
+    accuracy: float | None = ACCURACY
+    outputs: list[float] | list[list[float]]
+    layers: list[LayerValues]
+    gradients: list[LayerTensors]
+    network: NetworkOut
+
+
+class TrainResponse(ResponseModel):
+    """How training ended, the trained network and the per-epoch trace."""
+
+    status: Literal["completed", "diverged", "target_reached"] = Field(
+        description="completed; diverged when an update made the network non-finite; "
+        "target_reached when stop.loss_below was met."
+    )
+    epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
+    final_loss: float = Field(description="The loss of the returned network on the data.")
+    final_accuracy: float | None = ACCURACY
+    diverged_at_epoch: int | None = Field(
+        None, description="The epoch whose update diverged (its result is discarded)."
+    )
+    divergence: str | None = Field(None, description="What became non-finite, in words.")
+    network: NetworkOut
+    optimizer_state: OptimizerState = Field(description="Post it back to resume training.")
+    trace: list[EpochTrace]
