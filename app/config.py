@@ -8,6 +8,10 @@ import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
+EPOCH_OVERHEAD_WORK = 350_000
+"""Work units charged per layer and epoch for NumPy's fixed per-call costs (one unit ≈ one
+multiply-add of ``samples × parameters``), so that many epochs of a tiny network count too."""
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -25,8 +29,9 @@ class Settings:
     max_layers: Limit = Limit(32, "BACKPROP_MAX_LAYERS")
     max_units: Limit = Limit(4096, "BACKPROP_MAX_UNITS")
     max_samples: Limit = Limit(10_000, "BACKPROP_MAX_SAMPLES")
-    max_epochs: Limit = Limit(100_000, "BACKPROP_MAX_EPOCHS")
-    max_work: Limit = Limit(20_000_000_000, "BACKPROP_MAX_WORK")
+    max_epochs: Limit = Limit(1_000_000, "BACKPROP_MAX_EPOCHS")
+    max_work: Limit = Limit(100_000_000_000, "BACKPROP_MAX_WORK")
+    max_stream_work: Limit = Limit(1_000_000_000_000, "BACKPROP_MAX_STREAM_WORK")
     max_trace_values: Limit = Limit(2_000_000, "BACKPROP_MAX_TRACE_VALUES")
 
 

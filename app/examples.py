@@ -22,6 +22,12 @@ TRAIN: dict[str, Any] = {
 }
 
 
+LONG_RUN: dict[str, Any] = {
+    **TRAIN,
+    "epochs": 100_000,
+    "trace": {"every": 10_000, "include": ["loss"]},
+}
+
 CLASSIFY: dict[str, Any] = {
     "network": {
         "layers": [

@@ -13,7 +13,13 @@ from app.nn.optimizers import SGD, Adam, Optimizer
 from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
 from app.schemas.network import Layer, LayerTensors, LayerValues, Network, NetworkOut
-from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, OptimizerState
+from app.schemas.training import (
+    BUFFER_NAMES,
+    AdamOptimizer,
+    AdamWOptimizer,
+    OptimizerSpec,
+    OptimizerState,
+)
 
 
 def to_parameters(network: Network) -> Parameters:
@@ -97,5 +103,6 @@ def to_state(
 def state_out(state: EngineState, spec: OptimizerSpec, params: Parameters) -> OptimizerState:
     """An engine optimizer state as JSON, per layer like the network."""
     values: dict[str, Any] = {"type": spec.type, "step": state.step, "epoch": state.epoch}
+    values |= dict.fromkeys(BUFFER_NAMES)
     values |= {name: tensors_out(params.with_flat(flat)) for name, flat in state.buffers.items()}
     return OptimizerState.model_construct(**values)

@@ -23,6 +23,7 @@ from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached"]
+R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -51,6 +52,21 @@ class TrainingResult:
     divergence: str | None = None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What one training run does: its data, loss, optimizer and schedule."""
+
+    x: Array
+    t: Array
+    loss: Loss
+    optimizer: Optimizer
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    seed: int
+    loss_below: float | None
+
+
 @quiet_floating
 def _update(
     params: Parameters, grads: Parameters, optimizer: Optimizer, state: OptimizerState
@@ -65,14 +81,7 @@ def _reached(value: float, loss_below: float | None) -> bool:
 
 
 def _minibatch_epoch(
-    params: Parameters,
-    x: Array,
-    t: Array,
-    loss: Loss,
-    optimizer: Optimizer,
-    state: OptimizerState,
-    order: NDArray[np.int64],
-    batch_size: int,
+    params: Parameters, plan: _Plan, state: OptimizerState, order: NDArray[np.int64]
 ) -> tuple[float, ForwardPass, Parameters]:
     """One pass over the data in batches, one update per batch.
 
@@ -80,15 +89,16 @@ def _minibatch_epoch(
     parameters at the start of its batch, put back in the data's order) and the mean of the
     batch gradients.
     """
+    x, t = plan.x, plan.t
     zs = [np.empty((len(x), units)) for units, _ in params.shapes]
     acts = [np.empty_like(z) for z in zs]
     grads, total = params.empty_like(), np.zeros_like(params.flat)
     losses = []
-    for start in range(0, len(x), batch_size):
-        rows = order[start : start + batch_size]
-        fwd, value = evaluate(params, x[rows], t[rows], loss)
-        compute_gradients(params, fwd, t[rows], loss, grads)
-        _update(params, grads, optimizer, state)
+    for start in range(0, len(x), plan.batch_size):
+        rows = order[start : start + plan.batch_size]
+        fwd, value = evaluate(params, x[rows], t[rows], plan.loss)
+        compute_gradients(params, fwd, t[rows], plan.loss, grads)
+        _update(params, grads, plan.optimizer, state)
         for z, a, z_batch, a_batch in zip(zs, acts, fwd.z, fwd.a, strict=True):
             z[rows], a[rows] = z_batch, a_batch
         total += grads.flat
@@ -114,7 +124,8 @@ def train(
     seed: int = 0,
     loss_below: float | None = None,
 ) -> Generator[EpochRecord, None, TrainingResult]:
-    """Yield one :class:`EpochRecord` per epoch, then return the :class:`TrainingResult`.
+    """Start training: a generator that yields one :class:`EpochRecord` per epoch, then returns
+    the :class:`TrainingResult`.
 
     ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
     modified. ``batch_size`` (default: all samples) splits each epoch into updates on
@@ -122,32 +133,38 @@ def train(
     ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
     single run). Training stops early when the network's loss on all the data is at or below
     ``loss_below``. The initial network must be finite on ``(x, t)``: otherwise
-    :class:`NonFiniteError` is raised before the first epoch.
+    :class:`NonFiniteError` is raised here, at once, before the generator exists.
     """
     params = params.copy()
     state = optimizer.init(params.flat.size) if state is None else state.copy()
+    fwd, value = evaluate(params, x, t, loss)
     size = len(x) if batch_size is None else min(batch_size, len(x))
+    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below)
+    return _epochs(params, state, fwd, value, plan)
+
+
+def _epochs(
+    params: Parameters, state: OptimizerState, fwd: ForwardPass, value: float, plan: _Plan
+) -> Generator[EpochRecord, None, TrainingResult]:
+    """The epochs of :func:`train`, from a network already known to be finite."""
     grads = params.empty_like()
     epoch_start, epoch_start_state = params.copy(), state.copy()
-    fwd, value = evaluate(params, x, t, loss)
-    if _reached(value, loss_below):
+    if _reached(value, plan.loss_below):
         return TrainingResult("target_reached", 0, value, params, state, fwd)
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, plan.epochs + 1):
         np.copyto(epoch_start.flat, params.flat)
         epoch_start_state.restore(state)
         try:
-            if size == len(x):
-                compute_gradients(params, fwd, t, loss, grads)
+            if plan.batch_size == len(plan.x):
+                compute_gradients(params, fwd, plan.t, plan.loss, grads)
                 record = EpochRecord(epoch, value, fwd, grads.copy(), params)
-                _update(params, grads, optimizer, state)
+                _update(params, grads, plan.optimizer, state)
             else:
-                rng = np.random.default_rng([seed, state.epoch])
-                order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-                epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(
-                    params, x, t, loss, optimizer, state, order, size
-                )
+                rng = np.random.default_rng([plan.seed, state.epoch])
+                order = rng.permutation(len(plan.x)) if plan.shuffle else np.arange(len(plan.x))
+                epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(params, plan, state, order)
                 record = EpochRecord(epoch, epoch_loss, epoch_fwd, epoch_grads, params)
-            fwd, value = evaluate(params, x, t, loss)
+            fwd, value = evaluate(params, plan.x, plan.t, plan.loss)
         except NonFiniteError as error:
             np.copyto(params.flat, epoch_start.flat)
             state.restore(epoch_start_state)
@@ -158,15 +175,15 @@ def train(
             return TrainingResult("diverged", epoch - 1, value, params, state, fwd, epoch, reason)
         state.epoch += 1
         yield replace(record, network=params.copy())
-        if _reached(value, loss_below):
+        if _reached(value, plan.loss_below):
             return TrainingResult("target_reached", epoch, value, params, state, fwd)
-    return TrainingResult("completed", epochs, value, params, state, fwd)
+    return TrainingResult("completed", plan.epochs, value, params, state, fwd)
 
 
 def collect(
-    epochs: Generator[EpochRecord, None, TrainingResult], keep: Callable[[EpochRecord], T]
+    epochs: Generator[R, None, TrainingResult], keep: Callable[[R], T]
 ) -> tuple[list[T], TrainingResult]:
-    """Drain a :func:`train` generator, keeping ``keep(record)`` of each epoch as it comes."""
+    """Drain a training generator, keeping ``keep(item)`` of each item as it comes."""
     kept: list[T] = []
     while True:
         try:

@@ -207,10 +207,11 @@ class ForwardResponse(ResponseModel):
 
 
 ACCURACY = Field(
+    None,
     description="Classification losses only: the share of samples classified right (the "
     "highest output is the target's class for cross_entropy; each output's side of 0.5 "
     "matches its 0/1 target for binary_cross_entropy). null for regression losses or when the "
-    "targets are not hard labels (one-hot rows or 0/1 values)."
+    "targets are not hard labels (one-hot rows or 0/1 values).",
 )
 
 

@@ -10,7 +10,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from app.config import get_settings
+from app.config import EPOCH_OVERHEAD_WORK, Limit, get_settings
 from app.schemas.base import (
     FiniteFloat,
     Loc,
@@ -115,6 +115,9 @@ OptimizerSpec = Annotated[
 ]
 
 
+BUFFER_NAMES = ("momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+
 class OptimizerState(StrictModel):
     """Where an optimizer stopped: post it back with the returned network to resume exactly."""
 
@@ -136,8 +139,7 @@ def _state_issues(
         message = f"this state is for {state.type} but the optimizer is {optimizer.type}"
         return [issue("invalid_combination", (*loc, "type"), message, state.type)]
     issues = []
-    names = ("momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-    for name in names:
+    for name in BUFFER_NAMES:
         tensors = getattr(state, name)
         if name not in optimizer.buffers:
             if tensors is not None:
@@ -187,6 +189,26 @@ class StopRule(StrictModel):
     )
 
 
+TraceField = Literal["loss", "accuracy", "outputs", "layers", "gradients", "network"]
+TRACE_FIELDS: list[TraceField] = ["loss", "accuracy", "outputs", "layers", "gradients", "network"]
+
+
+class TraceSpec(StrictModel):
+    """Which epochs the trace records, and which of their fields."""
+
+    every: int = Field(
+        1, ge=1, description="Record epochs 1, 1+every, 1+2·every, … and always the last one."
+    )
+    include: list[TraceField] = Field(
+        default_factory=lambda: list(TRACE_FIELDS),
+        description="The fields each entry holds besides epoch (default: all of them).",
+    )
+
+    def recorded(self, epochs: int) -> int:
+        """How many entries a run of ``epochs`` epochs records, at most."""
+        return (epochs - 1) // self.every + 1 + int((epochs - 1) % self.every != 0)
+
+
 class TrainRequest(LossRequest):
     """A network, data, loss, optimizer, and how many epochs to train in batches of what size."""
 
@@ -207,14 +229,42 @@ class TrainRequest(LossRequest):
     shuffle: bool = Field(False, description="Shuffle the samples before each epoch's batches.")
     seed: int = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
     stop: StopRule | None = Field(None, description="End training early when a target is met.")
+    trace: TraceSpec = Field(
+        default_factory=TraceSpec, description="Which epochs and fields the trace records."
+    )
 
     def response_values(self) -> int:
-        """Every epoch's trace entry plus the final network, loss and optimizer state."""
+        """The numbers of the recorded trace entries plus the summary."""
+        return self.trace.recorded(self.epochs) * self.entry_values() + self.summary_values()
+
+    def entry_values(self) -> int:
+        """The numbers in one trace entry with the included fields."""
         net = self.network
-        per_sample = net.output_size + 2 * net.units
-        per_epoch = 2 + self.metrics + self.samples * per_sample + 2 * net.parameters
+        sizes = {
+            "loss": 1,
+            "accuracy": self.metrics,
+            "outputs": self.samples * net.output_size,
+            "layers": 2 * self.samples * net.units,
+            "gradients": net.parameters,
+            "network": net.parameters,
+        }
+        return 1 + sum(sizes[name] for name in set(self.trace.include))
+
+    def summary_values(self) -> int:
+        """Epochs run, final loss and accuracy, the network and the optimizer state."""
+        net = self.network
         state = 2 + len(self.optimizer.buffers) * net.parameters
-        return self.epochs * per_epoch + net.parameters + 2 + self.metrics + state
+        return 2 + self.metrics + net.parameters + state
+
+    def work_limit(self) -> Limit:
+        """The work budget of this kind of request (a stream has its own)."""
+        return get_settings().max_work
+
+    def work(self) -> int:
+        """Epochs × (samples × parameters + a fixed cost per layer and epoch), see config."""
+        net = self.network
+        per_epoch = self.samples * net.parameters + EPOCH_OVERHEAD_WORK * len(net.layers)
+        return self.epochs * per_epoch
 
     def _issues(self) -> list[InitErrorDetails]:
         settings = get_settings()
@@ -223,34 +273,31 @@ class TrainRequest(LossRequest):
             issues.append(over_limit(("epochs",), "epochs", self.epochs, settings.max_epochs))
         if self.optimizer_state is not None:
             issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
-        work = self.epochs * self.samples * self.network.parameters
-        if work > settings.max_work.value:
-            issues.append(
-                over_limit(
-                    (),
-                    "the work (epochs × samples × parameters)",
-                    work,
-                    settings.max_work,
-                    "train for fewer epochs or on fewer samples",
-                )
-            )
+        work, limit = self.work(), self.work_limit()
+        if work > limit.value:
+            what = f"the work (epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers))"
+            hint = "train for fewer epochs or on fewer samples"
+            issues.append(over_limit((), what, work, limit, hint))
         return issues
 
 
 class EpochTrace(ResponseModel):
-    """One epoch: loss, outputs, layers and gradients before its update; network after it."""
+    """One epoch: loss, outputs, layers and gradients before its update; network after it.
+
+    Only ``epoch`` and the fields listed in ``trace.include`` are present.
+    """
 
     epoch: int
-    loss: float
+    loss: float | None = None
     accuracy: float | None = ACCURACY
-    outputs: list[float] | list[list[float]]
-    layers: list[LayerValues]
-    gradients: list[LayerTensors]
-    network: NetworkOut
+    outputs: list[float] | list[list[float]] | None = None
+    layers: list[LayerValues] | None = None
+    gradients: list[LayerTensors] | None = None
+    network: NetworkOut | None = None
 
 
-class TrainResponse(ResponseModel):
-    """How training ended, the trained network and the per-epoch trace."""
+class TrainSummary(ResponseModel):
+    """How training ended and the trained network (the last line of /train/stream)."""
 
     status: Literal["completed", "diverged", "target_reached"] = Field(
         description="completed; diverged when an update made the network non-finite; "
@@ -265,4 +312,21 @@ class TrainResponse(ResponseModel):
     divergence: str | None = Field(None, description="What became non-finite, in words.")
     network: NetworkOut
     optimizer_state: OptimizerState = Field(description="Post it back to resume training.")
-    trace: list[EpochTrace]
+
+
+class TrainResponse(TrainSummary):
+    """How training ended, the trained network and the recorded trace."""
+
+    trace: list[EpochTrace] = Field(description="The recorded epochs, see the trace field.")
+
+
+class StreamTrainRequest(TrainRequest):
+    """A /train request whose trace is streamed as it is computed."""
+
+    def response_values(self) -> int:
+        """Only one line is held at a time: a trace entry or the summary."""
+        return max(self.entry_values(), self.summary_values())
+
+    def work_limit(self) -> Limit:
+        """Streams may run longer: their memory stays flat and the client sees progress."""
+        return get_settings().max_stream_work

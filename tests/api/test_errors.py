@@ -335,7 +335,7 @@ LIMIT_CASES: list[tuple[str, int, Body, list[Any], str]] = [
         100,
         _train(epochs=10),
         [],
-        "the work (epochs × samples × parameters) is 110",
+        "the work (epochs × (samples × parameters + 350,000 × layers)) is 7,000,110",
     ),
     (
         "BACKPROP_MAX_TRACE_VALUES",
@@ -384,8 +384,9 @@ def test_response_value_count_is_exact(client: TestClient) -> None:
 
 
 def test_every_limit_has_a_case() -> None:
-    """Each limit in Settings (other than the body size, tested below) is exercised above."""
-    tested = {case[0] for case in LIMIT_CASES} | {"BACKPROP_MAX_BODY_BYTES"}
+    """Each limit in Settings is exercised above, below (body size) or with the stream."""
+    elsewhere = {"BACKPROP_MAX_BODY_BYTES", "BACKPROP_MAX_STREAM_WORK"}  # test_trace_and_stream
+    tested = {case[0] for case in LIMIT_CASES} | elsewhere
     assert tested == {getattr(Settings(), name).env for name in Settings.__dataclass_fields__}
 
 
