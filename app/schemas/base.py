@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from app.config import Limit
+from app.config import Limit, get_settings
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Vector = list[FiniteFloat]
@@ -81,3 +81,11 @@ def is_batch(values: list[float] | list[list[float]]) -> bool:
 def as_rows(values: list[float] | list[list[float]]) -> list[list[float]]:
     """A batch as it is; one sample as a batch of one."""
     return cast(list[list[float]], values) if is_batch(values) else [cast(list[float], values)]
+
+
+def response_size_issues(values: int, hint: str = "") -> list[InitErrorDetails]:
+    """The response would hold ``values`` numbers: over the trace-size limit, that is an issue."""
+    limit = get_settings().max_trace_values
+    if values <= limit.value:
+        return []
+    return [over_limit((), "the number of values in the response", values, limit, hint)]

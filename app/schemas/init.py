@@ -12,7 +12,14 @@ from pydantic_core import InitErrorDetails
 from app.config import get_settings
 from app.nn.activations import ActivationName
 from app.nn.init import InitName
-from app.schemas.base import ResponseModel, StrictModel, issue, over_limit, raise_if
+from app.schemas.base import (
+    ResponseModel,
+    StrictModel,
+    issue,
+    over_limit,
+    raise_if,
+    response_size_issues,
+)
 from app.schemas.network import NetworkOut
 
 
@@ -52,16 +59,7 @@ class InitRequest(StrictModel):
             message = "softmax is only allowed on the last layer: use it as output_activation"
             issues.append(issue("invalid_combination", ("activation",), message, "softmax"))
         if not issues:
-            values = self.parameters
-            if values > settings.max_trace_values.value:
-                issues.append(
-                    over_limit(
-                        (),
-                        "the number of values in the response",
-                        values,
-                        settings.max_trace_values,
-                    )
-                )
+            issues = response_size_issues(self.parameters)
         raise_if(issues, "InitRequest")
         return self
 

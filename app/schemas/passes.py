@@ -22,6 +22,7 @@ from app.schemas.base import (
     over_limit,
     plural,
     raise_if,
+    response_size_issues,
 )
 from app.schemas.network import LayerTensors, LayerValues, Network
 
@@ -94,18 +95,7 @@ class ForwardRequest(StrictModel):
             issues.append(
                 over_limit(("inputs",), "the number of samples", self.samples, settings.max_samples)
             )
-        values = self.response_values()
-        if values > settings.max_trace_values.value:
-            issues.append(
-                over_limit(
-                    (),
-                    "the number of values in the response",
-                    values,
-                    settings.max_trace_values,
-                    "send fewer samples or epochs",
-                )
-            )
-        return issues
+        return issues + response_size_issues(self.response_values(), "send fewer samples or epochs")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
