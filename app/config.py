@@ -30,7 +30,7 @@ class Settings:
     max_units: Limit = Limit(4096, "BACKPROP_MAX_UNITS")
     max_samples: Limit = Limit(10_000, "BACKPROP_MAX_SAMPLES")
     max_epochs: Limit = Limit(1_000_000, "BACKPROP_MAX_EPOCHS")
-    max_work: Limit = Limit(100_000_000_000, "BACKPROP_MAX_WORK")
+    max_work: Limit = Limit(80_000_000_000, "BACKPROP_MAX_WORK")
     max_stream_work: Limit = Limit(1_000_000_000_000, "BACKPROP_MAX_STREAM_WORK")
     max_trace_values: Limit = Limit(2_000_000, "BACKPROP_MAX_TRACE_VALUES")
 
