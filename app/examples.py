@@ -76,3 +76,45 @@ def openapi_example(
         }
     }
     return examples | {name: {"summary": s, "value": v} for name, (s, v) in more.items()}
+
+
+GRADCHECK: dict[str, Any] = {**LOSS, "epsilon": 1e-6}
+
+# The notebook's first epoch as it prints it (8 decimals): every value checks out.
+NOTEBOOK_CLAIMED: dict[str, Any] = {
+    "layers": [{"a": [0.1, 1.45]}],
+    "outputs": [-0.885],
+    "loss": 1.7766125,
+    "gradients": [
+        {
+            "weights": [[0.5655, -1.131, -0.84825], [-1.3195, 2.639, 1.97925]],
+            "bias": [-0.5655, 1.3195],
+        },
+        {"weights": [[-0.1885, -2.73325]], "bias": [-1.885]},
+    ],
+    "network": {
+        "layers": [
+            {
+                "weights": [[0.094345, -0.18869, 0.4084825], [-0.486805, 0.27361, 0.1802075]],
+                "bias": [0.005655, 0.036805],
+            },
+            {"weights": [[0.301885, -0.6726675]], "bias": [0.11885]},
+        ]
+    },
+}
+CHECK: dict[str, Any] = {
+    **LOSS,
+    "learning_rate": 0.01,
+    "tolerance": 1e-6,
+    "claimed": NOTEBOOK_CLAIMED,
+}
+# Two usual mistakes: the ½ of the loss dropped (so the output delta doubles) and w + η·∂L/∂w.
+CHECK_MISTAKES: dict[str, Any] = {
+    **CHECK,
+    "claimed": {
+        "outputs": [-0.885],
+        "loss": 3.553225,
+        "gradients": [{}, {"bias": [-3.77]}],
+        "network": {"layers": [{}, {"bias": [0.08115]}]},
+    },
+}

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.api import errors, health, init, math, training
+from app.api import diagnostics, errors, health, init, math, training
 from app.api.body_limit import BodySizeLimit
 from app.config import get_settings
 from app.schemas.operations import ErrorMessage
@@ -38,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(math.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
     app.include_router(init.router, responses=error_responses)
+    app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(health.router)
     return app
 

@@ -17,6 +17,7 @@ _WHAT = {
     "gradient": "the gradient",
     "update": "an updated parameter",
 }
+_NOUN = {"forward": "z", "loss": "loss", "gradient": "gradient", "update": "parameters"}
 
 
 class EngineError(Exception):
@@ -29,7 +30,7 @@ class NonFiniteError(EngineError):
     def __init__(self, stage: Stage, layer: int | None = None) -> None:
         self.stage = stage
         self.layer = layer
-        self.what = _WHAT[stage] if layer is None else f"layer {layer}'s {_WHAT[stage]}"
+        self.what = f"layer {layer}'s {_NOUN[stage]}" if layer is not None else _WHAT[stage]
         where = f"layer {layer}: " if layer is not None else ""
         super().__init__(
             f"{where}{_WHAT[stage]} is not finite (float64 overflow or NaN); "

@@ -31,6 +31,9 @@ CLASSIFICATION_ACTIVATION: dict[str, ActivationName] = {
     "cross_entropy": "softmax",
 }
 PROBABILITY_SUM_TOLERANCE = 1e-9
+REQUEST_SMALLER = (
+    "send fewer samples or a smaller network (on /train: fewer epochs or a sparser trace)"
+)
 
 
 def _sample_issues(
@@ -95,7 +98,7 @@ class ForwardRequest(StrictModel):
             issues.append(
                 over_limit(("inputs",), "the number of samples", self.samples, settings.max_samples)
             )
-        return issues + response_size_issues(self.response_values(), "send fewer samples or epochs")
+        return issues + response_size_issues(self.response_values(), REQUEST_SMALLER)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -1,0 +1,331 @@
+"""Requests and responses of /gradcheck and /check: is the gradient, or a hand derivation, right?"""
+
+import math
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_core import InitErrorDetails
+
+from app.config import get_settings
+from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
+from app.schemas.base import (
+    FiniteFloat,
+    Loc,
+    ResponseModel,
+    SampleOrBatch,
+    StrictModel,
+    as_rows,
+    is_batch,
+    issue,
+    over_limit,
+    plural,
+)
+from app.schemas.passes import LossRequest
+
+EVALUATION_OVERHEAD_WORK = 150_000
+"""Work units charged per layer and forward pass for NumPy's fixed per-call costs (one unit ≈ one
+multiply-add of ``samples × parameters``), so that checking a deep narrow network counts too."""
+
+Values = float | list[float] | list[list[float]]
+
+
+class GradcheckRequest(LossRequest):
+    """A network, data and loss whose gradients to check by finite differences."""
+
+    epsilon: FiniteFloat = Field(
+        DEFAULT_EPSILON,
+        ge=1e-10,
+        le=1e-2,
+        description="The step ε of the central differences (L(w + ε) − L(w − ε)) / 2ε, in "
+        "[1e-10, 1e-2].",
+    )
+
+    def response_values(self) -> int:
+        """The tolerance, three numbers per tensor, and at most one warning per kinked unit."""
+        layers = self.network.layers
+        kinked = sum(len(layer.weights) for layer in layers if layer.activation in KINKED)
+        return 2 + 6 * len(layers) + 4 * self.samples * kinked
+
+    def work(self) -> int:
+        """Two forward passes per parameter, each ``samples × parameters`` plus a fixed cost."""
+        net = self.network
+        per_pass = self.samples * net.parameters + EVALUATION_OVERHEAD_WORK * len(net.layers)
+        return 2 * net.parameters * per_pass
+
+    def _issues(self) -> list[InitErrorDetails]:
+        issues = super()._issues()
+        limit = get_settings().max_work
+        if self.work() > limit.value:
+            what = (
+                "the work (2 × parameters × (samples × parameters + "
+                f"{EVALUATION_OVERHEAD_WORK:,} × layers))"
+            )
+            hint = "check a smaller network or fewer samples"
+            issues.append(over_limit((), what, self.work(), limit, hint))
+        largest = max(
+            abs(value)
+            for layer in self.network.layers
+            for value in (*layer.bias, *(w for row in layer.weights for w in row))
+        )
+        if largest + self.epsilon == largest - self.epsilon:
+            message = (
+                f"epsilon {self.epsilon:g} is below float64's resolution at the parameter "
+                f"{largest:g} (w + ε and w − ε are the same number): use at least "
+                f"{math.ulp(largest):.1g}, better far more"
+            )
+            issues.append(issue("invalid_combination", ("epsilon",), message, self.epsilon))
+        return issues
+
+
+class Tolerance(ResponseModel):
+    """An entry passes when its absolute or its relative error is within these."""
+
+    absolute: float = Field(description="1e-7 at the default epsilon.")
+    relative: float = Field(description="1e-5 at the default epsilon.")
+
+
+class TensorErrors(ResponseModel):
+    """How far one tensor's analytic gradient is from its finite differences."""
+
+    max_abs_error: float = Field(description="The largest |analytic − numeric| over its entries.")
+    max_rel_error: float = Field(
+        description="The largest |analytic − numeric| / max(|analytic|, |numeric|) (0 when both "
+        "are 0)."
+    )
+    failed: int = Field(description="Entries over both the absolute and the relative tolerance.")
+
+
+class LayerErrors(ResponseModel):
+    """The errors of one layer's weights and bias gradients."""
+
+    weights: TensorErrors
+    bias: TensorErrors
+
+
+class KinkWarning(ResponseModel):
+    """A relu or leaky_relu input that a step of ±epsilon pushed across the kink at 0."""
+
+    layer: int
+    sample: int = Field(description="The sample's index (0 for a single sample).")
+    unit: int
+    z: float = Field(description="The unit's z, unperturbed.")
+    message: str
+
+
+class GradcheckResponse(ResponseModel):
+    """Analytic gradients against central finite differences, per layer and tensor."""
+
+    passed: bool = Field(description="Every entry of every tensor is within the tolerance.")
+    tolerance: Tolerance = Field(
+        description="The tolerance used: 1e-7 absolute and 1e-5 relative at epsilon 1e-6; for a "
+        "smaller epsilon both grow as 1e-6/epsilon (round-off), and both are at least "
+        "100·epsilon² (truncation)."
+    )
+    errors: list[LayerErrors] = Field(description="One entry per layer, like network.layers.")
+    warnings: list[KinkWarning] = Field(
+        description="Units whose z changed sign in a perturbed pass: there finite differences "
+        "straddle the kink and may disagree with the (one-sided) analytic derivative."
+    )
+
+
+class ClaimedLayer(StrictModel):
+    """One layer's z and a as computed by hand (either may be left out)."""
+
+    z: SampleOrBatch | None = Field(None, description="In the form of inputs.")
+    a: SampleOrBatch | None = Field(None, description="In the form of inputs.")
+
+
+class ClaimedTensors(StrictModel):
+    """Arrays shaped like one layer's weights and bias (either may be left out)."""
+
+    weights: SampleOrBatch | None = Field(None, description="Shape (units, inputs).")
+    bias: SampleOrBatch | None = Field(None, description="One number per unit.")
+
+
+class ClaimedNetwork(StrictModel):
+    """The network after one SGD step, as computed by hand."""
+
+    layers: list[ClaimedTensors] = Field(description="Layers from the first; {} to skip one.")
+
+
+class Claimed(StrictModel):
+    """What was computed by hand: any subset, in the shapes /backward and /train return."""
+
+    layers: list[ClaimedLayer] | None = Field(
+        None, description="Each layer's z and a, from the first layer; {} to skip one."
+    )
+    outputs: SampleOrBatch | None = Field(None, description="The last layer's a.")
+    loss: FiniteFloat | None = Field(None, description="The loss, one number.")
+    gradients: list[ClaimedTensors] | None = Field(
+        None, description="∂L/∂W and ∂L/∂b per layer, from the first layer; {} to skip one."
+    )
+    network: ClaimedNetwork | None = Field(
+        None, description="The parameters after one SGD step w − learning_rate·∂L/∂w."
+    )
+
+    def claims(self) -> Iterator[tuple[Loc, Any]]:
+        """Every claimed value with its path inside ``claimed``."""
+        groups: list[tuple[Loc, list[Any] | None]] = [
+            (("layers",), self.layers),
+            (("gradients",), self.gradients),
+            (("network", "layers"), self.network.layers if self.network else None),
+        ]
+        for name in ("outputs", "loss"):
+            if getattr(self, name) is not None:
+                yield (name,), getattr(self, name)
+        for loc, items in groups:
+            for index, item in enumerate(items or []):
+                for part, value in item:
+                    if value is not None:
+                        yield (*loc, index, part), value
+
+
+class CheckRequest(LossRequest):
+    """A network, data and loss, and the values of one SGD step computed by hand."""
+
+    learning_rate: FiniteFloat = Field(0.01, ge=0, description="η of the update w − η·∂L/∂w.")
+    tolerance: FiniteFloat = Field(
+        1e-6,
+        gt=0,
+        description="A claimed number c is right when |c − correct| ≤ tolerance·max(1, "
+        "|correct|). The default accepts values printed with 8 decimals, as NumPy prints.",
+    )
+    claimed: Claimed = Field(description="The values computed by hand; any subset.")
+
+    def response_values(self) -> int:
+        """Each claimed number twice (claimed and correct) and an error per check."""
+        return sum(2 * _size(value) + 1 for _, value in self.claimed.claims())
+
+    def expected_shape(self, loc: Loc) -> tuple[tuple[int, ...], str, str]:
+        """The shape of the claimed value at ``loc``, why, and the form it takes, in words."""
+        layers = self.network.layers
+        if loc[0] in ("layers", "outputs"):
+            index = int(loc[1]) if loc[0] == "layers" else len(layers) - 1
+            units = len(layers[index].weights)
+            what = f"layer {index}'s {plural(units, 'unit')}"
+            if self.is_batch:
+                why = f"{plural(self.samples, 'sample')} × {what}"
+                return (self.samples, units), why, "inputs is a batch, so one row per sample"
+            return (units,), f"one sample: {what}", "inputs is one sample, so one list of numbers"
+        index = int(loc[-2])
+        units, inputs = len(layers[index].weights), len(layers[index].weights[0])
+        if loc[-1] == "weights":
+            why = f"layer {index}'s weights: {plural(units, 'unit')} × {plural(inputs, 'input')}"
+            form = f"one row per unit, {plural(units, 'row')} of {plural(inputs, 'number')}"
+            return (units, inputs), why, form
+        why = f"layer {index}'s bias: {plural(units, 'unit')}"
+        return (units,), why, "one list of numbers, one per unit"
+
+    def _issues(self) -> list[InitErrorDetails]:
+        issues: list[InitErrorDetails] = []
+        layers = len(self.network.layers)
+        claimed = self.claimed
+        lists: dict[Loc, list[Any] | None] = {
+            ("claimed", "layers"): claimed.layers,
+            ("claimed", "gradients"): claimed.gradients,
+            ("claimed", "network", "layers"): claimed.network.layers if claimed.network else None,
+        }
+        for where, items in lists.items():
+            if items is not None and len(items) > layers:
+                message = (
+                    f"the network has {plural(layers, 'layer')} but this list has "
+                    f"{len(items)} entries"
+                )
+                issues.append(issue("shape_mismatch", where, message, len(items)))
+        if issues:
+            return super()._issues() + issues
+        found = False
+        for loc, value in claimed.claims():
+            found = True
+            if loc != ("loss",):
+                issues += _shape_issues(("claimed", *loc), value, *self.expected_shape(loc))
+        if not found:
+            message = "claimed holds nothing to check: give any of layers, outputs, loss, gradients"
+            issues.append(issue("missing", ("claimed",), message + " or network"))
+        return super()._issues() + issues
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_size(item) for item in value)
+    return 1
+
+
+def _shape_issues(
+    loc: Loc, value: list[float] | list[list[float]], expected: tuple[int, ...], why: str, form: str
+) -> list[InitErrorDetails]:
+    """Shape problems of one claimed array; a matrix's transposed shape is let through (the check
+    calls it wrong and says so)."""
+    if is_batch(value):
+        rows = as_rows(value)
+        width = len(rows[0])
+        ragged = [
+            issue(
+                "shape_mismatch",
+                (*loc, index),
+                f"row {index} has {plural(len(row), 'number')} but row 0 has {width}",
+                len(row),
+            )
+            for index, row in enumerate(rows)
+            if len(row) != width
+        ]
+        if ragged:
+            return ragged
+        actual: tuple[int, ...] = (len(rows), width)
+    else:
+        actual = (len(value),)
+    if actual == expected or (len(expected) == 2 and actual == expected[::-1]):
+        return []
+    message = f"expected shape {expected} ({why}), got {actual}"
+    if len(actual) != len(expected):
+        message += f": {form}"
+    return [issue("shape_mismatch", loc, message, list(actual))]
+
+
+Verdict = Literal["correct", "wrong"]
+StepName = Literal["forward", "loss", "output_delta", "backward", "update"]
+STEP = Field(
+    description="forward (z, a, outputs), loss, output_delta (the last layer's bias gradient, "
+    "δ = ∂L/∂z summed over samples), backward (the other gradients, from the last layer to the "
+    "first) or update (the network after the SGD step)."
+)
+PATH = Field(description="Where the value is in claimed, e.g. gradients[0].weights.")
+
+
+class CheckedValue(ResponseModel):
+    """One claimed value next to the correct one."""
+
+    step: StepName = STEP
+    path: str = PATH
+    verdict: Verdict = Field(description="correct when every number is within the tolerance.")
+    claimed: Values
+    correct: Values = Field(description="The value as the service computes it (float64).")
+    error: float | None = Field(
+        description="The largest |claimed − correct| / max(1, |correct|) over its numbers; null "
+        "when the claim is transposed."
+    )
+    hint: str | None = Field(
+        description="For a wrong value: the usual mistake it matches, else the step's formula."
+    )
+
+
+class FirstWrong(ResponseModel):
+    """The earliest wrong value in the order of the computation."""
+
+    step: StepName = STEP
+    path: str = PATH
+    hint: str = Field(description="The usual mistake it matches, else the step's formula.")
+
+
+class CheckResponse(ResponseModel):
+    """Every claimed value checked, in the order of the computation."""
+
+    all_correct: bool = Field(description="Every claimed value is within the tolerance.")
+    first_wrong: FirstWrong | None = Field(
+        description="The first wrong value in the order forward → loss → output delta → "
+        "backward (last layer to first) → update; null when all are right."
+    )
+    checks: list[CheckedValue] = Field(
+        description="Every claimed value, in the order of the computation."
+    )

@@ -1,0 +1,609 @@
+"""POST /gradcheck and POST /check through the real app: results, planted mistakes, 422 paths.
+
+Planted mistakes are computed here by hand with NumPy for the notebook's network, on its own
+sample (every hidden z > 0) or on x = [1, 0, 0], where hidden unit 1 is off (z = −0.45).
+"""
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app import examples
+
+Body = dict[str, Any]
+W1 = np.array([[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]])
+B1 = np.array([0.0, 0.05])
+W2 = np.array([[0.3, -0.7]])
+B2 = np.array([0.1])
+OFF = [1.0, 0.0, 0.0]  # z of layer 0 = [0.1, −0.45]
+
+# The notebook's printout (8 decimals), epoch by epoch: the network it started from, then what it
+# printed: hidden a, output, loss, gradients (W1's flattened), parameters after the update.
+PRINTED_UPDATES = [
+    {
+        "W1": [[0.094345, -0.18869, 0.4084825], [-0.486805, 0.27361, 0.1802075]],
+        "W2": [[0.301885, -0.6726675]],
+        "B1": [0.005655, 0.036805],
+        "B2": [0.11885],
+    },
+    {
+        "W1": [[0.08909516, -0.17819032, 0.41635726], [-0.47510718, 0.25021436, 0.16266077]],
+        "W2": [[0.30443534, -0.64934479]],
+        "B1": [0.01090484, 0.02510718],
+        "B2": [0.1362402],
+    },
+]
+PRINTED = [
+    {
+        "hidden": [0.1, 1.45],
+        "output": [-0.885],
+        "loss": 1.7766125,
+        "W1_grad": [0.5655, -1.131, -0.84825, -1.3195, 2.639, 1.97925],
+        "W2_grad": [[-0.1885, -2.73325]],
+        "B1_grad": [-0.5655, 1.3195],
+        "B2_grad": [-1.885],
+    },
+    {
+        "hidden": [0.14665375, 1.34114125],
+        "output": [-0.73901956],
+        "loss": 1.51209452,
+        "W1_grad": [0.52498392, -1.04996784, -0.78747588, -1.16978194, 2.33956389, 1.75467291],
+        "W2_grad": [[-0.25503374, -2.33227087]],
+        "B1_grad": [-0.52498392, 1.16978194],
+        "B2_grad": [-1.73901956],
+    },
+    {
+        "hidden": [0.18996492, 1.24463424],
+        "output": [-0.61412453],
+        "loss": 1.302699,
+        "W1_grad": [0.49139655, -0.98279309, -0.73709482, -1.04812336, 2.09624671, 1.57218503],
+        "W2_grad": [[-0.30662704, -2.00899466]],
+        "B1_grad": [-0.49139655, 1.04812336],
+        "B2_grad": [-1.61412453],
+    },
+]
+
+
+def _strict_json(text: str) -> Any:
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-finite token {token} in response")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def _ok(client: TestClient, path: str, body: Body) -> Any:
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return _strict_json(response.text)
+
+
+def _only_error(client: TestClient, path: str, body: Body) -> dict[str, Any]:
+    response = client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    result: dict[str, Any] = error
+    return result
+
+
+def _request(claimed: Body, **changes: Any) -> Body:
+    return {**copy.deepcopy(examples.LOSS), "claimed": claimed, **changes}
+
+
+def _notebook_epoch(epoch: int) -> Body:
+    """The notebook's printout of ``epoch`` (1-3), claimed for the network it started from."""
+    network = copy.deepcopy(examples.NOTEBOOK_NETWORK)
+    if epoch > 1:
+        start = PRINTED_UPDATES[epoch - 2]
+        for layer, w, b in zip(network["layers"], ("W1", "W2"), ("B1", "B2"), strict=True):
+            layer["weights"], layer["bias"] = start[w], start[b]
+    printed = PRINTED[epoch - 1]
+    claimed: Body = {
+        "layers": [{"a": printed["hidden"]}],
+        "outputs": printed["output"],
+        "loss": printed["loss"],
+        "gradients": [
+            {
+                "weights": np.reshape(printed["W1_grad"], (2, 3)).tolist(),
+                "bias": printed["B1_grad"],
+            },
+            {"weights": printed["W2_grad"], "bias": printed["B2_grad"]},
+        ],
+    }
+    if epoch <= len(PRINTED_UPDATES):
+        update = PRINTED_UPDATES[epoch - 1]
+        claimed["network"] = {
+            "layers": [
+                {"weights": update["W1"], "bias": update["B1"]},
+                {"weights": update["W2"], "bias": update["B2"]},
+            ]
+        }
+    return _request(claimed, network=network)
+
+
+# -- /gradcheck ----------------------------------------------------------------------------------
+
+
+def test_gradcheck_notebook_passes(client: TestClient) -> None:
+    """The notebook's network: every tensor within 1e-7, no kink, the default tolerance."""
+    body = _ok(client, "/gradcheck", examples.GRADCHECK)
+    assert body["passed"] is True
+    assert body["tolerance"] == {"absolute": 1e-7, "relative": 1e-5}
+    assert body["warnings"] == []
+    assert len(body["errors"]) == 2
+    for layer in body["errors"]:
+        for tensor in (layer["weights"], layer["bias"]):
+            assert tensor["failed"] == 0
+            assert 0 <= tensor["max_abs_error"] < 1e-8
+            assert 0 <= tensor["max_rel_error"] < 1e-8
+
+
+def test_gradcheck_batch_and_classification(client: TestClient) -> None:
+    """A softmax network with cross-entropy on a batch, at a coarser epsilon."""
+    body = {k: examples.CLASSIFY[k] for k in ("network", "inputs", "targets", "loss")}
+    result = _ok(client, "/gradcheck", {**body, "epsilon": 1e-4})
+    assert result["passed"] is True
+    assert result["tolerance"]["absolute"] == pytest.approx(1e-6)
+
+
+def test_gradcheck_warns_at_a_kink(client: TestClient) -> None:
+    """z = −0.5·0.1 + 0.05 = 0 exactly for hidden unit 1: a warning naming it, and a failure."""
+    body = {**examples.GRADCHECK, "inputs": [[0.1, 0.0, 0.0]], "targets": [[1.0]]}
+    result = _ok(client, "/gradcheck", body)
+    (warning,) = result["warnings"]
+    assert {k: warning[k] for k in ("layer", "sample", "unit", "z")} == {
+        "layer": 0,
+        "sample": 0,
+        "unit": 1,
+        "z": 0.0,
+    }
+    assert "relu kink at 0" in warning["message"]
+    assert result["passed"] is False
+    assert result["errors"][0]["weights"]["failed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "kind"), [(0.0, "greater_than_equal"), (0.1, "less_than_equal")]
+)
+def test_gradcheck_epsilon_bounds(client: TestClient, epsilon: float, kind: str) -> None:
+    """epsilon lies in [1e-10, 1e-2]."""
+    error = _only_error(client, "/gradcheck", {**examples.GRADCHECK, "epsilon": epsilon})
+    assert (error["type"], error["loc"]) == (kind, ["body", "epsilon"])
+
+
+def test_gradcheck_epsilon_too_small_for_a_parameter(client: TestClient) -> None:
+    """A weight of 1e7 and ε = 1e-10: w ± ε is w itself, so there is no difference to take."""
+    body = copy.deepcopy(examples.GRADCHECK) | {"epsilon": 1e-10}
+    body["network"]["layers"][1]["weights"] = [[1e7, -0.7]]
+    error = _only_error(client, "/gradcheck", body)
+    assert (error["type"], error["loc"]) == ("invalid_combination", ["body", "epsilon"])
+    assert "below float64's resolution at the parameter 1e+07" in error["msg"]
+
+
+def test_gradcheck_work_limit(limited_client: Callable[..., TestClient]) -> None:
+    """2 × 11 parameters × (1 × 11 + 150,000 × 2 layers) = 6,600,242 is over a limit of 10^6."""
+    client = limited_client(BACKPROP_MAX_WORK=1_000_000)
+    error = _only_error(client, "/gradcheck", examples.GRADCHECK)
+    assert (error["type"], error["loc"]) == ("limit_exceeded", ["body"])
+    assert "the work (2 × parameters × (samples × parameters + 150,000 × layers))" in error["msg"]
+    assert "is 6,600,242, over the limit of 1,000,000 (set by BACKPROP_MAX_WORK)" in error["msg"]
+
+
+def test_gradcheck_overflow_is_a_422(client: TestClient) -> None:
+    """y = 1e-10 · 1e160 and its loss are finite, ∂L/∂W = y · x = 1e310 is not: a non_finite 422."""
+    network = {"layers": [{"weights": [[1e-10]], "bias": [0.0], "activation": "identity"}]}
+    body = {"network": network, "inputs": [1e160], "targets": [0.0]}
+    error = _only_error(client, "/gradcheck", body)
+    assert (error["type"], error["loc"]) == ("non_finite", ["body", "network", "layers", 0])
+
+
+# -- /check: the notebook's numbers --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("epoch", [1, 2, 3])
+@pytest.mark.parametrize("tolerance", [None, 1e-6])
+def test_notebook_printed_numbers_all_pass(
+    client: TestClient, epoch: int, tolerance: float | None
+) -> None:
+    """Each printed epoch, claimed for the network the notebook started it from, checks out."""
+    body = _notebook_epoch(epoch)
+    if tolerance is not None:
+        body["tolerance"] = tolerance
+    result = _ok(client, "/check", body)
+    assert result["all_correct"] is True
+    assert result["first_wrong"] is None
+    assert len(result["checks"]) == (11 if epoch < 3 else 7)
+    assert {c["verdict"] for c in result["checks"]} == {"correct"}
+    assert max(c["error"] for c in result["checks"]) < 2e-8
+
+
+def test_printed_digits_fail_a_tighter_tolerance(client: TestClient) -> None:
+    """At 1e-10 the 8-decimal printout is no longer close enough: the tolerance is honoured."""
+    result = _ok(client, "/check", _notebook_epoch(2) | {"tolerance": 1e-10})
+    assert result["all_correct"] is False
+    assert result["first_wrong"]["path"] == "outputs"
+
+
+def test_check_echoes_claimed_and_correct_in_the_inputs_form(client: TestClient) -> None:
+    """Per-sample values come back as rows for a batch; correct holds the float64 value."""
+    claimed = {"layers": [{"z": [[0.1, 1.45], [0.1, -0.45]]}], "loss": 0.0}
+    body = _request(claimed, inputs=[[-1.0, 2.0, 1.5], OFF], targets=[[1.0], [1.0]])
+    z, loss = _ok(client, "/check", body)["checks"]
+    assert z["claimed"] == [[0.1, 1.45], [0.1, -0.45]]
+    np.testing.assert_allclose(z["correct"], [[0.1, 1.45], [0.1, -0.45]], rtol=1e-15)
+    assert (z["step"], z["path"], z["verdict"], z["hint"]) == (
+        "forward",
+        "layers[0].z",
+        "correct",
+        None,
+    )
+    # mean of ½(−0.885 − 1)² and ½(0.13 − 1)²
+    assert loss["correct"] == pytest.approx((1.885**2 + 0.87**2) / 4, rel=1e-15)
+    assert loss["verdict"] == "wrong"
+
+
+# -- /check: planted mistakes --------------------------------------------------------------------
+
+
+def _by_hand(x: list[float]) -> dict[str, Any]:
+    """The notebook's first step on one sample x, target 1, and each usual mistake's value."""
+    xs = np.array(x)
+    z1 = W1 @ xs + B1
+    a1 = np.maximum(z1, 0.0)
+    y = W2 @ a1 + B2
+    d2 = y - 1.0
+    da1 = W2.T @ d2
+    d1 = da1 * (z1 > 0)
+    return {
+        "z1": z1,
+        "a1": a1,
+        "y": y,
+        "loss": 0.5 * float(d2 @ d2),
+        "d2": d2,
+        "gW2": np.outer(d2, a1),
+        "d1": d1,
+        "d1_relu_everywhere": da1,
+        "gW1": np.outer(d1, xs),
+        "gW1_relu_everywhere": np.outer(da1, xs),
+    }
+
+
+NB = _by_hand([-1.0, 2.0, 1.5])
+ON_OFF = _by_hand(OFF)
+# A square first layer, for transposes that keep the shape.
+SQUARE_NETWORK = {
+    "layers": [
+        {"weights": [[0.1, -0.2], [0.4, 0.3]], "bias": [0.0, 0.05], "activation": "relu"},
+        {"weights": [[0.3, -0.7]], "bias": [0.1], "activation": "identity"},
+    ]
+}
+SQ_X = np.array([1.0, 2.0])
+SQ_W = np.array([[0.1, -0.2], [0.4, 0.3]])
+SQ_Z = SQ_W @ SQ_X + [0.0, 0.05]  # [−0.3, 1.05]
+SQ_D1 = (W2.T @ (W2 @ np.maximum(SQ_Z, 0) + B2 - 1.0)) * (SQ_Z > 0)
+
+PLANTED: list[tuple[str, Body, str, str, str]] = [
+    (
+        "relu derivative where z <= 0",
+        _request({"gradients": [{"bias": ON_OFF["d1_relu_everywhere"].tolist()}]}, inputs=OFF),
+        "backward",
+        "gradients[0].bias",
+        "the ReLU derivative is applied where z ≤ 0",
+    ),
+    (
+        "relu derivative where z <= 0, in the weights",
+        _request({"gradients": [{"weights": ON_OFF["gW1_relu_everywhere"].tolist()}]}, inputs=OFF),
+        "backward",
+        "gradients[0].weights",
+        "the ReLU derivative is applied where z ≤ 0",
+    ),
+    (
+        "missing half in the loss",
+        _request({"loss": 2 * NB["loss"]}),
+        "loss",
+        "loss",
+        "the ½ is missing",
+    ),
+    (
+        "missing half in the output delta",
+        _request({"gradients": [{}, {"bias": (2 * NB["d2"]).tolist()}]}),
+        "output_delta",
+        "gradients[1].bias",
+        "the ½ is missing: ∂/∂y ½·(y − t)² = y − t",
+    ),
+    (
+        "missing half carried into the weights",
+        _request({"gradients": [{"weights": (2 * NB["gW1"]).tolist()}]}),
+        "backward",
+        "gradients[0].weights",
+        "the ½ is missing",
+    ),
+    (
+        "transposed gradient (x·δᵀ)",
+        _request({"gradients": [{"weights": NB["gW1"].T.tolist()}]}),
+        "backward",
+        "gradients[0].weights",
+        "transposed: ∂L/∂W = δ·a_prevᵀ has W's shape",
+    ),
+    (
+        "transposed square gradient",
+        _request(
+            {"gradients": [{"weights": np.outer(SQ_X, SQ_D1).tolist()}]},
+            network=SQUARE_NETWORK,
+            inputs=SQ_X.tolist(),
+        ),
+        "backward",
+        "gradients[0].weights",
+        "transposed",
+    ),
+    (
+        "transposed square weights in the forward pass",
+        _request(
+            {"layers": [{"z": (SQ_W.T @ SQ_X + [0.0, 0.05]).tolist()}]},
+            network=SQUARE_NETWORK,
+            inputs=SQ_X.tolist(),
+        ),
+        "forward",
+        "layers[0].z",
+        "W is transposed",
+    ),
+    (
+        "sign error in the update",
+        _request({"network": {"layers": [{}, {"bias": (B2 + 0.01 * NB["d2"]).tolist()}]}}),
+        "update",
+        "network.layers[1].bias",
+        "sign error in the update: w ← w − η·∂L/∂w",
+    ),
+    (
+        "learning rate missing in the update",
+        _request({"network": {"layers": [{"weights": (W1 - NB["gW1"]).tolist()}]}}),
+        "update",
+        "network.layers[0].weights",
+        "the learning rate is missing",
+    ),
+    (
+        "activation not applied",
+        _request({"layers": [{"a": ON_OFF["z1"].tolist()}]}, inputs=OFF),
+        "forward",
+        "layers[0].a",
+        "the activation is not applied: a = relu(z) = max(0, z)",
+    ),
+    (
+        "bias forgotten",
+        _request({"layers": [{"z": (W1 @ [-1.0, 2.0, 1.5]).tolist()}]}),
+        "forward",
+        "layers[0].z",
+        "the bias is missing",
+    ),
+    (
+        "previous z instead of a",
+        _request({"layers": [{}, {"z": (W2 @ ON_OFF["z1"] + B2).tolist()}]}, inputs=OFF),
+        "forward",
+        "layers[1].z",
+        "layer 0's z is used where its a belongs",
+    ),
+    (
+        "sign of the output delta (t − y)",
+        _request({"gradients": [{}, {"bias": (-NB["d2"]).tolist()}]}),
+        "output_delta",
+        "gradients[1].bias",
+        "the sign is flipped: the loss's derivative is y − t",
+    ),
+    (
+        "summed over samples",
+        _request(
+            {"loss": NB["loss"] + 2 * ON_OFF["loss"]},
+            inputs=[[-1.0, 2.0, 1.5], OFF, OFF],
+            targets=[[1.0], [1.0], [1.0]],
+        ),
+        "loss",
+        "loss",
+        "summed over the samples",
+    ),
+    (
+        "no usual mistake: the step's formula",
+        _request({"gradients": [{}, {"weights": [[0.5, 0.5]]}]}),
+        "backward",
+        "gradients[1].weights",
+        "∂L/∂W1 = δ1·a_prevᵀ, a_prev = layer 0's a",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "step", "path", "hint"),
+    [case[1:] for case in PLANTED],
+    ids=[case[0] for case in PLANTED],
+)
+def test_planted_mistake_is_named_with_its_hint(
+    client: TestClient, body: Body, step: str, path: str, hint: str
+) -> None:
+    """Each usual mistake is the first wrong step, with the hint that names it."""
+    result = _ok(client, "/check", body)
+    assert result["all_correct"] is False
+    first = result["first_wrong"]
+    assert (first["step"], first["path"]) == (step, path)
+    assert first["hint"].startswith(hint), first["hint"]
+    (wrong,) = [c for c in result["checks"] if c["verdict"] == "wrong"]
+    assert (wrong["path"], wrong["hint"]) == (path, first["hint"])
+
+
+def test_first_wrong_is_the_earliest_in_the_computation(client: TestClient) -> None:
+    """A wrong update and a wrong loss: the loss comes first, and both are listed in order."""
+    claimed = {
+        "network": {"layers": [{}, {"bias": (B2 + 0.01 * NB["d2"]).tolist()}]},
+        "loss": 2 * NB["loss"],
+        "outputs": NB["y"].tolist(),
+    }
+    result = _ok(client, "/check", _request(claimed))
+    assert [(c["path"], c["verdict"]) for c in result["checks"]] == [
+        ("outputs", "correct"),
+        ("loss", "wrong"),
+        ("network.layers[1].bias", "wrong"),
+    ]
+    assert result["first_wrong"]["path"] == "loss"
+
+
+def test_transposed_claim_reports_no_error_value(client: TestClient) -> None:
+    """A (3, 2) claim for a (2, 3) gradient is accepted and judged: wrong, error null."""
+    result = _ok(client, "/check", _request({"gradients": [{"weights": NB["gW1"].T.tolist()}]}))
+    (item,) = result["checks"]
+    assert (item["verdict"], item["error"]) == ("wrong", None)
+    assert np.shape(item["claimed"]) == (3, 2)
+    assert np.shape(item["correct"]) == (2, 3)
+
+
+# -- /check: invalid bodies ----------------------------------------------------------------------
+
+INVALID: list[tuple[str, Body, str, list[Any], str]] = [
+    (
+        "wrong shape",
+        _request({"gradients": [{}, {"weights": [[1.0, 2.0, 3.0]]}]}),
+        "shape_mismatch",
+        ["claimed", "gradients", 1, "weights"],
+        "expected shape (1, 2) (layer 1's weights: 1 unit × 2 inputs), got (1, 3)",
+    ),
+    (
+        "flattened weights as the notebook prints them",
+        _request({"gradients": [{"weights": PRINTED[0]["W1_grad"]}]}),
+        "shape_mismatch",
+        ["claimed", "gradients", 0, "weights"],
+        "expected shape (2, 3) (layer 0's weights: 2 units × 3 inputs), got (6,): one row per "
+        "unit, 2 rows of 3 numbers",
+    ),
+    (
+        "rows for one sample",
+        _request({"layers": [{"a": [[0.1, 1.45]]}]}),
+        "shape_mismatch",
+        ["claimed", "layers", 0, "a"],
+        "expected shape (2,) (one sample: layer 0's 2 units), got (1, 2): inputs is one sample",
+    ),
+    (
+        "one row for a batch",
+        _request({"outputs": [-0.885, 0.13]}, inputs=[[-1.0, 2.0, 1.5], OFF], targets=[[1], [1]]),
+        "shape_mismatch",
+        ["claimed", "outputs"],
+        "expected shape (2, 1) (2 samples × layer 1's 1 unit), got (2,): inputs is a batch",
+    ),
+    (
+        "ragged rows",
+        _request({"network": {"layers": [{"weights": [[0.1, 0.2, 0.3], [0.1]]}]}}),
+        "shape_mismatch",
+        ["claimed", "network", "layers", 0, "weights", 1],
+        "row 1 has 1 number but row 0 has 3",
+    ),
+    (
+        "bias as rows",
+        _request({"gradients": [{"bias": [[-0.5655], [1.3195]]}]}),
+        "shape_mismatch",
+        ["claimed", "gradients", 0, "bias"],
+        "expected shape (2,) (layer 0's bias: 2 units), got (2, 1): one list of numbers",
+    ),
+    (
+        "more layers than the network",
+        _request({"gradients": [{}, {}, {"bias": [1.0]}]}),
+        "shape_mismatch",
+        ["claimed", "gradients"],
+        "the network has 2 layers but this list has 3 entries",
+    ),
+    (
+        "nothing claimed",
+        _request({"layers": [{}], "gradients": []}),
+        "missing",
+        ["claimed"],
+        "claimed holds nothing to check",
+    ),
+    (
+        "loss as a list",
+        _request({"loss": [1.7766125]}),
+        "float_type",
+        ["claimed", "loss"],
+        "valid number",
+    ),
+    (
+        "unknown claimed field",
+        _request({"accuracy": 1.0}),
+        "extra_forbidden",
+        ["claimed", "accuracy"],
+        "Extra inputs",
+    ),
+    (
+        "negative learning rate",
+        _request({"loss": 1.0}, learning_rate=-0.01),
+        "greater_than_equal",
+        ["learning_rate"],
+        "0",
+    ),
+    ("zero tolerance", _request({"loss": 1.0}, tolerance=0.0), "greater_than", ["tolerance"], "0"),
+    ("missing claimed", copy.deepcopy(examples.LOSS), "missing", ["claimed"], "Field required"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "loc", "message"),
+    [case[1:] for case in INVALID],
+    ids=[case[0] for case in INVALID],
+)
+def test_check_invalid_body(
+    client: TestClient, body: Body, kind: str, loc: list[Any], message: str
+) -> None:
+    """One 422 error at the JSON path of the bad claim, saying what shape was expected."""
+    error = _only_error(client, "/check", body)
+    assert (error["type"], error["loc"]) == (kind, ["body", *loc])
+    assert message in error["msg"]
+
+
+def test_check_overflowing_update_is_a_422(client: TestClient) -> None:
+    """An update to beyond float64 cannot be checked: non_finite."""
+    body = _request({"network": {"layers": [{}, {"bias": [0.0]}]}}, learning_rate=1e308)
+    error = _only_error(client, "/check", body)
+    assert (error["type"], error["loc"]) == ("non_finite", ["body", "network"])
+
+
+def test_check_response_size_limit(limited_client: Callable[..., TestClient]) -> None:
+    """Each claimed number is echoed with its correct value: 2 × 6 + 1 = 13 values."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=12)
+    error = _only_error(
+        client, "/check", _request({"gradients": [{"weights": NB["gW1"].tolist()}]})
+    )
+    assert error["type"] == "limit_exceeded"
+    assert "the number of values in the response is 13" in error["msg"]
+
+
+# -- OpenAPI -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/gradcheck", "/check"])
+def test_openapi_documents_errors_and_examples(client: TestClient, path: str) -> None:
+    """200, 413 and 422 documented; every example in Swagger UI runs."""
+    operation = client.get("/openapi.json").json()["paths"][path]["post"]
+    assert {"200", "413", "422"} <= set(operation["responses"])
+    for example in operation["requestBody"]["content"]["application/json"]["examples"].values():
+        _ok(client, path, example["value"])
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["GradcheckRequest", "CheckRequest", "Claimed", "ClaimedLayer", "ClaimedTensors"],
+)
+def test_request_fields_are_described(client: TestClient, model: str) -> None:
+    """Every field a client can send has a description in the OpenAPI schema."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    name = model if model in schemas else f"{model}-Input"
+    missing = [
+        field for field, spec in schemas[name]["properties"].items() if "description" not in spec
+    ]
+    assert missing == [], f"{name}: {missing}"
+
+
+def test_swagger_check_examples_show_a_pass_and_mistakes(client: TestClient) -> None:
+    """The notebook example passes; the mistakes example names the missing ½ first."""
+    assert _ok(client, "/check", examples.CHECK)["all_correct"] is True
+    result = _ok(client, "/check", examples.CHECK_MISTAKES)
+    assert result["first_wrong"]["hint"].startswith("the ½ is missing")
+    hints = [c["hint"] for c in result["checks"] if c["verdict"] == "wrong"]
+    assert hints[-1].startswith("sign error in the update")
