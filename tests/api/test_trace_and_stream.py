@@ -81,6 +81,21 @@ def test_trace_limit_counts_only_recorded_values(
     assert "BACKPROP_MAX_TRACE_VALUES" in full.json()["detail"][0]["msg"]
 
 
+# A linear network that SGD at 0.3 blows up after five finite epochs.
+MID_RUN_DIVERGENCE: dict[str, Any] = {
+    "network": {
+        "layers": [
+            {"weights": [[1.0, 1.0], [1.0, -1.0]], "bias": [0.0, 0.0], "activation": "identity"},
+            {"weights": [[1.0, 1.0]], "bias": [0.0], "activation": "identity"},
+        ]
+    },
+    "inputs": [[3.0, 1.0], [1.0, 2.0]],
+    "targets": [[1.0], [2.0]],
+    "optimizer": {"type": "sgd", "learning_rate": 0.3},
+    "epochs": 2000,
+    "trace": {"every": 2},
+}
+
 TRACE_SETTINGS = [
     {},
     {"trace": {"every": 3}},
@@ -88,6 +103,7 @@ TRACE_SETTINGS = [
     {"optimizer": {"type": "adam", "learning_rate": 0.05}, "trace": {"include": ["accuracy"]}},
     {"stop": {"loss_below": 1.0}, "epochs": 50},
     {"optimizer": {"type": "sgd", "learning_rate": 1e150}},
+    MID_RUN_DIVERGENCE,
     {
         "inputs": [[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0], [0.5, 0.5, 0.5]],
         "targets": [[1.0], [0.0], [2.0]],
@@ -108,6 +124,15 @@ def test_stream_equals_train(client: TestClient, changes: dict[str, Any]) -> Non
     summary = whole | {}
     del summary["trace"]
     assert lines[-1] == summary
+
+
+def test_divergence_mid_stream_ends_with_the_summary(client: TestClient) -> None:
+    """Five finite epochs stream out, then the summary says where training diverged."""
+    lines = _stream(client, _body(**MID_RUN_DIVERGENCE))
+    assert [line["epoch"] for line in lines[:-1]] == [1, 3, 5]
+    assert lines[-1]["status"] == "diverged"
+    assert lines[-1]["diverged_at_epoch"] == 6
+    assert lines[-1]["epochs_run"] == 5
 
 
 def test_stream_errors_come_before_the_stream(client: TestClient) -> None:
