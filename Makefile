@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (Swagger UI at /docs)
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.serve
 
 lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile and compose file
 	$(BIN)/ruff check .

@@ -23,7 +23,11 @@ class Limit:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every configurable limit, with defaults that keep a request under ~30 s and ~1 GiB."""
+    """Every configurable limit, with defaults that keep a request under ~30 s and ~1 GiB.
+
+    ``max_concurrent`` caps the compute requests one process runs at once (more get a 503);
+    ``deadline_seconds`` ends a training run that takes longer (status ``deadline_exceeded``).
+    """
 
     max_body_bytes: Limit = Limit(16 * 1024 * 1024, "BACKPROP_MAX_BODY_BYTES")
     max_layers: Limit = Limit(32, "BACKPROP_MAX_LAYERS")
@@ -33,6 +37,8 @@ class Settings:
     max_work: Limit = Limit(80_000_000_000, "BACKPROP_MAX_WORK")
     max_stream_work: Limit = Limit(1_000_000_000_000, "BACKPROP_MAX_STREAM_WORK")
     max_trace_values: Limit = Limit(2_000_000, "BACKPROP_MAX_TRACE_VALUES")
+    max_concurrent: Limit = Limit(4, "BACKPROP_MAX_CONCURRENT")
+    deadline_seconds: Limit = Limit(30, "BACKPROP_DEADLINE_SECONDS")
 
 
 def _read_limit(default: Limit) -> Limit:

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from app import __doc__ as summary
 from app.api import diagnostics, errors, health, init, math, training
 from app.api.body_limit import BodySizeLimit
+from app.api.concurrency import ConcurrencyCap
 from app.config import get_settings
 from app.schemas.operations import ErrorMessage
 
@@ -25,7 +26,17 @@ def create_app() -> FastAPI:
     """Build the application with the limits of the current settings."""
     settings = get_settings()
     error_responses: dict[int | str, dict[str, Any]] = {
-        413: {"model": ErrorMessage, "description": "Request body too large"}
+        413: {"model": ErrorMessage, "description": "Request body over the size limit"},
+        503: {
+            "model": ErrorMessage,
+            "description": "Too many compute requests in flight; retry later",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
     }
     app = FastAPI(
         title="backprop-api",
@@ -35,6 +46,7 @@ def create_app() -> FastAPI:
         exception_handlers=errors.HANDLERS,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(ConcurrencyCap, limit=settings.max_concurrent)
     app.include_router(math.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
     app.include_router(init.router, responses=error_responses)

@@ -3,6 +3,7 @@ JSON Lines, one recorded epoch per line and then the summary, in constant memory
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from time import monotonic
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
@@ -20,6 +21,7 @@ from app.api.convert import (
     to_state,
 )
 from app.api.routing import OrjsonRoute
+from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
 from app.nn.training import EpochRecord, TrainingResult, collect, train
@@ -67,6 +69,7 @@ def start(request: TrainRequest) -> TrainingRun:
         shuffle=request.shuffle,
         seed=request.seed,
         loss_below=request.stop.loss_below if request.stop else None,
+        deadline=monotonic() + get_settings().deadline_seconds.value,
     )
     return TrainingRun(request, targets, loss, epochs)
 

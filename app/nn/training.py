@@ -11,6 +11,7 @@ epoch is not recorded and the last finite network is returned with status ``dive
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
+from time import monotonic
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -22,7 +23,7 @@ from app.nn.network import ForwardPass, Parameters, compute_gradients, evaluate
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
-Status = Literal["completed", "diverged", "target_reached"]
+Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
 R = TypeVar("R")
 T = TypeVar("T")
 
@@ -65,6 +66,7 @@ class _Plan:
     shuffle: bool
     seed: int
     loss_below: float | None
+    deadline: float | None
 
 
 @quiet_floating
@@ -123,6 +125,7 @@ def train(
     shuffle: bool = False,
     seed: int = 0,
     loss_below: float | None = None,
+    deadline: float | None = None,
 ) -> Generator[EpochRecord, None, TrainingResult]:
     """Start training: a generator that yields one :class:`EpochRecord` per epoch, then returns
     the :class:`TrainingResult`.
@@ -132,14 +135,15 @@ def train(
     consecutive batches, in the data's order or, with ``shuffle``, in an order drawn from
     ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
     single run). Training stops early when the network's loss on all the data is at or below
-    ``loss_below``. The initial network must be finite on ``(x, t)``: otherwise
-    :class:`NonFiniteError` is raised here, at once, before the generator exists.
+    ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
+    ``deadline`` (a ``time.monotonic()`` value). The initial network must be finite on
+    ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the generator exists.
     """
     params = params.copy()
     state = optimizer.init(params.flat.size) if state is None else state.copy()
     fwd, value = evaluate(params, x, t, loss)
     size = len(x) if batch_size is None else min(batch_size, len(x))
-    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below)
+    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline)
     return _epochs(params, state, fwd, value, plan)
 
 
@@ -177,6 +181,8 @@ def _epochs(
         yield replace(record, network=params.copy())
         if _reached(value, plan.loss_below):
             return TrainingResult("target_reached", epoch, value, params, state, fwd)
+        if plan.deadline is not None and epoch < plan.epochs and monotonic() >= plan.deadline:
+            return TrainingResult("deadline_exceeded", epoch, value, params, state, fwd)
     return TrainingResult("completed", plan.epochs, value, params, state, fwd)
 
 

@@ -299,9 +299,10 @@ class EpochTrace(ResponseModel):
 class TrainSummary(ResponseModel):
     """How training ended and the trained network (the last line of /train/stream)."""
 
-    status: Literal["completed", "diverged", "target_reached"] = Field(
+    status: Literal["completed", "diverged", "target_reached", "deadline_exceeded"] = Field(
         description="completed; diverged when an update made the network non-finite; "
-        "target_reached when stop.loss_below was met."
+        "target_reached when stop.loss_below was met; deadline_exceeded when the run took "
+        "longer than BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."
     )
     epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
     final_loss: float = Field(description="The loss of the returned network on the data.")

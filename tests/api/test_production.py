@@ -1,0 +1,123 @@
+"""Bounded work under load: the training deadline and the cap on concurrent compute requests."""
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+import app.api.math as math_api
+import app.api.training as training_api
+import app.nn.training as training_engine
+from app import examples
+
+LONG = copy.deepcopy(examples.TRAIN) | {
+    "epochs": 1000,
+    "trace": {"every": 100, "include": ["loss"]},
+}
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request starts at t = 0 and every check of the engine's clock advances it by 1 s."""
+    ticks = iter(range(1, 10**9))
+    monkeypatch.setattr(training_api, "monotonic", lambda: 0.0)
+    monkeypatch.setattr(training_engine, "monotonic", lambda: float(next(ticks)))
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_deadline_ends_training_with_what_was_computed(client: TestClient) -> None:
+    """With the default 30 s deadline and a clock at 1 s per epoch, training stops at epoch 30."""
+    body = client.post("/train", json=LONG).json()
+    assert body["status"] == "deadline_exceeded"
+    assert body["epochs_run"] == 30
+    assert [entry["epoch"] for entry in body["trace"]] == [1, 30]
+    assert body["optimizer_state"]["epoch"] == 30
+    resumed = client.post("/loss", json=examples.LOSS | {"network": body["network"]}).json()
+    assert resumed["loss"] == body["final_loss"]
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_deadline_ends_a_stream_with_its_summary(client: TestClient) -> None:
+    """The stream's last line is the summary with status deadline_exceeded."""
+    lines = client.post("/train/stream", json=LONG).text.splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["status"] == "deadline_exceeded"
+    assert summary["epochs_run"] == 30
+    assert json.loads(lines[-2])["epoch"] == 30
+
+
+def test_deadline_in_real_time(limited_client: Callable[..., TestClient]) -> None:
+    """A 100,000-epoch request (about 15 s of work) under a 1 s deadline comes back early."""
+    client = limited_client(BACKPROP_DEADLINE_SECONDS=1)
+    started = time.monotonic()
+    body = client.post("/train", json=LONG | {"epochs": 100_000}).json()
+    assert body["status"] == "deadline_exceeded"
+    assert 0 < body["epochs_run"] < 100_000
+    assert time.monotonic() - started < 10
+
+
+@pytest.fixture
+def blocked_forward(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, Any]]:
+    """/forward blocks inside its handler until the event is set; yields (release, entered)."""
+    release, entered = threading.Event(), threading.Semaphore(0)
+    real_forward = math_api.forward
+
+    def blocking_forward(*args: Any, **kwargs: Any) -> Any:
+        entered.release()
+        release.wait(timeout=60)
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(math_api, "forward", blocking_forward)
+    yield release, entered
+    release.set()
+
+
+def test_saturated_server_answers_503_fast_and_probes_stay_up(
+    limited_client: Callable[..., TestClient],
+    blocked_forward: tuple[threading.Event, threading.Semaphore],
+) -> None:
+    """Two requests hold both slots: the third gets a 503 with Retry-After; /livez still answers."""
+    release, entered = blocked_forward
+    client = limited_client(BACKPROP_MAX_CONCURRENT=2)
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(client.post, "/forward", json=examples.FORWARD) for _ in range(2)]
+        assert entered.acquire(timeout=30)
+        assert entered.acquire(timeout=30)
+        started = time.monotonic()
+        refused = client.post("/forward", json=examples.FORWARD)
+        probe = client.get("/livez")
+        ready = client.get("/readyz")
+        elapsed = time.monotonic() - started
+        release.set()
+        assert [future.result(timeout=60).status_code for future in held] == [200, 200]
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert "BACKPROP_MAX_CONCURRENT" in refused.json()["detail"]
+    assert probe.status_code == ready.status_code == 200
+    assert elapsed < 5
+    assert client.post("/forward", json=examples.FORWARD).status_code == 200
+
+
+def test_probes_answer_while_every_worker_thread_is_busy(
+    blocked_forward: tuple[threading.Event, threading.Semaphore],
+    limited_client: Callable[..., TestClient],
+) -> None:
+    """Even with more blocked compute requests than the cap, the probes never queue."""
+    release, entered = blocked_forward
+    client = limited_client(BACKPROP_MAX_CONCURRENT=4)
+    with ThreadPoolExecutor(4) as pool:
+        held = [pool.submit(client.post, "/forward", json=examples.FORWARD) for _ in range(4)]
+        for _ in range(4):
+            assert entered.acquire(timeout=30)
+        started = time.monotonic()
+        assert all(client.get("/livez").status_code == 200 for _ in range(20))
+        elapsed = time.monotonic() - started
+        release.set()
+        assert all(future.result(timeout=60).status_code == 200 for future in held)
+    assert elapsed < 5
