@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint format check-deploy clean
+.PHONY: run test lint format load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ format: $(VENV)/.installed-dev  ## Rewrite the code in the project's style
 
 test: lint  ## Lint, then run the whole test suite
 	$(BIN)/python -m pytest
+
+load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minutes (bench/load.py)
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
