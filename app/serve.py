@@ -2,11 +2,16 @@
 
 ``WORKERS`` processes (default 1) share ``BLAS_THREADS`` (default: the machine's cores divided
 among the workers, at least 1), set before NumPy loads so that workers do not oversubscribe the
-cores. ``HOST`` and ``PORT`` say where to listen. On SIGTERM uvicorn stops accepting connections
-and lets in-flight requests finish (up to ``GRACEFUL_TIMEOUT`` seconds, default 30).
+cores; with several workers they share a temporary ``PROMETHEUS_MULTIPROC_DIR`` (or the one
+given) so that /metrics counts all of them. ``HOST`` and ``PORT`` say where to listen. On
+SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (up to
+``GRACEFUL_TIMEOUT`` seconds, default 30).
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
@@ -20,19 +25,45 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _metrics_dir(workers: int) -> str | None:
+    """Give the workers one directory for their metric files, so /metrics sums all of them.
+
+    Returns the directory to delete at exit when it was created here. The variable must be set
+    before any worker imports prometheus_client; the workers inherit it.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if given:  # the operator's directory: keep it, but drop an earlier run's counts
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers == 1:
+        return None
+    created = tempfile.mkdtemp(prefix="backprop-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return created
+
+
 def main() -> None:
-    """Cap BLAS threads per worker, then hand over to uvicorn."""
+    """Cap BLAS threads per worker, share a metrics directory, then hand over to uvicorn."""
     workers = _positive_int("WORKERS", 1)
     threads = _positive_int("BLAS_THREADS", max(1, (os.cpu_count() or 1) // workers))
     for name in BLAS_VARIABLES:
         os.environ[name] = str(threads)
-    uvicorn.run(
-        "app.main:app",
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=_positive_int("PORT", 8000),
-        workers=workers,
-        timeout_graceful_shutdown=_positive_int("GRACEFUL_TIMEOUT", 30),
-    )
+    created = _metrics_dir(workers)
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=_positive_int("PORT", 8000),
+            workers=workers,
+            timeout_graceful_shutdown=_positive_int("GRACEFUL_TIMEOUT", 30),
+            access_log=False,  # the app writes one JSON line per request instead
+        )
+    finally:
+        if created:
+            shutil.rmtree(created, ignore_errors=True)
 
 
 if __name__ == "__main__":

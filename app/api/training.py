@@ -20,6 +20,7 @@ from app.api.convert import (
     to_parameters,
     to_state,
 )
+from app.api.observability import record_training
 from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
@@ -126,6 +127,7 @@ def train_network(
     """Train with SGD, Adam or AdamW, full-batch or in mini-batches; return the trace."""
     run = start(request)
     trace, result = collect(recorded(run), lambda entry: entry)
+    record_training(result.status, result.epochs_run)
     return TrainResponse.model_construct(**summary(run, result), trace=trace)
 
 
@@ -141,4 +143,5 @@ def train_stream(
 ) -> Iterator[EpochTrace | TrainSummary]:
     """Train like /train, answering JSON Lines: each recorded epoch, then the summary."""
     result = yield from recorded(run)
+    record_training(result.status, result.epochs_run)
     yield TrainSummary.model_construct(**summary(run, result))
