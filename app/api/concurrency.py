@@ -46,6 +46,8 @@ class ConcurrencyCap:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+            # The body was not read: closing tells the client not to reuse this connection.
+            (b"connection", b"close"),
         ]
         await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
