@@ -4,7 +4,6 @@ Every expected number is computed here with plain NumPy from the closed forms, n
 """
 
 import copy
-import json
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from tests.helpers import strict_json
 
 Body = dict[str, Any]
 Array = np.ndarray[Any, np.dtype[np.float64]]
@@ -42,24 +42,17 @@ def _body(layers: list[Body], inputs: Any, targets: Any, loss: str) -> Body:
     }
 
 
-def _strict_json(text: str) -> Any:
-    def reject(token: str) -> None:
-        raise AssertionError(f"non-finite token {token} in response")
-
-    return json.loads(text, parse_constant=reject)
-
-
 def _ok(client: TestClient, path: str, body: Body) -> dict[str, Any]:
     response = client.post(path, json=body)
     assert response.status_code == 200, response.text
-    result: dict[str, Any] = _strict_json(response.text)
+    result: dict[str, Any] = strict_json(response.text)
     return result
 
 
 def _only_error(client: TestClient, path: str, body: Body) -> dict[str, Any]:
     response = client.post(path, json=body)
     assert response.status_code == 422, response.text
-    detail = _strict_json(response.text)["detail"]
+    detail = strict_json(response.text)["detail"]
     assert len(detail) == 1, detail
     error: dict[str, Any] = detail[0]
     return error

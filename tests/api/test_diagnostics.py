@@ -5,7 +5,6 @@ sample (every hidden z > 0) or on x = [1, 0, 0], where hidden unit 1 is off (z =
 """
 
 import copy
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from tests.helpers import strict_json
+from tests.notebook_values import PRINTED, PRINTED_UPDATES
 
 Body = dict[str, Any]
 W1 = np.array([[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]])
@@ -22,64 +23,11 @@ W2 = np.array([[0.3, -0.7]])
 B2 = np.array([0.1])
 OFF = [1.0, 0.0, 0.0]  # z of layer 0 = [0.1, −0.45]
 
-# The notebook's printout (8 decimals), epoch by epoch: the network it started from, then what it
-# printed: hidden a, output, loss, gradients (W1's flattened), parameters after the update.
-PRINTED_UPDATES = [
-    {
-        "W1": [[0.094345, -0.18869, 0.4084825], [-0.486805, 0.27361, 0.1802075]],
-        "W2": [[0.301885, -0.6726675]],
-        "B1": [0.005655, 0.036805],
-        "B2": [0.11885],
-    },
-    {
-        "W1": [[0.08909516, -0.17819032, 0.41635726], [-0.47510718, 0.25021436, 0.16266077]],
-        "W2": [[0.30443534, -0.64934479]],
-        "B1": [0.01090484, 0.02510718],
-        "B2": [0.1362402],
-    },
-]
-PRINTED = [
-    {
-        "hidden": [0.1, 1.45],
-        "output": [-0.885],
-        "loss": 1.7766125,
-        "W1_grad": [0.5655, -1.131, -0.84825, -1.3195, 2.639, 1.97925],
-        "W2_grad": [[-0.1885, -2.73325]],
-        "B1_grad": [-0.5655, 1.3195],
-        "B2_grad": [-1.885],
-    },
-    {
-        "hidden": [0.14665375, 1.34114125],
-        "output": [-0.73901956],
-        "loss": 1.51209452,
-        "W1_grad": [0.52498392, -1.04996784, -0.78747588, -1.16978194, 2.33956389, 1.75467291],
-        "W2_grad": [[-0.25503374, -2.33227087]],
-        "B1_grad": [-0.52498392, 1.16978194],
-        "B2_grad": [-1.73901956],
-    },
-    {
-        "hidden": [0.18996492, 1.24463424],
-        "output": [-0.61412453],
-        "loss": 1.302699,
-        "W1_grad": [0.49139655, -0.98279309, -0.73709482, -1.04812336, 2.09624671, 1.57218503],
-        "W2_grad": [[-0.30662704, -2.00899466]],
-        "B1_grad": [-0.49139655, 1.04812336],
-        "B2_grad": [-1.61412453],
-    },
-]
-
-
-def _strict_json(text: str) -> Any:
-    def reject(token: str) -> None:
-        raise AssertionError(f"non-finite token {token} in response")
-
-    return json.loads(text, parse_constant=reject)
-
 
 def _ok(client: TestClient, path: str, body: Body) -> Any:
     response = client.post(path, json=body)
     assert response.status_code == 200, response.text
-    return _strict_json(response.text)
+    return strict_json(response.text)
 
 
 def _only_error(client: TestClient, path: str, body: Body) -> dict[str, Any]:

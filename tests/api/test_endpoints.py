@@ -1,6 +1,5 @@
 """The four endpoints and the probes through the real app: forms, batches and divergence."""
 
-import json
 from typing import Any
 
 import numpy as np
@@ -8,24 +7,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from tests.helpers import strict_json
 
 BATCH = [[-1.0, 2.0, 1.5], [0.5, -0.25, 2.0], [3.0, 1.0, -2.0]]
 BATCH_TARGETS = [[1.0], [0.0], [-0.5]]
 
 
-def _strict_json(text: str) -> Any:
-    """Parse JSON that must not contain NaN or Infinity tokens."""
-
-    def reject(token: str) -> None:
-        raise AssertionError(f"non-finite token {token} in response")
-
-    return json.loads(text, parse_constant=reject)
-
-
 def _post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
     response = client.post(path, json=body)
     assert response.status_code == 200, response.text
-    return _strict_json(response.text)
+    return strict_json(response.text)
 
 
 def test_forward_single_sample_is_one_dimensional(client: TestClient) -> None:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app import examples
 from app.config import Settings
+from tests.helpers import strict_json
 
 Body = dict[str, Any]
 
@@ -26,16 +27,9 @@ def _with_layer(index: int, **changes: Any) -> Body:
     return body
 
 
-def _strict_json(text: str) -> Any:
-    def reject(token: str) -> None:
-        raise AssertionError(f"non-finite token {token} in response")
-
-    return json.loads(text, parse_constant=reject)
-
-
 def _only_error(response: Any) -> dict[str, Any]:
     assert response.status_code == 422, response.text
-    detail = _strict_json(response.text)["detail"]
+    detail = strict_json(response.text)["detail"]
     assert isinstance(detail, list)
     assert len(detail) == 1, detail
     error: dict[str, Any] = detail[0]
