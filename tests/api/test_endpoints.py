@@ -167,6 +167,11 @@ def test_docs_page_is_served(client: TestClient) -> None:
         "OptimizerState",
         "StopRule",
         "Layer",
+        "GradcheckRequest",
+        "CheckRequest",
+        "Claimed",
+        "ClaimedLayer",
+        "ClaimedTensors",
     ],
 )
 def test_request_fields_are_described(client: TestClient, model: str) -> None:

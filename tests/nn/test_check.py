@@ -18,14 +18,8 @@ from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.types import Array
+from tests.notebook_values import NOTEBOOK, T, X
 
-NOTEBOOK = Parameters.from_layers(
-    [[[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]], [[0.3, -0.7]]],
-    [[0.0, 0.05], [0.1]],
-    ["relu", "identity"],
-)
-X = np.array([[-1.0, 2.0, 1.5]])
-T = np.array([[1.0]])
 LR = 0.01
 
 

@@ -21,19 +21,13 @@ from app.nn.gradcheck import (
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate, forward
 from app.nn.types import Array
+from tests.notebook_values import NOTEBOOK, T, X
 
 LAST: dict[LossName, ActivationName] = {
     "binary_cross_entropy": "sigmoid",
     "cross_entropy": "softmax",
 }
 HIDDEN: list[ActivationName] = [name for name in ACTIVATIONS if name != "softmax"]
-NOTEBOOK = Parameters.from_layers(
-    [[[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]], [[0.3, -0.7]]],
-    [[0.0, 0.05], [0.1]],
-    ["relu", "identity"],
-)
-X = np.array([[-1.0, 2.0, 1.5]])
-T = np.array([[1.0]])
 HALF = LOSSES["half_squared_error"]
 
 
