@@ -8,6 +8,7 @@ gradients share the same layout. ``x`` is always 2-D, ``(samples, inputs)``.
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,11 +20,19 @@ from app.nn.types import Array
 
 @dataclass(frozen=True)
 class Parameters:
-    """A network's weights and biases: one flat vector plus per-layer ``(W, b)`` views into it."""
+    """A network's weights and biases: one flat vector plus per-layer ``(W, b)`` views into it.
+
+    The views are made on first use: a copy kept per epoch costs one vector copy, no more.
+    """
 
     flat: Array
-    layers: tuple[tuple[Array, Array], ...]
+    shapes: tuple[tuple[int, int], ...]
     activations: tuple[ActivationName, ...]
+
+    @cached_property
+    def layers(self) -> tuple[tuple[Array, Array], ...]:
+        """Each layer's ``(W, b)``: ``W`` of shape ``(units, inputs)``, views into ``flat``."""
+        return _views(self.flat, self.shapes)
 
     @classmethod
     def from_layers(
@@ -46,11 +55,11 @@ class Parameters:
     ) -> "Parameters":
         """All-zero parameters for layers of the given ``(units, inputs)`` shapes."""
         flat = np.zeros(sum(u * i + u for u, i in shapes))
-        return cls(flat, _views(flat, shapes), tuple(activations))
+        return cls(flat, tuple(shapes), tuple(activations))
 
     def with_flat(self, flat: Array) -> "Parameters":
         """The same layout over another flat vector (a copy, a gradient, an update buffer)."""
-        return Parameters(flat, _views(flat, self.shapes), self.activations)
+        return Parameters(flat, self.shapes, self.activations)
 
     def empty_like(self) -> "Parameters":
         """Uninitialised parameters of the same layout, e.g. a buffer for gradients."""
@@ -59,11 +68,6 @@ class Parameters:
     def copy(self) -> "Parameters":
         """An independent copy of these parameters."""
         return self.with_flat(self.flat.copy())
-
-    @property
-    def shapes(self) -> list[tuple[int, int]]:
-        """Each layer's weight shape, ``(units, inputs)``."""
-        return [(W.shape[0], W.shape[1]) for W, _ in self.layers]
 
 
 def _views(flat: Array, shapes: Sequence[tuple[int, int]]) -> tuple[tuple[Array, Array], ...]:
@@ -95,6 +99,11 @@ class ForwardPass:
 @quiet_floating
 def forward(params: Parameters, x: Array) -> ForwardPass:
     """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass."""
+    return _forward(params, x)
+
+
+def _forward(params: Parameters, x: Array) -> ForwardPass:
+    """:func:`forward` without its own floating-point error state (callers set it once)."""
     zs: list[Array] = []
     acts: list[Array] = []
     a = x
@@ -136,7 +145,7 @@ def backward(
             dz = ACTIVATIONS[params.activations[index]].backward(z, a, da)
         a_prev = fwd.a[index - 1] if index else fwd.x
         np.matmul(dz.T, a_prev, out=gW)
-        np.sum(dz, axis=0, out=gb)
+        dz.sum(axis=0, out=gb)
         if index:
             da = dz @ W
     return out
@@ -154,7 +163,7 @@ def check_gradients_finite(grads: Parameters) -> None:
 @quiet_floating
 def evaluate(params: Parameters, x: Array, t: Array, loss: Loss) -> tuple[ForwardPass, float]:
     """Forward pass and loss, raising :class:`NonFiniteError` if any ``z`` or the loss is not."""
-    fwd = forward(params, x)
+    fwd = _forward(params, x)
     check_forward_finite(fwd)
     value = loss.value(_loss_input(fwd, loss), t)
     if not math.isfinite(value):

@@ -1,6 +1,7 @@
 """The gradient check: it passes on random networks, fails on wrong gradients, reports kinks."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -117,7 +118,7 @@ def test_notebook_differences_match_hand_gradients() -> None:
 def _relu_derivative_dropped(params: Parameters, x: Array, t: Array) -> Parameters:
     """A buggy backward pass: the hidden ReLU's derivative taken as 1 everywhere."""
     fwd, _ = evaluate(params, x, t, HALF)
-    buggy = Parameters(params.flat, params.layers, ("identity", *params.activations[1:]))
+    buggy = replace(params, activations=("identity", *params.activations[1:]))
     return compute_gradients(buggy, fwd, t, HALF)
 
 

@@ -2,7 +2,7 @@
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -329,9 +329,7 @@ def test_softmax_layers_with_regression_losses_match_finite_differences(
     hidden = data.draw(st.integers(0, len(case.params.layers) - 2))
     activations = list(case.params.activations)
     activations[hidden] = "softmax"
-    case = Case(
-        Parameters(case.params.flat, case.params.layers, tuple(activations)), case.x, case.t, loss
-    )
+    case = Case(replace(case.params, activations=tuple(activations)), case.x, case.t, loss)
     assert_matches_finite_differences(case)
     assert_layers_close(
         analytic_gradient(case), reference_batch_gradients(case.params, case.x, case.t, loss)
@@ -348,7 +346,7 @@ def test_losses_from_logits_ignore_the_last_activation(
     """The loss and every gradient depend on the last layer's ``z`` only, not its activation."""
     case = data.draw(cases(loss=loss))
     swapped = Case(
-        Parameters(case.params.flat, case.params.layers, (*case.params.activations[:-1], other)),
+        replace(case.params, activations=(*case.params.activations[:-1], other)),
         case.x,
         case.t,
         loss,
@@ -390,7 +388,7 @@ def test_gradient_layout_and_out_buffer() -> None:
     loss = LOSSES["half_squared_error"]
     fwd, _ = evaluate(params, x, t, loss)
     grads = compute_gradients(params, fwd, t, loss)
-    assert grads.shapes == params.shapes == [(3, 2), (1, 3)]
+    assert grads.shapes == params.shapes == ((3, 2), (1, 3))
     assert grads.activations == params.activations
     for gW, gb in grads.layers:
         assert np.shares_memory(gW, grads.flat)

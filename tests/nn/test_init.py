@@ -60,7 +60,7 @@ def test_same_seed_same_parameters_other_seed_others() -> None:
 def test_shapes_and_draw_order() -> None:
     """Layer shapes follow sizes; draws go layer by layer, W then b, from default_rng(seed)."""
     params = initialize([3, 2, 1], ["relu", "identity"], "pytorch_default", 7)
-    assert params.shapes == [(2, 3), (1, 2)]
+    assert params.shapes == ((2, 3), (1, 2))
     rng = np.random.default_rng(7)
     expected = [
         rng.uniform(-1 / math.sqrt(3), 1 / math.sqrt(3), (2, 3)),
