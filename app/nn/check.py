@@ -25,7 +25,15 @@ import numpy as np
 from app.nn.activations import ACTIVATIONS, ActivationName
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import LOSSES, LossName
-from app.nn.network import Parameters, check_gradients_finite, compute_gradients, evaluate
+from app.nn.network import (
+    Parameters,
+    backpropagate,
+    check_gradients_finite,
+    compute_gradients,
+    evaluate,
+    loss_gradient,
+)
+from app.nn.optimizers import SGD
 from app.nn.types import Array
 
 Key = tuple[str | int, ...]
@@ -132,7 +140,8 @@ class _Truth:
 
     @cached_property
     def updated(self) -> Parameters:
-        updated = self.params.with_flat(self.params.flat - self.learning_rate * self.grads.flat)
+        updated, sgd = self.params.copy(), SGD(self.learning_rate)
+        sgd.step(sgd.init(updated.flat.size), updated, self.grads)
         if not np.isfinite(updated.flat).all():
             raise NonFiniteError("update")
         return updated
@@ -143,20 +152,9 @@ class _Truth:
 
         For a loss from logits the last layer's ``∂L/∂a`` is its δ: its activation is skipped.
         """
-        fwd, last = self.fwd, len(self.params.layers) - 1
-        da = self.loss.gradient(fwd.z[-1] if self.loss.from_logits else fwd.outputs, self.t)
-        das: list[Array] = []
-        dzs: list[Array] = []
-        for index in range(last, -1, -1):
-            if self.loss.from_logits and index == last:
-                dz = da
-            else:
-                name = self.params.activations[index]
-                dz = ACTIVATIONS[name].backward(fwd.z[index], fwd.a[index], da)
-            das.append(da)
-            dzs.append(dz)
-            da = dz @ self.params.layers[index][0]
-        return das[::-1], dzs[::-1]
+        dy = loss_gradient(self.fwd, self.t, self.loss)
+        walk = list(backpropagate(self.params, self.fwd, dy, self.loss.from_logits))[::-1]
+        return [da for _, da, _ in walk], [dz for _, _, dz in walk]
 
     def correct(self, key: Key) -> Array:
         """The correct value at ``key``."""

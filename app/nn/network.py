@@ -6,7 +6,7 @@ gradients share the same layout. ``x`` is always 2-D, ``(samples, inputs)``.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -126,28 +126,33 @@ def check_forward_finite(fwd: ForwardPass) -> None:
             raise NonFiniteError("forward", layer=index)
 
 
-def backward(
-    params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters, dz_last: bool = False
-) -> Parameters:
-    """Backpropagate ``dy = dLoss/d outputs`` and write every gradient into ``out``.
+def backpropagate(
+    params: Parameters, fwd: ForwardPass, dy: Array, dz_last: bool = False
+) -> Iterator[tuple[int, Array, Array]]:
+    """Walk the layers from last to first, yielding ``(index, dL/da, dL/dz)`` per sample.
 
     With ``dz_last``, ``dy`` is already ``dLoss/dz`` of the last layer (a loss from logits).
     """
     last = len(params.layers) - 1
     da = dy
     for index in range(last, -1, -1):
-        W, _ = params.layers[index]
-        gW, gb = out.layers[index]
-        z, a = fwd.z[index], fwd.a[index]
         if dz_last and index == last:
             dz = dy
         else:
-            dz = ACTIVATIONS[params.activations[index]].backward(z, a, da)
-        a_prev = fwd.a[index - 1] if index else fwd.x
-        np.matmul(dz.T, a_prev, out=gW)
-        dz.sum(axis=0, out=gb)
+            dz = ACTIVATIONS[params.activations[index]].backward(fwd.z[index], fwd.a[index], da)
+        yield index, da, dz
         if index:
-            da = dz @ W
+            da = dz @ params.layers[index][0]
+
+
+def backward(
+    params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters, dz_last: bool = False
+) -> Parameters:
+    """Backpropagate ``dy = dLoss/d outputs`` and write every gradient into ``out``."""
+    for index, _, dz in backpropagate(params, fwd, dy, dz_last):
+        gW, gb = out.layers[index]
+        np.matmul(dz.T, fwd.a[index - 1] if index else fwd.x, out=gW)
+        dz.sum(axis=0, out=gb)
     return out
 
 
@@ -176,9 +181,13 @@ def compute_gradients(
     params: Parameters, fwd: ForwardPass, t: Array, loss: Loss, out: Parameters | None = None
 ) -> Parameters:
     """The gradients of ``loss`` at ``fwd``, written into ``out`` if given (may be non-finite)."""
-    d = loss.gradient(_loss_input(fwd, loss), t)
     out = params.empty_like() if out is None else out
-    return backward(params, fwd, d, out, dz_last=loss.from_logits)
+    return backward(params, fwd, loss_gradient(fwd, t, loss), out, dz_last=loss.from_logits)
+
+
+def loss_gradient(fwd: ForwardPass, t: Array, loss: Loss) -> Array:
+    """``dLoss/da`` of the last layer, or ``dLoss/dz`` for a loss from logits."""
+    return loss.gradient(_loss_input(fwd, loss), t)
 
 
 def accuracy(fwd: ForwardPass, t: Array, loss: Loss) -> float | None:
