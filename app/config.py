@@ -7,6 +7,7 @@ error messages name the variable so that an operator knows which knob to turn.
 import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from pathlib import Path
 
 EPOCH_OVERHEAD_WORK = 350_000
 """Work units charged per layer and epoch for NumPy's fixed per-call costs (one unit ≈ one
@@ -25,7 +26,8 @@ class Limit:
 class Settings:
     """Every configurable limit, with defaults that keep a request under ~30 s and ~1 GiB.
 
-    ``max_concurrent`` caps the compute requests one process runs at once (more get a 503);
+    ``max_concurrent`` caps the compute requests the server runs at once (more get a 503);
+    ``python -m app.serve`` makes its default 4 per worker, shared by all workers;
     ``deadline_seconds`` ends a training run that takes longer (status ``deadline_exceeded``).
     """
 
@@ -59,3 +61,13 @@ def get_settings() -> Settings:
     """The process's settings, read from the environment on first use."""
     defaults = Settings()
     return Settings(**{f.name: _read_limit(getattr(defaults, f.name)) for f in fields(Settings)})
+
+
+def shared_slots_dir() -> Path | None:
+    """Where worker processes share their compute slots (``BACKPROP_SLOTS_DIR``), if they do.
+
+    ``python -m app.serve`` sets it when it starts several workers, so that the concurrency cap
+    counts every worker's requests; a single process counts its own.
+    """
+    raw = os.environ.get("BACKPROP_SLOTS_DIR", "").strip()
+    return Path(raw) if raw else None

@@ -3,7 +3,9 @@
 ``WORKERS`` processes (default 1) share ``BLAS_THREADS`` (default: the machine's cores divided
 among the workers, at least 1), set before NumPy loads so that workers do not oversubscribe the
 cores; with several workers they share a temporary ``PROMETHEUS_MULTIPROC_DIR`` (or the one
-given) so that /metrics counts all of them. ``HOST`` and ``PORT`` say where to listen. On
+given) so that /metrics counts all of them, and a temporary ``BACKPROP_SLOTS_DIR`` so that
+``BACKPROP_MAX_CONCURRENT`` (default: 4 per worker) caps the server's compute requests whichever
+worker a connection reaches. ``HOST`` and ``PORT`` say where to listen. On
 SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (up to
 ``GRACEFUL_TIMEOUT`` seconds, default 30).
 """
@@ -14,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+
+from app.config import Settings
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -45,13 +49,28 @@ def _metrics_dir(workers: int) -> str | None:
     return created
 
 
+def _shared_slots(workers: int) -> str | None:
+    """Give several workers one pool of compute slots; returns the directory to delete at exit.
+
+    Without ``BACKPROP_MAX_CONCURRENT`` the server runs 4 compute requests per worker.
+    """
+    limit = Settings().max_concurrent
+    if not os.environ.get(limit.env, "").strip():
+        os.environ[limit.env] = str(limit.value * workers)
+    if workers == 1:
+        return None
+    created = tempfile.mkdtemp(prefix="backprop-slots-")
+    os.environ["BACKPROP_SLOTS_DIR"] = created
+    return created
+
+
 def main() -> None:
-    """Cap BLAS threads per worker, share a metrics directory, then hand over to uvicorn."""
+    """Cap BLAS threads per worker, share metrics and compute slots, then hand over to uvicorn."""
     workers = _positive_int("WORKERS", 1)
     threads = _positive_int("BLAS_THREADS", max(1, (os.cpu_count() or 1) // workers))
     for name in BLAS_VARIABLES:
         os.environ[name] = str(threads)
-    created = _metrics_dir(workers)
+    created = [path for path in (_metrics_dir(workers), _shared_slots(workers)) if path]
     try:
         uvicorn.run(
             "app.main:app",
@@ -62,8 +81,8 @@ def main() -> None:
             access_log=False,  # the app writes one JSON line per request instead
         )
     finally:
-        if created:
-            shutil.rmtree(created, ignore_errors=True)
+        for path in created:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import httpx
 import pytest
 
 from app import examples
-from app.serve import main
+from app.serve import _shared_slots, main
 
 
 def _free_port() -> int:
@@ -23,11 +24,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A real server process on a free port, stopped after the test if still running."""
+@contextmanager
+def running_server(**settings: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real server process on a free port with these settings, killed at exit if still up."""
     port = _free_port()
-    env = os.environ | {"PORT": str(port), "WORKERS": "1", "GRACEFUL_TIMEOUT": "30"}
+    env = os.environ | {"PORT": str(port), "WORKERS": "1", "GRACEFUL_TIMEOUT": "30"} | settings
     process = subprocess.Popen(
         [sys.executable, "-m", "app.serve"], env=env, stdout=subprocess.DEVNULL
     )
@@ -39,10 +40,23 @@ def server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    yield process, url
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    try:
+        yield process, url
+    finally:
+        if process.poll() is None:  # SIGTERM, so that uvicorn stops its worker processes too
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real one-worker server process on a free port."""
+    with running_server() as started:
+        yield started
 
 
 def test_sigterm_lets_a_running_stream_finish(
@@ -64,6 +78,37 @@ def test_sigterm_lets_a_running_stream_finish(
     assert process.wait(timeout=60) in (0, -signal.SIGTERM)
 
 
+def test_the_cap_is_server_wide_across_workers() -> None:
+    """Two workers share BACKPROP_MAX_CONCURRENT=2: two open streams hold both slots, so every
+    other compute request is refused, whichever worker its connection reaches; once the streams
+    are closed the slots come back."""
+    body = examples.TRAIN | {"epochs": 1_000_000, "trace": {"every": 1000, "include": ["loss"]}}
+    with (
+        running_server(WORKERS="2", BACKPROP_MAX_CONCURRENT="2") as (_, url),
+        ExitStack() as streams,
+    ):
+        lines = []  # kept: dropping a line iterator would close its connection
+        for _ in range(2):
+            response = streams.enter_context(
+                httpx.stream("POST", f"{url}/train/stream", json=body, timeout=60)
+            )
+            lines.append(response.iter_lines())
+            assert json.loads(next(lines[-1]))["epoch"] == 1
+        statuses = [
+            httpx.post(f"{url}/forward", json=examples.FORWARD, timeout=30).status_code
+            for _ in range(12)  # a new connection each, spread over both workers
+        ]
+        assert statuses == [503] * 12
+        streams.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            answer = httpx.post(f"{url}/forward", json=examples.FORWARD, timeout=30)
+            if answer.status_code == 200:
+                break
+            time.sleep(0.1)
+        assert answer.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("name", "value"), [("WORKERS", "0"), ("PORT", "eighty"), ("BLAS_THREADS", "-2")]
 )
@@ -74,3 +119,21 @@ def test_bad_settings_stop_with_a_message(
     monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit, match=f"{name} must be a whole number"):
         main()
+
+
+def test_several_workers_get_four_slots_each_in_one_shared_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without BACKPROP_MAX_CONCURRENT, 3 workers share 12 slots; an operator's value stays."""
+    monkeypatch.delenv("BACKPROP_MAX_CONCURRENT", raising=False)
+    monkeypatch.delenv("BACKPROP_SLOTS_DIR", raising=False)
+    created = _shared_slots(3)
+    assert created is not None
+    assert os.environ["BACKPROP_MAX_CONCURRENT"] == "12"
+    assert os.environ["BACKPROP_SLOTS_DIR"] == created
+    os.rmdir(created)
+    monkeypatch.setenv("BACKPROP_MAX_CONCURRENT", "5")
+    monkeypatch.delenv("BACKPROP_SLOTS_DIR")
+    assert _shared_slots(1) is None
+    assert os.environ["BACKPROP_MAX_CONCURRENT"] == "5"
+    assert "BACKPROP_SLOTS_DIR" not in os.environ

@@ -1,10 +1,19 @@
-"""A cap on the compute requests one process runs at once, answering 503 beyond it.
+"""A cap on the compute requests the server runs at once, answering 503 beyond it.
 
 Compute runs in FastAPI's thread pool; past ``BACKPROP_MAX_CONCURRENT`` requests in flight a new
 one is refused at once (``503`` with ``Retry-After`` and a JSON body) instead of queueing behind
-the others, while the probes, answered on the event loop, never wait. The count lives on the
-event loop, which runs one callback at a time, so it needs no lock.
+the others, while the probes, answered on the event loop, never wait. With one process the
+count lives on the event loop, which runs one callback at a time, so it needs no lock. With
+several worker processes (``BACKPROP_SLOTS_DIR``, set by ``python -m app.serve``) the slots are
+shared: each is a file that a request holds with a non-blocking ``flock``, so the cap is
+server-wide whichever worker the connection reached, and a crashed worker's slots free
+themselves (the kernel drops its locks).
 """
+
+import fcntl
+import os
+from pathlib import Path
+from typing import Protocol
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -14,27 +23,96 @@ from app.config import Limit
 RETRY_AFTER_SECONDS = 1
 
 
-class ConcurrencyCap:
-    """Refuse a POST once ``limit`` POSTs are in flight in this process."""
+class Slots(Protocol):
+    """A pool of compute slots: take one if any is free, give it back when done."""
 
-    def __init__(self, app: ASGIApp, limit: Limit) -> None:
+    def take(self) -> int | None:
+        """A free slot's number, or None when all are taken."""
+
+    def give_back(self, slot: int) -> None:
+        """Free a slot that :meth:`take` returned."""
+
+
+class LocalSlots:
+    """Slots counted in this process (one worker)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.taken = 0
+
+    def take(self) -> int | None:
+        """Count one more request in flight, unless all slots are taken."""
+        if self.taken >= self.count:
+            return None
+        self.taken += 1
+        return self.taken
+
+    def give_back(self, slot: int) -> None:
+        """Count one request fewer."""
+        self.taken -= 1
+
+
+class SharedSlots:
+    """Slots shared by every process that uses the same directory: one locked file per slot.
+
+    ``flock`` locks belong to an open file, so two requests of this process could both lock the
+    same descriptor: ``held`` remembers this process's slots (touched only on the event loop).
+    """
+
+    def __init__(self, directory: Path, count: int) -> None:
+        self.directory = directory
+        self.count = count
+        self.held: set[int] = set()
+        self._files: list[int] = []
+
+    def take(self) -> int | None:
+        """Lock the first slot file no process holds, without waiting."""
+        if not self._files:  # opened on first use, in the worker process itself
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._files = [
+                os.open(self.directory / f"slot-{n}", os.O_RDWR | os.O_CREAT, 0o600)
+                for n in range(self.count)
+            ]
+        for slot, descriptor in enumerate(self._files):
+            if slot in self.held:
+                continue
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            self.held.add(slot)
+            return slot
+        return None
+
+    def give_back(self, slot: int) -> None:
+        """Unlock the slot's file."""
+        self.held.discard(slot)
+        fcntl.flock(self._files[slot], fcntl.LOCK_UN)
+
+
+class ConcurrencyCap:
+    """Refuse a POST once ``limit`` POSTs are in flight (in the process, or server-wide)."""
+
+    def __init__(self, app: ASGIApp, limit: Limit, shared_dir: Path | None = None) -> None:
         self.app = app
         self.limit = limit
-        self.active = 0
+        self.slots: Slots = (
+            LocalSlots(limit.value) if shared_dir is None else SharedSlots(shared_dir, limit.value)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Count compute requests in flight; refuse one over the limit."""
+        """Hold a slot while a compute request runs; refuse one when none is free."""
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        if self.active >= self.limit.value:
+        slot = self.slots.take()
+        if slot is None:
             await self._refuse(send)
             return
-        self.active += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.active -= 1
+            self.slots.give_back(slot)
 
     async def _refuse(self, send: Send) -> None:
         detail = (

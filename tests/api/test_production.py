@@ -2,10 +2,13 @@
 
 import copy
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ import app.api.math as math_api
 import app.api.training as training_api
 import app.nn.training as training_engine
 from app import examples
+from app.api.concurrency import LocalSlots, SharedSlots
 
 LONG = copy.deepcopy(examples.TRAIN) | {
     "epochs": 1000,
@@ -121,3 +125,42 @@ def test_probes_answer_while_every_worker_thread_is_busy(
         release.set()
         assert all(future.result(timeout=60).status_code == 200 for future in held)
     assert elapsed < 5
+
+
+def test_shared_slots_are_one_pool_for_every_process(tmp_path: Path) -> None:
+    """Two pools on one directory stand for two workers: together they hold ``count`` slots."""
+    first, second = SharedSlots(tmp_path, 3), SharedSlots(tmp_path, 3)
+    taken = [first.take(), second.take(), first.take()]
+    assert sorted(taken) == [0, 1, 2]
+    assert first.take() is None
+    assert second.take() is None
+    second.give_back(1)
+    assert first.take() == 1
+    assert second.take() is None
+
+
+def test_a_dead_workers_slots_free_themselves(tmp_path: Path) -> None:
+    """A process killed while it holds a slot loses its lock, so the slot is free again."""
+    code = (
+        "import sys, time; from pathlib import Path; from app.api.concurrency import SharedSlots;"
+        "slots = SharedSlots(Path(sys.argv[1]), 1); print(slots.take(), flush=True); time.sleep(60)"
+    )
+    command = [sys.executable, "-c", code, str(tmp_path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "0"
+        slots = SharedSlots(tmp_path, 1)
+        assert slots.take() is None
+        holder.kill()
+    assert slots.take() == 0
+
+
+def test_local_slots_count_this_process() -> None:
+    """Without a shared directory the cap counts the process's own requests."""
+    slots = LocalSlots(2)
+    assert slots.take() is not None
+    token = slots.take()
+    assert token is not None
+    assert slots.take() is None
+    slots.give_back(token)
+    assert slots.take() is not None
