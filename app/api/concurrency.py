@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Limit
 
@@ -101,7 +101,7 @@ class ConcurrencyCap:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Hold a slot while a compute request runs; refuse one when none is free."""
+        """Hold a slot until a compute request's answer is sent; refuse one when none is free."""
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -109,10 +109,25 @@ class ConcurrencyCap:
         if slot is None:
             await self._refuse(send)
             return
+        held = True
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.slots.give_back(slot)
+
+        async def send_and_free(message: Message) -> None:
+            # Free the slot as the answer's last bytes leave, not after the request's teardown:
+            # a client that sends its next request at once must find the slot free.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                give_back()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_and_free)
         finally:
-            self.slots.give_back(slot)
+            give_back()
 
     async def _refuse(self, send: Send) -> None:
         detail = (

@@ -1,5 +1,6 @@
 """Bounded work under load: the training deadline and the cap on concurrent compute requests."""
 
+import asyncio
 import copy
 import json
 import subprocess
@@ -13,12 +14,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 import app.api.math as math_api
 import app.api.training as training_api
 import app.nn.training as training_engine
 from app import examples
-from app.api.concurrency import LocalSlots, SharedSlots
+from app.api.concurrency import ConcurrencyCap, LocalSlots, SharedSlots
+from app.config import Limit
 
 LONG = copy.deepcopy(examples.TRAIN) | {
     "epochs": 1000,
@@ -164,3 +167,48 @@ def test_local_slots_count_this_process() -> None:
     assert slots.take() is None
     slots.give_back(token)
     assert slots.take() is not None
+
+
+def test_a_slot_is_free_once_the_answer_is_sent() -> None:
+    """A client's next request may arrive while the previous one is still unwinding on the
+    server (after its last byte left): it must find the slot free, not a 503."""
+    answered, unwound = asyncio.Event(), asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+        answered.set()
+        await unwound.wait()  # e.g. a streaming response's task group closing
+
+    async def scenario() -> list[int]:
+        cap = ConcurrencyCap(app, Limit(1, "BACKPROP_MAX_CONCURRENT"))
+        statuses: list[int] = []
+
+        async def request() -> None:
+            async def send(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    statuses.append(message["status"])
+
+            scope = {"type": "http", "method": "POST", "path": "/forward", "headers": []}
+            await cap(scope, _no_body, send)
+
+        async def second_or_answer(second: "asyncio.Task[None]") -> None:
+            """Wait until the second request is answered (200) or refused (its task ends)."""
+            waiter = asyncio.create_task(answered.wait())
+            await asyncio.wait({second, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+
+        first = asyncio.create_task(request())
+        await answered.wait()
+        answered.clear()
+        second = asyncio.create_task(request())
+        await asyncio.wait_for(second_or_answer(second), timeout=10)
+        unwound.set()
+        await asyncio.gather(first, second)
+        return statuses
+
+    assert asyncio.run(scenario()) == [200, 200]
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
