@@ -71,3 +71,9 @@ def shared_slots_dir() -> Path | None:
     """
     raw = os.environ.get("BACKPROP_SLOTS_DIR", "").strip()
     return Path(raw) if raw else None
+
+
+def worker_count() -> int:
+    """How many worker processes serve together (``WORKERS``, set by ``python -m app.serve``)."""
+    raw = os.environ.get("WORKERS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1

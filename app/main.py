@@ -10,7 +10,7 @@ from app.api import diagnostics, errors, health, init, math, observability, trai
 from app.api.body_limit import BodySizeLimit
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
-from app.config import get_settings, shared_slots_dir
+from app.config import get_settings, shared_slots_dir, worker_count
 from app.schemas.operations import ErrorMessage
 
 GIL_SWITCH_INTERVAL = 0.0005
@@ -53,7 +53,12 @@ def create_app() -> FastAPI:
         exception_handlers=errors.HANDLERS,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    app.add_middleware(ConcurrencyCap, limit=settings.max_concurrent, shared_dir=shared_slots_dir())
+    app.add_middleware(
+        ConcurrencyCap,
+        limit=settings.max_concurrent,
+        shared_dir=shared_slots_dir(),
+        workers=worker_count(),
+    )
     # Added last, so outermost: it sees every answer, the 413s and 503s included.
     app.add_middleware(Observability)
     observability.configure_access_log()

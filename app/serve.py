@@ -67,6 +67,7 @@ def _shared_slots(workers: int) -> str | None:
 def main() -> None:
     """Cap BLAS threads per worker, share metrics and compute slots, then hand over to uvicorn."""
     workers = _positive_int("WORKERS", 1)
+    os.environ["WORKERS"] = str(workers)  # the workers read it to know their share of the slots
     threads = _positive_int("BLAS_THREADS", max(1, (os.cpu_count() or 1) // workers))
     for name in BLAS_VARIABLES:
         os.environ[name] = str(threads)

@@ -7,7 +7,9 @@ count lives on the event loop, which runs one callback at a time, so it needs no
 several worker processes (``BACKPROP_SLOTS_DIR``, set by ``python -m app.serve``) the slots are
 shared: each is a file that a request holds with a non-blocking ``flock``, so the cap is
 server-wide whichever worker the connection reached, and a crashed worker's slots free
-themselves (the kernel drops its locks).
+themselves (the kernel drops its locks). The kernel spreads connections over the workers
+unevenly, so a worker that runs more than its share of the slots answers with
+``Connection: close``: the client's next connection may reach a less busy worker.
 """
 
 import fcntl
@@ -32,6 +34,9 @@ class Slots(Protocol):
     def give_back(self, slot: int) -> None:
         """Free a slot that :meth:`take` returned."""
 
+    def crowded(self) -> bool:
+        """Whether this process holds more than its share of the slots."""
+
 
 class LocalSlots:
     """Slots counted in this process (one worker)."""
@@ -51,17 +56,23 @@ class LocalSlots:
         """Count one request fewer."""
         self.taken -= 1
 
+    def crowded(self) -> bool:
+        """Never: the one process has every slot."""
+        return False
+
 
 class SharedSlots:
     """Slots shared by every process that uses the same directory: one locked file per slot.
 
     ``flock`` locks belong to an open file, so two requests of this process could both lock the
     same descriptor: ``held`` remembers this process's slots (touched only on the event loop).
+    ``share`` is how many of them one of the ``workers`` should hold when all are busy.
     """
 
-    def __init__(self, directory: Path, count: int) -> None:
+    def __init__(self, directory: Path, count: int, workers: int = 1) -> None:
         self.directory = directory
         self.count = count
+        self.share = -(-count // workers)
         self.held: set[int] = set()
         self._files: list[int] = []
 
@@ -89,15 +100,23 @@ class SharedSlots:
         self.held.discard(slot)
         fcntl.flock(self._files[slot], fcntl.LOCK_UN)
 
+    def crowded(self) -> bool:
+        """Whether this process holds more than ``share`` slots."""
+        return len(self.held) > self.share
+
 
 class ConcurrencyCap:
     """Refuse a POST once ``limit`` POSTs are in flight (in the process, or server-wide)."""
 
-    def __init__(self, app: ASGIApp, limit: Limit, shared_dir: Path | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: Limit, shared_dir: Path | None = None, workers: int = 1
+    ) -> None:
         self.app = app
         self.limit = limit
         self.slots: Slots = (
-            LocalSlots(limit.value) if shared_dir is None else SharedSlots(shared_dir, limit.value)
+            LocalSlots(limit.value)
+            if shared_dir is None
+            else SharedSlots(shared_dir, limit.value, workers)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +128,7 @@ class ConcurrencyCap:
         if slot is None:
             await self._refuse(send)
             return
-        held = True
+        held, crowded = True, self.slots.crowded()
 
         def give_back() -> None:
             nonlocal held
@@ -118,6 +137,8 @@ class ConcurrencyCap:
                 self.slots.give_back(slot)
 
         async def send_and_free(message: Message) -> None:
+            if crowded and message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
             # Free the slot as the answer's last bytes leave, not after the request's teardown:
             # a client that sends its next request at once must find the slot free.
             if message["type"] == "http.response.body" and not message.get("more_body", False):

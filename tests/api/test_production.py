@@ -212,3 +212,33 @@ def test_a_slot_is_free_once_the_answer_is_sent() -> None:
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def test_a_worker_over_its_share_closes_the_connection(tmp_path: Path) -> None:
+    """Two workers share 4 slots: the one already running 2 answers its third request with
+    ``Connection: close``, so that the client reconnects, maybe to the other worker."""
+    slots = SharedSlots(tmp_path, 4, workers=2)
+    assert slots.share == 2
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def headers_of_one_request(cap: ConcurrencyCap) -> list[tuple[bytes, bytes]]:
+        started: list[Message] = []
+
+        async def send(message: Message) -> None:
+            started.extend([message] if message["type"] == "http.response.start" else [])
+
+        scope = {"type": "http", "method": "POST", "path": "/forward", "headers": []}
+        await cap(scope, _no_body, send)
+        return list(started[0]["headers"])
+
+    cap = ConcurrencyCap(app, Limit(4, "BACKPROP_MAX_CONCURRENT"), tmp_path, workers=2)
+    assert asyncio.run(headers_of_one_request(cap)) == []
+    held = [cap.slots.take(), cap.slots.take()]
+    assert asyncio.run(headers_of_one_request(cap)) == [(b"connection", b"close")]
+    for slot in held:
+        assert slot is not None
+        cap.slots.give_back(slot)
+    assert asyncio.run(headers_of_one_request(cap)) == []
