@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint format load clean
+.PHONY: run test lint format load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: lint  ## Lint, then run the whole test suite
 
 load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minutes (bench/load.py)
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
+
+bench: $(VENV)/.installed-dev  ## Benchmarks: ratios to same-run baselines, PASS/FAIL (bench/)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
