@@ -1,8 +1,16 @@
-"""The single-pass endpoints: forward pass, loss, and backward pass (gradients)."""
+"""The single-pass endpoints: forward pass, loss, and backward pass (gradients).
 
-from typing import Annotated
+The handlers are ``async``, for speed: FastAPI runs a plain ``def`` endpoint, and then the
+validation of its answer, in its thread pool, two round trips that cost several times the whole
+arithmetic of a small request. So a small request is computed on the event loop, and a larger
+one in the thread pool, so that it never holds up other requests and the probes.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body
+from starlette.concurrency import run_in_threadpool
 
 from app import examples
 from app.api.convert import layer_values, rows, tensors_out, to_batch, to_parameters
@@ -25,16 +33,41 @@ from app.schemas.passes import (
     LossResponse,
 )
 
+INLINE_WORK = 4_096
+"""The most samples × parameters computed on the event loop (about 0.1 ms of work at most)."""
+INLINE_LAYERS = 8
+"""The most layers computed on the event loop: NumPy's fixed cost per layer adds up too."""
+
+R = TypeVar("R", bound=ForwardRequest)
+T = TypeVar("T")
+
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
 
 
+def is_cheap(request: ForwardRequest) -> bool:
+    """Whether answering ``request`` costs less than a trip to the thread pool."""
+    return request.work() <= INLINE_WORK and len(request.network.layers) <= INLINE_LAYERS
+
+
+async def compute(answer: Callable[[R], T], request: R) -> T:
+    """``answer(request)``: inline when the request is cheap, else in the thread pool."""
+    if is_cheap(request):
+        return answer(request)
+    return await run_in_threadpool(answer, request)
+
+
 @router.post("/forward")
-def forward_pass(
+async def forward_pass(
     request: Annotated[
         ForwardRequest, Body(openapi_examples=examples.openapi_example(examples.FORWARD))
     ],
 ) -> ForwardResponse:
     """Run the inputs through the network: every layer's z and a, and the outputs."""
+    return await compute(_forward, request)
+
+
+def _forward(request: ForwardRequest) -> ForwardResponse:
+    """The forward pass of a validated request."""
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     check_forward_finite(fwd)
     return ForwardResponse.model_construct(
@@ -43,10 +76,15 @@ def forward_pass(
 
 
 @router.post("/loss")
-def loss(
+async def loss(
     request: Annotated[LossRequest, Body(openapi_examples=examples.openapi_example(examples.LOSS))],
 ) -> LossResponse:
     """The loss of the network's outputs against the targets (mean over samples)."""
+    return await compute(_loss, request)
+
+
+def _loss(request: LossRequest) -> LossResponse:
+    """The loss (and accuracy) of a validated request."""
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate_loss(
         to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
@@ -59,12 +97,17 @@ def loss(
 
 
 @router.post("/backward")
-def backward_pass(
+async def backward_pass(
     request: Annotated[
         BackwardRequest, Body(openapi_examples=examples.openapi_example(examples.LOSS))
     ],
 ) -> BackwardResponse:
     """Forward pass, loss, and the gradient of the loss for every weight and bias."""
+    return await compute(_backward, request)
+
+
+def _backward(request: BackwardRequest) -> BackwardResponse:
+    """The forward and backward passes of a validated request."""
     params = to_parameters(request.network)
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate_loss(params, to_batch(request.inputs), targets, loss_fn)

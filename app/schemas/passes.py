@@ -85,6 +85,10 @@ class ForwardRequest(StrictModel):
         """How many samples ``inputs`` holds."""
         return len(self.inputs) if self.is_batch else 1
 
+    def work(self) -> int:
+        """The multiply-adds of one forward pass: samples × parameters."""
+        return self.samples * self.network.parameters
+
     def response_values(self) -> int:
         """How many numbers the response carries: outputs plus every layer's z and a."""
         return self.samples * (self.network.output_size + 2 * self.network.units)

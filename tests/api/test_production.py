@@ -22,11 +22,14 @@ import app.nn.training as training_engine
 from app import examples
 from app.api.concurrency import ConcurrencyCap, LocalSlots, SharedSlots
 from app.config import Limit
+from app.main import create_app
 
 LONG = copy.deepcopy(examples.TRAIN) | {
     "epochs": 1000,
     "trace": {"every": 100, "include": ["loss"]},
 }
+# 1,000 samples of the notebook's network: over INLINE_WORK, so computed in the thread pool.
+LARGE_FORWARD = examples.FORWARD | {"inputs": [examples.FORWARD["inputs"]] * 1000}
 
 
 @pytest.fixture
@@ -71,14 +74,16 @@ def test_deadline_in_real_time(limited_client: Callable[..., TestClient]) -> Non
 
 @pytest.fixture
 def blocked_forward(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, Any]]:
-    """/forward blocks inside its handler until the event is set; yields (release, entered)."""
+    """A large /forward (LARGE_FORWARD's batch, computed in the thread pool) blocks inside its
+    computation until the event is set; small ones run as usual. Yields (release, entered)."""
     release, entered = threading.Event(), threading.Semaphore(0)
     real_forward = math_api.forward
 
-    def blocking_forward(*args: Any, **kwargs: Any) -> Any:
-        entered.release()
-        release.wait(timeout=60)
-        return real_forward(*args, **kwargs)
+    def blocking_forward(params: Any, x: Any) -> Any:
+        if len(x) == len(LARGE_FORWARD["inputs"]):
+            entered.release()
+            release.wait(timeout=60)
+        return real_forward(params, x)
 
     monkeypatch.setattr(math_api, "forward", blocking_forward)
     yield release, entered
@@ -93,7 +98,7 @@ def test_saturated_server_answers_503_fast_and_probes_stay_up(
     release, entered = blocked_forward
     client = limited_client(BACKPROP_MAX_CONCURRENT=2)
     with ThreadPoolExecutor(2) as pool:
-        held = [pool.submit(client.post, "/forward", json=examples.FORWARD) for _ in range(2)]
+        held = [pool.submit(client.post, "/forward", json=LARGE_FORWARD) for _ in range(2)]
         assert entered.acquire(timeout=30)
         assert entered.acquire(timeout=30)
         started = time.monotonic()
@@ -119,7 +124,7 @@ def test_probes_answer_while_every_worker_thread_is_busy(
     release, entered = blocked_forward
     client = limited_client(BACKPROP_MAX_CONCURRENT=4)
     with ThreadPoolExecutor(4) as pool:
-        held = [pool.submit(client.post, "/forward", json=examples.FORWARD) for _ in range(4)]
+        held = [pool.submit(client.post, "/forward", json=LARGE_FORWARD) for _ in range(4)]
         for _ in range(4):
             assert entered.acquire(timeout=30)
         started = time.monotonic()
@@ -127,6 +132,26 @@ def test_probes_answer_while_every_worker_thread_is_busy(
         elapsed = time.monotonic() - started
         release.set()
         assert all(future.result(timeout=60).status_code == 200 for future in held)
+    assert elapsed < 5
+
+
+def test_probes_answer_on_the_loop_a_large_request_is_computing_for(
+    blocked_forward: tuple[threading.Event, threading.Semaphore],
+) -> None:
+    """One event loop serves every request: a large /forward computes in a worker thread, so
+    the probes and a small /forward are answered while it runs."""
+    release, entered = blocked_forward
+    with TestClient(create_app()) as client, ThreadPoolExecutor(1) as pool:
+        held = pool.submit(client.post, "/forward", json=LARGE_FORWARD)
+        assert entered.acquire(timeout=30)
+        started = time.monotonic()
+        probe = client.get("/livez")
+        small = client.post("/forward", json=examples.FORWARD)
+        elapsed = time.monotonic() - started
+        release.set()
+        assert held.result(timeout=60).status_code == 200
+    assert probe.status_code == small.status_code == 200
+    assert small.json()["outputs"] == pytest.approx([-0.885])
     assert elapsed < 5
 
 
