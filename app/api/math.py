@@ -3,20 +3,25 @@
 The handlers are ``async``, for speed: FastAPI runs a plain ``def`` endpoint, and then the
 validation of its answer, in its thread pool, two round trips that cost several times the whole
 arithmetic of a small request. So a small request is computed on the event loop, and a larger
-one in the thread pool, so that it never holds up other requests and the probes.
+one in the thread pool, so that it never holds up other requests and the probes. Answers are
+written by orjson from plain values in the order of the documented models' fields (see
+:func:`app.api.routing.json_response`).
 """
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from app import examples
-from app.api.convert import layer_values, rows, tensors_out, to_batch, to_parameters
-from app.api.routing import OrjsonRoute
+from app.api.convert import rows, to_batch, to_parameters
+from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
+    ForwardPass,
+    Parameters,
     accuracy,
     check_forward_finite,
     check_gradients_finite,
@@ -39,7 +44,6 @@ INLINE_LAYERS = 8
 """The most layers computed on the event loop: NumPy's fixed cost per layer adds up too."""
 
 R = TypeVar("R", bound=ForwardRequest)
-T = TypeVar("T")
 
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
 
@@ -49,74 +53,88 @@ def is_cheap(request: ForwardRequest) -> bool:
     return request.work() <= INLINE_WORK and len(request.network.layers) <= INLINE_LAYERS
 
 
-async def compute(answer: Callable[[R], T], request: R) -> T:
+async def compute(answer: Callable[[R], Response], request: R) -> Response:
     """``answer(request)``: inline when the request is cheap, else in the thread pool."""
     if is_cheap(request):
         return answer(request)
     return await run_in_threadpool(answer, request)
 
 
-@router.post("/forward")
+def layers_json(fwd: ForwardPass, batch: bool) -> list[dict[str, Any]]:
+    """Every layer's z and a in the request's form, as LayerValues' JSON."""
+    return [{"z": rows(z, batch), "a": rows(a, batch)} for z, a in zip(fwd.z, fwd.a, strict=True)]
+
+
+def gradients_json(grads: Parameters) -> list[dict[str, Any]]:
+    """Every layer's gradient, as LayerTensors' JSON."""
+    return [{"weights": W.tolist(), "bias": b.tolist()} for W, b in grads.layers]
+
+
+@router.post("/forward", response_model=ForwardResponse)
 async def forward_pass(
     request: Annotated[
         ForwardRequest, Body(openapi_examples=examples.openapi_example(examples.FORWARD))
     ],
-) -> ForwardResponse:
+) -> Response:
     """Run the inputs through the network: every layer's z and a, and the outputs."""
     return await compute(_forward, request)
 
 
-def _forward(request: ForwardRequest) -> ForwardResponse:
-    """The forward pass of a validated request."""
+def _forward(request: ForwardRequest) -> Response:
+    """The forward pass of a validated request, as ForwardResponse's JSON."""
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     check_forward_finite(fwd)
-    return ForwardResponse.model_construct(
-        outputs=rows(fwd.outputs, request.is_batch), layers=layer_values(fwd, request.is_batch)
-    )
+    batch = request.is_batch
+    return json_response({"outputs": rows(fwd.outputs, batch), "layers": layers_json(fwd, batch)})
 
 
-@router.post("/loss")
+@router.post("/loss", response_model=LossResponse)
 async def loss(
     request: Annotated[LossRequest, Body(openapi_examples=examples.openapi_example(examples.LOSS))],
-) -> LossResponse:
+) -> Response:
     """The loss of the network's outputs against the targets (mean over samples)."""
     return await compute(_loss, request)
 
 
-def _loss(request: LossRequest) -> LossResponse:
-    """The loss (and accuracy) of a validated request."""
+def _loss(request: LossRequest) -> Response:
+    """The loss (and accuracy) of a validated request, as LossResponse's JSON."""
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate_loss(
         to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
     )
-    return LossResponse.model_construct(
-        loss=value,
-        accuracy=accuracy(fwd, targets, loss_fn),
-        outputs=rows(fwd.outputs, request.is_batch),
+    return json_response(
+        {
+            "loss": value,
+            "accuracy": accuracy(fwd, targets, loss_fn),
+            "outputs": rows(fwd.outputs, request.is_batch),
+        }
     )
 
 
-@router.post("/backward")
+@router.post("/backward", response_model=BackwardResponse)
 async def backward_pass(
     request: Annotated[
         BackwardRequest, Body(openapi_examples=examples.openapi_example(examples.LOSS))
     ],
-) -> BackwardResponse:
+) -> Response:
     """Forward pass, loss, and the gradient of the loss for every weight and bias."""
     return await compute(_backward, request)
 
 
-def _backward(request: BackwardRequest) -> BackwardResponse:
-    """The forward and backward passes of a validated request."""
+def _backward(request: BackwardRequest) -> Response:
+    """The forward and backward passes of a validated request, as BackwardResponse's JSON."""
     params = to_parameters(request.network)
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate_loss(params, to_batch(request.inputs), targets, loss_fn)
     grads = compute_gradients(params, fwd, targets, loss_fn)
     check_gradients_finite(grads)
-    return BackwardResponse.model_construct(
-        loss=value,
-        accuracy=accuracy(fwd, targets, loss_fn),
-        outputs=rows(fwd.outputs, request.is_batch),
-        layers=layer_values(fwd, request.is_batch),
-        gradients=tensors_out(grads),
+    batch = request.is_batch
+    return json_response(
+        {
+            "loss": value,
+            "accuracy": accuracy(fwd, targets, loss_fn),
+            "outputs": rows(fwd.outputs, batch),
+            "layers": layers_json(fwd, batch),
+            "gradients": gradients_json(grads),
+        }
     )

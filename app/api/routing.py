@@ -1,4 +1,4 @@
-"""A route class whose requests parse JSON with orjson.
+"""A route class whose requests parse JSON with orjson, and answers written by orjson.
 
 orjson rejects what JSON itself rejects (``NaN``, ``Infinity``, numbers beyond float64 such as
 ``1e400``, invalid UTF-8) and bounds nesting depth, always with a ``JSONDecodeError``, which FastAPI
@@ -12,6 +12,17 @@ import orjson
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
+
+
+def json_response(content: Any) -> Response:
+    """``content``, plain values the server built, as a JSON answer written in one orjson pass.
+
+    For speed: returning a response model makes FastAPI validate it and serialize it through
+    Pydantic, which costs more than computing a small answer. orjson writes the same bytes as
+    Pydantic (the shortest float that round-trips, ``null`` for None), so the operation's
+    ``response_model`` documents this answer exactly when its keys follow the model's fields.
+    """
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 class OrjsonRequest(Request):

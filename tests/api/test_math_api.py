@@ -1,14 +1,18 @@
-"""Where /forward, /loss and /backward compute: a small request on the event loop, a large one in
-the thread pool (see app.api.math), with the same answers either way."""
+"""How /forward, /loss and /backward answer (app.api.math): a small request computed on the event
+loop, a large one in the thread pool, with the same answers either way, written by orjson in the
+very bytes Pydantic writes for the documented response models."""
 
 import threading
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 import app.api.math as math_api
 from app import examples
+from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
 
 WORKER_THREAD = "AnyIO worker thread"
 SAMPLES = 1000  # × the notebook's 9 parameters: over INLINE_WORK
@@ -68,3 +72,50 @@ def test_deep_networks_compute_in_a_worker_thread(client: TestClient, threads: l
     assert response.status_code == 200
     assert response.json()["outputs"] == [2.0]
     assert threads == [WORKER_THREAD]
+
+
+def _random_request(seed: int, batch: bool, loss: str) -> dict[str, Any]:
+    """A 4-5-3 network with random weights (some large, some tiny) and random data."""
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.integers(-8, 8, size=3)
+    sizes, activations = [4, 5, 3], ["tanh", "softmax" if loss == "cross_entropy" else "identity"]
+    layers = [
+        {
+            "weights": (rng.normal(size=(units, inputs)) * scale[0]).tolist(),
+            "bias": (rng.normal(size=units) * scale[1]).tolist(),
+            "activation": activation,
+        }
+        for inputs, units, activation in zip(sizes, sizes[1:], activations, strict=False)
+    ]
+    samples = 6 if batch else 1
+    inputs = (rng.normal(size=(samples, 4)) * scale[2]).tolist()
+    targets = np.eye(3)[rng.integers(0, 3, size=samples)].tolist()
+    return {
+        "network": {"layers": layers},
+        "inputs": inputs if batch else inputs[0],
+        "targets": targets if batch else targets[0],
+        "loss": loss,
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("batch", [False, True], ids=["sample", "batch"])
+@pytest.mark.parametrize("loss", ["half_squared_error", "cross_entropy"])
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("/forward", ForwardResponse), ("/loss", LossResponse), ("/backward", BackwardResponse)],
+    ids=IDS,
+)
+def test_answers_are_the_bytes_pydantic_writes_for_the_documented_model(
+    client: TestClient, path: str, model: type[BaseModel], loss: str, batch: bool, seed: int
+) -> None:
+    """Read back into the response model and written by Pydantic, an answer is the same bytes."""
+    body = _random_request(seed, batch, loss)
+    if path == "/forward":
+        body = {"network": body["network"], "inputs": body["inputs"]}
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert model.model_validate_json(response.content).model_dump_json().encode() == (
+        response.content
+    )
