@@ -1,13 +1,19 @@
-"""Activation functions by name: ``forward(z) -> a`` and ``backward(z, a, da) -> dz``.
+"""Activation functions by name, as NumPy operations on buffers the caller owns.
 
-``backward`` applies the chain rule through the activation (``dz = da * a'(z)``) so that each
-function uses the cheapest form of its derivative. At a kink the derivative is taken from the left
-(``relu'(0) = 0``, as the notebook's ``Z > 0`` mask does). ``softmax`` works on each row (sample)
-of a ``(samples, units)`` array; the others are elementwise.
+``forward_ops(z, a)`` returns the calls that write ``a = f(z)``; ``backward_ops(z, a, da, dz)``
+those that write ``dz = da * f'(z)`` (the chain rule through the activation, each function using
+the cheapest form of its derivative). The training loop builds them once per run and replays
+them every epoch, so a tiny network pays no allocation and no Python beyond the calls
+themselves; :meth:`Activation.forward` and :meth:`Activation.backward` run the same calls on
+fresh arrays. Identity makes no call: its ``a`` is its ``z`` and its ``dz`` its ``da``. At a
+kink the derivative is taken from the left (``relu'(0) = 0``, as the notebook's ``Z > 0`` mask
+does). ``softmax`` works on each row (sample) of a ``(samples, units)`` array; the others are
+elementwise.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -15,40 +21,70 @@ import numpy as np
 from app.nn.types import Array
 
 ActivationName = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
+Op = Callable[[], object]
+"""One prepared NumPy call: its arguments and output buffer are bound."""
 
 LEAKY_RELU_SLOPE = 0.01
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An elementwise activation and its backward pass."""
+    """An activation's forward and backward passes as prepared calls on given buffers."""
 
-    forward: Callable[[Array], Array]
-    backward: Callable[[Array, Array, Array], Array]
+    forward_ops: Callable[[Array, Array], list[Op]]
+    backward_ops: Callable[[Array, Array, Array, Array], list[Op]]
+    is_identity: bool = False
 
+    def forward(self, z: Array) -> Array:
+        """``f(z)`` in a new array (``z`` itself for identity)."""
+        if self.is_identity:
+            return z
+        a = np.empty_like(z)
+        run(self.forward_ops(z, a))
+        return a
 
-def _identity(z: Array) -> Array:
-    return z
-
-
-def _identity_backward(z: Array, a: Array, da: Array) -> Array:
-    return da
-
-
-def _relu(z: Array) -> Array:
-    return np.maximum(z, 0.0)
-
-
-def _relu_backward(z: Array, a: Array, da: Array) -> Array:
-    return da * (z > 0)
-
-
-def _leaky_relu(z: Array) -> Array:
-    return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+    def backward(self, z: Array, a: Array, da: Array) -> Array:
+        """``da * f'(z)`` in a new array (``da`` itself for identity)."""
+        if self.is_identity:
+            return da
+        dz = np.empty_like(da)
+        run(self.backward_ops(z, a, da, dz))
+        return dz
 
 
-def _leaky_relu_backward(z: Array, a: Array, da: Array) -> Array:
-    return np.where(z > 0, da, LEAKY_RELU_SLOPE * da)
+def run(ops: list[Op]) -> None:
+    """Make the prepared calls in order."""
+    for op in ops:
+        op()
+
+
+def _none(*_: Array) -> list[Op]:
+    return []
+
+
+def _relu(z: Array, a: Array) -> list[Op]:
+    # Against an array of zeros rather than the scalar 0.0: NumPy's fast path, same values.
+    return [partial(np.maximum, z, np.zeros_like(z), out=a)]
+
+
+def _relu_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
+    # heaviside(z, 0) is the float mask (z > 0): 1 where z > 0, else 0 (0 at z = 0); da times a
+    # float mask is cheaper than times a boolean one and gives the same numbers.
+    mask, zeros = np.empty_like(z), np.zeros_like(z)
+    return [partial(np.heaviside, z, zeros, out=mask), partial(np.multiply, da, mask, out=dz)]
+
+
+def _into(out: Array, compute: Callable[[], Array]) -> Op:
+    """A call that writes ``compute()`` into ``out`` (for the activations off the hot path)."""
+    return lambda: np.copyto(out, compute())
+
+
+def _leaky_relu(z: Array, a: Array) -> list[Op]:
+    return [_into(a, lambda: np.where(z > 0, z, LEAKY_RELU_SLOPE * z))]
+
+
+def _leaky_relu_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
+    return [_into(dz, lambda: np.where(z > 0, da, LEAKY_RELU_SLOPE * da))]
 
 
 def sigmoid(z: Array) -> Array:
@@ -58,8 +94,12 @@ def sigmoid(z: Array) -> Array:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _sigmoid_backward(z: Array, a: Array, da: Array) -> Array:
-    return da * a * (1.0 - a)
+def _sigmoid(z: Array, a: Array) -> list[Op]:
+    return [_into(a, lambda: sigmoid(z))]
+
+
+def _sigmoid_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
+    return [_into(dz, lambda: da * a * (1.0 - a))]
 
 
 def softmax(z: Array) -> Array:
@@ -69,25 +109,28 @@ def softmax(z: Array) -> Array:
     return result
 
 
-def _softmax_backward(z: Array, a: Array, da: Array) -> Array:
+def _softmax(z: Array, a: Array) -> list[Op]:
+    return [_into(a, lambda: softmax(z))]
+
+
+def _softmax_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
     # The Jacobian-vector product of softmax: dz_i = a_i · (da_i − Σ_j da_j · a_j).
-    result: Array = a * (da - np.sum(da * a, axis=1, keepdims=True))
-    return result
+    return [_into(dz, lambda: a * (da - np.sum(da * a, axis=1, keepdims=True)))]
 
 
-def _tanh(z: Array) -> Array:
-    return np.tanh(z)
+def _tanh(z: Array, a: Array) -> list[Op]:
+    return [partial(np.tanh, z, out=a)]
 
 
-def _tanh_backward(z: Array, a: Array, da: Array) -> Array:
-    return da * (1.0 - a * a)
+def _tanh_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
+    return [_into(dz, lambda: da * (1.0 - a * a))]
 
 
 ACTIVATIONS: dict[ActivationName, Activation] = {
-    "identity": Activation(_identity, _identity_backward),
+    "identity": Activation(_none, _none, is_identity=True),
     "relu": Activation(_relu, _relu_backward),
     "leaky_relu": Activation(_leaky_relu, _leaky_relu_backward),
-    "sigmoid": Activation(sigmoid, _sigmoid_backward),
+    "sigmoid": Activation(_sigmoid, _sigmoid_backward),
     "tanh": Activation(_tanh, _tanh_backward),
-    "softmax": Activation(softmax, _softmax_backward),
+    "softmax": Activation(_softmax, _softmax_backward),
 }

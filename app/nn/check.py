@@ -140,8 +140,8 @@ class _Truth:
 
     @cached_property
     def updated(self) -> Parameters:
-        updated, sgd = self.params.copy(), SGD(self.learning_rate)
-        sgd.step(sgd.init(updated.flat.size), updated, self.grads)
+        updated, sgd = self.params.empty_like(), SGD(self.learning_rate)
+        sgd.step(sgd.init(updated.flat.size), self.params.flat, self.grads.flat, updated.flat)
         if not np.isfinite(updated.flat).all():
             raise NonFiniteError("update")
         return updated
@@ -153,8 +153,8 @@ class _Truth:
         For a loss from logits the last layer's ``∂L/∂a`` is its δ: its activation is skipped.
         """
         dy = loss_gradient(self.fwd, self.t, self.loss)
-        walk = list(backpropagate(self.params, self.fwd, dy, self.loss.from_logits))[::-1]
-        return [da for _, da, _ in walk], [dz for _, _, dz in walk]
+        deltas = backpropagate(self.params, self.fwd, dy, self.loss.from_logits)
+        return [da for da, _ in deltas], [dz for _, dz in deltas]
 
     def correct(self, key: Key) -> Array:
         """The correct value at ``key``."""

@@ -1,4 +1,4 @@
-"""Losses by name: ``value(u, t)`` and ``gradient(u, t) = d value / d u``.
+"""Losses by name: ``value(u, t)`` and ``gradient(u, t) = d value / d u``, computed together.
 
 ``u`` is the network's output ``a`` of the last layer, or its pre-activation ``z`` for the losses
 marked ``from_logits`` (the cross-entropies, computed from ``z`` so that no ``log(0)`` or overflow
@@ -23,60 +23,66 @@ LossName = Literal[
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss over a batch and its gradient with respect to the network's outputs."""
+    """A loss over a batch and its gradient with respect to the network's outputs.
 
-    value: Callable[[Array, Array], float]
-    gradient: Callable[[Array, Array], Array]
+    ``evaluate(u, t, grad)`` returns the value and writes the gradient into ``grad``: one
+    function computes both, so that the training loop shares their common terms and allocates
+    nothing.
+    """
+
+    evaluate: Callable[[Array, Array, Array], float]
     from_logits: bool = False
     accuracy: Callable[[Array, Array], float | None] | None = None
 
+    def value(self, u: Array, t: Array) -> float:
+        """The loss of outputs (or logits) ``u`` against targets ``t``."""
+        return self.evaluate(u, t, np.empty_like(u))
 
-def _half_squared_error(y: Array, t: Array) -> float:
-    # Per sample ½·Σ(y−t)², the notebook's loss; then the mean over samples.
-    d = y - t
-    return 0.5 * float(np.einsum("ij,ij->", d, d)) / len(y)
-
-
-def _half_squared_error_gradient(y: Array, t: Array) -> Array:
-    result: Array = (y - t) / len(y)
-    return result
-
-
-def _mean_squared_error(y: Array, t: Array) -> float:
-    # Mean over every element of every sample, as PyTorch's MSELoss().
-    d = y - t
-    return float(np.einsum("ij,ij->", d, d)) / d.size
+    def gradient(self, u: Array, t: Array) -> Array:
+        """``d value / d u`` in a new array."""
+        grad = np.empty_like(u)
+        self.evaluate(u, t, grad)
+        return grad
 
 
-def _mean_squared_error_gradient(y: Array, t: Array) -> Array:
-    result: Array = (2.0 / y.size) * (y - t)
-    return result
+def _squared_sum(d: Array) -> float:
+    d = d.reshape(-1)
+    return float(d @ d)
 
 
-def _binary_cross_entropy(z: Array, t: Array) -> float:
+def _half_squared_error(y: Array, t: Array, grad: Array) -> float:
+    # Per sample ½·Σ(y−t)², the notebook's loss; then the mean over samples. Gradient (y−t)/n.
+    np.subtract(y, t, out=grad)
+    value = 0.5 * _squared_sum(grad) / len(y)
+    if len(y) > 1:  # dividing by 1 changes nothing
+        grad /= len(y)
+    return value
+
+
+def _mean_squared_error(y: Array, t: Array, grad: Array) -> float:
+    # Mean over every element of every sample, as PyTorch's MSELoss(). Gradient 2(y−t)/size.
+    np.subtract(y, t, out=grad)
+    value = _squared_sum(grad) / grad.size
+    grad *= 2.0 / grad.size
+    return value
+
+
+def _binary_cross_entropy(z: Array, t: Array, grad: Array) -> float:
     # −[t·log σ(z) + (1−t)·log(1−σ(z))] = max(z, 0) − z·t + log(1 + exp(−|z|)), exact and stable;
     # the mean over every output of every sample, as PyTorch's BCELoss() on σ(z).
     per_element = np.maximum(z, 0.0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    np.divide(sigmoid(z) - t, z.size, out=grad)
     return float(per_element.sum()) / z.size
 
 
-def _binary_cross_entropy_gradient(z: Array, t: Array) -> Array:
-    result: Array = (sigmoid(z) - t) / z.size
-    return result
-
-
-def _cross_entropy(z: Array, t: Array) -> float:
+def _cross_entropy(z: Array, t: Array, grad: Array) -> float:
     # −Σ t·log softmax(z) = Σ t·(logsumexp(z) − z) per sample, as PyTorch's CrossEntropyLoss()
     # with probability targets; then the mean over samples.
     # Shifting by the row maximum before subtracting keeps precision at large equal logits.
     shifted = z - z.max(axis=1, keepdims=True)
     log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.divide(softmax(z) * t.sum(axis=1, keepdims=True) - t, len(z), out=grad)
     return float(-np.sum(t * log_softmax)) / len(z)
-
-
-def _cross_entropy_gradient(z: Array, t: Array) -> Array:
-    result: Array = (softmax(z) * t.sum(axis=1, keepdims=True) - t) / len(z)
-    return result
 
 
 def _binary_accuracy(z: Array, t: Array) -> float | None:
@@ -94,10 +100,8 @@ def _categorical_accuracy(z: Array, t: Array) -> float | None:
 
 
 LOSSES: dict[LossName, Loss] = {
-    "half_squared_error": Loss(_half_squared_error, _half_squared_error_gradient),
-    "mean_squared_error": Loss(_mean_squared_error, _mean_squared_error_gradient),
-    "binary_cross_entropy": Loss(
-        _binary_cross_entropy, _binary_cross_entropy_gradient, True, _binary_accuracy
-    ),
-    "cross_entropy": Loss(_cross_entropy, _cross_entropy_gradient, True, _categorical_accuracy),
+    "half_squared_error": Loss(_half_squared_error),
+    "mean_squared_error": Loss(_mean_squared_error),
+    "binary_cross_entropy": Loss(_binary_cross_entropy, True, _binary_accuracy),
+    "cross_entropy": Loss(_cross_entropy, True, _categorical_accuracy),
 }

@@ -6,13 +6,13 @@ gradients share the same layout. ``x`` is always 2-D, ``(samples, inputs)``.
 """
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
-from app.nn.activations import ACTIVATIONS, ActivationName
+from app.nn.activations import ACTIVATIONS, ActivationName, Op, run
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.types import Array
@@ -95,32 +95,127 @@ class ForwardPass:
         """The last layer's activations, ``(samples, outputs)``."""
         return self.a[-1]
 
+    def copy(self) -> "ForwardPass":
+        """An independent copy (a record of buffers that the next epoch overwrites)."""
+        z = [layer.copy() for layer in self.z]
+        a = [z[i] if layer is self.z[i] else layer.copy() for i, layer in enumerate(self.a)]
+        return ForwardPass(self.x, z, a)
+
+
+# The passes below are lists of prepared NumPy calls on buffers (see app.nn.activations): the
+# training loop builds them once and replays them every epoch; the one-shot functions build them
+# on fresh arrays and run them once. One implementation serves both, so both give the same bits.
+
+
+SMALL_PRODUCT = 32_768
+"""Multiply-adds up to which a matrix product is a call to np.dot rather than np.matmul."""
+
+
+def _product(a: Array, b: Array, out: Array) -> Op:
+    """The prepared product ``out = a·b``: np.dot costs less per call, which is all a tiny
+    product costs; np.matmul runs large products faster."""
+    small = a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_PRODUCT
+    return partial(np.dot if small else np.matmul, a, b, out=out)
+
+
+def _forward_buffers(
+    activations: Sequence[ActivationName], samples: int, shapes: Sequence[tuple[int, int]]
+) -> tuple[Array, list[Array], list[Array]]:
+    """Every layer's z as views of one vector (one finiteness check covers them all) and its a
+    (the z itself for identity)."""
+    zflat = np.empty(samples * sum(units for units, _ in shapes))
+    zs, acts, start = [], [], 0
+    for (units, _), name in zip(shapes, activations, strict=True):
+        z = zflat[start : start + samples * units].reshape(samples, units)
+        start += samples * units
+        zs.append(z)
+        acts.append(z if ACTIVATIONS[name].is_identity else np.empty_like(z))
+    return zflat, zs, acts
+
+
+def _forward_ops(params: Parameters, fwd: ForwardPass) -> list[Op]:
+    """The calls that fill ``fwd``'s z and a from ``fwd.x``: ``z = a_prev·Wᵀ + b``, ``a = f(z)``."""
+    ops: list[Op] = []
+    a_prev = fwd.x
+    for (W, b), name, z, a in zip(params.layers, params.activations, fwd.z, fwd.a, strict=True):
+        # A (1, units) bias row: NumPy's fast path for the sum, no broadcasting of a 1-D b.
+        ops.append(_product(a_prev, W.T, z))
+        ops.append(partial(np.add, z, b.reshape(1, -1), out=z))
+        ops.extend(ACTIVATIONS[name].forward_ops(z, a))
+        a_prev = a
+    return ops
+
+
+def _backward_buffers(
+    params: Parameters, fwd: ForwardPass, grads: Parameters, dz_last: bool
+) -> list[tuple[Array, Array]]:
+    """Each layer's ``(dL/da, dL/dz)`` buffers, first layer first.
+
+    With one sample a layer's δ (``dL/dz``) is its bias gradient, so δ is a view of it; where the
+    activation passes ``da`` through (identity, or the last layer of a loss from logits, whose
+    ``dy`` is already δ) both are the same buffer.
+    """
+    last, deltas = len(params.layers) - 1, []
+    for index, (_, gb) in enumerate(grads.layers):
+        dz = gb.reshape(1, -1) if len(fwd.x) == 1 else np.empty_like(fwd.z[index])
+        passthrough = ACTIVATIONS[params.activations[index]].is_identity or (
+            dz_last and index == last
+        )
+        deltas.append((dz if passthrough else np.empty_like(dz), dz))
+    return deltas
+
+
+def _backward_ops(
+    params: Parameters,
+    fwd: ForwardPass,
+    grads: Parameters,
+    deltas: list[tuple[Array, Array]],
+    dz_last: bool,
+) -> list[Op]:
+    """The calls from ``dy``, in the last layer's ``dL/da`` buffer, to every gradient in
+    ``grads``: ``dz = f'(z)·da``, ``gW = dzᵀ·a_prev``, ``gb = Σ dz``, ``da_prev = dz·W``."""
+    last, ops = len(params.layers) - 1, []
+    for index in range(last, -1, -1):
+        (W, _), (gW, gb), (da, dz) = params.layers[index], grads.layers[index], deltas[index]
+        if da is not dz:
+            ops.extend(
+                ACTIVATIONS[params.activations[index]].backward_ops(
+                    fwd.z[index], fwd.a[index], da, dz
+                )
+            )
+        ops.append(_product(dz.T, fwd.a[index - 1] if index else fwd.x, gW))
+        if len(fwd.x) > 1:
+            ops.append(partial(np.add.reduce, dz, axis=0, out=gb))
+        if index:
+            ops.append(_product(dz, W, deltas[index - 1][0]))
+    return ops
+
 
 @quiet_floating
 def forward(params: Parameters, x: Array) -> ForwardPass:
     """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass."""
-    return _forward(params, x)
+    return _forward(params, x)[1]
 
 
-def _forward(params: Parameters, x: Array) -> ForwardPass:
-    """:func:`forward` without its own floating-point error state (callers set it once)."""
-    zs: list[Array] = []
-    acts: list[Array] = []
-    a = x
-    for (W, b), name in zip(params.layers, params.activations, strict=True):
-        z = a @ W.T + b
-        a = ACTIVATIONS[name].forward(z)
-        zs.append(z)
-        acts.append(a)
-    return ForwardPass(x, zs, acts)
+def _forward(params: Parameters, x: Array) -> tuple[Array, ForwardPass]:
+    """:func:`forward` on fresh buffers, without its own floating-point error state (callers set
+    it once); also returns the vector holding every z."""
+    zflat, zs, acts = _forward_buffers(params.activations, len(x), params.shapes)
+    fwd = ForwardPass(x, zs, acts)
+    run(_forward_ops(params, fwd))
+    return zflat, fwd
 
 
-def check_forward_finite(fwd: ForwardPass) -> None:
+def check_forward_finite(fwd: ForwardPass, zflat: Array | None = None) -> None:
     """Raise :class:`NonFiniteError` naming the first layer whose ``z`` is not finite.
 
     A finite ``z`` gives a finite ``a`` for every activation, while an infinite ``z`` can hide
-    behind a finite ``a`` (``relu(-inf) = 0``), so ``z`` is the one to check.
+    behind a finite ``a`` (``relu(-inf) = 0``), so ``z`` is the one to check. Given the vector
+    holding every z, one dot product checks them all: its sum of squares is finite whenever every
+    z is (a huge finite z can overflow it; the exact check then decides).
     """
+    if zflat is not None and math.isfinite(zflat @ zflat):
+        return
     for index, z in enumerate(fwd.z):
         if not np.isfinite(z).all():
             raise NonFiniteError("forward", layer=index)
@@ -128,32 +223,29 @@ def check_forward_finite(fwd: ForwardPass) -> None:
 
 def backpropagate(
     params: Parameters, fwd: ForwardPass, dy: Array, dz_last: bool = False
-) -> Iterator[tuple[int, Array, Array]]:
-    """Walk the layers from last to first, yielding ``(index, dL/da, dL/dz)`` per sample.
+) -> list[tuple[Array, Array]]:
+    """Every layer's ``(dL/da, dL/dz)`` per sample, first layer first.
 
     With ``dz_last``, ``dy`` is already ``dLoss/dz`` of the last layer (a loss from logits).
     """
-    last = len(params.layers) - 1
-    da = dy
-    for index in range(last, -1, -1):
-        if dz_last and index == last:
-            dz = dy
-        else:
-            dz = ACTIVATIONS[params.activations[index]].backward(fwd.z[index], fwd.a[index], da)
-        yield index, da, dz
-        if index:
-            da = dz @ params.layers[index][0]
+    return _backward(params, fwd, dy, params.empty_like(), dz_last)
 
 
 def backward(
     params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters, dz_last: bool = False
 ) -> Parameters:
     """Backpropagate ``dy = dLoss/d outputs`` and write every gradient into ``out``."""
-    for index, _, dz in backpropagate(params, fwd, dy, dz_last):
-        gW, gb = out.layers[index]
-        np.matmul(dz.T, fwd.a[index - 1] if index else fwd.x, out=gW)
-        dz.sum(axis=0, out=gb)
+    _backward(params, fwd, dy, out, dz_last)
     return out
+
+
+def _backward(
+    params: Parameters, fwd: ForwardPass, dy: Array, out: Parameters, dz_last: bool
+) -> list[tuple[Array, Array]]:
+    deltas = _backward_buffers(params, fwd, out, dz_last)
+    np.copyto(deltas[-1][0], dy)
+    run(_backward_ops(params, fwd, out, deltas, dz_last))
+    return deltas
 
 
 def check_gradients_finite(grads: Parameters) -> None:
@@ -168,8 +260,8 @@ def check_gradients_finite(grads: Parameters) -> None:
 @quiet_floating
 def evaluate(params: Parameters, x: Array, t: Array, loss: Loss) -> tuple[ForwardPass, float]:
     """Forward pass and loss, raising :class:`NonFiniteError` if any ``z`` or the loss is not."""
-    fwd = _forward(params, x)
-    check_forward_finite(fwd)
+    zflat, fwd = _forward(params, x)
+    check_forward_finite(fwd, zflat)
     value = loss.value(_loss_input(fwd, loss), t)
     if not math.isfinite(value):
         raise NonFiniteError("loss")
@@ -198,3 +290,39 @@ def accuracy(fwd: ForwardPass, t: Array, loss: Loss) -> float | None:
 def _loss_input(fwd: ForwardPass, loss: Loss) -> Array:
     """What the loss reads: the last layer's ``z`` for losses from logits, else its ``a``."""
     return fwd.z[-1] if loss.from_logits else fwd.outputs
+
+
+class Workspace:
+    """One training run's full-batch passes, prepared once: buffers for every z, a, δ and
+    gradient, and the calls of the forward and backward passes for each of the given parameter
+    buffers (the loop rotates through them instead of copying parameters)."""
+
+    def __init__(self, buffers: Sequence[Parameters], x: Array, t: Array, loss: Loss) -> None:
+        first = buffers[0]
+        self.t, self.loss = t, loss
+        self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes)
+        self.fwd = ForwardPass(x, zs, acts)
+        self.grads = first.empty_like()
+        deltas = _backward_buffers(first, self.fwd, self.grads, loss.from_logits)
+        self.dy = deltas[-1][0]
+        self.forward_ops = [_forward_ops(params, self.fwd) for params in buffers]
+        self.backward_ops = [
+            _backward_ops(params, self.fwd, self.grads, deltas, loss.from_logits)
+            for params in buffers
+        ]
+        self.loss_input = _loss_input(self.fwd, loss)
+
+    def evaluate(self, which: int) -> float:
+        """Forward pass and loss of parameter buffer ``which``, leaving ``dLoss/d outputs`` ready
+        for :meth:`gradients`; raises :class:`NonFiniteError` like :func:`evaluate`."""
+        run(self.forward_ops[which])
+        check_forward_finite(self.fwd, self.zflat)
+        value = self.loss.evaluate(self.loss_input, self.t, self.dy)
+        if not math.isfinite(value):
+            raise NonFiniteError("loss")
+        return value
+
+    def gradients(self, which: int) -> Parameters:
+        """The gradients at the last evaluation of parameter buffer ``which`` (in ``grads``)."""
+        run(self.backward_ops[which])
+        return self.grads

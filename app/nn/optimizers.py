@@ -1,10 +1,11 @@
 """Optimizers with PyTorch's exact update rules, over the flat parameter vector.
 
 Each optimizer is a frozen set of hyper-parameters plus two pure-in-spirit functions:
-``init(size)`` returns a fresh :class:`OptimizerState` and ``step(state, params, grads)`` updates
-``params.flat`` and the state in place (one vector operation per rule, whatever the network's
-depth). The state is plain arrays and a step count, so it can leave the server as JSON and come
-back to resume training exactly where it stopped.
+``init(size)`` returns a fresh :class:`OptimizerState` and ``step(state, w, g, out)`` writes the
+updated flat parameter vector into ``out`` (``w`` itself, or another buffer so that the old
+parameters stay for a rollback) and updates the state in place (one vector operation per rule,
+whatever the network's depth). The state is plain arrays and a step count, so it can leave the
+server as JSON and come back to resume training exactly where it stopped.
 
 Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize=False``, single
 tensor path); the docstrings give the formulas.
@@ -15,7 +16,6 @@ from typing import Protocol
 
 import numpy as np
 
-from app.nn.network import Parameters
 from app.nn.types import Array
 
 
@@ -46,8 +46,8 @@ class Optimizer(Protocol):
         """The state before the first update of ``size`` parameters."""
         ...
 
-    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
-        """Apply one update to ``params`` (and ``state``) from ``grads``."""
+    def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
+        """Write parameters ``w`` updated with gradient ``g`` into ``out``; update ``state``."""
         ...
 
 
@@ -68,9 +68,8 @@ class SGD:
         buffers = {"momentum_buffer": np.zeros(size)} if self.momentum else {}
         return OptimizerState(0, buffers)
 
-    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
+    def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
         """One SGD update."""
-        w, g = params.flat, grads.flat
         if self.weight_decay:
             g = g + self.weight_decay * w
         if self.momentum:
@@ -81,7 +80,7 @@ class SGD:
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
-        w -= self.learning_rate * g
+        np.subtract(w, self.learning_rate * g, out=out)
         state.step += 1
 
 
@@ -107,11 +106,10 @@ class Adam:
         names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
         return OptimizerState(0, {name: np.zeros(size) for name in names})
 
-    def step(self, state: OptimizerState, params: Parameters, grads: Parameters) -> None:
+    def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
         """One Adam or AdamW update."""
-        w, g = params.flat, grads.flat
         if self.decoupled:
-            w *= 1.0 - self.learning_rate * self.weight_decay
+            w = w * (1.0 - self.learning_rate * self.weight_decay)
         elif self.weight_decay:
             g = g + self.weight_decay * w
         m, v = state.buffers["exp_avg"], state.buffers["exp_avg_sq"]
@@ -125,4 +123,4 @@ class Adam:
             v = v_max
         step_size = self.learning_rate / (1.0 - self.beta1**state.step)
         denom = np.sqrt(v) / (1.0 - self.beta2**state.step) ** 0.5 + self.eps
-        w -= step_size * (m / denom)
+        np.subtract(w, step_size * (m / denom), out=out)

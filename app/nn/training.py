@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import Loss
-from app.nn.network import ForwardPass, Parameters, compute_gradients, evaluate
+from app.nn.network import ForwardPass, Parameters, Workspace, compute_gradients, evaluate
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
@@ -67,19 +67,166 @@ class _Plan:
     seed: int
     loss_below: float | None
     deadline: float | None
+    every: int
 
+    def wanted(self, epoch: int) -> bool:
+        """Whether the caller asked for this epoch's record (the last one comes anyway)."""
+        return (epoch - 1) % self.every == 0
 
-@quiet_floating
-def _update(
-    params: Parameters, grads: Parameters, optimizer: Optimizer, state: OptimizerState
-) -> None:
-    optimizer.step(state, params, grads)
-    if not np.isfinite(params.flat).all():
-        raise NonFiniteError("update")
+    def stop(self, epoch: int, value: float) -> Status | None:
+        """Why training stops after ``epoch`` ended with loss ``value``, if it does."""
+        if self.loss_below is not None and value <= self.loss_below:
+            return "target_reached"
+        if epoch == self.epochs:
+            return "completed"
+        if self.deadline is not None and monotonic() >= self.deadline:
+            return "deadline_exceeded"
+        return None
 
 
 def _reached(value: float, loss_below: float | None) -> bool:
     return loss_below is not None and value <= loss_below
+
+
+def _divergence(epoch: int, error: NonFiniteError) -> str:
+    return (
+        f"epoch {epoch}: after its update {error.what} is not finite "
+        "(float64 overflow or NaN); a smaller learning rate may help"
+    )
+
+
+def _record(epoch: int, before: Parameters, after: Parameters, plan: _Plan) -> EpochRecord:
+    """Epoch ``epoch``'s record computed afresh from the parameters at its start; the same calls
+    as the training loop's, so the same numbers, for a record that was not kept as it passed."""
+    fwd, value = evaluate(before, plan.x, plan.t, plan.loss)
+    grads = compute_gradients(before, fwd, plan.t, plan.loss)
+    return EpochRecord(epoch, value, fwd, grads, after.copy())
+
+
+def train(
+    params: Parameters,
+    x: Array,
+    t: Array,
+    loss: Loss,
+    optimizer: Optimizer,
+    epochs: int,
+    state: OptimizerState | None = None,
+    *,
+    batch_size: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    loss_below: float | None = None,
+    deadline: float | None = None,
+    every: int = 1,
+) -> Generator[EpochRecord, None, TrainingResult]:
+    """Start training: a generator that yields the :class:`EpochRecord` of epochs 1, 1 + every,
+    1 + 2·every, … and of the last epoch run, then returns the :class:`TrainingResult`.
+
+    ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
+    modified. ``batch_size`` (default: all samples) splits each epoch into updates on
+    consecutive batches, in the data's order or, with ``shuffle``, in an order drawn from
+    ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
+    single run). Training stops early when the network's loss on all the data is at or below
+    ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
+    ``deadline`` (a ``time.monotonic()`` value). The initial network must be finite on
+    ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the generator exists.
+    """
+    state = optimizer.init(params.flat.size) if state is None else state.copy()
+    size = len(x) if batch_size is None else min(batch_size, len(x))
+    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every)
+    if size == len(x):
+        run = _FullBatchRun(params, state, plan)
+        return _full_batch_epochs(run)
+    params = params.copy()
+    fwd, value = evaluate(params, x, t, loss)
+    return _minibatch_epochs(params, state, fwd, value, plan)
+
+
+class _FullBatchRun:
+    """Full-batch training on prepared buffers: each epoch replays the workspace's calls.
+
+    The parameters rotate through three buffers, epoch ``e`` writing its update into buffer
+    ``e % 3``: the parameters at the start of the last two epochs stay, so a diverged update is
+    undone by going back one buffer, and a record not kept as it passed can be recomputed.
+    """
+
+    def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
+        self.buffers = [params.copy() for _ in range(3)]
+        self.state, self.plan, self.epoch = state, plan, 0
+        self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
+        self.value = quiet_floating(self.space.evaluate)(0)
+        self.saved = state.copy()
+        self.last_yielded = 0
+
+    def params(self, epoch: int) -> Parameters:
+        """The parameters after ``epoch`` updates."""
+        return self.buffers[epoch % 3]
+
+    @quiet_floating
+    def advance(self) -> tuple[EpochRecord | None, TrainingResult | None]:
+        """Train until an epoch to record or the end: the record and, at the end, the result.
+
+        One call runs many epochs under one floating-point error state, between two yields.
+        """
+        plan, space, state = self.plan, self.space, self.state
+        if self.epoch == 0 and _reached(self.value, plan.loss_below):
+            return None, self._result("target_reached")
+        if plan.epochs == 0:
+            return None, self._result("completed")
+        while True:
+            epoch = self.epoch + 1
+            before, after = (epoch - 1) % 3, epoch % 3
+            grads = space.gradients(before)
+            kept = (space.fwd.copy(), grads.copy()) if plan.wanted(epoch) else None
+            self.saved.restore(state)
+            plan.optimizer.step(
+                state, self.buffers[before].flat, grads.flat, self.buffers[after].flat
+            )
+            try:
+                value = space.evaluate(after)
+            except NonFiniteError as error:
+                updated = np.isfinite(self.buffers[after].flat).all()
+                state.restore(self.saved)
+                cause = error if updated else NonFiniteError("update")
+                return self._last_record(), self._diverged(epoch, cause)
+            record = (
+                EpochRecord(epoch, self.value, *kept, self.params(epoch).copy()) if kept else None
+            )
+            self.epoch, self.value = epoch, value
+            state.epoch += 1
+            status = plan.stop(epoch, value)
+            if status is not None:
+                return record or self._last_record(), self._result(status)
+            if record is not None:
+                self.last_yielded = epoch
+                return record, None
+
+    def _last_record(self) -> EpochRecord | None:
+        """The record of the last epoch run, unless it was already yielded."""
+        epoch = self.epoch
+        if epoch in (0, self.last_yielded):
+            return None
+        return _record(epoch, self.params(epoch - 1), self.params(epoch), self.plan)
+
+    def _result(self, status: Status) -> TrainingResult:
+        params = self.params(self.epoch).copy()
+        fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
+        return TrainingResult(status, self.epoch, value, params, self.state, fwd)
+
+    def _diverged(self, epoch: int, error: NonFiniteError) -> TrainingResult:
+        result = self._result("diverged")
+        return replace(result, diverged_at_epoch=epoch, divergence=_divergence(epoch, error))
+
+
+def _full_batch_epochs(run: _FullBatchRun) -> Generator[EpochRecord, None, TrainingResult]:
+    """The epochs of :func:`train` with one batch: records as :meth:`_FullBatchRun.advance`
+    hands them over."""
+    while True:
+        record, result = run.advance()
+        if record is not None:
+            yield record
+        if result is not None:
+            return result
 
 
 def _minibatch_epoch(
@@ -112,78 +259,53 @@ def _minibatch_epoch(
     )
 
 
-def train(
-    params: Parameters,
-    x: Array,
-    t: Array,
-    loss: Loss,
-    optimizer: Optimizer,
-    epochs: int,
-    state: OptimizerState | None = None,
-    *,
-    batch_size: int | None = None,
-    shuffle: bool = False,
-    seed: int = 0,
-    loss_below: float | None = None,
-    deadline: float | None = None,
-) -> Generator[EpochRecord, None, TrainingResult]:
-    """Start training: a generator that yields one :class:`EpochRecord` per epoch, then returns
-    the :class:`TrainingResult`.
-
-    ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
-    modified. ``batch_size`` (default: all samples) splits each epoch into updates on
-    consecutive batches, in the data's order or, with ``shuffle``, in an order drawn from
-    ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
-    single run). Training stops early when the network's loss on all the data is at or below
-    ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
-    ``deadline`` (a ``time.monotonic()`` value). The initial network must be finite on
-    ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the generator exists.
-    """
-    params = params.copy()
-    state = optimizer.init(params.flat.size) if state is None else state.copy()
-    fwd, value = evaluate(params, x, t, loss)
-    size = len(x) if batch_size is None else min(batch_size, len(x))
-    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline)
-    return _epochs(params, state, fwd, value, plan)
+@quiet_floating
+def _update(
+    params: Parameters, grads: Parameters, optimizer: Optimizer, state: OptimizerState
+) -> None:
+    optimizer.step(state, params.flat, grads.flat, params.flat)
+    if not np.isfinite(params.flat).all():
+        raise NonFiniteError("update")
 
 
-def _epochs(
+def _minibatch_epochs(
     params: Parameters, state: OptimizerState, fwd: ForwardPass, value: float, plan: _Plan
 ) -> Generator[EpochRecord, None, TrainingResult]:
-    """The epochs of :func:`train`, from a network already known to be finite."""
-    grads = params.empty_like()
+    """The epochs of :func:`train` in mini-batches, from a network known to be finite.
+
+    Each epoch's arrays are new, so the last epoch's record is kept until it is known whether
+    the run ends there.
+    """
     epoch_start, epoch_start_state = params.copy(), state.copy()
+    pending: EpochRecord | None = None
     if _reached(value, plan.loss_below):
         return TrainingResult("target_reached", 0, value, params, state, fwd)
     for epoch in range(1, plan.epochs + 1):
         np.copyto(epoch_start.flat, params.flat)
         epoch_start_state.restore(state)
         try:
-            if plan.batch_size == len(plan.x):
-                compute_gradients(params, fwd, plan.t, plan.loss, grads)
-                record = EpochRecord(epoch, value, fwd, grads.copy(), params)
-                _update(params, grads, plan.optimizer, state)
-            else:
-                rng = np.random.default_rng([plan.seed, state.epoch])
-                order = rng.permutation(len(plan.x)) if plan.shuffle else np.arange(len(plan.x))
-                epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(params, plan, state, order)
-                record = EpochRecord(epoch, epoch_loss, epoch_fwd, epoch_grads, params)
+            rng = np.random.default_rng([plan.seed, state.epoch])
+            order = rng.permutation(len(plan.x)) if plan.shuffle else np.arange(len(plan.x))
+            epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(params, plan, state, order)
             fwd, value = evaluate(params, plan.x, plan.t, plan.loss)
         except NonFiniteError as error:
             np.copyto(params.flat, epoch_start.flat)
             state.restore(epoch_start_state)
-            reason = (
-                f"epoch {epoch}: after its update {error.what} is not finite "
-                "(float64 overflow or NaN); a smaller learning rate may help"
-            )
+            if pending is not None:
+                yield pending
+            reason = _divergence(epoch, error)
             return TrainingResult("diverged", epoch - 1, value, params, state, fwd, epoch, reason)
         state.epoch += 1
-        yield replace(record, network=params.copy())
-        if _reached(value, plan.loss_below):
-            return TrainingResult("target_reached", epoch, value, params, state, fwd)
-        if plan.deadline is not None and epoch < plan.epochs and monotonic() >= plan.deadline:
-            return TrainingResult("deadline_exceeded", epoch, value, params, state, fwd)
-    return TrainingResult("completed", plan.epochs, value, params, state, fwd)
+        record = EpochRecord(epoch, epoch_loss, epoch_fwd, epoch_grads, params.copy())
+        pending = None if plan.wanted(epoch) else record
+        if pending is None:
+            yield record
+        status = plan.stop(epoch, value)
+        if status is not None:
+            if pending is not None:
+                yield pending
+            return TrainingResult(status, epoch, value, params, state, fwd)
+    return TrainingResult("completed", 0, value, params, state, fwd)  # zero epochs asked
 
 
 def collect(

@@ -347,3 +347,53 @@ def test_cross_entropies_cannot_overflow_a_linear_unit(loss: LossName) -> None:
     assert np.abs(records[-1].forward.z[-1]).max() > 1e299
     assert all(math.isfinite(r.loss) for r in records)
     assert math.isfinite(result.final_loss)
+
+
+def _same_record(got: EpochRecord, expected: EpochRecord) -> None:
+    """Two records of the same epoch hold the same numbers, bit for bit."""
+    assert got.epoch == expected.epoch
+    assert got.loss == expected.loss
+    ours, theirs = got.forward, expected.forward
+    for mine, other in zip(ours.z + ours.a, theirs.z + theirs.a, strict=True):
+        np.testing.assert_array_equal(mine, other)
+    np.testing.assert_array_equal(got.gradients.flat, expected.gradients.flat)
+    np.testing.assert_array_equal(got.network.flat, expected.network.flat)
+
+
+def _every_case(case: str) -> tuple[Parameters, Array, Array, LossName, float]:
+    """(network, x, t, loss, learning rate) of a run that completes or reaches a target, or of
+    one that diverges."""
+    if case == "diverges":
+        return xor_network(hidden="identity"), X, T, "half_squared_error", 1e3
+    return xor_network("cross_entropy"), X, targets("cross_entropy", T), "cross_entropy", 0.5
+
+
+@pytest.mark.parametrize("samples", [4, 1])
+@pytest.mark.parametrize("case", ["completes", "target", "diverges"])
+@pytest.mark.parametrize("every", [1, 3, 7, 1000])
+def test_every_keeps_the_asked_epochs_and_the_last(samples: int, case: str, every: int) -> None:
+    """With ``every``, the records are those of epochs 1, 1 + every, … and of the last epoch run
+    (recomputed when it was not kept as it passed), equal to the ones of a run keeping all."""
+    params, x, t, loss, lr = _every_case(case)
+    x, t = x[:samples], t[:samples]  # one sample: the other way of computing bias gradients
+    target = None
+    if case == "target":  # the loss that the run reaches after 22 epochs
+        target = run(params, x, t, loss, lr, 22)[1].final_loss
+
+    def records(step: int) -> tuple[list[EpochRecord], TrainingResult]:
+        epochs = train(params, x, t, LOSSES[loss], SGD(lr), 40, loss_below=target, every=step)
+        return collect(epochs, lambda record: record)
+
+    every_one, result = records(1)
+    kept, same_result = records(every)
+    last = every_one[-1].epoch
+    assert [r.epoch for r in kept] == sorted({*range(1, last + 1, every), last})
+    by_epoch = {r.epoch: r for r in every_one}
+    for record in kept:
+        _same_record(record, by_epoch[record.epoch])
+    assert (same_result.status, same_result.epochs_run) == (result.status, result.epochs_run)
+    assert same_result.final_loss == result.final_loss
+    np.testing.assert_array_equal(same_result.network.flat, result.network.flat)
+    expected_status = {"completes": "completed", "target": "target_reached", "diverges": "diverged"}
+    assert result.status == expected_status[case]
+    assert 1 < last < 40 or case == "completes"
