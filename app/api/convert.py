@@ -1,7 +1,9 @@
 """Translation between the JSON models of app.schemas and the engine's arrays.
 
-Response models are assembled with ``model_construct``: the server built these values itself, so
-validating them again would only cost time.
+Response values come in two forms: plain JSON values (dicts, lists and floats in the models' field
+order) that orjson writes directly, and response models assembled from them with
+``model_construct``. The server built these values itself, so validating them again would only
+cost time.
 """
 
 from typing import Any
@@ -20,6 +22,8 @@ from app.schemas.training import (
     OptimizerSpec,
     OptimizerState,
 )
+
+JSONObject = dict[str, Any]
 
 
 def to_parameters(network: Network) -> Parameters:
@@ -42,29 +46,40 @@ def rows(values: Array, batch: bool) -> list[float] | list[list[float]]:
     return result
 
 
+def layer_values_json(fwd: ForwardPass, batch: bool) -> list[JSONObject]:
+    """Every layer's z and a in the request's form, as LayerValues' JSON."""
+    return [{"z": rows(z, batch), "a": rows(a, batch)} for z, a in zip(fwd.z, fwd.a, strict=True)]
+
+
 def layer_values(fwd: ForwardPass, batch: bool) -> list[LayerValues]:
     """Every layer's z and a in the request's form."""
-    return [
-        LayerValues.model_construct(z=rows(z, batch), a=rows(a, batch))
-        for z, a in zip(fwd.z, fwd.a, strict=True)
-    ]
+    return [LayerValues.model_construct(**values) for values in layer_values_json(fwd, batch)]
+
+
+def tensors_json(tensors: Parameters) -> list[JSONObject]:
+    """Per-layer arrays (gradients, optimizer buffers) as LayerTensors' JSON."""
+    return [{"weights": W.tolist(), "bias": b.tolist()} for W, b in tensors.layers]
 
 
 def tensors_out(tensors: Parameters) -> list[LayerTensors]:
     """Per-layer arrays (gradients, optimizer buffers) shaped like the weights and biases."""
-    return [
-        LayerTensors.model_construct(weights=W.tolist(), bias=b.tolist()) for W, b in tensors.layers
-    ]
+    return [LayerTensors.model_construct(**values) for values in tensors_json(tensors)]
+
+
+def network_json(params: Parameters) -> JSONObject:
+    """Parameters in the request's network format, as NetworkOut's JSON."""
+    return {
+        "layers": [
+            {"weights": W.tolist(), "bias": b.tolist(), "activation": name}
+            for (W, b), name in zip(params.layers, params.activations, strict=True)
+        ]
+    }
 
 
 def network_out(params: Parameters) -> NetworkOut:
     """Parameters in the request's network format."""
-    return NetworkOut.model_construct(
-        layers=[
-            Layer.model_construct(weights=W.tolist(), bias=b.tolist(), activation=name)
-            for (W, b), name in zip(params.layers, params.activations, strict=True)
-        ]
-    )
+    layers = network_json(params)["layers"]
+    return NetworkOut.model_construct(layers=[Layer.model_construct(**layer) for layer in layers])
 
 
 def to_optimizer(spec: OptimizerSpec) -> Optimizer:
@@ -98,6 +113,14 @@ def to_state(
                 W[...] = tensor.weights
                 b[...] = tensor.bias
     return result
+
+
+def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> JSONObject:
+    """An engine optimizer state as OptimizerState's JSON, per layer like the network."""
+    values: JSONObject = {"type": spec.type, "step": state.step, "epoch": state.epoch}
+    values |= dict.fromkeys(BUFFER_NAMES)
+    values |= {name: tensors_json(params.with_flat(flat)) for name, flat in state.buffers.items()}
+    return values
 
 
 def state_out(state: EngineState, spec: OptimizerSpec, params: Parameters) -> OptimizerState:
