@@ -1,7 +1,7 @@
 """Translation between the JSON models of app.schemas and the engine's arrays.
 
-Response values come in two forms: plain JSON values (dicts, lists and floats in the models' field
-order) that orjson writes directly, and response models assembled from them with
+Response values are plain JSON values (dicts, lists and floats in the documented models' field
+order) that orjson writes directly, or response models assembled from them with
 ``model_construct``. The server built these values itself, so validating them again would only
 cost time.
 """
@@ -14,7 +14,7 @@ from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
 from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
-from app.schemas.network import Layer, LayerTensors, LayerValues, Network, NetworkOut
+from app.schemas.network import Layer, LayerTensors, Network, NetworkOut
 from app.schemas.training import (
     BUFFER_NAMES,
     AdamOptimizer,
@@ -51,19 +51,9 @@ def layer_values_json(fwd: ForwardPass, batch: bool) -> list[JSONObject]:
     return [{"z": rows(z, batch), "a": rows(a, batch)} for z, a in zip(fwd.z, fwd.a, strict=True)]
 
 
-def layer_values(fwd: ForwardPass, batch: bool) -> list[LayerValues]:
-    """Every layer's z and a in the request's form."""
-    return [LayerValues.model_construct(**values) for values in layer_values_json(fwd, batch)]
-
-
 def tensors_json(tensors: Parameters) -> list[JSONObject]:
     """Per-layer arrays (gradients, optimizer buffers) as LayerTensors' JSON."""
     return [{"weights": W.tolist(), "bias": b.tolist()} for W, b in tensors.layers]
-
-
-def tensors_out(tensors: Parameters) -> list[LayerTensors]:
-    """Per-layer arrays (gradients, optimizer buffers) shaped like the weights and biases."""
-    return [LayerTensors.model_construct(**values) for values in tensors_json(tensors)]
 
 
 def network_json(params: Parameters) -> JSONObject:
@@ -121,11 +111,3 @@ def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> J
     values |= dict.fromkeys(BUFFER_NAMES)
     values |= {name: tensors_json(params.with_flat(flat)) for name, flat in state.buffers.items()}
     return values
-
-
-def state_out(state: EngineState, spec: OptimizerSpec, params: Parameters) -> OptimizerState:
-    """An engine optimizer state as JSON, per layer like the network."""
-    values: dict[str, Any] = {"type": spec.type, "step": state.step, "epoch": state.epoch}
-    values |= dict.fromkeys(BUFFER_NAMES)
-    values |= {name: tensors_out(params.with_flat(flat)) for name, flat in state.buffers.items()}
-    return OptimizerState.model_construct(**values)

@@ -1,20 +1,30 @@
 """The training endpoints: /train answers once with the recorded trace, /train/stream answers
-JSON Lines, one recorded epoch per line and then the summary, in constant memory."""
+JSON Lines, one recorded epoch per line and then the summary, in constant memory.
 
-from collections.abc import Callable, Generator, Iterator
+Both write their JSON with orjson from plain values (see app.api.convert), entry by entry as the
+epochs are computed: building a response model per entry cost more than the training itself. The
+bytes are those Pydantic writes for the documented models (TrainResponse, EpochTrace,
+TrainSummary), field for field and digit for digit (both write the shortest float that round-trips).
+"""
+
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
-from time import monotonic
-from typing import Annotated, Any
+from time import monotonic, perf_counter
+from typing import Annotated, Any, Final
 
+import orjson
 from fastapi import APIRouter, Body, Depends
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
 
 from app import examples
 from app.api.convert import (
-    layer_values,
-    network_out,
+    JSONObject,
+    layer_values_json,
+    network_json,
     rows,
-    state_out,
-    tensors_out,
+    state_json,
+    tensors_json,
     to_batch,
     to_optimizer,
     to_parameters,
@@ -25,9 +35,10 @@ from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, TrainingResult, collect, train
+from app.nn.training import EpochRecord, TrainingResult, train
 from app.nn.types import Array
 from app.schemas.training import (
+    TRACE_FIELDS,
     EpochTrace,
     StreamTrainRequest,
     TrainRequest,
@@ -42,6 +53,24 @@ TRAIN_EXAMPLES = examples.openapi_example(
     xor=("XOR with softmax, cross-entropy, Adam and shuffled mini-batches", examples.CLASSIFY),
     long=("100,000 epochs, recording every 10,000th loss", examples.LONG_RUN),
 )
+
+BATCH_SECONDS: Final = 0.01
+"""How long one trip of a stream to the thread pool computes lines before they are sent."""
+
+JSON_LINES: Final = {
+    "content": {
+        "application/jsonl": {
+            "itemSchema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/EpochTrace"},
+                    {"$ref": "#/components/schemas/TrainSummary"},
+                ],
+                "title": "Streamitem Train Stream Train Stream Post",
+            }
+        }
+    }
+}
+"""/train/stream's answer as FastAPI documents a generator of ``EpochTrace | TrainSummary``."""
 
 
 @dataclass(frozen=True)
@@ -75,22 +104,31 @@ def start(request: TrainRequest) -> TrainingRun:
     return TrainingRun(request, targets, loss, epochs)
 
 
-def _entry(run: TrainingRun, record: EpochRecord) -> EpochTrace:
-    """A trace entry holding only the fields the request includes."""
-    batch, fwd = run.request.is_batch, record.forward
-    makers: dict[str, Callable[[], Any]] = {
-        "loss": lambda: record.loss,
-        "accuracy": lambda: accuracy(fwd, run.targets, run.loss),
-        "outputs": lambda: rows(fwd.outputs, batch),
-        "layers": lambda: layer_values(fwd, batch),
-        "gradients": lambda: tensors_out(record.gradients),
-        "network": lambda: network_out(record.network),
-    }
-    fields: dict[str, Any] = {name: makers[name]() for name in run.request.trace.include}
-    return EpochTrace.model_construct(epoch=record.epoch, **fields)
+def _dumps(value: JSONObject) -> bytes:
+    """JSON of server-built values; NumPy scalars (a loss, an accuracy) are written as floats."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def recorded(run: TrainingRun) -> Generator[EpochTrace, None, TrainingResult]:
+ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
+    "loss": lambda run, record: record.loss,
+    "accuracy": lambda run, record: accuracy(record.forward, run.targets, run.loss),
+    "outputs": lambda run, record: rows(record.forward.outputs, run.request.is_batch),
+    "layers": lambda run, record: layer_values_json(record.forward, run.request.is_batch),
+    "gradients": lambda run, record: tensors_json(record.gradients),
+    "network": lambda run, record: network_json(record.network),
+}
+"""How each trace field is computed, in EpochTrace's field order."""
+
+
+def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
+    """The JSON of a trace entry holding only the fields the request includes."""
+    include = run.request.trace.include
+    entry: JSONObject = {"epoch": record.epoch}
+    entry |= {name: ENTRY_FIELDS[name](run, record) for name in TRACE_FIELDS if name in include}
+    return _dumps(entry)
+
+
+def recorded(run: TrainingRun) -> Generator[bytes, None, TrainingResult]:
     """The entries of epochs 1, 1+every, … and of the last epoch run, as they are computed."""
     every, pending = run.request.trace.every, None
     while True:
@@ -106,8 +144,9 @@ def recorded(run: TrainingRun) -> Generator[EpochTrace, None, TrainingResult]:
             yield _entry(run, record)
 
 
-def summary(run: TrainingRun, result: TrainingResult) -> dict[str, Any]:
+def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     """The fields of TrainSummary for a finished run."""
+    state = state_json(result.optimizer_state, run.request.optimizer, result.network)
     return {
         "status": result.status,
         "epochs_run": result.epochs_run,
@@ -115,20 +154,40 @@ def summary(run: TrainingRun, result: TrainingResult) -> dict[str, Any]:
         "final_accuracy": accuracy(result.forward, run.targets, run.loss),
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
-        "network": network_out(result.network),
-        "optimizer_state": state_out(result.optimizer_state, run.request.optimizer, result.network),
+        "network": network_json(result.network),
+        "optimizer_state": state,
     }
 
 
-@router.post("/train", response_model_exclude_unset=True)
+def _json_array(entries: Generator[bytes, None, TrainingResult], out: bytearray) -> TrainingResult:
+    """Append the entries to ``out`` as one JSON array, each as it comes, so that the values of an
+    entry are freed at once and the trace is held as its JSON only; return how training ended."""
+    out += b"["
+    while True:
+        try:
+            entry = next(entries)
+        except StopIteration as stop:
+            out += b"]"
+            result: TrainingResult = stop.value
+            return result
+        if len(out) > 1:
+            out += b","
+        out += entry
+
+
+@router.post("/train", response_model=TrainResponse)
 def train_network(
     request: Annotated[TrainRequest, Body(openapi_examples=TRAIN_EXAMPLES)],
-) -> TrainResponse:
+) -> Response:
     """Train with SGD, Adam or AdamW, full-batch or in mini-batches; return the trace."""
     run = start(request)
-    trace, result = collect(recorded(run), lambda entry: entry)
+    trace = bytearray()
+    result = _json_array(recorded(run), trace)
     record_training(result.status, result.epochs_run)
-    return TrainResponse.model_construct(**summary(run, result), trace=trace)
+    # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and
+    # the trace joined to it in one copy (peak memory: the trace's JSON twice, nothing more).
+    document = b"".join((_dumps(summary(run, result))[:-1], b',"trace":', trace, b"}"))
+    return Response(document, media_type="application/json")
 
 
 def _started_stream(
@@ -137,11 +196,42 @@ def _started_stream(
     return start(request)
 
 
-@router.post("/train/stream", response_model_exclude_unset=True)
-def train_stream(
-    run: Annotated[TrainingRun, Depends(_started_stream)],
-) -> Iterator[EpochTrace | TrainSummary]:
-    """Train like /train, answering JSON Lines: each recorded epoch, then the summary."""
+def _lines(run: TrainingRun) -> Generator[bytes, None, None]:
+    """The stream's lines: each recorded entry, then the summary."""
     result = yield from recorded(run)
     record_training(result.status, result.epochs_run)
-    yield TrainSummary.model_construct(**summary(run, result))
+    yield _dumps(summary(run, result))
+
+
+def _next_lines(lines: Iterator[bytes]) -> bytes:
+    """The lines computed within BATCH_SECONDS (at least one, none when the stream is over)."""
+    batch: list[bytes] = []
+    until = perf_counter() + BATCH_SECONDS
+    for line in lines:
+        batch += (line, b"\n")
+        if perf_counter() >= until:
+            break
+    return b"".join(batch)
+
+
+async def _chunks(lines: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream's body, computed in the thread pool a batch of lines per trip (for speed: a trip
+    per line cost more than the line). When the client goes away, sending fails and no further
+    trip is made: the training stops with the batch it was computing."""
+    while chunk := await run_in_threadpool(_next_lines, lines):
+        yield chunk
+
+
+# Documented as FastAPI documents a generator of EpochTrace | TrainSummary: response_model puts the
+# two models among the schemas that JSON_LINES refers to, and response_class (no media type) keeps
+# an application/json answer out of the document. The endpoint answers its own StreamingResponse,
+# so FastAPI never serializes with the model (as a generator's, it would validate every line).
+@router.post(
+    "/train/stream",
+    response_model=EpochTrace | TrainSummary,
+    response_class=StreamingResponse,
+    responses={200: JSON_LINES},
+)
+def train_stream(run: Annotated[TrainingRun, Depends(_started_stream)]) -> StreamingResponse:
+    """Train like /train, answering JSON Lines: each recorded epoch, then the summary."""
+    return StreamingResponse(_chunks(_lines(run)), media_type="application/jsonl")

@@ -325,7 +325,8 @@ class StreamTrainRequest(TrainRequest):
     """A /train request whose trace is streamed as it is computed."""
 
     def response_values(self) -> int:
-        """Only one line is held at a time: a trace entry or the summary."""
+        """The largest line, a trace entry or the summary: the server holds only the lines of a
+        few milliseconds of training at a time."""
         return max(self.entry_values(), self.summary_values())
 
     def work_limit(self) -> Limit:

@@ -178,8 +178,9 @@ def test_stream_memory_stays_flat(client: TestClient) -> None:
 
 
 def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A client that goes away after 5 lines stops a million-epoch run within a few epochs."""
-    epochs_run = 0
+    """A client that goes away after 5 chunks stops a million-epoch run: the stream computes its
+    lines a batch at a time, sends each batch, and no epoch runs after the send that failed."""
+    epochs_run, epochs_at_failure = 0, None
 
     def counting_train(*args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
         nonlocal epochs_run
@@ -195,16 +196,17 @@ def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
     real_train = training_api.train
     monkeypatch.setattr(training_api, "train", counting_train)
     body = json.dumps(_body(epochs=1_000_000)).encode()
-    lines_sent = 0
+    chunks_sent = 0
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
-        nonlocal lines_sent
+        nonlocal chunks_sent, epochs_at_failure
         if message["type"] == "http.response.body" and message.get("body"):
-            lines_sent += 1
-            if lines_sent > 5:
+            chunks_sent += 1
+            if chunks_sent > 5:
+                epochs_at_failure = epochs_run
                 raise OSError("client went away")  # what uvicorn's send does (ASGI 2.4)
 
     scope = {
@@ -224,4 +226,5 @@ def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app()
     with pytest.raises(Exception):  # noqa: B017, PT011 - Starlette reports the disconnect its own way
         asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
-    assert 5 <= epochs_run < 50
+    assert epochs_at_failure is not None
+    assert 6 <= epochs_run == epochs_at_failure < 100_000
