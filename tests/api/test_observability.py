@@ -346,6 +346,7 @@ def test_metrics_failures_never_break_an_answer(
 
     for name in ("REQUESTS", "DURATION", "REJECTIONS", "TRAINING_RUNS", "EPOCHS"):
         monkeypatch.setattr(observability, name, Broken())
+    observability._request_metrics.cache_clear()  # so that the broken metrics are asked
     response = client.post("/forward", json={}, headers={"X-Request-ID": "still-1"})
     assert response.status_code == 422
     assert response.headers["x-request-id"] == "still-1"
