@@ -9,19 +9,17 @@ written by orjson from plain values in the order of the documented models' field
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import rows, to_batch, to_parameters
+from app.api.convert import layer_values_json, rows, tensors_json, to_batch, to_parameters
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
-    ForwardPass,
-    Parameters,
     accuracy,
     check_forward_finite,
     check_gradients_finite,
@@ -60,16 +58,6 @@ async def compute(answer: Callable[[R], Response], request: R) -> Response:
     return await run_in_threadpool(answer, request)
 
 
-def layers_json(fwd: ForwardPass, batch: bool) -> list[dict[str, Any]]:
-    """Every layer's z and a in the request's form, as LayerValues' JSON."""
-    return [{"z": rows(z, batch), "a": rows(a, batch)} for z, a in zip(fwd.z, fwd.a, strict=True)]
-
-
-def gradients_json(grads: Parameters) -> list[dict[str, Any]]:
-    """Every layer's gradient, as LayerTensors' JSON."""
-    return [{"weights": W.tolist(), "bias": b.tolist()} for W, b in grads.layers]
-
-
 @router.post("/forward", response_model=ForwardResponse)
 async def forward_pass(
     request: Annotated[
@@ -85,7 +73,8 @@ def _forward(request: ForwardRequest) -> Response:
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     check_forward_finite(fwd)
     batch = request.is_batch
-    return json_response({"outputs": rows(fwd.outputs, batch), "layers": layers_json(fwd, batch)})
+    outputs, layers = rows(fwd.outputs, batch), layer_values_json(fwd, batch)
+    return json_response({"outputs": outputs, "layers": layers})
 
 
 @router.post("/loss", response_model=LossResponse)
@@ -134,7 +123,7 @@ def _backward(request: BackwardRequest) -> Response:
             "loss": value,
             "accuracy": accuracy(fwd, targets, loss_fn),
             "outputs": rows(fwd.outputs, batch),
-            "layers": layers_json(fwd, batch),
-            "gradients": gradients_json(grads),
+            "layers": layer_values_json(fwd, batch),
+            "gradients": tensors_json(grads),
         }
     )
