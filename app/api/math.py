@@ -37,7 +37,7 @@ from app.schemas.passes import (
 )
 
 INLINE_WORK = 4_096
-"""The most samples × parameters computed on the event loop (about 0.1 ms of work at most)."""
+"""The most samples × parameters computed on the event loop: a few tenths of a millisecond."""
 INLINE_LAYERS = 8
 """The most layers computed on the event loop: NumPy's fixed cost per layer adds up too."""
 
