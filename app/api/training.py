@@ -100,6 +100,7 @@ def start(request: TrainRequest) -> TrainingRun:
         seed=request.seed,
         loss_below=request.stop.loss_below if request.stop else None,
         deadline=monotonic() + get_settings().deadline_seconds.value,
+        every=request.trace.every,
     )
     return TrainingRun(request, targets, loss, epochs)
 
@@ -129,19 +130,15 @@ def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
 
 
 def recorded(run: TrainingRun) -> Generator[bytes, None, TrainingResult]:
-    """The entries of epochs 1, 1+every, … and of the last epoch run, as they are computed."""
-    every, pending = run.request.trace.every, None
+    """The entries of epochs 1, 1+every, … and of the last epoch run (the engine's records), as
+    they are computed."""
     while True:
         try:
             record = next(run.epochs)
         except StopIteration as stop:
-            if pending is not None:
-                yield _entry(run, pending)
             result: TrainingResult = stop.value
             return result
-        pending = None if (record.epoch - 1) % every == 0 else record
-        if pending is None:
-            yield _entry(run, record)
+        yield _entry(run, record)
 
 
 def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
