@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
-EPOCH_OVERHEAD_WORK = 350_000
+EPOCH_OVERHEAD_WORK = 160_000
 """Work units charged per layer and epoch for NumPy's fixed per-call costs (one unit ≈ one
 multiply-add of ``samples × parameters``), so that many epochs of a tiny network count too."""
 

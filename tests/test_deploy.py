@@ -149,7 +149,7 @@ def test_compose_api_checks_health_restarts_and_is_limited(api: dict[str, Any]) 
     assert any("urllib" in part and ":8000/livez" in part for part in check["test"])
     assert api["restart"] == "unless-stopped"
     resources = api["deploy"]["resources"]
-    assert resources["limits"] == {"cpus": "2", "memory": "3G"}
+    assert resources["limits"] == {"cpus": "2", "memory": "2G"}
     assert resources["reservations"] == {"memory": "512M"}
     assert seconds(api["stop_grace_period"]) >= GRACEFUL_TIMEOUT + 5
     assert api["read_only"] is True
@@ -484,7 +484,7 @@ def test_deployment_requests_and_limits_resources(container: dict[str, Any]) -> 
     """CPU and memory requests and limits, as in the compose file."""
     assert container["resources"] == {
         "requests": {"cpu": "500m", "memory": "512Mi"},
-        "limits": {"cpu": "2", "memory": "3Gi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
     }
 
 

@@ -329,7 +329,7 @@ LIMIT_CASES: list[tuple[str, int, Body, list[Any], str]] = [
         100,
         _train(epochs=10),
         [],
-        "the work (epochs × (samples × parameters + 350,000 × layers)) is 7,000,110",
+        "the work (epochs × (samples × parameters + 160,000 × layers)) is 3,200,110",
     ),
     (
         "BACKPROP_MAX_TRACE_VALUES",
