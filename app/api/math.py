@@ -21,10 +21,9 @@ from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
     accuracy,
-    check_forward_finite,
     check_gradients_finite,
     compute_gradients,
-    forward,
+    finite_forward,
 )
 from app.nn.network import evaluate as evaluate_loss
 from app.schemas.passes import (
@@ -70,8 +69,7 @@ async def forward_pass(
 
 def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
-    fwd = forward(to_parameters(request.network), to_batch(request.inputs))
-    check_forward_finite(fwd)
+    fwd = finite_forward(to_parameters(request.network), to_batch(request.inputs))
     batch = request.is_batch
     outputs, layers = rows(fwd.outputs, batch), layer_values_json(fwd, batch)
     return json_response({"outputs": outputs, "layers": layers})

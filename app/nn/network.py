@@ -42,12 +42,17 @@ class Parameters:
         activations: Sequence[ActivationName],
     ) -> "Parameters":
         """Copy nested lists (or arrays) of weights and biases into a fresh flat layout."""
-        shapes = [(len(w), len(w[0])) for w in weights]
-        params = cls.zeros(shapes, activations)
-        for (W, b), w_in, b_in in zip(params.layers, weights, biases, strict=True):
-            W[...] = w_in
-            b[...] = b_in
-        return params
+        shapes = tuple((len(w), len(w[0])) for w in weights)
+        # One conversion of a flat list: for a small network it costs a fraction of converting
+        # each nested list into its view.
+        values: list[float] = []
+        for (units, inputs), w_in, b_in in zip(shapes, weights, biases, strict=True):
+            if any(len(row) != inputs for row in w_in) or len(b_in) != units:
+                raise ValueError("ragged weights, or a bias that does not match its weights")
+            for row in w_in:
+                values.extend(row)
+            values.extend(b_in)
+        return cls(np.array(values, dtype=np.float64), shapes, tuple(activations))
 
     @classmethod
     def zeros(
@@ -195,6 +200,14 @@ def _backward_ops(
 def forward(params: Parameters, x: Array) -> ForwardPass:
     """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass."""
     return _forward(params, x)[1]
+
+
+@quiet_floating
+def finite_forward(params: Parameters, x: Array) -> ForwardPass:
+    """:func:`forward`, raising :class:`NonFiniteError` if any ``z`` is not finite."""
+    zflat, fwd = _forward(params, x)
+    check_forward_finite(fwd, zflat)
+    return fwd
 
 
 def _forward(params: Parameters, x: Array) -> tuple[Array, ForwardPass]:

@@ -398,3 +398,17 @@ def test_gradient_layout_and_out_buffer() -> None:
     assert returned is out
     np.testing.assert_array_equal(out.flat, grads.flat)
     assert_layers_close(grads, reference_batch_gradients(params, x, t, "half_squared_error"))
+
+
+def test_parameters_from_layers_lay_out_weights_then_bias_per_layer() -> None:
+    """The flat vector is W row by row, then b, layer after layer; ragged input is refused."""
+    params = Parameters.from_layers(
+        [[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0]]], [[7.0, 8.0], [9.0]], ["relu", "identity"]
+    )
+    assert params.flat.tolist() == [1.0, 2.0, 3.0, 4.0, 7.0, 8.0, 5.0, 6.0, 9.0]
+    assert params.shapes == ((2, 2), (1, 2))
+    np.testing.assert_array_equal(params.layers[1][0], [[5.0, 6.0]])
+    with pytest.raises(ValueError, match="ragged"):
+        Parameters.from_layers([[[1.0, 2.0], [3.0]]], [[0.0, 0.0]], ["relu"])
+    with pytest.raises(ValueError, match="bias"):
+        Parameters.from_layers([[[1.0, 2.0]]], [[0.0, 0.0]], ["relu"])
