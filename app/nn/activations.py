@@ -67,11 +67,19 @@ def _relu(z: Array, a: Array) -> list[Op]:
     return [partial(np.maximum, z, np.zeros_like(z), out=a)]
 
 
+SMALL_MASK = 1024
+"""Elements up to which relu's derivative mask is made by np.heaviside (see below)."""
+
+
 def _relu_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
-    # heaviside(z, 0) is the float mask (z > 0): 1 where z > 0, else 0 (0 at z = 0); da times a
-    # float mask is cheaper than times a boolean one and gives the same numbers.
-    mask, zeros = np.empty_like(z), np.zeros_like(z)
-    return [partial(np.heaviside, z, zeros, out=mask), partial(np.multiply, da, mask, out=dz)]
+    # dz = da · (z > 0). heaviside(z, 0) is that mask as floats (1 where z > 0, else 0), and da
+    # times a float mask costs less per call than times a boolean one, which is all a small
+    # array costs; on large arrays heaviside is slow and the boolean mask wins. Same numbers.
+    if z.size <= SMALL_MASK:
+        mask, zeros = np.empty_like(z), np.zeros_like(z)
+        return [partial(np.heaviside, z, zeros, out=mask), partial(np.multiply, da, mask, out=dz)]
+    positive = np.empty(z.shape, dtype=np.bool_)
+    return [partial(np.greater, z, 0.0, out=positive), partial(np.multiply, da, positive, out=dz)]
 
 
 def _into(out: Array, compute: Callable[[], Array]) -> Op:

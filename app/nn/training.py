@@ -10,7 +10,7 @@ epoch is not recorded and the last finite network is returned with status ``dive
 """
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from time import monotonic
 from typing import Literal, TypeVar
 
@@ -177,7 +177,9 @@ class _FullBatchRun:
             epoch = self.epoch + 1
             before, after = (epoch - 1) % 3, epoch % 3
             grads = space.gradients(before)
-            kept = (space.fwd.copy(), grads.copy()) if plan.wanted(epoch) else None
+            # The last epoch is known in advance unless the run stops early: keep it as it passes.
+            keep = plan.wanted(epoch) or epoch == plan.epochs
+            kept = (space.fwd.copy(), grads.copy()) if keep else None
             self.saved.restore(state)
             plan.optimizer.step(
                 state, self.buffers[before].flat, grads.flat, self.buffers[after].flat
@@ -209,13 +211,19 @@ class _FullBatchRun:
         return _record(epoch, self.params(epoch - 1), self.params(epoch), self.plan)
 
     def _result(self, status: Status) -> TrainingResult:
+        """How the run ended; the workspace holds the forward pass of the returned network."""
         params = self.params(self.epoch).copy()
-        fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
-        return TrainingResult(status, self.epoch, value, params, self.state, fwd)
+        return TrainingResult(
+            status, self.epoch, self.value, params, self.state, self.space.fwd.copy()
+        )
 
     def _diverged(self, epoch: int, error: NonFiniteError) -> TrainingResult:
-        result = self._result("diverged")
-        return replace(result, diverged_at_epoch=epoch, divergence=_divergence(epoch, error))
+        """The run ended by a divergence: the workspace holds the refused update's forward pass,
+        so that of the returned network is computed again."""
+        params = self.params(self.epoch).copy()
+        fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
+        reason = _divergence(epoch, error)
+        return TrainingResult("diverged", self.epoch, value, params, self.state, fwd, epoch, reason)
 
 
 def _full_batch_epochs(run: _FullBatchRun) -> Generator[EpochRecord, None, TrainingResult]:
