@@ -23,7 +23,7 @@ from app.nn.network import (
     accuracy,
     check_gradients_finite,
     compute_gradients,
-    finite_forward,
+    forward,
 )
 from app.nn.network import evaluate as evaluate_loss
 from app.schemas.passes import (
@@ -69,7 +69,7 @@ async def forward_pass(
 
 def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
-    fwd = finite_forward(to_parameters(request.network), to_batch(request.inputs))
+    fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     batch = request.is_batch
     outputs, layers = rows(fwd.outputs, batch), layer_values_json(fwd, batch)
     return json_response({"outputs": outputs, "layers": layers})

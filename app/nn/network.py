@@ -198,13 +198,8 @@ def _backward_ops(
 
 @quiet_floating
 def forward(params: Parameters, x: Array) -> ForwardPass:
-    """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass."""
-    return _forward(params, x)[1]
-
-
-@quiet_floating
-def finite_forward(params: Parameters, x: Array) -> ForwardPass:
-    """:func:`forward`, raising :class:`NonFiniteError` if any ``z`` is not finite."""
+    """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass; raise
+    :class:`NonFiniteError` if any ``z`` is not finite."""
     zflat, fwd = _forward(params, x)
     check_forward_finite(fwd, zflat)
     return fwd
@@ -219,15 +214,15 @@ def _forward(params: Parameters, x: Array) -> tuple[Array, ForwardPass]:
     return zflat, fwd
 
 
-def check_forward_finite(fwd: ForwardPass, zflat: Array | None = None) -> None:
+def check_forward_finite(fwd: ForwardPass, zflat: Array) -> None:
     """Raise :class:`NonFiniteError` naming the first layer whose ``z`` is not finite.
 
     A finite ``z`` gives a finite ``a`` for every activation, while an infinite ``z`` can hide
-    behind a finite ``a`` (``relu(-inf) = 0``), so ``z`` is the one to check. Given the vector
-    holding every z, one dot product checks them all: its sum of squares is finite whenever every
-    z is (a huge finite z can overflow it; the exact check then decides).
+    behind a finite ``a`` (``relu(-inf) = 0``), so ``z`` is the one to check. ``zflat``, the
+    vector holding every z, is checked with one dot product: its sum of squares is finite
+    whenever every z is (a huge finite z can overflow it; the exact check then decides).
     """
-    if zflat is not None and math.isfinite(zflat @ zflat):
+    if math.isfinite(zflat @ zflat):
         return
     for index, z in enumerate(fwd.z):
         if not np.isfinite(z).all():

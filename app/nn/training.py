@@ -73,19 +73,19 @@ class _Plan:
         """Whether the caller asked for this epoch's record (the last one comes anyway)."""
         return (epoch - 1) % self.every == 0
 
+    def reached(self, value: float) -> bool:
+        """Whether loss ``value`` meets the target ``loss_below``."""
+        return self.loss_below is not None and value <= self.loss_below
+
     def stop(self, epoch: int, value: float) -> Status | None:
         """Why training stops after ``epoch`` ended with loss ``value``, if it does."""
-        if self.loss_below is not None and value <= self.loss_below:
+        if self.reached(value):
             return "target_reached"
         if epoch == self.epochs:
             return "completed"
         if self.deadline is not None and monotonic() >= self.deadline:
             return "deadline_exceeded"
         return None
-
-
-def _reached(value: float, loss_below: float | None) -> bool:
-    return loss_below is not None and value <= loss_below
 
 
 def _divergence(epoch: int, error: NonFiniteError) -> str:
@@ -169,7 +169,7 @@ class _FullBatchRun:
         One call runs many epochs under one floating-point error state, between two yields.
         """
         plan, space, state = self.plan, self.space, self.state
-        if self.epoch == 0 and _reached(self.value, plan.loss_below):
+        if self.epoch == 0 and plan.reached(self.value):
             return None, self._result("target_reached")
         if plan.epochs == 0:
             return None, self._result("completed")
@@ -286,7 +286,7 @@ def _minibatch_epochs(
     """
     epoch_start, epoch_start_state = params.copy(), state.copy()
     pending: EpochRecord | None = None
-    if _reached(value, plan.loss_below):
+    if plan.reached(value):
         return TrainingResult("target_reached", 0, value, params, state, fwd)
     for epoch in range(1, plan.epochs + 1):
         np.copyto(epoch_start.flat, params.flat)

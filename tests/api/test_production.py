@@ -77,7 +77,7 @@ def blocked_forward(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading
     """A large /forward (LARGE_FORWARD's batch, computed in the thread pool) blocks inside its
     computation until the event is set; small ones run as usual. Yields (release, entered)."""
     release, entered = threading.Event(), threading.Semaphore(0)
-    real_forward = math_api.finite_forward
+    real_forward = math_api.forward
 
     def blocking_forward(params: Any, x: Any) -> Any:
         if len(x) == len(LARGE_FORWARD["inputs"]):
@@ -85,7 +85,7 @@ def blocked_forward(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading
             release.wait(timeout=60)
         return real_forward(params, x)
 
-    monkeypatch.setattr(math_api, "finite_forward", blocking_forward)
+    monkeypatch.setattr(math_api, "forward", blocking_forward)
     yield release, entered
     release.set()
 
