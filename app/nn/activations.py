@@ -62,13 +62,15 @@ def _none(*_: Array) -> list[Op]:
     return []
 
 
-def _relu(z: Array, a: Array) -> list[Op]:
-    # Against an array of zeros rather than the scalar 0.0: NumPy's fast path, same values.
-    return [partial(np.maximum, z, np.zeros_like(z), out=a)]
-
-
 SMALL_MASK = 1024
-"""Elements up to which relu's derivative mask is made by np.heaviside (see below)."""
+"""Elements up to which relu uses the forms that cost least per call (see below)."""
+
+
+def _relu(z: Array, a: Array) -> list[Op]:
+    # On a small array, against an array of zeros rather than the scalar 0.0: NumPy's fast path
+    # per call. On a large one the zeros would be one more array to read: the scalar it is.
+    zero = np.zeros_like(z) if z.size <= SMALL_MASK else 0.0
+    return [partial(np.maximum, z, zero, out=a)]
 
 
 def _relu_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:

@@ -97,10 +97,11 @@ def _divergence(epoch: int, error: NonFiniteError) -> str:
 
 def _record(epoch: int, before: Parameters, after: Parameters, plan: _Plan) -> EpochRecord:
     """Epoch ``epoch``'s record computed afresh from the parameters at its start; the same calls
-    as the training loop's, so the same numbers, for a record that was not kept as it passed."""
+    as the training loop's, so the same numbers, for a record that was not kept as it passed.
+    Made once the run has ended, so ``after`` is taken as it is."""
     fwd, value = evaluate(before, plan.x, plan.t, plan.loss)
     grads = compute_gradients(before, fwd, plan.t, plan.loss)
-    return EpochRecord(epoch, value, fwd, grads, after.copy())
+    return EpochRecord(epoch, value, fwd, grads, after)
 
 
 def train(
@@ -151,7 +152,8 @@ class _FullBatchRun:
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
-        self.buffers = [params.copy() for _ in range(3)]
+        # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads them.
+        self.buffers = [params.copy(), params.empty_like(), params.empty_like()]
         self.state, self.plan, self.epoch = state, plan, 0
         self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
         self.value = quiet_floating(self.space.evaluate)(0)
@@ -191,12 +193,13 @@ class _FullBatchRun:
                 state.restore(self.saved)
                 cause = error if updated else NonFiniteError("update")
                 return self._last_record(), self._diverged(epoch, cause)
-            record = (
-                EpochRecord(epoch, self.value, *kept, self.params(epoch).copy()) if kept else None
-            )
+            status = plan.stop(epoch, value)
+            # Once the run ends its buffers are never written again: the record takes them as
+            # they are, a copy (fresh memory, page faults and all) only while training goes on.
+            after_params = self.params(epoch) if status else self.params(epoch).copy()
+            record = EpochRecord(epoch, self.value, *kept, after_params) if kept else None
             self.epoch, self.value = epoch, value
             state.epoch += 1
-            status = plan.stop(epoch, value)
             if status is not None:
                 return record or self._last_record(), self._result(status)
             if record is not None:
@@ -211,16 +214,15 @@ class _FullBatchRun:
         return _record(epoch, self.params(epoch - 1), self.params(epoch), self.plan)
 
     def _result(self, status: Status) -> TrainingResult:
-        """How the run ended; the workspace holds the forward pass of the returned network."""
-        params = self.params(self.epoch).copy()
-        return TrainingResult(
-            status, self.epoch, self.value, params, self.state, self.space.fwd.copy()
-        )
+        """How the run ended: the ended run hands over its buffers, the returned network's and
+        the workspace's forward pass of it."""
+        params, fwd = self.params(self.epoch), self.space.fwd
+        return TrainingResult(status, self.epoch, self.value, params, self.state, fwd)
 
     def _diverged(self, epoch: int, error: NonFiniteError) -> TrainingResult:
         """The run ended by a divergence: the workspace holds the refused update's forward pass,
         so that of the returned network is computed again."""
-        params = self.params(self.epoch).copy()
+        params = self.params(self.epoch)
         fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
         reason = _divergence(epoch, error)
         return TrainingResult("diverged", self.epoch, value, params, self.state, fwd, epoch, reason)
