@@ -80,18 +80,8 @@ class SGD:
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
-        _descend(w, self.learning_rate, g, out)
+        np.subtract(w, self.learning_rate * g, out=out)
         state.step += 1
-
-
-def _descend(w: Array, rate: float, g: Array, out: Array) -> None:
-    """``out = w − rate·g``; into a separate ``out`` the product goes straight into it, which
-    spares a temporary the size of the network (the same two roundings either way)."""
-    if out is w:
-        out -= rate * g
-    else:
-        np.multiply(g, rate, out=out)
-        np.subtract(w, out, out=out)
 
 
 @dataclass(frozen=True)

@@ -196,8 +196,10 @@ class _FullBatchRun:
             status = plan.stop(epoch, value)
             # Once the run ends its buffers are never written again: the record takes them as
             # they are, a copy (fresh memory, page faults and all) only while training goes on.
-            after_params = self.params(epoch) if status else self.params(epoch).copy()
-            record = EpochRecord(epoch, self.value, *kept, after_params) if kept else None
+            record = None
+            if kept:
+                network = self.params(epoch) if status else self.params(epoch).copy()
+                record = EpochRecord(epoch, self.value, *kept, network)
             self.epoch, self.value = epoch, value
             state.epoch += 1
             if status is not None:
