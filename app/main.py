@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
+from app.allocator import keep_freed_memory
 from app.api import diagnostics, errors, health, init, math, observability, training
 from app.api.body_limit import BodySizeLimit
 from app.api.concurrency import ConcurrencyCap
@@ -31,6 +32,8 @@ def create_app() -> FastAPI:
     # Compute runs in threads that hold the GIL between NumPy calls; a 0.5 ms switch interval
     # (CPython's default is 5 ms) lets the event loop answer /livez in milliseconds meanwhile.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    # Large training runs reuse the memory earlier ones freed instead of faulting it in afresh.
+    keep_freed_memory()
     settings = get_settings()
     error_responses: dict[int | str, dict[str, Any]] = {
         413: {"model": ErrorMessage, "description": "Request body over the size limit"},

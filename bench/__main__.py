@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.allocator import keep_freed_memory
 from bench.common import Result, machine, table
 from bench.end_to_end import full_traces
 from bench.engine import engine_large, engine_tiny
@@ -77,8 +78,11 @@ def main() -> int:
     seconds = args.wrk_seconds or sizes["seconds"]
     tiny, large, trace = int(sizes["tiny"]), int(sizes["large"]), int(sizes["trace"])
     chosen = args.benchmarks or NAMES
+    # The engine benchmarks run in this process: under the allocator settings of the server's.
+    kept = keep_freed_memory()
     print(f"Machine: {machine()}")
     print(f"Repetitions: {repeat} (figures are medians){'; quick sizes' if args.quick else ''}")
+    print(f"Allocator: freed memory kept for reuse as in the server: {kept}")
     results: list[Result] = []
     if "engine-tiny" in chosen:
         results += guarded("engine-tiny", lambda: [engine_tiny(tiny, repeat)])

@@ -80,8 +80,18 @@ class SGD:
                 buf *= self.momentum
                 buf += (1.0 - self.dampening) * g
             g = g + self.momentum * buf if self.nesterov else buf
-        np.subtract(w, self.learning_rate * g, out=out)
+        _descend(w, self.learning_rate, g, out)
         state.step += 1
+
+
+def _descend(w: Array, rate: float, g: Array, out: Array) -> None:
+    """``out = w − rate·g``, the same two roundings either way; into a separate ``out`` the
+    product goes straight there, sparing a network-sized temporary."""
+    if out is w:
+        out -= rate * g
+    else:
+        np.multiply(g, rate, out=out)
+        np.subtract(w, out, out=out)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,62 @@
+"""The allocator setting: memory freed by one large run is reused by the next, not faulted in
+afresh (measured in fresh processes, since the setting is process-wide)."""
+
+import json
+import subprocess
+import sys
+
+CHURN = """
+import json, resource, sys
+import numpy as np
+from app.allocator import keep_freed_memory
+
+applied = keep_freed_memory() if sys.argv[1] == "keep" else None
+faults = []
+for _ in range(4):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    arrays = [np.ones(270_000) for _ in range(10)]  # a large run's buffers: 10 x 2.1 MB
+    del arrays
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(json.dumps({"applied": applied, "faults": faults}))
+"""
+
+PAGES_OF_ONE_RUN = 10 * 270_000 * 8 // 4096
+
+
+def churn(mode: str) -> tuple[bool | None, list[int]]:
+    """Whether the setting applied, and the page faults of four allocate-and-free rounds, in a
+    fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHURN, mode], capture_output=True, text=True, check=True, timeout=60
+    )
+    result = json.loads(done.stdout)
+    return result["applied"], [int(count) for count in result["faults"]]
+
+
+def test_freed_memory_is_reused_by_the_next_run() -> None:
+    """By default every round faults its 21 MB in again; with the setting only the first does."""
+    (_, default_faults), (applied, kept_faults) = churn("default"), churn("keep")
+    assert applied is True
+    assert all(count > PAGES_OF_ONE_RUN // 2 for count in default_faults)
+    assert kept_faults[0] > PAGES_OF_ONE_RUN // 2
+    assert all(count < PAGES_OF_ONE_RUN // 20 for count in kept_faults[1:])
+
+
+def test_the_app_applies_it() -> None:
+    """Building the app sets the thresholds (the runs in its worker threads share them)."""
+    code = (
+        "import resource, numpy as np\n"
+        "from app.main import create_app\n"
+        "create_app()\n"
+        "def run():\n"
+        "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "    arrays = [np.ones(270_000) for _ in range(10)]\n"
+        "    del arrays\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n"
+        "run()\n"
+        "print(run())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert int(done.stdout.strip().splitlines()[-1]) < PAGES_OF_ONE_RUN // 20
