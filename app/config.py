@@ -29,6 +29,10 @@ class Settings:
     ``max_concurrent`` caps the compute requests the server runs at once (more get a 503);
     ``python -m app.serve`` makes its default 4 per worker, shared by all workers;
     ``deadline_seconds`` ends a training run that takes longer (status ``deadline_exceeded``).
+    The body must arrive with no pause over ``body_timeout_seconds`` and, past that, at
+    ``body_min_rate`` bytes per second or faster (else a ``408``). ``python -m app.serve`` also
+    closes a connection whose request head is not complete after ``header_timeout_seconds`` or
+    over ``max_header_bytes``, and each worker keeps at most ``max_connections`` open.
     """
 
     max_body_bytes: Limit = Limit(16 * 1024 * 1024, "BACKPROP_MAX_BODY_BYTES")
@@ -41,6 +45,11 @@ class Settings:
     max_trace_values: Limit = Limit(2_000_000, "BACKPROP_MAX_TRACE_VALUES")
     max_concurrent: Limit = Limit(4, "BACKPROP_MAX_CONCURRENT")
     deadline_seconds: Limit = Limit(30, "BACKPROP_DEADLINE_SECONDS")
+    body_timeout_seconds: Limit = Limit(10, "BACKPROP_BODY_TIMEOUT_SECONDS")
+    body_min_rate: Limit = Limit(16 * 1024, "BACKPROP_BODY_MIN_RATE")
+    header_timeout_seconds: Limit = Limit(10, "BACKPROP_HEADER_TIMEOUT_SECONDS")
+    max_header_bytes: Limit = Limit(64 * 1024, "BACKPROP_MAX_HEADER_BYTES")
+    max_connections: Limit = Limit(2048, "BACKPROP_MAX_CONNECTIONS")
 
 
 def _read_limit(default: Limit) -> Limit:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from app import __doc__ as summary
 from app.allocator import keep_freed_memory
 from app.api import diagnostics, errors, health, init, math, observability, training
-from app.api.body_limit import BodySizeLimit
+from app.api.body import BufferedBody
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
 from app.config import get_settings, shared_slots_dir, worker_count
@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
     keep_freed_memory()
     settings = get_settings()
     error_responses: dict[int | str, dict[str, Any]] = {
+        408: {"model": ErrorMessage, "description": "Request body too slow to arrive"},
         413: {"model": ErrorMessage, "description": "Request body over the size limit"},
         503: {
             "model": ErrorMessage,
@@ -55,12 +56,18 @@ def create_app() -> FastAPI:
         version="0.1.0",
         exception_handlers=errors.HANDLERS,
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         ConcurrencyCap,
         limit=settings.max_concurrent,
         shared_dir=shared_slots_dir(),
         workers=worker_count(),
+    )
+    # Outside the cap: a request holds a compute slot only once its whole body has arrived.
+    app.add_middleware(
+        BufferedBody,
+        max_bytes=settings.max_body_bytes,
+        timeout=settings.body_timeout_seconds,
+        min_rate=settings.body_min_rate,
     )
     # Added last, so outermost: it sees every answer, the 413s and 503s included.
     app.add_middleware(Observability)

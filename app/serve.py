@@ -7,17 +7,23 @@ given) so that /metrics counts all of them, and a temporary ``BACKPROP_SLOTS_DIR
 ``BACKPROP_MAX_CONCURRENT`` (default: 4 per worker) caps the server's compute requests whichever
 worker a connection reaches. ``HOST`` and ``PORT`` say where to listen. On
 SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (up to
-``GRACEFUL_TIMEOUT`` seconds, default 30).
+``GRACEFUL_TIMEOUT`` seconds, default 30). uvicorn closes a keep-alive connection idle for
+``KEEPALIVE_TIMEOUT`` seconds (default 5); its HTTP protocol is
+:class:`~app.http_protocol.GuardedHttpToolsProtocol`, which also bounds each request head in time
+and size and each worker's open connections, and the process may open enough files for them.
 """
 
 import os
+import resource
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import uvicorn
 
-from app.config import Settings
+from app.config import Settings, get_settings
+from app.http_protocol import GuardedHttpToolsProtocol
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -64,6 +70,27 @@ def _shared_slots(workers: int) -> str | None:
     return created
 
 
+FILES_BESIDE_CONNECTIONS = 256
+"""Open files a worker needs besides its connections: the listening socket, logs, libraries,
+metric and slot files."""
+
+
+def _open_files_for_connections() -> None:
+    """Raise the soft open-file limit to what ``BACKPROP_MAX_CONNECTIONS`` needs (up to the hard
+    limit), so that the connection bound, not the file limit, is what a flood of clients meets."""
+    wanted = get_settings().max_connections.value + FILES_BESIDE_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        if raised < wanted:
+            print(
+                f"warning: the open-file limit ({hard}) is below BACKPROP_MAX_CONNECTIONS + "
+                f"{FILES_BESIDE_CONNECTIONS}; lower BACKPROP_MAX_CONNECTIONS or raise the limit",
+                file=sys.stderr,
+            )
+
+
 def main() -> None:
     """Cap BLAS threads per worker, share metrics and compute slots, then hand over to uvicorn."""
     workers = _positive_int("WORKERS", 1)
@@ -71,6 +98,7 @@ def main() -> None:
     threads = _positive_int("BLAS_THREADS", max(1, (os.cpu_count() or 1) // workers))
     for name in BLAS_VARIABLES:
         os.environ[name] = str(threads)
+    _open_files_for_connections()
     created = [path for path in (_metrics_dir(workers), _shared_slots(workers)) if path]
     try:
         uvicorn.run(
@@ -78,6 +106,8 @@ def main() -> None:
             host=os.environ.get("HOST", "127.0.0.1"),
             port=_positive_int("PORT", 8000),
             workers=workers,
+            http=GuardedHttpToolsProtocol,
+            timeout_keep_alive=_positive_int("KEEPALIVE_TIMEOUT", 5),
             timeout_graceful_shutdown=_positive_int("GRACEFUL_TIMEOUT", 30),
             access_log=False,  # the app writes one JSON line per request instead
         )

@@ -2,17 +2,23 @@
 
     python bench/load.py                       # starts `python -m app.serve` itself on port 8765
     python bench/load.py --url http://127.0.0.1:8000 --clients 32 --duration 180
+    python bench/load.py --slow-body 50 --slow-headers 50   # the same, with slow clients too
 
 Each client loops: it picks an endpoint by weight (seeded, so a run is reproducible), sends the
 notebook's request for it and waits for the whole answer. A prober in a separate process hits
 ``GET /livez`` every 50 ms. A 503 (the server shedding load) is retried after its
 ``Retry-After`` and counted as shed, not as an error. The report gives, per endpoint,
 requests, throughput, p50/p99 latency, sheds and errors (any other status than 200, or a
-transport failure).
+transport failure). ``--slow-body N`` and ``--slow-headers N`` also hold N connections that
+send a request head and a few bytes of a 5,000-byte body, and N that send half a head, each
+reconnecting as soon as the server closes it, for the whole run; the report then says how the
+server ended them (the body's and the head's 408s), so that it shows whether the normal traffic
+noticed them.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -75,6 +81,41 @@ async def client(
             tallies[name].errors[str(response.status_code)] += 1
 
 
+SLOW_HEADS: dict[str, bytes] = {
+    "slow body": b"POST /forward HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\n"
+    b'Content-Length: 5000\r\n\r\n{"net',
+    "partial headers": b"POST /forward HTTP/1.1\r\nHost: load\r\nContent-Le",
+}
+
+
+async def slow_client(url: str, kind: str, stop: float, endings: dict[str, int]) -> None:
+    """Hold one slow connection of ``kind`` until ``stop``, reconnecting whenever the server ends
+    it; count how each ended (the answer's status, or how it closed)."""
+    host, port = url.removeprefix("http://").split(":")
+    while time.monotonic() < stop:
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError as error:
+            endings[type(error).__name__] += 1
+            await asyncio.sleep(0.1)
+            continue
+        writer.write(SLOW_HEADS[kind])
+        try:
+            answer = await asyncio.wait_for(
+                reader.read(), timeout=max(0.0, stop - time.monotonic())
+            )
+            status = answer.split(b" ", 2)[1].decode() if answer else "closed"
+            endings[status] += 1
+        except TimeoutError:
+            endings["held at the end"] += 1
+        except OSError as error:
+            endings[type(error).__name__] += 1
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
 def prober(url: str, duration: float, results: "Queue[Tally]") -> None:
     """Measure /livez every 50 ms while the load runs, in a process of its own so that the load
     generator's busy event loop does not count as the server's latency."""
@@ -120,8 +161,10 @@ def report(tallies: dict[str, Tally], elapsed: float) -> str:
     return "\n".join(lines)
 
 
-async def run(url: str, clients: int, duration: float, seed: int) -> None:
-    """Run the load and print the report."""
+async def run(
+    url: str, clients: int, duration: float, seed: int, slow: dict[str, int] | None = None
+) -> None:
+    """Run the load (and ``slow`` connections of each kind) and print the report."""
     tallies: dict[str, Tally] = {m[0]: Tally() for m in MIX}
     results: Queue[Tally] = Queue()
     probe_process = Process(target=prober, args=(url, duration, results))
@@ -131,8 +174,15 @@ async def run(url: str, clients: int, duration: float, seed: int) -> None:
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as http:
         started = time.monotonic()
         stop = started + duration
+        endings: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in slow or {}}
+        slow_tasks = [
+            slow_client(url, kind, stop, endings[kind])
+            for kind, count in (slow or {}).items()
+            for _ in range(count)
+        ]
         await asyncio.gather(
-            *(client(http, random.Random(seed + i), stop, tallies) for i in range(clients))
+            *(client(http, random.Random(seed + i), stop, tallies) for i in range(clients)),
+            *slow_tasks,
         )
         elapsed = time.monotonic() - started
     probe = results.get(timeout=60)
@@ -141,6 +191,9 @@ async def run(url: str, clients: int, duration: float, seed: int) -> None:
     rate = total / elapsed
     print(f"{clients} clients, {elapsed:.0f} s, seed {seed}: {total} requests, {rate:.1f} req/s")
     print(report(tallies | {"GET /livez (prober)": probe}, elapsed))
+    for kind, count in (slow or {}).items():
+        ended = ", ".join(f"{how}: {n}" for how, n in sorted(endings[kind].items()))
+        print(f"{count} {kind} connections held throughout; the server ended them: {ended}")
 
 
 def wait_until_up(url: str, seconds: float = 30) -> None:
@@ -165,7 +218,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
     parser.add_argument("--workers", type=int, default=2, help="when starting the server")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--slow-body", type=int, default=0, help="connections stalling a body")
+    parser.add_argument(
+        "--slow-headers", type=int, default=0, help="connections that never end their head"
+    )
     args = parser.parse_args()
+    slow = {"slow body": args.slow_body, "partial headers": args.slow_headers}
     server = None
     url = args.url
     if url is None:
@@ -176,7 +234,9 @@ def main() -> None:
         )
         wait_until_up(url)
     try:
-        asyncio.run(run(url, args.clients, args.duration, args.seed))
+        asyncio.run(
+            run(url, args.clients, args.duration, args.seed, {k: n for k, n in slow.items() if n})
+        )
     finally:
         if server is not None:
             server.terminate()

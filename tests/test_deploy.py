@@ -21,7 +21,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from app.api.body_limit import too_large
+from app.api.body import too_large
 from app.config import Limit, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,7 +346,7 @@ def test_nginx_answers_its_own_errors_in_the_apis_shape(proxy: Directive) -> Non
         assert isinstance(detail["detail"], str)
         assert detail["detail"]
     _, body = location(proxy, pages["413"]).one("return").args
-    assert returned_json(body) == {"detail": too_large(DEFAULTS.max_body_bytes).detail}
+    assert returned_json(body) == {"detail": too_large(DEFAULTS.max_body_bytes)}
 
 
 def test_nginx_passes_the_request_id(nginx: Directive, proxy: Directive) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,13 +26,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_server(**settings: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A real server process on a free port with these settings, killed at exit if still up."""
+def running_server(
+    log: Path | None = None, **settings: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real server process on a free port with these settings, killed at exit if still up;
+    its standard output (the access log) goes to ``log`` when given."""
     port = _free_port()
     env = os.environ | {"PORT": str(port), "WORKERS": "1", "GRACEFUL_TIMEOUT": "30"} | settings
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.serve"], env=env, stdout=subprocess.DEVNULL
-    )
+    with ExitStack() as files:
+        stdout = files.enter_context(log.open("wb")) if log else subprocess.DEVNULL
+        process = subprocess.Popen([sys.executable, "-m", "app.serve"], env=env, stdout=stdout)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

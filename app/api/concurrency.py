@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import send_error
 from app.config import Limit
 
 RETRY_AFTER_SECONDS = 1
@@ -155,13 +155,6 @@ class ConcurrencyCap:
             f"The server is busy: {self.limit.value} compute requests are running, the most it "
             f"runs at once (set by {self.limit.env}); retry in {RETRY_AFTER_SECONDS} s"
         )
-        body = orjson.dumps({"detail": detail})
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            # The body was not read: closing tells the client not to reuse this connection.
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 503, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        # Closing lets the client's retry open a new connection, which may reach another worker.
+        headers = [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS), (b"connection", b"close")]
+        await send_error(send, 503, detail, headers)

@@ -9,13 +9,15 @@ string and large ``input`` values are left out rather than echoed back.
 """
 
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 
 from app.nn.errors import NonFiniteError
 
@@ -93,6 +95,16 @@ async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Every other HTTP error (404, 405, 413, ...) as ``{"detail": "..."}``."""
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def send_error(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Answer ``{"detail": ...}`` straight from ASGI middleware, which runs outside the handlers."""
+    body = orjson.dumps({"detail": detail})
+    start = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": [*start, *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {

@@ -49,9 +49,24 @@ MULTIPROC_DIR: Final = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 """Read once, as prometheus_client does: the choice of value storage is made at import time."""
 
 TRAINING_STATUSES: Final = ("completed", "diverged", "target_reached", "deadline_exceeded")
-REJECTION_REASONS: Final = ("validation", "body_too_large", "busy", "non_finite")
-_REJECTIONS_BY_STATUS: Final = {413: "body_too_large", 422: "validation", 503: "busy"}
+REJECTION_REASONS: Final = (
+    "validation",
+    "body_too_large",
+    "busy",
+    "non_finite",
+    "body_timeout",
+    "header_timeout",
+    "header_too_large",
+    "connections",
+)
+_REJECTIONS_BY_STATUS: Final = {
+    408: "body_timeout",
+    413: "body_too_large",
+    422: "validation",
+    503: "busy",
+}
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CLIENT_CLOSED_REQUEST: Final = 499
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_LOGGED_PATH: Final = 2048
 _MAX_SNIFFED_BODY: Final = 64 * 1024
@@ -91,7 +106,8 @@ TRAINING_RUNS: Final = Counter(
 REJECTIONS: Final = Counter(
     "backprop_rejected_requests_total",
     "Requests refused, per reason: validation and non_finite (422), body_too_large (413), "
-    "busy (503).",
+    "busy (503), body_timeout (408); and by the HTTP protocol before the app: header_timeout "
+    "(408), header_too_large (431), connections (503, the worker's connection bound).",
     ["reason"],
     registry=REGISTRY,
 )
@@ -140,6 +156,29 @@ def record_rejection(reason: str) -> None:
         REJECTIONS.labels(reason).inc()
     except Exception:
         _log.exception("could not record a rejection")
+
+
+def log_refused_connection(status: int, reason: str, client: tuple[str, int] | None) -> str:
+    """Count and log a request the HTTP protocol refused before it reached the app (its head
+    was too slow or too large, or the worker had too many connections); returns its new id."""
+    request_id = uuid.uuid4().hex
+    record_rejection(reason)
+    try:
+        fields = {
+            "request_id": request_id,
+            "method": None,
+            "route": None,
+            "path": None,
+            "status": status,
+            "duration_ms": None,
+            "epochs": None,
+            "client": f"{client[0]}:{client[1]}" if client else None,
+            "reason": reason,
+        }
+        access_log.warning("refused", extra={"fields": fields})
+    except Exception:
+        _log.exception("could not log a refused connection")
+    return request_id
 
 
 @cache
@@ -321,7 +360,9 @@ class Observability:
         """Metrics and the log line of a finished request; failures here never reach the client."""
         try:
             duration = (exchange.ended or time.perf_counter()) - exchange.started
-            status = exchange.status
+            # No answer and no error: the client went away first (nginx's 499).
+            gone = not exchange.response_started and not exchange.failed
+            status = CLIENT_CLOSED_REQUEST if gone else exchange.status
             route = route_template(scope, status)
             method = scope["method"] if scope["method"] in _METHODS else "other"
             requests, durations = _request_metrics(route, method, status)

@@ -1,0 +1,180 @@
+"""The HTTP protocol `python -m app.serve` gives uvicorn: httptools plus three guards.
+
+uvicorn closes idle keep-alive connections but has no limit of its own on a request's head, so
+a client could hold a connection (and its file descriptor) for ever by never finishing its headers,
+or fill memory with an endless header. Per connection, this protocol
+
+* closes a connection whose request head (request line and headers) is not complete
+  ``BACKPROP_HEADER_TIMEOUT_SECONDS`` after the connection opened or after the request's first
+  byte: a ``408`` when part of a head had arrived, silently when nothing had;
+* answers ``431`` and closes once an incomplete head passes ``BACKPROP_MAX_HEADER_BYTES``;
+* answers ``503`` with ``Retry-After`` and closes a new connection while the worker already keeps
+  ``BACKPROP_MAX_CONNECTIONS`` open.
+
+Each answer is the API's ``{"detail": "..."}`` with an ``X-Request-ID``, counted in
+``backprop_rejected_requests_total`` and written to the access log. The body's own time limit is
+the app's (:mod:`app.api.body`), which also runs under a plain ``uvicorn app.main:app``.
+"""
+
+import asyncio
+from typing import Any
+
+import orjson
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from app.api.concurrency import RETRY_AFTER_SECONDS
+from app.api.observability import log_refused_connection
+from app.config import get_settings
+
+REFUSED_LINGER_SECONDS = 1.0
+"""How long a refused connection stays half-open, so that the client reads the answer."""
+
+_REASON_PHRASES = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a time and a size limit on each request head and a bound
+    on the worker's open connections."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        settings = get_settings()
+        self.header_timeout = settings.header_timeout_seconds
+        self.max_header_bytes = settings.max_header_bytes
+        self.max_connections = settings.max_connections
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.awaiting_head = True  # from the connection's start, or a request's first byte
+        self.head_started = False  # whether a byte of the awaited head has arrived
+        self.head_bytes = 0
+        self.refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Refuse the connection past the worker's bound; otherwise wait for its first head."""
+        if len(self.connections) >= self.max_connections.value:
+            self._refuse(transport)
+            return
+        super().connection_made(transport)
+        self._expect_head()
+
+    def data_received(self, data: bytes) -> None:
+        """Parse as uvicorn does, then refuse a head that has grown past its size limit."""
+        if self.refused:
+            return  # what the client still sends to a refused connection is dropped
+        if self.awaiting_head:
+            self.head_bytes += len(data)
+        super().data_received(data)
+        if self.awaiting_head and self.head_bytes > self.max_header_bytes.value:
+            self._answer_and_close(
+                431,
+                "header_too_large",
+                f"The request's head (request line and headers) is over the limit of "
+                f"{self.max_header_bytes.value:,} bytes (set by {self.max_header_bytes.env})",
+            )
+
+    def on_message_begin(self) -> None:
+        """A request's first byte: its head must now be complete in time."""
+        super().on_message_begin()
+        if not self.awaiting_head:
+            self._expect_head()
+        self.head_started = True
+
+    def on_headers_complete(self) -> None:
+        """The head is complete: the app (and its body limits) takes over."""
+        self._cancel_head_timer()
+        self.awaiting_head = False
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the timer, then let uvicorn clean up."""
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _expect_head(self) -> None:
+        self._cancel_head_timer()
+        self.awaiting_head, self.head_started, self.head_bytes = True, False, 0
+        self.head_timer = self.loop.call_later(self.header_timeout.value, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _answering(self) -> bool:
+        """Whether a response is still being sent (a pipelined head may wait for it)."""
+        return self.cycle is not None and not self.cycle.response_complete
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.transport.is_closing():
+            return
+        if self._answering():  # the client waits for the answer before it finishes the head
+            self.head_timer = self.loop.call_later(self.header_timeout.value, self._head_timed_out)
+            return
+        if not self.head_started:  # an idle connection, e.g. a browser's preconnect: just close
+            self.transport.close()
+            return
+        self._answer_and_close(
+            408,
+            "header_timeout",
+            f"The request's head (request line and headers) was not complete within "
+            f"{self.header_timeout.value} s (set by {self.header_timeout.env})",
+        )
+
+    def _answer_and_close(self, status: int, reason: str, detail: str) -> None:
+        """Refuse the request whose head is awaited, unless an answer is on its way already, into
+        which nothing else may be written: then the connection just closes."""
+        self._cancel_head_timer()
+        request_id = log_refused_connection(status, reason, self.client)
+        if self._answering():
+            self.transport.close()
+        else:
+            self._close_after(_response(status, _REASON_PHRASES[status], detail, request_id))
+
+    def _refuse(self, transport: asyncio.Transport) -> None:
+        """Answer a 503 and close, without the connection ever counting as one of the worker's."""
+        self.transport = transport
+        client = transport.get_extra_info("peername")
+        peer = (str(client[0]), int(client[1])) if isinstance(client, tuple) else None
+        request_id = log_refused_connection(503, "connections", peer)
+        detail = (
+            f"The server has {self.max_connections.value:,} connections open, the most one "
+            f"worker keeps (set by {self.max_connections.env}); retry in {RETRY_AFTER_SECONDS} s"
+        )
+        extra = [b"retry-after: %d" % RETRY_AFTER_SECONDS]
+        self._close_after(_response(503, b"Service Unavailable", detail, request_id, extra))
+
+    def _close_after(self, answer: bytes) -> None:
+        """Send ``answer`` and close the connection, dropping whatever the client still sends.
+
+        The write side closes first and the socket a moment later: closing at once with unread
+        request bytes would reset the connection, and the client could lose the answer.
+        """
+        self.refused = True
+        self.transport.write(answer)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(REFUSED_LINGER_SECONDS, self.transport.close)
+
+
+def _response(
+    status: int, phrase: bytes, detail: str, request_id: str, extra: list[bytes] | None = None
+) -> bytes:
+    """A complete HTTP/1.1 answer ``{"detail": ...}`` that closes the connection."""
+    body = orjson.dumps({"detail": detail})
+    head = [
+        b"HTTP/1.1 %d %s" % (status, phrase),
+        b"content-type: application/json",
+        b"content-length: %d" % len(body),
+        b"connection: close",
+        b"x-request-id: " + request_id.encode(),
+        *(extra or []),
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
