@@ -1,20 +1,19 @@
 """Application factory: routers, error handlers and limits. ``uvicorn app.main:app`` serves it."""
 
-import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.allocator import keep_freed_memory
 from app.api import diagnostics, errors, health, init, math, observability, training
 from app.api.body import BufferedBody
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
 from app.config import get_settings, shared_slots_dir, worker_count
 from app.schemas.operations import ErrorMessage
-
-GIL_SWITCH_INTERVAL = 0.0005
+from app.tuning import tune_process
 
 DESCRIPTION = """
 Send a dense network (its weights, biases and activations) and data; get back every intermediate
@@ -27,13 +26,15 @@ outputs take the same form. Floats are float64 end to end.
 """
 
 
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Tune the process when a server starts the app (see :mod:`app.tuning`)."""
+    tune_process()
+    yield
+
+
 def create_app() -> FastAPI:
     """Build the application with the limits of the current settings."""
-    # Compute runs in threads that hold the GIL between NumPy calls; a 0.5 ms switch interval
-    # (CPython's default is 5 ms) lets the event loop answer /livez in milliseconds meanwhile.
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    # Large training runs reuse the memory earlier ones freed instead of faulting it in afresh.
-    keep_freed_memory()
     settings = get_settings()
     error_responses: dict[int | str, dict[str, Any]] = {
         408: {"model": ErrorMessage, "description": "Request body too slow to arrive"},
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         exception_handlers=errors.HANDLERS,
+        lifespan=lifespan,
     )
     app.add_middleware(
         ConcurrencyCap,

@@ -5,15 +5,20 @@ import json
 import subprocess
 import sys
 
+from app.tuning import GIL_SWITCH_INTERVAL
+
 CHURN = """
 import json, resource, sys
 import numpy as np
 from app.allocator import keep_freed_memory
 
 if sys.argv[1] == "app":
+    from fastapi.testclient import TestClient
+
     from app.main import create_app
 
-    create_app()
+    with TestClient(create_app()):  # starts the app as a server does
+        pass
 applied = keep_freed_memory() if sys.argv[1] == "keep" else None
 faults = []
 for _ in range(4):
@@ -47,6 +52,27 @@ def test_freed_memory_is_reused_by_the_next_run() -> None:
 
 
 def test_the_app_applies_it() -> None:
-    """Building the app sets the thresholds (the runs in its worker threads share them)."""
+    """Starting the app sets the thresholds (the runs in its worker threads share them)."""
     _, faults = churn("app")
     assert all(count < PAGES_OF_ONE_RUN // 20 for count in faults[1:])
+
+
+IMPORT_ONLY = """
+import json, sys
+from fastapi.testclient import TestClient
+from app.main import app
+
+imported = sys.getswitchinterval()
+with TestClient(app):
+    started = sys.getswitchinterval()
+print(json.dumps({"imported": imported, "started": started}))
+"""
+
+
+def test_importing_the_app_leaves_the_process_alone() -> None:
+    """`import app.main` keeps CPython's switch interval; the app's startup shortens it."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ONLY], capture_output=True, text=True, check=True, timeout=60
+    )
+    intervals = json.loads(done.stdout)
+    assert intervals == {"imported": 0.005, "started": GIL_SWITCH_INTERVAL}
