@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.api import diagnostics, errors, health, init, math, observability, training
+from app.api import access_log, diagnostics, errors, health, init, math, metrics, training
 from app.api.body import BufferedBody
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
@@ -73,13 +73,13 @@ def create_app() -> FastAPI:
     )
     # Added last, so outermost: it sees every answer, the 413s and 503s included.
     app.add_middleware(Observability)
-    observability.configure_access_log()
+    access_log.configure_access_log()
     app.include_router(math.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
     app.include_router(init.router, responses=error_responses)
     app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(health.router)
-    app.include_router(observability.router)
+    app.include_router(metrics.router)
     return app
 
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
+from app.api.metrics import record_rejection
 from app.nn.errors import NonFiniteError
 
 _MAX_ECHOED_ITEMS = 16
@@ -89,6 +90,7 @@ async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
     if exc.layer is not None:
         loc += ["layers", exc.layer]
     error = {"type": "non_finite", "loc": loc, "msg": str(exc)}
+    record_rejection("non_finite")
     return JSONResponse({"detail": [error]}, status_code=422)
 
 

@@ -30,7 +30,7 @@ from app.api.convert import (
     to_parameters,
     to_state,
 )
-from app.api.observability import record_training
+from app.api.metrics import record_training
 from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss

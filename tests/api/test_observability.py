@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import examples
-from app.api import observability
-from app.api.observability import current_request_id, record_training
+from app.api import access_log, metrics
+from app.api.metrics import record_training
+from app.api.request_context import current_request_id
 from app.main import create_app
 
 LOG_KEYS = {
@@ -211,9 +212,9 @@ def test_metrics_are_documented_as_text(client: TestClient) -> None:
 
 def test_every_outcome_and_reason_is_exposed_from_the_start(client: TestClient) -> None:
     text = _scrape(client)
-    for status in observability.TRAINING_STATUSES:
+    for status in metrics.TRAINING_STATUSES:
         assert f'backprop_training_runs_total{{status="{status}"}}' in text
-    for reason in observability.REJECTION_REASONS:
+    for reason in metrics.REJECTION_REASONS:
         assert f'backprop_rejected_requests_total{{reason="{reason}"}}' in text
 
 
@@ -263,7 +264,7 @@ def test_a_422_counts_as_a_rejection_by_reason(
     response = client.post("/forward", json=body)
     assert response.status_code == 422
     after = _scrape(client)
-    for each in observability.REJECTION_REASONS:
+    for each in metrics.REJECTION_REASONS:
         moved = _value(after, "backprop_rejected_requests_total", reason=each) - _value(
             before, "backprop_rejected_requests_total", reason=each
         )
@@ -345,8 +346,8 @@ def test_metrics_failures_never_break_an_answer(
             raise RuntimeError("metrics backend down")
 
     for name in ("REQUESTS", "DURATION", "REJECTIONS", "TRAINING_RUNS", "EPOCHS"):
-        monkeypatch.setattr(observability, name, Broken())
-    observability._request_metrics.cache_clear()  # so that the broken metrics are asked
+        monkeypatch.setattr(metrics, name, Broken())
+    metrics._request_metrics.cache_clear()  # so that the broken metrics are asked
     response = client.post("/forward", json={}, headers={"X-Request-ID": "still-1"})
     assert response.status_code == 422
     assert response.headers["x-request-id"] == "still-1"
@@ -360,7 +361,7 @@ def test_logging_failures_never_break_an_answer(
         def log(self, *args: Any, **kwargs: Any) -> None:
             raise OSError("stdout closed")
 
-    monkeypatch.setattr(observability, "access_log", Broken())
+    monkeypatch.setattr(access_log, "access_log", Broken())
     response = client.get("/livez", headers={"X-Request-ID": "still-2"})
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "still-2"
@@ -372,7 +373,7 @@ def test_workers_metrics_are_summed_in_multiprocess_mode(tmp_path: Path) -> None
     worker = (
         "import sys\n"
         "from fastapi.testclient import TestClient\n"
-        "from app.api.observability import record_training\n"
+        "from app.api.metrics import record_training\n"
         "from app.main import create_app\n"
         "calls, epochs = int(sys.argv[1]), int(sys.argv[2])\n"
         "client = TestClient(create_app())\n"
@@ -399,7 +400,7 @@ def test_workers_metrics_are_summed_in_multiprocess_mode(tmp_path: Path) -> None
         [
             sys.executable,
             "-c",
-            "from app.api.observability import exposition as e; print(e().decode())",
+            "from app.api.metrics import exposition as e; print(e().decode())",
         ],
         env=env,
         cwd=ROOT,
