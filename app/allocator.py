@@ -2,8 +2,8 @@
 
 glibc's malloc returns large freed blocks to the kernel at once (and maps blocks above a few MB
 on their own, unmapping them when freed), so every training run of a large network faults its
-buffers in afresh: tens of MB zeroed by the kernel page by page, a quarter of a short run's time
-on a virtual machine. Keeping up to :data:`KEEP_FREED` of freed memory per allocator arena lets
+buffers in afresh: tens of MB zeroed by the kernel page by page, a large share of a short run's
+time on a virtual machine. Keeping up to :data:`KEEP_FREED` of freed memory per allocator arena lets
 the next run reuse it. The peak memory of a request does not change; an idle process may hold
 that much more.
 """
