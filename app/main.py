@@ -1,4 +1,4 @@
-"""Application factory: routers, error handlers and limits. ``uvicorn app.main:app`` serves it."""
+"""Application factory: routers, handlers, limits and docs. ``uvicorn app.main:app`` serves it."""
 
 import sys
 from typing import Any
@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from app import __doc__ as summary
 from app.allocator import keep_freed_memory
-from app.api import diagnostics, errors, health, init, math, observability, training
+from app.api import diagnostics, docs, errors, health, init, math, observability, training
 from app.api.body_limit import BodySizeLimit
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
@@ -54,6 +54,8 @@ def create_app() -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         exception_handlers=errors.HANDLERS,
+        docs_url=None,  # /docs and /redoc come from app.api.docs, which serves their files too
+        redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(
@@ -71,6 +73,7 @@ def create_app() -> FastAPI:
     app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(observability.router)
+    docs.add_docs(app)
     return app
 
 
