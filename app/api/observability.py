@@ -7,8 +7,9 @@ request it
 * takes the client's ``X-Request-ID`` if it matches ``[A-Za-z0-9._:-]{1,128}``, else makes a new
   one (uuid4 hex), and sends it back on every response: errors, 404s and streams included; handlers
   can read it as ``request.state.request_id`` or :func:`current_request_id`;
-* counts the request and its duration per route template (``/train``, never the raw path; unknown
-  paths are ``unmatched``) and counts 413, 422 and 503 answers as rejections;
+* counts the request and its duration per route template (``/train``, never the raw path; a
+  mounted app's files by its mount path, ``/static``; unknown paths are ``unmatched``) and counts
+  413, 422 and 503 answers as rejections;
 * writes one JSON line to stdout (logger ``backprop.access``) when the answer has been sent, for a
   stream when the stream has ended: ``time``, ``level``, ``request_id``, ``method``, ``route``,
   ``path``, ``status``, ``duration_ms``, ``epochs``, ``client``.
@@ -234,6 +235,9 @@ def route_template(scope: Scope, status: int) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path
+    # A mounted app (the docs' static files) is labelled with its mount path, never a file name.
+    if "app_root_path" in scope:
+        return str(scope["root_path"])[len(scope["app_root_path"]) :]
     # FastAPI leaves "route" out for its plain Starlette routes (/docs, /openapi.json); a matched
     # route without path parameters has its template as its path.
     if scope.get("endpoint") is not None and not scope.get("path_params"):
