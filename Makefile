@@ -4,8 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+CHROMIUM := /usr/bin/chromium
+# apt-get needs root: as another user it runs through sudo.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 
-.PHONY: run test lint format load bench clean
+.PHONY: run test lint format chromium load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +36,14 @@ format: $(VENV)/.installed-dev  ## Rewrite the code in the project's style
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint  ## Lint, then run the whole test suite
+# The browser tests drive Debian's Chromium through Playwright (never a browser download).
+$(CHROMIUM):
+	$(APT) update
+	$(APT) install -y chromium
+
+chromium: $(CHROMIUM)  ## Install Debian's Chromium for the browser tests, if it is missing
+
+test: lint chromium  ## Lint, install Chromium if missing, then run the whole test suite
 	$(BIN)/python -m pytest
 
 load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minutes (bench/load.py)

@@ -1,4 +1,4 @@
-"""Application factory: routers, error handlers and limits. ``uvicorn app.main:app`` serves it."""
+"""Application factory: routers, handlers, limits and docs. ``uvicorn app.main:app`` serves it."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.api import access_log, diagnostics, errors, health, init, math, metrics, training
+from app.api import access_log, diagnostics, docs, errors, health, init, math, metrics, training
 from app.api.body import BufferedBody
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
@@ -57,6 +57,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from app.api.docs, which serves their files too
+        redoc_url=None,
     )
     app.add_middleware(
         ConcurrencyCap,
@@ -80,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    docs.add_docs(app)
     return app
 
 

@@ -5,6 +5,7 @@ deploy/nginx/nginx.conf and deploy/kubernetes/ (validated offline against Kubern
 No container engine is needed: these read the files.
 """
 
+import fnmatch
 import json
 import re
 import shlex
@@ -82,6 +83,27 @@ def test_dockerfile_runs_app_serve_with_one_worker_on_all_interfaces() -> None:
     assert env["WORKERS"] == "1"
     assert env["GRACEFUL_TIMEOUT"] == str(GRACEFUL_TIMEOUT)
     assert ("EXPOSE", "8000") in steps
+
+
+def test_the_image_gets_the_docs_files() -> None:
+    """The build copies app/ and no .dockerignore pattern drops a served web file (the docs'
+    scripts and styles), so the container's /docs and /redoc work offline too."""
+    assert any(name == "COPY" and args.split()[0] == "app" for name, args in instructions())
+    patterns = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    web = [p.relative_to(ROOT).as_posix() for p in (ROOT / "app" / "web").rglob("*") if p.is_file()]
+    assert web
+    dropped = [
+        (path, pattern)
+        for path in web
+        for pattern in patterns
+        for prefix in ("/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1))
+        if fnmatch.fnmatch(prefix, pattern)
+    ]
+    assert dropped == []
 
 
 def test_dockerfile_passes_hadolint() -> None:

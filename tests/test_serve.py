@@ -3,57 +3,17 @@
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from app import examples
 from app.serve import _shared_slots, main
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def running_server(
-    log: Path | None = None, **settings: str
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A real server process on a free port with these settings, killed at exit if still up;
-    its standard output (the access log) goes to ``log`` when given."""
-    port = _free_port()
-    env = os.environ | {"PORT": str(port), "WORKERS": "1", "GRACEFUL_TIMEOUT": "30"} | settings
-    with ExitStack() as files:
-        stdout = files.enter_context(log.open("wb")) if log else subprocess.DEVNULL
-        process = subprocess.Popen([sys.executable, "-m", "app.serve"], env=env, stdout=stdout)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
-        yield process, url
-    finally:
-        if process.poll() is None:  # SIGTERM, so that uvicorn stops its worker processes too
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+from tests.servers import running_server
 
 
 @pytest.fixture

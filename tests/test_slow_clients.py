@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from app import examples
-from tests.test_serve import running_server
+from tests.servers import running_server
 
 FORWARD = json.dumps(examples.FORWARD).encode()
 NOTEBOOK_OUTPUTS = [-0.8850000000000001]

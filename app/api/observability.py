@@ -7,9 +7,10 @@ request it
 * gives it an id (:mod:`app.api.request_context`) and sends it back as ``X-Request-ID`` on every
   response: errors, 404s and streams included; handlers can read it as
   ``request.state.request_id``;
-* counts the request and its duration per route template (``/train``, never the raw path; unknown
-  paths are ``unmatched``) in :mod:`app.api.metrics`, and counts a 408, 413, 422 or 503 answer as
-  a rejection unless the code that refused it already counted it with its own reason;
+* counts the request and its duration per route template (``/train``, never the raw path; a
+  mounted app's files by its mount path, ``/static``; unknown paths are ``unmatched``) in
+  :mod:`app.api.metrics`, and counts a 408, 413, 422 or 503 answer as a rejection unless the code
+  that refused it already counted it with its own reason;
 * writes its line to :mod:`app.api.access_log` when the answer has been sent, for a stream when
   the stream has ended.
 
@@ -49,6 +50,9 @@ def route_template(scope: Scope, status: int) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path
+    # A mounted app (the docs' static files) is labelled with its mount path, never a file name.
+    if "app_root_path" in scope:
+        return str(scope["root_path"])[len(scope["app_root_path"]) :]
     # FastAPI leaves "route" out for its plain Starlette routes (/docs, /openapi.json); a matched
     # route without path parameters has its template as its path.
     if scope.get("endpoint") is not None and not scope.get("path_params"):

@@ -238,8 +238,13 @@ def test_request_counts_and_latency_move_by_the_number_of_calls(client: TestClie
 
 @pytest.mark.parametrize(
     ("path", "route", "status"),
-    [("/nowhere/12345", "unmatched", "404"), ("/docs", "/docs", "200")],
-    ids=["unknown", "docs"],
+    [
+        ("/nowhere/12345", "unmatched", "404"),
+        ("/docs", "/docs", "200"),
+        ("/static/favicon.svg", "/static", "200"),
+        ("/static/nowhere/12345", "/static", "404"),
+    ],
+    ids=["unknown", "docs", "static file", "unknown static file"],
 )
 def test_routes_are_labelled_by_template(
     client: TestClient, path: str, route: str, status: str
