@@ -84,6 +84,31 @@ def test_dockerfile_runs_app_serve_with_one_worker_on_all_interfaces() -> None:
     assert ("EXPOSE", "8000") in steps
 
 
+BUILDKIT_ONLY = re.compile(r"--(mount|network|security|link|chmod|parents|exclude)\b|<<")
+"""Syntax the classic builder lacks, for which a `# syntax=` frontend would be fetched."""
+
+
+def test_dockerfile_builds_without_fetching_a_frontend() -> None:
+    """No `# syntax=` directive (BuildKit would pull that frontend from Docker Hub) and nothing
+    that needs one, so BuildKit and the classic builder both build it offline."""
+    directives = re.findall(r"^#\s*(\w+)\s*=", DOCKERFILE.read_text(), re.MULTILINE)
+    assert "syntax" not in [d.lower() for d in directives]
+    assert [(name, args) for name, args in instructions() if BUILDKIT_ONLY.search(args)] == []
+
+
+def test_runtime_stage_carries_no_pip() -> None:
+    """pip and setuptools leave the venv in the build stage, before the runtime stage copies it;
+    the runtime stage runs no pip."""
+    steps = instructions()
+    last_from = max(i for i, (name, _) in enumerate(steps) if name == "FROM")
+    build, runtime = steps[:last_from], steps[last_from:]
+    installs = [args for name, args in build if name == "RUN" and "pip install" in args]
+    assert installs
+    assert "/opt/venv/bin/pip uninstall --yes pip setuptools" in installs[-1]
+    assert ("COPY", "--from=builder /opt/venv /opt/venv") in runtime
+    assert not any("pip" in args for name, args in runtime if name == "RUN")
+
+
 def test_dockerfile_passes_hadolint() -> None:
     """hadolint (from the dev extras) reports nothing at all."""
     beside_python = Path(sys.executable).with_name("hadolint")
