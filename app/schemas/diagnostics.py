@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_core import InitErrorDetails
 
 from app.config import get_settings
+from app.nn.activations import ActivationName
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
 from app.schemas.base import (
     FiniteFloat,
@@ -143,10 +144,18 @@ class ClaimedTensors(StrictModel):
     bias: SampleOrBatch | None = Field(None, description="One number per unit.")
 
 
-class ClaimedNetwork(StrictModel):
-    """The network after one SGD step, as computed by hand."""
+class ClaimedUpdatedLayer(ClaimedTensors):
+    """One layer after the SGD step; its activation may be given too, as /train returns it."""
 
-    layers: list[ClaimedTensors] = Field(description="Layers from the first; {} to skip one.")
+    activation: ActivationName | None = Field(
+        None, description="Not checked but must be the network's: a step keeps each activation."
+    )
+
+
+class ClaimedNetwork(StrictModel):
+    """The network after one SGD step, as computed by hand (or as /train returns it)."""
+
+    layers: list[ClaimedUpdatedLayer] = Field(description="Layers from the first; {} to skip one.")
 
 
 class Claimed(StrictModel):
@@ -176,8 +185,9 @@ class Claimed(StrictModel):
                 yield (name,), getattr(self, name)
         for loc, items in groups:
             for index, item in enumerate(items or []):
+                # An activation is not computed: it is validated against the network instead.
                 for part, value in item:
-                    if value is not None:
+                    if value is not None and part != "activation":
                         yield (*loc, index, part), value
 
 
@@ -235,6 +245,7 @@ class CheckRequest(LossRequest):
                 issues.append(issue("shape_mismatch", where, message, len(items)))
         if issues:
             return super()._issues() + issues
+        issues += self._activation_issues()
         found = False
         for loc, value in claimed.claims():
             found = True
@@ -244,6 +255,21 @@ class CheckRequest(LossRequest):
             message = "claimed holds nothing to check: give any of layers, outputs, loss, gradients"
             issues.append(issue("missing", ("claimed",), message + " or network"))
         return super()._issues() + issues
+
+    def _activation_issues(self) -> list[InitErrorDetails]:
+        """A claimed layer's activation that is not the network's: one SGD step keeps it."""
+        claimed = self.claimed.network.layers if self.claimed.network else []
+        issues = []
+        for index, (mine, given) in enumerate(zip(claimed, self.network.layers, strict=False)):
+            if mine.activation is not None and mine.activation != given.activation:
+                message = (
+                    f"claimed layer {index} has activation {mine.activation} but the network's "
+                    f"layer {index} has {given.activation}: an SGD step changes only weights and "
+                    "bias"
+                )
+                loc = ("claimed", "network", "layers", index, "activation")
+                issues.append(issue("invalid_combination", loc, message, mine.activation))
+        return issues
 
 
 def _size(value: Any) -> int:

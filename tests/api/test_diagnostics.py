@@ -176,6 +176,39 @@ def test_printed_digits_fail_a_tighter_tolerance(client: TestClient) -> None:
     assert result["first_wrong"]["path"] == "outputs"
 
 
+def test_network_from_train_is_accepted_as_claimed(client: TestClient) -> None:
+    """/train's network pasted into claimed.network, activations included, checks as without."""
+    train = _ok(client, "/train", {**copy.deepcopy(examples.LOSS), "epochs": 1})
+    trained = train["network"]
+    assert {"activation"} <= set(trained["layers"][0])
+    with_activations = _ok(client, "/check", _request({"network": trained}))
+    bare = [{"weights": layer["weights"], "bias": layer["bias"]} for layer in trained["layers"]]
+    without = _ok(client, "/check", _request({"network": {"layers": bare}}))
+    assert with_activations == without
+    assert with_activations["all_correct"] is True
+    assert [c["path"] for c in with_activations["checks"]] == [
+        "network.layers[0].weights",
+        "network.layers[0].bias",
+        "network.layers[1].weights",
+        "network.layers[1].bias",
+    ]
+
+
+def test_claimed_activation_other_than_the_networks_is_a_422(client: TestClient) -> None:
+    """An SGD step keeps each layer's activation: a different one names the layer and both."""
+    train = _ok(client, "/train", {**copy.deepcopy(examples.LOSS), "epochs": 1})
+    claimed = train["network"]
+    claimed["layers"][1]["activation"] = "relu"
+    error = _only_error(client, "/check", _request({"network": claimed}))
+    assert error["type"] == "invalid_combination"
+    assert error["loc"] == ["body", "claimed", "network", "layers", 1, "activation"]
+    assert error["msg"] == (
+        "claimed layer 1 has activation relu but the network's layer 1 has identity: "
+        "an SGD step changes only weights and bias"
+    )
+    assert error["input"] == "relu"
+
+
 def test_check_echoes_claimed_and_correct_in_the_inputs_form(client: TestClient) -> None:
     """Per-sample values come back as rows for a batch; correct holds the float64 value."""
     claimed = {"layers": [{"z": [[0.1, 1.45], [0.1, -0.45]]}], "loss": 0.0}
