@@ -20,7 +20,7 @@ import orjson
 from app import examples
 from bench.common import Result, Server, Target, median, skipped, spread
 
-TARGET = Target(0.7, at_most=False)
+TARGET = Target(0.75, at_most=False)
 NAME = "POST /forward vs GET /livez, 1 worker"
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 

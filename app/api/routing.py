@@ -78,9 +78,11 @@ def _direct_call(route: APIRoute) -> DirectCall | None:
         dependant.cookie_params,
         dependant.dependencies,
     )
-    if any(others) or len(dependant.body_params) != 1 or route._embed_body_fields:
+    if any(others) or len(dependant.body_params) != 1:
         return None
     field = dependant.body_params[0]
+    if getattr(field.field_info, "embed", False):  # Body(embed=True): the model sits under a key
+        return None
     model, answer = field.field_info.annotation, inspect.signature(endpoint).return_annotation
     if not (
         inspect.iscoroutinefunction(endpoint)

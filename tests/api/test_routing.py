@@ -2,12 +2,12 @@
 left to FastAPI, and only the endpoints it fits."""
 
 import copy
-from typing import Any
+from typing import Annotated, Any
 
 import fastapi.routing
 import orjson
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -117,5 +117,11 @@ def test_only_body_only_async_endpoints_answering_a_response_are_called_directly
     @router.post("/two")
     async def two(item: Item, other: Item) -> Response:
         return json_response({"value": item.value + other.value})
+
+    assert _direct_call(_route(router)) is None
+
+    @router.post("/embedded")
+    async def embedded(item: Annotated[Item, Body(embed=True)]) -> Response:
+        return json_response({"value": item.value})
 
     assert _direct_call(_route(router)) is None
