@@ -4,7 +4,7 @@ import asyncio
 import copy
 import json
 import tracemalloc
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import app.api.training as training_api
 from app import examples
 from app.main import create_app
+from app.nn.training import EpochRecord
 
 
 def _body(**changes: Any) -> dict[str, Any]:
@@ -182,19 +183,13 @@ def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
     lines a batch at a time, sends each batch, and no epoch runs after the send that failed."""
     epochs_run, epochs_at_failure = 0, None
 
-    def counting_train(*args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
+    def counting_entry(run: training_api.TrainingRun, record: EpochRecord) -> bytes:
         nonlocal epochs_run
-        epochs = real_train(*args, **kwargs)
-        while True:
-            try:
-                record = next(epochs)
-            except StopIteration as stop:
-                return stop.value
-            epochs_run += 1
-            yield record
+        epochs_run += 1
+        return real_entry(run, record)
 
-    real_train = training_api.train
-    monkeypatch.setattr(training_api, "train", counting_train)
+    real_entry = training_api._entry
+    monkeypatch.setattr(training_api, "_entry", counting_entry)
     body = json.dumps(_body(epochs=1_000_000)).encode()
     chunks_sent = 0
 

@@ -18,7 +18,7 @@ from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD
-from app.nn.training import EpochRecord, TrainingResult, collect, train
+from app.nn.training import EpochRecord, TrainingResult, train
 from app.nn.types import Array
 
 LOSS_NAMES: list[LossName] = list(LOSSES)
@@ -66,7 +66,8 @@ def run(
     params: Parameters, x: Array, t: Array, loss: LossName, lr: float, epochs: int
 ) -> tuple[list[EpochRecord], TrainingResult]:
     """Train to the end, keeping every epoch record."""
-    return collect(train(params, x, t, LOSSES[loss], SGD(lr), epochs), lambda record: record)
+    training = train(params, x, t, LOSSES[loss], SGD(lr), epochs)
+    return list(training), training.result
 
 
 def manual_steps(
@@ -267,11 +268,18 @@ def test_initially_non_finite_network_raises_before_any_epoch(
         return record.epoch
 
     with pytest.raises(NonFiniteError) as caught:
-        collect(
-            train(
-                params, np.array([[x]]), np.array([[t]]), LOSSES["half_squared_error"], SGD(0.1), 5
-            ),
-            keep,
+        list(
+            map(
+                keep,
+                train(
+                    params,
+                    np.array([[x]]),
+                    np.array([[t]]),
+                    LOSSES["half_squared_error"],
+                    SGD(0.1),
+                    5,
+                ),
+            )
         )
     assert kept == []
     assert caught.value.stage == stage
@@ -381,8 +389,8 @@ def test_every_keeps_the_asked_epochs_and_the_last(samples: int, case: str, ever
         target = run(params, x, t, loss, lr, 22)[1].final_loss
 
     def records(step: int) -> tuple[list[EpochRecord], TrainingResult]:
-        epochs = train(params, x, t, LOSSES[loss], SGD(lr), 40, loss_below=target, every=step)
-        return collect(epochs, lambda record: record)
+        training = train(params, x, t, LOSSES[loss], SGD(lr), 40, loss_below=target, every=step)
+        return list(training), training.result
 
     every_one, result = records(1)
     kept, same_result = records(every)
