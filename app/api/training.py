@@ -10,7 +10,7 @@ TrainSummary), field for field and digit for digit (both write the shortest floa
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from time import monotonic, perf_counter
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import orjson
 from fastapi import APIRouter, Body, Depends
@@ -35,16 +35,19 @@ from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, Run, TrainingResult, train
+from app.nn.training import EpochRecord, Part, Run, TrainingResult, train
 from app.nn.types import Array
 from app.schemas.training import (
     TRACE_FIELDS,
     EpochTrace,
     StreamTrainRequest,
+    TraceField,
     TrainRequest,
     TrainResponse,
     TrainSummary,
 )
+
+V = TypeVar("V")
 
 router = APIRouter(tags=["training"], route_class=OrjsonRoute)
 
@@ -101,6 +104,7 @@ def start(request: TrainRequest) -> TrainingRun:
         loss_below=request.stop.loss_below if request.stop else None,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
+        keep={part for name in request.trace.include for part in NEEDS[name]},
     )
     return TrainingRun(request, targets, loss, epochs)
 
@@ -110,15 +114,33 @@ def _dumps(value: JSONObject) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+def _kept(part: V | None) -> V:
+    """A part of a record that the engine keeps because the request's trace includes it."""
+    if part is None:
+        raise LookupError("the engine did not keep a part of its records that the trace includes")
+    return part
+
+
 ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "loss": lambda run, record: record.loss,
-    "accuracy": lambda run, record: accuracy(record.forward, run.targets, run.loss),
-    "outputs": lambda run, record: rows(record.forward.outputs, run.request.is_batch),
-    "layers": lambda run, record: layer_values_json(record.forward, run.request.is_batch),
-    "gradients": lambda run, record: tensors_json(record.gradients),
-    "network": lambda run, record: network_json(record.network),
+    "accuracy": lambda run, record: accuracy(_kept(record.forward), run.targets, run.loss),
+    "outputs": lambda run, record: rows(_kept(record.forward).outputs, run.request.is_batch),
+    "layers": lambda run, record: layer_values_json(_kept(record.forward), run.request.is_batch),
+    "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
+    "network": lambda run, record: network_json(_kept(record.network)),
 }
 """How each trace field is computed, in EpochTrace's field order."""
+
+NEEDS: Final[dict[TraceField, tuple[Part, ...]]] = {
+    "loss": (),
+    "accuracy": ("outputs",),
+    "outputs": ("outputs",),
+    "layers": ("layers",),
+    "gradients": ("gradients",),
+    "network": ("network",),
+}
+"""The parts of the engine's records that each trace field is computed from: a run keeps only
+those of the included fields."""
 
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:

@@ -7,10 +7,11 @@ batches an epoch's record holds the mean of the batch losses, each sample's z an
 batch's forward pass, and the mean of the batch gradients. A network is *finite* when its
 parameters, every ``z`` and its loss are finite on the training data. Training stops at the first
 epoch whose updates yield a network that is not finite: that epoch is not recorded and the last
-finite network is returned with status ``diverged``.
+finite network is returned with status ``diverged``. A record holds its epoch, its loss and the
+parts of :data:`PARTS` that the run keeps.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
 from typing import Literal
@@ -25,17 +26,25 @@ from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
+Part = Literal["outputs", "layers", "gradients", "network"]
+PARTS: tuple[Part, ...] = ("outputs", "layers", "gradients", "network")
+"""What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
+read), every layer's z and a, the gradients, the parameters after the update."""
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: values computed at its start and the parameters after its update."""
+    """One epoch: values computed at its start and the parameters after its update.
+
+    ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
+    alone when it keeps ``outputs``; a part that the run does not keep is None.
+    """
 
     epoch: int
     loss: float
-    forward: ForwardPass
-    gradients: Parameters
-    network: Parameters
+    forward: ForwardPass | None
+    gradients: Parameters | None
+    network: Parameters | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class TrainingResult:
     divergence: str | None = None
 
 
-_Values = tuple[float, ForwardPass, Parameters]
+_Values = tuple[float, ForwardPass | None, Parameters | None]
 """An epoch's loss, forward pass and gradients, as its record holds them."""
 
 
@@ -71,6 +80,14 @@ class _Plan:
     loss_below: float | None
     deadline: float | None
     every: int
+    keep: frozenset[Part]
+
+    @property
+    def layers(self) -> slice:
+        """The layers whose z and a a record keeps: all of them, the last one or none."""
+        if "layers" in self.keep:
+            return slice(None)
+        return slice(-1, None) if "outputs" in self.keep else slice(0)
 
     def wanted(self, epoch: int) -> bool:
         """Whether the caller asked for this epoch's record (the last one comes anyway)."""
@@ -121,6 +138,7 @@ def train(
     loss_below: float | None = None,
     deadline: float | None = None,
     every: int = 1,
+    keep: Collection[Part] = PARTS,
 ) -> "Run":
     """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
@@ -130,12 +148,16 @@ def train(
     ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
     single run). Training stops early when the network's loss on all the data is at or below
     ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
-    ``deadline`` (a ``time.monotonic()`` value). The initial network must be finite on
-    ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the run exists.
+    ``deadline`` (a ``time.monotonic()`` value). Each record keeps the parts named in ``keep``
+    (default: all of them). The initial network must be finite on ``(x, t)``: otherwise
+    :class:`NonFiniteError` is raised here, before the run exists.
     """
     state = optimizer.init(params.flat.size) if state is None else state.copy()
     size = len(x) if batch_size is None else min(batch_size, len(x))
-    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every)
+    parts = frozenset(keep)
+    plan = _Plan(
+        x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts
+    )
     return Run(params, state, plan)
 
 
@@ -194,21 +216,19 @@ class Run(Iterator[EpochRecord]):
             try:
                 if one_batch:
                     grads = space.gradients((epoch - 1) % 3)
-                    values = (self.value, space.fwd.copy(), grads.copy()) if wanted else None
+                    values = self._copies(grads) if wanted else (self.value, None, None)
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
                 else:
-                    values = _updates(before, after, state, plan)
+                    values = _updates(before, after, state, plan, wanted)
                 value = space.evaluate(epoch % 3)
             except NonFiniteError as error:
                 state.restore(start)
                 updated = np.isfinite(after.flat).all()
                 return self._diverged(epoch, error if updated else NonFiniteError("update"))
             status = plan.stop(epoch, value)
-            # Once the run ends its buffers are never written again: the record takes them as
-            # they are, a copy (fresh memory, page faults and all) only while training goes on.
             record = None
-            if wanted and values is not None:
-                record = EpochRecord(epoch, *values, after if status else after.copy())
+            if wanted:
+                record = EpochRecord(epoch, *values, self._network(after, status is not None))
             self.epoch, self.value = epoch, value
             state.epoch += 1
             if status is not None:
@@ -225,8 +245,25 @@ class Run(Iterator[EpochRecord]):
             return None
         before = self.buffers[(epoch - 1) % 3]
         state = self.starts[epoch % 2].copy()
-        values = _updates(before, before.empty_like(), state, self.plan)
-        return EpochRecord(epoch, *values, self.buffers[epoch % 3])
+        values = _updates(before, before.empty_like(), state, self.plan, wanted=True)
+        return EpochRecord(epoch, *values, self._network(self.buffers[epoch % 3], ended=True))
+
+    def _copies(self, grads: Parameters) -> _Values:
+        """A full-batch epoch's record values, copied from the workspace (the next epoch
+        overwrites it) as far as the run keeps them."""
+        fwd = _layers(self.space.fwd, self.plan.layers)
+        gradients = grads.copy() if "gradients" in self.plan.keep else None
+        return self.value, None if fwd is None else fwd.copy(), gradients
+
+    def _network(self, params: Parameters, ended: bool) -> Parameters | None:
+        """The parameters after an epoch for its record, if the run keeps them.
+
+        Once the run has ended its buffers are never written again: the record takes them as they
+        are, a copy (fresh memory, page faults and all) only while training goes on.
+        """
+        if "network" not in self.plan.keep:
+            return None
+        return params if ended else params.copy()
 
     def _result(self, status: Status) -> TrainingResult:
         """How the run ended: the ended run hands over its buffers, the returned network's and
@@ -253,25 +290,38 @@ class Run(Iterator[EpochRecord]):
         return self._last_record()
 
 
-def _updates(w: Parameters, out: Parameters, state: OptimizerState, plan: _Plan) -> _Values:
+def _layers(fwd: ForwardPass, layers: slice) -> ForwardPass | None:
+    """The z and a of ``fwd``'s ``layers`` (the same arrays), None for no layer."""
+    z = fwd.z[layers]
+    return ForwardPass(fwd.x, z, fwd.a[layers]) if z else None
+
+
+def _updates(
+    w: Parameters, out: Parameters, state: OptimizerState, plan: _Plan, wanted: bool
+) -> _Values:
     """One epoch on fresh arrays: an update per batch, from ``w`` into ``out``.
 
-    Returns the mean of the batch losses, every sample's z and a (each computed with the
-    parameters at the start of its batch, put back in the data's order) and the mean of the
-    batch gradients.
+    Returns the mean of the batch losses and, if the epoch's record is ``wanted``, the parts the
+    run keeps: the z and a of each sample (computed with the parameters at the start of its
+    batch, put back in the data's order) and the mean of the batch gradients.
     """
     x, t = plan.x, plan.t
-    zs = [np.empty((len(x), units)) for units, _ in w.shapes]
+    layers = plan.layers if wanted else slice(0)
+    zs = [np.empty((len(x), units)) for units, _ in w.shapes[layers]]
     acts = [np.empty_like(z) for z in zs]
-    grads, total = w.empty_like(), np.zeros_like(w.flat)
+    grads = w.empty_like()
+    total = np.zeros_like(w.flat) if wanted and "gradients" in plan.keep else None
     losses = []
     for rows in plan.batches(state.epoch):
         fwd, value = evaluate(w, x[rows], t[rows], plan.loss)
         compute_gradients(w, fwd, t[rows], plan.loss, grads)
         plan.optimizer.step(state, w.flat, grads.flat, out.flat)
         w = out
-        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z, fwd.a, strict=True):
+        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z[layers], fwd.a[layers], strict=True):
             z[rows], a[rows] = z_batch, a_batch
-        total += grads.flat
+        if total is not None:
+            total += grads.flat
         losses.append(value)
-    return sum(losses) / len(losses), ForwardPass(x, zs, acts), out.with_flat(total / len(losses))
+    forward = ForwardPass(x, zs, acts) if zs else None
+    gradients = None if total is None else out.with_flat(total / len(losses))
+    return sum(losses) / len(losses), forward, gradients
