@@ -11,14 +11,13 @@
 """
 
 import time
-from collections.abc import Generator
 
 import numpy as np
 
 from app.nn.losses import LOSSES
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD
-from app.nn.training import EpochRecord, TrainingResult, train
+from app.nn.training import Run, TrainingResult, train
 from app.nn.types import Array
 from bench import notebook
 from bench.common import Result, Target, median, spread, timed
@@ -30,17 +29,12 @@ LARGE_SAMPLES = 256
 LEARNING_RATE = 0.01
 
 
-def drain(
-    epochs: Generator[EpochRecord, None, TrainingResult],
-) -> tuple[EpochRecord | None, TrainingResult]:
-    """Run a training generator to its end keeping only the last record, as a caller that
-    wants the final network would."""
-    last = None
-    while True:
-        try:
-            last = next(epochs)
-        except StopIteration as stop:
-            return last, stop.value
+def drain(run: Run) -> TrainingResult:
+    """Run training to its end, dropping each record as it comes, as a caller that wants the
+    final network would."""
+    for _ in run:
+        pass
+    return run.result
 
 
 def engine_tiny(epochs: int, repeat: int) -> Result:
@@ -53,7 +47,7 @@ def engine_tiny(epochs: int, repeat: int) -> Result:
     loss, optimizer = LOSSES["half_squared_error"], SGD(learning_rate=notebook.learning_rate)
 
     def run_engine() -> TrainingResult:
-        return drain(train(params, x, t, loss, optimizer, epochs, every=epochs))[1]
+        return drain(train(params, x, t, loss, optimizer, epochs, every=epochs))
 
     base_times, engine_times = [], []
     for _ in range(repeat):  # interleaved, so that a burst of load elsewhere hits both alike
@@ -133,7 +127,7 @@ def engine_large(epochs: int, repeat: int) -> Result:
     loss, optimizer = LOSSES["mean_squared_error"], SGD(learning_rate=LEARNING_RATE)
 
     def run_engine() -> TrainingResult:
-        return drain(train(params, x, t, loss, optimizer, epochs, every=epochs))[1]
+        return drain(train(params, x, t, loss, optimizer, epochs, every=epochs))
 
     def run_hand() -> list[Array]:
         return hand_loop(weights, biases, x, t, epochs, LEARNING_RATE)

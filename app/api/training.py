@@ -7,10 +7,10 @@ bytes are those Pydantic writes for the documented models (TrainResponse, EpochT
 TrainSummary), field for field and digit for digit (both write the shortest float that round-trips).
 """
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from time import monotonic, perf_counter
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
 import orjson
 from fastapi import APIRouter, Body, Depends
@@ -35,16 +35,19 @@ from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, TrainingResult, train
+from app.nn.training import EpochRecord, Part, Run, TrainingResult, train
 from app.nn.types import Array
 from app.schemas.training import (
     TRACE_FIELDS,
     EpochTrace,
     StreamTrainRequest,
+    TraceField,
     TrainRequest,
     TrainResponse,
     TrainSummary,
 )
+
+V = TypeVar("V")
 
 router = APIRouter(tags=["training"], route_class=OrjsonRoute)
 
@@ -80,7 +83,7 @@ class TrainingRun:
     request: TrainRequest
     targets: Array
     loss: Loss
-    epochs: Generator[EpochRecord, None, TrainingResult]
+    epochs: Run
 
 
 def start(request: TrainRequest) -> TrainingRun:
@@ -101,6 +104,7 @@ def start(request: TrainRequest) -> TrainingRun:
         loss_below=request.stop.loss_below if request.stop else None,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
+        keep={part for name in request.trace.include for part in NEEDS[name]},
     )
     return TrainingRun(request, targets, loss, epochs)
 
@@ -110,15 +114,33 @@ def _dumps(value: JSONObject) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+def _kept(part: V | None) -> V:
+    """A part of a record that the engine keeps because the request's trace includes it."""
+    if part is None:
+        raise LookupError("the engine did not keep a part of its records that the trace includes")
+    return part
+
+
 ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "loss": lambda run, record: record.loss,
-    "accuracy": lambda run, record: accuracy(record.forward, run.targets, run.loss),
-    "outputs": lambda run, record: rows(record.forward.outputs, run.request.is_batch),
-    "layers": lambda run, record: layer_values_json(record.forward, run.request.is_batch),
-    "gradients": lambda run, record: tensors_json(record.gradients),
-    "network": lambda run, record: network_json(record.network),
+    "accuracy": lambda run, record: accuracy(_kept(record.forward), run.targets, run.loss),
+    "outputs": lambda run, record: rows(_kept(record.forward).outputs, run.request.is_batch),
+    "layers": lambda run, record: layer_values_json(_kept(record.forward), run.request.is_batch),
+    "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
+    "network": lambda run, record: network_json(_kept(record.network)),
 }
 """How each trace field is computed, in EpochTrace's field order."""
+
+NEEDS: Final[dict[TraceField, tuple[Part, ...]]] = {
+    "loss": (),
+    "accuracy": ("outputs",),
+    "outputs": ("outputs",),
+    "layers": ("layers",),
+    "gradients": ("gradients",),
+    "network": ("network",),
+}
+"""The parts of the engine's records that each trace field is computed from: a run keeps only
+those of the included fields."""
 
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
@@ -129,16 +151,10 @@ def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
     return _dumps(entry)
 
 
-def recorded(run: TrainingRun) -> Generator[bytes, None, TrainingResult]:
+def recorded(run: TrainingRun) -> Iterator[bytes]:
     """The entries of epochs 1, 1+every, … and of the last epoch run (the engine's records), as
     they are computed."""
-    while True:
-        try:
-            record = next(run.epochs)
-        except StopIteration as stop:
-            result: TrainingResult = stop.value
-            return result
-        yield _entry(run, record)
+    return (_entry(run, record) for record in run.epochs)
 
 
 def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
@@ -156,20 +172,16 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     }
 
 
-def _json_array(entries: Generator[bytes, None, TrainingResult], out: bytearray) -> TrainingResult:
-    """Append the entries to ``out`` as one JSON array, each as it comes, so that the values of an
-    entry are freed at once and the trace is held as its JSON only; return how training ended."""
-    out += b"["
-    while True:
-        try:
-            entry = next(entries)
-        except StopIteration as stop:
-            out += b"]"
-            result: TrainingResult = stop.value
-            return result
+def _json_array(entries: Iterable[bytes]) -> bytearray:
+    """The entries as one JSON array, each appended as it comes, so that the values of an entry
+    are freed at once and the trace is held as its JSON only."""
+    out = bytearray(b"[")
+    for entry in entries:
         if len(out) > 1:
             out += b","
         out += entry
+    out += b"]"
+    return out
 
 
 @router.post("/train", response_model=TrainResponse)
@@ -178,8 +190,8 @@ def train_network(
 ) -> Response:
     """Train with SGD, Adam or AdamW, full-batch or in mini-batches; return the trace."""
     run = start(request)
-    trace = bytearray()
-    result = _json_array(recorded(run), trace)
+    trace = _json_array(recorded(run))
+    result = run.epochs.result
     record_training(result.status, result.epochs_run)
     # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and
     # the trace joined to it in one copy (peak memory: the trace's JSON twice, nothing more).
@@ -193,9 +205,10 @@ def _started_stream(
     return start(request)
 
 
-def _lines(run: TrainingRun) -> Generator[bytes, None, None]:
+def _lines(run: TrainingRun) -> Iterator[bytes]:
     """The stream's lines: each recorded entry, then the summary."""
-    result = yield from recorded(run)
+    yield from recorded(run)
+    result = run.epochs.result
     record_training(result.status, result.epochs_run)
     yield _dumps(summary(run, result))
 

@@ -1,18 +1,20 @@
-"""The training loop: epochs of full-batch or mini-batch updates, the trace, stopping rules.
+"""The training loop: epochs of updates on batches of the data, the trace, stopping rules.
 
 Epoch ``e`` computes the forward pass, loss and gradients with the parameters at its start, then
-updates them; :class:`EpochRecord` holds exactly that (the notebook prints the same). With
-mini-batches an epoch makes one update per batch and its record holds the mean of the batch
-losses, each sample's z and a from its batch's forward pass, and the mean of the batch gradients.
-A network is *finite* when its parameters, every ``z`` and its loss are finite on the training
-data. Training stops at the first epoch whose updates yield a network that is not finite: that
-epoch is not recorded and the last finite network is returned with status ``diverged``.
+updates them; :class:`EpochRecord` holds exactly that (the notebook prints the same). An epoch
+makes one update per batch; full-batch training is one batch of all samples. With several
+batches an epoch's record holds the mean of the batch losses, each sample's z and a from its
+batch's forward pass, and the mean of the batch gradients. A network is *finite* when its
+parameters, every ``z`` and its loss are finite on the training data. Training stops at the first
+epoch whose updates yield a network that is not finite: that epoch is not recorded and the last
+finite network is returned with status ``diverged``. A record holds its epoch, its loss and the
+parts of :data:`PARTS` that the run keeps.
 """
 
-from collections.abc import Callable, Generator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,19 +26,25 @@ from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
-R = TypeVar("R")
-T = TypeVar("T")
+Part = Literal["outputs", "layers", "gradients", "network"]
+PARTS: tuple[Part, ...] = ("outputs", "layers", "gradients", "network")
+"""What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
+read), every layer's z and a, the gradients, the parameters after the update."""
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: values computed at its start and the parameters after its update."""
+    """One epoch: values computed at its start and the parameters after its update.
+
+    ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
+    alone when it keeps ``outputs``; a part that the run does not keep is None.
+    """
 
     epoch: int
     loss: float
-    forward: ForwardPass
-    gradients: Parameters
-    network: Parameters
+    forward: ForwardPass | None
+    gradients: Parameters | None
+    network: Parameters | None
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,10 @@ class TrainingResult:
     forward: ForwardPass
     diverged_at_epoch: int | None = None
     divergence: str | None = None
+
+
+_Values = tuple[float, ForwardPass | None, Parameters | None]
+"""An epoch's loss, forward pass and gradients, as its record holds them."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,14 @@ class _Plan:
     loss_below: float | None
     deadline: float | None
     every: int
+    keep: frozenset[Part]
+
+    @property
+    def layers(self) -> slice:
+        """The layers whose z and a a record keeps: all of them, the last one or none."""
+        if "layers" in self.keep:
+            return slice(None)
+        return slice(-1, None) if "outputs" in self.keep else slice(0)
 
     def wanted(self, epoch: int) -> bool:
         """Whether the caller asked for this epoch's record (the last one comes anyway)."""
@@ -87,21 +107,20 @@ class _Plan:
             return "deadline_exceeded"
         return None
 
-
-def _divergence(epoch: int, error: NonFiniteError) -> str:
-    return (
-        f"epoch {epoch}: after its update {error.what} is not finite "
-        "(float64 overflow or NaN); a smaller learning rate may help"
-    )
-
-
-def _record(epoch: int, before: Parameters, after: Parameters, plan: _Plan) -> EpochRecord:
-    """Epoch ``epoch``'s record computed afresh from the parameters at its start; the same calls
-    as the training loop's, so the same numbers, for a record that was not kept as it passed.
-    Made once the run has ended, so ``after`` is taken as it is."""
-    fwd, value = evaluate(before, plan.x, plan.t, plan.loss)
-    grads = compute_gradients(before, fwd, plan.t, plan.loss)
-    return EpochRecord(epoch, value, fwd, grads, after)
+    def batches(self, epoch: int) -> list[slice] | list[NDArray[np.int64]]:
+        """The rows of each batch in the ``epoch``-th epoch counted from 0 across resumed runs:
+        one batch of all the data as it is, or consecutive batches in the data's order or, with
+        ``shuffle``, in an order drawn from ``default_rng([seed, epoch])``."""
+        samples = len(self.x)
+        if self.batch_size == samples:
+            return [slice(None)]
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, epoch]).permutation(samples)
+        else:
+            order = np.arange(samples)
+        return [
+            order[start : start + self.batch_size] for start in range(0, samples, self.batch_size)
+        ]
 
 
 def train(
@@ -119,9 +138,9 @@ def train(
     loss_below: float | None = None,
     deadline: float | None = None,
     every: int = 1,
-) -> Generator[EpochRecord, None, TrainingResult]:
-    """Start training: a generator that yields the :class:`EpochRecord` of epochs 1, 1 + every,
-    1 + 2·every, … and of the last epoch run, then returns the :class:`TrainingResult`.
+    keep: Collection[Part] = PARTS,
+) -> "Run":
+    """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
     ``state`` resumes an earlier run (default: a fresh one). Neither ``params`` nor ``state`` is
     modified. ``batch_size`` (default: all samples) splits each epoch into updates on
@@ -129,204 +148,180 @@ def train(
     ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
     single run). Training stops early when the network's loss on all the data is at or below
     ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
-    ``deadline`` (a ``time.monotonic()`` value). The initial network must be finite on
-    ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the generator exists.
+    ``deadline`` (a ``time.monotonic()`` value). Each record keeps the parts named in ``keep``
+    (default: all of them). The initial network must be finite on ``(x, t)``: otherwise
+    :class:`NonFiniteError` is raised here, before the run exists.
     """
     state = optimizer.init(params.flat.size) if state is None else state.copy()
     size = len(x) if batch_size is None else min(batch_size, len(x))
-    plan = _Plan(x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every)
-    if size == len(x):
-        run = _FullBatchRun(params, state, plan)
-        return _full_batch_epochs(run)
-    params = params.copy()
-    fwd, value = evaluate(params, x, t, loss)
-    return _minibatch_epochs(params, state, fwd, value, plan)
+    parts = frozenset(keep)
+    plan = _Plan(
+        x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts
+    )
+    return Run(params, state, plan)
 
 
-class _FullBatchRun:
-    """Full-batch training on prepared buffers: each epoch replays the workspace's calls.
+class Run(Iterator[EpochRecord]):
+    """A training run: iterating over it trains, yielding the :class:`EpochRecord` of epochs 1,
+    1 + every, 1 + 2·every, … and of the last epoch run; then :attr:`result` holds how it ended.
 
-    The parameters rotate through three buffers, epoch ``e`` writing its update into buffer
-    ``e % 3``: the parameters at the start of the last two epochs stay, so a diverged update is
-    undone by going back one buffer, and a record not kept as it passed can be recomputed.
+    The parameters rotate through three buffers, epoch ``e`` writing its updates into buffer
+    ``e % 3``, and the optimizer state at the start of each of the last two epochs is kept: a
+    diverged epoch is undone by going back one buffer, and the last epoch's record, unless it was
+    kept as it passed, is computed again from that epoch's start. One batch replays the prepared
+    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
         # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads them.
         self.buffers = [params.copy(), params.empty_like(), params.empty_like()]
         self.state, self.plan, self.epoch = state, plan, 0
+        self.starts = [state.copy(), state.copy()]
         self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
         self.value = quiet_floating(self.space.evaluate)(0)
-        self.saved = state.copy()
-        self.last_yielded = 0
+        self.ended: TrainingResult | None = None
+        if plan.reached(self.value):
+            self.ended = self._result("target_reached")
+        elif plan.epochs == 0:
+            self.ended = self._result("completed")
 
-    def params(self, epoch: int) -> Parameters:
-        """The parameters after ``epoch`` updates."""
-        return self.buffers[epoch % 3]
+    def __next__(self) -> EpochRecord:
+        record = None if self.ended is not None else self._advance()
+        if record is None:
+            raise StopIteration
+        return record
+
+    @property
+    def result(self) -> TrainingResult:
+        """How the run ended, once its records are exhausted."""
+        if self.ended is None:
+            raise RuntimeError("the run has not ended: iterate over its records first")
+        return self.ended
 
     @quiet_floating
-    def advance(self) -> tuple[EpochRecord | None, TrainingResult | None]:
-        """Train until an epoch to record or the end: the record and, at the end, the result.
+    def _advance(self) -> EpochRecord | None:
+        """Train until an epoch to record or the end: its record, if any is left to yield.
 
-        One call runs many epochs under one floating-point error state, between two yields.
+        One call runs many epochs under one floating-point error state, between two records.
         """
         plan, space, state = self.plan, self.space, self.state
-        if self.epoch == 0 and plan.reached(self.value):
-            return None, self._result("target_reached")
-        if plan.epochs == 0:
-            return None, self._result("completed")
+        one_batch = plan.batch_size == len(plan.x)
         while True:
             epoch = self.epoch + 1
-            before, after = (epoch - 1) % 3, epoch % 3
-            grads = space.gradients(before)
+            before, after = self.buffers[(epoch - 1) % 3], self.buffers[epoch % 3]
             # The last epoch is known in advance unless the run stops early: keep it as it passes.
-            keep = plan.wanted(epoch) or epoch == plan.epochs
-            kept = (space.fwd.copy(), grads.copy()) if keep else None
-            self.saved.restore(state)
-            plan.optimizer.step(
-                state, self.buffers[before].flat, grads.flat, self.buffers[after].flat
-            )
+            wanted = plan.wanted(epoch) or epoch == plan.epochs
+            start = self.starts[epoch % 2]
+            start.restore(state)
             try:
-                value = space.evaluate(after)
+                if one_batch:
+                    grads = space.gradients((epoch - 1) % 3)
+                    values = self._copies(grads) if wanted else (self.value, None, None)
+                    plan.optimizer.step(state, before.flat, grads.flat, after.flat)
+                else:
+                    values = _updates(before, after, state, plan, wanted)
+                value = space.evaluate(epoch % 3)
             except NonFiniteError as error:
-                updated = np.isfinite(self.buffers[after].flat).all()
-                state.restore(self.saved)
-                cause = error if updated else NonFiniteError("update")
-                return self._last_record(), self._diverged(epoch, cause)
+                state.restore(start)
+                updated = np.isfinite(after.flat).all()
+                return self._diverged(epoch, error if updated else NonFiniteError("update"))
             status = plan.stop(epoch, value)
-            # Once the run ends its buffers are never written again: the record takes them as
-            # they are, a copy (fresh memory, page faults and all) only while training goes on.
             record = None
-            if kept:
-                network = self.params(epoch) if status else self.params(epoch).copy()
-                record = EpochRecord(epoch, self.value, *kept, network)
+            if wanted:
+                record = EpochRecord(epoch, *values, self._network(after, status is not None))
             self.epoch, self.value = epoch, value
             state.epoch += 1
             if status is not None:
-                return record or self._last_record(), self._result(status)
+                self.ended = self._result(status)
+                return record or self._last_record()
             if record is not None:
-                self.last_yielded = epoch
-                return record, None
+                return record
 
     def _last_record(self) -> EpochRecord | None:
-        """The record of the last epoch run, unless it was already yielded."""
+        """The record of the last epoch run, computed again from its start, unless it was
+        yielded already."""
         epoch = self.epoch
-        if epoch in (0, self.last_yielded):
+        if epoch == 0 or self.plan.wanted(epoch):
             return None
-        return _record(epoch, self.params(epoch - 1), self.params(epoch), self.plan)
+        before = self.buffers[(epoch - 1) % 3]
+        state = self.starts[epoch % 2].copy()
+        values = _updates(before, before.empty_like(), state, self.plan, wanted=True)
+        return EpochRecord(epoch, *values, self._network(self.buffers[epoch % 3], ended=True))
+
+    def _copies(self, grads: Parameters) -> _Values:
+        """A full-batch epoch's record values, copied from the workspace (the next epoch
+        overwrites it) as far as the run keeps them."""
+        fwd = _layers(self.space.fwd, self.plan.layers)
+        gradients = grads.copy() if "gradients" in self.plan.keep else None
+        return self.value, None if fwd is None else fwd.copy(), gradients
+
+    def _network(self, params: Parameters, ended: bool) -> Parameters | None:
+        """The parameters after an epoch for its record, if the run keeps them.
+
+        Once the run has ended its buffers are never written again: the record takes them as they
+        are, a copy (fresh memory, page faults and all) only while training goes on.
+        """
+        if "network" not in self.plan.keep:
+            return None
+        return params if ended else params.copy()
 
     def _result(self, status: Status) -> TrainingResult:
         """How the run ended: the ended run hands over its buffers, the returned network's and
         the workspace's forward pass of it."""
-        params, fwd = self.params(self.epoch), self.space.fwd
+        params, fwd = self.buffers[self.epoch % 3], self.space.fwd
         return TrainingResult(status, self.epoch, self.value, params, self.state, fwd)
 
-    def _diverged(self, epoch: int, error: NonFiniteError) -> TrainingResult:
-        """The run ended by a divergence: the workspace holds the refused update's forward pass,
-        so that of the returned network is computed again."""
-        params = self.params(self.epoch)
+    def _diverged(self, epoch: int, error: NonFiniteError) -> EpochRecord | None:
+        """End the run at ``epoch``, whose updates yielded a network that is not finite; returns
+        the last record if it was not yielded.
+
+        The workspace may hold the refused network's forward pass, so that of the returned
+        network is computed again.
+        """
+        params = self.buffers[self.epoch % 3]
         fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
-        reason = _divergence(epoch, error)
-        return TrainingResult("diverged", self.epoch, value, params, self.state, fwd, epoch, reason)
+        reason = (
+            f"epoch {epoch}: after its update {error.what} is not finite "
+            "(float64 overflow or NaN); a smaller learning rate may help"
+        )
+        self.ended = TrainingResult(
+            "diverged", self.epoch, value, params, self.state, fwd, epoch, reason
+        )
+        return self._last_record()
 
 
-def _full_batch_epochs(run: _FullBatchRun) -> Generator[EpochRecord, None, TrainingResult]:
-    """The epochs of :func:`train` with one batch: records as :meth:`_FullBatchRun.advance`
-    hands them over."""
-    while True:
-        record, result = run.advance()
-        if record is not None:
-            yield record
-        if result is not None:
-            return result
+def _layers(fwd: ForwardPass, layers: slice) -> ForwardPass | None:
+    """The z and a of ``fwd``'s ``layers`` (the same arrays), None for no layer."""
+    z = fwd.z[layers]
+    return ForwardPass(fwd.x, z, fwd.a[layers]) if z else None
 
 
-def _minibatch_epoch(
-    params: Parameters, plan: _Plan, state: OptimizerState, order: NDArray[np.int64]
-) -> tuple[float, ForwardPass, Parameters]:
-    """One pass over the data in batches, one update per batch.
+def _updates(
+    w: Parameters, out: Parameters, state: OptimizerState, plan: _Plan, wanted: bool
+) -> _Values:
+    """One epoch on fresh arrays: an update per batch, from ``w`` into ``out``.
 
-    Returns the mean of the batch losses, every sample's z and a (each computed with the
-    parameters at the start of its batch, put back in the data's order) and the mean of the
-    batch gradients.
+    Returns the mean of the batch losses and, if the epoch's record is ``wanted``, the parts the
+    run keeps: the z and a of each sample (computed with the parameters at the start of its
+    batch, put back in the data's order) and the mean of the batch gradients.
     """
     x, t = plan.x, plan.t
-    zs = [np.empty((len(x), units)) for units, _ in params.shapes]
+    layers = plan.layers if wanted else slice(0)
+    zs = [np.empty((len(x), units)) for units, _ in w.shapes[layers]]
     acts = [np.empty_like(z) for z in zs]
-    grads, total = params.empty_like(), np.zeros_like(params.flat)
+    grads = w.empty_like()
+    total = np.zeros_like(w.flat) if wanted and "gradients" in plan.keep else None
     losses = []
-    for start in range(0, len(x), plan.batch_size):
-        rows = order[start : start + plan.batch_size]
-        fwd, value = evaluate(params, x[rows], t[rows], plan.loss)
-        compute_gradients(params, fwd, t[rows], plan.loss, grads)
-        _update(params, grads, plan.optimizer, state)
-        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z, fwd.a, strict=True):
+    for rows in plan.batches(state.epoch):
+        fwd, value = evaluate(w, x[rows], t[rows], plan.loss)
+        compute_gradients(w, fwd, t[rows], plan.loss, grads)
+        plan.optimizer.step(state, w.flat, grads.flat, out.flat)
+        w = out
+        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z[layers], fwd.a[layers], strict=True):
             z[rows], a[rows] = z_batch, a_batch
-        total += grads.flat
+        if total is not None:
+            total += grads.flat
         losses.append(value)
-    return (
-        sum(losses) / len(losses),
-        ForwardPass(x, zs, acts),
-        params.with_flat(total / len(losses)),
-    )
-
-
-@quiet_floating
-def _update(
-    params: Parameters, grads: Parameters, optimizer: Optimizer, state: OptimizerState
-) -> None:
-    optimizer.step(state, params.flat, grads.flat, params.flat)
-    if not np.isfinite(params.flat).all():
-        raise NonFiniteError("update")
-
-
-def _minibatch_epochs(
-    params: Parameters, state: OptimizerState, fwd: ForwardPass, value: float, plan: _Plan
-) -> Generator[EpochRecord, None, TrainingResult]:
-    """The epochs of :func:`train` in mini-batches, from a network known to be finite.
-
-    Each epoch's arrays are new, so the last epoch's record is kept until it is known whether
-    the run ends there.
-    """
-    epoch_start, epoch_start_state = params.copy(), state.copy()
-    pending: EpochRecord | None = None
-    if plan.reached(value):
-        return TrainingResult("target_reached", 0, value, params, state, fwd)
-    for epoch in range(1, plan.epochs + 1):
-        np.copyto(epoch_start.flat, params.flat)
-        epoch_start_state.restore(state)
-        try:
-            rng = np.random.default_rng([plan.seed, state.epoch])
-            order = rng.permutation(len(plan.x)) if plan.shuffle else np.arange(len(plan.x))
-            epoch_loss, epoch_fwd, epoch_grads = _minibatch_epoch(params, plan, state, order)
-            fwd, value = evaluate(params, plan.x, plan.t, plan.loss)
-        except NonFiniteError as error:
-            np.copyto(params.flat, epoch_start.flat)
-            state.restore(epoch_start_state)
-            if pending is not None:
-                yield pending
-            reason = _divergence(epoch, error)
-            return TrainingResult("diverged", epoch - 1, value, params, state, fwd, epoch, reason)
-        state.epoch += 1
-        record = EpochRecord(epoch, epoch_loss, epoch_fwd, epoch_grads, params.copy())
-        pending = None if plan.wanted(epoch) else record
-        if pending is None:
-            yield record
-        status = plan.stop(epoch, value)
-        if status is not None:
-            if pending is not None:
-                yield pending
-            return TrainingResult(status, epoch, value, params, state, fwd)
-    return TrainingResult("completed", 0, value, params, state, fwd)  # zero epochs asked
-
-
-def collect(
-    epochs: Generator[R, None, TrainingResult], keep: Callable[[R], T]
-) -> tuple[list[T], TrainingResult]:
-    """Drain a training generator, keeping ``keep(item)`` of each item as it comes."""
-    kept: list[T] = []
-    while True:
-        try:
-            kept.append(keep(next(epochs)))
-        except StopIteration as stop:
-            return kept, stop.value
+    forward = ForwardPass(x, zs, acts) if zs else None
+    gradients = None if total is None else out.with_flat(total / len(losses))
+    return sum(losses) / len(losses), forward, gradients

@@ -4,7 +4,7 @@ import asyncio
 import copy
 import json
 import tracemalloc
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import app.api.training as training_api
 from app import examples
 from app.main import create_app
+from app.nn.training import EpochRecord, Run
 
 
 def _body(**changes: Any) -> dict[str, Any]:
@@ -51,6 +52,40 @@ def test_recorded_entries_equal_the_full_trace(client: TestClient) -> None:
     full = _train(client, _body(epochs=12))["trace"]
     sparse = _train(client, _body(epochs=12, trace={"every": 5}))["trace"]
     assert sparse == [full[0], full[5], full[10], full[11]]
+
+
+INCLUDED_AND_KEPT = [
+    ([], set()),
+    (["loss"], set()),
+    (["accuracy"], {"outputs"}),
+    (["loss", "outputs"], {"outputs"}),
+    (["outputs", "layers"], {"outputs", "layers"}),
+    (["gradients"], {"gradients"}),
+    (["network", "loss"], {"network"}),
+]
+
+
+@pytest.mark.parametrize("path", ["/train", "/train/stream"])
+@pytest.mark.parametrize(("include", "kept"), INCLUDED_AND_KEPT)
+def test_the_engine_keeps_only_what_include_needs(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    include: list[str],
+    kept: set[str],
+) -> None:
+    """The engine's records keep only the parts the included fields are computed from."""
+    asked: list[set[str]] = []
+
+    def spying_train(*args: Any, **kwargs: Any) -> Run:
+        asked.append(set(kwargs["keep"]))
+        return real_train(*args, **kwargs)
+
+    real_train = training_api.train
+    monkeypatch.setattr(training_api, "train", spying_train)
+    response = client.post(path, json=_body(epochs=3, trace={"include": include}))
+    assert response.status_code == 200, response.text
+    assert asked == [kept]
 
 
 def test_include_keeps_only_the_listed_fields(client: TestClient) -> None:
@@ -182,19 +217,13 @@ def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
     lines a batch at a time, sends each batch, and no epoch runs after the send that failed."""
     epochs_run, epochs_at_failure = 0, None
 
-    def counting_train(*args: Any, **kwargs: Any) -> Generator[Any, None, Any]:
+    def counting_entry(run: training_api.TrainingRun, record: EpochRecord) -> bytes:
         nonlocal epochs_run
-        epochs = real_train(*args, **kwargs)
-        while True:
-            try:
-                record = next(epochs)
-            except StopIteration as stop:
-                return stop.value
-            epochs_run += 1
-            yield record
+        epochs_run += 1
+        return real_entry(run, record)
 
-    real_train = training_api.train
-    monkeypatch.setattr(training_api, "train", counting_train)
+    real_entry = training_api._entry
+    monkeypatch.setattr(training_api, "_entry", counting_entry)
     body = json.dumps(_body(epochs=1_000_000)).encode()
     chunks_sent = 0
 

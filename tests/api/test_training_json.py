@@ -135,16 +135,8 @@ def _old_answers(body: dict[str, Any], epochs: list[int]) -> tuple[bytes, list[b
     """/train's answer and /train/stream's lines for the recorded ``epochs``, as FastAPI wrote
     them from the models before."""
     run = training_api.start(TrainRequest.model_validate_json(json.dumps(body)))
-    entries = []
-    while True:
-        try:
-            record = next(run.epochs)
-        except StopIteration as stop:
-            result: TrainingResult = stop.value
-            break
-        if record.epoch in epochs:
-            entries.append(_old_entry(run, record))
-    summary = _old_summary(run, result)
+    entries = [_old_entry(run, record) for record in run.epochs if record.epoch in epochs]
+    summary = _old_summary(run, run.epochs.result)
     answer = TrainResponse.model_construct(**summary, trace=entries)
     lines = [*entries, TrainSummary.model_construct(**summary)]
     return (

@@ -13,7 +13,7 @@ import pytest
 from app.nn.losses import LOSSES
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD, Adam, Optimizer
-from app.nn.training import collect, train
+from app.nn.training import Run, TrainingResult, train
 
 EPOCHS = 25
 LOSS = LOSSES["half_squared_error"]
@@ -101,11 +101,19 @@ CONFIGS: list[tuple[dict[str, Any], Optimizer]] = [
 ]
 
 
+def _finish(training: Run) -> TrainingResult:
+    """Train to the end, dropping the records."""
+    for _ in training:
+        pass
+    return training.result
+
+
 @pytest.mark.parametrize(("config", "optimizer"), CONFIGS, ids=[str(c[0]) for c in CONFIGS])
 def test_matches_documented_algorithm(config: dict[str, Any], optimizer: Optimizer) -> None:
     """Every epoch's parameters agree with the reference to 1e-9 relative over 25 epochs."""
     params, x, t = _problem()
-    records, result = collect(train(params, x, t, LOSS, optimizer, EPOCHS), lambda r: r.network)
+    training = train(params, x, t, LOSS, optimizer, EPOCHS)
+    records, result = [r.network for r in training], training.result
     assert result.status == "completed"
     for record, expected in zip(records, _reference(config, EPOCHS), strict=True):
         np.testing.assert_allclose(record.flat, expected, rtol=1e-9, atol=1e-12)
@@ -116,11 +124,9 @@ def test_matches_documented_algorithm(config: dict[str, Any], optimizer: Optimiz
 def test_resuming_equals_one_run(config: dict[str, Any], optimizer: Optimizer) -> None:
     """Ten epochs equal five, then five more from the returned network and state."""
     params, x, t = _problem()
-    _, whole = collect(train(params, x, t, LOSS, optimizer, 10), lambda r: None)
-    _, first = collect(train(params, x, t, LOSS, optimizer, 5), lambda r: None)
-    _, second = collect(
-        train(first.network, x, t, LOSS, optimizer, 5, first.optimizer_state), lambda r: None
-    )
+    whole = _finish(train(params, x, t, LOSS, optimizer, 10))
+    first = _finish(train(params, x, t, LOSS, optimizer, 5))
+    second = _finish(train(first.network, x, t, LOSS, optimizer, 5, first.optimizer_state))
     np.testing.assert_allclose(second.network.flat, whole.network.flat, rtol=1e-12, atol=0)
     assert second.optimizer_state.step == 10
     for name, values in whole.optimizer_state.buffers.items():

@@ -18,7 +18,7 @@ from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD
-from app.nn.training import EpochRecord, TrainingResult, collect, train
+from app.nn.training import PARTS, EpochRecord, Part, TrainingResult, train
 from app.nn.types import Array
 
 LOSS_NAMES: list[LossName] = list(LOSSES)
@@ -66,7 +66,8 @@ def run(
     params: Parameters, x: Array, t: Array, loss: LossName, lr: float, epochs: int
 ) -> tuple[list[EpochRecord], TrainingResult]:
     """Train to the end, keeping every epoch record."""
-    return collect(train(params, x, t, LOSSES[loss], SGD(lr), epochs), lambda record: record)
+    training = train(params, x, t, LOSSES[loss], SGD(lr), epochs)
+    return list(training), training.result
 
 
 def manual_steps(
@@ -267,11 +268,18 @@ def test_initially_non_finite_network_raises_before_any_epoch(
         return record.epoch
 
     with pytest.raises(NonFiniteError) as caught:
-        collect(
-            train(
-                params, np.array([[x]]), np.array([[t]]), LOSSES["half_squared_error"], SGD(0.1), 5
-            ),
-            keep,
+        list(
+            map(
+                keep,
+                train(
+                    params,
+                    np.array([[x]]),
+                    np.array([[t]]),
+                    LOSSES["half_squared_error"],
+                    SGD(0.1),
+                    5,
+                ),
+            )
         )
     assert kept == []
     assert caught.value.stage == stage
@@ -381,8 +389,8 @@ def test_every_keeps_the_asked_epochs_and_the_last(samples: int, case: str, ever
         target = run(params, x, t, loss, lr, 22)[1].final_loss
 
     def records(step: int) -> tuple[list[EpochRecord], TrainingResult]:
-        epochs = train(params, x, t, LOSSES[loss], SGD(lr), 40, loss_below=target, every=step)
-        return collect(epochs, lambda record: record)
+        training = train(params, x, t, LOSSES[loss], SGD(lr), 40, loss_below=target, every=step)
+        return list(training), training.result
 
     every_one, result = records(1)
     kept, same_result = records(every)
@@ -397,3 +405,122 @@ def test_every_keeps_the_asked_epochs_and_the_last(samples: int, case: str, ever
     expected_status = {"completes": "completed", "target": "target_reached", "diverges": "diverged"}
     assert result.status == expected_status[case]
     assert 1 < last < 40 or case == "completes"
+
+
+def test_run_yields_its_records_then_holds_the_result() -> None:
+    """A run is an iterator of its records; its result is there once they are exhausted."""
+    training = train(xor_network(), X, T, LOSSES["half_squared_error"], SGD(0.1), 5, every=2)
+    assert iter(training) is training
+    with pytest.raises(RuntimeError, match="has not ended"):
+        _ = training.result
+    first = next(training)
+    with pytest.raises(RuntimeError, match="has not ended"):
+        _ = training.result
+    records = [first, *training]
+    assert [r.epoch for r in records] == [1, 3, 5]
+    assert (training.result.status, training.result.epochs_run) == ("completed", 5)
+    assert list(training) == []
+    assert training.result.epochs_run == 5
+
+
+def test_a_run_that_needs_no_epoch_has_its_result_at_once() -> None:
+    """A target met by the initial network, or zero epochs: no record, the result right away."""
+    loss = LOSSES["half_squared_error"]
+    initial = evaluate(xor_network(), X, T, loss)[1]
+    met = train(xor_network(), X, T, loss, SGD(0.1), 5, loss_below=initial)
+    assert (met.result.status, met.result.epochs_run) == ("target_reached", 0)
+    assert list(met) == []
+    none = train(xor_network(), X, T, loss, SGD(0.1), 0)
+    assert (none.result.status, list(none)) == ("completed", [])
+
+
+KEEPS: list[tuple[Part, ...]] = [
+    (),
+    ("outputs",),
+    ("layers",),
+    ("gradients",),
+    ("network",),
+    ("outputs", "gradients"),
+    ("outputs", "layers", "network"),
+]
+
+
+@pytest.mark.parametrize("keep", KEEPS, ids=["+".join(keep) or "nothing" for keep in KEEPS])
+@pytest.mark.parametrize("batch_size", [None, 3])
+@pytest.mark.parametrize("case", ["completes", "target", "diverges"])
+def test_records_hold_only_the_kept_parts(
+    keep: tuple[Part, ...], batch_size: int | None, case: str
+) -> None:
+    """A record holds only the parts the run keeps (None for the others; the last layer's z and
+    a alone for ``outputs`` without ``layers``), equal to those of a run keeping them all: the
+    records kept as they pass and the last one computed again, in one batch or several."""
+    params, x, t, loss, lr = _every_case(case)
+    if case == "diverges" and batch_size:
+        lr = 1.0  # at 1e3 three samples per batch diverge at epoch 2, with nothing to compute again
+
+    def records(
+        parts: tuple[Part, ...], epochs: int = 40, target: float | None = None
+    ) -> tuple[list[EpochRecord], TrainingResult]:
+        training = train(
+            params, x, t, LOSSES[loss], SGD(lr), epochs,
+            batch_size=batch_size, shuffle=True, loss_below=target, every=4, keep=parts,
+        )  # fmt: skip
+        return list(training), training.result
+
+    target = records((), 20)[1].final_loss if case == "target" else None
+    everything, result = records(PARTS, target=target)
+    kept, same_result = records(keep, target=target)
+    epochs = [r.epoch for r in everything]
+    assert [r.epoch for r in kept] == epochs
+    if case != "completes":  # the last record is computed again
+        assert epochs[-1] % 4 != 1
+    for record, full in zip(kept, everything, strict=True):
+        assert record.loss == full.loss
+        if "layers" in keep or "outputs" in keep:
+            assert record.forward is not None
+            layers = slice(None) if "layers" in keep else slice(-1, None)
+            for mine, other in zip(
+                record.forward.z + record.forward.a,
+                full.forward.z[layers] + full.forward.a[layers],
+                strict=True,
+            ):
+                np.testing.assert_array_equal(mine, other)
+        else:
+            assert record.forward is None
+        if "gradients" in keep:
+            assert record.gradients is not None
+            np.testing.assert_array_equal(record.gradients.flat, full.gradients.flat)
+        else:
+            assert record.gradients is None
+        if "network" in keep:
+            assert record.network is not None
+            np.testing.assert_array_equal(record.network.flat, full.network.flat)
+        else:
+            assert record.network is None
+    assert (same_result.status, same_result.epochs_run) == (result.status, result.epochs_run)
+    assert same_result.final_loss == result.final_loss
+    np.testing.assert_array_equal(same_result.network.flat, result.network.flat)
+
+
+@pytest.mark.parametrize("case", ["target", "diverges"])
+def test_minibatch_last_record_computed_again_is_the_same(case: str) -> None:
+    """In mini-batches too, the last record, not kept as it passed, is computed again from its
+    epoch's start (parameters and optimizer state, here with momentum) to the same bits."""
+    params, x, t, loss, lr = _every_case(case)
+    optimizer = SGD(lr, momentum=0.9) if case == "target" else SGD(1.0)
+
+    def records(
+        epochs: int, every: int, target: float | None
+    ) -> tuple[list[EpochRecord], TrainingResult]:
+        training = train(
+            params, x, t, LOSSES[loss], optimizer, epochs,
+            batch_size=3, shuffle=True, loss_below=target, every=every,
+        )  # fmt: skip
+        return list(training), training.result
+
+    target = None
+    if case == "target":  # the loss that the run reaches after 8 epochs
+        target = records(8, 1, None)[1].final_loss
+    (every_one, _), (sparse, _) = records(40, 1, target), records(40, 4, target)
+    assert sparse[-1].epoch % 4 != 1
+    _same_record(sparse[-1], every_one[-1])
