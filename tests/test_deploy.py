@@ -396,6 +396,14 @@ def test_nginx_answers_its_own_errors_in_the_apis_shape(proxy: Directive) -> Non
     assert returned_json(body) == {"detail": too_large(DEFAULTS.max_body_bytes)}
 
 
+def test_nginx_promises_no_answer_to_a_client_it_timed_out(proxy: Directive) -> None:
+    """nginx ends a request that timed out reading from the client (client_header_timeout,
+    client_body_timeout) by closing the connection, never through error_page: a page for 408
+    would be a body no client ever receives."""
+    pages = {code for d in proxy.all("error_page") for code in d.args[:-1]}
+    assert "408" not in pages
+
+
 def test_nginx_passes_the_request_id(nginx: Directive, proxy: Directive) -> None:
     """X-Request-ID goes to the replica and back on every answer, nginx's own included."""
     headers = {tuple(d.args) for d in proxy.all("proxy_set_header")}
