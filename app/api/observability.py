@@ -57,8 +57,8 @@ def route_template(scope: Scope, status: int) -> str:
     # route without path parameters has its template as its path.
     if scope.get("endpoint") is not None and not scope.get("path_params"):
         return str(scope["path"])
-    # Refused before routing (the concurrency cap's 503): the path if it is a documented one.
-    # FastAPI builds the schema once per app (~0.2 s) and caches it; a 404 never needs it.
+    # Refused before routing (the body's 408 and 413, the concurrency cap's 503): the path if it
+    # is a documented one. The app's startup builds the schema, which FastAPI caches.
     openapi = getattr(scope.get("app"), "openapi", None)
     if status != 404 and callable(openapi) and scope["path"] in openapi().get("paths", {}):
         return str(scope["path"])

@@ -515,3 +515,12 @@ def test_training_endpoints_count_epochs_and_outcomes(client: TestClient, path: 
     assert _value(after, epochs) - _value(before, epochs) == 10
     assert _value(after, runs, status="completed") - _value(before, runs, status="completed") == 1
     assert _value(after, runs, status="diverged") - _value(before, runs, status="diverged") == 1
+
+
+def test_the_schema_is_built_when_the_app_starts() -> None:
+    """A request refused before routing (a body's 408) is labelled from the OpenAPI schema: the
+    app's startup builds it, so that no request waits on the event loop while it is built."""
+    app = create_app()
+    assert app.openapi_schema is None
+    with TestClient(app):
+        assert app.openapi_schema is not None
