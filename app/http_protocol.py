@@ -17,21 +17,25 @@ the app's (:mod:`app.api.body`), which also runs under a plain ``uvicorn app.mai
 """
 
 import asyncio
+from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from app.api.concurrency import RETRY_AFTER_SECONDS
+from app.api.errors import send_error
 from app.api.observability import log_refused_connection
 from app.config import get_settings
 
 REFUSED_LINGER_SECONDS = 1.0
 """How long a refused connection stays half-open, so that the client reads the answer."""
 
-_REASON_PHRASES = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+Headers = Sequence[tuple[bytes, bytes]]
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -72,12 +76,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.head_bytes += len(data)
         super().data_received(data)
         if self.awaiting_head and self.head_bytes > self.max_header_bytes.value:
-            self._answer_and_close(
-                431,
-                "header_too_large",
-                f"The request's head (request line and headers) is over the limit of "
-                f"{self.max_header_bytes.value:,} bytes (set by {self.max_header_bytes.env})",
-            )
+            self._answer_and_close(431, "header_too_large", self._head_too_large())
 
     def on_message_begin(self) -> None:
         """A request's first byte: its head must now be complete in time."""
@@ -87,10 +86,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.head_started = True
 
     def on_headers_complete(self) -> None:
-        """The head is complete: the app (and its body limits) takes over."""
+        """The head is complete: the app (and its body limits) takes over, unless the head is
+        over its size limit (having ended in the read that took it past the limit)."""
         self._cancel_head_timer()
         self.awaiting_head = False
-        super().on_headers_complete()
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size <= self.max_header_bytes.value:
+            super().on_headers_complete()
+            return
+        # uvicorn answers it as it answers any request, with this refusal for the app.
+        app, self.app = self.app, self._refusal(431, "header_too_large", self._head_too_large())
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Forget the timer, then let uvicorn clean up."""
@@ -128,6 +137,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             f"{self.header_timeout.value} s (set by {self.header_timeout.env})",
         )
 
+    def _head_too_large(self) -> str:
+        return (
+            f"The request's head (request line and headers) is over the limit of "
+            f"{self.max_header_bytes.value:,} bytes (set by {self.max_header_bytes.env})"
+        )
+
+    def _refusal(self, status: int, reason: str, detail: str) -> ASGIApp:
+        """An app that answers ``detail`` with ``status`` and closes the connection."""
+        request_id = log_refused_connection(status, reason, self.client)
+        headers = [(b"connection", b"close"), (b"x-request-id", request_id.encode())]
+
+        async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+            await send_error(send, status, detail, headers)
+
+        return refuse
+
     def _answer_and_close(self, status: int, reason: str, detail: str) -> None:
         """Refuse the request whose head is awaited, unless an answer is on its way already, into
         which nothing else may be written: then the connection just closes."""
@@ -136,7 +161,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._answering():
             self.transport.close()
         else:
-            self._close_after(_response(status, _REASON_PHRASES[status], detail, request_id))
+            self._close_after(self._response(status, detail, request_id))
 
     def _refuse(self, transport: asyncio.Transport) -> None:
         """Answer a 503 and close, without the connection ever counting as one of the worker's."""
@@ -148,8 +173,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             f"The server has {self.max_connections.value:,} connections open, the most one "
             f"worker keeps (set by {self.max_connections.env}); retry in {RETRY_AFTER_SECONDS} s"
         )
-        extra = [b"retry-after: %d" % RETRY_AFTER_SECONDS]
-        self._close_after(_response(503, b"Service Unavailable", detail, request_id, extra))
+        retry = [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS)]
+        self._close_after(self._response(503, detail, request_id, retry))
+
+    def _response(self, status: int, detail: str, request_id: str, extra: Headers = ()) -> bytes:
+        """A complete HTTP/1.1 answer ``{"detail": ...}`` that closes the connection, with
+        uvicorn's own ``date`` and ``server`` headers."""
+        body = orjson.dumps({"detail": detail})
+        headers: list[tuple[bytes, bytes]] = [
+            *self.server_state.default_headers,
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            (b"connection", b"close"),
+            (b"x-request-id", request_id.encode()),
+            *extra,
+        ]
+        status_line = b"HTTP/1.1 %d %s" % (status, HTTPStatus(status).phrase.encode())
+        head = b"\r\n".join([status_line, *(name + b": " + value for name, value in headers)])
+        return head + b"\r\n\r\n" + body
 
     def _close_after(self, answer: bytes) -> None:
         """Send ``answer`` and close the connection, dropping whatever the client still sends.
@@ -162,19 +203,3 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(REFUSED_LINGER_SECONDS, self.transport.close)
-
-
-def _response(
-    status: int, phrase: bytes, detail: str, request_id: str, extra: list[bytes] | None = None
-) -> bytes:
-    """A complete HTTP/1.1 answer ``{"detail": ...}`` that closes the connection."""
-    body = orjson.dumps({"detail": detail})
-    head = [
-        b"HTTP/1.1 %d %s" % (status, phrase),
-        b"content-type: application/json",
-        b"content-length: %d" % len(body),
-        b"connection: close",
-        b"x-request-id: " + request_id.encode(),
-        *(extra or []),
-    ]
-    return b"\r\n".join(head) + b"\r\n\r\n" + body
