@@ -404,6 +404,15 @@ def test_nginx_promises_no_answer_to_a_client_it_timed_out(proxy: Directive) -> 
     assert "408" not in pages
 
 
+def test_nginx_times_out_slow_clients_like_the_app(nginx: Directive) -> None:
+    """nginx's client timeouts equal the replicas' defaults for a request's head and body."""
+    http = nginx.one("http")
+    assert seconds(http.one("client_header_timeout").args[0]) == (
+        DEFAULTS.header_timeout_seconds.value
+    )
+    assert seconds(http.one("client_body_timeout").args[0]) == DEFAULTS.body_timeout_seconds.value
+
+
 def test_nginx_passes_the_request_id(nginx: Directive, proxy: Directive) -> None:
     """X-Request-ID goes to the replica and back on every answer, nginx's own included."""
     headers = {tuple(d.args) for d in proxy.all("proxy_set_header")}
