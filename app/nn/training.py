@@ -14,7 +14,7 @@ parts of :data:`PARTS` that the run keeps.
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,7 +27,7 @@ from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
 Part = Literal["outputs", "layers", "gradients", "network"]
-PARTS: tuple[Part, ...] = ("outputs", "layers", "gradients", "network")
+PARTS: tuple[Part, ...] = get_args(Part)
 """What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
 read), every layer's z and a, the gradients, the parameters after the update."""
 

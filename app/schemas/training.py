@@ -1,6 +1,6 @@
 """Requests and responses of /train: optimizers, their state, stopping rules, the trace."""
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     Field,
@@ -11,6 +11,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, Limit, get_settings
+from app.nn.training import Status
 from app.schemas.base import (
     FiniteFloat,
     Loc,
@@ -190,7 +191,8 @@ class StopRule(StrictModel):
 
 
 TraceField = Literal["loss", "accuracy", "outputs", "layers", "gradients", "network"]
-TRACE_FIELDS: list[TraceField] = ["loss", "accuracy", "outputs", "layers", "gradients", "network"]
+TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
+"""EpochTrace's fields besides epoch, in its order."""
 
 
 class TraceSpec(StrictModel):
@@ -299,7 +301,7 @@ class EpochTrace(ResponseModel):
 class TrainSummary(ResponseModel):
     """How training ended and the trained network (the last line of /train/stream)."""
 
-    status: Literal["completed", "diverged", "target_reached", "deadline_exceeded"] = Field(
+    status: Status = Field(
         description="completed; diverged when an update made the network non-finite; "
         "target_reached when stop.loss_below was met; deadline_exceeded when the run took "
         "longer than BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."
