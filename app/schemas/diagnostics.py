@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_core import InitErrorDetails
 
-from app.config import get_settings
+from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
 from app.nn.check import Step
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
@@ -24,10 +24,6 @@ from app.schemas.base import (
     plural,
 )
 from app.schemas.passes import LossRequest
-
-EVALUATION_OVERHEAD_WORK = 150_000
-"""Work units charged per layer and forward pass for NumPy's fixed per-call costs (one unit ≈ one
-multiply-add of ``samples × parameters``), so that checking a deep narrow network counts too."""
 
 Values = float | list[float] | list[list[float]]
 
