@@ -9,9 +9,14 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
+# The work of a request is counted in units of one multiply-add of a sample through a parameter
+# (``samples × parameters`` per pass), plus a fixed charge per layer for NumPy's per-call costs,
+# which dominate tiny networks: so many epochs of a tiny network, or a gradient check of a deep
+# narrow one, count too. BACKPROP_MAX_WORK bounds the total.
 EPOCH_OVERHEAD_WORK = 160_000
-"""Work units charged per layer and epoch for NumPy's fixed per-call costs (one unit ≈ one
-multiply-add of ``samples × parameters``), so that many epochs of a tiny network count too."""
+"""The fixed charge per layer and training epoch (forward pass, backward pass and update)."""
+EVALUATION_OVERHEAD_WORK = 150_000
+"""The fixed charge per layer and one-shot forward pass with its loss (a /gradcheck probe)."""
 
 
 @dataclass(frozen=True)

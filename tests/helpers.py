@@ -1,7 +1,14 @@
-"""Small helpers shared by the HTTP tests."""
+"""Small helpers shared by the tests: what only the tests need from the app."""
 
 import json
 from typing import Any
+
+import numpy as np
+
+from app.api import request_context
+from app.nn.activations import Activation, run
+from app.nn.losses import Loss
+from app.nn.types import Array
 
 
 def strict_json(text: str) -> Any:
@@ -11,3 +18,23 @@ def strict_json(text: str) -> Any:
         raise AssertionError(f"non-finite token {token} in response")
 
     return json.loads(text, parse_constant=reject)
+
+
+def activate(activation: Activation, z: Array) -> Array:
+    """``f(z)`` in a new array (``z`` itself for identity), by the activation's forward calls."""
+    if activation.is_identity:
+        return z
+    a = np.empty_like(z)
+    run(activation.forward_ops(z, a))
+    return a
+
+
+def loss_value(loss: Loss, u: Array, t: Array) -> float:
+    """The loss of outputs (or logits) ``u`` against targets ``t``; its gradient is dropped."""
+    return loss.evaluate(u, t, np.empty_like(u))
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (None outside a request)."""
+    record = request_context.current()
+    return record.request_id if record else None

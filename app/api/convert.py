@@ -11,12 +11,11 @@ from typing import Any
 import numpy as np
 
 from app.nn.network import ForwardPass, Parameters
-from app.nn.optimizers import SGD, Adam, Optimizer
+from app.nn.optimizers import BUFFER_NAMES, SGD, Adam, Optimizer
 from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
 from app.schemas.network import Layer, LayerTensors, Network, NetworkOut
 from app.schemas.training import (
-    BUFFER_NAMES,
     AdamOptimizer,
     AdamWOptimizer,
     OptimizerSpec,

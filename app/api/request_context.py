@@ -56,9 +56,3 @@ def end(token: Token[RequestRecord | None]) -> None:
 def current() -> RequestRecord | None:
     """The record of the request being served (None outside a request)."""
     return _current.get()
-
-
-def current_request_id() -> str | None:
-    """The id of the request being served (None outside a request)."""
-    record = _current.get()
-    return record.request_id if record else None

@@ -4,11 +4,10 @@
 those that write ``dz = da * f'(z)`` (the chain rule through the activation, each function using
 the cheapest form of its derivative). The training loop builds them once per run and replays
 them every epoch, so a tiny network pays no allocation and no Python beyond the calls
-themselves; :meth:`Activation.forward` and :meth:`Activation.backward` run the same calls on
-fresh arrays. Identity makes no call: its ``a`` is its ``z`` and its ``dz`` its ``da``. At a
-kink the derivative is taken from the left (``relu'(0) = 0``, as the notebook's ``Z > 0`` mask
-does). ``softmax`` works on each row (sample) of a ``(samples, units)`` array; the others are
-elementwise.
+themselves; :meth:`Activation.backward` runs the same calls on fresh arrays. Identity makes no
+call: its ``a`` is its ``z`` and its ``dz`` its ``da``. At a kink the derivative is taken from the
+left (``relu'(0) = 0``, as the notebook's ``Z > 0`` mask does). ``softmax`` works on each row
+(sample) of a ``(samples, units)`` array; the others are elementwise.
 """
 
 from collections.abc import Callable
@@ -34,14 +33,6 @@ class Activation:
     forward_ops: Callable[[Array, Array], list[Op]]
     backward_ops: Callable[[Array, Array, Array, Array], list[Op]]
     is_identity: bool = False
-
-    def forward(self, z: Array) -> Array:
-        """``f(z)`` in a new array (``z`` itself for identity)."""
-        if self.is_identity:
-            return z
-        a = np.empty_like(z)
-        run(self.forward_ops(z, a))
-        return a
 
     def backward(self, z: Array, a: Array, da: Array) -> Array:
         """``da * f'(z)`` in a new array (``da`` itself for identity)."""

@@ -23,12 +23,13 @@ from typing import Literal
 import numpy as np
 
 from app.nn.activations import ACTIVATIONS, ActivationName
-from app.nn.errors import NonFiniteError, quiet_floating
+from app.nn.errors import quiet_floating
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import (
     Parameters,
     backpropagate,
     check_gradients_finite,
+    check_update_finite,
     compute_gradients,
     evaluate,
     loss_gradient,
@@ -142,8 +143,7 @@ class _Truth:
     def updated(self) -> Parameters:
         updated, sgd = self.params.empty_like(), SGD(self.learning_rate)
         sgd.step(sgd.init(updated.flat.size), self.params.flat, self.grads.flat, updated.flat)
-        if not np.isfinite(updated.flat).all():
-            raise NonFiniteError("update")
+        check_update_finite(updated)
         return updated
 
     @cached_property

@@ -104,9 +104,7 @@ def finite_differences(
                 crossed[index] |= (fwd.z[index] > 0) != positive[index]
         probe.flat[i] = w
         numeric.flat[i] = (values[0] - values[1]) / ((w + epsilon) - (w - epsilon))
-    for index, (nW, nb) in enumerate(numeric.layers):
-        if not (np.isfinite(nW).all() and np.isfinite(nb).all()):
-            raise NonFiniteError("gradient", layer=index)
+    check_gradients_finite(numeric)
     return numeric, crossed
 
 

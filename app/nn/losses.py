@@ -1,4 +1,4 @@
-"""Losses by name: ``value(u, t)`` and ``gradient(u, t) = d value / d u``, computed together.
+"""Losses by name: each computes its value ``L(u, t)`` and its gradient ``dL/du`` together.
 
 ``u`` is the network's output ``a`` of the last layer, or its pre-activation ``z`` for the losses
 marked ``from_logits`` (the cross-entropies, computed from ``z`` so that no ``log(0)`` or overflow
@@ -34,12 +34,8 @@ class Loss:
     from_logits: bool = False
     accuracy: Callable[[Array, Array], float | None] | None = None
 
-    def value(self, u: Array, t: Array) -> float:
-        """The loss of outputs (or logits) ``u`` against targets ``t``."""
-        return self.evaluate(u, t, np.empty_like(u))
-
     def gradient(self, u: Array, t: Array) -> Array:
-        """``d value / d u`` in a new array."""
+        """``dL/du`` in a new array (the value is computed too, and dropped)."""
         grad = np.empty_like(u)
         self.evaluate(u, t, grad)
         return grad

@@ -200,18 +200,15 @@ def _backward_ops(
 def forward(params: Parameters, x: Array) -> ForwardPass:
     """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass; raise
     :class:`NonFiniteError` if any ``z`` is not finite."""
-    zflat, fwd = _forward(params, x)
+    zflat, zs, acts = _forward_buffers(params.activations, len(x), params.shapes)
+    fwd = ForwardPass(x, zs, acts)
+    run(_forward_ops(params, fwd))
     check_forward_finite(fwd, zflat)
     return fwd
 
 
-def _forward(params: Parameters, x: Array) -> tuple[Array, ForwardPass]:
-    """:func:`forward` on fresh buffers, without its own floating-point error state (callers set
-    it once); also returns the vector holding every z."""
-    zflat, zs, acts = _forward_buffers(params.activations, len(x), params.shapes)
-    fwd = ForwardPass(x, zs, acts)
-    run(_forward_ops(params, fwd))
-    return zflat, fwd
+# One check per stage of the computation (forward, loss, gradient, update), each raising
+# NonFiniteError with its stage: every caller that checks a stage calls its function.
 
 
 def check_forward_finite(fwd: ForwardPass, zflat: Array) -> None:
@@ -256,6 +253,13 @@ def _backward(
     return deltas
 
 
+def check_loss_finite(value: float) -> float:
+    """``value``, or :class:`NonFiniteError` if the loss is not finite."""
+    if not math.isfinite(value):
+        raise NonFiniteError("loss")
+    return value
+
+
 def check_gradients_finite(grads: Parameters) -> None:
     """Raise :class:`NonFiniteError` naming the first layer whose gradient is not finite."""
     if np.isfinite(grads.flat).all():
@@ -265,15 +269,18 @@ def check_gradients_finite(grads: Parameters) -> None:
             raise NonFiniteError("gradient", layer=index)
 
 
+def check_update_finite(params: Parameters) -> None:
+    """Raise :class:`NonFiniteError` if an updated parameter is not finite."""
+    if not np.isfinite(params.flat).all():
+        raise NonFiniteError("update")
+
+
 @quiet_floating
 def evaluate(params: Parameters, x: Array, t: Array, loss: Loss) -> tuple[ForwardPass, float]:
-    """Forward pass and loss, raising :class:`NonFiniteError` if any ``z`` or the loss is not."""
-    zflat, fwd = _forward(params, x)
-    check_forward_finite(fwd, zflat)
-    value = loss.value(_loss_input(fwd, loss), t)
-    if not math.isfinite(value):
-        raise NonFiniteError("loss")
-    return fwd, value
+    """Forward pass and loss on fresh buffers, raising :class:`NonFiniteError` if any ``z`` or
+    the loss is not finite: :meth:`Workspace.evaluate` of a workspace made for this one call."""
+    space = Workspace([params], x, t, loss, backward=False)
+    return space.fwd, space.evaluate(0)
 
 
 @quiet_floating
@@ -301,34 +308,43 @@ def _loss_input(fwd: ForwardPass, loss: Loss) -> Array:
 
 
 class Workspace:
-    """One training run's full-batch passes, prepared once: buffers for every z, a, δ and
-    gradient, and the calls of the forward and backward passes for each of the given parameter
-    buffers (the loop rotates through them instead of copying parameters)."""
+    """Full-batch passes prepared once: buffers for every z, a, δ and gradient, and the calls of
+    the forward and backward passes for each of the given parameter buffers (a training run
+    rotates through them instead of copying parameters). With ``backward=False`` only the
+    forward pass and the loss are prepared (:func:`evaluate`'s one-shot use)."""
 
-    def __init__(self, buffers: Sequence[Parameters], x: Array, t: Array, loss: Loss) -> None:
+    def __init__(
+        self,
+        buffers: Sequence[Parameters],
+        x: Array,
+        t: Array,
+        loss: Loss,
+        backward: bool = True,
+    ) -> None:
         first = buffers[0]
         self.t, self.loss = t, loss
         self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes)
         self.fwd = ForwardPass(x, zs, acts)
-        self.grads = first.empty_like()
-        deltas = _backward_buffers(first, self.fwd, self.grads, loss.from_logits)
-        self.dy = deltas[-1][0]
         self.forward_ops = [_forward_ops(params, self.fwd) for params in buffers]
-        self.backward_ops = [
-            _backward_ops(params, self.fwd, self.grads, deltas, loss.from_logits)
-            for params in buffers
-        ]
         self.loss_input = _loss_input(self.fwd, loss)
+        if backward:
+            self.grads = first.empty_like()
+            deltas = _backward_buffers(first, self.fwd, self.grads, loss.from_logits)
+            self.dy = deltas[-1][0]
+            self.backward_ops = [
+                _backward_ops(params, self.fwd, self.grads, deltas, loss.from_logits)
+                for params in buffers
+            ]
+        else:
+            self.dy = np.empty_like(self.loss_input)
 
     def evaluate(self, which: int) -> float:
         """Forward pass and loss of parameter buffer ``which``, leaving ``dLoss/d outputs`` ready
-        for :meth:`gradients`; raises :class:`NonFiniteError` like :func:`evaluate`."""
+        for :meth:`gradients`; raises :class:`NonFiniteError` if any ``z`` or the loss is not
+        finite."""
         run(self.forward_ops[which])
         check_forward_finite(self.fwd, self.zflat)
-        value = self.loss.evaluate(self.loss_input, self.t, self.dy)
-        if not math.isfinite(value):
-            raise NonFiniteError("loss")
-        return value
+        return check_loss_finite(self.loss.evaluate(self.loss_input, self.t, self.dy))
 
     def gradients(self, which: int) -> Parameters:
         """The gradients at the last evaluation of parameter buffer ``which`` (in ``grads``)."""

@@ -5,18 +5,24 @@ Each optimizer is a frozen set of hyper-parameters plus two pure-in-spirit funct
 updated flat parameter vector into ``out`` (``w`` itself, or another buffer so that the old
 parameters stay for a rollback) and updates the state in place (one vector operation per rule,
 whatever the network's depth). The state is plain arrays and a step count, so it can leave the
-server as JSON and come back to resume training exactly where it stopped.
+server as JSON and come back to resume training exactly where it stopped. Buffers are named as in
+PyTorch's optimizer state (:data:`BufferName`); ``buffers`` says which ones a configuration keeps.
 
 Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize=False``, single
 tensor path); the docstrings give the formulas.
 """
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
 from app.nn.types import Array
+
+BufferName = Literal["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+BUFFER_NAMES: tuple[BufferName, ...] = get_args(BufferName)
+MEANS_OF_SQUARES: frozenset[BufferName] = frozenset({"exp_avg_sq", "max_exp_avg_sq"})
+"""The buffers that hold running means of squared gradients: never negative."""
 
 
 @dataclass
@@ -24,7 +30,7 @@ class OptimizerState:
     """Updates and epochs so far and the optimizer's per-parameter buffers (flat, named)."""
 
     step: int = 0
-    buffers: dict[str, Array] = field(default_factory=dict)
+    buffers: dict[BufferName, Array] = field(default_factory=dict)
     epoch: int = 0
 
     def copy(self) -> "OptimizerState":
@@ -41,6 +47,11 @@ class OptimizerState:
 
 class Optimizer(Protocol):
     """What the training loop needs from an optimizer."""
+
+    @property
+    def buffers(self) -> tuple[BufferName, ...]:
+        """The state buffers this configuration keeps."""
+        ...
 
     def init(self, size: int) -> OptimizerState:
         """The state before the first update of ``size`` parameters."""
@@ -63,10 +74,14 @@ class SGD:
     nesterov: bool = False
     weight_decay: float = 0.0
 
-    def init(self, size: int) -> OptimizerState:
+    @property
+    def buffers(self) -> tuple[BufferName, ...]:
         """No buffer without momentum; a momentum buffer otherwise."""
-        buffers = {"momentum_buffer": np.zeros(size)} if self.momentum else {}
-        return OptimizerState(0, buffers)
+        return ("momentum_buffer",) if self.momentum else ()
+
+    def init(self, size: int) -> OptimizerState:
+        """Every buffer at zero."""
+        return OptimizerState(0, {name: np.zeros(size) for name in self.buffers})
 
     def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
         """One SGD update."""
@@ -111,10 +126,15 @@ class Adam:
     amsgrad: bool = False
     decoupled: bool = False
 
+    @property
+    def buffers(self) -> tuple[BufferName, ...]:
+        """First and second moments (and their running maximum for AMSGrad)."""
+        moments: tuple[BufferName, ...] = ("exp_avg", "exp_avg_sq")
+        return (*moments, "max_exp_avg_sq") if self.amsgrad else moments
+
     def init(self, size: int) -> OptimizerState:
-        """First and second moments at zero (and their running maximum for AMSGrad)."""
-        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
-        return OptimizerState(0, {name: np.zeros(size) for name in names})
+        """Every buffer at zero."""
+        return OptimizerState(0, {name: np.zeros(size) for name in self.buffers})
 
     def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
         """One Adam or AdamW update."""

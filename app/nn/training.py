@@ -14,20 +14,27 @@ parts of :data:`PARTS` that the run keeps.
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.losses import Loss
-from app.nn.network import ForwardPass, Parameters, Workspace, compute_gradients, evaluate
+from app.nn.network import (
+    ForwardPass,
+    Parameters,
+    Workspace,
+    check_update_finite,
+    compute_gradients,
+    evaluate,
+)
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
 Part = Literal["outputs", "layers", "gradients", "network"]
-PARTS: tuple[Part, ...] = ("outputs", "layers", "gradients", "network")
+PARTS: tuple[Part, ...] = get_args(Part)
 """What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
 read), every layer's z and a, the gradients, the parameters after the update."""
 
@@ -223,8 +230,7 @@ class Run(Iterator[EpochRecord]):
                 value = space.evaluate(epoch % 3)
             except NonFiniteError as error:
                 state.restore(start)
-                updated = np.isfinite(after.flat).all()
-                return self._diverged(epoch, error if updated else NonFiniteError("update"))
+                return self._diverged(epoch, error, after)
             status = plan.stop(epoch, value)
             record = None
             if wanted:
@@ -271,13 +277,20 @@ class Run(Iterator[EpochRecord]):
         params, fwd = self.buffers[self.epoch % 3], self.space.fwd
         return TrainingResult(status, self.epoch, self.value, params, self.state, fwd)
 
-    def _diverged(self, epoch: int, error: NonFiniteError) -> EpochRecord | None:
-        """End the run at ``epoch``, whose updates yielded a network that is not finite; returns
-        the last record if it was not yielded.
+    def _diverged(
+        self, epoch: int, error: NonFiniteError, updated: Parameters
+    ) -> EpochRecord | None:
+        """End the run at ``epoch``, whose updates yielded the network ``updated``, not finite
+        (``error`` says where it showed, unless a parameter itself is not finite); returns the
+        last record if it was not yielded.
 
         The workspace may hold the refused network's forward pass, so that of the returned
         network is computed again.
         """
+        try:
+            check_update_finite(updated)
+        except NonFiniteError as update:
+            error = update
         params = self.buffers[self.epoch % 3]
         fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
         reason = (

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_core import InitErrorDetails
 
-from app.config import get_settings
+from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
+from app.nn.check import Step
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
 from app.schemas.base import (
     FiniteFloat,
@@ -23,10 +24,6 @@ from app.schemas.base import (
     plural,
 )
 from app.schemas.passes import LossRequest
-
-EVALUATION_OVERHEAD_WORK = 150_000
-"""Work units charged per layer and forward pass for NumPy's fixed per-call costs (one unit ≈ one
-multiply-add of ``samples × parameters``), so that checking a deep narrow network counts too."""
 
 Values = float | list[float] | list[list[float]]
 
@@ -310,7 +307,6 @@ def _shape_issues(
 
 
 Verdict = Literal["correct", "wrong"]
-StepName = Literal["forward", "loss", "output_delta", "backward", "update"]
 STEP = Field(
     description="forward (z, a, outputs), loss, output_delta (the last layer's bias gradient, "
     "δ = ∂L/∂z summed over samples), backward (the other gradients, from the last layer to the "
@@ -322,7 +318,7 @@ PATH = Field(description="Where the value is in claimed, e.g. gradients[0].weigh
 class CheckedValue(ResponseModel):
     """One claimed value next to the correct one."""
 
-    step: StepName = STEP
+    step: Step = STEP
     path: str = PATH
     verdict: Verdict = Field(description="correct when every number is within the tolerance.")
     claimed: Values
@@ -339,7 +335,7 @@ class CheckedValue(ResponseModel):
 class FirstWrong(ResponseModel):
     """The earliest wrong value in the order of the computation."""
 
-    step: StepName = STEP
+    step: Step = STEP
     path: str = PATH
     hint: str = Field(description="The usual mistake it matches, else the step's formula.")
 

@@ -20,7 +20,7 @@ from app.schemas.base import (
     raise_if,
     response_size_issues,
 )
-from app.schemas.network import NetworkOut
+from app.schemas.network import NetworkOut, misplaced_activations
 
 
 class InitRequest(StrictModel):
@@ -55,9 +55,11 @@ class InitRequest(StrictModel):
             elif size > settings.max_units.value:
                 what = f"size {index}"
                 issues.append(over_limit(("sizes", index), what, size, settings.max_units))
-        if self.activation == "softmax" and len(self.sizes) > 2:
-            message = "softmax is only allowed on the last layer: use it as output_activation"
-            issues.append(issue("invalid_combination", ("activation",), message, "softmax"))
+        if misplaced_activations(self.activations):
+            message = (
+                f"{self.activation} is only allowed on the last layer: use it as output_activation"
+            )
+            issues.append(issue("invalid_combination", ("activation",), message, self.activation))
         if not issues:
             issues = response_size_issues(self.parameters)
         raise_if(issues, "InitRequest")

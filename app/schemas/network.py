@@ -1,5 +1,6 @@
 """Networks as JSON: layers, their shape checks, and per-layer values and tensors."""
 
+from collections.abc import Sequence
 from typing import Self
 
 from pydantic import (
@@ -22,6 +23,15 @@ from app.schemas.base import (
     plural,
     raise_if,
 )
+
+LAST_LAYER_ONLY: frozenset[ActivationName] = frozenset({"softmax"})
+"""Activations allowed on the last layer only: softmax makes a layer's units one probability
+distribution per sample, which is what outputs are for."""
+
+
+def misplaced_activations(activations: Sequence[ActivationName]) -> list[int]:
+    """The layers, before the last, whose activation is allowed on the last layer only."""
+    return [index for index, name in enumerate(activations[:-1]) if name in LAST_LAYER_ONLY]
 
 
 class Layer(StrictModel):
@@ -53,15 +63,16 @@ class Network(StrictModel):
                     ("layers",), "the number of layers", len(self.layers), settings.max_layers
                 )
             )
+        misplaced = set(misplaced_activations([layer.activation for layer in self.layers]))
         for index, layer in enumerate(self.layers):
             issues += _layer_issues(index, layer, self.layers[index - 1] if index else None)
-            if layer.activation == "softmax" and index != len(self.layers) - 1:
+            if index in misplaced:
                 message = (
-                    f"softmax is only allowed on the last layer, but layer {index} of "
+                    f"{layer.activation} is only allowed on the last layer, but layer {index} of "
                     f"{len(self.layers)} uses it"
                 )
                 loc: Loc = ("layers", index, "activation")
-                issues.append(issue("invalid_combination", loc, message, "softmax"))
+                issues.append(issue("invalid_combination", loc, message, layer.activation))
         raise_if(issues, "Network")
         return self
 

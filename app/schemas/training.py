@@ -1,6 +1,6 @@
 """Requests and responses of /train: optimizers, their state, stopping rules, the trace."""
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     Field,
@@ -11,6 +11,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, Limit, get_settings
+from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
+from app.nn.training import Status
 from app.schemas.base import (
     FiniteFloat,
     Loc,
@@ -55,9 +57,9 @@ class SGDOptimizer(StrictModel):
         return self
 
     @property
-    def buffers(self) -> list[str]:
-        """The state buffers this configuration keeps."""
-        return ["momentum_buffer"] if self.momentum else []
+    def buffers(self) -> tuple[BufferName, ...]:
+        """The state buffers this configuration keeps (the engine's optimizer decides)."""
+        return SGD(momentum=self.momentum).buffers
 
 
 class AdamOptimizer(StrictModel):
@@ -76,9 +78,9 @@ class AdamOptimizer(StrictModel):
     amsgrad: bool = Field(False, description="Use the running maximum of the second moment.")
 
     @property
-    def buffers(self) -> list[str]:
-        """The state buffers this configuration keeps."""
-        return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if self.amsgrad else [])
+    def buffers(self) -> tuple[BufferName, ...]:
+        """The state buffers this configuration keeps (the engine's optimizer decides)."""
+        return Adam(amsgrad=self.amsgrad).buffers
 
 
 class AdamWOptimizer(AdamOptimizer):
@@ -115,15 +117,13 @@ OptimizerSpec = Annotated[
 ]
 
 
-BUFFER_NAMES = ("momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-
-
 class OptimizerState(StrictModel):
     """Where an optimizer stopped: post it back with the returned network to resume exactly."""
 
     type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
     step: int = Field(ge=0, description="Updates applied so far.")
     epoch: int = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
+    # One field per name of the engine's BUFFER_NAMES, in its order (a test holds them together).
     momentum_buffer: list[LayerTensors] | None = Field(None, description="SGD with momentum.")
     exp_avg: list[LayerTensors] | None = Field(None, description="Adam's first moment.")
     exp_avg_sq: list[LayerTensors] | None = Field(None, description="Adam's second moment.")
@@ -151,7 +151,7 @@ def _state_issues(
                 issues.append(issue("missing", (*loc, name), f"{name} is required after step 0"))
             continue
         issues += _tensor_shape_issues((*loc, name), tensors, network)
-        if name.endswith("exp_avg_sq") and any(
+        if name in MEANS_OF_SQUARES and any(
             min(min(row) for row in t.weights) < 0 or min(t.bias, default=0) < 0 for t in tensors
         ):
             message = f"{name} is a mean of squares, so it cannot be negative"
@@ -190,7 +190,8 @@ class StopRule(StrictModel):
 
 
 TraceField = Literal["loss", "accuracy", "outputs", "layers", "gradients", "network"]
-TRACE_FIELDS: list[TraceField] = ["loss", "accuracy", "outputs", "layers", "gradients", "network"]
+TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
+"""EpochTrace's fields besides epoch, in its order."""
 
 
 class TraceSpec(StrictModel):
@@ -299,7 +300,7 @@ class EpochTrace(ResponseModel):
 class TrainSummary(ResponseModel):
     """How training ended and the trained network (the last line of /train/stream)."""
 
-    status: Literal["completed", "diverged", "target_reached", "deadline_exceeded"] = Field(
+    status: Status = Field(
         description="completed; diverged when an update made the network non-finite; "
         "target_reached when stop.loss_below was met; deadline_exceeded when the run took "
         "longer than BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."

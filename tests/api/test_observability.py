@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import examples
 from app.api import access_log, metrics
 from app.api.metrics import record_training
-from app.api.request_context import current_request_id
 from app.main import create_app
+from tests.helpers import current_request_id
 
 LOG_KEYS = {
     "time",

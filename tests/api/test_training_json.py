@@ -17,10 +17,10 @@ import app.api.training as training_api
 from app import examples
 from app.api.convert import layer_values_json, network_out, rows, tensors_json
 from app.nn.network import Parameters, accuracy
+from app.nn.optimizers import BUFFER_NAMES
 from app.nn.training import EpochRecord, TrainingResult
 from app.schemas.network import LayerTensors, LayerValues
 from app.schemas.training import (
-    BUFFER_NAMES,
     EpochTrace,
     OptimizerState,
     TrainRequest,

@@ -12,6 +12,7 @@ import pytest
 
 from app.nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE, ActivationName
 from app.nn.types import Array
+from tests.helpers import activate
 
 ACTIVATION_NAMES: list[ActivationName] = list(ACTIVATIONS)
 ELEMENTWISE: list[ActivationName] = ["identity", "relu", "leaky_relu", "sigmoid", "tanh"]
@@ -22,13 +23,13 @@ H = 1e-6
 
 
 def _apply(name: ActivationName, z: list[float]) -> Array:
-    return ACTIVATIONS[name].forward(np.array(z, dtype=np.float64))
+    return activate(ACTIVATIONS[name], np.array(z, dtype=np.float64))
 
 
 def _derivative(name: ActivationName, z: Array) -> Array:
     """``backward`` with ``da = 1``: the activation's derivative at each ``z``."""
     activation = ACTIVATIONS[name]
-    return activation.backward(z, activation.forward(z), np.ones_like(z))
+    return activation.backward(z, activate(activation, z), np.ones_like(z))
 
 
 def test_activation_names_match_registry() -> None:
@@ -84,7 +85,7 @@ def test_sigmoid_deep_negative_tail_is_accurate() -> None:
 def test_sigmoid_extremes_are_finite_without_warnings(magnitude: float) -> None:
     """Huge |z| saturates to exactly 0 or 1; filterwarnings=error fails on any overflow warning."""
     z = np.array([-magnitude, magnitude])
-    a = ACTIVATIONS["sigmoid"].forward(z)
+    a = activate(ACTIVATIONS["sigmoid"], z)
     assert np.isfinite(a).all()
     assert ((a >= 0.0) & (a <= 1.0)).all()
     np.testing.assert_array_equal(a, [0.0, 1.0])
@@ -95,7 +96,10 @@ def test_sigmoid_extremes_are_finite_without_warnings(magnitude: float) -> None:
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_derivative_matches_finite_differences(name: ActivationName) -> None:
     """``backward(z, a, 1)`` equals the central difference of ``forward`` at smooth points."""
-    forward = ACTIVATIONS[name].forward
+
+    def forward(z: Array) -> Array:
+        return activate(ACTIVATIONS[name], z)
+
     numeric = (forward(SMOOTH_POINTS + H) - forward(SMOOTH_POINTS - H)) / (2.0 * H)
     np.testing.assert_allclose(_derivative(name, SMOOTH_POINTS), numeric, rtol=1e-7, atol=1e-9)
 
@@ -119,7 +123,7 @@ def test_backward_applies_chain_rule(name: ActivationName) -> None:
     activation = ACTIVATIONS[name]
     z = SMOOTH_POINTS.reshape(2, 4)
     da = np.array([[0.5, -2.0, 3.0, 0.0], [-1.5, 4.0, 0.25, -0.75]])
-    dz = activation.backward(z, activation.forward(z), da)
+    dz = activation.backward(z, activate(activation, z), da)
     assert dz.shape == z.shape
     np.testing.assert_allclose(dz, da * _derivative(name, z), rtol=1e-15, atol=0)
 
@@ -136,7 +140,7 @@ def test_forward_preserves_shape_and_input(name: ActivationName) -> None:
     """Activations keep a 2-D batch's shape and dtype and leave their input untouched."""
     z = SMOOTH_POINTS.reshape(4, 2)
     before = z.copy()
-    a = ACTIVATIONS[name].forward(z)
+    a = activate(ACTIVATIONS[name], z)
     assert a.shape == z.shape
     assert a.dtype == np.float64
     np.testing.assert_array_equal(z, before)
@@ -146,12 +150,12 @@ def test_forward_preserves_shape_and_input(name: ActivationName) -> None:
 
 
 def _softmax(z: list[list[float]] | Array) -> Array:
-    return ACTIVATIONS["softmax"].forward(np.array(z, dtype=np.float64))
+    return activate(ACTIVATIONS["softmax"], np.array(z, dtype=np.float64))
 
 
 def _softmax_backward(z: Array, da: Array) -> Array:
     softmax = ACTIVATIONS["softmax"]
-    return softmax.backward(z, softmax.forward(z), da)
+    return softmax.backward(z, activate(softmax, z), da)
 
 
 def test_softmax_closed_forms() -> None:
