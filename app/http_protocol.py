@@ -29,6 +29,7 @@ from uvicorn.server import ServerState
 
 from app.api.concurrency import RETRY_AFTER_SECONDS
 from app.api.errors import send_error
+from app.api.metrics import RejectionReason
 from app.api.observability import log_refused_connection
 from app.config import get_settings
 
@@ -143,7 +144,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             f"{self.max_header_bytes.value:,} bytes (set by {self.max_header_bytes.env})"
         )
 
-    def _refusal(self, status: int, reason: str, detail: str) -> ASGIApp:
+    def _refusal(self, status: int, reason: RejectionReason, detail: str) -> ASGIApp:
         """An app that answers ``detail`` with ``status`` and closes the connection."""
         request_id = log_refused_connection(status, reason, self.client)
         headers = [(b"connection", b"close"), (b"x-request-id", request_id.encode())]
@@ -153,7 +154,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
         return refuse
 
-    def _answer_and_close(self, status: int, reason: str, detail: str) -> None:
+    def _answer_and_close(self, status: int, reason: RejectionReason, detail: str) -> None:
         """Refuse the request whose head is awaited, unless an answer is on its way already, into
         which nothing else may be written: then the connection just closes."""
         self._cancel_head_timer()

@@ -13,7 +13,7 @@ never breaks a response: its failures are logged and swallowed.
 import logging
 import os
 from functools import cache
-from typing import Final, get_args
+from typing import Final, Literal, get_args
 
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -29,7 +29,7 @@ MULTIPROC_DIR: Final = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 """Read once, as prometheus_client does: the choice of value storage is made at import time."""
 
 TRAINING_STATUSES: Final = get_args(Status)
-REJECTION_REASONS: Final = (
+RejectionReason = Literal[
     "validation",
     "body_too_large",
     "busy",
@@ -38,7 +38,8 @@ REJECTION_REASONS: Final = (
     "header_timeout",
     "header_too_large",
     "connections",
-)
+]
+REJECTION_REASONS: Final = get_args(RejectionReason)
 # 1 ms … 60 s: from /livez to the longest training run a deadline allows.
 _DURATION_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -101,7 +102,7 @@ def record_training(status: str, epochs: int) -> None:
         _log.exception("could not record a training run")
 
 
-def record_rejection(reason: str) -> None:
+def record_rejection(reason: RejectionReason) -> None:
     """Count a refused request where it is refused; the request's own answer is then not counted
     again by its status (see :func:`app.api.observability.rejection_of`)."""
     try:

@@ -27,9 +27,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import access_log, metrics, request_context
+from app.api.metrics import RejectionReason
 from app.api.request_context import RequestRecord
 
-REJECTIONS_BY_STATUS: Final = {
+REJECTIONS_BY_STATUS: Final[dict[int, RejectionReason]] = {
     408: "body_timeout",
     413: "body_too_large",
     422: "validation",
@@ -65,7 +66,9 @@ def route_template(scope: Scope, status: int) -> str:
     return "unmatched"
 
 
-def log_refused_connection(status: int, reason: str, client: tuple[str, int] | None) -> str:
+def log_refused_connection(
+    status: int, reason: RejectionReason, client: tuple[str, int] | None
+) -> str:
     """Count and log a request the HTTP protocol refused before it reached the app (its head
     was too slow or too large, or the worker had too many connections); returns its new id."""
     request_id = request_context.new_request_id()
