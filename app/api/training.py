@@ -84,6 +84,8 @@ class TrainingRun:
     targets: Array
     loss: Loss
     epochs: Run
+    started: float
+    """When training started (``perf_counter``), to tell the pace of its epochs."""
 
 
 def start(request: TrainRequest) -> TrainingRun:
@@ -106,7 +108,7 @@ def start(request: TrainRequest) -> TrainingRun:
         every=request.trace.every,
         keep={part for name in request.trace.include for part in NEEDS[name]},
     )
-    return TrainingRun(request, targets, loss, epochs)
+    return TrainingRun(request, targets, loss, epochs, perf_counter())
 
 
 def _dumps(value: JSONObject) -> bytes:
@@ -213,22 +215,31 @@ def _lines(run: TrainingRun) -> Iterator[bytes]:
     yield _dumps(summary(run, result))
 
 
-def _next_lines(lines: Iterator[bytes]) -> bytes:
-    """The lines computed within BATCH_SECONDS (at least one, none when the stream is over)."""
+def _next_lines(run: TrainingRun, lines: Iterator[bytes]) -> bytes:
+    """The lines computed within BATCH_SECONDS (at least one, none when the stream is over).
+
+    A batch is sent as soon as the next line is not expected within its time, judged by the
+    epochs to the next record at the pace so far: with a sparse trace each line goes out as it
+    is computed, instead of waiting in its batch for the next one.
+    """
     batch: list[bytes] = []
-    until = perf_counter() + BATCH_SECONDS
+    started = perf_counter()
+    until = started + BATCH_SECONDS
     for line in lines:
         batch += (line, b"\n")
-        if perf_counter() >= until:
+        now = perf_counter()
+        epochs = run.epochs.epoch
+        pace = (now - run.started) / epochs if epochs else 0.0
+        if now + pace * run.epochs.epochs_to_next_record() >= until:
             break
     return b"".join(batch)
 
 
-async def _chunks(lines: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def _chunks(run: TrainingRun, lines: Iterator[bytes]) -> AsyncIterator[bytes]:
     """The stream's body, computed in the thread pool a batch of lines per trip (for speed: a trip
     per line cost more than the line). When the client goes away, sending fails and no further
     trip is made: the training stops with the batch it was computing."""
-    while chunk := await run_in_threadpool(_next_lines, lines):
+    while chunk := await run_in_threadpool(_next_lines, run, lines):
         yield chunk
 
 
@@ -244,4 +255,4 @@ async def _chunks(lines: Iterator[bytes]) -> AsyncIterator[bytes]:
 )
 def train_stream(run: Annotated[TrainingRun, Depends(_started_stream)]) -> StreamingResponse:
     """Train like /train, answering JSON Lines: each recorded epoch, then the summary."""
-    return StreamingResponse(_chunks(_lines(run)), media_type="application/jsonl")
+    return StreamingResponse(_chunks(run, _lines(run)), media_type="application/jsonl")

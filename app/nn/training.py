@@ -198,6 +198,15 @@ class Run(Iterator[EpochRecord]):
             raise StopIteration
         return record
 
+    def epochs_to_next_record(self) -> int:
+        """How many epochs the run trains before its next record (at most, since it may stop
+        early); 0 once it has ended."""
+        if self.ended is not None:
+            return 0
+        every, epoch = self.plan.every, self.epoch
+        following = epoch + every - (epoch - 1) % every  # the next of 1, 1 + every, ...
+        return min(following, self.plan.epochs) - epoch
+
     @property
     def result(self) -> TrainingResult:
         """How the run ended, once its records are exhausted."""

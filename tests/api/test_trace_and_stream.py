@@ -14,6 +14,7 @@ import app.api.training as training_api
 from app import examples
 from app.main import create_app
 from app.nn.training import EpochRecord, Run
+from app.schemas.training import StreamTrainRequest
 
 
 def _body(**changes: Any) -> dict[str, Any]:
@@ -257,3 +258,19 @@ def test_disconnect_stops_training(monkeypatch: pytest.MonkeyPatch) -> None:
         asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
     assert epochs_at_failure is not None
     assert 6 <= epochs_run == epochs_at_failure < 100_000
+
+
+def _first_trip(body: dict[str, Any]) -> list[int]:
+    """The epochs of the lines that a stream's first trip to the thread pool sends."""
+    run = training_api.start(StreamTrainRequest.model_validate(body))
+    chunk = training_api._next_lines(run, training_api._lines(run))
+    return [json.loads(line)["epoch"] for line in chunk.splitlines()]
+
+
+def test_a_sparse_stream_sends_each_line_as_it_is_computed() -> None:
+    """With a record every 50,000 epochs the first trip sends epoch 1's line at once rather than
+    holding it until epoch 50,001's is computed; a dense trace still sends many lines a trip."""
+    sparse = _body(epochs=100_000, trace={"every": 50_000, "include": ["loss"]})
+    assert _first_trip(sparse) == [1]
+    dense = _first_trip(_body(epochs=2_000, trace={"every": 1, "include": ["loss"]}))
+    assert dense[:3] == [1, 2, 3]

@@ -524,3 +524,20 @@ def test_minibatch_last_record_computed_again_is_the_same(case: str) -> None:
     (every_one, _), (sparse, _) = records(40, 1, target), records(40, 4, target)
     assert sparse[-1].epoch % 4 != 1
     _same_record(sparse[-1], every_one[-1])
+
+
+@pytest.mark.parametrize(("every", "epochs"), [(1, 7), (3, 10), (4, 9), (10, 3)])
+def test_epochs_to_next_record_counts_to_the_record_that_comes(every: int, epochs: int) -> None:
+    """Before each record, the run says how many epochs it is away; 0 once the run has ended."""
+    targets = np.array([[0.0], [1.0], [1.0], [0.0]])
+    hse = LOSSES["half_squared_error"]
+    run = train(xor_network(), X, targets, hse, SGD(0.1), epochs, every=every)
+    last = 0
+    while True:
+        ahead = run.epochs_to_next_record()
+        record = next(run, None)
+        if record is None:
+            break
+        assert record.epoch - last == ahead
+        last = record.epoch
+    assert run.epochs_to_next_record() == 0
