@@ -644,3 +644,18 @@ class _Element:
 
     def final(self, formula: Expr, result: float, note: str) -> Step:
         return Step(self.base, "update", self.section, self.target, formula, result, note, True)
+
+
+def step_of(key: tuple[str | int, ...], entry: tuple[int, ...], layers: int) -> tuple[str, int]:
+    """The id of the step that computes number ``entry`` of the value at /check's ``key`` (see
+    app.nn.check) in a network of ``layers`` layers, and the sample that step is written for."""
+    match key:
+        case ("layers", int(layer), str(part)):
+            return f"forward.{layer}.{part}.{entry[1]}", entry[0]
+        case ("outputs",):
+            return f"forward.{layers - 1}.a.{entry[1]}", entry[0]
+        case ("gradients", int(layer), str(part)):
+            return f"backward.{layer}.{part}.{'.'.join(map(str, entry))}", 0
+        case ("network", "layers", int(layer), str(part)):
+            return f"update.{layer}.{part}.{'.'.join(map(str, entry))}", 0
+    return "loss", 0

@@ -328,3 +328,45 @@ def test_adam_writes_its_bias_corrections(client: TestClient) -> None:
     lines = client.post("/explain", json=body).text.splitlines()
     assert "c1 = 1 − β1^k = 1 − 0.9^1 = 0.1   (step 1: the first moment's bias correction)" in lines
     assert any(re.match(r"W1\[0,0\] ← W1\[0,0\] − η/c1·m\(W1\[0,0\]\)/", line) for line in lines)
+
+
+CHECK_BATCH = {
+    **examples.CHECK,
+    "inputs": [[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0]],
+    "targets": [[1.0], [1.0]],
+    "claimed": {
+        "layers": [{"z": [[0.1, 1.45], [0.1, -0.4]]}],
+        "outputs": [[-0.885], [0.13]],
+        "loss": 1.0,
+        "gradients": [{"weights": [[0.3, -0.6, -0.4], [-0.7, 1.3, 1.0]]}, {"bias": [-1.5]}],
+        "network": {"layers": [{}, {"weights": [[0.3, -0.7]]}]},
+    },
+}
+
+
+@pytest.mark.parametrize("body", [examples.CHECK_MISTAKES, CHECK_BATCH], ids=["one", "batch"])
+def test_each_wrong_check_points_to_the_step_that_computes_it(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    checked = _post(client, "/check", body)
+    wrong = [item for item in checked["checks"] if item["verdict"] == "wrong"]
+    assert len(wrong) >= 3
+    assert checked["first_wrong"]["explain"] == wrong[0]["explain"]
+    request = {key: body[key] for key in ("network", "inputs", "targets", "loss")}
+    for item in wrong:
+        pointer = item["explain"]
+        steps = _steps(client, {**request, "sample": pointer["sample"]})
+        correct = item["correct"]
+        values = correct if isinstance(correct, list) else [correct]
+        flat = [v for row in values for v in (row if isinstance(row, list) else [row])]
+        assert steps[pointer["step"]]["result"] in flat
+    assert all(item["explain"] is None for item in checked["checks"] if item not in wrong)
+
+
+def test_the_pointer_names_the_first_wrong_number_and_its_sample(client: TestClient) -> None:
+    checked = _post(client, "/check", CHECK_BATCH)
+    pointers = {item["path"]: item["explain"] for item in checked["checks"]}
+    assert pointers["layers[0].z"] == {"step": "forward.0.z.1", "sample": 1}
+    assert pointers["gradients[0].weights"] == {"step": "backward.0.weights.0.0", "sample": 0}
+    assert pointers["network.layers[1].weights"] == {"step": "update.1.weights.0.0", "sample": 0}
+    assert checked["first_wrong"]["explain"] == {"step": "forward.0.z.1", "sample": 1}
