@@ -612,7 +612,7 @@ class _Update:
         formula = op(
             "sub", w, op("mul", op("div", lr, bc1), op("div", Value(m_new, ctx.sym("m")), denom))
         )
-        yield ctx.final(formula, at(self.updated), "w ← w − η/c₁ · m / (√v / c₂ + ε)")
+        yield ctx.final(formula, at(self.updated), "")
 
 
 @dataclass(frozen=True)
