@@ -135,6 +135,7 @@ class _Solution:
         self.dz = [dz for _, dz in deltas]
 
     def sum(self, count: int, term: Callable[[int], Expr]) -> Expr:
+        """The sum of ``term(k)`` for ``k < count``, elided beyond ``max_terms``."""
         return _terms(count, self.max_terms, term)
 
     def prev(self, layer: int, j: int, sample: int | None = None) -> Value:
@@ -145,15 +146,19 @@ class _Solution:
         return Value(float(self.fwd.a[layer - 1][s, j]), Sym("a", layer - 1, (j,), sample))
 
     def z(self, layer: int, i: int) -> Value:
+        """Unit ``i``'s z at ``layer`` for the written sample, named."""
         return _val(self.fwd.z[layer][self.s, i], "z", layer, i)
 
     def a(self, layer: int, i: int) -> Value:
+        """Unit ``i``'s a at ``layer`` for the written sample, named."""
         return _val(self.fwd.a[layer][self.s, i], "a", layer, i)
 
     def target(self, i: int) -> Value:
+        """Target ``i`` of the written sample, named."""
         return _val(self.t[self.s, i], "t", None, i)
 
     def forward(self) -> Iterator[Step]:
+        """Layer by layer, each unit's z then its a (softmax: every z, then every a)."""
         for layer, (W, _) in enumerate(self.params.layers):
             section, name = _layer_name(self.params, layer), self.params.activations[layer]
             z_steps = [self.z_step(layer, i, section) for i in range(W.shape[0])]
@@ -167,6 +172,7 @@ class _Solution:
                     yield a_step
 
     def z_step(self, layer: int, i: int, section: str) -> Step:
+        """``z = Σ w·a_prev + b`` of unit ``i``."""
         W, b = self.params.layers[layer]
         weighted = self.sum(
             W.shape[1],
@@ -184,6 +190,7 @@ class _Solution:
         )
 
     def a_step(self, layer: int, i: int, section: str) -> Step:
+        """``a = f(z)`` of unit ``i``, the function named in the note."""
         name = self.params.activations[layer]
         formula, note = self.activation(layer, i, name)
         return Step(
@@ -197,6 +204,7 @@ class _Solution:
         )
 
     def activation(self, layer: int, i: int, name: ActivationName) -> tuple[Expr, str]:
+        """The formula of ``f(z)`` for unit ``i`` and what it leaves unsaid."""
         z = self.z(layer, i)
         if name == "relu":
             return op("max", const(0.0), z), ""
@@ -214,6 +222,7 @@ class _Solution:
         return z, ""
 
     def losses(self) -> Iterator[Step]:
+        """The loss: of the one sample, or of the written sample and then the batch mean."""
         formula = self.sample_loss()
         note = _join(
             f"{self.loss_name}: {LOSS_NOTE.get(self.loss_name, LOSS_FORMULA[self.loss_name])}",
@@ -253,6 +262,7 @@ class _Solution:
         return self.fwd.z[-1] if self.loss.from_logits else self.fwd.outputs
 
     def sample_loss(self) -> Expr:
+        """The written sample's loss, in the stable form the engine computes."""
         last, outputs = self.last, self.fwd.z[-1].shape[1]
         if self.loss_name in ("half_squared_error", "mean_squared_error"):
             squares = self.sum(
@@ -278,6 +288,7 @@ class _Solution:
         return op("add", op("sub", op("max", z, const(0.0)), op("mul", z, t)), stable)
 
     def output_delta(self) -> Iterator[Step]:
+        """``∂L/∂z`` of the last layer: directly from the loss, or through ``∂L/∂a``."""
         last, name = self.last, self.params.activations[self.last]
         section = _layer_name(self.params, last)
         units = self.fwd.z[last].shape[1]
@@ -344,6 +355,7 @@ class _Solution:
             )
 
     def derivative(self, layer: int, j: int, name: ActivationName, da: Value) -> tuple[Expr, str]:
+        """``δ = ∂L/∂a · f'(z)`` of unit ``j``, and the derivative in words."""
         z, a = self.fwd.z[layer][self.s, j], self.a(layer, j)
         if name == "identity":
             return da, "identity: δ = ∂L/∂a"
@@ -367,6 +379,7 @@ class _Solution:
         return op("mul", a, op("sub", da, dot)), DERIVATIVE[name]
 
     def backward(self) -> Iterator[Step]:
+        """From the last layer to the first: its δ (below the last), then its gradients."""
         for layer in range(self.last, -1, -1):
             if layer < self.last:
                 yield from self.hidden_da(layer)
@@ -374,6 +387,7 @@ class _Solution:
             yield from self.gradients(layer)
 
     def hidden_da(self, layer: int) -> Iterator[Step]:
+        """Each unit's ``∂L/∂a = Σ δ_next·W_next`` at a hidden ``layer``."""
         W_next = self.params.layers[layer + 1][0]
         section = _layer_name(self.params, layer)
         for j in range(W_next.shape[1]):
@@ -406,6 +420,7 @@ class _Solution:
         return Value(float(self.dz[layer][s, i]), Sym("delta", layer, (i,), sample))
 
     def gradients(self, layer: int) -> Iterator[Step]:
+        """``∂L/∂W = δ·a_prev`` and ``∂L/∂b = δ``, summed over a batch's samples."""
         gW, gb = self.grads.layers[layer]
         section = _layer_name(self.params, layer)
         batch = f"summed over the batch's {self.n} samples" if self.n > 1 else ""
@@ -490,6 +505,7 @@ class _Update:
         return self.params.with_flat(state.buffers[name])
 
     def steps(self) -> Iterator[Step]:
+        """Adam's bias corrections, then parameter by parameter in the network's order."""
         if isinstance(self.optimizer, Adam):
             yield from self._corrections(self.optimizer)
         for layer in range(len(self.params.layers)):
