@@ -19,6 +19,9 @@ from app.schemas.training import (
 ExplainFormat = Literal["markdown", "text", "json"]
 STEPS_PER_PARAMETER = 6
 """Numbers an update writes per parameter at most (Adam: g, m, v, v̂ and w with their operands)."""
+STEP_VALUES = 50
+"""What a step costs besides its numbers (its id, names, formula and text, and the Python objects
+behind them), counted as this many numbers: a step takes ~0.1 ms to build and write."""
 
 
 class ExplainRequest(BackwardRequest):
@@ -52,15 +55,22 @@ class ExplainRequest(BackwardRequest):
         "and the number of terms summed.",
     )
 
+    def steps(self) -> int:
+        """The steps the solution writes, at most: z, a and δ (with ∂L/∂a) of every unit, the
+        loss, then per parameter its gradient, each optimizer buffer and the update itself."""
+        net = self.network
+        return 3 * net.units + 2 + net.parameters * (3 + len(self.optimizer.buffers))
+
     def response_values(self) -> int:
-        """The numbers the solution writes, at most: every step's operands and result."""
+        """The numbers the solution writes, at most (every step's operands and result), plus
+        each step's own cost (see STEP_VALUES)."""
         layers, terms = self.network.layers, self.max_terms
         values = self.network.parameters * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
         for index, layer in enumerate(layers):
             units, inputs = len(layer.weights), len(layer.weights[0])
             after = len(layers[index + 1].weights) if index + 1 < len(layers) else 1
             values += units * (2 * min(inputs, terms) + 2 * min(max(after, units), terms) + 8)
-        return values
+        return values + STEP_VALUES * self.steps()
 
     def _issues(self) -> list[InitErrorDetails]:
         issues = super()._issues()

@@ -370,3 +370,33 @@ def test_the_pointer_names_the_first_wrong_number_and_its_sample(client: TestCli
     assert pointers["gradients[0].weights"] == {"step": "backward.0.weights.0.0", "sample": 0}
     assert pointers["network.layers[1].weights"] == {"step": "update.1.weights.0.0", "sample": 0}
     assert checked["first_wrong"]["explain"] == {"step": "forward.0.z.1", "sample": 1}
+
+
+def _mnist_like(hidden: int) -> dict[str, Any]:
+    """A 784-hidden-10 softmax network on one sample, cross-entropy, as an MNIST model."""
+    return {
+        "network": {
+            "layers": [
+                {"weights": [[0.01] * 784] * hidden, "bias": [0.0] * hidden, "activation": "relu"},
+                {"weights": [[0.1] * hidden] * 10, "bias": [0.0] * 10, "activation": "softmax"},
+            ]
+        },
+        "inputs": [0.5] * 784,
+        "targets": [1.0] + [0.0] * 9,
+        "loss": "cross_entropy",
+        "format": "json",
+    }
+
+
+def test_a_large_network_is_bounded_by_the_response_size_limit(client: TestClient) -> None:
+    small = client.post("/explain", json=_mnist_like(8))
+    assert small.status_code == 200
+    parameters, units = 784 * 8 + 8 + 8 * 10 + 10, 8 + 10
+    # a gradient and an update per parameter; z and a per unit; the loss; δ of the 10 outputs;
+    # ∂L/∂a and δ of the 8 hidden units
+    assert len(small.json()["steps"]) == 2 * parameters + 2 * units + 1 + 10 + 2 * 8
+    large = client.post("/explain", json=_mnist_like(128))
+    assert large.status_code == 422
+    (detail,) = large.json()["detail"]
+    assert detail["type"] == "limit_exceeded"
+    assert "BACKPROP_MAX_TRACE_VALUES" in detail["msg"]
