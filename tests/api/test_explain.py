@@ -400,3 +400,14 @@ def test_a_large_network_is_bounded_by_the_response_size_limit(client: TestClien
     (detail,) = large.json()["detail"]
     assert detail["type"] == "limit_exceeded"
     assert "BACKPROP_MAX_TRACE_VALUES" in detail["msg"]
+
+
+def test_every_swagger_example_answers_in_its_format(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/explain"]["post"]
+    examples_ = operation["requestBody"]["content"]["application/json"]["examples"]
+    media = {"markdown": "text/markdown", "text": "text/plain", "json": "application/json"}
+    assert sorted(examples_) == ["adam", "batch", "notebook"]
+    for example in examples_.values():
+        response = client.post("/explain", json=example["value"])
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].split(";")[0] == media[example["value"]["format"]]
