@@ -64,14 +64,16 @@ def symbol(sym: Sym) -> str:
     return text if sym.sample is None else f"{text}(s{sym.sample})"
 
 
-def expression(expr: Expr, values: bool, digits: int) -> str:
-    """``expr`` with its operands' names, or (``values``) with their rounded numbers."""
+def expression(expr: Expr, values: bool, digits: int, bare: bool = False) -> str:
+    """``expr`` with its operands' names, or (``values``) with their rounded numbers; a negative
+    number is put in parentheses unless ``bare`` (a function's argument)."""
     if isinstance(expr, Value):
         if expr.sym is not None and not values:
             return symbol(expr.sym)
         text = number(expr.value, digits)
-        return f"({text})" if text.startswith("−") else text
-    args = [expression(arg, values, digits) for arg in expr.args]
+        return f"({text})" if text.startswith("−") and not bare else text
+    calls = expr.op in CALLS or expr.op in ("max", "abs", "sqrt")
+    args = [expression(arg, values, digits, calls) for arg in expr.args]
 
     def wrapped(k: int, tighter: int) -> str:
         return f"({args[k]})" if precedence(expr.args[k]) < tighter else args[k]
