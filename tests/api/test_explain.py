@@ -62,8 +62,26 @@ def _expected(backward: dict[str, Any], trained: dict[str, Any], sample: int) ->
     return values
 
 
+XOR = {key: examples.CLASSIFY[key] for key in ("network", "inputs", "targets", "loss")}
+XOR_BCE = {
+    "network": {
+        "layers": [
+            XOR["network"]["layers"][0],
+            {"weights": [[0.6, -0.5, 0.3]], "bias": [0.1], "activation": "sigmoid"},
+        ]
+    },
+    "inputs": XOR["inputs"],
+    "targets": [[0.0], [1.0], [1.0], [0.0]],
+    "loss": "binary_cross_entropy",
+}
+XOR_MSE = {**XOR, "loss": "mean_squared_error"}
+BODIES = [(examples.LOSS, 0), (BATCH, 2), (XOR, 1), (XOR_BCE, 3), (XOR_MSE, 0)]
+
+
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[str(o) for o in OPTIMIZERS])
-@pytest.mark.parametrize(("body", "sample"), [(examples.LOSS, 0), (BATCH, 2)], ids=["one", "batch"])
+@pytest.mark.parametrize(
+    ("body", "sample"), BODIES, ids=["one", "batch", "softmax-ce", "sigmoid-bce", "softmax-mse"]
+)
 def test_every_result_is_backwards_and_trains_value_bit_for_bit(
     client: TestClient, optimizer: dict[str, Any], body: dict[str, Any], sample: int
 ) -> None:
@@ -411,3 +429,26 @@ def test_every_swagger_example_answers_in_its_format(client: TestClient) -> None
         response = client.post("/explain", json=example["value"])
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].split(";")[0] == media[example["value"]["format"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (
+            XOR,
+            "δ2[0] = (a2[0] − t[0])/4 = (0.455269 − 1)/4 = −0.136183   (softmax with "
+            "cross-entropy: ∂L/∂z = (softmax(z) − t) / samples, the softmax's Jacobian cancels)",
+        ),
+        (
+            XOR_BCE,
+            "δ2[0] = (a2[0] − t[0])/4 = (0.505066 − 0)/4 = 0.126267   (sigmoid with binary "
+            "cross-entropy: ∂L/∂z = (σ(z) − t) / (samples × outputs), σ' cancels)",
+        ),
+    ],
+    ids=["softmax-ce", "sigmoid-bce"],
+)
+def test_the_output_delta_simplifications_are_stated(
+    client: TestClient, body: dict[str, Any], line: str
+) -> None:
+    response = client.post("/explain", json={**body, "format": "text"})
+    assert line in response.text.splitlines()
