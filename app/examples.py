@@ -118,3 +118,22 @@ CHECK_MISTAKES: dict[str, Any] = {
         "network": {"layers": [{}, {"bias": [0.08115]}]},
     },
 }
+
+EXPLAIN: dict[str, Any] = {
+    **LOSS,
+    "optimizer": {"type": "sgd", "learning_rate": 0.01},
+    "format": "markdown",
+    "digits": 6,
+}
+EXPLAIN_ADAM: dict[str, Any] = {
+    **LOSS,
+    "optimizer": {"type": "adam", "learning_rate": 0.001},
+    "format": "text",
+}
+EXPLAIN_BATCH: dict[str, Any] = {
+    **LOSS,
+    "inputs": [[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0]],
+    "targets": [[1.0], [1.0]],
+    "sample": 1,
+    "format": "json",
+}

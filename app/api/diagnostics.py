@@ -9,6 +9,7 @@ from app import examples
 from app.api.convert import rows, to_batch, to_parameters
 from app.api.routing import OrjsonRoute
 from app.nn.check import Check, check
+from app.nn.explain import step_of
 from app.nn.gradcheck import Kink, gradcheck
 from app.nn.gradcheck import TensorErrors as EngineTensorErrors
 from app.nn.losses import LOSSES
@@ -18,6 +19,7 @@ from app.schemas.diagnostics import (
     CheckedValue,
     CheckRequest,
     CheckResponse,
+    ExplainPointer,
     FirstWrong,
     GradcheckRequest,
     GradcheckResponse,
@@ -87,7 +89,21 @@ def _claim(loc: Loc, value: Any) -> Array:
     return to_batch(value) if loc[0] in ("layers", "outputs") else np.asarray(value, np.float64)
 
 
-def _checked(item: Check, batch: bool) -> CheckedValue:
+def _pointer(item: Check, tolerance: float, layers: int) -> ExplainPointer | None:
+    """The /explain step of the claim's first wrong number (its first number if transposed)."""
+    if item.right:
+        return None
+    entry = (0,) * item.correct.ndim
+    if item.claimed.shape == item.correct.shape:
+        scale = np.maximum(1.0, np.abs(item.correct))
+        wrong = np.argwhere(np.abs(item.claimed / scale - item.correct / scale) > tolerance)
+        if len(wrong):
+            entry = tuple(int(k) for k in wrong[0])
+    step, sample = step_of(item.key, entry, layers)
+    return ExplainPointer.model_construct(step=step, sample=sample)
+
+
+def _checked(item: Check, batch: bool, pointer: ExplainPointer | None) -> CheckedValue:
     def form(values: Array) -> Any:
         return rows(values, batch) if item.per_sample else values.tolist()
 
@@ -99,13 +115,16 @@ def _checked(item: Check, batch: bool) -> CheckedValue:
         correct=form(item.correct),
         error=item.error,
         hint=item.hint,
+        explain=pointer,
     )
 
 
-def _first_wrong(checks: list[Check]) -> FirstWrong | None:
-    for item in checks:
+def _first_wrong(checks: list[Check], pointers: list[ExplainPointer | None]) -> FirstWrong | None:
+    for item, pointer in zip(checks, pointers, strict=True):
         if item.hint is not None:
-            return FirstWrong.model_construct(step=item.step, path=_path(item.key), hint=item.hint)
+            return FirstWrong.model_construct(
+                step=item.step, path=_path(item.key), hint=item.hint, explain=pointer
+            )
     return None
 
 
@@ -137,9 +156,14 @@ def check_derivation(
         {loc: _claim(loc, value) for loc, value in request.claimed.claims()},
         request.tolerance,
     )
-    first = _first_wrong(checks)
+    layers = len(request.network.layers)
+    pointers = [_pointer(item, request.tolerance, layers) for item in checks]
+    first = _first_wrong(checks, pointers)
     return CheckResponse.model_construct(
         all_correct=first is None,
         first_wrong=first,
-        checks=[_checked(item, request.is_batch) for item in checks],
+        checks=[
+            _checked(item, request.is_batch, pointer)
+            for item, pointer in zip(checks, pointers, strict=True)
+        ],
     )

@@ -315,6 +315,20 @@ STEP = Field(
 PATH = Field(description="Where the value is in claimed, e.g. gradients[0].weights.")
 
 
+class ExplainPointer(ResponseModel):
+    """Where /explain writes out the correct computation of a wrong value's first wrong number."""
+
+    step: str = Field(description="The id of the step in /explain's json format.")
+    sample: int = Field(description="The sample to ask /explain for (its sample field).")
+
+
+EXPLAIN = Field(
+    None,
+    description="For a wrong value: the step of POST /explain (same network, inputs, targets, "
+    "loss and SGD learning_rate) that computes its first wrong number correctly.",
+)
+
+
 class CheckedValue(ResponseModel):
     """One claimed value next to the correct one."""
 
@@ -330,6 +344,7 @@ class CheckedValue(ResponseModel):
     hint: str | None = Field(
         description="For a wrong value: the usual mistake it matches, else the step's formula."
     )
+    explain: ExplainPointer | None = EXPLAIN
 
 
 class FirstWrong(ResponseModel):
@@ -338,6 +353,7 @@ class FirstWrong(ResponseModel):
     step: Step = STEP
     path: str = PATH
     hint: str = Field(description="The usual mistake it matches, else the step's formula.")
+    explain: ExplainPointer | None = EXPLAIN
 
 
 class CheckResponse(ResponseModel):

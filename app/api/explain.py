@@ -1,0 +1,104 @@
+"""The worked solution of one training step: ``POST /explain`` in Markdown, plain text or JSON.
+
+The endpoint is a plain ``def``: writing out every step is Python work proportional to the
+network's size, so it runs in the thread pool and never holds up the event loop.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header
+from starlette.responses import Response
+
+from app import examples
+from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
+from app.api.routing import OrjsonRoute, json_response
+from app.nn.explain import Step, explain
+from app.nn.expr import operands
+from app.render import markdown, text
+from app.schemas.explain import ExplainFormat, ExplainRequest, ExplainResponse
+
+MEDIA_TYPES: dict[str, ExplainFormat] = {
+    "text/markdown": "markdown",
+    "text/plain": "text",
+    "application/json": "json",
+}
+
+router = APIRouter(tags=["math"], route_class=OrjsonRoute)
+
+
+def negotiate(requested: ExplainFormat | None, accept: str | None) -> ExplainFormat:
+    """The body's ``format`` if given, else the first known media type of ``Accept``, else
+    Markdown."""
+    if requested is not None:
+        return requested
+    for item in (accept or "").split(","):
+        media = item.split(";")[0].strip().lower()
+        if media in MEDIA_TYPES:
+            return MEDIA_TYPES[media]
+    return "markdown"
+
+
+def step_json(step: Step, digits: int) -> dict[str, Any]:
+    """One step as ExplainStep's JSON: names as in the text format, values exact."""
+    return {
+        "id": step.id,
+        "stage": step.stage,
+        "section": step.section,
+        "symbol": text.symbol(step.target),
+        "formula": text.expression(step.formula, False, digits),
+        "operands": [
+            {"symbol": text.symbol(value.sym), "value": value.value}
+            for value in operands(step.formula)
+            if value.sym is not None
+        ],
+        "result": step.result,
+        "note": step.note,
+    }
+
+
+@router.post(
+    "/explain",
+    response_model=ExplainResponse,
+    responses={
+        200: {
+            "description": "The worked solution: Markdown, plain text or the JSON steps",
+            "content": {
+                "text/markdown": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def explain_step(
+    request: Annotated[
+        ExplainRequest,
+        Body(
+            openapi_examples=examples.openapi_example(
+                examples.EXPLAIN,
+                adam=("Adam's first step, as plain text", examples.EXPLAIN_ADAM),
+                batch=("A batch of two, sample 1, as JSON steps", examples.EXPLAIN_BATCH),
+            )
+        ),
+    ],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Every step of the forward pass, loss, backward pass and update, written out with the
+    numbers substituted; each result is the float64 value /backward and /train return."""
+    params = to_parameters(request.network)
+    optimizer = to_optimizer(request.optimizer)
+    steps = explain(
+        params,
+        to_batch(request.inputs),
+        to_batch(request.targets),
+        request.loss,
+        optimizer,
+        to_state(request.optimizer_state, optimizer, params),
+        request.sample,
+        request.max_terms,
+    )
+    chosen = negotiate(request.format, accept)
+    if chosen == "json":
+        return json_response({"steps": [step_json(step, request.digits) for step in steps]})
+    if chosen == "text":
+        return Response(text.render(steps, request.digits), media_type="text/plain")
+    return Response(markdown.render(steps, request.digits), media_type="text/markdown")

@@ -1,0 +1,1 @@
+"""Pure functions from engine results to text: worked solutions in Markdown/LaTeX and plain text."""

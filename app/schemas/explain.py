@@ -1,0 +1,111 @@
+"""Requests and responses of /explain: a worked solution of one forward pass, backward pass and
+update."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_core import InitErrorDetails
+
+from app.nn.explain import Stage
+from app.schemas.base import ResponseModel, issue, plural
+from app.schemas.passes import BackwardRequest
+from app.schemas.training import (
+    OptimizerSpec,
+    OptimizerState,
+    SGDOptimizer,
+    _state_issues,
+)
+
+ExplainFormat = Literal["markdown", "text", "json"]
+STEPS_PER_PARAMETER = 6
+"""Numbers an update writes per parameter at most (Adam: g, m, v, v̂ and w with their operands)."""
+STEP_VALUES = 50
+"""What a step costs besides its numbers (its id, names, formula and text, and the Python objects
+behind them), counted as this many numbers: a step takes ~0.1 ms to build and write."""
+
+
+class ExplainRequest(BackwardRequest):
+    """What /backward takes, plus the update to explain and how to write the solution."""
+
+    optimizer: OptimizerSpec = Field(
+        default_factory=SGDOptimizer,
+        description="The update to explain, as /train takes it (default sgd, learning_rate 0.01).",
+    )
+    optimizer_state: OptimizerState | None = Field(
+        None, description="The optimizer_state of an earlier /train response: explain a later step."
+    )
+    sample: int = Field(
+        0,
+        ge=0,
+        description="Which sample of a batch to write out (from 0); sums and means over "
+        "the batch are written over every sample.",
+    )
+    format: ExplainFormat | None = Field(
+        None,
+        description="markdown (LaTeX between $, KaTeX-compatible), text (plain Unicode) or json "
+        "(the structured steps). Default: from the Accept header (text/markdown, text/plain, "
+        "application/json), else markdown.",
+    )
+    digits: int = Field(6, ge=1, le=17, description="Significant digits of the numbers shown.")
+    max_terms: int = Field(
+        8,
+        ge=2,
+        le=1000,
+        description="Sums of more terms show the first max_terms − 1 and the last, with … between "
+        "and the number of terms summed.",
+    )
+
+    def steps(self) -> int:
+        """The steps the solution writes, at most: z, a and δ (with ∂L/∂a) of every unit, the
+        loss, then per parameter its gradient, each optimizer buffer and the update itself."""
+        net = self.network
+        return 3 * net.units + 2 + net.parameters * (3 + len(self.optimizer.buffers))
+
+    def response_values(self) -> int:
+        """The numbers the solution writes, at most (every step's operands and result), plus
+        each step's own cost (see STEP_VALUES)."""
+        layers, terms = self.network.layers, self.max_terms
+        values = self.network.parameters * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
+        for index, layer in enumerate(layers):
+            units, inputs = len(layer.weights), len(layer.weights[0])
+            after = len(layers[index + 1].weights) if index + 1 < len(layers) else 1
+            values += units * (2 * min(inputs, terms) + 2 * min(max(after, units), terms) + 8)
+        return values + STEP_VALUES * self.steps()
+
+    def _issues(self) -> list[InitErrorDetails]:
+        issues = super()._issues()
+        if self.sample >= self.samples:
+            message = (
+                f"sample {self.sample} is out of range: inputs has "
+                f"{plural(self.samples, 'sample')}, numbered from 0"
+            )
+            issues.append(issue("out_of_range", ("sample",), message, self.sample))
+        if self.optimizer_state is not None:
+            issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
+        return issues
+
+
+class Operand(ResponseModel):
+    """A named number a step's formula uses."""
+
+    symbol: str = Field(description="Its name, as in the text format (e.g. W1[0,2]).")
+    value: float = Field(description="Its exact float64 value.")
+
+
+class ExplainStep(ResponseModel):
+    """One number of the computation with the formula that gives it."""
+
+    id: str = Field(description="Stable id, e.g. forward.0.z.1 (layers and units from 0).")
+    stage: Stage
+    section: str = Field(description="The layer it belongs to, in words ('' for the loss).")
+    symbol: str = Field(description="What it computes, e.g. z1[1] or ∂L/∂W2[0,1].")
+    formula: str = Field(description="Its formula over the operands' names (text format).")
+    operands: list[Operand]
+    result: float = Field(description="The engine's float64 value, as /backward and /train.")
+    note: str = Field(description="What the formula does not say, in words ('' if nothing).")
+
+
+class ExplainResponse(ResponseModel):
+    """The worked solution's steps in the order of the computation."""
+
+    steps: list[ExplainStep]
