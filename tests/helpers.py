@@ -7,7 +7,6 @@ import numpy as np
 
 from app.api import request_context
 from app.nn.activations import Activation, run
-from app.nn.losses import Loss
 from app.nn.types import Array
 
 
@@ -27,11 +26,6 @@ def activate(activation: Activation, z: Array) -> Array:
     a = np.empty_like(z)
     run(activation.forward_ops(z, a))
     return a
-
-
-def loss_value(loss: Loss, u: Array, t: Array) -> float:
-    """The loss of outputs (or logits) ``u`` against targets ``t``; its gradient is dropped."""
-    return loss.evaluate(u, t, np.empty_like(u))
 
 
 def current_request_id() -> str | None:

@@ -35,7 +35,7 @@ from app.nn.network import (
     evaluate,
     loss_gradient,
 )
-from app.nn.optimizers import SGD, Adam, Optimizer, OptimizerState
+from app.nn.optimizers import SGD, Adam, BufferName, Optimizer, OptimizerState
 from app.nn.types import Array
 
 Stage = Literal["forward", "loss", "output_delta", "backward", "update"]
@@ -501,7 +501,7 @@ class _Update:
         self.params, self.grads, self.updated = params, grads, updated
         self.optimizer, self.before, self.after = optimizer, before, after
 
-    def _buffer(self, state: OptimizerState, name: str) -> Parameters:
+    def _buffer(self, state: OptimizerState, name: BufferName) -> Parameters:
         return self.params.with_flat(state.buffers[name])
 
     def steps(self) -> Iterator[Step]:

@@ -34,6 +34,10 @@ class Loss:
     from_logits: bool = False
     accuracy: Callable[[Array, Array], float | None] | None = None
 
+    def value(self, u: Array, t: Array) -> float:
+        """The loss of outputs (or logits) ``u`` against targets ``t`` (its gradient is dropped)."""
+        return self.evaluate(u, t, np.empty_like(u))
+
     def gradient(self, u: Array, t: Array) -> Array:
         """``dL/du`` in a new array (the value is computed too, and dropped)."""
         grad = np.empty_like(u)

@@ -13,7 +13,7 @@ from app.schemas.training import (
     OptimizerSpec,
     OptimizerState,
     SGDOptimizer,
-    _state_issues,
+    state_issues,
 )
 
 ExplainFormat = Literal["markdown", "text", "json"]
@@ -81,7 +81,7 @@ class ExplainRequest(BackwardRequest):
             )
             issues.append(issue("out_of_range", ("sample",), message, self.sample))
         if self.optimizer_state is not None:
-            issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
+            issues += state_issues(self.optimizer_state, self.optimizer, self.network)
         return issues
 
 

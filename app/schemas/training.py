@@ -130,7 +130,7 @@ class OptimizerState(StrictModel):
     max_exp_avg_sq: list[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
 
 
-def _state_issues(
+def state_issues(
     state: OptimizerState, optimizer: SGDOptimizer | AdamOptimizer, network: Network
 ) -> list[InitErrorDetails]:
     """The resumed state must belong to this optimizer and have the network's shapes."""
@@ -273,7 +273,7 @@ class TrainRequest(LossRequest):
         if self.epochs > settings.max_epochs.value:
             issues.append(over_limit(("epochs",), "epochs", self.epochs, settings.max_epochs))
         if self.optimizer_state is not None:
-            issues += _state_issues(self.optimizer_state, self.optimizer, self.network)
+            issues += state_issues(self.optimizer_state, self.optimizer, self.network)
         work, limit = self.work(), self.work_limit()
         if work > limit.value:
             what = f"the work (epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers))"

@@ -17,7 +17,6 @@ from hypothesis.extra import numpy as hnp
 
 from app.nn.losses import LOSSES, LossName
 from app.nn.types import Array
-from tests.helpers import loss_value
 
 LOSS_NAMES: list[LossName] = list(LOSSES)
 REGRESSION: list[LossName] = ["half_squared_error", "mean_squared_error"]
@@ -107,7 +106,7 @@ def finite_difference_gradient(name: LossName, u: Array, t: Array) -> Array:
         minus = u.copy()
         plus[index] += EPS
         minus[index] -= EPS
-        grad[index] = (loss_value(loss, plus, t) - loss_value(loss, minus, t)) / (2.0 * EPS)
+        grad[index] = (loss.value(plus, t) - loss.value(minus, t)) / (2.0 * EPS)
     return grad
 
 
@@ -167,7 +166,7 @@ def test_hand_computed_values_and_gradients(
     ]
     for name, value, grad in expectations:
         loss = LOSSES[name]
-        got = loss_value(loss, ya, ta)
+        got = loss.value(ya, ta)
         assert isinstance(got, float)
         assert got == pytest.approx(value, rel=1e-15)
         np.testing.assert_allclose(loss.gradient(ya, ta), grad, rtol=1e-15, atol=0)
@@ -196,7 +195,7 @@ def test_binary_cross_entropy_closed_forms(
 ) -> None:
     """BCE of sigmoid(z) and its gradient (σ(z) − t) / elements, on hand examples."""
     loss = LOSSES["binary_cross_entropy"]
-    got = loss_value(loss, np.array(z), np.array(t))
+    got = loss.value(np.array(z), np.array(t))
     assert isinstance(got, float)
     assert got == pytest.approx(math_bce(z, t), rel=1e-14)
     if value is not None:
@@ -231,7 +230,7 @@ def test_cross_entropy_closed_forms(
 ) -> None:
     """CE of softmax(z) and its gradient (softmax(z)·Σt − t) / samples, on hand examples."""
     loss = LOSSES["cross_entropy"]
-    got = loss_value(loss, np.array(z), np.array(t))
+    got = loss.value(np.array(z), np.array(t))
     assert isinstance(got, float)
     assert got == pytest.approx(math_ce(z, t), rel=1e-14)
     if value is not None:
@@ -276,18 +275,14 @@ def test_losses_relate_and_average_over_samples(pair: tuple[Array, Array]) -> No
     y, t = pair
     samples, outputs = y.shape
     half, mse = LOSSES["half_squared_error"], LOSSES["mean_squared_error"]
-    assert loss_value(half, y, t) == pytest.approx(
-        loss_value(mse, y, t) * outputs / 2, rel=1e-12, abs=1e-300
-    )
+    assert half.value(y, t) == pytest.approx(mse.value(y, t) * outputs / 2, rel=1e-12, abs=1e-300)
     np.testing.assert_allclose(
         half.gradient(y, t), mse.gradient(y, t) * outputs / 2, rtol=1e-12, atol=1e-300
     )
     for loss in (half, mse):
-        per_sample = [loss_value(loss, y[i : i + 1], t[i : i + 1]) for i in range(samples)]
-        assert loss_value(loss, y, t) == pytest.approx(
-            float(np.mean(per_sample)), rel=1e-12, abs=1e-300
-        )
-        assert loss_value(loss, y, t) >= 0.0
+        per_sample = [loss.value(y[i : i + 1], t[i : i + 1]) for i in range(samples)]
+        assert loss.value(y, t) == pytest.approx(float(np.mean(per_sample)), rel=1e-12, abs=1e-300)
+        assert loss.value(y, t) >= 0.0
 
 
 @pytest.mark.parametrize("name", FROM_LOGITS)
@@ -299,11 +294,9 @@ def test_cross_entropies_average_over_samples(name: LossName, data: st.DataObjec
     z, t = data.draw(pairs(name))
     samples = len(z)
     loss = LOSSES[name]
-    per_sample = [loss_value(loss, z[i : i + 1], t[i : i + 1]) for i in range(samples)]
-    assert loss_value(loss, z, t) == pytest.approx(
-        math.fsum(per_sample) / samples, rel=1e-12, abs=1e-300
-    )
-    assert loss_value(loss, z, t) >= 0.0
+    per_sample = [loss.value(z[i : i + 1], t[i : i + 1]) for i in range(samples)]
+    assert loss.value(z, t) == pytest.approx(math.fsum(per_sample) / samples, rel=1e-12, abs=1e-300)
+    assert loss.value(z, t) >= 0.0
     per_sample_grad = np.vstack([loss.gradient(z[i : i + 1], t[i : i + 1]) for i in range(samples)])
     np.testing.assert_allclose(loss.gradient(z, t), per_sample_grad / samples, rtol=1e-12, atol=0)
 
@@ -321,7 +314,7 @@ def test_cross_entropies_match_textbook_formulas(name: LossName, data: st.DataOb
     else:
         p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
         textbook = -np.mean(np.sum(t * np.log(p), axis=1))
-    assert loss_value(LOSSES[name], z, t) == pytest.approx(float(textbook), rel=1e-12, abs=0)
+    assert LOSSES[name].value(z, t) == pytest.approx(float(textbook), rel=1e-12, abs=0)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -338,7 +331,7 @@ def test_two_class_cross_entropy_is_binary_cross_entropy_of_the_logit_gap(
     """
     ce, bce = LOSSES["cross_entropy"], LOSSES["binary_cross_entropy"]
     z2, t2 = np.hstack([np.zeros_like(d), d]), np.hstack([1.0 - p, p])
-    assert loss_value(ce, z2, t2) == pytest.approx(loss_value(bce, d, p), rel=1e-12, abs=1e-15)
+    assert ce.value(z2, t2) == pytest.approx(bce.value(d, p), rel=1e-12, abs=1e-15)
     g = ce.gradient(z2, t2)
     np.testing.assert_allclose(g[:, 1:], bce.gradient(d, p), rtol=1e-12, atol=1e-16)
     np.testing.assert_allclose(g[:, :1], -g[:, 1:], rtol=1e-12, atol=1e-16)
@@ -368,7 +361,7 @@ def test_cross_entropies_at_huge_logits(
     (filterwarnings=error): BCE → max(z, 0) − z·t, CE → Σ t·(max z − z)."""
     loss = LOSSES[name]
     za, ta = np.array(z), np.array(t)
-    got = loss_value(loss, za, ta)
+    got = loss.value(za, ta)
     assert math.isfinite(got)
     assert got == pytest.approx(value, rel=1e-15, abs=0)
     gradient = loss.gradient(za, ta)
@@ -395,7 +388,7 @@ def test_cross_entropy_keeps_precision_at_large_logits(
 ) -> None:
     """Only logit differences matter, however large the logits (a ``logsumexp(z) − z`` form
     cancels: it gives 0.75 for [1e15, 1e15] and 0 for [1e17, 1e17] instead of ln 2)."""
-    value = loss_value(LOSSES["cross_entropy"], np.array(z), np.array(t))
+    value = LOSSES["cross_entropy"].value(np.array(z), np.array(t))
     assert value == pytest.approx(expected, rel=1e-12)
 
 
@@ -405,7 +398,7 @@ def test_zero_at_target_and_inputs_untouched(name: LossName) -> None:
     original = np.array([[0.25, -3.0], [1.5, 2.0], [0.0, -0.5]])
     y, t = original.copy(), original.copy()
     loss = LOSSES[name]
-    assert loss_value(loss, y, t) == 0.0
+    assert loss.value(y, t) == 0.0
     np.testing.assert_array_equal(loss.gradient(y, t), np.zeros_like(y))
     np.testing.assert_array_equal(y, original)
     np.testing.assert_array_equal(t, original)
@@ -429,12 +422,12 @@ def test_minimum_where_prediction_matches_target(name: LossName) -> None:
         entropy = math.fsum(_entropy(p) for p in t.flat) / len(t)
     z_before, t_before = z.copy(), t.copy()
     loss = LOSSES[name]
-    minimum = loss_value(loss, z, t)
+    minimum = loss.value(z, t)
     assert minimum == pytest.approx(entropy, rel=1e-14)
     np.testing.assert_allclose(loss.gradient(z, t), 0.0, rtol=0, atol=1e-16)
     rng = np.random.default_rng(2)
     for _ in range(20):
-        assert loss_value(loss, z + rng.normal(scale=0.1, size=z.shape), t) > minimum
+        assert loss.value(z + rng.normal(scale=0.1, size=z.shape), t) > minimum
     np.testing.assert_array_equal(z, z_before)
     np.testing.assert_array_equal(t, t_before)
 
@@ -444,7 +437,7 @@ def test_hard_targets_approach_zero_loss(name: LossName) -> None:
     """With 0/1 targets the infimum 0 is reached only as the logits separate without bound."""
     t = np.array([[1.0, 0.0], [0.0, 1.0]])
     signs = 2.0 * t - 1.0
-    values = [loss_value(LOSSES[name], scale * signs, t) for scale in (0.5, 2.0, 8.0, 800.0)]
+    values = [LOSSES[name].value(scale * signs, t) for scale in (0.5, 2.0, 8.0, 800.0)]
     assert all(a > b for a, b in itertools.pairwise(values))
     assert values[-2] > 0.0
     assert values[-1] == 0.0
