@@ -7,19 +7,21 @@ schemes.
 """
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.nn.activations import ActivationName
 from app.nn.init import initialize
 
 HERE = Path(__file__).parent
 
 
-def network(sizes: list[int], activations: list[str], seed: int) -> dict[str, Any]:
+def network(sizes: list[int], activations: Sequence[ActivationName], seed: int) -> dict[str, Any]:
     """An initial network drawn as ``POST /init`` draws it (pytorch_default)."""
-    params = initialize(sizes, activations, "pytorch_default", seed)  # type: ignore[arg-type]
+    params = initialize(sizes, activations, "pytorch_default", seed)
     return {
         "layers": [
             {"weights": np.round(w, 4).tolist(), "bias": np.round(b, 4).tolist(), "activation": a}
