@@ -187,36 +187,70 @@ def busy_count(url: str) -> float:
     return 0.0
 
 
+def wait_until_busy(url: str) -> None:
+    """Return once the server at ``url`` answers a request with 503; a client without retries
+    raises it at once."""
+    with Client(url, retries=0) as probe:
+        while True:
+            try:
+                probe.forward(examples.FORWARD)
+            except APIError as refused:
+                status = refused.status
+                break
+            time.sleep(0.01)
+    assert status == 503
+
+
 def test_503_is_retried_after_retry_after() -> None:
     """With the one compute slot taken, a request gets 503s, waits Retry-After (1 s) between
-    tries, and succeeds once the slot is free; without retries the 503 is raised."""
+    tries, and succeeds once the slot is free; the async client and streams likewise."""
     with running_server(BACKPROP_MAX_CONCURRENT="1") as (_, url):
         hog = threading.Thread(target=train_long, args=(url,))
-        with Client(url, retries=0) as impatient, Client(url, retries=10) as patient:
-            hog.start()
-            while busy_count(url) == 0:
-                with pytest.raises(APIError) as raised:
-                    impatient.forward(examples.FORWARD)
-                assert raised.value.status == 503
-            started = time.perf_counter()
-            assert patient.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
-            waited = time.perf_counter() - started
-            hog.join()
-        assert busy_count(url) >= 2
+        hog.start()
+        wait_until_busy(url)
+        before = busy_count(url)
+        started = time.perf_counter()
+        with Client(url, retries=10) as client:
+            assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
+        waited = time.perf_counter() - started
+        hog.join()
+        assert busy_count(url) > before
         assert waited >= 1.0
 
         async def run() -> None:
             hog = threading.Thread(target=train_long, args=(url,))
+            hog.start()
+            wait_until_busy(url)
+            before = busy_count(url)
             async with AsyncClient(url, retries=10) as client:
-                before = busy_count(url)
-                hog.start()
-                await asyncio.sleep(0.3)
                 entries = [e async for e in client.train_stream(examples.TRAIN, epochs=1)]
                 assert isinstance(entries[-1], TrainSummary)
                 assert busy_count(url) > before
-            hog.join()
+                hog.join()
+                hog = threading.Thread(target=train_long, args=(url,))
+                hog.start()
+                wait_until_busy(url)
+                assert (await client.loss(examples.LOSS)).loss == pytest.approx(LOSS)
+                hog.join()
 
         asyncio.run(run())
+
+
+def test_models_from_answers_resume_a_run() -> None:
+    """A response's network and optimizer_state, passed back as models, resume training: two
+    runs of one epoch end where one run of two epochs ends."""
+    with Client() as client:
+        whole = client.train(examples.TRAIN, epochs=2, optimizer={"type": "adam"})
+        first = client.train(examples.TRAIN, epochs=1, optimizer={"type": "adam"})
+        second = client.train(
+            examples.TRAIN,
+            epochs=1,
+            optimizer={"type": "adam"},
+            network=first.network,
+            optimizer_state=first.optimizer_state,
+        )
+    assert second.network == whole.network
+    assert second.optimizer_state == whole.optimizer_state
 
 
 def test_bodies_take_models_and_numpy_arrays() -> None:
