@@ -1,0 +1,386 @@
+"""Typed Python client of the API: ``Client`` (blocking) and ``AsyncClient`` (asyncio), on httpx.
+
+Each method posts one endpoint's body and returns its response model, the very model the server
+documents its answer with. A body is a request model, or a mapping whose values may hold NumPy
+arrays, and keyword fields are added to it (``client.forward(network=net, inputs=x)``); the
+server validates it. An answer other than 200 raises :class:`APIError` (a 422:
+:class:`InvalidRequestError`, with each problem's ``loc``, ``msg`` and ``type``). A 503 (the server
+is busy) is retried after its ``Retry-After``, at most ``retries`` times.
+
+With a ``base_url`` the client talks to that server; without one it runs the app in this process
+(no server needed) through httpx's ``ASGITransport``, which is async only: the blocking client
+drives it on an event loop in a worker thread through anyio's blocking portal (Starlette's
+``TestClient`` would do the same, but needs the ``httpx2`` fork and is meant for tests). In-process
+the app's lifespan does not run: it tunes the whole process (GIL switch interval, malloc; see
+:mod:`app.tuning`), which is a server's business, not a script's; the access log stays quiet for
+in-process requests, so that a script's stdout is its own; and a stream's lines arrive when its
+run ends (the transport buffers the answer). Timeouts (:data:`TIMEOUT`) apply to a server only.
+"""
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import httpx
+import numpy as np
+import orjson
+from anyio.from_thread import start_blocking_portal
+from pydantic import BaseModel, TypeAdapter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.access_log import access_log
+from app.schemas.diagnostics import CheckResponse, GradcheckResponse
+from app.schemas.explain import ExplainResponse
+from app.schemas.init import InitResponse
+from app.schemas.operations import Health
+from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
+from app.schemas.training import EpochTrace, TrainResponse, TrainSummary
+
+Body = BaseModel | Mapping[str, Any] | None
+M = TypeVar("M", bound=BaseModel)
+
+TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
+"""Connecting may take 5 s; sending, and waiting for an answer or a stream's next line, 60 s: a
+server stops a run at its ``BACKPROP_DEADLINE_SECONDS`` (30 by default) and answers then."""
+RETRIES: Final = 3
+"""How many times a 503 is retried before it is raised."""
+MAX_RETRY_WAIT: Final = 30.0
+"""The longest wait before a retry, whatever ``Retry-After`` asks."""
+IN_PROCESS_URL: Final = "http://backprop.in-process"
+
+STREAM_LINE: Final[TypeAdapter[EpochTrace | TrainSummary]] = TypeAdapter(EpochTrace | TrainSummary)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a 422: where (``loc``, the JSON path), what (``msg``) and its ``type``."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+class APIError(Exception):
+    """An answer other than 200: its ``status``, its ``detail`` and its ``request_id``."""
+
+    def __init__(self, status: int, detail: Any, request_id: str | None) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status, self.detail, self.request_id = status, detail, request_id
+
+
+class InvalidRequestError(APIError):
+    """A 422: the body is invalid; ``problems`` lists every problem the server found."""
+
+    def __init__(self, problems: list[Problem], detail: Any, request_id: str | None) -> None:
+        super().__init__(422, detail, request_id)
+        self.problems = problems
+        lines = (f"{'.'.join(map(str, p.loc))}: {p.msg} [{p.type}]" for p in problems)
+        self.args = ("422: the request is invalid\n  " + "\n  ".join(lines),)
+
+
+def error(response: httpx.Response) -> APIError:
+    """The exception for a read answer other than 200."""
+    request_id = response.headers.get("x-request-id")
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        detail = response.text
+    if response.status_code == 422 and isinstance(detail, list):
+        problems = [Problem(tuple(d["loc"]), d["msg"], d["type"]) for d in detail]
+        return InvalidRequestError(problems, detail, request_id)
+    return APIError(response.status_code, detail, request_id)
+
+
+def retry_wait(response: httpx.Response) -> float | None:
+    """Seconds to wait before retrying this answer (a 503), or None when it is no 503."""
+    if response.status_code != 503:
+        return None
+    try:
+        wait = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.0), MAX_RETRY_WAIT)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: other NumPy arrays and scalars, and models."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def encode(body: Body, fields: Mapping[str, Any]) -> bytes:
+    """The JSON of ``body`` with ``fields`` added (NumPy arrays as nested lists)."""
+    base = _plain(body) if isinstance(body, BaseModel) else dict(body or {})
+    return orjson.dumps(base | dict(fields), default=_plain, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def explained(response: httpx.Response) -> ExplainResponse | str:
+    """An /explain answer: its steps when it is JSON, else the Markdown or text as it came."""
+    if response.status_code != 200:
+        raise error(response)
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return ExplainResponse.model_validate_json(response.content)
+    return response.text
+
+
+def parse(response: httpx.Response, model: type[M]) -> M:
+    """The read answer as ``model``, or the exception it stands for."""
+    if response.status_code != 200:
+        raise error(response)
+    return model.model_validate_json(response.content)
+
+
+_IN_PROCESS: ContextVar[bool] = ContextVar("backprop_in_process", default=False)
+
+
+class _NotInProcess(logging.Filter):
+    """Lets through the access-log lines of requests that did not come from an in-process client."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _IN_PROCESS.get()
+
+
+def in_process_app() -> ASGIApp:
+    """A fresh app whose requests leave no access-log line (for the in-process transports)."""
+    from app.main import create_app  # only in-process clients build an app
+
+    if not any(isinstance(f, _NotInProcess) for f in access_log.filters):
+        access_log.addFilter(_NotInProcess())
+    app = create_app()
+
+    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
+        token = _IN_PROCESS.set(True)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _IN_PROCESS.reset(token)
+
+    return quiet
+
+
+class InProcessTransport(httpx.BaseTransport):
+    """httpx's ``ASGITransport`` for a blocking client: each request runs on an event loop of
+    its own in a worker thread (anyio's blocking portal), so it works where a loop is already
+    running too, as in Jupyter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.asgi = httpx.ASGITransport(app=app)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with start_blocking_portal() as portal:
+            return portal.call(self._read, request)
+
+    async def _read(self, request: httpx.Request) -> httpx.Response:
+        response = await self.asgi.handle_async_request(request)
+        content = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+
+HEADERS: Final = {"content-type": "application/json", "accept": "application/json"}
+
+
+class Client:
+    """The API, blocking: one method per endpoint; ``with Client() as c:`` closes it."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        transport = InProcessTransport(in_process_app()) if base_url is None else None
+        self.http = httpx.Client(
+            base_url=base_url or IN_PROCESS_URL, transport=transport, timeout=timeout
+        )
+        self.retries = retries
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self.http.close()
+
+    def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
+        content = encode(body, fields)
+        response = self.http.post(path, content=content, headers=HEADERS)
+        for _ in range(self.retries):
+            wait = retry_wait(response)
+            if wait is None:
+                break
+            time.sleep(wait)
+            response = self.http.post(path, content=content, headers=HEADERS)
+        return response
+
+    def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
+        """``POST /forward``: every layer's z and a, and the outputs."""
+        return parse(self._post("/forward", body, fields), ForwardResponse)
+
+    def loss(self, body: Body = None, /, **fields: Any) -> LossResponse:
+        """``POST /loss``: the loss (and accuracy) and the outputs."""
+        return parse(self._post("/loss", body, fields), LossResponse)
+
+    def backward(self, body: Body = None, /, **fields: Any) -> BackwardResponse:
+        """``POST /backward``: the forward pass, the loss and every gradient."""
+        return parse(self._post("/backward", body, fields), BackwardResponse)
+
+    def train(self, body: Body = None, /, **fields: Any) -> TrainResponse:
+        """``POST /train``: the whole run, its summary and its recorded trace."""
+        return parse(self._post("/train", body, fields), TrainResponse)
+
+    def init(self, body: Body = None, /, **fields: Any) -> InitResponse:
+        """``POST /init``: a network of the given sizes with seeded parameters."""
+        return parse(self._post("/init", body, fields), InitResponse)
+
+    def gradcheck(self, body: Body = None, /, **fields: Any) -> GradcheckResponse:
+        """``POST /gradcheck``: analytic gradients against finite differences."""
+        return parse(self._post("/gradcheck", body, fields), GradcheckResponse)
+
+    def check(self, body: Body = None, /, **fields: Any) -> CheckResponse:
+        """``POST /check``: values computed by hand for one SGD step, checked."""
+        return parse(self._post("/check", body, fields), CheckResponse)
+
+    def explain(self, body: Body = None, /, **fields: Any) -> ExplainResponse | str:
+        """``POST /explain``: the worked solution of one step, as its JSON steps, or as Markdown
+        or text when ``format`` is ``"markdown"`` or ``"text"``."""
+        return explained(self._post("/explain", body, fields))
+
+    def livez(self) -> Health:
+        """``GET /livez``: the process serves."""
+        return parse(self.http.get("/livez"), Health)
+
+    def readyz(self) -> Health:
+        """``GET /readyz``: the service is ready for traffic."""
+        return parse(self.http.get("/readyz"), Health)
+
+    def train_stream(
+        self, body: Body = None, /, **fields: Any
+    ) -> Iterator[EpochTrace | TrainSummary]:
+        """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
+        request is sent when iteration starts; closing the iterator early closes the stream."""
+        content = encode(body, fields)
+        for attempt in itertools.count():
+            with self.http.stream("POST", "/train/stream", content=content, headers=HEADERS) as r:
+                if r.status_code == 200:
+                    yield from (STREAM_LINE.validate_json(line) for line in r.iter_lines() if line)
+                    return
+                r.read()
+                wait = retry_wait(r) if attempt < self.retries else None
+                if wait is None:
+                    raise error(r)
+            time.sleep(wait)
+
+
+class AsyncClient:
+    """The API for asyncio: one coroutine per endpoint; ``async with AsyncClient() as c:``."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        transport = httpx.ASGITransport(app=in_process_app()) if base_url is None else None
+        self.http = httpx.AsyncClient(
+            base_url=base_url or IN_PROCESS_URL, transport=transport, timeout=timeout
+        )
+        self.retries = retries
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self.http.aclose()
+
+    async def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
+        content = encode(body, fields)
+        response = await self.http.post(path, content=content, headers=HEADERS)
+        for _ in range(self.retries):
+            wait = retry_wait(response)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+            response = await self.http.post(path, content=content, headers=HEADERS)
+        return response
+
+    async def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
+        """``POST /forward``: every layer's z and a, and the outputs."""
+        return parse(await self._post("/forward", body, fields), ForwardResponse)
+
+    async def loss(self, body: Body = None, /, **fields: Any) -> LossResponse:
+        """``POST /loss``: the loss (and accuracy) and the outputs."""
+        return parse(await self._post("/loss", body, fields), LossResponse)
+
+    async def backward(self, body: Body = None, /, **fields: Any) -> BackwardResponse:
+        """``POST /backward``: the forward pass, the loss and every gradient."""
+        return parse(await self._post("/backward", body, fields), BackwardResponse)
+
+    async def train(self, body: Body = None, /, **fields: Any) -> TrainResponse:
+        """``POST /train``: the whole run, its summary and its recorded trace."""
+        return parse(await self._post("/train", body, fields), TrainResponse)
+
+    async def init(self, body: Body = None, /, **fields: Any) -> InitResponse:
+        """``POST /init``: a network of the given sizes with seeded parameters."""
+        return parse(await self._post("/init", body, fields), InitResponse)
+
+    async def gradcheck(self, body: Body = None, /, **fields: Any) -> GradcheckResponse:
+        """``POST /gradcheck``: analytic gradients against finite differences."""
+        return parse(await self._post("/gradcheck", body, fields), GradcheckResponse)
+
+    async def check(self, body: Body = None, /, **fields: Any) -> CheckResponse:
+        """``POST /check``: values computed by hand for one SGD step, checked."""
+        return parse(await self._post("/check", body, fields), CheckResponse)
+
+    async def explain(self, body: Body = None, /, **fields: Any) -> ExplainResponse | str:
+        """``POST /explain``: the worked solution of one step, as its JSON steps, or as Markdown
+        or text when ``format`` is ``"markdown"`` or ``"text"``."""
+        return explained(await self._post("/explain", body, fields))
+
+    async def livez(self) -> Health:
+        """``GET /livez``: the process serves."""
+        return parse(await self.http.get("/livez"), Health)
+
+    async def readyz(self) -> Health:
+        """``GET /readyz``: the service is ready for traffic."""
+        return parse(await self.http.get("/readyz"), Health)
+
+    async def train_stream(
+        self, body: Body = None, /, **fields: Any
+    ) -> AsyncIterator[EpochTrace | TrainSummary]:
+        """``POST /train/stream``: each recorded epoch as it arrives, then the summary."""
+        content = encode(body, fields)
+        for attempt in itertools.count():
+            request = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
+            async with request as r:
+                if r.status_code == 200:
+                    async for line in r.aiter_lines():
+                        if line:
+                            yield STREAM_LINE.validate_json(line)
+                    return
+                await r.aread()
+                wait = retry_wait(r) if attempt < self.retries else None
+                if wait is None:
+                    raise error(r)
+            await asyncio.sleep(wait)

@@ -1,0 +1,291 @@
+"""app.client against a real server and in-process: every method, streams, errors, retries."""
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from app import examples
+from app.client import APIError, AsyncClient, Client, InvalidRequestError
+from app.config import get_settings
+from app.schemas.explain import ExplainResponse
+from app.schemas.passes import ForwardRequest
+from app.schemas.training import EpochTrace, TrainSummary
+from tests.servers import running_server
+
+# The notebook's first epoch (DESIGN.md), the reference every method is checked against.
+HIDDEN_A = [0.1, 1.45]
+OUTPUT = [-0.885]
+LOSS = 1.7766125
+GRAD_W1 = [[0.5655, -1.131, -0.84825], [-1.3195, 2.639, 1.97925]]
+UPDATED_W1 = [[0.094345, -0.18869, 0.4084825], [-0.486805, 0.27361, 0.1802075]]
+INVALID = {"network": examples.NOTEBOOK_NETWORK, "inputs": [-1.0, 2.0, True]}
+LONG_STREAM = {**examples.TRAIN, "epochs": 100_000, "trace": {"every": 50_000, "include": ["loss"]}}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as (_, url):
+        yield url
+
+
+def check_every_method(client: Client) -> None:
+    """Each method's answer is its typed model holding the notebook's first epoch."""
+    forward = client.forward(examples.FORWARD)
+    assert forward.outputs == pytest.approx(OUTPUT)
+    assert forward.layers[0].a == pytest.approx(HIDDEN_A)
+    assert client.loss(examples.LOSS).loss == pytest.approx(LOSS)
+    assert client.backward(examples.LOSS).gradients[0].weights == [
+        pytest.approx(row) for row in GRAD_W1
+    ]
+    trained = client.train(examples.TRAIN, epochs=1)
+    assert trained.network.layers[0].weights == [pytest.approx(row) for row in UPDATED_W1]
+    assert trained.trace[0].loss == pytest.approx(LOSS)
+    entries = list(client.train_stream(examples.TRAIN, epochs=1))
+    assert isinstance(entries[0], EpochTrace)
+    assert isinstance(entries[1], TrainSummary)
+    assert entries[0].loss == pytest.approx(LOSS)
+    assert entries[1].network == trained.network
+    assert client.init(examples.INIT).network.layers[0].weights[0] == pytest.approx(
+        [0.38738615147100774, -0.651141503267228, -1.2983229358755248]
+    )
+    assert client.gradcheck(examples.GRADCHECK).passed
+    checked = client.check(examples.CHECK_MISTAKES)
+    assert checked.first_wrong is not None
+    assert checked.first_wrong.path == "loss"
+    steps = client.explain(examples.LOSS)  # JSON, as the client asks for JSON
+    assert isinstance(steps, ExplainResponse)
+    results = {step.id: step.result for step in steps.steps}
+    assert results["loss"] == client.backward(examples.LOSS).loss
+    worked = client.explain(examples.LOSS, format="text")
+    assert isinstance(worked, str)
+    assert "z1[0] = W1[0,0]·x[0] + W1[0,1]·x[1] + W1[0,2]·x[2] + b1[0]" in worked
+    assert client.livez().status == "ok"
+    assert client.readyz().status == "ok"
+
+
+async def acheck_every_method(client: AsyncClient) -> None:
+    """As check_every_method, through the async client."""
+    assert (await client.forward(examples.FORWARD)).outputs == pytest.approx(OUTPUT)
+    assert (await client.loss(examples.LOSS)).loss == pytest.approx(LOSS)
+    backward = await client.backward(examples.LOSS)
+    assert backward.gradients[0].weights == [pytest.approx(row) for row in GRAD_W1]
+    trained = await client.train(examples.TRAIN, epochs=1)
+    assert trained.network.layers[0].weights == [pytest.approx(row) for row in UPDATED_W1]
+    entries = [entry async for entry in client.train_stream(examples.TRAIN, epochs=1)]
+    assert isinstance(entries[0], EpochTrace)
+    assert isinstance(entries[1], TrainSummary)
+    assert entries[1].network == trained.network
+    assert (await client.init(examples.INIT)).network.layers[1].bias == [0.0]
+    assert (await client.gradcheck(examples.GRADCHECK)).passed
+    assert not (await client.check(examples.CHECK_MISTAKES)).all_correct
+    steps = await client.explain(examples.LOSS)
+    assert isinstance(steps, ExplainResponse)
+    assert {step.id: step.result for step in steps.steps}["loss"] == backward.loss
+    assert "$z^{(1)}_{1}" in str(await client.explain(examples.LOSS, format="markdown"))
+    assert (await client.livez()).status == "ok"
+    assert (await client.readyz()).status == "ok"
+
+
+def check_invalid(error: InvalidRequestError) -> None:
+    assert error.status == 422
+    assert [(p.loc, p.type) for p in error.problems] == [(("body", "inputs", 2), "float_type")]
+    assert error.problems[0].msg == "Input should be a valid number"
+    assert "body.inputs.2: Input should be a valid number [float_type]" in str(error)
+
+
+def test_every_method_against_a_server(server: str) -> None:
+    with Client(server) as client:
+        check_every_method(client)
+
+
+def test_every_method_in_process() -> None:
+    with Client() as client:
+        check_every_method(client)
+
+
+def test_async_every_method_against_a_server_and_in_process(server: str) -> None:
+    async def run() -> None:
+        for base_url in (server, None):
+            async with AsyncClient(base_url) as client:
+                await acheck_every_method(client)
+
+    asyncio.run(run())
+
+
+def test_422_raises_its_problems(server: str) -> None:
+    for base_url in (server, None):
+        with Client(base_url) as client, pytest.raises(InvalidRequestError) as raised:
+            client.forward(INVALID)
+        check_invalid(raised.value)
+        assert raised.value.request_id
+
+
+def test_async_422_raises_its_problems(server: str) -> None:
+    async def run(base_url: str | None) -> None:
+        async with AsyncClient(base_url) as client:
+            with pytest.raises(InvalidRequestError) as raised:
+                await client.forward(INVALID)
+            check_invalid(raised.value)
+            with pytest.raises(InvalidRequestError):
+                [entry async for entry in client.train_stream(INVALID)]
+
+    for base_url in (server, None):
+        asyncio.run(run(base_url))
+
+
+def test_other_errors_carry_status_and_detail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKPROP_MAX_BODY_BYTES", "100")
+    get_settings.cache_clear()
+    try:
+        with Client() as client, pytest.raises(APIError) as raised:
+            client.forward(examples.FORWARD)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert raised.value.status == 413
+    assert isinstance(raised.value.detail, str)
+    assert "100" in raised.value.detail
+    assert not isinstance(raised.value, InvalidRequestError)
+
+
+def test_stream_is_consumed_lazily(server: str) -> None:
+    """The first entry arrives while the run still goes on: the last one comes a while later."""
+    with Client(server) as client:
+        started = time.perf_counter()
+        stream = client.train_stream(LONG_STREAM)
+        first = next(stream)
+        first_at = time.perf_counter() - started
+        rest = list(stream)
+        ended_at = time.perf_counter() - started
+    assert isinstance(first, EpochTrace)
+    assert first.epoch == 1
+    assert [e.epoch for e in rest if isinstance(e, EpochTrace)] == [50_001, 100_000]
+    assert isinstance(rest[-1], TrainSummary)
+    assert first_at < ended_at / 3
+
+
+def test_async_stream_is_consumed_lazily(server: str) -> None:
+    async def run() -> tuple[float, float, list[Any]]:
+        async with AsyncClient(server) as client:
+            started = time.perf_counter()
+            entries = []
+            async for entry in client.train_stream(LONG_STREAM):
+                entries.append((time.perf_counter() - started, entry))
+            return entries[0][0], entries[-1][0], [e for _, e in entries]
+
+    first_at, ended_at, entries = asyncio.run(run())
+    assert [type(e) for e in entries] == [EpochTrace, EpochTrace, EpochTrace, TrainSummary]
+    assert first_at < ended_at / 3
+
+
+def train_long(url: str) -> None:
+    """Hold a compute slot of the server at ``url`` for a couple of seconds."""
+    with Client(url) as client:
+        client.train(LONG_STREAM)
+
+
+def busy_count(url: str) -> float:
+    """How many requests the server has refused with 503 as busy (its /metrics)."""
+    for line in httpx.get(f"{url}/metrics").text.splitlines():
+        if line.startswith('backprop_rejected_requests_total{reason="busy"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def wait_until_busy(url: str) -> None:
+    """Return once the server at ``url`` answers a request with 503; a client without retries
+    raises it at once."""
+    with Client(url, retries=0) as probe:
+        while True:
+            try:
+                probe.forward(examples.FORWARD)
+            except APIError as refused:
+                status = refused.status
+                break
+            time.sleep(0.01)
+    assert status == 503
+
+
+def test_503_is_retried_after_retry_after() -> None:
+    """With the one compute slot taken, a request gets 503s, waits Retry-After (1 s) between
+    tries, and succeeds once the slot is free; the async client and streams likewise."""
+    with running_server(BACKPROP_MAX_CONCURRENT="1") as (_, url):
+        hog = threading.Thread(target=train_long, args=(url,))
+        hog.start()
+        wait_until_busy(url)
+        before = busy_count(url)
+        started = time.perf_counter()
+        with Client(url, retries=10) as client:
+            assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
+        waited = time.perf_counter() - started
+        hog.join()
+        assert busy_count(url) > before
+        assert waited >= 1.0
+
+        async def run() -> None:
+            hog = threading.Thread(target=train_long, args=(url,))
+            hog.start()
+            wait_until_busy(url)
+            before = busy_count(url)
+            async with AsyncClient(url, retries=10) as client:
+                entries = [e async for e in client.train_stream(examples.TRAIN, epochs=1)]
+                assert isinstance(entries[-1], TrainSummary)
+                assert busy_count(url) > before
+                hog.join()
+                hog = threading.Thread(target=train_long, args=(url,))
+                hog.start()
+                wait_until_busy(url)
+                assert (await client.loss(examples.LOSS)).loss == pytest.approx(LOSS)
+                hog.join()
+
+        asyncio.run(run())
+
+
+def test_models_from_answers_resume_a_run() -> None:
+    """A response's network and optimizer_state, passed back as models, resume training: two
+    runs of one epoch end where one run of two epochs ends."""
+    with Client() as client:
+        whole = client.train(examples.TRAIN, epochs=2, optimizer={"type": "adam"})
+        first = client.train(examples.TRAIN, epochs=1, optimizer={"type": "adam"})
+        second = client.train(
+            examples.TRAIN,
+            epochs=1,
+            optimizer={"type": "adam"},
+            network=first.network,
+            optimizer_state=first.optimizer_state,
+        )
+    assert second.network == whole.network
+    assert second.optimizer_state == whole.optimizer_state
+
+
+def test_bodies_take_models_and_numpy_arrays() -> None:
+    """A request model, or a mapping or keywords holding NumPy arrays, give the same answer."""
+    batch = np.array([[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0]])
+    with Client() as client:
+        from_model = client.forward(ForwardRequest.model_validate(examples.FORWARD))
+        from_numpy = client.forward(network=examples.NOTEBOOK_NETWORK, inputs=batch)
+        from_columns = client.forward(examples.FORWARD, inputs=np.asfortranarray(batch)[:, :])
+    assert from_model.outputs == pytest.approx(OUTPUT)
+    assert from_numpy.outputs == [pytest.approx(OUTPUT), pytest.approx([0.13])]
+    assert from_columns == from_numpy
+
+
+def test_in_process_leaves_the_process_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    """No lifespan (the GIL switch interval is untouched) and no access-log line on stdout; and
+    the blocking client works inside a running event loop too (as in Jupyter)."""
+    interval = sys.getswitchinterval()
+
+    async def inside_a_loop() -> list[float] | list[list[float]]:
+        with Client() as client:
+            return client.forward(examples.FORWARD).outputs
+
+    assert asyncio.run(inside_a_loop()) == pytest.approx(OUTPUT)
+    assert sys.getswitchinterval() == interval
+    assert capsys.readouterr().out == ""
