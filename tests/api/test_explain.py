@@ -584,3 +584,26 @@ def test_the_output_delta_simplifications_are_stated(
 ) -> None:
     response = client.post("/explain", json={**body, "format": "text"})
     assert line in response.text.splitlines()
+
+
+MAZUR = {
+    "network": {
+        "layers": [
+            {"weights": [[0.15, 0.2], [0.25, 0.3]], "bias": [0.35, 0.35], "activation": "sigmoid"},
+            {"weights": [[0.4, 0.45], [0.5, 0.55]], "bias": [0.6, 0.6], "activation": "sigmoid"},
+        ]
+    },
+    "inputs": [0.05, 0.1],
+    "targets": [0.01, 0.99],
+}
+
+
+@pytest.mark.parametrize("body", [examples.LOSS, MAZUR], ids=["notebook", "mazur"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[str(o) for o in OPTIMIZERS])
+def test_the_notebook_and_mazurs_2_2_2_are_written_in_full_by_default(
+    client: TestClient, body: dict[str, Any], optimizer: dict[str, Any]
+) -> None:
+    request = {**body, "optimizer": optimizer, "format": "json"}
+    default = _post(client, "/explain", request)["steps"]
+    assert not any("elided_steps" in step for step in default)
+    assert default == _post(client, "/explain", {**request, "max_steps": 1000})["steps"]
