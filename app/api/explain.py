@@ -12,7 +12,7 @@ from starlette.responses import Response
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
 from app.api.routing import OrjsonRoute, json_response
-from app.nn.explain import Step, explain
+from app.nn.explain import Elided, Entry, explain
 from app.nn.expr import operands
 from app.render import markdown, text
 from app.schemas.explain import ExplainFormat, ExplainRequest, ExplainResponse
@@ -38,8 +38,21 @@ def negotiate(requested: ExplainFormat | None, accept: str | None) -> ExplainFor
     return "markdown"
 
 
-def step_json(step: Step, digits: int) -> dict[str, Any]:
-    """One step as ExplainStep's JSON: names as in the text format, values exact."""
+def step_json(step: Entry, digits: int) -> dict[str, Any]:
+    """One step as ExplainStep's JSON (names as in the text format, values exact), or the steps
+    of a run left out as ExplainElision's."""
+    if isinstance(step, Elided):
+        return {
+            "id": step.id,
+            "stage": step.stage,
+            "section": step.section,
+            "what": step.what,
+            "first": text.symbol(step.first),
+            "last": text.symbol(step.last),
+            "elided_items": step.items,
+            "elided_steps": step.steps,
+            "note": text.line(step, digits),
+        }
     return {
         "id": step.id,
         "stage": step.stage,
@@ -95,6 +108,7 @@ def explain_step(
         to_state(request.optimizer_state, optimizer, params),
         request.sample,
         request.max_terms,
+        request.max_steps,
     )
     chosen = negotiate(request.format, accept)
     if chosen == "json":

@@ -13,6 +13,13 @@ Step ids name what a step computes, with layers and units counted from 0 as in t
 ``update.bc1``, ``update.bc2`` (Adam's bias corrections), and per parameter
 ``update.{l}.weights.{i}.{j}`` (the new value) after its intermediates ``….g``, ``….buf``,
 ``….m``, ``….v``, ``….vmax`` and ``….decay``.
+
+A run of alike steps (a layer's units, its weight gradients, its bias updates, …) longer than
+``max_steps`` items is written as its first ``max_steps − 1`` items and its last, with an
+:class:`Elided` entry between them counting what is left out; only the items shown are built, so a
+784-128-10 network is explained in milliseconds. Its id is the run's id with ``.elided``:
+``forward.{l}`` (z and a per unit), ``forward.{l}.z``/``.a`` (softmax), ``….delta``, ``….da``,
+``backward.{l}.weights``, ``backward.{l}.bias``, ``update.{l}.weights``, ``update.{l}.bias``.
 """
 
 from collections.abc import Callable, Iterator
@@ -39,6 +46,8 @@ from app.nn.optimizers import SGD, Adam, BufferName, Optimizer, OptimizerState
 from app.nn.types import Array
 
 Stage = Literal["forward", "loss", "output_delta", "backward", "update"]
+MAX_STEPS = 10
+"""Items of a run written out by default: a 10-class output layer in full, a 128-unit one not."""
 
 DERIVATIVE: dict[ActivationName, str] = {
     "identity": "identity'(z) = 1",
@@ -75,6 +84,75 @@ class Step:
     result: float
     note: str = ""
     assign: bool = False
+
+
+@dataclass(frozen=True)
+class Elided:
+    """Items of a run left out: ``items`` more ``what`` from ``first`` to ``last``, ``steps``
+    steps in all, each computed as ``how`` says."""
+
+    id: str
+    stage: Stage
+    section: str
+    what: str
+    items: int
+    steps: int
+    first: Sym
+    last: Sym
+    how: str
+
+
+Entry = Step | Elided
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of alike items: its id prefix, where it is written, and how to build item ``k``."""
+
+    id: str
+    stage: Stage
+    section: str
+    what: str
+    how: str
+    symbol: Callable[[int], Sym]
+    item: Callable[[int], list[Step]]
+
+
+def bounded(run: Run, count: int, max_steps: int) -> Iterator[Entry]:
+    """The ``count`` items of ``run``: all, or the first ``max_steps − 1``, an :class:`Elided`
+    entry and the last; the items left out are never built (every item has as many steps)."""
+    if count <= max_steps:
+        for k in range(count):
+            yield from run.item(k)
+        return
+    per = 0
+    for k in range(max_steps - 1):
+        steps = run.item(k)
+        per = len(steps)
+        yield from steps
+    items = count - max_steps
+    first, last = max_steps - 1, count - 2
+    yield Elided(
+        f"{run.id}.elided",
+        run.stage,
+        run.section,
+        run.what,
+        items,
+        items * per,
+        run.symbol(first),
+        run.symbol(last),
+        run.how,
+    )
+    yield from run.item(count - 1)
+
+
+def _unit(name: SymName, layer: int, i: int) -> Sym:
+    return Sym(name, layer, (i,))
+
+
+def _entry(name: SymName, layer: int, columns: int, k: int) -> Sym:
+    """Entry ``k`` of a layer's weights (row by row) as ``name``."""
+    return Sym(name, layer, divmod(k, columns))
 
 
 def _val(value: float | np.floating, name: SymName, layer: int | None = None, *index: int) -> Value:
@@ -122,9 +200,11 @@ class _Solution:
         loss: LossName,
         sample: int,
         max_terms: int,
+        max_steps: int,
     ) -> None:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
         self.loss, self.s, self.max_terms = LOSSES[loss], sample, max_terms
+        self.max_steps = max_steps
         self.n, self.last = len(x), len(params.layers) - 1
         self.fwd, self.value = evaluate(params, x, t, self.loss)
         self.grads = compute_gradients(params, self.fwd, t, self.loss)
@@ -157,19 +237,52 @@ class _Solution:
         """Target ``i`` of the written sample, named."""
         return _val(self.t[self.s, i], "t", None, i)
 
-    def forward(self) -> Iterator[Step]:
+    def run(
+        self,
+        run_id: str,
+        stage: Stage,
+        layer: int,
+        count: int,
+        what: str,
+        how: str,
+        symbol: Callable[[int], Sym],
+        item: Callable[[int], list[Step]],
+    ) -> Iterator[Entry]:
+        """The ``count`` items of a run in ``layer``'s section, bounded by ``max_steps``."""
+        section = _layer_name(self.params, layer)
+        return bounded(Run(run_id, stage, section, what, how, symbol, item), count, self.max_steps)
+
+    def forward(self) -> Iterator[Entry]:
         """Layer by layer, each unit's z then its a (softmax: every z, then every a)."""
         for layer, (W, _) in enumerate(self.params.layers):
-            section, name = _layer_name(self.params, layer), self.params.activations[layer]
-            z_steps = [self.z_step(layer, i, section) for i in range(W.shape[0])]
-            a_steps = [self.a_step(layer, i, section) for i in range(W.shape[0])]
-            if name == "softmax":  # every a needs every z
-                yield from z_steps
-                yield from a_steps
-            else:
-                for z_step, a_step in zip(z_steps, a_steps, strict=True):
-                    yield z_step
-                    yield a_step
+            name, units = self.params.activations[layer], W.shape[0]
+            z_sym, a_sym = partial(_unit, "z", layer), partial(_unit, "a", layer)
+            z = f"z = Σ w·{'x' if layer == 0 else 'a'} + b"
+            if name != "softmax":
+                how = f"each {z}, then a = {name}(z), the same way"
+                item = partial(self._unit_steps, layer)
+                yield from self.run(
+                    f"forward.{layer}", "forward", layer, units, "units", how, z_sym, item
+                )
+                continue
+            # every a of a softmax needs every z
+            item = partial(self._one, self.z_step, layer)
+            how = f"each {z} the same way"
+            yield from self.run(
+                f"forward.{layer}.z", "forward", layer, units, "z", how, z_sym, item
+            )
+            item = partial(self._one, self.a_step, layer)
+            how = "each a = e^z / Σ e^z the same way"
+            yield from self.run(
+                f"forward.{layer}.a", "forward", layer, units, "a", how, a_sym, item
+            )
+
+    def _unit_steps(self, layer: int, i: int) -> list[Step]:
+        section = _layer_name(self.params, layer)
+        return [self.z_step(layer, i, section), self.a_step(layer, i, section)]
+
+    def _one(self, write: Callable[[int, int, str], Step], layer: int, i: int) -> list[Step]:
+        return [write(layer, i, _layer_name(self.params, layer))]
 
     def z_step(self, layer: int, i: int, section: str) -> Step:
         """``z = Σ w·a_prev + b`` of unit ``i``."""
@@ -287,18 +400,37 @@ class _Solution:
         stable = op("log", op("add", const(1.0), op("exp", op("neg", op("abs", z)))))
         return op("add", op("sub", op("max", z, const(0.0)), op("mul", z, t)), stable)
 
-    def output_delta(self) -> Iterator[Step]:
+    def output_delta(self) -> Iterator[Entry]:
         """``∂L/∂z`` of the last layer: directly from the loss, or through ``∂L/∂a``."""
         last, name = self.last, self.params.activations[self.last]
-        section = _layer_name(self.params, last)
         units = self.fwd.z[last].shape[1]
-        n, size = self.n, self.n * units
-        for i in range(units):
-            diff = op("sub", self.a(last, i), self.target(i))
-            if self.loss.from_logits:
-                count = size if self.loss_name == "binary_cross_entropy" else n
-                formula = op("div", diff, const(float(count))) if count > 1 else diff
-                yield Step(
+        direct = self.loss.from_logits or name == "identity"
+        part: SymName = "delta" if direct else "da"
+        what = "output deltas" if direct else "∂L/∂a of the outputs"
+        yield from self.run(
+            f"output_delta.{last}.{part}",
+            "output_delta",
+            last,
+            units,
+            what,
+            "each from its output and target the same way",
+            partial(_unit, part, last),
+            self._output_item,
+        )
+        if not direct:
+            yield from self.deltas(last, "output_delta")
+
+    def _output_item(self, i: int) -> list[Step]:
+        """Output ``i``'s δ from the loss, or its ∂L/∂a for the δ to follow."""
+        last, name = self.last, self.params.activations[self.last]
+        section = _layer_name(self.params, last)
+        n, size = self.n, self.n * self.fwd.z[last].shape[1]
+        diff = op("sub", self.a(last, i), self.target(i))
+        if self.loss.from_logits:
+            count = size if self.loss_name == "binary_cross_entropy" else n
+            formula = op("div", diff, const(float(count))) if count > 1 else diff
+            return [
+                Step(
                     f"output_delta.{last}.delta.{i}",
                     "output_delta",
                     section,
@@ -307,15 +439,16 @@ class _Solution:
                     float(self.dz[last][self.s, i]),
                     FROM_LOGITS_NOTE[self.loss_name],
                 )
-                continue
-            if self.loss_name == "mean_squared_error":
-                dy: Expr = op("div", op("mul", const(2.0), diff), const(float(size)))
-                note = "∂/∂y of the mean of (y − t)²: 2·(y − t) / (samples × outputs)"
-            else:
-                dy = op("div", diff, const(float(n))) if n > 1 else diff
-                note = "∂/∂y ½·(y − t)² = y − t" + (" (over samples: their mean)" if n > 1 else "")
-            if name == "identity":
-                yield Step(
+            ]
+        if self.loss_name == "mean_squared_error":
+            dy: Expr = op("div", op("mul", const(2.0), diff), const(float(size)))
+            note = "∂/∂y of the mean of (y − t)²: 2·(y − t) / (samples × outputs)"
+        else:
+            dy = op("div", diff, const(float(n))) if n > 1 else diff
+            note = "∂/∂y ½·(y − t)² = y − t" + (" (over samples: their mean)" if n > 1 else "")
+        if name == "identity":
+            return [
+                Step(
                     f"output_delta.{last}.delta.{i}",
                     "output_delta",
                     section,
@@ -324,8 +457,9 @@ class _Solution:
                     float(self.dz[last][self.s, i]),
                     _join(note, "identity output: δ = ∂L/∂a"),
                 )
-                continue
-            yield Step(
+            ]
+        return [
+            Step(
                 f"output_delta.{last}.da.{i}",
                 "output_delta",
                 section,
@@ -334,17 +468,30 @@ class _Solution:
                 float(self.da[last][self.s, i]),
                 note,
             )
-        if not self.loss.from_logits and name != "identity":
-            yield from self.deltas(last, "output_delta")
+        ]
 
-    def deltas(self, layer: int, stage: Stage) -> Iterator[Step]:
+    def deltas(self, layer: int, stage: Stage) -> Iterator[Entry]:
         """Each unit's δ = ∂L/∂a · f'(z) at ``layer``, from its ∂L/∂a already written."""
-        name, section = self.params.activations[layer], _layer_name(self.params, layer)
         units = self.fwd.z[layer].shape[1]
-        for j in range(units):
-            da = _val(self.da[layer][self.s, j], "da", layer, j)
-            formula, note = self.derivative(layer, j, name, da)
-            yield Step(
+        how = f"each ∂L/∂a · {self.params.activations[layer]}'(z) the same way"
+        item = partial(self._delta_step, layer, stage)
+        yield from self.run(
+            f"{stage}.{layer}.delta",
+            stage,
+            layer,
+            units,
+            "deltas",
+            how,
+            partial(_unit, "delta", layer),
+            item,
+        )
+
+    def _delta_step(self, layer: int, stage: Stage, j: int) -> list[Step]:
+        name, section = self.params.activations[layer], _layer_name(self.params, layer)
+        da = _val(self.da[layer][self.s, j], "da", layer, j)
+        formula, note = self.derivative(layer, j, name, da)
+        return [
+            Step(
                 f"{stage}.{layer}.delta.{j}",
                 stage,
                 section,
@@ -353,6 +500,7 @@ class _Solution:
                 float(self.dz[layer][self.s, j]),
                 _join(note, _elided(formula)),
             )
+        ]
 
     def derivative(self, layer: int, j: int, name: ActivationName, da: Value) -> tuple[Expr, str]:
         """``δ = ∂L/∂a · f'(z)`` of unit ``j``, and the derivative in words."""
@@ -378,7 +526,7 @@ class _Solution:
         )
         return op("mul", a, op("sub", da, dot)), DERIVATIVE[name]
 
-    def backward(self) -> Iterator[Step]:
+    def backward(self) -> Iterator[Entry]:
         """From the last layer to the first: its δ (below the last), then its gradients."""
         for layer in range(self.last, -1, -1):
             if layer < self.last:
@@ -386,21 +534,31 @@ class _Solution:
                 yield from self.deltas(layer, "backward")
             yield from self.gradients(layer)
 
-    def hidden_da(self, layer: int) -> Iterator[Step]:
+    def hidden_da(self, layer: int) -> Iterator[Entry]:
         """Each unit's ``∂L/∂a = Σ δ_next·W_next`` at a hidden ``layer``."""
-        W_next = self.params.layers[layer + 1][0]
-        section = _layer_name(self.params, layer)
-        for j in range(W_next.shape[1]):
-            formula = self.sum(W_next.shape[0], partial(self._back_term, layer, j))
-            yield Step(
+        units = self.params.layers[layer + 1][0].shape[1]
+        how = "each Σ δ·w over the next layer's units the same way"
+        item = partial(self._da_step, layer)
+        symbol = partial(_unit, "da", layer)
+        yield from self.run(
+            f"backward.{layer}.da", "backward", layer, units, "∂L/∂a", how, symbol, item
+        )
+
+    def _da_step(self, layer: int, j: int) -> list[Step]:
+        formula = self.sum(
+            self.params.layers[layer + 1][0].shape[0], partial(self._back_term, layer, j)
+        )
+        return [
+            Step(
                 f"backward.{layer}.da.{j}",
                 "backward",
-                section,
+                _layer_name(self.params, layer),
                 Sym("da", layer, (j,)),
                 formula,
                 float(self.da[layer][self.s, j]),
                 _elided(formula),
             )
+        ]
 
     def _back_term(self, layer: int, j: int, i: int) -> Expr:
         """Unit ``i`` of the next layer's share of ``∂L/∂a`` of unit ``j``: ``δ_i·W_ij``."""
@@ -419,34 +577,64 @@ class _Solution:
         s = self.s if sample is None else sample
         return Value(float(self.dz[layer][s, i]), Sym("delta", layer, (i,), sample))
 
-    def gradients(self, layer: int) -> Iterator[Step]:
+    def gradients(self, layer: int) -> Iterator[Entry]:
         """``∂L/∂W = δ·a_prev`` and ``∂L/∂b = δ``, summed over a batch's samples."""
-        gW, gb = self.grads.layers[layer]
-        section = _layer_name(self.params, layer)
-        batch = f"summed over the batch's {self.n} samples" if self.n > 1 else ""
-        for i in range(gW.shape[0]):
-            for j in range(gW.shape[1]):
-                formula = self._over_samples(partial(self._weight_term, layer, i, j))
-                yield Step(
-                    f"backward.{layer}.weights.{i}.{j}",
-                    "backward",
-                    section,
-                    Sym("gw", layer, (i, j)),
-                    formula,
-                    float(gW[i, j]),
-                    _join(batch, _elided(formula)),
-                )
-        for i in range(gb.shape[0]):
-            formula = self._over_samples(partial(self._delta, layer, i))
-            yield Step(
+        units, inputs = self.params.layers[layer][0].shape
+        a = "x" if layer == 0 else "a"
+        yield from self.run(
+            f"backward.{layer}.weights",
+            "backward",
+            layer,
+            units * inputs,
+            "weight gradients",
+            f"each δ·{a} the same way",
+            partial(_entry, "gw", layer, inputs),
+            partial(self._weight_gradient, layer, inputs),
+        )
+        yield from self.run(
+            f"backward.{layer}.bias",
+            "backward",
+            layer,
+            units,
+            "bias gradients",
+            "each δ the same way",
+            partial(_unit, "gb", layer),
+            partial(self._bias_gradient, layer),
+        )
+
+    def _batch_note(self, formula: Expr) -> str:
+        return _join(
+            f"summed over the batch's {self.n} samples" if self.n > 1 else "", _elided(formula)
+        )
+
+    def _weight_gradient(self, layer: int, inputs: int, k: int) -> list[Step]:
+        i, j = divmod(k, inputs)
+        formula = self._over_samples(partial(self._weight_term, layer, i, j))
+        return [
+            Step(
+                f"backward.{layer}.weights.{i}.{j}",
+                "backward",
+                _layer_name(self.params, layer),
+                Sym("gw", layer, (i, j)),
+                formula,
+                float(self.grads.layers[layer][0][i, j]),
+                self._batch_note(formula),
+            )
+        ]
+
+    def _bias_gradient(self, layer: int, i: int) -> list[Step]:
+        formula = self._over_samples(partial(self._delta, layer, i))
+        return [
+            Step(
                 f"backward.{layer}.bias.{i}",
                 "backward",
-                section,
+                _layer_name(self.params, layer),
                 Sym("gb", layer, (i,)),
                 formula,
-                float(gb[i]),
-                _join(batch, _elided(formula)),
+                float(self.grads.layers[layer][1][i]),
+                self._batch_note(formula),
             )
+        ]
 
     def _over_samples(self, term: Callable[[int | None], Expr]) -> Expr:
         if self.n == 1:
@@ -464,16 +652,18 @@ def explain(
     state: OptimizerState | None,
     sample: int,
     max_terms: int,
-) -> list[Step]:
+    max_steps: int = MAX_STEPS,
+) -> list[Entry]:
     """Every step of one forward pass, loss, backward pass and update, in the order of the
-    computation; per-sample values for ``sample``; sums longer than ``max_terms`` elided."""
-    solution = _Solution(params, x, t, loss, sample, max_terms)
+    computation; per-sample values for ``sample``; sums longer than ``max_terms`` and runs
+    longer than ``max_steps`` elided."""
+    solution = _Solution(params, x, t, loss, sample, max_terms, max_steps)
     before = optimizer.init(params.flat.size) if state is None else state
     after, updated = before.copy(), params.empty_like()
     optimizer.step(after, params.flat, solution.grads.flat, updated.flat)
     if not np.isfinite(updated.flat).all():
         raise NonFiniteError("update")
-    update = _Update(params, solution.grads, updated, optimizer, before, after)
+    update = _Update(params, solution.grads, updated, optimizer, (before, after), max_steps)
     return [
         *solution.forward(),
         *solution.losses(),
@@ -495,25 +685,49 @@ class _Update:
         grads: Parameters,
         updated: Parameters,
         optimizer: Optimizer,
-        before: OptimizerState,
-        after: OptimizerState,
+        states: tuple[OptimizerState, OptimizerState],
+        max_steps: int,
     ) -> None:
         self.params, self.grads, self.updated = params, grads, updated
-        self.optimizer, self.before, self.after = optimizer, before, after
+        self.optimizer, (self.before, self.after) = optimizer, states
+        self.max_steps = max_steps
 
     def _buffer(self, state: OptimizerState, name: BufferName) -> Parameters:
         return self.params.with_flat(state.buffers[name])
 
-    def steps(self) -> Iterator[Step]:
+    def steps(self) -> Iterator[Entry]:
         """Adam's bias corrections, then parameter by parameter in the network's order."""
         if isinstance(self.optimizer, Adam):
             yield from self._corrections(self.optimizer)
-        for layer in range(len(self.params.layers)):
+        for layer, (W, _) in enumerate(self.params.layers):
             section = _layer_name(self.params, layer)
-            for part in ("weights", "bias"):
-                shape = self.params.layers[layer][0 if part == "weights" else 1].shape
-                for index in np.ndindex(*shape):
-                    yield from self._element(layer, part, tuple(int(k) for k in index), section)
+            units, inputs = W.shape
+            weights = Run(
+                f"update.{layer}.weights",
+                "update",
+                section,
+                "weight updates",
+                "each the same way",
+                partial(_entry, "w", layer, inputs),
+                partial(self._weight, layer, inputs, section),
+            )
+            yield from bounded(weights, units * inputs, self.max_steps)
+            biases = Run(
+                f"update.{layer}.bias",
+                "update",
+                section,
+                "bias updates",
+                "each the same way",
+                partial(_unit, "b", layer),
+                partial(self._bias, layer, section),
+            )
+            yield from bounded(biases, units, self.max_steps)
+
+    def _weight(self, layer: int, inputs: int, section: str, k: int) -> list[Step]:
+        return list(self._element(layer, "weights", divmod(k, inputs), section))
+
+    def _bias(self, layer: int, section: str, i: int) -> list[Step]:
+        return list(self._element(layer, "bias", (i,), section))
 
     def _corrections(self, adam: Adam) -> Iterator[Step]:
         k = self.after.step

@@ -1,6 +1,6 @@
 """What the Markdown and text renderings share: stage titles, precedence and number rounding."""
 
-from app.nn.explain import Stage
+from app.nn.explain import Elided, Stage
 from app.nn.expr import Apply, Expr, Value
 
 STAGE_TITLES: dict[Stage, str] = {
@@ -29,6 +29,18 @@ def rounded(value: float, digits: int) -> tuple[str, str | None]:
         return text, None
     mantissa, exponent = text.split("e")
     return mantissa, str(int(exponent))
+
+
+def elision(entry: Elided, first: str, last: str) -> str:
+    """The words for the items of a run left out, ``first`` and ``last`` naming the first and
+    the last of them."""
+    names = first if entry.items == 1 else f"{first} to {last}"
+    more = f"{entry.items:,} more" + (" of the" if entry.items == 1 else "")
+    steps = f"{entry.steps:,} step" + ("" if entry.steps == 1 else "s")
+    return (
+        f"… {more} {entry.what} ({names}), {entry.how}: {steps} not written out "
+        "(a larger max_steps writes them)"
+    )
 
 
 def shown_terms(expr: Apply) -> tuple[list[Expr], Expr | None]:

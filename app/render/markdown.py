@@ -6,9 +6,9 @@ layer a subheading and each step one list item: its formula, the numbers substit
 to ``digits`` significant digits) and the result, then its note in words.
 """
 
-from app.nn.explain import Step
+from app.nn.explain import Elided, Entry, Step
 from app.nn.expr import Apply, Expr, Sym, Value
-from app.render.common import ATOM, STAGE_TITLES, precedence, rounded, shown_terms
+from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
 
 GREEK = {
     "lr": r"\eta",
@@ -128,7 +128,16 @@ def formula(step: Step, digits: int) -> str:
     return text + f" = {number(step.result, digits)}"
 
 
-def render(steps: list[Step], digits: int, title: str = "Worked solution") -> str:
+def item(step: Entry, digits: int) -> str:
+    """One list item: a step's formula between ``$`` and its note, or the words for the steps
+    of a run left out."""
+    if isinstance(step, Elided):
+        return "- " + elision(step, f"${symbol(step.first)}$", f"${symbol(step.last)}$")
+    note = f" — {step.note}" if step.note else ""
+    return f"- ${formula(step, digits)}${note}"
+
+
+def render(steps: list[Entry], digits: int, title: str = "Worked solution") -> str:
     """The whole worked solution as a Markdown document."""
     out = [f"# {title}"]
     stage, section = None, None
@@ -141,6 +150,5 @@ def render(steps: list[Step], digits: int, title: str = "Worked solution") -> st
             out += ["", f"### {step.section}"]
         if not out[-1].startswith("- "):
             out.append("")
-        note = f" — {step.note}" if step.note else ""
-        out.append(f"- ${formula(step, digits)}${note}")
+        out.append(item(step, digits))
     return "\n".join(out) + "\n"

@@ -5,9 +5,9 @@ layer 1's weight from input 2 to unit 0. Numbers are rounded to ``digits`` signi
 negative ones are put in parentheses, so every right-hand side is an expression a calculator reads.
 """
 
-from app.nn.explain import Step
+from app.nn.explain import Elided, Entry
 from app.nn.expr import Apply, Expr, Sym, Value
-from app.render.common import ATOM, STAGE_TITLES, precedence, rounded, shown_terms
+from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
 
 GREEK = {
     "lr": "η",
@@ -108,9 +108,11 @@ def _sum(expr: Apply, values: bool, digits: int) -> str:
     return " + ".join(terms)
 
 
-def line(step: Step, digits: int) -> str:
+def line(step: Entry, digits: int) -> str:
     """One step: ``target = formula = numbers = result`` (an operand alone is not repeated as a
-    number), then its note in parentheses."""
+    number), then its note in parentheses; or the words for the steps of a run left out."""
+    if isinstance(step, Elided):
+        return elision(step, symbol(step.first), symbol(step.last))
     text = symbol(step.target) + (" ← " if step.assign else " = ")
     text += expression(step.formula, False, digits)
     if isinstance(step.formula, Apply):
@@ -119,7 +121,7 @@ def line(step: Step, digits: int) -> str:
     return f"{text}   ({step.note})" if step.note else text
 
 
-def render(steps: list[Step], digits: int) -> str:
+def render(steps: list[Entry], digits: int) -> str:
     """The whole worked solution: a title per stage, a subtitle per layer, one line per step."""
     out: list[str] = []
     stage, section = None, None

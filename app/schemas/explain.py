@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_core import InitErrorDetails
 
-from app.nn.explain import Stage
+from app.nn.explain import MAX_STEPS, Stage
 from app.schemas.base import ResponseModel, issue, plural
 from app.schemas.passes import BackwardRequest
 from app.schemas.training import (
@@ -54,22 +54,45 @@ class ExplainRequest(BackwardRequest):
         description="Sums of more terms show the first max_terms − 1 and the last, with … between "
         "and the number of terms summed.",
     )
+    max_steps: int = Field(
+        MAX_STEPS,
+        ge=2,
+        le=1_000_000,
+        description="Runs of alike steps (a layer's units, its ∂L/∂a, δ, weight gradients, bias "
+        "gradients, weight updates, bias updates) of more items write the first max_steps − 1 and "
+        "the last, with an entry between saying how many items and steps are left out.",
+    )
+
+    def _shown(self, items: int) -> int:
+        """The entries a run of ``items`` items writes: the items shown and an elision."""
+        return items if items <= self.max_steps else self.max_steps + 1
+
+    def _layer_sizes(self) -> list[tuple[int, int, int]]:
+        """Per layer: units shown, parameters shown (weights and biases), units after it."""
+        layers = self.network.layers
+        sizes = []
+        for index, layer in enumerate(layers):
+            units, inputs = len(layer.weights), len(layer.weights[0])
+            after = len(layers[index + 1].weights) if index + 1 < len(layers) else 1
+            shown = self._shown(units)
+            sizes.append((shown, self._shown(units * inputs) + shown, max(after, units, inputs)))
+        return sizes
 
     def steps(self) -> int:
-        """The steps the solution writes, at most: z, a and δ (with ∂L/∂a) of every unit, the
-        loss, then per parameter its gradient, each optimizer buffer and the update itself."""
-        net = self.network
-        return 3 * net.units + 2 + net.parameters * (3 + len(self.optimizer.buffers))
+        """The steps the solution writes, at most: z, a, ∂L/∂a and δ of every unit shown, the
+        loss, then per parameter shown its gradient, each optimizer buffer and the update."""
+        per_parameter = 3 + len(self.optimizer.buffers)
+        return 2 + sum(
+            4 * units + per_parameter * params for units, params, _ in self._layer_sizes()
+        )
 
     def response_values(self) -> int:
         """The numbers the solution writes, at most (every step's operands and result), plus
         each step's own cost (see STEP_VALUES)."""
-        layers, terms = self.network.layers, self.max_terms
-        values = self.network.parameters * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
-        for index, layer in enumerate(layers):
-            units, inputs = len(layer.weights), len(layer.weights[0])
-            after = len(layers[index + 1].weights) if index + 1 < len(layers) else 1
-            values += units * (2 * min(inputs, terms) + 2 * min(max(after, units), terms) + 8)
+        terms, values = self.max_terms, 0
+        for units, params, width in self._layer_sizes():
+            values += params * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
+            values += units * (4 * min(width, terms) + 8)
         return values + STEP_VALUES * self.steps()
 
     def _issues(self) -> list[InitErrorDetails]:
@@ -105,7 +128,22 @@ class ExplainStep(ResponseModel):
     note: str = Field(description="What the formula does not say, in words ('' if nothing).")
 
 
+class ExplainElision(ResponseModel):
+    """The items of a run of alike steps left out (max_steps), between the first ones and the
+    last one written."""
+
+    id: str = Field(description="The run's id with .elided, e.g. backward.0.weights.elided.")
+    stage: Stage
+    section: str = Field(description="The layer it belongs to, in words.")
+    what: str = Field(description="What the items are, e.g. weight gradients.")
+    first: str = Field(description="The first item left out, e.g. ∂L/∂W1[0,9].")
+    last: str = Field(description="The last item left out, e.g. ∂L/∂W1[127,782].")
+    elided_items: int = Field(description="How many items are left out.")
+    elided_steps: int = Field(description="How many steps they would take.")
+    note: str = Field(description="All that in words, as the text format writes it.")
+
+
 class ExplainResponse(ResponseModel):
     """The worked solution's steps in the order of the computation."""
 
-    steps: list[ExplainStep]
+    steps: list[ExplainStep | ExplainElision]

@@ -4,8 +4,10 @@ and /train's, the three formats, the bounds on large networks and the 422s."""
 import copy
 import itertools
 import re
+import time
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -391,33 +393,163 @@ def test_the_pointer_names_the_first_wrong_number_and_its_sample(client: TestCli
 
 
 def _mnist_like(hidden: int) -> dict[str, Any]:
-    """A 784-hidden-10 softmax network on one sample, cross-entropy, as an MNIST model."""
+    """A 784-hidden-10 softmax network on one sample, cross-entropy, as an MNIST model; random
+    weights from a seeded generator."""
+    rng = np.random.default_rng(12)
     return {
         "network": {
             "layers": [
-                {"weights": [[0.01] * 784] * hidden, "bias": [0.0] * hidden, "activation": "relu"},
-                {"weights": [[0.1] * hidden] * 10, "bias": [0.0] * 10, "activation": "softmax"},
+                {
+                    "weights": (rng.normal(size=(hidden, 784)) * 0.05).tolist(),
+                    "bias": (rng.normal(size=hidden) * 0.1).tolist(),
+                    "activation": "relu",
+                },
+                {
+                    "weights": (rng.normal(size=(10, hidden)) * 0.1).tolist(),
+                    "bias": [0.0] * 10,
+                    "activation": "softmax",
+                },
             ]
         },
-        "inputs": [0.5] * 784,
+        "inputs": rng.uniform(size=784).tolist(),
         "targets": [1.0] + [0.0] * 9,
         "loss": "cross_entropy",
         "format": "json",
     }
 
 
-def test_a_large_network_is_bounded_by_the_response_size_limit(client: TestClient) -> None:
-    small = client.post("/explain", json=_mnist_like(8))
+def test_a_large_network_is_written_in_full_up_to_the_response_size_limit(
+    client: TestClient,
+) -> None:
+    small = client.post("/explain", json={**_mnist_like(8), "max_steps": 10_000})
     assert small.status_code == 200
     parameters, units = 784 * 8 + 8 + 8 * 10 + 10, 8 + 10
     # a gradient and an update per parameter; z and a per unit; the loss; δ of the 10 outputs;
     # ∂L/∂a and δ of the 8 hidden units
     assert len(small.json()["steps"]) == 2 * parameters + 2 * units + 1 + 10 + 2 * 8
-    large = client.post("/explain", json=_mnist_like(128))
+    large = client.post("/explain", json={**_mnist_like(128), "max_steps": 1_000_000})
     assert large.status_code == 422
     (detail,) = large.json()["detail"]
     assert detail["type"] == "limit_exceeded"
     assert "BACKPROP_MAX_TRACE_VALUES" in detail["msg"]
+
+
+RUNS_784_128_10 = {
+    # run id: items, steps per item
+    "forward.0": (128, 2),
+    "backward.0.da": (128, 1),
+    "backward.0.delta": (128, 1),
+    "backward.0.weights": (128 * 784, 1),
+    "backward.0.bias": (128, 1),
+    "backward.1.weights": (10 * 128, 1),
+    "update.0.weights": (128 * 784, 1),
+    "update.0.bias": (128, 1),
+    "update.1.weights": (10 * 128, 1),
+}
+
+
+def test_a_784_128_10_network_is_explained_briefly_by_default(client: TestClient) -> None:
+    body = _mnist_like(128)
+    start = time.perf_counter()
+    response = client.post("/explain", json=body)
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 200, response.text
+    assert elapsed < 1.0
+    assert len(response.content) < 100_000
+    steps = strict_json(response.text)["steps"]
+    elisions = {
+        step["id"].removesuffix(".elided"): step for step in steps if "elided_steps" in step
+    }
+    assert set(elisions) == set(RUNS_784_128_10)
+    for run, (items, per) in RUNS_784_128_10.items():
+        shown = [
+            step
+            for step in steps
+            if step["id"].startswith(f"{run}.") and step["id"] != f"{run}.elided"
+        ]
+        assert len(shown) == 10 * per, run
+        assert elisions[run]["elided_items"] == items - 10
+        assert elisions[run]["elided_steps"] + len(shown) == items * per
+        assert f"{items - 10:,} more {elisions[run]['what']}" in elisions[run]["note"]
+    weights = elisions["backward.0.weights"]
+    assert (weights["first"], weights["last"]) == ("∂L/∂W1[0,9]", "∂L/∂W1[127,782]")
+    assert weights["note"] == (
+        "… 100,342 more weight gradients (∂L/∂W1[0,9] to ∂L/∂W1[127,782]), each δ·x the same "
+        "way: 100,342 steps not written out (a larger max_steps writes them)"
+    )
+    written = {step["id"] for step in steps}
+    assert {"backward.0.weights.0.8", "backward.0.weights.127.783", "update.1.bias.9"} <= written
+    assert len(steps) < 200
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[str(o) for o in OPTIMIZERS])
+def test_an_elision_counts_the_steps_the_full_explanation_writes(
+    client: TestClient, optimizer: dict[str, Any]
+) -> None:
+    rng = np.random.default_rng(3)
+    body = {
+        "network": {
+            "layers": [
+                {
+                    "weights": rng.normal(size=(12, 5)).tolist(),
+                    "bias": [0.1] * 12,
+                    "activation": "tanh",
+                },
+                {
+                    "weights": rng.normal(size=(3, 12)).tolist(),
+                    "bias": [0.0] * 3,
+                    "activation": "sigmoid",
+                },
+            ]
+        },
+        "inputs": rng.normal(size=(2, 5)).tolist(),
+        "targets": [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]],
+        "optimizer": optimizer,
+        "max_steps": 4,
+    }
+    full = _post(client, "/explain", {**body, "format": "json", "max_steps": 1000})["steps"]
+    bounded = _post(client, "/explain", {**body, "format": "json"})["steps"]
+    elisions = [step for step in bounded if "elided_steps" in step]
+    assert len(elisions) == 9  # the 3 outputs are written in full
+    shown = [step for step in bounded if "elided_steps" not in step]
+    assert all(step in full for step in shown)
+    for elision in elisions:
+        run = elision["id"].removesuffix("elided")
+        written = [step for step in shown if step["id"].startswith(run)]
+        everything = [step for step in full if step["id"].startswith(run)]
+        assert elision["elided_steps"] == len(everything) - len(written), run
+    assert len(full) - len(shown) == sum(elision["elided_steps"] for elision in elisions)
+
+
+def test_markdown_and_text_write_the_elision_in_the_layers_section(client: TestClient) -> None:
+    body = {**_mnist_like(128), "format": "text"}
+    lines = client.post("/explain", json=body).text.splitlines()
+    assert (
+        "… 118 more units (z1[9] to z1[126]), each z = Σ w·x + b, then a = relu(z), the same way: "
+        "236 steps not written out (a larger max_steps writes them)"
+    ) in lines
+    markdown = client.post("/explain", json={**body, "format": "markdown"}).text.splitlines()
+    assert (
+        r"- … 100,342 more weight updates ($w^{(1)}_{1,10}$ to $w^{(1)}_{128,783}$), each the "
+        "same way: 100,342 steps not written out (a larger max_steps writes them)"
+    ) in markdown
+
+
+def test_a_check_pointer_into_an_elided_run_is_written_with_max_steps_raised(
+    client: TestClient,
+) -> None:
+    body = {key: value for key, value in _mnist_like(8).items() if key != "format"}
+    correct = _post(client, "/backward", body)["gradients"][0]["weights"]
+    claimed = copy.deepcopy(correct)
+    claimed[5][300] += 1.0
+    checked = _post(client, "/check", {**body, "claimed": {"gradients": [{"weights": claimed}]}})
+    pointer = checked["first_wrong"]["explain"]
+    assert pointer == {"step": "backward.0.weights.5.300", "sample": 0}
+    default = _post(client, "/explain", {**body, "format": "json"})["steps"]
+    (elision,) = [step for step in default if step["id"] == "backward.0.weights.elided"]
+    assert (elision["first"], elision["last"]) == ("∂L/∂W1[0,9]", "∂L/∂W1[7,782]")
+    raised = _steps(client, {**body, "max_steps": 8 * 784})
+    assert raised[pointer["step"]]["result"] == correct[5][300]
 
 
 def test_every_swagger_example_answers_in_its_format(client: TestClient) -> None:
@@ -452,3 +584,26 @@ def test_the_output_delta_simplifications_are_stated(
 ) -> None:
     response = client.post("/explain", json={**body, "format": "text"})
     assert line in response.text.splitlines()
+
+
+MAZUR = {
+    "network": {
+        "layers": [
+            {"weights": [[0.15, 0.2], [0.25, 0.3]], "bias": [0.35, 0.35], "activation": "sigmoid"},
+            {"weights": [[0.4, 0.45], [0.5, 0.55]], "bias": [0.6, 0.6], "activation": "sigmoid"},
+        ]
+    },
+    "inputs": [0.05, 0.1],
+    "targets": [0.01, 0.99],
+}
+
+
+@pytest.mark.parametrize("body", [examples.LOSS, MAZUR], ids=["notebook", "mazur"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=[str(o) for o in OPTIMIZERS])
+def test_the_notebook_and_mazurs_2_2_2_are_written_in_full_by_default(
+    client: TestClient, body: dict[str, Any], optimizer: dict[str, Any]
+) -> None:
+    request = {**body, "optimizer": optimizer, "format": "json"}
+    default = _post(client, "/explain", request)["steps"]
+    assert not any("elided_steps" in step for step in default)
+    assert default == _post(client, "/explain", {**request, "max_steps": 1000})["steps"]

@@ -135,3 +135,18 @@ def test_the_checker_catches_a_wrong_line() -> None:
     except AssertionError:
         return
     raise AssertionError("a wrong result went unnoticed")
+
+
+def test_a_784_128_10_explanation_is_honest_and_elided() -> None:
+    rng = np.random.default_rng(12)
+    params = Parameters.from_layers(
+        [rng.normal(size=(128, 784)) * 0.05, rng.normal(size=(10, 128)) * 0.1],
+        [rng.normal(size=128) * 0.1, np.zeros(10)],
+        ["relu", "softmax"],
+    )
+    x, t = rng.uniform(size=(1, 784)), np.eye(10)[:1]
+    steps = explain(params, x, t, "cross_entropy", Adam(0.001), None, 0, max_terms=1000)
+    lines = text.render(steps, 6).splitlines()
+    assert sum(line.startswith("… ") for line in lines) == 9
+    for line in lines:
+        check_line(line, 6)

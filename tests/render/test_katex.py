@@ -1,6 +1,6 @@
 """Every formula of the Markdown worked solution renders with KaTeX (the vendored
 app/web/vendor/katex@0.19.1, run by Node) without error, for every activation, loss and
-optimizer, batches, elided sums and numbers written with powers of ten."""
+optimizer, batches, elided sums, elided runs of steps and numbers written with powers of ten."""
 
 import json
 import re
@@ -21,6 +21,7 @@ from app.render import markdown
 KATEX = docs.WEB_DIR / "vendor" / "katex@0.19.1" / "dist" / "katex.min.js"
 SCRIPT = Path(__file__).with_name("katex_check.js")
 MATH = re.compile(r"^- \$(.+)\$(?: — .+)?$")
+ELIDED = re.compile(r"^- … [\d,]+ more [^($]+\(\$(.+)\$ to \$(.+)\$\), .+ not written out")
 CASES: list[tuple[ActivationName, ActivationName, LossName, Optimizer]] = [
     ("relu", "identity", "half_squared_error", SGD(0.01)),
     ("leaky_relu", "sigmoid", "mean_squared_error", SGD(0.1, 0.9, 0.2, weight_decay=0.01)),
@@ -48,11 +49,16 @@ def test_every_markdown_formula_renders_with_katex() -> None:
     formulas = []
     for case in CASES:
         for line in _document(*case).splitlines():
-            if line.startswith("- "):
+            if line.startswith("- … "):
+                elided = ELIDED.match(line)
+                assert elided is not None, line
+                formulas += [elided[1], elided[2]]
+            elif line.startswith("- "):
                 match = MATH.match(line)
                 assert match is not None, line
                 formulas.append(match[1])
     assert any(r"\dots" in formula for formula in formulas)
+    assert any(line.startswith("- … ") for line in _document(*CASES[0]).splitlines())
     assert any(r"\times 10^{" in formula for formula in formulas)
     result = subprocess.run(
         [node, str(SCRIPT), str(KATEX)],
