@@ -12,7 +12,7 @@ Step ids name what a step computes, with layers and units counted from 0 as in t
 ``backward.{l}.delta.{j}``, ``backward.{l}.weights.{i}.{j}``, ``backward.{l}.bias.{i}``,
 ``update.bc1``, ``update.bc2`` (Adam's bias corrections), and per parameter
 ``update.{l}.weights.{i}.{j}`` (the new value) after its intermediates ``….g``, ``….buf``,
-``….m``, ``….v``, ``….vmax`` and ``….decay``.
+``….g.nesterov``, ``….m``, ``….v``, ``….vmax`` and ``….decay``.
 
 A run of alike steps (a layer's units, its weight gradients, its bias updates, …) longer than
 ``max_steps`` items is written as its first ``max_steps − 1`` items and its last, with an
@@ -794,7 +794,8 @@ class _Update:
             buf = Value(new, ctx.sym("buf"))
             if sgd.nesterov:
                 value = g.value + sgd.momentum * new
-                yield ctx.step("g", op("add", g, op("mul", mu, buf)), value, "Nesterov: g + μ·buf")
+                formula = op("add", g, op("mul", mu, buf))
+                yield ctx.step("g", formula, value, "Nesterov: g + μ·buf", ".nesterov")
                 g = Value(value, ctx.sym("g"))
             else:
                 g = buf
@@ -860,9 +861,12 @@ class _Element:
         """The parameter before the update."""
         return Value(self.value, self.target)
 
-    def step(self, name: SymName, formula: Expr, result: float, note: str) -> Step:
+    def step(
+        self, name: SymName, formula: Expr, result: float, note: str, suffix: str = ""
+    ) -> Step:
+        """An intermediate of this parameter's update; ``suffix`` tells apart two of one name."""
         return Step(
-            f"{self.base}.{name}",
+            f"{self.base}.{name}{suffix}",
             "update",
             self.section,
             self.sym(name),

@@ -607,3 +607,15 @@ def test_the_notebook_and_mazurs_2_2_2_are_written_in_full_by_default(
     default = _post(client, "/explain", request)["steps"]
     assert not any("elided_steps" in step for step in default)
     assert default == _post(client, "/explain", {**request, "max_steps": 1000})["steps"]
+
+
+def test_step_ids_are_unique_with_every_sgd_setting_at_once(client: TestClient) -> None:
+    """Weight decay and Nesterov each write a g: the ids tell them apart, for /check to point to."""
+    sgd = {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True}
+    sgd |= {"weight_decay": 0.01}
+    first = _post(client, "/train", {**examples.TRAIN, "optimizer": sgd, "epochs": 1})
+    body = {**examples.LOSS, "optimizer": sgd, "optimizer_state": first["optimizer_state"]}
+    body |= {"network": first["network"], "format": "json"}
+    ids = [step["id"] for step in _post(client, "/explain", body)["steps"]]
+    assert len(ids) == len(set(ids))
+    assert {"update.0.weights.0.0.g", "update.0.weights.0.0.g.nesterov"} <= set(ids)
