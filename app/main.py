@@ -7,7 +7,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from app import __doc__ as summary
-from app.api import access_log, diagnostics, docs, errors, health, init, math, metrics, training
+from app.api import (
+    access_log,
+    datasets,
+    diagnostics,
+    docs,
+    errors,
+    health,
+    init,
+    math,
+    metrics,
+    training,
+)
 from app.api.body import BufferedBody
 from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
@@ -83,6 +94,7 @@ def create_app() -> FastAPI:
     app.include_router(training.router, responses=error_responses)
     app.include_router(init.router, responses=error_responses)
     app.include_router(diagnostics.router, responses=error_responses)
+    app.include_router(datasets.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.add_docs(app)
