@@ -76,7 +76,9 @@ def _labels(sizes: list[int]) -> Array:
 
 
 def _noisy(rng: np.random.Generator, X: Array, noise: float) -> Array:
-    return X + rng.normal(0.0, noise, X.shape) if noise > 0 else X
+    """``X`` plus Gaussian noise, drawn also when ``noise`` is 0 (then exactly 0), so that one seed
+    gives the same clean points at every noise level."""
+    return X + rng.normal(0.0, noise, X.shape)
 
 
 def xor(rng: np.random.Generator, samples: int, noise: float) -> tuple[Array, Array]:
