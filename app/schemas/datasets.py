@@ -220,12 +220,21 @@ class DatasetList(ResponseModel):
     datasets: list[DatasetInfo]
 
 
+@functools.cache
+def _fields_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of set ``name``'s request fields besides ``name`` (built once: 1 ms)."""
+    properties = REQUEST_MODELS[name].model_json_schema()["properties"]
+    return {key: value for key, value in properties.items() if key != "name"}
+
+
 def dataset_infos() -> list[DatasetInfo]:
-    """Every set with its request fields as JSON Schema (derived from the request models)."""
+    """Every set with its request fields as JSON Schema, ``samples`` bounded by the set and by
+    BACKPROP_MAX_SAMPLES."""
+    limit = get_settings().max_samples.value
     infos = []
-    for name, model in REQUEST_MODELS.items():
-        dataset = DATASETS[name]
-        properties = model.model_json_schema()["properties"]
+    for name, dataset in DATASETS.items():
+        fields = _fields_schema(name)
+        most = min(limit, dataset.max_samples or limit)
         defaults = {key: param.default for key, param in dataset.params.items()}
         infos.append(
             DatasetInfo(
@@ -233,7 +242,7 @@ def dataset_infos() -> list[DatasetInfo]:
                 description=dataset.description,
                 task=dataset.task,
                 classes=dataset.class_count(defaults),
-                parameters={key: value for key, value in properties.items() if key != "name"},
+                parameters=fields | {"samples": fields["samples"] | {"maximum": most}},
             )
         )
     return infos

@@ -196,6 +196,8 @@ def test_samples_over_the_limit_name_the_variable(
     limited_client: Callable[..., TestClient],
 ) -> None:
     client = limited_client(BACKPROP_MAX_SAMPLES=100)
+    listed = client.get("/datasets").json()["datasets"]
+    assert [s["parameters"]["samples"]["maximum"] for s in listed] == [100] * 8 + [1]
     assert client.post("/datasets", json={"name": "moons", "samples": 100}).status_code == 200
     response = client.post("/datasets", json={"name": "moons", "samples": 101})
     assert response.status_code == 422
