@@ -35,6 +35,7 @@ from pydantic import BaseModel, TypeAdapter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.access_log import access_log
+from app.schemas.datasets import DatasetList, DatasetResponse
 from app.schemas.diagnostics import CheckResponse, GradcheckResponse
 from app.schemas.explain import ExplainResponse
 from app.schemas.init import InitResponse
@@ -260,6 +261,14 @@ class Client:
         or text when ``format`` is ``"markdown"`` or ``"text"``."""
         return explained(self._post("/explain", body, fields))
 
+    def datasets(self, body: Body = None, /, **fields: Any) -> DatasetResponse:
+        """``POST /datasets``: a seeded data set's inputs and targets, ready for ``train``."""
+        return parse(self._post("/datasets", body, fields), DatasetResponse)
+
+    def dataset_list(self) -> DatasetList:
+        """``GET /datasets``: the data sets with their parameters and defaults."""
+        return parse(self.http.get("/datasets"), DatasetList)
+
     def livez(self) -> Health:
         """``GET /livez``: the process serves."""
         return parse(self.http.get("/livez"), Health)
@@ -357,6 +366,14 @@ class AsyncClient:
         """``POST /explain``: the worked solution of one step, as its JSON steps, or as Markdown
         or text when ``format`` is ``"markdown"`` or ``"text"``."""
         return explained(await self._post("/explain", body, fields))
+
+    async def datasets(self, body: Body = None, /, **fields: Any) -> DatasetResponse:
+        """``POST /datasets``: a seeded data set's inputs and targets, ready for ``train``."""
+        return parse(await self._post("/datasets", body, fields), DatasetResponse)
+
+    async def dataset_list(self) -> DatasetList:
+        """``GET /datasets``: the data sets with their parameters and defaults."""
+        return parse(await self.http.get("/datasets"), DatasetList)
 
     async def livez(self) -> Health:
         """``GET /livez``: the process serves."""

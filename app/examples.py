@@ -62,6 +62,25 @@ INIT: dict[str, Any] = {
     "seed": 0,
 }
 
+DATASET: dict[str, Any] = {"name": "moons", "samples": 200, "noise": 0.1, "seed": 0}
+DATASET_EXAMPLES: dict[str, dict[str, Any]] = {
+    "moons": {"summary": "Two half moons, one-hot targets", "value": DATASET},
+    "xor_binary": {
+        "summary": "XOR with one 0/1 target column and a held-out quarter",
+        "value": {"name": "xor", "samples": 40, "encoding": "binary", "test_fraction": 0.25},
+    },
+    "spiral": {
+        "summary": "Three spiral arms",
+        "value": {"name": "spiral", "samples": 300, "arms": 3, "turns": 1.0, "noise": 0.02},
+    },
+    "linear": {
+        "summary": "Regression with a known answer: w = [1, −2, 3], b = 0.5",
+        "value": {"name": "linear", "samples": 50, "features": 3, "noise": 0.0},
+    },
+    "notebook": {"summary": "The notebook's one sample", "value": {"name": "notebook"}},
+}
+"""/datasets' examples; the first pre-fills Swagger UI's "Try it out"."""
+
 
 def openapi_example(
     value: dict[str, Any], **more: tuple[str, dict[str, Any]]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app import __doc__ as summary
 from app.api import (
     access_log,
+    datasets,
     diagnostics,
     docs,
     errors,
@@ -95,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(init.router, responses=error_responses)
     app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(explain.router, responses=error_responses)
+    app.include_router(datasets.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.add_docs(app)

@@ -66,6 +66,9 @@ def check_every_method(client: Client) -> None:
     worked = client.explain(examples.LOSS, format="text")
     assert isinstance(worked, str)
     assert "z1[0] = W1[0,0]·x[0] + W1[0,1]·x[1] + W1[0,2]·x[2] + b1[0]" in worked
+    notebook = client.datasets(name="notebook")
+    assert (notebook.inputs, notebook.targets) == ([[-1.0, 2.0, 1.5]], [[1.0]])
+    assert "moons" in {info.name for info in client.dataset_list().datasets}
     assert client.livez().status == "ok"
     assert client.readyz().status == "ok"
 
@@ -89,6 +92,9 @@ async def acheck_every_method(client: AsyncClient) -> None:
     assert isinstance(steps, ExplainResponse)
     assert {step.id: step.result for step in steps.steps}["loss"] == backward.loss
     assert "$z^{(1)}_{1}" in str(await client.explain(examples.LOSS, format="markdown"))
+    moons = await client.datasets(name="moons", samples=10, seed=3)
+    assert len(moons.inputs) == 10
+    assert "xor" in {info.name for info in (await client.dataset_list()).datasets}
     assert (await client.livez()).status == "ok"
     assert (await client.readyz()).status == "ok"
 

@@ -318,6 +318,11 @@ def _fit_integers(body: dict[str, Any], names: tuple[str, ...]) -> None:
 
 def fit_shapes(path: str, body: dict[str, Any]) -> None:
     """Resize a body valid by the schema so that its parts fit together and the limits hold."""
+    if path == "/datasets":
+        _fit_integers(body, ("seed", "samples"))
+        if "samples" in body:
+            body["samples"] = 1 + (body["samples"] - 1) % MAX_SAMPLES
+        return
     if path == "/init":
         body["sizes"] = [1 + int(abs(size)) % MAX_UNITS for size in body["sizes"][: MAX_LAYERS + 1]]
         _fit_integers(body, ("seed",))

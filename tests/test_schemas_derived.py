@@ -1,7 +1,7 @@
 """The schemas' names and rules are the engine's: each list the JSON models spell out again (a
 model's fields, an OpenAPI enum) matches the one it is derived from."""
 
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -11,8 +11,10 @@ from app.api.training import ENTRY_FIELDS, NEEDS
 from app.main import create_app
 from app.nn.activations import ActivationName
 from app.nn.check import Step, order
+from app.nn.datasets import DATASETS
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam
 from app.nn.training import PARTS, Status
+from app.schemas.datasets import REQUEST_MODELS
 from app.schemas.diagnostics import CheckedValue, FirstWrong
 from app.schemas.init import InitRequest
 from app.schemas.network import LAST_LAYER_ONLY, Network
@@ -96,3 +98,17 @@ def test_last_layer_only_rule_holds_for_networks_and_init(name: ActivationName) 
     Network.model_validate({"layers": [last, hidden]})
     InitRequest.model_validate({"sizes": [1, 1, 1], "output_activation": name})
     InitRequest.model_validate({"sizes": [1, 1], "activation": name})
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_dataset_models_are_the_registrys(name: str) -> None:
+    """Each set's request model holds the common fields and exactly the set's own parameters,
+    with the registry's defaults."""
+    dataset, fields = DATASETS[name], REQUEST_MODELS[name].model_fields
+    common = ["name", "samples", "noise", "seed", "test_fraction"]
+    encoding = ["encoding"] if dataset.task == "classification" else []
+    assert sorted(fields) == sorted([*common, *encoding, *dataset.params])
+    assert fields["name"].annotation == Literal[name]
+    assert (fields["samples"].default, fields["noise"].default) == (dataset.samples, dataset.noise)
+    for key, param in dataset.params.items():
+        assert fields[key].default == param.default
