@@ -1,15 +1,12 @@
 """``backprop train --plot FILE``: the loss (and accuracy) curves of a run, drawn with
-matplotlib, an optional extra (``pip install 'backprop-api[plot]'``) imported only here."""
+matplotlib, an optional extra (``pip install '.[plot]'``) imported only here."""
 
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.schemas.training import EpochTrace
 
-MISSING = (
-    "--plot needs matplotlib, an optional extra: pip install 'backprop-api[plot]' "
-    "(or pip install matplotlib)"
-)
+MISSING = "--plot needs matplotlib (the optional extra plot): pip install matplotlib"
 
 
 class PlotUnavailableError(Exception):
