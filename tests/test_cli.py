@@ -5,6 +5,7 @@ server started here. The notebook's printout is compared line for line with the 
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from app.cli_format import json_path
 from app.cli_plot import MISSING
 from app.schemas.diagnostics import CheckResponse
 from app.schemas.training import TrainResponse
-from tests.servers import running_server
+from tests.servers import free_port, running_server
 from tests.test_examples import CHECKS, EXAMPLES
 
 ROOT = Path(__file__).parent.parent
@@ -238,6 +239,24 @@ def test_a_terminal_gets_the_progress_bar(server: str, tmp_path: Path) -> None:
     assert "/300000" in text
     assert "loss 1.77661" in text
     assert "completed: 300000 epochs" in text
+
+
+def test_serve_starts_the_server() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        process.terminate()  # uvicorn shuts down, then re-raises SIGTERM
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
 
 
 def test_json_path_reads_like_the_request() -> None:
