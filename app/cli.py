@@ -29,7 +29,7 @@ from app.cli_format import notebook_epoch, problem_lines, summary_line, trace_ta
 from app.cli_input import InputError, csv_fields, load_request
 from app.cli_plot import PlotUnavailableError, ensure_matplotlib, plot_curves
 from app.client import APIError, Client, InvalidRequestError
-from app.schemas.training import EpochTrace, TrainSummary
+from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 
 FAILED: Final = 1
 """The exit status of a request the API refused, or that could not be sent."""
@@ -223,8 +223,10 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
     entries: list[EpochTrace] = []
     summary: TrainSummary | None = None
     interactive = errors.is_terminal and sys.stdout.isatty()
+    epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
     with progress_bar(interactive) as bar:
-        task = bar.add_task("train", total=int(body.get("epochs", 10)), loss="…")
+        total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
+        task = bar.add_task("train", total=total, loss="…")
         for item in client.train_stream(body):
             if isinstance(item, TrainSummary):
                 summary = item
@@ -234,11 +236,10 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
             bar.update(task, completed=item.epoch, loss=loss)
             if not table:
                 print("\n".join(notebook_epoch(item)), flush=True)
-    out = Console(highlight=False)
     if table:
-        out.print(trace_table(entries))
+        Console(highlight=False).print(trace_table(entries))
     if summary is not None:
-        out.print(summary_line(summary), markup=False)
+        click.echo(summary_line(summary))
     return entries
 
 

@@ -114,6 +114,16 @@ def test_a_bad_request_lists_its_problems(url: str | None) -> None:
     assert done.stderr.splitlines() == ["the request is invalid (422):", *BAD_LINES]
 
 
+def test_a_bad_epoch_count_is_the_servers_to_report() -> None:
+    request = json.dumps(examples.TRAIN | {"epochs": "many"})
+    done = backprop("train", "-", stdin=request)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "the request is invalid (422):",
+        "epochs: Input should be a valid integer",
+    ]
+
+
 def test_an_unreadable_request_says_why() -> None:
     done = backprop("loss", "-", stdin="{not json")
     assert done.returncode == 1
