@@ -1,0 +1,267 @@
+"""The ``backprop`` command: the API from the terminal, on top of :mod:`app.client`.
+
+Each command posts a request file (``-`` for stdin) to its endpoint, in this process by default
+or to the server at ``--url`` (or ``BACKPROP_URL``), and prints the answer: JSON for most,
+the notebook's printout (or a table) for ``train``, the worked solution for ``explain``. A 422
+prints its problems as ``path: message`` lines on stderr and exits with status 1.
+"""
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Final
+
+import click
+import httpx
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from app.cli_format import notebook_epoch, problem_lines, summary_line, trace_table
+from app.cli_input import InputError, csv_fields, load_request
+from app.cli_plot import PlotUnavailableError, ensure_matplotlib, plot_curves
+from app.client import APIError, Client, InvalidRequestError
+from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
+
+FAILED: Final = 1
+"""The exit status of a request the API refused, or that could not be sent."""
+
+errors = Console(stderr=True, highlight=False)
+
+
+def fail(*lines: str) -> None:
+    """Print ``lines`` on stderr and exit with :data:`FAILED`."""
+    for line in lines:
+        click.echo(line, err=True)
+    raise SystemExit(FAILED)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn the client's and the input's exceptions into messages and an exit status."""
+    try:
+        yield
+    except InvalidRequestError as exc:
+        fail("the request is invalid (422):", *problem_lines(exc.problems))
+    except APIError as exc:
+        fail(f"the server answered {exc.status}: {exc.detail}")
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the server: {exc}")
+    except (InputError, PlotUnavailableError) as exc:
+        fail(str(exc))
+
+
+def echo_json(model: BaseModel) -> None:
+    """The answer as the server wrote it (the fields it sent), indented."""
+    click.echo(model.model_dump_json(exclude_unset=True, indent=2))
+
+
+def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The request file and the CSV options every endpoint command takes."""
+    command = click.option(
+        "--input-columns",
+        default="",
+        help="With --csv: the input columns, comma-separated (default: every other column).",
+    )(command)
+    command = click.option(
+        "--target-columns",
+        default="",
+        help="With --csv: the target columns, comma-separated.",
+    )(command)
+    command = click.option(
+        "--csv",
+        "csv_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Build inputs and targets from this CSV file (with a header row).",
+    )(command)
+    return click.argument("request", type=click.File("rb"))(command)
+
+
+def body_of(request: IO[bytes], csv_file: Path | None, targets: str, inputs: str) -> dict[str, Any]:
+    """The request file's body, with inputs and targets from the CSV file when one is given."""
+    body = load_request(request, request.name)
+    if csv_file is not None:
+        columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
+        body |= csv_fields(csv_file, columns[0], columns[1])
+    return body
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--url",
+    envvar="BACKPROP_URL",
+    help="The server to post to (default: run the app in this process).",
+)
+@click.pass_context
+def cli(ctx: click.Context, url: str | None) -> None:
+    """backprop: a dense network's forward pass, loss, gradients and training, explained.
+
+    REQUEST is a JSON file (see examples/), or - to read it from stdin.
+    """
+    ctx.obj = url
+
+
+def client_of(ctx: click.Context) -> Client:
+    """The client of the chosen server, or of the app in this process."""
+    return ctx.with_resource(Client(ctx.obj))
+
+
+def endpoint(name: str, summary: str) -> None:
+    """Register a command that posts its request to ``/name`` and prints the answer's JSON."""
+
+    @cli.command(name, help=f"{summary} (POST /{name}); prints the answer's JSON.")
+    @request_options
+    @click.pass_context
+    def command(
+        ctx: click.Context,
+        request: IO[bytes],
+        csv_file: Path | None,
+        target_columns: str,
+        input_columns: str,
+    ) -> None:
+        with reported():
+            body = body_of(request, csv_file, target_columns, input_columns)
+            echo_json(getattr(client_of(ctx), name)(body))
+
+
+endpoint("forward", "Every layer's z and a, and the outputs")
+endpoint("loss", "The loss (and accuracy) and the outputs")
+endpoint("backward", "The forward pass, the loss and every gradient")
+endpoint("gradcheck", "Analytic gradients against central finite differences")
+endpoint("check", "Values computed by hand for one SGD step, checked one by one")
+
+
+@cli.command()
+@request_options
+@click.option("--markdown", "form", flag_value="markdown", help="Markdown with LaTeX.")
+@click.option("--json", "form", flag_value="json", help="The steps as JSON.")
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    request: IO[bytes],
+    csv_file: Path | None,
+    target_columns: str,
+    input_columns: str,
+    form: str | None,
+) -> None:
+    """The worked solution of one step (POST /explain), as text by default."""
+    with reported():
+        body = body_of(request, csv_file, target_columns, input_columns)
+        if form == "json":
+            body.pop("format", None)
+        else:
+            body["format"] = form or "text"
+        answer = client_of(ctx).explain(body)
+        if isinstance(answer, str):
+            click.echo(answer.rstrip("\n"))
+        else:
+            echo_json(answer)
+
+
+def progress_bar(enabled: bool) -> Progress:
+    """Epochs done, the last loss and the time left, on stderr; ``enabled`` False hides it."""
+    return Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+@cli.command()
+@request_options
+@click.option("--table", "form", flag_value="table", help="A compact table of the epochs.")
+@click.option("--json", "form", flag_value="json", help="The answer of POST /train as JSON.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the loss (and accuracy) curves into this PNG or SVG file (needs matplotlib).",
+)
+@click.pass_context
+def train(
+    ctx: click.Context,
+    request: IO[bytes],
+    csv_file: Path | None,
+    target_columns: str,
+    input_columns: str,
+    form: str | None,
+    plot: Path | None,
+) -> None:
+    """Train (POST /train/stream): each recorded epoch in the notebook's layout (H, y_pred, loss,
+    the gradients, the updated weights), then the run's end. A progress bar shows on a terminal
+    while epochs arrive; piped output gets none."""
+    with reported():
+        if plot is not None:
+            ensure_matplotlib()
+        body = body_of(request, csv_file, target_columns, input_columns)
+        client = client_of(ctx)
+        if form == "json":
+            answer = client.train(body)
+            echo_json(answer)
+            entries = answer.trace
+        else:
+            entries = stream(client, body, form == "table")
+        if plot is not None:
+            plot_curves(entries, plot)
+
+
+def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace]:
+    """Stream a run, printing each epoch as it arrives (or the table at the end); returns the
+    recorded epochs."""
+    entries: list[EpochTrace] = []
+    summary: TrainSummary | None = None
+    interactive = errors.is_terminal and sys.stdout.isatty()
+    epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
+    with progress_bar(interactive) as bar:
+        total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
+        task = bar.add_task("train", total=total, loss="…")
+        for item in client.train_stream(body):
+            if isinstance(item, TrainSummary):
+                summary = item
+                continue
+            entries.append(item)
+            loss = "…" if item.loss is None else f"{item.loss:.6g}"
+            bar.update(task, completed=item.epoch, loss=loss)
+            if not table:
+                print("\n".join(notebook_epoch(item)), flush=True)
+    if table:
+        Console(highlight=False).print(trace_table(entries))
+    if summary is not None:
+        click.echo(summary_line(summary))
+    return entries
+
+
+@cli.command()
+@click.option("--host", help="Where to listen (sets HOST; default 127.0.0.1).")
+@click.option("--port", type=int, help="The port (sets PORT; default 8000).")
+@click.option("--workers", type=int, help="Worker processes (sets WORKERS; default 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Start the server, as python -m app.serve does, with the same environment variables
+    (HOST, PORT, WORKERS, BLAS_THREADS, BACKPROP_*, ...)."""
+    from app import serve as server
+
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[name] = str(value)
+    server.main()
+
+
+def main() -> None:
+    """The ``backprop`` entry point."""
+    cli(prog_name="backprop")
+
+
+if __name__ == "__main__":
+    main()

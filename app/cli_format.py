@@ -1,0 +1,97 @@
+"""The CLI's printouts: a training run in the notebook's layout or as a table, and a 422's
+problems as ``path: message`` lines. Pure functions from response models to text.
+
+The notebook printed NumPy arrays with ``print(f"...{array}")``; the layout here does the same
+with NumPy's default print options, so that its lines match the notebook's character for
+character (8 significant digits after the point, NumPy's spacing and line wrapping).
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from rich.table import Table
+
+from app.client import Problem
+from app.schemas.training import EpochTrace, TrainSummary
+
+
+def _array(values: Any) -> str:
+    with np.printoptions():  # the defaults, whatever the process set elsewhere
+        return str(np.asarray(values, dtype=np.float64))
+
+
+def notebook_epoch(entry: EpochTrace) -> list[str]:
+    """One recorded epoch as the notebook prints it: the hidden outputs H and y_pred, the loss,
+    every gradient (W1's flattened, as the notebook flattens it), then the updated parameters.
+    Lines whose values the trace does not hold are left out."""
+    lines = []
+    if entry.layers is not None and entry.outputs is not None:
+        hidden = ", ".join(_array(layer.a) for layer in entry.layers[:-1])
+        lines.append(f"隐藏节点输出:{hidden}, 输出Y结果:{_array(entry.outputs)}")
+    if entry.loss is not None:
+        lines.append(f"求损失函数结果,loss:{_array([entry.loss])}")
+    if entry.gradients is not None:
+        weights = [
+            f"W{i}梯度{_array(np.ravel(g.weights) if i == 1 else g.weights)}"
+            for i, g in enumerate(entry.gradients, start=1)
+        ]
+        biases = [f"B{i}梯度{_array(g.bias)}" for i, g in enumerate(entry.gradients, start=1)]
+        lines.append(f"求各个参数的梯度:{', '.join(weights + biases)}")
+    if entry.network is not None:
+        layers = entry.network.layers
+        weights = [f"W{i}:{_array(layer.weights)}" for i, layer in enumerate(layers, start=1)]
+        biases = [f"B{i}{_array(layer.bias)}" for i, layer in enumerate(layers, start=1)]
+        lines.append(f"更新参数{','.join(weights + biases)}")
+    return lines
+
+
+def summary_line(summary: TrainSummary) -> str:
+    """The run's end: its status, epochs run, final loss (and accuracy)."""
+    text = f"{summary.status}: {summary.epochs_run} epochs, final loss {summary.final_loss:.8g}"
+    if summary.final_accuracy is not None:
+        text += f", final accuracy {summary.final_accuracy:.4g}"
+    if summary.divergence:
+        text += f" ({summary.divergence})"
+    return text
+
+
+def _short(values: Any) -> str:
+    flat = np.ravel(np.asarray(values, dtype=np.float64))
+    shown = " ".join(f"{v:.6g}" for v in flat[:4])
+    return f"{shown} … ({flat.size})" if flat.size > 4 else shown
+
+
+def trace_table(entries: Sequence[EpochTrace]) -> Table:
+    """The recorded epochs as a compact table: epoch, loss, accuracy and outputs when recorded."""
+    table = Table("epoch", "loss")
+    has_accuracy = any(e.accuracy is not None for e in entries)
+    has_outputs = any(e.outputs is not None for e in entries)
+    if has_accuracy:
+        table.add_column("accuracy")
+    if has_outputs:
+        table.add_column("outputs")
+    for e in entries:
+        row = [str(e.epoch), "" if e.loss is None else f"{e.loss:.8g}"]
+        if has_accuracy:
+            row.append("" if e.accuracy is None else f"{e.accuracy:.4g}")
+        if has_outputs:
+            row.append("" if e.outputs is None else _short(e.outputs))
+        table.add_row(*row)
+    return table
+
+
+def json_path(loc: Iterable[str | int]) -> str:
+    """A 422 ``loc`` as a path into the request: ``network.layers[1].weights``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part != "body" or path:
+            path += f".{part}" if path else part
+    return path or "body"
+
+
+def problem_lines(problems: Iterable[Problem]) -> list[str]:
+    """Each problem of a 422 as ``path: message``."""
+    return [f"{json_path(p.loc)}: {p.msg}" for p in problems]

@@ -1,0 +1,274 @@
+"""The ``backprop`` command in a subprocess, as a user runs it: in-process and against a real
+server started here. The notebook's printout is compared line for line with the notebook's own
+(``tests/notebook_printout.txt``, its output as printed, the last line cut off where it stops)."""
+
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app import examples
+from app.cli_format import json_path
+from app.cli_plot import MISSING
+from app.schemas.diagnostics import CheckResponse
+from app.schemas.training import TrainResponse
+from tests.servers import free_port, running_server
+from tests.test_examples import CHECKS, EXAMPLES
+
+ROOT = Path(__file__).parent.parent
+PRINTOUT = (Path(__file__).parent / "notebook_printout.txt").read_text().splitlines()
+BAD = {
+    "network": {
+        "layers": [
+            {
+                "weights": [[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]],
+                "bias": [0.0, 0.05],
+                "activation": "relu",
+            },
+            {"weights": [[0.3, -0.7, 0.2]], "bias": [0.1], "activation": "identity"},
+        ]
+    },
+    "inputs": [-1.0, 2.0, True],
+}
+BAD_LINES = [
+    "network.layers[1].weights: layer 1 expects 2 inputs (layer 0 has 2 units) but its weights "
+    "have 3 columns",
+    "inputs[2]: Input should be a valid number",
+]
+
+
+def backprop(*args: str, stdin: str | None = None, url: str | None = None) -> Any:
+    """``backprop ARGS`` in a subprocess with piped output (and ``--url`` when given)."""
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_URL"}
+    command = [sys.executable, "-m", "app.cli", *(["--url", url] if url else []), *args]
+    return subprocess.run(
+        command, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as (_, url):
+        yield url
+
+
+@pytest.fixture(params=["in-process", "server"])
+def url(request: pytest.FixtureRequest) -> str | None:
+    """Each test that takes it runs in-process, then against the real server."""
+    if request.param == "in-process":
+        return None
+    address: str = request.getfixturevalue("server")
+    return address
+
+
+def test_train_prints_the_notebook_exactly(url: str | None) -> None:
+    done = backprop("train", "examples/notebook.json", url=url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[: len(PRINTOUT) - 1] == PRINTOUT[:-1]
+    assert lines[len(PRINTOUT) - 1].startswith(PRINTOUT[-1])
+    assert len(lines) == 10 * 5 + 1
+    assert lines[-1] == "completed: 10 epochs, final loss 0.49979478"
+    assert done.stderr == ""
+
+
+def test_json_equals_the_servers_answer(url: str | None, server: str) -> None:
+    done = backprop("train", "--json", "examples/notebook.json", url=url)
+    assert done.returncode == 0, done.stderr
+    body = (EXAMPLES / "notebook.json").read_bytes()
+    answer = httpx.post(
+        f"{server}/train", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 200
+    assert json.loads(done.stdout) == answer.json()
+
+
+def test_url_from_the_environment(server: str) -> None:
+    env = os.environ | {"BACKPROP_URL": server}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "forward", "-"],
+        input=json.dumps(examples.FORWARD),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outputs"] == pytest.approx([-0.885])
+
+
+def test_a_bad_request_lists_its_problems(url: str | None) -> None:
+    done = backprop("forward", "-", stdin=json.dumps(BAD), url=url)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == ["the request is invalid (422):", *BAD_LINES]
+
+
+def test_a_bad_epoch_count_is_the_servers_to_report() -> None:
+    request = json.dumps(examples.TRAIN | {"epochs": "many"})
+    done = backprop("train", "-", stdin=request)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "the request is invalid (422):",
+        "epochs: Input should be a valid integer",
+    ]
+
+
+def test_an_unreadable_request_says_why() -> None:
+    done = backprop("loss", "-", stdin="{not json")
+    assert done.returncode == 1
+    assert done.stderr.startswith("<stdin> is not JSON")
+
+
+def test_an_unreachable_server_says_so() -> None:
+    done = backprop("forward", "-", stdin=json.dumps(examples.FORWARD), url="http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert done.stderr.startswith("cannot reach the server")
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_every_example_through_the_cli(name: str) -> None:
+    method, check = CHECKS[name]
+    done = backprop(method, *(["--json"] if method == "train" else []), f"examples/{name}")
+    assert done.returncode == 0, done.stderr
+    model = TrainResponse if method == "train" else CheckResponse
+    check(model.model_validate_json(done.stdout))
+
+
+def test_table_lists_the_recorded_epochs() -> None:
+    done = backprop("train", "--table", "examples/notebook.json")
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 10
+    assert rows[0].split("│")[1:4] == [" 1     ", " 1.7766125  ", " -0.885     "]
+
+
+def test_csv_builds_inputs_and_targets(tmp_path: Path) -> None:
+    body = json.loads((EXAMPLES / "xor.json").read_text())
+    table = tmp_path / "xor.csv"
+    rows = [[*x, *t] for x, t in zip(body["inputs"], body["targets"], strict=True)]
+    table.write_text("x1,x2,no,yes\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    without_data = {k: v for k, v in body.items() if k not in ("inputs", "targets")}
+    done = backprop(
+        "train", "--json", "--csv", str(table), "--target-columns", "no,yes", "-",
+        stdin=json.dumps(without_data),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads(
+        backprop("train", "--json", "examples/xor.json").stdout
+    )
+
+
+def test_csv_names_a_missing_column(tmp_path: Path) -> None:
+    table = tmp_path / "data.csv"
+    table.write_text("a,b\n1,2\n")
+    request = json.dumps(examples.LOSS)
+    done = backprop("loss", "--csv", str(table), "--target-columns", "c", "-", stdin=request)
+    assert done.returncode == 1
+    assert "has no column 'c'" in done.stderr
+
+
+def test_explain_prints_the_worked_solution() -> None:
+    request = json.dumps(examples.LOSS)
+    done = backprop("explain", "-", stdin=request)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "z1[0] = W1[0,0]·x[0] + W1[0,1]·x[1] + W1[0,2]·x[2] + b1[0] = 0.1·(−1) + (−0.2)·2 + "
+        "0.4·1.5 + 0 = 0.1"
+    ) in done.stdout.splitlines()
+    steps = json.loads(backprop("explain", "--json", "-", stdin=request).stdout)
+    assert steps["steps"][0]["id"] == "forward.0.z.0"
+
+
+def test_plot_draws_the_curves(tmp_path: Path) -> None:
+    figure = tmp_path / "loss.svg"
+    done = backprop("train", "--table", "--plot", str(figure), "examples/moons.json")
+    assert done.returncode == 0, done.stderr
+    drawing = figure.read_text()
+    assert "<svg" in drawing
+    assert "accuracy" in drawing
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
+    broken = tmp_path / "matplotlib"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = os.environ | {"PYTHONPATH": str(tmp_path)}
+    command = [sys.executable, "-m", "app.cli", "train", "--plot", "x.png", "examples/mazur.json"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [MISSING]
+
+
+LONG = {
+    **json.loads((EXAMPLES / "notebook.json").read_text()),
+    "epochs": 300_000,
+    "trace": {"every": 20_000, "include": ["loss"]},
+}
+
+
+def test_piped_output_has_no_progress_bar(server: str) -> None:
+    done = backprop("train", "-", stdin=json.dumps(LONG), url=server)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[0] == "求损失函数结果,loss:[1.7766125]"
+
+
+def test_a_terminal_gets_the_progress_bar(server: str, tmp_path: Path) -> None:
+    request = tmp_path / "long.json"
+    request.write_text(json.dumps(LONG))
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "app.cli", "--url", server, "train", str(request)]
+    process = subprocess.Popen(command, stdout=follower, stderr=follower, cwd=ROOT)
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=30) == 0
+    text = seen.decode(errors="replace")
+    assert "training" in text
+    assert "/300000" in text
+    assert "loss 1.77661" in text
+    assert "completed: 300000 epochs" in text
+
+
+def test_serve_starts_the_server() -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        process.terminate()  # uvicorn shuts down, then re-raises SIGTERM
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def test_json_path_reads_like_the_request() -> None:
+    assert json_path(("body", "network", "layers", 1, "weights")) == "network.layers[1].weights"
+    assert json_path(("body",)) == "body"
