@@ -2,7 +2,8 @@
 
 import importlib.util
 import json
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.client import Client
 from app.schemas.diagnostics import CheckResponse
 from app.schemas.training import TrainResponse
 from tests.notebook_values import PRINTED
+from tests.servers import running_server
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -134,6 +136,27 @@ def test_example(name: str) -> None:
     method, check = CHECKS[name]
     with Client() as client:
         check(getattr(client, method)(load(name)))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with running_server() as (_, url):
+        yield url
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_example_with_curl(server: str, name: str) -> None:
+    """``curl -d @examples/X.json`` against a real server, as the README shows, gives the answer."""
+    method, check = CHECKS[name]
+    url, data = f"{server}/{method}", f"@{EXAMPLES / name}"
+    done = subprocess.run(
+        ["curl", "-s", "-f", "-X", "POST", url, "-H", "content-type: application/json", "-d", data],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    model = CheckResponse if method == "check" else TrainResponse
+    check(model.model_validate_json(done.stdout))
 
 
 def test_notebook_and_xor_are_the_docs_examples() -> None:
