@@ -86,7 +86,8 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
     """422 for a computation that overflowed float64 although every input was finite."""
-    loc: list[str | int] = ["body", "targets"] if exc.stage == "loss" else ["body", "network"]
+    where = {"loss": "targets", "state": "optimizer"}.get(exc.stage, "network")
+    loc: list[str | int] = ["body", where]
     if exc.layer is not None:
         loc += ["layers", exc.layer]
     error = {"type": "non_finite", "loc": loc, "msg": str(exc)}

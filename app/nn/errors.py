@@ -9,15 +9,22 @@ import numpy as np
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Stage = Literal["forward", "loss", "gradient", "update"]
+Stage = Literal["forward", "loss", "gradient", "update", "state"]
 
 _WHAT = {
     "forward": "z",
     "loss": "the loss",
     "gradient": "the gradient",
     "update": "an updated parameter",
+    "state": "the optimizer state",
 }
-_NOUN = {"forward": "z", "loss": "loss", "gradient": "gradient", "update": "parameters"}
+_NOUN = {
+    "forward": "z",
+    "loss": "loss",
+    "gradient": "gradient",
+    "update": "parameters",
+    "state": "optimizer state",
+}
 
 
 class EngineError(Exception):

@@ -12,11 +12,13 @@ Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize
 tensor path); the docstrings give the formulas.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
 import numpy as np
 
+from app.nn.errors import NonFiniteError
 from app.nn.types import Array
 
 BufferName = Literal["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
@@ -151,6 +153,10 @@ class Adam:
             v_max = state.buffers["max_exp_avg_sq"]
             np.maximum(v_max, v, out=v_max)
             v = v_max
+        # g² can overflow while the update stays finite (it tends to 0), leaving a state that
+        # JSON cannot carry: that is divergence too.
+        if not math.isfinite(v.max()):
+            raise NonFiniteError("state")
         step_size = self.learning_rate / (1.0 - self.beta1**state.step)
         denom = np.sqrt(v) / (1.0 - self.beta2**state.step) ** 0.5 + self.eps
         np.subtract(w, step_size * (m / denom), out=out)

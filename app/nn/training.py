@@ -296,10 +296,11 @@ class Run(Iterator[EpochRecord]):
         The workspace may hold the refused network's forward pass, so that of the returned
         network is computed again.
         """
-        try:
-            check_update_finite(updated)
-        except NonFiniteError as update:
-            error = update
+        if error.stage != "state":  # the optimizer's own check stops before it writes ``updated``
+            try:
+                check_update_finite(updated)
+            except NonFiniteError as update:
+                error = update
         params = self.buffers[self.epoch % 3]
         fwd, value = evaluate(params, self.plan.x, self.plan.t, self.plan.loss)
         reason = (

@@ -207,3 +207,24 @@ def test_missing_buffer_after_the_first_step_is_rejected(client: TestClient) -> 
     [error] = client.post("/train", json=body).json()["detail"]
     assert error["loc"] == ["body", "optimizer_state", "exp_avg"]
     assert error["type"] == "missing"
+
+
+def test_an_adam_state_that_overflows_ends_the_run_as_diverged(client: TestClient) -> None:
+    """Adam's second moment overflowing to inf is divergence: the answer says so and carries the
+    last finite state, never a null for an infinite number."""
+    body = {
+        "network": {"layers": [{"weights": [[1.0]], "bias": [0.0], "activation": "identity"}]},
+        "inputs": [1e100],
+        "targets": [0.0],
+        "optimizer": {"type": "adam", "learning_rate": 0.001, "amsgrad": True},
+        "epochs": 3,
+    }
+    response = client.post("/train", json=body)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["status"] == "diverged"
+    assert answer["diverged_at_epoch"] == 1
+    assert "the optimizer state is not finite" in answer["divergence"]
+    state = answer["optimizer_state"]
+    for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+        assert state[name] == [{"weights": [[0.0]], "bias": [0.0]}], name

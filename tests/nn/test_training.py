@@ -17,7 +17,7 @@ from app.nn.activations import ActivationName
 from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
-from app.nn.optimizers import SGD
+from app.nn.optimizers import SGD, Adam
 from app.nn.training import PARTS, EpochRecord, Part, TrainingResult, train
 from app.nn.types import Array
 
@@ -541,3 +541,22 @@ def test_epochs_to_next_record_counts_to_the_record_that_comes(every: int, epoch
         assert record.epoch - last == ahead
         last = record.epoch
     assert run.epochs_to_next_record() == 0
+
+
+def test_an_adam_state_that_overflows_is_divergence() -> None:
+    """g = 1e200 squares to inf in Adam's second moment while the update stays finite (it tends
+    to 0): the state could not be returned as JSON, so the run ends as diverged at that epoch,
+    returning the network and the state from before it."""
+    params = Parameters.from_layers([[[1.0]]], [[0.0]], ["identity"])
+    x, t = np.array([[1e100]]), np.array([[0.0]])
+    adam = Adam(learning_rate=0.001)
+    run = train(params, x, t, LOSSES["half_squared_error"], adam, 3)
+    assert list(run) == []
+    result = run.result
+    assert result.status == "diverged"
+    assert result.diverged_at_epoch == 1
+    assert result.divergence is not None
+    assert "the optimizer state is not finite" in result.divergence
+    assert result.epochs_run == 0
+    assert all(np.isfinite(buffer).all() for buffer in result.optimizer_state.buffers.values())
+    assert (result.network.flat == params.flat).all()
