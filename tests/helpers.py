@@ -32,3 +32,15 @@ def current_request_id() -> str | None:
     """The id of the request being served (None outside a request)."""
     record = request_context.current()
     return record.request_id if record else None
+
+
+OPTIMIZERS: list[dict[str, Any]] = [
+    {"type": "sgd", "learning_rate": 0.01},
+    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.5, "dampening": 0.1},
+    {"type": "adam", "learning_rate": 0.01, "amsgrad": True},
+    {"type": "adam", "learning_rate": 0.01, "betas": [0.8, 0.99], "weight_decay": 0.001},
+    {"type": "adamw", "learning_rate": 0.01},
+]
+"""Every kind of optimizer setting: plain SGD, momentum with Nesterov and weight decay,
+dampening, AMSGrad, Adam with L2 decay, AdamW."""

@@ -12,17 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-from tests.helpers import strict_json
+from tests.helpers import OPTIMIZERS, strict_json
 from tests.notebook_values import PRINTED, PRINTED_UPDATES
 
-OPTIMIZERS = [
-    {"type": "sgd", "learning_rate": 0.01},
-    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
-    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.5, "dampening": 0.1},
-    {"type": "adam", "learning_rate": 0.01, "amsgrad": True},
-    {"type": "adam", "learning_rate": 0.01, "betas": [0.8, 0.99], "weight_decay": 0.001},
-    {"type": "adamw", "learning_rate": 0.01},
-]
 BATCH = {
     **examples.LOSS,
     "inputs": [[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0], [0.5, -0.5, 2.0]],

@@ -8,15 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-
-OPTIMIZERS = [
-    {"type": "sgd", "learning_rate": 0.01},
-    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
-    {"type": "sgd", "learning_rate": 0.01, "momentum": 0.5, "dampening": 0.1},
-    {"type": "adam", "learning_rate": 0.01, "amsgrad": True},
-    {"type": "adam", "learning_rate": 0.01, "betas": [0.8, 0.99], "weight_decay": 0.001},
-    {"type": "adamw", "learning_rate": 0.01},
-]
+from tests.helpers import OPTIMIZERS
 
 
 def _train(client: TestClient, **changes: Any) -> dict[str, Any]:
