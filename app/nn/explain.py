@@ -426,19 +426,12 @@ class _Solution:
         section = _layer_name(self.params, last)
         n, size = self.n, self.n * self.fwd.z[last].shape[1]
         diff = op("sub", self.a(last, i), self.target(i))
+
         if self.loss.from_logits:
             count = size if self.loss_name == "binary_cross_entropy" else n
             formula = op("div", diff, const(float(count))) if count > 1 else diff
             return [
-                Step(
-                    f"output_delta.{last}.delta.{i}",
-                    "output_delta",
-                    section,
-                    Sym("delta", last, (i,)),
-                    formula,
-                    float(self.dz[last][self.s, i]),
-                    FROM_LOGITS_NOTE[self.loss_name],
-                )
+                self._delta_of("output_delta", last, i, formula, FROM_LOGITS_NOTE[self.loss_name])
             ]
         if self.loss_name == "mean_squared_error":
             dy: Expr = op("div", op("mul", const(2.0), diff), const(float(size)))
@@ -448,14 +441,8 @@ class _Solution:
             note = "∂/∂y ½·(y − t)² = y − t" + (" (over samples: their mean)" if n > 1 else "")
         if name == "identity":
             return [
-                Step(
-                    f"output_delta.{last}.delta.{i}",
-                    "output_delta",
-                    section,
-                    Sym("delta", last, (i,)),
-                    dy,
-                    float(self.dz[last][self.s, i]),
-                    _join(note, "identity output: δ = ∂L/∂a"),
+                self._delta_of(
+                    "output_delta", last, i, dy, _join(note, "identity output: δ = ∂L/∂a")
                 )
             ]
         return [
@@ -487,20 +474,21 @@ class _Solution:
         )
 
     def _delta_step(self, layer: int, stage: Stage, j: int) -> list[Step]:
-        name, section = self.params.activations[layer], _layer_name(self.params, layer)
         da = _val(self.da[layer][self.s, j], "da", layer, j)
-        formula, note = self.derivative(layer, j, name, da)
-        return [
-            Step(
-                f"{stage}.{layer}.delta.{j}",
-                stage,
-                section,
-                Sym("delta", layer, (j,)),
-                formula,
-                float(self.dz[layer][self.s, j]),
-                _join(note, _elided(formula)),
-            )
-        ]
+        formula, note = self.derivative(layer, j, self.params.activations[layer], da)
+        return [self._delta_of(stage, layer, j, formula, _join(note, _elided(formula)))]
+
+    def _delta_of(self, stage: Stage, layer: int, j: int, formula: Expr, note: str) -> Step:
+        """Unit ``j``'s δ, the engine's ∂L/∂z, written as ``formula``."""
+        return Step(
+            f"{stage}.{layer}.delta.{j}",
+            stage,
+            _layer_name(self.params, layer),
+            Sym("delta", layer, (j,)),
+            formula,
+            float(self.dz[layer][self.s, j]),
+            note,
+        )
 
     def derivative(self, layer: int, j: int, name: ActivationName, da: Value) -> tuple[Expr, str]:
         """``δ = ∂L/∂a · f'(z)`` of unit ``j``, and the derivative in words."""
