@@ -9,12 +9,19 @@ parameters, every ``z`` and its loss are finite on the training data. Training s
 epoch whose updates yield a network that is not finite: that epoch is not recorded and the last
 finite network is returned with status ``diverged``. A record holds its epoch, its loss and the
 parts of :data:`PARTS` that the run keeps.
+
+With validation data a record also holds the :class:`Validation` of the parameters at the start
+of its epoch, computed only for records unless a stopping rule reads it after every epoch:
+``validation_loss_below`` (status ``target_reached``) or ``patience``, early stopping: the run
+ends with status ``early_stopped`` once ``patience`` epochs in a row have not lowered the best
+validation loss seen (strictly), and returns the network that had it, with the optimizer state
+it had then. A validation loss that is not finite is None and never an improvement.
 """
 
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +32,7 @@ from app.nn.network import (
     ForwardPass,
     Parameters,
     Workspace,
+    accuracy,
     check_update_finite,
     compute_gradients,
     evaluate,
@@ -32,11 +40,36 @@ from app.nn.network import (
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
-Status = Literal["completed", "diverged", "target_reached", "deadline_exceeded"]
-Part = Literal["outputs", "layers", "gradients", "network"]
+Status = Literal["completed", "diverged", "target_reached", "early_stopped", "deadline_exceeded"]
+Part = Literal["outputs", "layers", "gradients", "network", "validation"]
 PARTS: tuple[Part, ...] = get_args(Part)
 """What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
-read), every layer's z and a, the gradients, the parameters after the update."""
+read), every layer's z and a, the gradients, the parameters after the update, the validation."""
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A network's loss and accuracy on the validation data: None where not finite (the loss) or
+    not defined (the accuracy of a regression loss or of soft targets)."""
+
+    loss: float | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class _Best:
+    """The network with the lowest validation loss so far, after ``epoch`` epochs, and the
+    optimizer state it was reached with."""
+
+    epoch: int
+    params: Parameters
+    state: OptimizerState
+    validation: Validation
+
+    def beaten_by(self, validation: Validation) -> bool:
+        """Whether ``validation`` is an improvement: a finite loss strictly below the best's."""
+        loss, best = validation.loss, self.validation.loss
+        return loss is not None and (best is None or loss < best)
 
 
 @dataclass(frozen=True)
@@ -52,11 +85,13 @@ class EpochRecord:
     forward: ForwardPass | None
     gradients: Parameters | None
     network: Parameters | None
+    validation: Validation | None = None
 
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """How training ended: the returned network, its loss and forward pass on the data."""
+    """How training ended: the returned network, its loss and forward pass on the data, its
+    validation, and (with ``patience``) how many epochs the best network seen had trained."""
 
     status: Status
     epochs_run: int
@@ -66,6 +101,8 @@ class TrainingResult:
     forward: ForwardPass
     diverged_at_epoch: int | None = None
     divergence: str | None = None
+    validation: Validation | None = None
+    best_epoch: int | None = None
 
 
 _Values = tuple[float, ForwardPass | None, Parameters | None]
@@ -88,6 +125,14 @@ class _Plan:
     deadline: float | None
     every: int
     keep: frozenset[Part]
+    validation: tuple[Array, Array] | None = None
+    validation_loss_below: float | None = None
+    patience: int | None = None
+
+    @property
+    def watches(self) -> bool:
+        """Whether a stopping rule reads the validation loss after every epoch."""
+        return self.validation_loss_below is not None or self.patience is not None
 
     @property
     def layers(self) -> slice:
@@ -103,6 +148,11 @@ class _Plan:
     def reached(self, value: float) -> bool:
         """Whether loss ``value`` meets the target ``loss_below``."""
         return self.loss_below is not None and value <= self.loss_below
+
+    def validation_reached(self, validation: Validation) -> bool:
+        """Whether ``validation`` meets the target ``validation_loss_below``."""
+        target, loss = self.validation_loss_below, validation.loss
+        return target is not None and loss is not None and loss <= target
 
     def stop(self, epoch: int, value: float) -> Status | None:
         """Why training stops after ``epoch`` ended with loss ``value``, if it does."""
@@ -146,6 +196,9 @@ def train(
     deadline: float | None = None,
     every: int = 1,
     keep: Collection[Part] = PARTS,
+    validation: tuple[Array, Array] | None = None,
+    validation_loss_below: float | None = None,
+    patience: int | None = None,
 ) -> "Run":
     """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
@@ -156,15 +209,20 @@ def train(
     single run). Training stops early when the network's loss on all the data is at or below
     ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
     ``deadline`` (a ``time.monotonic()`` value). Each record keeps the parts named in ``keep``
-    (default: all of them). The initial network must be finite on ``(x, t)``: otherwise
+    (default: all of them). ``validation``, inputs and targets, is what records and the result
+    measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
+    (they need it). The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised here, before the run exists.
     """
+    if validation is None and (validation_loss_below is not None or patience is not None):
+        raise ValueError("validation_loss_below and patience need validation data")
     state = optimizer.init(params.flat.size) if state is None else state.copy()
     size = len(x) if batch_size is None else min(batch_size, len(x))
-    parts = frozenset(keep)
+    parts = frozenset(keep) - (frozenset() if validation is not None else {"validation"})
     plan = _Plan(
-        x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts
-    )
+        x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts,
+        validation, validation_loss_below, patience,
+    )  # fmt: skip
     return Run(params, state, plan)
 
 
@@ -176,7 +234,8 @@ class Run(Iterator[EpochRecord]):
     ``e % 3``, and the optimizer state at the start of each of the last two epochs is kept: a
     diverged epoch is undone by going back one buffer, and the last epoch's record, unless it was
     kept as it passed, is computed again from that epoch's start. One batch replays the prepared
-    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch.
+    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch; the validation
+    data has a forward-only workspace on the same buffers.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
@@ -186,8 +245,18 @@ class Run(Iterator[EpochRecord]):
         self.starts = [state.copy(), state.copy()]
         self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
         self.value = quiet_floating(self.space.evaluate)(0)
+        self.checks = None
+        if plan.validation is not None:
+            self.checks = Workspace(self.buffers, *plan.validation, plan.loss, backward=False)
+        # With a stopping rule on it, the validation of the network in hand and the best one.
+        self.held = self._validate(0) if plan.watches else None
+        self.best = None
+        if plan.patience is not None and self.held is not None:
+            self.best = _Best(0, self.buffers[0].copy(), state.copy(), self.held)
         self.ended: TrainingResult | None = None
-        if plan.reached(self.value):
+        if plan.reached(self.value) or (
+            self.held is not None and plan.validation_reached(self.held)
+        ):
             self.ended = self._result("target_reached")
         elif plan.epochs == 0:
             self.ended = self._result("completed")
@@ -221,7 +290,7 @@ class Run(Iterator[EpochRecord]):
         One call runs many epochs under one floating-point error state, between two records.
         """
         plan, space, state = self.plan, self.space, self.state
-        one_batch = plan.batch_size == len(plan.x)
+        one_batch, watches = plan.batch_size == len(plan.x), plan.watches
         while True:
             epoch = self.epoch + 1
             before, after = self.buffers[(epoch - 1) % 3], self.buffers[epoch % 3]
@@ -240,17 +309,54 @@ class Run(Iterator[EpochRecord]):
             except NonFiniteError as error:
                 state.restore(start)
                 return self._diverged(epoch, error, after)
-            status = plan.stop(epoch, value)
-            record = None
-            if wanted:
-                record = EpochRecord(epoch, *values, self._network(after, status is not None))
             self.epoch, self.value = epoch, value
             state.epoch += 1
+            validation = self._started(epoch) if wanted else None
+            status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
+            record = None
+            if wanted:
+                network = self._network(after, status is not None)
+                record = EpochRecord(epoch, *values, network, validation)
             if status is not None:
                 self.ended = self._result(status)
                 return record or self._last_record()
             if record is not None:
                 return record
+
+    def _started(self, epoch: int) -> Validation | None:
+        """The validation of the network at the start of ``epoch`` for its record, if kept."""
+        if "validation" not in self.plan.keep:
+            return None
+        if self.held is not None:  # still that of the network before this epoch's update
+            return self.held
+        return self._validate((epoch - 1) % 3)
+
+    def _watch(self, epoch: int, value: float) -> Status | None:
+        """Validate the network after ``epoch`` (loss ``value``), keep it if it is the best so
+        far, and say why training stops after it, if it does."""
+        plan = self.plan
+        held = self.held = self._validate(epoch % 3)
+        if plan.reached(value) or plan.validation_reached(held):
+            return "target_reached"
+        best = self.best
+        if best is not None:
+            if best.beaten_by(held):
+                params, state = self.buffers[epoch % 3].copy(), self.state.copy()
+                self.best = best = _Best(epoch, params, state, held)
+            if epoch - best.epoch >= cast(int, plan.patience):
+                return "early_stopped"
+        return plan.stop(epoch, value)
+
+    @quiet_floating
+    def _validate(self, which: int) -> Validation:
+        """The validation of parameter buffer ``which``: loss and accuracy (None if the forward
+        pass or the loss is not finite)."""
+        checks, plan = cast(Workspace, self.checks), self.plan
+        try:
+            value = checks.evaluate(which)
+        except NonFiniteError:
+            return Validation(None, None)
+        return Validation(value, accuracy(checks.fwd, checks.t, plan.loss))
 
     def _last_record(self) -> EpochRecord | None:
         """The record of the last epoch run, computed again from its start, unless it was
@@ -261,7 +367,11 @@ class Run(Iterator[EpochRecord]):
         before = self.buffers[(epoch - 1) % 3]
         state = self.starts[epoch % 2].copy()
         values = _updates(before, before.empty_like(), state, self.plan, wanted=True)
-        return EpochRecord(epoch, *values, self._network(self.buffers[epoch % 3], ended=True))
+        validation = None
+        if "validation" in self.plan.keep:
+            validation = self._validate((epoch - 1) % 3)
+        network = self._network(self.buffers[epoch % 3], ended=True)
+        return EpochRecord(epoch, *values, network, validation)
 
     def _copies(self, grads: Parameters) -> _Values:
         """A full-batch epoch's record values, copied from the workspace (the next epoch
@@ -282,9 +392,26 @@ class Run(Iterator[EpochRecord]):
 
     def _result(self, status: Status) -> TrainingResult:
         """How the run ended: the ended run hands over its buffers, the returned network's and
-        the workspace's forward pass of it."""
+        the workspace's forward pass of it; early stopped, the best network and its state."""
+        best_epoch = None if self.best is None else self.best.epoch
+        if status == "early_stopped":
+            best = cast(_Best, self.best)
+            fwd, value = evaluate(best.params, self.plan.x, self.plan.t, self.plan.loss)
+            return TrainingResult(
+                status, self.epoch, value, best.params, best.state, fwd,
+                validation=best.validation, best_epoch=best_epoch,
+            )  # fmt: skip
         params, fwd = self.buffers[self.epoch % 3], self.space.fwd
-        return TrainingResult(status, self.epoch, self.value, params, self.state, fwd)
+        return TrainingResult(
+            status, self.epoch, self.value, params, self.state, fwd,
+            validation=self._held(), best_epoch=best_epoch,
+        )  # fmt: skip
+
+    def _held(self) -> Validation | None:
+        """The validation of the network in hand (that of buffer ``epoch % 3``), if any."""
+        if self.held is not None or self.checks is None:
+            return self.held
+        return self._validate(self.epoch % 3)
 
     def _diverged(
         self, epoch: int, error: NonFiniteError, updated: Parameters
@@ -307,9 +434,11 @@ class Run(Iterator[EpochRecord]):
             f"epoch {epoch}: after its update {error.what} is not finite "
             "(float64 overflow or NaN); a smaller learning rate may help"
         )
+        best_epoch = None if self.best is None else self.best.epoch
         self.ended = TrainingResult(
-            "diverged", self.epoch, value, params, self.state, fwd, epoch, reason
-        )
+            "diverged", self.epoch, value, params, self.state, fwd, epoch, reason,
+            self._held(), best_epoch,
+        )  # fmt: skip
         return self._last_record()
 
 
