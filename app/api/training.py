@@ -35,10 +35,10 @@ from app.api.routing import OrjsonRoute
 from app.config import get_settings
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, Part, Run, TrainingResult, train
+from app.nn.training import EpochRecord, Part, Run, TrainingResult, Validation, train
 from app.nn.types import Array
 from app.schemas.training import (
-    TRACE_FIELDS,
+    STOP_RULES,
     EpochTrace,
     StreamTrainRequest,
     TraceField,
@@ -92,6 +92,9 @@ def start(request: TrainRequest) -> TrainingRun:
     """Start training; a non-finite initial network raises here, before any answer is sent."""
     params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
+    data = request.validation
+    # StopRule's fields are train()'s keywords of the same names.
+    stop = request.stop.model_dump() if request.stop else dict.fromkeys(STOP_RULES)
     epochs = train(
         params,
         to_batch(request.inputs),
@@ -103,10 +106,11 @@ def start(request: TrainRequest) -> TrainingRun:
         batch_size=request.batch_size,
         shuffle=request.shuffle,
         seed=request.seed,
-        loss_below=request.stop.loss_below if request.stop else None,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
-        keep={part for name in request.trace.include for part in NEEDS[name]},
+        keep={part for name in request.included for part in NEEDS[name]},
+        validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
+        **stop,
     )
     return TrainingRun(request, targets, loss, epochs, perf_counter())
 
@@ -126,6 +130,8 @@ def _kept(part: V | None) -> V:
 ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "loss": lambda run, record: record.loss,
     "accuracy": lambda run, record: accuracy(_kept(record.forward), run.targets, run.loss),
+    "validation_loss": lambda run, record: _kept(record.validation).loss,
+    "validation_accuracy": lambda run, record: _kept(record.validation).accuracy,
     "outputs": lambda run, record: rows(_kept(record.forward).outputs, run.request.is_batch),
     "layers": lambda run, record: layer_values_json(_kept(record.forward), run.request.is_batch),
     "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
@@ -136,6 +142,8 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
 NEEDS: Final[dict[TraceField, tuple[Part, ...]]] = {
     "loss": (),
     "accuracy": ("outputs",),
+    "validation_loss": ("validation",),
+    "validation_accuracy": ("validation",),
     "outputs": ("outputs",),
     "layers": ("layers",),
     "gradients": ("gradients",),
@@ -147,9 +155,8 @@ those of the included fields."""
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
     """The JSON of a trace entry holding only the fields the request includes."""
-    include = run.request.trace.include
     entry: JSONObject = {"epoch": record.epoch}
-    entry |= {name: ENTRY_FIELDS[name](run, record) for name in TRACE_FIELDS if name in include}
+    entry |= {name: ENTRY_FIELDS[name](run, record) for name in run.request.included}
     return _dumps(entry)
 
 
@@ -162,11 +169,15 @@ def recorded(run: TrainingRun) -> Iterator[bytes]:
 def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     """The fields of TrainSummary for a finished run."""
     state = state_json(result.optimizer_state, run.request.optimizer, result.network)
+    validation = result.validation or Validation(None, None)
     return {
         "status": result.status,
         "epochs_run": result.epochs_run,
         "final_loss": result.final_loss,
         "final_accuracy": accuracy(result.forward, run.targets, run.loss),
+        "final_validation_loss": validation.loss,
+        "final_validation_accuracy": validation.accuracy,
+        "best_epoch": result.best_epoch,
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
         "network": network_json(result.network),

@@ -37,15 +37,17 @@ REQUEST_SMALLER = (
 
 
 def _sample_issues(
-    field: str, values: list[float] | list[list[float]], width: int, expected: str
+    loc: Loc, values: list[float] | list[list[float]], width: int, expected: str
 ) -> list[InitErrorDetails]:
-    """Check that every sample of ``values`` has ``width`` numbers (``expected`` says why)."""
+    """Check that every sample of ``values`` has ``width`` numbers (``expected`` says why);
+    ``loc`` is the field's path, named in the messages."""
+    field = ".".join(str(part) for part in loc)
     if is_batch(values):
         lengths = [len(row) for row in as_rows(values)]
         return [
             issue(
                 "shape_mismatch",
-                (field, i),
+                (*loc, i),
                 f"{field} row {i} has {plural(n, 'number')} but {expected}",
                 n,
             )
@@ -55,16 +57,55 @@ def _sample_issues(
     if len(values) == width:
         return []
     hint = ""
-    if field == "inputs" and width == 1 and len(values) > 1:
+    if loc[-1] == "inputs" and width == 1 and len(values) > 1:
         hint = f"; to send {len(values)} samples, send a list of rows such as [[1.0], [2.0]]"
     return [
         issue(
             "shape_mismatch",
-            (field,),
+            loc,
             f"{field} has {plural(len(values), 'number')} but {expected}{hint}",
             len(values),
         )
     ]
+
+
+def input_issues(
+    network: Network, inputs: list[float] | list[list[float]], at: Loc = ()
+) -> list[InitErrorDetails]:
+    """Every sample of ``inputs`` (at path ``at``) must have the network's input width."""
+    expected = f"layer 0 expects {plural(network.input_size, 'input')}"
+    return _sample_issues((*at, "inputs"), inputs, network.input_size, expected)
+
+
+def target_issues(
+    network: Network,
+    loss: LossName,
+    inputs: list[float] | list[list[float]],
+    targets: list[float] | list[list[float]],
+    at: Loc = (),
+) -> list[InitErrorDetails]:
+    """``targets`` (at path ``at``) must take the form of ``inputs``, one row per sample, with
+    the last layer's width and, for a classification loss, values it reads as probabilities."""
+    loc: Loc = (*at, "targets")
+    issues = [] if _activation_issues(network, loss) else _probability_issues(loss, targets, loc)
+    if is_batch(inputs) != is_batch(targets):
+        form = "a batch (a list of rows)" if is_batch(inputs) else "one sample"
+        message = f"{_path(at, 'inputs')} is {form}, so {_path(at, 'targets')} must be {form} too"
+        return [*issues, issue("shape_mismatch", loc, message)]
+    if is_batch(targets) and len(targets) != len(inputs):
+        message = (
+            f"{_path(at, 'targets')} has {plural(len(targets), 'row')} but "
+            f"{_path(at, 'inputs')} has {len(inputs)}: one target row per sample"
+        )
+        issues.append(issue("shape_mismatch", loc, message, len(targets)))
+    outputs, last = network.output_size, len(network.layers) - 1
+    expected = f"the last layer (layer {last}) has {plural(outputs, 'output')}"
+    return issues + _sample_issues(loc, targets, outputs, expected)
+
+
+def _path(at: Loc, field: str) -> str:
+    """A field's dotted path, as the messages name it."""
+    return ".".join(str(part) for part in (*at, field))
 
 
 class ForwardRequest(StrictModel):
@@ -95,9 +136,7 @@ class ForwardRequest(StrictModel):
 
     def _issues(self) -> list[InitErrorDetails]:
         settings = get_settings()
-        net = self.network
-        expected = f"layer 0 expects {plural(net.input_size, 'input')}"
-        issues = _sample_issues("inputs", self.inputs, net.input_size, expected)
+        issues = input_issues(self.network, self.inputs)
         if self.samples > settings.max_samples.value:
             issues.append(
                 over_limit(("inputs",), "the number of samples", self.samples, settings.max_samples)
@@ -132,52 +171,39 @@ class LossRequest(ForwardRequest):
         return int(self.loss in CLASSIFICATION_ACTIVATION)
 
     def _issues(self) -> list[InitErrorDetails]:
-        issues = super()._issues() + _classification_issues(self)
-        outputs = self.network.output_size
-        if is_batch(self.inputs) != is_batch(self.targets):
-            form = "a batch (a list of rows)" if is_batch(self.inputs) else "one sample"
-            issues.append(
-                issue(
-                    "shape_mismatch",
-                    ("targets",),
-                    f"inputs is {form}, so targets must be {form} too",
-                )
-            )
-            return issues
-        if is_batch(self.targets) and len(self.targets) != len(self.inputs):
-            issues.append(
-                issue(
-                    "shape_mismatch",
-                    ("targets",),
-                    f"targets has {plural(len(self.targets), 'row')} but inputs has "
-                    f"{len(self.inputs)}: one target row per sample",
-                    len(self.targets),
-                )
-            )
-        last = len(self.network.layers) - 1
-        expected = f"the last layer (layer {last}) has {plural(outputs, 'output')}"
-        return issues + _sample_issues("targets", self.targets, outputs, expected)
+        issues = super()._issues() + _activation_issues(self.network, self.loss)
+        return issues + target_issues(self.network, self.loss, self.inputs, self.targets)
 
 
-def _classification_issues(request: LossRequest) -> list[InitErrorDetails]:
-    """A cross-entropy needs its last activation and targets it can read as probabilities."""
-    needed = CLASSIFICATION_ACTIVATION.get(request.loss)
+def _activation_issues(network: Network, loss: LossName) -> list[InitErrorDetails]:
+    """A cross-entropy needs the last layer to use its activation."""
+    needed = CLASSIFICATION_ACTIVATION.get(loss)
+    last = len(network.layers) - 1
+    actual = network.layers[last].activation
+    if needed is None or actual == needed:
+        return []
+    message = (
+        f"{loss} needs the last layer (layer {last}) to use the {needed} activation, "
+        f"but it uses {actual}"
+    )
+    return [
+        issue("invalid_combination", ("network", "layers", last, "activation"), message, actual)
+    ]
+
+
+def _probability_issues(
+    loss: LossName, targets: list[float] | list[list[float]], at: Loc
+) -> list[InitErrorDetails]:
+    """A cross-entropy's targets (at path ``at``) are probabilities, rows summing to 1 for
+    softmax."""
+    needed = CLASSIFICATION_ACTIVATION.get(loss)
     if needed is None:
         return []
-    last = len(request.network.layers) - 1
-    actual = request.network.layers[last].activation
-    if actual != needed:
-        message = (
-            f"{request.loss} needs the last layer (layer {last}) to use the {needed} activation, "
-            f"but it uses {actual}"
-        )
-        loc: Loc = ("network", "layers", last, "activation")
-        return [issue("invalid_combination", loc, message, actual)]
     issues = []
-    for index, row in enumerate(as_rows(request.targets)):
-        loc = ("targets", index) if is_batch(request.targets) else ("targets",)
+    for index, row in enumerate(as_rows(targets)):
+        loc = (*at, index) if is_batch(targets) else at
         if any(not 0.0 <= value <= 1.0 for value in row):
-            message = f"{request.loss} targets are probabilities, each between 0 and 1"
+            message = f"{loss} targets are probabilities, each between 0 and 1"
             issues.append(issue("invalid_target", loc, message, row))
         elif needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
             message = (

@@ -17,14 +17,16 @@ from app.schemas.base import (
     FiniteFloat,
     Loc,
     ResponseModel,
+    SampleOrBatch,
     StrictModel,
+    is_batch,
     issue,
     over_limit,
     plural,
     raise_if,
 )
 from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut
-from app.schemas.passes import ACCURACY, LossRequest
+from app.schemas.passes import ACCURACY, LossRequest, input_issues, target_issues
 
 Probability = Annotated[FiniteFloat, Field(ge=0, lt=1)]
 
@@ -181,17 +183,69 @@ def _tensor_shape_issues(
     return issues
 
 
-class StopRule(StrictModel):
-    """When to end training before the last epoch."""
+STOP_RULES = ("loss_below", "validation_loss_below", "patience")
+VALIDATION_RULES = ("validation_loss_below", "patience")
+"""StopRule's rules, and those among them that read the validation loss."""
 
-    loss_below: FiniteFloat = Field(
-        description="Stop as soon as the network's loss on all the data is at or below this."
+
+class StopRule(StrictModel):
+    """When to end training before the last epoch: at least one rule; either target met ends
+    the run as target_reached."""
+
+    loss_below: FiniteFloat | None = Field(
+        None, description="Stop as soon as the network's loss on all the data is at or below this."
+    )
+    validation_loss_below: FiniteFloat | None = Field(
+        None,
+        description="Stop as soon as the network's loss on the validation data is at or below "
+        "this (needs validation).",
+    )
+    patience: int | None = Field(
+        None,
+        ge=1,
+        description="Early stopping (needs validation): end as early_stopped once this many "
+        "epochs in a row have not improved on the lowest validation loss seen (improved: "
+        "strictly lower), returning the network that had it and its optimizer state.",
     )
 
+    @model_validator(mode="after")
+    def _check_some_rule(self) -> Self:
+        if all(getattr(self, name) is None for name in STOP_RULES):
+            message = f"stop needs at least one of {', '.join(STOP_RULES)}"
+            raise_if([issue("missing", (), message)], "StopRule")
+        return self
 
-TraceField = Literal["loss", "accuracy", "outputs", "layers", "gradients", "network"]
+    def validated(self) -> list[str]:
+        """The rules given that read the validation loss."""
+        return [name for name in VALIDATION_RULES if getattr(self, name) is not None]
+
+
+class ValidationData(StrictModel):
+    """Data the network is measured on but not trained on: the same rules as inputs and targets."""
+
+    inputs: SampleOrBatch = Field(description="One sample or a batch, like inputs.")
+    targets: SampleOrBatch = Field(description="Their targets, in the same form.")
+
+    @property
+    def samples(self) -> int:
+        """How many samples ``inputs`` holds."""
+        return len(self.inputs) if is_batch(self.inputs) else 1
+
+
+TraceField = Literal[
+    "loss",
+    "accuracy",
+    "validation_loss",
+    "validation_accuracy",
+    "outputs",
+    "layers",
+    "gradients",
+    "network",
+]
 TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
 """EpochTrace's fields besides epoch, in its order."""
+VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accuracy")
+"""The trace fields measured on the validation data."""
 
 
 class TraceSpec(StrictModel):
@@ -202,7 +256,8 @@ class TraceSpec(StrictModel):
     )
     include: list[TraceField] = Field(
         default_factory=lambda: list(TRACE_FIELDS),
-        description="The fields each entry holds besides epoch (default: all of them).",
+        description="The fields each entry holds besides epoch (default: all of them, "
+        "validation_loss and validation_accuracy only with validation).",
     )
 
     def recorded(self, epochs: int) -> int:
@@ -229,10 +284,35 @@ class TrainRequest(LossRequest):
     )
     shuffle: bool = Field(False, description="Shuffle the samples before each epoch's batches.")
     seed: int = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
+    validation: ValidationData | None = Field(
+        None,
+        description="Held-out inputs and targets: each trace entry then carries validation_loss "
+        "(and validation_accuracy) of the parameters at the start of its epoch, the summary "
+        "final_validation_loss, and stop may use them.",
+    )
     stop: StopRule | None = Field(None, description="End training early when a target is met.")
     trace: TraceSpec = Field(
         default_factory=TraceSpec, description="Which epochs and fields the trace records."
     )
+
+    @property
+    def included(self) -> tuple[TraceField, ...]:
+        """The fields each entry holds, in EpochTrace's order: those of trace.include, without
+        the validation fields when there is no validation data and include is the default."""
+        include = set(self.trace.include)
+        if self.validation is None:
+            include -= set(VALIDATION_FIELDS)
+        return tuple(name for name in TRACE_FIELDS if name in include)
+
+    @property
+    def validations(self) -> int:
+        """How many times a run measures the validation data at most: after every epoch when
+        stop reads it, else for each record; once more for the summary."""
+        if self.validation is None:
+            return 0
+        if self.stop is not None and self.stop.validated():
+            return self.epochs + 1
+        return self.trace.recorded(self.epochs) + 1
 
     def response_values(self) -> int:
         """The numbers of the recorded trace entries plus the summary."""
@@ -244,28 +324,34 @@ class TrainRequest(LossRequest):
         sizes = {
             "loss": 1,
             "accuracy": self.metrics,
+            "validation_loss": 1,
+            "validation_accuracy": self.metrics,
             "outputs": self.samples * net.output_size,
             "layers": 2 * self.samples * net.units,
             "gradients": net.parameters,
             "network": net.parameters,
         }
-        return 1 + sum(sizes[name] for name in set(self.trace.include))
+        return 1 + sum(sizes[name] for name in self.included)
 
     def summary_values(self) -> int:
-        """Epochs run, final loss and accuracy, the network and the optimizer state."""
+        """Epochs run, final loss and accuracy (and validation), the network and the optimizer
+        state."""
         net = self.network
         state = 2 + len(self.optimizer.buffers) * net.parameters
-        return 2 + self.metrics + net.parameters + state
+        validation = 0 if self.validation is None else 2 + self.metrics
+        return 2 + self.metrics + validation + net.parameters + state
 
     def work_limit(self) -> Limit:
         """The work budget of this kind of request (a stream has its own)."""
         return get_settings().max_work
 
     def work(self) -> int:
-        """Epochs × (samples × parameters + a fixed cost per layer and epoch), see config."""
+        """Epochs × (samples × parameters + a fixed cost per layer and epoch), see config, plus
+        validation samples × parameters for each measurement of the validation data."""
         net = self.network
         per_epoch = self.samples * net.parameters + EPOCH_OVERHEAD_WORK * len(net.layers)
-        return self.epochs * per_epoch
+        checks = 0 if self.validation is None else self.validation.samples * net.parameters
+        return self.epochs * per_epoch + self.validations * checks
 
     def _issues(self) -> list[InitErrorDetails]:
         settings = get_settings()
@@ -274,12 +360,45 @@ class TrainRequest(LossRequest):
             issues.append(over_limit(("epochs",), "epochs", self.epochs, settings.max_epochs))
         if self.optimizer_state is not None:
             issues += state_issues(self.optimizer_state, self.optimizer, self.network)
+        issues += self._validation_issues()
         work, limit = self.work(), self.work_limit()
         if work > limit.value:
             what = f"the work (epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers))"
+            if self.validation is not None:
+                what += " + validations × validation samples × parameters"
             hint = "train for fewer epochs or on fewer samples"
             issues.append(over_limit((), what, work, limit, hint))
         return issues
+
+    def _validation_issues(self) -> list[InitErrorDetails]:
+        """Validation data follows the training data's rules; what reads it needs it."""
+        data = self.validation
+        if data is None:
+            return _needing_validation(self.stop, self.trace)
+        at: Loc = ("validation",)
+        issues = input_issues(self.network, data.inputs, at)
+        issues += target_issues(self.network, self.loss, data.inputs, data.targets, at)
+        limit = get_settings().max_samples
+        if data.samples > limit.value:
+            what = "the number of validation samples"
+            issues.append(over_limit((*at, "inputs"), what, data.samples, limit))
+        return issues
+
+
+def _needing_validation(stop: StopRule | None, trace: TraceSpec) -> list[InitErrorDetails]:
+    """Without validation data, stop rules and trace fields that read it are 422s."""
+    issues = []
+    for name in stop.validated() if stop is not None else []:
+        message = f"stop.{name} reads the validation loss: send validation (inputs and targets)"
+        issues.append(issue("invalid_combination", ("stop", name), message, getattr(stop, name)))
+    if "include" in trace.model_fields_set:
+        for index, name in enumerate(trace.include):
+            if name in VALIDATION_FIELDS:
+                message = f"{name} is measured on the validation data: send validation"
+                issues.append(
+                    issue("invalid_combination", ("trace", "include", index), message, name)
+                )
+    return issues
 
 
 class EpochTrace(ResponseModel):
@@ -291,6 +410,14 @@ class EpochTrace(ResponseModel):
     epoch: int
     loss: float | None = None
     accuracy: float | None = ACCURACY
+    validation_loss: float | None = Field(
+        None,
+        description="The loss on the validation data with the parameters at the start of the "
+        "epoch, like loss (null if it is not finite).",
+    )
+    validation_accuracy: float | None = Field(
+        None, description="The accuracy on the validation data, like accuracy."
+    )
     outputs: list[float] | list[list[float]] | None = None
     layers: list[LayerValues] | None = None
     gradients: list[LayerTensors] | None = None
@@ -302,12 +429,27 @@ class TrainSummary(ResponseModel):
 
     status: Status = Field(
         description="completed; diverged when an update made the network non-finite; "
-        "target_reached when stop.loss_below was met; deadline_exceeded when the run took "
-        "longer than BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."
+        "target_reached when stop.loss_below or stop.validation_loss_below was met; "
+        "early_stopped when stop.patience epochs passed without a lower validation loss (the "
+        "best network is returned); deadline_exceeded when the run took longer than "
+        "BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."
     )
     epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
     final_loss: float = Field(description="The loss of the returned network on the data.")
     final_accuracy: float | None = ACCURACY
+    final_validation_loss: float | None = Field(
+        None,
+        description="The loss of the returned network on the validation data (null without "
+        "validation, or if it is not finite).",
+    )
+    final_validation_accuracy: float | None = Field(
+        None, description="The accuracy of the returned network on the validation data."
+    )
+    best_epoch: int | None = Field(
+        None,
+        description="With stop.patience: the epochs trained by the network with the lowest "
+        "validation loss seen (0: the network sent); early_stopped returns that network.",
+    )
     diverged_at_epoch: int | None = Field(
         None, description="The epoch whose update diverged (its result is discarded)."
     )

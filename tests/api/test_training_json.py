@@ -84,6 +84,18 @@ REQUESTS = {
     "diverged mid-run": MID_RUN_DIVERGENCE,
     "target reached": examples.TRAIN | {"epochs": 50, "stop": {"loss_below": 1.0}},
     "edge floats": EDGE_FLOATS,
+    "validation, early stopping, cross-entropy": examples.CLASSIFY
+    | {
+        "epochs": 60,
+        "validation": {"inputs": [[0.1, 0.9], [0.9, 0.2]], "targets": [[0.0, 1.0], [0.0, 1.0]]},
+        "stop": {"patience": 5},
+        "trace": {"every": 7},
+    },
+    "validation overflowing, fields out of order": examples.TRAIN
+    | {
+        "validation": {"inputs": [1e300, 1e300, 1e300], "targets": [0.0]},
+        "trace": {"include": ["validation_loss", "loss"]},
+    },
 }
 
 
@@ -98,12 +110,14 @@ def _old_entry(run: training_api.TrainingRun, record: EpochRecord) -> EpochTrace
     values = {
         "loss": lambda: record.loss,
         "accuracy": lambda: accuracy(fwd, run.targets, run.loss),
+        "validation_loss": lambda: record.validation.loss,
+        "validation_accuracy": lambda: record.validation.accuracy,
         "outputs": lambda: rows(fwd.outputs, batch),
         "layers": lambda: [LayerValues.model_construct(**v) for v in layer_values_json(fwd, batch)],
         "gradients": lambda: _tensors(record.gradients),
         "network": lambda: network_out(record.network),
     }
-    include = run.request.trace.include
+    include = run.request.included
     return EpochTrace.model_construct(
         epoch=record.epoch, **{name: values[name]() for name in include}
     )
@@ -124,6 +138,9 @@ def _old_summary(run: training_api.TrainingRun, result: TrainingResult) -> dict[
         "epochs_run": result.epochs_run,
         "final_loss": result.final_loss,
         "final_accuracy": accuracy(result.forward, run.targets, run.loss),
+        "final_validation_loss": result.validation.loss if result.validation else None,
+        "final_validation_accuracy": result.validation.accuracy if result.validation else None,
+        "best_epoch": result.best_epoch,
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
         "network": network_out(result.network),
