@@ -17,6 +17,9 @@ EPOCH_OVERHEAD_WORK = 160_000
 """The fixed charge per layer and training epoch (forward pass, backward pass and update)."""
 EVALUATION_OVERHEAD_WORK = 150_000
 """The fixed charge per layer and one-shot forward pass with its loss (a /gradcheck probe)."""
+VALIDATION_OVERHEAD_WORK = 80_000
+"""The fixed charge per layer and forward pass with its loss on a run's validation data, replayed
+like an epoch's (measured: about half an epoch of the notebook's network)."""
 
 
 @dataclass(frozen=True)

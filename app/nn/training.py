@@ -244,22 +244,28 @@ class Run(Iterator[EpochRecord]):
         self.state, self.plan, self.epoch = state, plan, 0
         self.starts = [state.copy(), state.copy()]
         self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
-        self.value = quiet_floating(self.space.evaluate)(0)
         self.checks = None
         if plan.validation is not None:
             self.checks = Workspace(self.buffers, *plan.validation, plan.loss, backward=False)
         # With a stopping rule on it, the validation of the network in hand and the best one.
-        self.held = self._validate(0) if plan.watches else None
-        self.best = None
-        if plan.patience is not None and self.held is not None:
-            self.best = _Best(0, self.buffers[0].copy(), state.copy(), self.held)
-        self.ended: TrainingResult | None = None
-        if plan.reached(self.value) or (
-            self.held is not None and plan.validation_reached(self.held)
-        ):
-            self.ended = self._result("target_reached")
-        elif plan.epochs == 0:
-            self.ended = self._result("completed")
+        self.held: Validation | None = None
+        self.best: _Best | None = None
+        self.ended = self._begin()
+
+    @quiet_floating
+    def _begin(self) -> TrainingResult | None:
+        """Evaluate the initial network; the result if it ends the run before any epoch."""
+        plan = self.plan
+        self.value = self.space.evaluate(0)
+        if plan.watches:
+            self.held = self._validate(0)
+            if plan.patience is not None:
+                self.best = _Best(0, self.buffers[0].copy(), self.state.copy(), self.held)
+            if plan.validation_reached(self.held):
+                return self._result("target_reached")
+        if plan.reached(self.value):
+            return self._result("target_reached")
+        return self._result("completed") if plan.epochs == 0 else None
 
     def __next__(self) -> EpochRecord:
         record = None if self.ended is not None else self._advance()
@@ -347,10 +353,9 @@ class Run(Iterator[EpochRecord]):
                 return "early_stopped"
         return plan.stop(epoch, value)
 
-    @quiet_floating
     def _validate(self, which: int) -> Validation:
         """The validation of parameter buffer ``which``: loss and accuracy (None if the forward
-        pass or the loss is not finite)."""
+        pass or the loss is not finite). Called under :func:`quiet_floating`, like the epochs."""
         checks, plan = cast(Workspace, self.checks), self.plan
         try:
             value = checks.evaluate(which)

@@ -10,7 +10,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from app.config import EPOCH_OVERHEAD_WORK, Limit, get_settings
+from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
 from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
 from app.nn.training import Status
 from app.schemas.base import (
@@ -347,11 +347,14 @@ class TrainRequest(LossRequest):
 
     def work(self) -> int:
         """Epochs × (samples × parameters + a fixed cost per layer and epoch), see config, plus
-        validation samples × parameters for each measurement of the validation data."""
+        validations × (validation samples × parameters + a fixed cost per layer)."""
         net = self.network
         per_epoch = self.samples * net.parameters + EPOCH_OVERHEAD_WORK * len(net.layers)
-        checks = 0 if self.validation is None else self.validation.samples * net.parameters
-        return self.epochs * per_epoch + self.validations * checks
+        work = self.epochs * per_epoch
+        if self.validation is not None:
+            per_check = self.validation.samples * net.parameters
+            work += self.validations * (per_check + VALIDATION_OVERHEAD_WORK * len(net.layers))
+        return work
 
     def _issues(self) -> list[InitErrorDetails]:
         settings = get_settings()
@@ -363,9 +366,13 @@ class TrainRequest(LossRequest):
         issues += self._validation_issues()
         work, limit = self.work(), self.work_limit()
         if work > limit.value:
-            what = f"the work (epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers))"
+            terms = f"epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers)"
             if self.validation is not None:
-                what += " + validations × validation samples × parameters"
+                terms += (
+                    " + validations × (validation samples × parameters + "
+                    f"{VALIDATION_OVERHEAD_WORK:,} × layers)"
+                )
+            what = f"the work ({terms})"
             hint = "train for fewer epochs or on fewer samples"
             issues.append(over_limit((), what, work, limit, hint))
         return issues
