@@ -187,7 +187,8 @@ def progress_bar(enabled: bool) -> Progress:
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw the loss (and accuracy) curves into this PNG or SVG file (needs matplotlib).",
+    help="Draw the loss (and accuracy, validation loss and validation accuracy) curves into "
+    "this PNG or SVG file (needs matplotlib).",
 )
 @click.pass_context
 def train(

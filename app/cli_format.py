@@ -21,6 +21,11 @@ def _array(values: Any) -> str:
         return str(np.asarray(values, dtype=np.float64))
 
 
+def _number(value: float | None) -> str:
+    """A value as the notebook prints a one-element array; null (not finite) as null."""
+    return "null" if value is None else _array([value])
+
+
 def notebook_epoch(entry: EpochTrace) -> list[str]:
     """One recorded epoch as the notebook prints it: the hidden outputs H and y_pred, the loss,
     every gradient (W1's flattened, as the notebook flattens it), then the updated parameters.
@@ -31,6 +36,11 @@ def notebook_epoch(entry: EpochTrace) -> list[str]:
         lines.append(f"隐藏节点输出:{hidden}, 输出Y结果:{_array(entry.outputs)}")
     if entry.loss is not None:
         lines.append(f"求损失函数结果,loss:{_array([entry.loss])}")
+    if "validation_loss" in entry.model_fields_set:
+        line = f"验证集损失,validation_loss:{_number(entry.validation_loss)}"
+        if entry.validation_accuracy is not None:
+            line += f", validation_accuracy:{_array([entry.validation_accuracy])}"
+        lines.append(line)
     if entry.gradients is not None:
         weights = [
             f"W{i}梯度{_array(np.ravel(g.weights) if i == 1 else g.weights)}"
@@ -47,10 +57,18 @@ def notebook_epoch(entry: EpochTrace) -> list[str]:
 
 
 def summary_line(summary: TrainSummary) -> str:
-    """The run's end: its status, epochs run, final loss (and accuracy)."""
+    """The run's end: its status, epochs run, final loss (and accuracy, validation loss and
+    accuracy, and the best network's epoch)."""
     text = f"{summary.status}: {summary.epochs_run} epochs, final loss {summary.final_loss:.8g}"
     if summary.final_accuracy is not None:
         text += f", final accuracy {summary.final_accuracy:.4g}"
+    if summary.final_validation_loss is not None:
+        text += f", final validation loss {summary.final_validation_loss:.8g}"
+    if summary.final_validation_accuracy is not None:
+        text += f", final validation accuracy {summary.final_validation_accuracy:.4g}"
+    if summary.best_epoch is not None:
+        returned = "returned" if summary.status == "early_stopped" else "not returned"
+        text += f"; lowest validation loss after epoch {summary.best_epoch} ({returned})"
     if summary.divergence:
         text += f" ({summary.divergence})"
     return text
@@ -63,18 +81,30 @@ def _short(values: Any) -> str:
 
 
 def trace_table(entries: Sequence[EpochTrace]) -> Table:
-    """The recorded epochs as a compact table: epoch, loss, accuracy and outputs when recorded."""
+    """The recorded epochs as a compact table: epoch, loss, accuracy, validation loss and
+    accuracy, and outputs when recorded (a validation loss that is not finite shows as null)."""
     table = Table("epoch", "loss")
     has_accuracy = any(e.accuracy is not None for e in entries)
+    has_validation = any("validation_loss" in e.model_fields_set for e in entries)
+    has_validation_accuracy = any(e.validation_accuracy is not None for e in entries)
     has_outputs = any(e.outputs is not None for e in entries)
-    if has_accuracy:
-        table.add_column("accuracy")
-    if has_outputs:
-        table.add_column("outputs")
+    for name, shown in (
+        ("accuracy", has_accuracy),
+        ("validation loss", has_validation),
+        ("validation accuracy", has_validation_accuracy),
+        ("outputs", has_outputs),
+    ):
+        if shown:
+            table.add_column(name)
     for e in entries:
         row = [str(e.epoch), "" if e.loss is None else f"{e.loss:.8g}"]
         if has_accuracy:
             row.append("" if e.accuracy is None else f"{e.accuracy:.4g}")
+        if has_validation:
+            loss = e.validation_loss
+            row.append("null" if loss is None else f"{loss:.8g}")
+        if has_validation_accuracy:
+            row.append("" if e.validation_accuracy is None else f"{e.validation_accuracy:.4g}")
         if has_outputs:
             row.append("" if e.outputs is None else _short(e.outputs))
         table.add_row(*row)

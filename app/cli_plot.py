@@ -1,5 +1,6 @@
-"""``backprop train --plot FILE``: the loss (and accuracy) curves of a run, drawn with
-matplotlib, an optional extra (``pip install '.[plot]'``) imported only here."""
+"""``backprop train --plot FILE``: the loss (and validation loss, accuracy, validation accuracy)
+curves of a run, drawn with matplotlib, an optional extra (``pip install '.[plot]'``) imported
+only here."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,25 +23,43 @@ def ensure_matplotlib() -> None:
     matplotlib.use("Agg")  # no display needed: the figure goes to a file
 
 
+def _points(entries: Sequence[EpochTrace], field: str) -> tuple[list[int], list[float]]:
+    """The epochs and values of ``field`` where the trace holds a number for it."""
+    points = [(e.epoch, getattr(e, field)) for e in entries if getattr(e, field) is not None]
+    return [x for x, _ in points], [y for _, y in points]
+
+
 def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
-    """Draw the recorded losses (and accuracies, on a second axis) against the epoch into
-    ``path``, a PNG or SVG file as its suffix says."""
+    """Draw the recorded losses and validation losses (and accuracies, on a second axis, dashed
+    for the validation data) against the epoch into ``path``, a PNG or SVG file as its suffix
+    says."""
     ensure_matplotlib()
     import matplotlib.pyplot as plt
 
     figure, loss_axis = plt.subplots(figsize=(7, 4))
-    losses = [(e.epoch, e.loss) for e in entries if e.loss is not None]
-    loss_axis.plot([x for x, _ in losses], [y for _, y in losses], color="tab:blue", label="loss")
+    loss_axis.plot(*_points(entries, "loss"), color="tab:blue", label="loss")
+    validation = _points(entries, "validation_loss")
+    if validation[0]:
+        loss_axis.plot(*validation, color="tab:green", label="validation loss")
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss")
-    accuracies = [(e.epoch, e.accuracy) for e in entries if e.accuracy is not None]
-    if accuracies:
+    accuracy = _points(entries, "accuracy")
+    validation_accuracy = _points(entries, "validation_accuracy")
+    axes = [loss_axis]
+    if accuracy[0] or validation_accuracy[0]:
         accuracy_axis = loss_axis.twinx()
-        accuracy_axis.plot(
-            [x for x, _ in accuracies], [y for _, y in accuracies], color="tab:orange"
-        )
+        axes.append(accuracy_axis)
+        if accuracy[0]:
+            accuracy_axis.plot(*accuracy, color="tab:orange", label="accuracy")
+        if validation_accuracy[0]:
+            accuracy_axis.plot(
+                *validation_accuracy, color="tab:red", linestyle="--", label="validation accuracy"
+            )
         accuracy_axis.set_ylabel("accuracy", color="tab:orange")
         accuracy_axis.set_ylim(0, 1.05)
+    if validation[0] or validation_accuracy[0]:
+        lines = [line for axis in axes for line in axis.get_lines()]
+        loss_axis.legend(lines, [str(line.get_label()) for line in lines], fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

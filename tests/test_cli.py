@@ -199,6 +199,62 @@ def test_plot_draws_the_curves(tmp_path: Path) -> None:
     assert "accuracy" in drawing
 
 
+EARLY_STOPPED = examples.CLASSIFY | {
+    "validation": {
+        "inputs": [[0.1, 0.9], [0.9, 0.2], [0.8, 0.9], [0.2, 0.1]],
+        "targets": [[0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]],
+    },
+    "stop": {"patience": 5},
+    "epochs": 60,
+    "trace": {
+        "every": 5,
+        "include": ["loss", "accuracy", "validation_loss", "validation_accuracy"],
+    },
+}
+"""XOR on Adam with near-XOR validation points: stops after 8 epochs, the best after 3."""
+
+
+def test_validation_in_the_table_summary_and_plot(tmp_path: Path) -> None:
+    """The table shows validation loss and accuracy, the summary line the early stop, the plot
+    their curves."""
+    figure = tmp_path / "curves.svg"
+    done = backprop("train", "--table", "--plot", str(figure), "-", stdin=json.dumps(EARLY_STOPPED))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "validation loss" in lines[1]
+    assert "validation accuracy" in lines[1]
+    rows = [line.split("│")[1:-1] for line in lines if line.startswith("│")]
+    assert [cell.strip() for cell in rows[0]] == [
+        "1", "0.85891332", "0.5", "0.7248056", "0.5",
+    ]  # fmt: skip
+    assert lines[-1].startswith("early_stopped: 8 epochs, final loss ")
+    assert lines[-1].endswith("; lowest validation loss after epoch 3 (returned)")
+    drawing = figure.read_text()
+    assert "validation loss" in drawing
+    assert "validation accuracy" in drawing
+
+
+def test_printout_shows_the_validation_loss() -> None:
+    """The notebook layout adds a line per epoch with the validation loss (null if not finite;
+    the network sent gives 0.1 for the finite sample: ½·(0.1 − 0.5)² = 0.08)."""
+    body = examples.TRAIN | {
+        "epochs": 2,
+        "validation": {
+            "inputs": [[1.0, 0.5, -1.0], [1e300, 1e300, 1e300]],
+            "targets": [[0.5], [0.0]],
+        },
+    }
+    done = backprop("train", "-", stdin=json.dumps(body))
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if "validation" in line] == [
+        "验证集损失,validation_loss:null",
+        "验证集损失,validation_loss:null",
+    ]
+    fine = body | {"validation": {"inputs": [1.0, 0.5, -1.0], "targets": [0.5]}}
+    done = backprop("train", "-", stdin=json.dumps(fine))
+    assert "验证集损失,validation_loss:[0.08]" in done.stdout.splitlines()
+
+
 def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
     broken = tmp_path / "matplotlib"
     broken.mkdir()
