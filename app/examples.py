@@ -54,6 +54,36 @@ CLASSIFY: dict[str, Any] = {
     "stop": {"loss_below": 0.05},
 }
 
+EARLY_STOPPING: dict[str, Any] = {
+    "network": {
+        "layers": [
+            {
+                "weights": [[0.02], [0.9], [-0.71], [0.9], [-0.38], [-0.15], [0.66], [-0.18]],
+                "bias": [0.1, -0.94, 0.51, 0.08, -0.34, 0.58, -0.39, -0.09],
+                "activation": "tanh",
+            },
+            {
+                "weights": [[-0.26, -0.07, -0.21, -0.17, 0.18, -0.16, -0.01, 0.34]],
+                "bias": [0.33],
+                "activation": "identity",
+            },
+        ]
+    },
+    "inputs": [[-2.0], [-1.2], [-0.4], [0.4], [1.2], [2.0]],
+    "targets": [[-0.81], [-0.69], [-0.29], [0.0], [1.2], [1.04]],
+    "validation": {
+        "inputs": [[-1.8], [-1.2], [-0.6], [0.0], [0.6], [1.2], [1.8]],
+        "targets": [[-0.97], [-0.93], [-0.56], [0.0], [0.56], [0.93], [0.97]],
+    },
+    "loss": "mean_squared_error",
+    "optimizer": {"type": "adam", "learning_rate": 0.02},
+    "epochs": 2000,
+    "stop": {"patience": 50},
+    "trace": {"every": 25, "include": ["loss", "validation_loss"]},
+}
+"""Six noisy samples of sin(x) that a 1-8-1 tanh network learns by heart, validated on seven
+clean ones: early stopping returns the network of epoch 25, before it overfits."""
+
 INIT: dict[str, Any] = {
     "sizes": [3, 2, 1],
     "activation": "relu",

@@ -55,6 +55,10 @@ TRAIN_EXAMPLES = examples.openapi_example(
     examples.TRAIN,
     xor=("XOR with softmax, cross-entropy, Adam and shuffled mini-batches", examples.CLASSIFY),
     long=("100,000 epochs, recording every 10,000th loss", examples.LONG_RUN),
+    early_stopping=(
+        "Validation data and early stopping on a network that overfits",
+        examples.EARLY_STOPPING,
+    ),
 )
 
 BATCH_SECONDS: Final = 0.01

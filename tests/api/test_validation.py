@@ -439,3 +439,23 @@ def test_validation_counts_in_the_limits(limited_client: Callable[..., TestClien
         "+ validations × (validation samples × parameters + 80,000 × layers)) is 480,204,033"
         in message
     )
+
+
+@pytest.mark.parametrize("path", ["/train", "/train/stream"])
+def test_the_swagger_example_stops_before_overfitting(client: TestClient, path: str) -> None:
+    """Swagger UI's early-stopping example returns epoch 25's network, whose validation loss is
+    lower than that of the network the full 2,000 epochs would give."""
+    schema = client.get("/openapi.json").json()
+    content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    example = content["examples"]["early_stopping"]["value"]
+    assert example == examples.EARLY_STOPPING
+    stopped = _post(client, "/train", example)
+    assert (stopped["status"], stopped["epochs_run"], stopped["best_epoch"]) == (
+        "early_stopped",
+        75,
+        25,
+    )
+    full = _post(client, "/train", example | {"stop": None})
+    assert full["status"] == "completed"
+    assert full["final_loss"] < 1e-20 < stopped["final_loss"]
+    assert stopped["final_validation_loss"] < full["final_validation_loss"] / 2
