@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import app.api.training as training_api
 from app import examples
 from app.client import Client
+from app.nn.training import Run
 from tests.helpers import strict_json
 
 NOTEBOOK_VALIDATION = {"inputs": [[1.0, 0.5, -1.0], [0.0, 1.0, 2.0]], "targets": [[0.5], [1.5]]}
@@ -114,6 +116,32 @@ def test_validation_fields_are_there_only_with_validation(client: TestClient) ->
     ]
     only = _post(client, "/train", _notebook(epochs=2, trace={"include": ["validation_loss"]}))
     assert [set(e) for e in only["trace"]] == [{"epoch", "validation_loss"}] * 2
+
+
+@pytest.mark.parametrize(
+    ("include", "kept"),
+    [
+        (["validation_loss"], {"validation"}),
+        (["validation_accuracy"], {"validation"}),
+        (["loss"], set()),
+    ],
+)
+def test_the_engine_measures_validation_only_for_the_fields_that_need_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, include: list[str], kept: set[str]
+) -> None:
+    """The engine's records keep the validation only when an included field reads it."""
+    asked: list[set[str]] = []
+
+    def spying_train(*args: Any, **kwargs: Any) -> Run:
+        asked.append(set(kwargs["keep"]))
+        return real_train(*args, **kwargs)
+
+    real_train = training_api.train
+    monkeypatch.setattr(training_api, "train", spying_train)
+    result = _post(client, "/train", _notebook(epochs=3, trace={"include": include}))
+    assert asked == [kept]
+    assert [set(entry) for entry in result["trace"]] == [{"epoch", *include}] * 3
+    assert result["final_validation_loss"] is not None
 
 
 def test_a_sparse_trace_holds_the_full_traces_validation(client: TestClient) -> None:
