@@ -90,13 +90,15 @@ class TrainingRun:
     epochs: Run
     started: float
     """When training started (``perf_counter``), to tell the pace of its epochs."""
+    fields: tuple[TraceField, ...]
+    """The fields of each entry (the request's ``included``, worked out once)."""
 
 
 def start(request: TrainRequest) -> TrainingRun:
     """Start training; a non-finite initial network raises here, before any answer is sent."""
     params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
-    data = request.validation
+    data, fields = request.validation, request.included
     # StopRule's fields are train()'s keywords of the same names.
     stop = request.stop.model_dump() if request.stop else dict.fromkeys(STOP_RULES)
     epochs = train(
@@ -112,11 +114,11 @@ def start(request: TrainRequest) -> TrainingRun:
         seed=request.seed,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
-        keep={part for name in request.included for part in NEEDS[name]},
+        keep={part for name in fields for part in NEEDS[name]},
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
         **stop,
     )
-    return TrainingRun(request, targets, loss, epochs, perf_counter())
+    return TrainingRun(request, targets, loss, epochs, perf_counter(), fields)
 
 
 def _dumps(value: JSONObject) -> bytes:
@@ -160,7 +162,7 @@ those of the included fields."""
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
     """The JSON of a trace entry holding only the fields the request includes."""
     entry: JSONObject = {"epoch": record.epoch}
-    entry |= {name: ENTRY_FIELDS[name](run, record) for name in run.request.included}
+    entry |= {name: ENTRY_FIELDS[name](run, record) for name in run.fields}
     return _dumps(entry)
 
 
