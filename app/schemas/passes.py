@@ -36,12 +36,17 @@ REQUEST_SMALLER = (
 )
 
 
+def _path(loc: Loc) -> str:
+    """A field's dotted path, as the messages name it: ``validation.inputs``."""
+    return ".".join(str(part) for part in loc)
+
+
 def _sample_issues(
     loc: Loc, values: list[float] | list[list[float]], width: int, expected: str
 ) -> list[InitErrorDetails]:
     """Check that every sample of ``values`` has ``width`` numbers (``expected`` says why);
     ``loc`` is the field's path, named in the messages."""
-    field = ".".join(str(part) for part in loc)
+    field = _path(loc)
     if is_batch(values):
         lengths = [len(row) for row in as_rows(values)]
         return [
@@ -87,25 +92,21 @@ def target_issues(
     """``targets`` (at path ``at``) must take the form of ``inputs``, one row per sample, with
     the last layer's width and, for a classification loss, values it reads as probabilities."""
     loc: Loc = (*at, "targets")
+    named, inputs_named = _path(loc), _path((*at, "inputs"))
     issues = [] if _activation_issues(network, loss) else _probability_issues(loss, targets, loc)
     if is_batch(inputs) != is_batch(targets):
         form = "a batch (a list of rows)" if is_batch(inputs) else "one sample"
-        message = f"{_path(at, 'inputs')} is {form}, so {_path(at, 'targets')} must be {form} too"
+        message = f"{inputs_named} is {form}, so {named} must be {form} too"
         return [*issues, issue("shape_mismatch", loc, message)]
     if is_batch(targets) and len(targets) != len(inputs):
         message = (
-            f"{_path(at, 'targets')} has {plural(len(targets), 'row')} but "
-            f"{_path(at, 'inputs')} has {len(inputs)}: one target row per sample"
+            f"{named} has {plural(len(targets), 'row')} but {inputs_named} has "
+            f"{len(inputs)}: one target row per sample"
         )
         issues.append(issue("shape_mismatch", loc, message, len(targets)))
     outputs, last = network.output_size, len(network.layers) - 1
     expected = f"the last layer (layer {last}) has {plural(outputs, 'output')}"
     return issues + _sample_issues(loc, targets, outputs, expected)
-
-
-def _path(at: Loc, field: str) -> str:
-    """A field's dotted path, as the messages name it."""
-    return ".".join(str(part) for part in (*at, field))
 
 
 class ForwardRequest(StrictModel):
