@@ -248,6 +248,8 @@ def test_patience_counts_epochs_without_improvement(client: TestClient) -> None:
     assert result["network"] == body["network"]
     assert result["optimizer_state"]["step"] == 0
     assert [e["epoch"] for e in result["trace"]] == [1, 2, 3]
+    last = _post(client, "/train", body | {"epochs": 3, "stop": {"patience": 3}})
+    assert last == result  # patience runs out at the last epoch: early_stopped all the same
 
 
 def test_patience_not_exhausted_completes_with_the_last_network(client: TestClient) -> None:
