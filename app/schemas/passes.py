@@ -159,23 +159,32 @@ class LossRequest(ForwardRequest):
         return issues + _sample_issues("targets", self.targets, outputs, expected)
 
 
+def output_activation_issues(loss: LossName, network: Network) -> list[InitErrorDetails]:
+    """A cross-entropy needs its activation (sigmoid or softmax) on the last layer."""
+    needed = CLASSIFICATION_ACTIVATION.get(loss)
+    last = len(network.layers) - 1
+    actual = network.layers[last].activation
+    if needed is None or actual == needed:
+        return []
+    message = (
+        f"{loss} needs the last layer (layer {last}) to use the {needed} activation, "
+        f"but it uses {actual}"
+    )
+    loc: Loc = ("network", "layers", last, "activation")
+    return [issue("invalid_combination", loc, message, actual)]
+
+
 def _classification_issues(request: LossRequest) -> list[InitErrorDetails]:
     """A cross-entropy needs its last activation and targets it can read as probabilities."""
     needed = CLASSIFICATION_ACTIVATION.get(request.loss)
     if needed is None:
         return []
-    last = len(request.network.layers) - 1
-    actual = request.network.layers[last].activation
-    if actual != needed:
-        message = (
-            f"{request.loss} needs the last layer (layer {last}) to use the {needed} activation, "
-            f"but it uses {actual}"
-        )
-        loc: Loc = ("network", "layers", last, "activation")
-        return [issue("invalid_combination", loc, message, actual)]
+    wrong_activation = output_activation_issues(request.loss, request.network)
+    if wrong_activation:
+        return wrong_activation
     issues = []
     for index, row in enumerate(as_rows(request.targets)):
-        loc = ("targets", index) if is_batch(request.targets) else ("targets",)
+        loc: Loc = ("targets", index) if is_batch(request.targets) else ("targets",)
         if any(not 0.0 <= value <= 1.0 for value in row):
             message = f"{request.loss} targets are probabilities, each between 0 and 1"
             issues.append(issue("invalid_target", loc, message, row))
