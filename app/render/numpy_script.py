@@ -8,7 +8,7 @@ to the last bit (the losses, the optimizer rules), and draws shuffled orders wit
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.render.script import assign, data_lines, join, literal, number
+from app.render.script import Value, assign, call, data_lines, join, number
 from app.schemas.export import FILENAMES, NetworkExport, TrainExport
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
 
@@ -87,7 +87,7 @@ def compute_loss(Z, A, T):
     n = len(T)
     d = A[-1] - T
     loss = 0.5 * float(d.reshape(-1) @ d.reshape(-1)) / n
-    return loss, d / n if n > 1 else d
+    return loss, d / n
 ''',
     "mean_squared_error": '''
 def compute_loss(Z, A, T):
@@ -164,17 +164,16 @@ def _sgd_update(spec: SGDOptimizer) -> str:
         lines.append("        g = g + WEIGHT_DECAY * w  # L2 penalty added to the gradient")
     if spec.momentum:
         lines += [
+            '        buffer = STATE["momentum_buffer"]',
             '        if STATE["step"] == 0:  # the first step starts the buffer at the gradient',
-            '            STATE["momentum_buffer"][i] = g.copy()',
+            "            buffer[i] = g.copy()",
             "        else:",
-            '            STATE["momentum_buffer"][i] = MOMENTUM * STATE["momentum_buffer"][i] + (',
-            "                1.0 - DAMPENING",
-            "            ) * g",
+            "            buffer[i] = MOMENTUM * buffer[i] + (1.0 - DAMPENING) * g",
         ]
         if spec.nesterov:
-            lines.append('        g = g + MOMENTUM * STATE["momentum_buffer"][i]  # Nesterov')
+            lines.append("        g = g + MOMENTUM * buffer[i]  # Nesterov: look one step ahead")
         else:
-            lines.append('        g = STATE["momentum_buffer"][i]')
+            lines.append("        g = buffer[i]")
     lines += ["        w -= LEARNING_RATE * g", '    STATE["step"] += 1']
     return "\n".join(lines)
 
@@ -241,8 +240,8 @@ def _state(request: TrainExport | NetworkExport) -> list[str]:
     posted = request.optimizer_state if isinstance(request, TrainExport) else None
     step = posted.step if posted else 0
     lines = [
-        "# The optimizer's state: its step count and one buffer per parameter array"
-        + (f" (resumed: optimizer_state, step {step})." if posted else "."),
+        "# The optimizer's state: its step count and one buffer per parameter array.",
+        *([f"# Resumed from an earlier run's optimizer_state (step {step})."] if posted else []),
         "STATE = {",
         f'    "step": {step},',
     ]
@@ -251,9 +250,9 @@ def _state(request: TrainExport | NetworkExport) -> list[str]:
         if tensors is None:
             lines.append(f'    "{name}": [np.zeros_like(p) for p in PARAMETERS],')
             continue
-        arrays = [t.weights for t in tensors] + [t.bias for t in tensors]
-        items = ", ".join("np.array(" + literal(a, 2, 9, 2) + ")" for a in arrays)
-        lines.append(f'    "{name}": [{items}],')
+        arrays: list[Value] = [t.weights for t in tensors] + [t.bias for t in tensors]
+        items = [f"        {call('np.array', a, 2, 0, 1)}," for a in arrays]
+        lines += [f'    "{name}": [', *items, "    ],"]
     return [*lines, "}"]
 
 
@@ -286,8 +285,8 @@ def _header(request: TrainExport | NetworkExport) -> list[str]:
 
 def _network(request: TrainExport | NetworkExport) -> list[str]:
     layers = request.network.layers
-    weights = [f"    np.array({literal(layer.weights, 1, 9, 2)})," for layer in layers]
-    biases = [f"    np.array({literal(layer.bias, 1, 9, 2)})," for layer in layers]
+    weights = [f"    {call('np.array', layer.weights, 1, 0, 1)}," for layer in layers]
+    biases = [f"    {call('np.array', layer.bias, 1, 0, 1)}," for layer in layers]
     names = ", ".join(f'"{layer.activation}"' for layer in layers)
     return [
         "# The network, as the notebook writes it: layer k computes z = W[k]·x + B[k] and",
@@ -311,9 +310,10 @@ def _functions(request: TrainExport | NetworkExport) -> list[str]:
     if request.loss == "cross_entropy":
         used.add("softmax")
     names = [name for name in ACTIVATIONS if name in used]
-    table = ", ".join(f'"{name}": ({name}, {name}_backward)' for name in names)
+    table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
     definitions = [part for name in names for part in ACTIVATIONS[name].split("\n\n\n")]
-    return [*definitions, f"FUNCTIONS = {{{table}}}", FORWARD]
+    functions = "\n".join(["FUNCTIONS = {  # each activation and its backward step", *table, "}"])
+    return [*definitions, functions, FORWARD]
 
 
 def _schedule(request: TrainExport) -> list[str]:

@@ -10,6 +10,7 @@ from app.nn.activations import ActivationName
 from app.nn.losses import LossName
 from app.render.script import Value, assign, data_lines, dict_literal, join, literal, state_dict
 from app.schemas.export import FILENAMES, NetworkExport, TrainExport
+from app.schemas.network import LayerTensors, Network
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
 
 MODULES: dict[ActivationName, str] = {
@@ -136,6 +137,17 @@ def _loss(loss: LossName) -> list[str]:
     ]
 
 
+def _buffer(tensors: list[LayerTensors] | None, network: Network) -> dict[str, Value]:
+    """An optimizer buffer by state_dict name: as posted, or zeros where it was left out."""
+    values: dict[str, Value] = {}
+    for index, layer in enumerate(network.layers):
+        tensor = tensors[index] if tensors else None
+        zeros = [[0.0] * len(row) for row in layer.weights]
+        values[f"{2 * index}.weight"] = tensor.weights if tensor else zeros
+        values[f"{2 * index}.bias"] = tensor.bias if tensor else [0.0] * len(layer.bias)
+    return values
+
+
 def _resume(request: TrainExport) -> list[str]:
     """Lines that load the posted optimizer state into torch's, as torch keeps it."""
     state, spec = request.optimizer_state, request.optimizer
@@ -144,30 +156,22 @@ def _resume(request: TrainExport) -> list[str]:
     adam = isinstance(spec, AdamOptimizer)
     if not adam and state.step == 0:  # torch's SGD starts its buffer from the first gradient
         return []
-    buffers = {}
-    for name in spec.buffers:
-        tensors = getattr(state, name)
-        layers = [(t.weights, t.bias) for t in tensors] if tensors is not None else None
-        values: dict[str, object] = {}
-        for index, layer in enumerate(request.network.layers):
-            weights, bias = layers[index] if layers else (None, None)
-            zeros = [[0.0] * len(layer.weights[0]) for _ in layer.weights]
-            values[f"{2 * index}.weight"] = weights if weights is not None else zeros
-            values[f"{2 * index}.bias"] = bias if bias is not None else [0.0] * len(layer.bias)
-        buffers[name] = values
+    buffers = {name: _buffer(getattr(state, name), request.network) for name in spec.buffers}
     lines = [
-        "",
         f"# Resume the optimizer where an earlier /train run stopped (optimizer_state, step "
         f"{state.step}).",
         f"STEP = {state.step}",
     ]
     for name, values in buffers.items():
-        lines.append(f"{name.upper()} = {dict_literal(values)}")  # type: ignore[arg-type]
-    keys = ", ".join(f'"{name}": torch.tensor({name.upper()}[name])' for name in buffers)
-    step = '"step": torch.tensor(float(STEP)), ' if adam else ""
+        lines.append(f"{name.upper()} = {dict_literal(values)}")
+    keys = [f'        "{name}": torch.tensor({name.upper()}[name]),' for name in buffers]
+    step = ['        "step": torch.tensor(float(STEP)),'] if adam else []
     lines += [
         "for name, parameter in model.named_parameters():",
-        f"    optimizer.state[parameter] = {{{step}{keys}}}",
+        "    optimizer.state[parameter] = {",
+        *step,
+        *keys,
+        "    }",
     ]
     return lines
 

@@ -52,6 +52,16 @@ def literal(value: Value, indent: int = 0, taken: int = 0, after: int = 0) -> st
     return f"{opening}\n{items}{INDENT * indent}{closing}"
 
 
+def call(function: str, value: Value, indent: int = 0, taken: int = 0, after: int = 0) -> str:
+    """``function(value)`` as ruff formats it: on one line when it fits, else the argument on
+    lines of its own."""
+    inline = f"{function}({_inline(value)})"
+    if len(INDENT) * indent + taken + len(inline) + after <= LINE_LENGTH:
+        return inline
+    argument = literal(value, indent + 1)
+    return f"{function}(\n{INDENT * (indent + 1)}{argument}\n{INDENT * indent})"
+
+
 def assign(name: str, value: Value) -> str:
     """``name = value`` at module level."""
     return f"{name} = {literal(value, 0, len(name) + 3)}"
@@ -87,8 +97,8 @@ def data_lines(
     if include:
         return [
             "# The data: one row per sample.",
-            f"{x} = {array}({literal(as_rows(request.inputs), 0, len(x) + len(array) + 4, 1)})",
-            f"{t} = {array}({literal(as_rows(request.targets), 0, len(t) + len(array) + 4, 1)})",
+            f"{x} = {call(array, as_rows(request.inputs), 0, len(x) + 3)}",
+            f"{t} = {call(array, as_rows(request.targets), 0, len(t) + 3)}",
         ]
     return [
         f'# The data: {{"inputs": ..., "targets": ...}} from {DATA_FILENAME} next to this script,',
