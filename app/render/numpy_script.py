@@ -124,11 +124,11 @@ FROM_LOGITS: frozenset[LossName] = frozenset({"binary_cross_entropy", "cross_ent
 
 FORWARD = '''
 def forward(X):
-    """The forward pass of a batch X (one row per sample): each layer's z = W·a + b, written
-    for all rows at once as a·Wᵀ + b, and its a = f(z). Returns every z and every a (A[0] = X)."""
+    """The forward pass of a batch X (one row per sample): each layer's z = W·a + b, for all
+    rows at once as np.dot(a, Wᵀ) + b, and its a = f(z). Returns every z and every a (A[0] = X)."""
     Z, A = [], [X]
     for W_k, b_k, name in zip(W, B, ACTIVATIONS, strict=True):
-        z = A[-1] @ W_k.T + b_k
+        z = np.dot(A[-1], W_k.T) + b_k
         Z.append(z)
         A.append(FUNCTIONS[name][0](z))
     return Z, A
@@ -143,9 +143,9 @@ def backward(Z, A, delta):
     for k in reversed(range(len(W))):
         if k < len(W) - 1 or not LOSS_FROM_Z:
             delta = FUNCTIONS[ACTIVATIONS[k]][1](Z[k], A[k + 1], delta)
-        grad_W[k] = delta.T @ A[k]
+        grad_W[k] = np.dot(delta.T, A[k])
         grad_B[k] = delta.sum(axis=0)
-        delta = delta @ W[k]
+        delta = np.dot(delta, W[k])
     return grad_W, grad_B
 '''
 
