@@ -195,8 +195,8 @@ def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]
     first = request.optimizer_state.epoch if request.optimizer_state else 0
     settings += [
         "# Epoch k's order of the samples (k from 0), drawn by the API as /train draws it:",
-        f"# numpy.random.default_rng([seed, {first} + k]).permutation(samples); torch has no "
-        "such generator.",
+        f"# numpy.random.default_rng([{request.seed}, {first} + k]).permutation(samples); "
+        "torch has no such generator.",
         assign("ORDERS", orders),
     ]
     batches = [

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field, PlainValidator, model_validator
 from pydantic_core import InitErrorDetails
 
 from app.nn.losses import LossName
-from app.schemas.base import Loc, ResponseModel, StrictModel, issue, raise_if
+from app.schemas.base import (
+    Loc,
+    ResponseModel,
+    StrictModel,
+    issue,
+    raise_if,
+    response_size_issues,
+)
 from app.schemas.network import Network
 from app.schemas.passes import output_activation_issues
 from app.schemas.training import OptimizerSpec, TrainRequest
@@ -132,8 +139,10 @@ class NetworkExport(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        issues = response_size_issues(self.network.parameters, "send a smaller network")
         if self.loss is not None:
-            raise_if(output_activation_issues(self.loss, self.network), "NetworkExport")
+            issues += output_activation_issues(self.loss, self.network)
+        raise_if(issues, "NetworkExport")
         return self
 
 
