@@ -199,6 +199,12 @@ def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]
         "torch has no such generator.",
         assign("ORDERS", orders),
     ]
+    if not request.include_data:
+        settings += [
+            "if len(inputs) != len(ORDERS[0]):",
+            '    raise SystemExit(f"the orders are of {len(ORDERS[0])} samples, the data has '
+            '{len(inputs)}")',
+        ]
     batches = [
         "def batches(epoch: int) -> list:",
         '    """The rows of each batch of an epoch: slices of its shuffled order."""',

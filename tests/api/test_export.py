@@ -201,6 +201,10 @@ def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: 
     client = module_client
     bodies = CASES | {name: _resumed(client, body) for name, body in RESUMED.items()}
     bodies["data_file"] = copy.deepcopy(CASES["adam_bce_batches"]) | {"include_data": False}
+    bodies["data_file_shuffled"] = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
+        "include_data": False
+    }
+    bodies["stop_at_the_start"] = copy.deepcopy(examples.TRAIN) | {"stop": {"loss_below": 2.0}}
     paths = {name: _write(client, body, fmt, tmp_path / name) for name, body in bodies.items()}
     outputs = _run([{"script": str(path)} for path in paths.values()])
     differences = {
