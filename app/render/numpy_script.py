@@ -8,8 +8,8 @@ to the last bit (the losses, the optimizer rules), and draws shuffled orders wit
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.render.script import Value, assign, call, data_lines, join, number
-from app.schemas.export import FILENAMES, NetworkExport, TrainExport
+from app.render.script import Value, assign, call, data_lines, header, join, number
+from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
 
 ACTIVATIONS: dict[ActivationName, str] = {
@@ -119,6 +119,18 @@ def compute_loss(Z, A, T):
 ''',
 }
 """Each loss as the script defines it: the value and the gradient the backward pass starts from."""
+
+NETWORK = '''
+
+def network():
+    """The parameters in the API's network format."""
+    layers = [
+        {"weights": w.tolist(), "bias": b.tolist(), "activation": name}
+        for w, b, name in zip(W, B, ACTIVATIONS, strict=True)
+    ]
+    return {"layers": layers}
+'''
+"""The function that writes the parameters in the API's network format."""
 
 FROM_LOGITS: frozenset[LossName] = frozenset({"binary_cross_entropy", "cross_entropy"})
 
@@ -233,10 +245,8 @@ def _settings(spec: OptimizerSpec) -> list[str]:
     return [f"{name} = {number(value)}" for name, value in values.items()]
 
 
-def _state(request: TrainExport | NetworkExport) -> list[str]:
+def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[str]:
     """The optimizer's state: the step count and a buffer per parameter array."""
-    spec = request.optimizer
-    assert spec is not None
     posted = request.optimizer_state if isinstance(request, TrainExport) else None
     step = posted.step if posted else 0
     lines = [
@@ -256,34 +266,20 @@ def _state(request: TrainExport | NetworkExport) -> list[str]:
     return [*lines, "}"]
 
 
-def _header(request: TrainExport | NetworkExport) -> list[str]:
-    filename = FILENAMES["numpy"]
+def _header(request: TrainExport | NetworkExport) -> str:
+    """The docstring and imports."""
     if isinstance(request, NetworkExport):
-        what = "A backprop-api network in NumPy: its forward pass, and prints it."
-        prints = "Prints the network as one JSON line in the API's network format."
+        title = "A backprop-api network in NumPy: its forward pass, and prints it."
     else:
-        what = "Train a backprop-api network in plain NumPy exactly as POST /train does."
-        prints = (
-            "Every step is written out: forward pass, loss, backward pass, update. Prints one\n"
-            'JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the epoch\'s\n'
-            "batch losses, each computed before its batch's update), then the trained network as\n"
-            "one JSON line in the API's network format."
+        title = (
+            "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
+            "Every step is written out: forward pass, loss, backward pass, update."
         )
-    lines = [
-        f'"""{what}',
-        "",
-        f"Exported by backprop-api (POST /export). Needs NumPy only: python {filename}",
-        prints,
-        '"""',
-        "",
-        "import json",
-    ]
-    if isinstance(request, TrainExport) and not request.include_data:
-        lines += ["import sys", "from pathlib import Path"]
-    return [*lines, "", "import numpy as np"]
+    return header(request, title, "NumPy", "import numpy as np")
 
 
 def _network(request: TrainExport | NetworkExport) -> list[str]:
+    """The weights, biases and activation names as the notebook keeps them."""
     layers = request.network.layers
     weights = [f"    {call('np.array', layer.weights, 1, 0, 1)}," for layer in layers]
     biases = [f"    {call('np.array', layer.bias, 1, 0, 1)}," for layer in layers]
@@ -317,6 +313,7 @@ def _functions(request: TrainExport | NetworkExport) -> list[str]:
 
 
 def _schedule(request: TrainExport) -> list[str]:
+    """The run's settings as constants."""
     size = min(request.batch_size or request.samples, request.samples)
     first = request.optimizer_state.epoch if request.optimizer_state else 0
     shuffle = request.shuffle and request.batch_count > 1
@@ -364,15 +361,6 @@ def reached():
     return compute_loss(Z, A, T)[0] <= LOSS_BELOW
 
 
-def network():
-    """The parameters in the API's network format."""
-    layers = [
-        {"weights": w.tolist(), "bias": b.tolist(), "activation": name}
-        for w, b, name in zip(W, B, ACTIVATIONS, strict=True)
-    ]
-    return {"layers": layers}
-
-
 def main():
     """Train as /train does, printing each recorded epoch and then the network."""
     stop, epoch = reached(), 0
@@ -387,15 +375,6 @@ def main():
 
 MAIN = '''
 
-def network():
-    """The parameters in the API's network format."""
-    layers = [
-        {"weights": w.tolist(), "bias": b.tolist(), "activation": name}
-        for w, b, name in zip(W, B, ACTIVATIONS, strict=True)
-    ]
-    return {"layers": layers}
-
-
 def main():
     """Print the network."""
     print(json.dumps(network()))
@@ -404,7 +383,7 @@ def main():
 
 def render(request: TrainExport | NetworkExport) -> str:
     """The NumPy script of ``request``."""
-    blocks = ["\n".join(_header(request)), "\n".join(_network(request))]
+    blocks = [_header(request), "\n".join(_network(request))]
     if isinstance(request, TrainExport):
         names, file_array = ("X", "T"), "np.atleast_2d(np.array({}, dtype=float))"
         blocks.append(
@@ -416,10 +395,10 @@ def render(request: TrainExport | NetworkExport) -> str:
         blocks += [flag, LOSSES[request.loss], BACKWARD]
     spec = request.optimizer
     if spec is not None:
-        blocks += ["\n".join(_settings(spec)), "\n".join(_state(request))]
+        blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
         blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))
     if isinstance(request, TrainExport):
-        blocks += ["\n".join(_schedule(request)), *TRAINING.split("\n\n\n")]
+        blocks += ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
     else:
-        blocks += MAIN.split("\n\n\n")
+        blocks += [NETWORK, *MAIN.split("\n\n\n")]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

@@ -8,8 +8,17 @@ the epochs come from the server (``orders``): torch has no NumPy generator to dr
 
 from app.nn.activations import ActivationName
 from app.nn.losses import LossName
-from app.render.script import Value, assign, data_lines, dict_literal, join, literal, state_dict
-from app.schemas.export import FILENAMES, NetworkExport, TrainExport
+from app.render.script import (
+    Value,
+    assign,
+    data_lines,
+    dict_literal,
+    header,
+    join,
+    literal,
+    state_dict,
+)
+from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.network import LayerTensors, Network
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
 
@@ -66,33 +75,17 @@ def optimizer_call(spec: OptimizerSpec) -> str:
     return f"optimizer = torch.optim.{kind}(\n    model.parameters(), {arguments}\n)"
 
 
-def _header(request: TrainExport | NetworkExport) -> list[str]:
-    filename = FILENAMES["pytorch"]
+def _header(request: TrainExport | NetworkExport) -> str:
+    """The docstring and imports."""
     if isinstance(request, NetworkExport):
-        what = "Build a backprop-api network as torch.nn.Sequential (float64) and print it."
-        prints = "Prints the network as one JSON line in the API's network format."
+        title = "Build a backprop-api network as torch.nn.Sequential (float64) and print it."
     else:
-        what = "Train a backprop-api network with PyTorch exactly as POST /train does."
-        prints = (
-            'Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the\n'
-            "epoch's batch losses, each computed before its batch's update), then the trained\n"
-            "network as one JSON line in the API's network format."
-        )
-    lines = [
-        f'"""{what}',
-        "",
-        f"Exported by backprop-api (POST /export). Needs torch only: python {filename}",
-        prints,
-        '"""',
-        "",
-        "import json",
-    ]
-    if isinstance(request, TrainExport) and not request.include_data:
-        lines += ["import sys", "from pathlib import Path"]
-    return [*lines, "", "import torch", "from torch import nn"]
+        title = "Train a backprop-api network with PyTorch exactly as POST /train does."
+    return header(request, title, "torch", "import torch\nfrom torch import nn")
 
 
 def _model(request: TrainExport | NetworkExport) -> list[str]:
+    """The nn.Sequential in float64 with the request's parameters, loaded as a state_dict."""
     network = request.network
     modules = []
     for layer in network.layers:
@@ -116,6 +109,7 @@ def _model(request: TrainExport | NetworkExport) -> list[str]:
 
 
 def _network_function() -> list[str]:
+    """The function that writes the model's parameters in the API's network format."""
     return [
         "def network() -> dict:",
         '    """The model\'s parameters in the API\'s network format."""',
@@ -129,6 +123,7 @@ def _network_function() -> list[str]:
 
 
 def _loss(loss: LossName) -> list[str]:
+    """The loss as a function of a batch and its targets."""
     doc, expression = LOSSES[loss]
     return [
         "def loss_of(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:",
@@ -259,7 +254,7 @@ def main() -> None:
 
 def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None) -> str:
     """The script of ``request``; ``orders`` holds each epoch's shuffled order, if shuffled."""
-    blocks = ["\n".join(_header(request)), "\n".join(_model(request))]
+    blocks = [_header(request), "\n".join(_model(request))]
     if isinstance(request, TrainExport):
         names, file_tensor = (
             ("inputs", "targets"),

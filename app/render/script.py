@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import orjson
 
 from app.schemas.base import as_rows
-from app.schemas.export import DATA_FILENAME
+from app.schemas.export import DATA_FILENAME, FILENAMES, NetworkExport, TrainExport
 from app.schemas.network import Network
 from app.schemas.training import TrainRequest
 
@@ -86,6 +86,36 @@ def call(function: str, value: Value, indent: int = 0, taken: int = 0, after: in
 def assign(name: str, value: Value) -> str:
     """``name = value`` at module level."""
     return f"{name} = {literal(value, 0, len(name) + 3)}"
+
+
+PRINTS: dict[bool, str] = {
+    True: 'Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the\n'
+    "epoch's batch losses, each computed before its batch's update), then the trained network\n"
+    "as one JSON line in the API's network format.",
+    False: "Prints the network as one JSON line in the API's network format.",
+}
+"""What a script prints, with training (True) or without."""
+
+
+def header(request: TrainExport | NetworkExport, title: str, needs: str, imports: str) -> str:
+    """The script's docstring (``title``, then how to run it and what it prints) and its
+    imports: json, sys and pathlib when it reads a data file, then ``imports``."""
+    training = isinstance(request, TrainExport)
+    reads_file = training and not request.include_data
+    run = f"Exported by backprop-api (POST /export). Needs {needs} only: python "
+    lines = [
+        f'"""{title}',
+        "",
+        run + FILENAMES[request.format],
+        PRINTS[training],
+        '"""',
+        "",
+        "import json",
+        *(["import sys", "from pathlib import Path"] if reads_file else []),
+        "",
+        imports,
+    ]
+    return "\n".join(lines)
 
 
 def state_dict(network: Network) -> dict[str, Value]:
