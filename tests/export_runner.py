@@ -1,8 +1,9 @@
 """Runs exported scripts as ``__main__`` in one process (so that torch is imported once).
 
 Reads a JSON list of jobs on stdin, ``{"script": path, "state_dict": path?}``, and writes the
-JSON list of their stdouts. With ``state_dict``, the script's ``model`` loads that file (strictly:
-the same names and shapes) after the script ran, and ``network()`` is printed instead.
+JSON list of their stdouts (or of the messages they exit with). With ``state_dict``, the script's
+``model`` loads that file (strictly: the same names and shapes) after the script ran, and
+``network()`` is printed instead.
 """
 
 import contextlib
@@ -13,12 +14,15 @@ import sys
 
 
 def run(job: dict[str, str]) -> str:
-    """One script's stdout."""
+    """One script's stdout, or ``exit: `` and its message when it exits."""
     sys.argv = [job["script"]]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         if "state_dict" not in job:
-            runpy.run_path(job["script"], run_name="__main__")
+            try:
+                runpy.run_path(job["script"], run_name="__main__")
+            except SystemExit as stop:
+                return f"exit: {stop.code}"
             return out.getvalue()
         import torch
 

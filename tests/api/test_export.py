@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient
 from app import examples
 from app.render.script import literal
 from app.schemas.base import StrictModel
-from app.schemas.export import unreproduced
+from app.schemas.export import REPRODUCED, TrainExport, unreproduced
+from app.schemas.training import StopRule
 
 RUNNER = Path(__file__).parent.parent / "export_runner.py"
 PYPROJECT = Path(__file__).parent.parent.parent / "pyproject.toml"
@@ -231,26 +232,51 @@ def test_data_file_named_on_the_command_line(module_client: TestClient, tmp_path
     assert _difference(printed, _expected(module_client, body)) <= TOLERANCE
 
 
-def test_network_only_and_state_dict(module_client: TestClient, tmp_path: Path) -> None:
+NETWORK_ONLY = _network(["leaky_relu", "tanh", "softmax"], [3, 5, 4, 2], 13)
+SHUFFLED_FROM_FILE = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
+    "include_data": False
+}
+
+
+@pytest.fixture(scope="module")
+def single_runs(module_client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The outputs of the checks below, run in one subprocess (torch is imported once): the
+    network-only scripts, the first loading the json export; a shuffled PyTorch script whose
+    data file has 5 of its 8 samples."""
+    folder = tmp_path_factory.mktemp("single")
+    body = {"network": NETWORK_ONLY, "loss": "cross_entropy", "optimizer": {"type": "adamw"}}
+    state = _post(module_client, "/export", {"network": NETWORK_ONLY, "format": "json"})
+    (folder / "state_dict.json").write_text(state["content"])
+    shuffled = _write(module_client, SHUFFLED_FROM_FILE, "pytorch", folder / "shuffled")
+    fewer = {key: SHUFFLED_FROM_FILE[key][:5] for key in ("inputs", "targets")}
+    (folder / "shuffled" / "data.json").write_text(json.dumps(fewer))
+    jobs = [
+        {
+            "script": str(_write(module_client, body, "pytorch", folder / "torch")),
+            "state_dict": str(folder / "state_dict.json"),
+        },
+        {"script": str(_write(module_client, body, "numpy", folder / "numpy"))},
+        {"script": str(shuffled)},
+    ]
+    return _run(jobs)
+
+
+def test_network_only_and_state_dict(module_client: TestClient, single_runs: list[str]) -> None:
     """network + format alone: the scripts print the network; the json export is the state_dict
     that the PyTorch script's model loads (names and shapes), and loading it changes nothing."""
-    network = _network(["leaky_relu", "tanh", "softmax"], [3, 5, 4, 2], 13)
-    body = {"network": network, "loss": "cross_entropy", "optimizer": {"type": "adamw"}}
-    state = _post(module_client, "/export", {"network": network, "format": "json"})
+    state = _post(module_client, "/export", {"network": NETWORK_ONLY, "format": "json"})
     assert state["filename"] == "state_dict.json"
     saved = json.loads(state["content"])
     assert list(saved) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
-    assert saved["2.weight"] == network["layers"][1]["weights"]
-    state_file = tmp_path / "state_dict.json"
-    state_file.write_text(state["content"])
-    torch_script = _write(module_client, body, "pytorch", tmp_path / "torch")
-    numpy_script = _write(module_client, body, "numpy", tmp_path / "numpy")
-    jobs = [
-        {"script": str(torch_script), "state_dict": str(state_file)},
-        {"script": str(numpy_script)},
-    ]
-    for printed in _run(jobs):
-        assert json.loads(printed) == network
+    assert saved["2.weight"] == NETWORK_ONLY["layers"][1]["weights"]
+    for printed in single_runs[:2]:
+        assert json.loads(printed) == NETWORK_ONLY
+
+
+def test_shuffled_orders_need_data_of_their_size(single_runs: list[str]) -> None:
+    """The PyTorch script holds the orders of the request's samples: a data file with another
+    number of samples stops it with a message instead of a wrong run."""
+    assert single_runs[2] == "exit: the orders are of 8 samples, the data has 5"
 
 
 HOSTILE = [
@@ -382,3 +408,10 @@ def test_swagger_examples_export(module_client: TestClient, name: str) -> None:
     answer = _post(module_client, "/export", example)
     assert answer["format"] == example["format"]
     assert answer["content"]
+
+
+def test_reproduced_fields_are_fields() -> None:
+    """Every field named as reproduced is one of the request's (a rename would leave it
+    unchecked)."""
+    assert REPRODUCED[""] <= set(TrainExport.model_fields)
+    assert REPRODUCED["stop"] <= set(StopRule.model_fields)
