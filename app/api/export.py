@@ -68,7 +68,10 @@ def content(request: ExportRequest) -> str:
         200: {
             "description": "The file as JSON (format, filename, content), or the file itself "
             "when Accept asks for text/x-python or application/octet-stream",
-            "content": {"text/x-python": {"schema": {"type": "string"}}},
+            "content": {
+                "text/x-python": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": {"type": "string"}},
+            },
         }
     },
 )

@@ -1,8 +1,9 @@
 """Pieces of the exported scripts: Python literals of validated numbers, laid out as ruff formats
 them, and the parts both scripts share (data, settings, state buffers).
 
-Generated code holds only numbers (``repr`` of validated floats and ints, which round-trips) and
-names from fixed tables (activations, losses, optimizers, buffers): never a string of a request.
+Generated code holds only numbers (validated floats and ints in their shortest form that reads
+back as the same value) and names from fixed tables (activations, losses, optimizers, buffers):
+never a string of a request.
 """
 
 from collections.abc import Sequence
