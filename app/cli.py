@@ -2,7 +2,8 @@
 
 Each command posts a request file (``-`` for stdin) to its endpoint, in this process by default
 or to the server at ``--url`` (or ``BACKPROP_URL``), and prints the answer: JSON for most,
-the notebook's printout (or a table) for ``train``, the worked solution for ``explain``. A 422
+the notebook's printout (or a table) for ``train``, the worked solution for ``explain``, the
+generated file for ``export``. A 422
 prints its problems as ``path: message`` lines on stderr and exits with status 1.
 """
 
@@ -11,10 +12,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, get_args
 
 import click
 import httpx
+import orjson
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import (
@@ -29,6 +31,7 @@ from app.cli_format import notebook_epoch, problem_lines, summary_line, trace_ta
 from app.cli_input import InputError, csv_fields, load_request
 from app.cli_plot import PlotUnavailableError, ensure_matplotlib, plot_curves
 from app.client import APIError, Client, InvalidRequestError
+from app.schemas.export import DATA_FILENAME, ExportFormat
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 
 FAILED: Final = 1
@@ -164,6 +167,56 @@ def explain(
             click.echo(answer.rstrip("\n"))
         else:
             echo_json(answer)
+
+
+@cli.command()
+@request_options
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(get_args(ExportFormat)),
+    help="pytorch, numpy or json (default: the request's format, else pytorch).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the file here (default: print it).",
+)
+@click.option(
+    "--data-file",
+    is_flag=True,
+    help=f"Do not embed the data: write it to {DATA_FILENAME} next to --output, where the script "
+    "reads it.",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    request: IO[bytes],
+    csv_file: Path | None,
+    target_columns: str,
+    input_columns: str,
+    form: str | None,
+    output: Path | None,
+    data_file: bool,
+) -> None:
+    """A script that builds the network and trains it as /train does (PyTorch or NumPy), or
+    the network as a PyTorch state_dict (POST /export)."""
+    with reported():
+        body = body_of(request, csv_file, target_columns, input_columns)
+        body["format"] = form or body.get("format", "pytorch")
+        if data_file:
+            if output is None:
+                raise InputError("--data-file needs --output: the data goes next to the script")
+            body["include_data"] = False
+        answer = client_of(ctx).export(body)
+        if output is None:
+            click.echo(answer.content, nl=False)
+            return
+        output.write_text(answer.content)
+        if data_file:
+            data = {"inputs": body.get("inputs"), "targets": body.get("targets")}
+            output.with_name(DATA_FILENAME).write_bytes(orjson.dumps(data))
 
 
 def progress_bar(enabled: bool) -> Progress:

@@ -38,6 +38,7 @@ from app.api.access_log import access_log
 from app.schemas.datasets import DatasetList, DatasetResponse
 from app.schemas.diagnostics import CheckResponse, GradcheckResponse
 from app.schemas.explain import ExplainResponse
+from app.schemas.export import ExportResponse
 from app.schemas.init import InitResponse
 from app.schemas.operations import Health
 from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
@@ -265,6 +266,12 @@ class Client:
         """``POST /datasets``: a seeded data set's inputs and targets, ready for ``train``."""
         return parse(self._post("/datasets", body, fields), DatasetResponse)
 
+    def export(self, body: Body = None, /, **fields: Any) -> ExportResponse:
+        """``POST /export``: a PyTorch or NumPy script that builds the network and trains it as
+        /train does, or the network as a PyTorch state_dict (``format``); ``content`` is the
+        file's text."""
+        return parse(self._post("/export", body, fields), ExportResponse)
+
     def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
         return parse(self.http.get("/datasets"), DatasetList)
@@ -370,6 +377,12 @@ class AsyncClient:
     async def datasets(self, body: Body = None, /, **fields: Any) -> DatasetResponse:
         """``POST /datasets``: a seeded data set's inputs and targets, ready for ``train``."""
         return parse(await self._post("/datasets", body, fields), DatasetResponse)
+
+    async def export(self, body: Body = None, /, **fields: Any) -> ExportResponse:
+        """``POST /export``: a PyTorch or NumPy script that builds the network and trains it as
+        /train does, or the network as a PyTorch state_dict (``format``); ``content`` is the
+        file's text."""
+        return parse(await self._post("/export", body, fields), ExportResponse)
 
     async def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""

@@ -127,6 +127,27 @@ def openapi_example(
     return examples | {name: {"summary": s, "value": v} for name, (s, v) in more.items()}
 
 
+EXPORT_EXAMPLES: dict[str, dict[str, Any]] = {
+    "pytorch": {
+        "summary": "The notebook's run as a PyTorch script",
+        "description": "A /train body plus format: the script trains as /train does.",
+        "value": {**TRAIN, "format": "pytorch"},
+    },
+    "numpy": {
+        "summary": "XOR with Adam and shuffled mini-batches as a NumPy script",
+        "value": {**CLASSIFY, "format": "numpy"},
+    },
+    "json": {
+        "summary": "The notebook's network as a PyTorch state_dict",
+        "value": {"network": NOTEBOOK_NETWORK, "format": "json"},
+    },
+    "file": {
+        "summary": "A PyTorch script reading its data from data.json",
+        "value": {**TRAIN, "format": "pytorch", "include_data": False},
+    },
+}
+"""/export's examples; the first pre-fills Swagger UI's "Try it out"."""
+
 GRADCHECK: dict[str, Any] = {**LOSS, "epsilon": 1e-6}
 
 # The notebook's first epoch as it prints it (8 decimals): every value checks out.

@@ -14,6 +14,7 @@ from app.api import (
     docs,
     errors,
     explain,
+    export,
     health,
     init,
     math,
@@ -97,6 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(diagnostics.router, responses=error_responses)
     app.include_router(explain.router, responses=error_responses)
     app.include_router(datasets.router, responses=error_responses)
+    app.include_router(export.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.add_docs(app)

@@ -190,6 +190,36 @@ def test_explain_prints_the_worked_solution() -> None:
     assert steps["steps"][0]["id"] == "forward.0.z.0"
 
 
+def test_export_writes_a_script_that_trains_as_train_does(url: str | None, tmp_path: Path) -> None:
+    """``export -o FILE --data-file`` writes the script and its data.json; run, it prints the
+    notebook's first loss and the network /train returns."""
+    script = tmp_path / "train.py"
+    args = ["export", "examples/notebook.json", "--format", "numpy", "-o", str(script)]
+    done = backprop(*args, "--data-file", url=url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "data.json").read_text())["targets"] == [1.0]
+    printed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    first, network = json.loads(printed[0]), json.loads(printed[-1])
+    assert first == {"epoch": 1, "loss": pytest.approx(1.7766125, rel=1e-15)}
+    answer = backprop("train", "--json", "examples/notebook.json").stdout
+    trained = TrainResponse.model_validate_json(answer).network.model_dump(mode="json")
+    for layer, expected in zip(network["layers"], trained["layers"], strict=True):
+        assert layer["weights"] == [pytest.approx(row, rel=1e-12) for row in expected["weights"]]
+        assert layer["bias"] == pytest.approx(expected["bias"], rel=1e-12)
+
+
+def test_export_prints_the_state_dict() -> None:
+    request = json.dumps({"network": examples.NOTEBOOK_NETWORK})
+    done = backprop("export", "--format", "json", "-", stdin=request)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["0.bias"] == [0.0, 0.05]
+    missing = backprop("export", "--data-file", "-", stdin=request)
+    assert missing.returncode == 1
+    assert "--data-file needs --output" in missing.stderr
+
+
 def test_plot_draws_the_curves(tmp_path: Path) -> None:
     figure = tmp_path / "loss.svg"
     done = backprop("train", "--table", "--plot", str(figure), "examples/moons.json")

@@ -1,6 +1,7 @@
 """app.client against a real server and in-process: every method, streams, errors, retries."""
 
 import asyncio
+import json
 import sys
 import threading
 import time
@@ -69,6 +70,9 @@ def check_every_method(client: Client) -> None:
     notebook = client.datasets(name="notebook")
     assert (notebook.inputs, notebook.targets) == ([[-1.0, 2.0, 1.5]], [[1.0]])
     assert "moons" in {info.name for info in client.dataset_list().datasets}
+    exported = client.export(examples.TRAIN, format="numpy")
+    assert (exported.format, exported.filename) == ("numpy", "train_numpy.py")
+    assert "def backward(Z, A, delta):" in exported.content
     assert client.livez().status == "ok"
     assert client.readyz().status == "ok"
 
@@ -95,6 +99,8 @@ async def acheck_every_method(client: AsyncClient) -> None:
     moons = await client.datasets(name="moons", samples=10, seed=3)
     assert len(moons.inputs) == 10
     assert "xor" in {info.name for info in (await client.dataset_list()).datasets}
+    state_dict = await client.export(network=examples.NOTEBOOK_NETWORK, format="json")
+    assert json.loads(state_dict.content)["2.weight"] == [[0.3, -0.7]]
     assert (await client.livez()).status == "ok"
     assert (await client.readyz()).status == "ok"
 

@@ -330,6 +330,8 @@ def fit_shapes(path: str, body: dict[str, Any]) -> None:
             body["activation"] = "relu"
         return
     sizes = _fit_network(body["network"])
+    if "inputs" not in body:  # /export of a network alone
+        return
     inputs = body["inputs"]
     body["inputs"] = inputs[:MAX_SAMPLES] if _is_batch(inputs) else inputs
     body["inputs"] = _like(body["inputs"], body["inputs"], sizes[0])

@@ -171,13 +171,16 @@ class _Plan:
         samples = len(self.x)
         if self.batch_size == samples:
             return [slice(None)]
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, epoch]).permutation(samples)
-        else:
-            order = np.arange(samples)
+        order = shuffled(self.seed, epoch, samples) if self.shuffle else np.arange(samples)
         return [
             order[start : start + self.batch_size] for start in range(0, samples, self.batch_size)
         ]
+
+
+def shuffled(seed: int, epoch: int, samples: int) -> NDArray[np.int64]:
+    """The order of the samples in the ``epoch``-th epoch (from 0) of a shuffled run: a
+    permutation drawn from ``default_rng([seed, epoch])``."""
+    return np.random.default_rng([seed, epoch]).permutation(samples)
 
 
 def train(

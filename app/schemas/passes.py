@@ -93,7 +93,8 @@ def target_issues(
     the last layer's width and, for a classification loss, values it reads as probabilities."""
     loc: Loc = (*at, "targets")
     named, inputs_named = _path(loc), _path((*at, "inputs"))
-    issues = [] if _activation_issues(network, loss) else _probability_issues(loss, targets, loc)
+    wrong_activation = output_activation_issues(loss, network)
+    issues = [] if wrong_activation else _probability_issues(loss, targets, loc)
     if is_batch(inputs) != is_batch(targets):
         form = "a batch (a list of rows)" if is_batch(inputs) else "one sample"
         message = f"{inputs_named} is {form}, so {named} must be {form} too"
@@ -172,12 +173,12 @@ class LossRequest(ForwardRequest):
         return int(self.loss in CLASSIFICATION_ACTIVATION)
 
     def _issues(self) -> list[InitErrorDetails]:
-        issues = super()._issues() + _activation_issues(self.network, self.loss)
+        issues = super()._issues() + output_activation_issues(self.loss, self.network)
         return issues + target_issues(self.network, self.loss, self.inputs, self.targets)
 
 
-def _activation_issues(network: Network, loss: LossName) -> list[InitErrorDetails]:
-    """A cross-entropy needs the last layer to use its activation."""
+def output_activation_issues(loss: LossName, network: Network) -> list[InitErrorDetails]:
+    """A cross-entropy needs its activation (sigmoid or softmax) on the last layer."""
     needed = CLASSIFICATION_ACTIVATION.get(loss)
     last = len(network.layers) - 1
     actual = network.layers[last].activation

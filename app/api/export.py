@@ -1,0 +1,92 @@
+"""``POST /export``: the model taken out of the API, as a PyTorch or NumPy script or a state_dict.
+
+The answer is JSON ``{"format", "filename", "content"}`` (``jq -r .content > train.py``), or the
+file itself with a ``Content-Disposition`` to save it under when ``Accept`` asks for
+``text/x-python`` (the scripts) or for ``application/octet-stream`` (any format). Writing a
+script is Python work proportional to its numbers, so the endpoint is a plain ``def`` and runs in
+the thread pool.
+"""
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Body, Header
+from starlette.responses import Response
+
+from app import examples
+from app.api.routing import OrjsonRoute, json_response
+from app.nn.training import shuffled
+from app.render import numpy_script, pytorch
+from app.render.script import state_dict
+from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
+
+router = APIRouter(tags=["export"], route_class=OrjsonRoute)
+
+FILE_MEDIA_TYPES = {"text/x-python", "application/octet-stream"}
+"""Accept media types that ask for the file itself rather than the JSON answer."""
+MEDIA_TYPES = {
+    "pytorch": "text/x-python; charset=utf-8",
+    "numpy": "text/x-python; charset=utf-8",
+    "json": "application/json",
+}
+
+
+def wants_file(accept: str | None) -> bool:
+    """Whether the first media type of ``Accept`` that this endpoint knows asks for the file."""
+    for item in (accept or "").split(","):
+        media = item.split(";")[0].strip().lower()
+        if media in FILE_MEDIA_TYPES:
+            return True
+        if media == "application/json":
+            return False
+    return False
+
+
+def orders(request: TrainExport) -> list[list[int]]:
+    """Each epoch's shuffled order of the samples, as /train draws them."""
+    first = request.optimizer_state.epoch if request.optimizer_state else 0
+    return [
+        shuffled(request.seed, first + epoch, request.samples).tolist()
+        for epoch in range(request.epochs)
+    ]
+
+
+def content(request: ExportRequest) -> str:
+    """The file's text in the requested format."""
+    if request.format == "json":
+        return orjson.dumps(state_dict(request.network), option=orjson.OPT_INDENT_2).decode()
+    if request.format == "numpy":
+        return numpy_script.render(request)
+    drawn = orders(request) if isinstance(request, TrainExport) and request.embeds_orders else None
+    return pytorch.render(request, drawn)
+
+
+@router.post(
+    "/export",
+    response_model=ExportResponse,
+    responses={
+        200: {
+            "description": "The file as JSON (format, filename, content), or the file itself "
+            "when Accept asks for text/x-python or application/octet-stream",
+            "content": {
+                "text/x-python": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def export(
+    request: Annotated[ExportRequest, Body(openapi_examples=examples.EXPORT_EXAMPLES)],
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """A script (PyTorch or NumPy) that builds this network and trains it as /train does, or
+    the network as a PyTorch state_dict."""
+    text, filename = content(request), FILENAMES[request.format]
+    if wants_file(accept):
+        disposition = f'attachment; filename="{filename}"'
+        return Response(
+            text,
+            media_type=MEDIA_TYPES[request.format],
+            headers={"content-disposition": disposition},
+        )
+    return json_response({"format": request.format, "filename": filename, "content": text})

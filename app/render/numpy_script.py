@@ -1,0 +1,404 @@
+"""The NumPy script of an export: forward pass, loss, backward pass and update written out by
+hand in the notebook's style, holding only the activations, loss and optimizer rules it uses.
+
+It computes what the engine computes, in the same order of operations where that order matters
+to the last bit (the losses, the optimizer rules), and draws shuffled orders with NumPy's
+``default_rng([seed, epoch])`` as /train does.
+"""
+
+from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
+from app.nn.losses import LossName
+from app.render.script import Value, assign, call, data_lines, header, join, number
+from app.schemas.export import NetworkExport, TrainExport
+from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
+
+ACTIVATIONS: dict[ActivationName, str] = {
+    "identity": '''
+def identity(z):
+    """identity: a = z."""
+    return z
+
+
+def identity_backward(z, a, da):
+    """dL/dz = dL/da: the identity's derivative is 1."""
+    return da
+''',
+    "relu": '''
+def relu(z):
+    """relu: a = max(0, z)."""
+    return np.maximum(z, 0.0)
+
+
+def relu_backward(z, a, da):
+    """dL/dz = dL/da · relu'(z): 1 where z > 0, else 0 (0 at z = 0 too, as the notebook's Z > 0)."""
+    return da * (z > 0)
+''',
+    "leaky_relu": f'''
+def leaky_relu(z):
+    """leaky_relu: a = z where z > 0, else {LEAKY_RELU_SLOPE}·z."""
+    return np.where(z > 0, z, {LEAKY_RELU_SLOPE} * z)
+
+
+def leaky_relu_backward(z, a, da):
+    """dL/dz = dL/da · leaky_relu'(z): 1 where z > 0, else {LEAKY_RELU_SLOPE}."""
+    return np.where(z > 0, da, {LEAKY_RELU_SLOPE} * da)
+''',
+    "sigmoid": '''
+def sigmoid(z):
+    """sigmoid: a = 1 / (1 + exp(−z)), written with exp(−|z|) so that it never overflows."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_backward(z, a, da):
+    """dL/dz = dL/da · σ'(z), and σ'(z) = a·(1 − a)."""
+    return da * a * (1.0 - a)
+''',
+    "tanh": '''
+def tanh(z):
+    """tanh: a = tanh(z)."""
+    return np.tanh(z)
+
+
+def tanh_backward(z, a, da):
+    """dL/dz = dL/da · tanh'(z), and tanh'(z) = 1 − a²."""
+    return da * (1.0 - a * a)
+''',
+    "softmax": '''
+def softmax(z):
+    """softmax of each row (sample): exp(z) / Σ exp(z), shifted by the row's maximum so that exp
+    cannot overflow."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(z, a, da):
+    """dL/dz_i = a_i · (dL/da_i − Σ_j dL/da_j · a_j), the softmax's Jacobian applied to dL/da."""
+    return a * (da - np.sum(da * a, axis=1, keepdims=True))
+''',
+}
+"""Each activation and its backward step, as the script defines them."""
+
+LOSSES: dict[LossName, str] = {
+    "half_squared_error": '''
+def compute_loss(Z, A, T):
+    """half_squared_error, the notebook's loss: ½·Σ(y − t)² per sample, then the mean over the
+    n samples. Returns the loss and dL/dy = (y − t) / n."""
+    n = len(T)
+    d = A[-1] - T
+    loss = 0.5 * float(d.reshape(-1) @ d.reshape(-1)) / n
+    return loss, d / n
+''',
+    "mean_squared_error": '''
+def compute_loss(Z, A, T):
+    """mean_squared_error (PyTorch's MSELoss): the mean of (y − t)² over every output of every
+    sample. Returns the loss and dL/dy = 2·(y − t) / size."""
+    d = A[-1] - T
+    loss = float(d.reshape(-1) @ d.reshape(-1)) / d.size
+    return loss, d * (2.0 / d.size)
+''',
+    "binary_cross_entropy": '''
+def compute_loss(Z, A, T):
+    """binary_cross_entropy (PyTorch's BCELoss on σ(z)), from the last z so that no log(0) can
+    occur: max(z, 0) − z·t + log(1 + exp(−|z|)) per output, the mean over every output of every
+    sample. Returns the loss and dL/dz = (σ(z) − t) / size (the sigmoid's step is included)."""
+    z = Z[-1]
+    per_output = np.maximum(z, 0.0) - z * T + np.log1p(np.exp(-np.abs(z)))
+    return float(per_output.sum()) / z.size, (sigmoid(z) - T) / z.size
+''',
+    "cross_entropy": '''
+def compute_loss(Z, A, T):
+    """cross_entropy (PyTorch's CrossEntropyLoss on the last z): −Σ t·log softmax(z) per sample,
+    the mean over the n samples. Returns the loss and dL/dz = (softmax(z)·Σt − t) / n (the
+    softmax's step is included; Σt = 1 for one-hot or probability rows)."""
+    z, n = Z[-1], len(T)
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dz = (softmax(z) * T.sum(axis=1, keepdims=True) - T) / n
+    return float(-np.sum(T * log_softmax)) / n, dz
+''',
+}
+"""Each loss as the script defines it: the value and the gradient the backward pass starts from."""
+
+NETWORK = '''
+
+def network():
+    """The parameters in the API's network format."""
+    layers = [
+        {"weights": w.tolist(), "bias": b.tolist(), "activation": name}
+        for w, b, name in zip(W, B, ACTIVATIONS, strict=True)
+    ]
+    return {"layers": layers}
+'''
+"""The function that writes the parameters in the API's network format."""
+
+FROM_LOGITS: frozenset[LossName] = frozenset({"binary_cross_entropy", "cross_entropy"})
+
+FORWARD = '''
+def forward(X):
+    """The forward pass of a batch X (one row per sample): each layer's z = W·a + b, for all
+    rows at once as np.dot(a, Wᵀ) + b, and its a = f(z). Returns every z and every a (A[0] = X)."""
+    Z, A = [], [X]
+    for W_k, b_k, name in zip(W, B, ACTIVATIONS, strict=True):
+        z = np.dot(A[-1], W_k.T) + b_k
+        Z.append(z)
+        A.append(FUNCTIONS[name][0](z))
+    return Z, A
+'''
+
+BACKWARD = '''
+def backward(Z, A, delta):
+    """The backward pass: from the loss's gradient at the last layer (dL/da, or dL/dz for the
+    cross-entropies), each layer's δ = dL/dz, then dL/dW = δᵀ·a_prev and dL/db = Σ δ over the
+    samples, and dL/da_prev = δ·W for the layer before. Returns the gradients of W and B."""
+    grad_W, grad_B = [None] * len(W), [None] * len(W)
+    for k in reversed(range(len(W))):
+        if k < len(W) - 1 or not LOSS_FROM_Z:
+            delta = FUNCTIONS[ACTIVATIONS[k]][1](Z[k], A[k + 1], delta)
+        grad_W[k] = np.dot(delta.T, A[k])
+        grad_B[k] = delta.sum(axis=0)
+        delta = np.dot(delta, W[k])
+    return grad_W, grad_B
+'''
+
+
+def _sgd_update(spec: SGDOptimizer) -> str:
+    """SGD's rule, with the lines of the settings in use only."""
+    lines = [
+        "def update(grads):",
+        '    """One torch.optim.SGD step on every parameter array (W and B, updated in place)."""',
+    ]
+    if spec.momentum:
+        lines.append("    for i, (w, g) in enumerate(zip(PARAMETERS, grads, strict=True)):")
+    else:
+        lines.append("    for w, g in zip(PARAMETERS, grads, strict=True):")
+    if spec.weight_decay:
+        lines.append("        g = g + WEIGHT_DECAY * w  # L2 penalty added to the gradient")
+    if spec.momentum:
+        lines += [
+            '        buffer = STATE["momentum_buffer"]',
+            '        if STATE["step"] == 0:  # the first step starts the buffer at the gradient',
+            "            buffer[i] = g.copy()",
+            "        else:",
+            "            buffer[i] = MOMENTUM * buffer[i] + (1.0 - DAMPENING) * g",
+        ]
+        if spec.nesterov:
+            lines.append("        g = g + MOMENTUM * buffer[i]  # Nesterov: look one step ahead")
+        else:
+            lines.append("        g = buffer[i]")
+    lines += ["        w -= LEARNING_RATE * g", '    STATE["step"] += 1']
+    return "\n".join(lines)
+
+
+def _adam_update(spec: AdamOptimizer) -> str:
+    """Adam's or AdamW's rule, with the lines of the settings in use only."""
+    name = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
+    lines = [
+        "def update(grads):",
+        f'    """One torch.optim.{name} step on every parameter array (W and B, updated in '
+        'place)."""',
+        '    STATE["step"] += 1',
+        '    t = STATE["step"]',
+        "    for i, (w, g) in enumerate(zip(PARAMETERS, grads, strict=True)):",
+    ]
+    if isinstance(spec, AdamWOptimizer):
+        lines.append("        w *= 1.0 - LEARNING_RATE * WEIGHT_DECAY  # decoupled weight decay")
+    elif spec.weight_decay:
+        lines.append("        g = g + WEIGHT_DECAY * w  # L2 penalty added to the gradient")
+    lines += [
+        '        m, v = STATE["exp_avg"][i], STATE["exp_avg_sq"][i]',
+        "        m += (1.0 - BETA1) * (g - m)  # first moment: a running mean of g",
+        "        v *= BETA2  # second moment: a running mean of g²",
+        "        v += (1.0 - BETA2) * g * g",
+    ]
+    if spec.amsgrad:
+        lines += [
+            '        v_max = STATE["max_exp_avg_sq"][i]  # AMSGrad: the largest v so far',
+            "        np.maximum(v_max, v, out=v_max)",
+            "        v = v_max",
+        ]
+    lines += [
+        "        step_size = LEARNING_RATE / (1.0 - BETA1**t)  # bias corrections of m and v",
+        "        denom = np.sqrt(v) / (1.0 - BETA2**t) ** 0.5 + EPS",
+        "        w -= step_size * (m / denom)",
+    ]
+    return "\n".join(lines)
+
+
+def _settings(spec: OptimizerSpec) -> list[str]:
+    """The optimizer's settings as constants."""
+    if isinstance(spec, AdamOptimizer):
+        values = {
+            "LEARNING_RATE": spec.learning_rate,
+            "BETA1": spec.betas[0],
+            "BETA2": spec.betas[1],
+            "EPS": spec.eps,
+            "WEIGHT_DECAY": spec.weight_decay,
+        }
+    else:
+        values = {
+            "LEARNING_RATE": spec.learning_rate,
+            "MOMENTUM": spec.momentum,
+            "DAMPENING": spec.dampening,
+            "WEIGHT_DECAY": spec.weight_decay,
+        }
+    return [f"{name} = {number(value)}" for name, value in values.items()]
+
+
+def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[str]:
+    """The optimizer's state: the step count and a buffer per parameter array."""
+    posted = request.optimizer_state if isinstance(request, TrainExport) else None
+    step = posted.step if posted else 0
+    lines = [
+        "# The optimizer's state: its step count and one buffer per parameter array.",
+        *([f"# Resumed from an earlier run's optimizer_state (step {step})."] if posted else []),
+        "STATE = {",
+        f'    "step": {step},',
+    ]
+    for name in spec.buffers:
+        tensors = getattr(posted, name) if posted else None
+        if tensors is None:
+            lines.append(f'    "{name}": [np.zeros_like(p) for p in PARAMETERS],')
+            continue
+        arrays: list[Value] = [t.weights for t in tensors] + [t.bias for t in tensors]
+        items = [f"        {call('np.array', a, 2, 0, 1)}," for a in arrays]
+        lines += [f'    "{name}": [', *items, "    ],"]
+    return [*lines, "}"]
+
+
+def _header(request: TrainExport | NetworkExport) -> str:
+    """The docstring and imports."""
+    if isinstance(request, NetworkExport):
+        title = "A backprop-api network in NumPy: its forward pass, and prints it."
+    else:
+        title = (
+            "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
+            "Every step is written out: forward pass, loss, backward pass, update."
+        )
+    return header(request, title, "NumPy", "import numpy as np")
+
+
+def _network(request: TrainExport | NetworkExport) -> list[str]:
+    """The weights, biases and activation names as the notebook keeps them."""
+    layers = request.network.layers
+    weights = [f"    {call('np.array', layer.weights, 1, 0, 1)}," for layer in layers]
+    biases = [f"    {call('np.array', layer.bias, 1, 0, 1)}," for layer in layers]
+    names = ", ".join(f'"{layer.activation}"' for layer in layers)
+    return [
+        "# The network, as the notebook writes it: layer k computes z = W[k]·x + B[k] and",
+        "# a = f(z), W[k] of shape (units, inputs); ACTIVATIONS[k] names its f.",
+        "W = [",
+        *weights,
+        "]",
+        "B = [",
+        *biases,
+        "]",
+        f"ACTIVATIONS = [{names}]",
+        "PARAMETERS = W + B  # the arrays the optimizer updates (in place)",
+    ]
+
+
+def _functions(request: TrainExport | NetworkExport) -> list[str]:
+    """The activations the network (and its loss) uses, their table, and the forward pass."""
+    used = {layer.activation for layer in request.network.layers}
+    if request.loss == "binary_cross_entropy":
+        used.add("sigmoid")
+    if request.loss == "cross_entropy":
+        used.add("softmax")
+    names = [name for name in ACTIVATIONS if name in used]
+    table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
+    definitions = [part for name in names for part in ACTIVATIONS[name].split("\n\n\n")]
+    functions = "\n".join(["FUNCTIONS = {  # each activation and its backward step", *table, "}"])
+    return [*definitions, functions, FORWARD]
+
+
+def _schedule(request: TrainExport) -> list[str]:
+    """The run's settings as constants."""
+    size = min(request.batch_size or request.samples, request.samples)
+    first = request.optimizer_state.epoch if request.optimizer_state else 0
+    shuffle = request.shuffle and request.batch_count > 1
+    return [
+        f"EPOCHS = {request.epochs}",
+        f"BATCH_SIZE = {size}",
+        f"SHUFFLE = {shuffle}",
+        f"SEED = {request.seed}",
+        f"FIRST_EPOCH = {first}  # epochs trained before (optimizer_state.epoch): numbers shuffles",
+        assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
+        f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+    ]
+
+
+TRAINING = '''
+
+def batches(epoch):
+    """The rows of each batch of an epoch (from 0): consecutive slices of the data, or of the
+    order default_rng([SEED, FIRST_EPOCH + epoch]).permutation(n) when shuffling."""
+    n = len(X)
+    if SHUFFLE:
+        order = np.random.default_rng([SEED, FIRST_EPOCH + epoch]).permutation(n)
+        return [order[i : i + BATCH_SIZE] for i in range(0, n, BATCH_SIZE)]
+    return [slice(i, i + BATCH_SIZE) for i in range(0, n, BATCH_SIZE)]
+
+
+def train_epoch(epoch):
+    """One epoch: for each batch the forward pass, the loss, the backward pass and an update.
+    Returns the mean of the batch losses, each computed before its batch's update."""
+    losses = []
+    for rows in batches(epoch):
+        Z, A = forward(X[rows])
+        loss, delta = compute_loss(Z, A, T[rows])
+        grad_W, grad_B = backward(Z, A, delta)
+        update(grad_W + grad_B)
+        losses.append(loss)
+    return sum(losses) / len(losses)
+
+
+def reached():
+    """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
+    if LOSS_BELOW is None:
+        return False
+    Z, A = forward(X)
+    return compute_loss(Z, A, T)[0] <= LOSS_BELOW
+
+
+def main():
+    """Train as /train does, printing each recorded epoch and then the network."""
+    stop, epoch = reached(), 0
+    while not stop and epoch < EPOCHS:
+        epoch += 1
+        loss = train_epoch(epoch - 1)
+        stop = reached()
+        if (epoch - 1) % EVERY == 0 or epoch == EPOCHS or stop:
+            print(json.dumps({"epoch": epoch, "loss": loss}))
+    print(json.dumps(network()))
+'''
+
+MAIN = '''
+
+def main():
+    """Print the network."""
+    print(json.dumps(network()))
+'''
+
+
+def render(request: TrainExport | NetworkExport) -> str:
+    """The NumPy script of ``request``."""
+    blocks = [_header(request), "\n".join(_network(request))]
+    if isinstance(request, TrainExport):
+        names, file_array = ("X", "T"), "np.atleast_2d(np.array({}, dtype=float))"
+        blocks.append(
+            "\n".join(data_lines(request, request.include_data, names, "np.array", file_array))
+        )
+    blocks += _functions(request)
+    if request.loss is not None:
+        flag = f"LOSS_FROM_Z = {request.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
+        blocks += [flag, LOSSES[request.loss], BACKWARD]
+    spec = request.optimizer
+    if spec is not None:
+        blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
+        blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))
+    if isinstance(request, TrainExport):
+        blocks += ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
+    else:
+        blocks += [NETWORK, *MAIN.split("\n\n\n")]
+    return join([*blocks, 'if __name__ == "__main__":\n    main()'])

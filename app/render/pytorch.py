@@ -1,0 +1,274 @@
+"""The PyTorch script of an export: the network as ``torch.nn.Sequential`` in float64, the
+API's loss as torch expressions, the same ``torch.optim`` optimizer, and /train's loop.
+
+Layer k's ``nn.Linear`` is module 2k and its activation module 2k + 1 (``nn.Identity`` for
+identity), so the parameters load from the ``json`` export's state_dict. The shuffled orders of
+the epochs come from the server (``orders``): torch has no NumPy generator to draw them.
+"""
+
+from app.nn.activations import ActivationName
+from app.nn.losses import LossName
+from app.render.script import (
+    Value,
+    assign,
+    data_lines,
+    dict_literal,
+    header,
+    join,
+    literal,
+    state_dict,
+)
+from app.schemas.export import NetworkExport, TrainExport
+from app.schemas.network import LayerTensors, Network
+from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
+
+MODULES: dict[ActivationName, str] = {
+    "identity": "nn.Identity()",
+    "relu": "nn.ReLU()",
+    "leaky_relu": "nn.LeakyReLU(0.01)",
+    "sigmoid": "nn.Sigmoid()",
+    "tanh": "nn.Tanh()",
+    "softmax": "nn.Softmax(dim=1)",
+}
+LOSSES: dict[LossName, tuple[str, str]] = {
+    "half_squared_error": (
+        "half_squared_error: ½·Σ(y − t)² per sample (the notebook's), then the mean over samples.",
+        "0.5 * ((model(x) - t) ** 2).sum(dim=1).mean()",
+    ),
+    "mean_squared_error": (
+        "mean_squared_error: the mean over every output of every sample (nn.MSELoss).",
+        "nn.functional.mse_loss(model(x), t)",
+    ),
+    "binary_cross_entropy": (
+        "binary_cross_entropy: nn.BCELoss on σ(z), computed from the last z as the API does.",
+        "nn.functional.binary_cross_entropy_with_logits(model[:-1](x), t)",
+    ),
+    "cross_entropy": (
+        "cross_entropy: nn.CrossEntropyLoss on the last z, with probability target rows.",
+        "nn.functional.cross_entropy(model[:-1](x), t)",
+    ),
+}
+"""Each loss's docstring and torch expression, over a batch ``x`` with targets ``t``."""
+
+
+def optimizer_call(spec: OptimizerSpec) -> str:
+    """The torch.optim constructor with the request's settings."""
+    if isinstance(spec, AdamOptimizer):
+        kind = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
+        settings: dict[str, Value] = {
+            "lr": spec.learning_rate,
+            "betas": tuple(spec.betas),
+            "eps": spec.eps,
+            "weight_decay": spec.weight_decay,
+            "amsgrad": spec.amsgrad,
+        }
+    else:
+        kind = "SGD"
+        settings = {
+            "lr": spec.learning_rate,
+            "momentum": spec.momentum,
+            "dampening": spec.dampening,
+            "nesterov": spec.nesterov,
+            "weight_decay": spec.weight_decay,
+        }
+    arguments = ", ".join(f"{key}={literal(value)}" for key, value in settings.items())
+    return f"optimizer = torch.optim.{kind}(\n    model.parameters(), {arguments}\n)"
+
+
+def _header(request: TrainExport | NetworkExport) -> str:
+    """The docstring and imports."""
+    if isinstance(request, NetworkExport):
+        title = "Build a backprop-api network as torch.nn.Sequential (float64) and print it."
+    else:
+        title = "Train a backprop-api network with PyTorch exactly as POST /train does."
+    return header(request, title, "torch", "import torch\nfrom torch import nn")
+
+
+def _model(request: TrainExport | NetworkExport) -> list[str]:
+    """The nn.Sequential in float64 with the request's parameters, loaded as a state_dict."""
+    network = request.network
+    modules = []
+    for layer in network.layers:
+        modules += [
+            f"    nn.Linear({len(layer.weights[0])}, {len(layer.weights)}),",
+            f"    {MODULES[layer.activation]},",
+        ]
+    activations = [layer.activation for layer in network.layers]
+    return [
+        "torch.set_default_dtype(torch.float64)",
+        "",
+        "# The network: layer k is nn.Linear at index 2k (z = W·x + b, W of shape (units, inputs))",
+        "# and its activation at 2k + 1 (nn.Identity for identity); state_dict names 0.weight, ...",
+        "model = nn.Sequential(",
+        *modules,
+        ")",
+        'ACTIVATIONS = ["' + '", "'.join(activations) + '"]',
+        f"STATE_DICT = {dict_literal(state_dict(network))}",
+        "model.load_state_dict({name: torch.tensor(value) for name, value in STATE_DICT.items()})",
+    ]
+
+
+def _network_function() -> list[str]:
+    """The function that writes the model's parameters in the API's network format."""
+    return [
+        "def network() -> dict:",
+        '    """The model\'s parameters in the API\'s network format."""',
+        "    layers = [",
+        '        {"weights": linear.weight.tolist(), "bias": linear.bias.tolist(), '
+        '"activation": name}',
+        "        for linear, name in zip(model[::2], ACTIVATIONS, strict=True)",
+        "    ]",
+        '    return {"layers": layers}',
+    ]
+
+
+def _loss(loss: LossName) -> list[str]:
+    """The loss as a function of a batch and its targets."""
+    doc, expression = LOSSES[loss]
+    return [
+        "def loss_of(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:",
+        f'    """{doc}"""',
+        f"    return {expression}",
+    ]
+
+
+def _buffer(tensors: list[LayerTensors] | None, network: Network) -> dict[str, Value]:
+    """An optimizer buffer by state_dict name: as posted, or zeros where it was left out."""
+    values: dict[str, Value] = {}
+    for index, layer in enumerate(network.layers):
+        tensor = tensors[index] if tensors else None
+        zeros = [[0.0] * len(row) for row in layer.weights]
+        values[f"{2 * index}.weight"] = tensor.weights if tensor else zeros
+        values[f"{2 * index}.bias"] = tensor.bias if tensor else [0.0] * len(layer.bias)
+    return values
+
+
+def _resume(request: TrainExport) -> list[str]:
+    """Lines that load the posted optimizer state into torch's, as torch keeps it."""
+    state, spec = request.optimizer_state, request.optimizer
+    if state is None or not spec.buffers:
+        return []
+    adam = isinstance(spec, AdamOptimizer)
+    if not adam and state.step == 0:  # torch's SGD starts its buffer from the first gradient
+        return []
+    buffers = {name: _buffer(getattr(state, name), request.network) for name in spec.buffers}
+    lines = [
+        f"# Resume the optimizer where an earlier /train run stopped (optimizer_state, step "
+        f"{state.step}).",
+        f"STEP = {state.step}",
+    ]
+    for name, values in buffers.items():
+        lines.append(f"{name.upper()} = {dict_literal(values)}")
+    keys = [f'        "{name}": torch.tensor({name.upper()}[name]),' for name in buffers]
+    step = ['        "step": torch.tensor(float(STEP)),'] if adam else []
+    lines += [
+        "for name, parameter in model.named_parameters():",
+        "    optimizer.state[parameter] = {",
+        *step,
+        *keys,
+        "    }",
+    ]
+    return lines
+
+
+def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]:
+    """The run's settings and the batches of each epoch, as two blocks."""
+    size = min(request.batch_size or request.samples, request.samples)
+    settings = [
+        f"EPOCHS = {request.epochs}",
+        f"BATCH_SIZE = {size}",
+        assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
+        f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+    ]
+    if orders is None:
+        batches = [
+            "def batches(epoch: int) -> list:",
+            '    """The rows of each batch of an epoch: consecutive slices of the data."""',
+            "    return [slice(i, i + BATCH_SIZE) for i in range(0, len(inputs), BATCH_SIZE)]",
+        ]
+        return ["\n".join(settings), "\n".join(batches)]
+    first = request.optimizer_state.epoch if request.optimizer_state else 0
+    settings += [
+        "# Epoch k's order of the samples (k from 0), drawn by the API as /train draws it:",
+        f"# numpy.random.default_rng([{request.seed}, {first} + k]).permutation(samples); "
+        "torch has no such generator.",
+        assign("ORDERS", orders),
+    ]
+    if not request.include_data:
+        settings += [
+            "if len(inputs) != len(ORDERS[0]):",
+            '    raise SystemExit(f"the orders are of {len(ORDERS[0])} samples, the data has '
+            '{len(inputs)}")',
+        ]
+    batches = [
+        "def batches(epoch: int) -> list:",
+        '    """The rows of each batch of an epoch: slices of its shuffled order."""',
+        "    order = torch.tensor(ORDERS[epoch])",
+        "    return [order[i : i + BATCH_SIZE] for i in range(0, len(order), BATCH_SIZE)]",
+    ]
+    return ["\n".join(settings), "\n".join(batches)]
+
+
+TRAINING = '''
+
+def train_epoch(epoch: int) -> float:
+    """One epoch (from 0): an update per batch; the mean of the batch losses, each computed
+    with the parameters before its batch's update."""
+    losses = []
+    for rows in batches(epoch):
+        optimizer.zero_grad()
+        loss = loss_of(inputs[rows], targets[rows])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)
+
+
+def reached() -> bool:
+    """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
+    if LOSS_BELOW is None:
+        return False
+    with torch.no_grad():
+        return loss_of(inputs, targets).item() <= LOSS_BELOW
+
+
+def main() -> None:
+    """Train as /train does, printing each recorded epoch and then the network."""
+    stop, epoch = reached(), 0
+    while not stop and epoch < EPOCHS:
+        epoch += 1
+        loss = train_epoch(epoch - 1)
+        stop = reached()
+        if (epoch - 1) % EVERY == 0 or epoch == EPOCHS or stop:
+            print(json.dumps({"epoch": epoch, "loss": loss}))
+    print(json.dumps(network()))
+'''
+
+MAIN = '''
+
+def main() -> None:
+    """Print the network."""
+    print(json.dumps(network()))
+'''
+
+
+def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None) -> str:
+    """The script of ``request``; ``orders`` holds each epoch's shuffled order, if shuffled."""
+    blocks = [_header(request), "\n".join(_model(request))]
+    if isinstance(request, TrainExport):
+        names, file_tensor = (
+            ("inputs", "targets"),
+            "torch.atleast_2d(torch.tensor({}, dtype=torch.float64))",
+        )
+        blocks.append(
+            "\n".join(data_lines(request, request.include_data, names, "torch.tensor", file_tensor))
+        )
+    if request.loss is not None:
+        blocks.append("\n".join(_loss(request.loss)))
+    if request.optimizer is not None:
+        blocks.append(optimizer_call(request.optimizer))
+    if isinstance(request, TrainExport):
+        blocks += ["\n".join(_resume(request)), *_schedule(request, orders)]
+    blocks.append("\n".join(_network_function()))
+    blocks += (TRAINING if isinstance(request, TrainExport) else MAIN).split("\n\n\n")
+    return join([*blocks, 'if __name__ == "__main__":\n    main()'])

@@ -1,0 +1,417 @@
+"""/export: the generated PyTorch and NumPy scripts, run, reproduce /train to 1e-9; the state_dict
+loads into the script's model; no string of a request reaches the code; the 422s.
+
+The scripts of all cases run in one subprocess per format (see tests/export_runner.py), so that
+torch is imported once.
+"""
+
+import ast
+import copy
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app import examples
+from app.render.script import literal
+from app.schemas.base import StrictModel
+from app.schemas.export import REPRODUCED, TrainExport, unreproduced
+from app.schemas.training import StopRule
+
+RUNNER = Path(__file__).parent.parent / "export_runner.py"
+PYPROJECT = Path(__file__).parent.parent.parent / "pyproject.toml"
+RUFF = Path(sys.executable).parent / "ruff"
+TOLERANCE = 1e-9
+"""Each loss and parameter is within TOLERANCE · max(1, |/train's value|) of /train's."""
+
+
+def _layer(units: int, inputs: int, activation: str, rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "weights": rng.uniform(-0.8, 0.8, (units, inputs)).tolist(),
+        "bias": rng.uniform(-0.2, 0.2, units).tolist(),
+        "activation": activation,
+    }
+
+
+def _network(activations: list[str], sizes: list[int], seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    layers = [
+        _layer(units, inputs, name, rng)
+        for name, inputs, units in zip(activations, sizes, sizes[1:], strict=False)
+    ]
+    return {"layers": layers}
+
+
+def _data(samples: int, inputs: int, outputs: int, kind: str, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(samples, inputs))
+    if kind == "one_hot":
+        t = np.eye(outputs)[rng.integers(0, outputs, samples)]
+    elif kind == "binary":
+        t = rng.integers(0, 2, (samples, outputs)).astype(float)
+    else:
+        t = rng.normal(size=(samples, outputs))
+    return {"inputs": x.tolist(), "targets": t.tolist()}
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "notebook_sgd": copy.deepcopy(examples.TRAIN),
+    "sgd_momentum_dampening_mse_batches": {
+        "network": _network(["tanh", "sigmoid"], [3, 4, 2], 1),
+        **_data(10, 3, 2, "real", 2),
+        "loss": "mean_squared_error",
+        "optimizer": {"type": "sgd", "learning_rate": 0.05, "momentum": 0.8, "dampening": 0.3},
+        "epochs": 12,
+        "batch_size": 4,
+    },
+    "sgd_nesterov_weight_decay": {
+        "network": _network(["leaky_relu", "relu", "identity"], [2, 5, 3, 1], 3),
+        **_data(7, 2, 1, "real", 4),
+        "optimizer": {
+            "type": "sgd",
+            "learning_rate": 0.02,
+            "momentum": 0.9,
+            "nesterov": True,
+            "weight_decay": 0.01,
+        },
+        "epochs": 15,
+        "batch_size": 3,
+    },
+    "adam_bce_batches": {
+        "network": _network(["relu", "sigmoid"], [3, 4, 2], 5),
+        **_data(9, 3, 2, "binary", 6),
+        "loss": "binary_cross_entropy",
+        "optimizer": {"type": "adam", "learning_rate": 0.01, "betas": [0.8, 0.99]},
+        "epochs": 20,
+        "batch_size": 4,
+    },
+    "adamw_amsgrad_cross_entropy_shuffle_stop_every": {
+        **copy.deepcopy(examples.CLASSIFY),
+        "optimizer": {"type": "adamw", "learning_rate": 0.1, "amsgrad": True},
+        "trace": {"every": 7, "include": ["loss"]},
+    },
+    "adam_weight_decay_cross_entropy": {
+        "network": _network(["sigmoid", "softmax"], [2, 3, 3], 7),
+        **_data(6, 2, 3, "one_hot", 8),
+        "loss": "cross_entropy",
+        "optimizer": {"type": "adam", "learning_rate": 0.02, "weight_decay": 0.001, "eps": 1e-6},
+        "epochs": 10,
+    },
+}
+"""Every loss, every activation, SGD (momentum, dampening, Nesterov, weight decay), Adam (betas,
+eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled, stop.loss_below and
+trace.every."""
+
+RESUMED: dict[str, dict[str, Any]] = {
+    "resumed_sgd_momentum_shuffle": {
+        "network": _network(["tanh", "identity"], [3, 4, 1], 9),
+        **_data(8, 3, 1, "real", 10),
+        "optimizer": {"type": "sgd", "learning_rate": 0.05, "momentum": 0.9},
+        "epochs": 6,
+        "batch_size": 3,
+        "shuffle": True,
+        "seed": 4,
+    },
+    "resumed_adam_amsgrad": {
+        "network": _network(["relu", "identity"], [3, 4, 2], 11),
+        **_data(5, 3, 2, "real", 12),
+        "optimizer": {"type": "adam", "learning_rate": 0.01, "amsgrad": True},
+        "epochs": 6,
+        "batch_size": 2,
+    },
+}
+"""Runs resumed from the optimizer_state of a first /train run of the same settings."""
+
+
+def _post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _resumed(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` continued from where a first /train run of it stopped."""
+    first = _post(client, "/train", body)
+    return body | {"network": first["network"], "optimizer_state": first["optimizer_state"]}
+
+
+def _expected(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    """What the scripts must print: /train's recorded losses and its network."""
+    trace = body.get("trace", {}) | {"include": ["loss"]}
+    train = {key: value for key, value in body.items() if key not in ("format", "include_data")}
+    answer = _post(client, "/train", train | {"trace": trace})
+    return {"epochs": answer["trace"], "network": answer["network"]}
+
+
+def _write(client: TestClient, body: dict[str, Any], fmt: str, folder: Path) -> Path:
+    """The exported script of ``body``, saved in ``folder`` (with data.json if not embedded)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    answer = _post(client, "/export", body | {"format": fmt})
+    path = folder / answer["filename"]
+    path.write_text(answer["content"])
+    if body.get("include_data") is False:
+        data = {"inputs": body["inputs"], "targets": body["targets"]}
+        (folder / "data.json").write_text(json.dumps(data))
+    return path
+
+
+def _run(jobs: list[dict[str, Any]]) -> list[str]:
+    """Each job's stdout, all run by the runner in one subprocess."""
+    done = subprocess.run(
+        [sys.executable, str(RUNNER)],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    outputs: list[str] = json.loads(done.stdout)
+    return outputs
+
+
+def _difference(printed: str, expected: dict[str, Any]) -> float:
+    """The largest scaled difference between a script's lines and /train's numbers."""
+    lines = [json.loads(line) for line in printed.splitlines()]
+    epochs, network = lines[:-1], lines[-1]
+    assert [line["epoch"] for line in epochs] == [e["epoch"] for e in expected["epochs"]]
+    pairs = [(line["loss"], e["loss"]) for line, e in zip(epochs, expected["epochs"], strict=True)]
+    for got, want in zip(network["layers"], expected["network"]["layers"], strict=True):
+        assert got["activation"] == want["activation"]
+        for key in ("weights", "bias"):
+            pairs += zip(np.ravel(got[key]), np.ravel(want[key]), strict=True)
+    return max(abs(got - want) / max(1.0, abs(want)) for got, want in pairs)
+
+
+@pytest.fixture(scope="module")
+def module_client() -> TestClient:
+    from app.main import create_app
+
+    return TestClient(create_app())
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "numpy"])
+def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: Path) -> None:
+    """Every case's script prints /train's recorded losses and trained network to 1e-9, and
+    passes ruff check and ruff format --check with the project's settings."""
+    client = module_client
+    bodies = CASES | {name: _resumed(client, body) for name, body in RESUMED.items()}
+    bodies["data_file"] = copy.deepcopy(CASES["adam_bce_batches"]) | {"include_data": False}
+    bodies["data_file_shuffled"] = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
+        "include_data": False
+    }
+    bodies["stop_at_the_start"] = copy.deepcopy(examples.TRAIN) | {"stop": {"loss_below": 2.0}}
+    paths = {name: _write(client, body, fmt, tmp_path / name) for name, body in bodies.items()}
+    outputs = _run([{"script": str(path)} for path in paths.values()])
+    differences = {
+        name: _difference(printed, _expected(client, bodies[name]))
+        for name, printed in zip(paths, outputs, strict=True)
+    }
+    assert max(differences.values()) <= TOLERANCE, differences
+    files = [str(path) for path in paths.values()]
+    config = ["--config", str(PYPROJECT), "--no-cache"]
+    subprocess.run([str(RUFF), "check", *config, *files], check=True, capture_output=True)
+    subprocess.run([str(RUFF), "format", "--check", *config, *files], check=True)
+
+
+def test_data_file_named_on_the_command_line(module_client: TestClient, tmp_path: Path) -> None:
+    """A script without embedded data reads the file given as its first argument, run directly."""
+    body = copy.deepcopy(examples.TRAIN) | {"include_data": False, "epochs": 3}
+    script = _write(module_client, body, "numpy", tmp_path)
+    (tmp_path / "data.json").unlink()
+    other = tmp_path / "mine.json"
+    other.write_text(json.dumps({"inputs": body["inputs"], "targets": body["targets"]}))
+    printed = subprocess.run(
+        [sys.executable, str(script), str(other)], capture_output=True, text=True, check=True
+    ).stdout
+    assert _difference(printed, _expected(module_client, body)) <= TOLERANCE
+
+
+NETWORK_ONLY = _network(["leaky_relu", "tanh", "softmax"], [3, 5, 4, 2], 13)
+SHUFFLED_FROM_FILE = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
+    "include_data": False
+}
+
+
+@pytest.fixture(scope="module")
+def single_runs(module_client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The outputs of the checks below, run in one subprocess (torch is imported once): the
+    network-only scripts, the first loading the json export; a shuffled PyTorch script whose
+    data file has 5 of its 8 samples."""
+    folder = tmp_path_factory.mktemp("single")
+    body = {"network": NETWORK_ONLY, "loss": "cross_entropy", "optimizer": {"type": "adamw"}}
+    state = _post(module_client, "/export", {"network": NETWORK_ONLY, "format": "json"})
+    (folder / "state_dict.json").write_text(state["content"])
+    shuffled = _write(module_client, SHUFFLED_FROM_FILE, "pytorch", folder / "shuffled")
+    fewer = {key: SHUFFLED_FROM_FILE[key][:5] for key in ("inputs", "targets")}
+    (folder / "shuffled" / "data.json").write_text(json.dumps(fewer))
+    jobs = [
+        {
+            "script": str(_write(module_client, body, "pytorch", folder / "torch")),
+            "state_dict": str(folder / "state_dict.json"),
+        },
+        {"script": str(_write(module_client, body, "numpy", folder / "numpy"))},
+        {"script": str(shuffled)},
+    ]
+    return _run(jobs)
+
+
+def test_network_only_and_state_dict(module_client: TestClient, single_runs: list[str]) -> None:
+    """network + format alone: the scripts print the network; the json export is the state_dict
+    that the PyTorch script's model loads (names and shapes), and loading it changes nothing."""
+    state = _post(module_client, "/export", {"network": NETWORK_ONLY, "format": "json"})
+    assert state["filename"] == "state_dict.json"
+    saved = json.loads(state["content"])
+    assert list(saved) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    assert saved["2.weight"] == NETWORK_ONLY["layers"][1]["weights"]
+    for printed in single_runs[:2]:
+        assert json.loads(printed) == NETWORK_ONLY
+
+
+def test_shuffled_orders_need_data_of_their_size(single_runs: list[str]) -> None:
+    """The PyTorch script holds the orders of the request's samples: a data file with another
+    number of samples stops it with a message instead of a wrong run."""
+    assert single_runs[2] == "exit: the orders are of 8 samples, the data has 5"
+
+
+HOSTILE = [
+    '"""; import os; os.system(\'touch /tmp/pwned\') #',
+    "relu\nimport os",
+    "relu'); __import__('os').system('x'); ('",
+    "\uff52\uff45\uff4c\uff55",  # fullwidth look-alikes of relu
+    "relu\u202e",
+]
+STRING_FIELDS: list[tuple[str | int, ...]] = [
+    ("format",),
+    ("loss",),
+    ("network", "layers", 0, "activation"),
+    ("optimizer", "type"),
+    ("optimizer_state", "type"),
+    ("trace", "include", 0),
+]
+"""Every place a request takes a string."""
+
+
+def _set(body: dict[str, Any], loc: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    target: Any = body
+    for key in loc[:-1]:
+        target = target[key]
+    target[loc[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize("loc", STRING_FIELDS, ids=[".".join(map(str, s)) for s in STRING_FIELDS])
+def test_hostile_strings_are_refused(module_client: TestClient, loc: tuple[str | int, ...]) -> None:
+    """A string field holding code, a newline or look-alike Unicode is a 422 naming the field,
+    and no script is written."""
+    base = copy.deepcopy(examples.TRAIN) | {
+        "format": "pytorch",
+        "optimizer_state": {"type": "sgd", "step": 0},
+        "trace": {"include": ["loss"]},
+    }
+    for hostile in HOSTILE:
+        detail = _post(module_client, "/export", _set(base, loc, hostile), 422)["detail"]
+        assert any(tuple(item["loc"][1:]) == loc for item in detail), detail
+        assert "content" not in json.dumps(detail)
+
+
+def test_hostile_keys_are_refused(module_client: TestClient) -> None:
+    """An unknown field, whatever its name, is a 422 naming it."""
+    for hostile in HOSTILE:
+        body = copy.deepcopy(examples.TRAIN) | {"format": "numpy", hostile: 1}
+        detail = _post(module_client, "/export", body, 422)["detail"]
+        assert [item["loc"][1:] for item in detail] == [[hostile]]
+
+
+def test_scripts_hold_only_numbers_and_fixed_names(module_client: TestClient) -> None:
+    """The generated code is the same for the same numbers: no text of the request reaches it
+    but numbers (the notebook's network with other numbers makes the same script but for them)."""
+    body = copy.deepcopy(examples.TRAIN) | {"format": "numpy"}
+    other = _set(body, ("network", "layers", 0, "bias", 1), 0.0625)
+    first = _post(module_client, "/export", body)["content"]
+    second = _post(module_client, "/export", other)["content"]
+    assert first.replace("0.05", "0.0625") == second
+
+
+def test_file_download(module_client: TestClient) -> None:
+    """Accept: text/x-python answers the script itself, with a file name to save it under."""
+    body = copy.deepcopy(examples.TRAIN) | {"format": "pytorch"}
+    response = module_client.post("/export", json=body, headers={"accept": "text/x-python"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="train_torch.py"'
+    assert response.headers["content-type"].startswith("text/x-python")
+    assert response.text == _post(module_client, "/export", body)["content"]
+
+
+def test_network_only_body_with_training_fields_needs_data(module_client: TestClient) -> None:
+    """A body with a training setting is a /train request: without data it names the fields."""
+    body = {"network": examples.NOTEBOOK_NETWORK, "format": "pytorch", "epochs": 3}
+    detail = _post(module_client, "/export", body, 422)["detail"]
+    assert {tuple(item["loc"][1:]) for item in detail} == {("inputs",), ("targets",)}
+
+
+def test_network_only_loss_needs_its_activation(module_client: TestClient) -> None:
+    """A cross-entropy without data still needs its last activation."""
+    body = {"network": examples.NOTEBOOK_NETWORK, "format": "numpy", "loss": "cross_entropy"}
+    detail = _post(module_client, "/export", body, 422)["detail"]
+    assert [item["loc"][1:] for item in detail] == [["network", "layers", 1, "activation"]]
+
+
+def test_settings_export_does_not_reproduce_are_refused() -> None:
+    """A field set to a value other than its default, outside what the scripts reproduce, is an
+    issue naming it (as a /train setting added later will be)."""
+
+    class Stop(StrictModel):
+        loss_below: float | None = None
+        patience: int | None = None
+
+    issues = unreproduced(Stop(loss_below=0.1, patience=3), ("stop",))
+    assert [issue["loc"] for issue in issues] == [("stop", "patience")]
+    assert "export does not reproduce patience" in str(issues[0]["type"])
+    assert unreproduced(Stop(loss_below=0.1, patience=None), ("stop",)) == []
+
+
+def test_script_size_is_limited(limited_client: Any) -> None:
+    """The numbers a script holds count against BACKPROP_MAX_TRACE_VALUES; shuffled orders too."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=300)
+    body = copy.deepcopy(examples.CLASSIFY) | {"format": "pytorch"}
+    detail = _post(client, "/export", body, 422)["detail"]
+    assert "BACKPROP_MAX_TRACE_VALUES" in detail[0]["msg"]
+    assert _post(client, "/export", body | {"format": "numpy"})["format"] == "numpy"
+
+
+def test_literals_read_back_as_the_same_numbers() -> None:
+    """Numbers are written in forms that Python reads back bit for bit, laid out within the
+    line length."""
+    tricky = [1e-7, -0.0, 1.7976931348623157e308, 5e-324, 0.1 + 0.2, 123456789012345680000.0, 2.5]
+    rows = [tricky, [float(i) / 3 for i in range(60)], []]
+    text = literal(rows, 0, 4)
+    back = ast.literal_eval(text)
+    assert [[float(x).hex() for x in row] for row in back] == [
+        [x.hex() for x in row] for row in rows
+    ]
+    assert math.copysign(1.0, back[0][1]) == -1.0
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert ast.literal_eval(literal([[3, 0, 2, 1]])) == [[3, 0, 2, 1]]
+
+
+@pytest.mark.parametrize("name", list(examples.EXPORT_EXAMPLES))
+def test_swagger_examples_export(module_client: TestClient, name: str) -> None:
+    """Each example of /export in the docs answers its file."""
+    example = examples.EXPORT_EXAMPLES[name]["value"]
+    answer = _post(module_client, "/export", example)
+    assert answer["format"] == example["format"]
+    assert answer["content"]
+
+
+def test_reproduced_fields_are_fields() -> None:
+    """Every field named as reproduced is one of the request's (a rename would leave it
+    unchecked)."""
+    assert REPRODUCED[""] <= set(TrainExport.model_fields)
+    assert REPRODUCED["stop"] <= set(StopRule.model_fields)
