@@ -5,7 +5,8 @@
     python -m bench engine-tiny http --repeat 3
 
 Benchmarks: engine-tiny and engine-large (bench/engine.py), train and stream
-(bench/end_to_end.py), http (bench/http_overhead.py), memory (bench/memory.py). Each prints its
+(bench/end_to_end.py), http (bench/http_overhead.py), memory (bench/memory.py), explain
+(bench/explain.py). Each prints its
 repetitions, then a line with the median, the baseline's median, the ratio and the target with
 PASS or FAIL; at the end a Markdown table of all of them and the machine they ran on. Servers
 are started here (``python -m app.serve``, one worker, a free port) and stopped at the end.
@@ -24,10 +25,11 @@ from app.allocator import keep_freed_memory
 from bench.common import Result, machine, table
 from bench.end_to_end import full_traces
 from bench.engine import engine_large, engine_tiny
+from bench.explain import explain_brief
 from bench.http_overhead import http_overhead
 from bench.memory import peak_memory
 
-NAMES = ["engine-tiny", "engine-large", "train", "stream", "http", "memory"]
+NAMES = ["engine-tiny", "engine-large", "train", "stream", "http", "memory", "explain"]
 FULL = {"tiny": 100_000, "large": 50, "trace": 20_000, "seconds": 10.0, "repeat": 5}
 QUICK = {"tiny": 10_000, "large": 10, "trace": 2_000, "seconds": 2.0, "repeat": 3}
 
@@ -95,6 +97,8 @@ def main() -> int:
         results += guarded("http", lambda: [http_overhead(repeat, seconds, args.connections)])
     if "memory" in chosen:
         results += guarded("memory", lambda: [peak_memory(trace)])
+    if "explain" in chosen:
+        results += guarded("explain", lambda: [explain_brief(repeat)])
     print("\n" + table(results))
     print(f"\nMachine: {machine()}")
     return 1 if any(result.ok is False for result in results) else 0

@@ -4,7 +4,6 @@ and /train's, the three formats, the bounds on large networks and the 422s."""
 import copy
 import itertools
 import re
-import time
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from bench.explain import mnist_like
 from tests.helpers import OPTIMIZERS, strict_json
 from tests.notebook_values import PRINTED, PRINTED_UPDATES
 
@@ -385,29 +385,8 @@ def test_the_pointer_names_the_first_wrong_number_and_its_sample(client: TestCli
 
 
 def _mnist_like(hidden: int) -> dict[str, Any]:
-    """A 784-hidden-10 softmax network on one sample, cross-entropy, as an MNIST model; random
-    weights from a seeded generator."""
-    rng = np.random.default_rng(12)
-    return {
-        "network": {
-            "layers": [
-                {
-                    "weights": (rng.normal(size=(hidden, 784)) * 0.05).tolist(),
-                    "bias": (rng.normal(size=hidden) * 0.1).tolist(),
-                    "activation": "relu",
-                },
-                {
-                    "weights": (rng.normal(size=(10, hidden)) * 0.1).tolist(),
-                    "bias": [0.0] * 10,
-                    "activation": "softmax",
-                },
-            ]
-        },
-        "inputs": rng.uniform(size=784).tolist(),
-        "targets": [1.0] + [0.0] * 9,
-        "loss": "cross_entropy",
-        "format": "json",
-    }
+    """The benchmark's 784-hidden-10 softmax network on one sample, asked for as JSON."""
+    return mnist_like(hidden) | {"format": "json"}
 
 
 def test_a_large_network_is_written_in_full_up_to_the_response_size_limit(
@@ -442,11 +421,8 @@ RUNS_784_128_10 = {
 
 def test_a_784_128_10_network_is_explained_briefly_by_default(client: TestClient) -> None:
     body = _mnist_like(128)
-    start = time.perf_counter()
     response = client.post("/explain", json=body)
-    elapsed = time.perf_counter() - start
     assert response.status_code == 200, response.text
-    assert elapsed < 1.0
     assert len(response.content) < 100_000
     steps = strict_json(response.text)["steps"]
     elisions = {
