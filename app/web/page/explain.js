@@ -1,0 +1,50 @@
+/** The worked solution of /explain: its Markdown's headings and items, each formula rendered by
+ * KaTeX (from the API's LaTeX, trust off), every other piece of text set as text. */
+
+import { element } from "./format.js";
+
+/** Append `text` to `parent`, formulas between $ rendered by KaTeX, the rest as text nodes. */
+function appendInline(parent, text) {
+  text.split(/(\$[^$]+\$)/).forEach((piece) => {
+    if (piece.startsWith("$") && piece.endsWith("$") && piece.length > 2) {
+      const span = element("span", "math");
+      const katex = globalThis.katex;
+      if (katex) katex.render(piece.slice(1, -1), span, { throwOnError: false, trust: false, output: "html" });
+      else span.textContent = piece.slice(1, -1);
+      parent.append(span);
+    } else if (piece) parent.append(document.createTextNode(piece));
+  });
+}
+
+/** Render `markdown` into `root`; list item i gets the id of `stepIds[i]` ("step-forward.0.z.0"). */
+export function renderExplain(root, markdown, stepIds) {
+  root.replaceChildren();
+  let list = null;
+  let item = 0;
+  for (const line of markdown.split("\n")) {
+    const heading = /^(#{1,6}) (.*)$/.exec(line);
+    if (heading) {
+      const level = Math.min(6, heading[1].length + 2);
+      root.append(element(`h${level}`, "", heading[2]));
+      list = null;
+    } else if (line.startsWith("- ")) {
+      if (!list) {
+        list = element("ul", "steps");
+        root.append(list);
+      }
+      const li = element("li");
+      if (stepIds[item]) {
+        li.id = `step-${stepIds[item]}`;
+        li.tabIndex = -1;
+      }
+      item += 1;
+      appendInline(li, line.slice(2));
+      list.append(li);
+    } else if (line.trim()) {
+      const paragraph = element("p");
+      appendInline(paragraph, line);
+      root.append(paragraph);
+      list = null;
+    }
+  }
+}

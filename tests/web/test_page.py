@@ -1,0 +1,219 @@
+"""The playground at ``/`` in a real browser: its numbers are the API's, nothing leaves the app's
+origin, nothing logs an error. With ``PAGE_SCREENSHOTS=1`` the tests also write the README's
+screenshots into docs/images/ (off by default, so that a test run leaves the tree clean)."""
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, get_args
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.api.docs import WEB_DIR
+from app.api.page import CSP
+from app.examples import NOTEBOOK_NETWORK, TRAIN
+from app.nn.activations import ActivationName
+from app.nn.init import InitName
+from app.nn.losses import LossName
+from app.schemas.training import OptimizerState
+from tests.web.conftest import Visit
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+NOTEBOOK_SAMPLE = {"inputs": [-1.0, 2.0, 1.5], "targets": [1.0], "loss": "half_squared_error"}
+
+
+def _open(visit: Visit, path: str = "/", size: tuple[int, int] = (1280, 800)) -> Page:
+    """The page at ``path``, once its first view is drawn."""
+    visit.page.set_viewport_size({"width": size[0], "height": size[1]})
+    visit.page.goto(path)
+    expect(visit.page.locator("body")).to_have_attribute("data-ready", "true", timeout=15_000)
+    return visit.page
+
+
+def _train(page: Page, status: str = "completed") -> None:
+    """Press Train and wait for the run to end with ``status``."""
+    page.click("#train")
+    expect(page.locator("#status")).to_have_attribute("data-status", status, timeout=30_000)
+
+
+def _screenshot(page: Page, name: str) -> None:
+    """Write docs/images/NAME.png when PAGE_SCREENSHOTS is set."""
+    if os.environ.get("PAGE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+def _assert_clean(visit: Visit, expected_422: bool = False) -> None:
+    """Nothing left the origin, nothing logged an error (but the browser's own line for an
+    expected 422 answer, which no script can silence)."""
+    assert visit.outside_requests() == []
+    ignored = "the server responded with a status of 422" if expected_422 else None
+    assert [error for error in visit.errors if not (ignored and ignored in error)] == []
+
+
+def test_the_page_loads_from_its_own_origin_under_a_strict_csp(visit: Visit) -> None:
+    answer = httpx.get(f"{visit.origin}/")
+    assert answer.headers["content-security-policy"] == CSP
+    assert "script-src 'self'" in CSP
+    assert "style-src 'self'" in CSP
+    assert "<script>" not in answer.text
+    assert " style=" not in answer.text
+    page = _open(visit)
+    assert page.title() == "backprop-api playground"
+    expect(page.locator("#preset")).to_have_value("notebook")
+    expect(page.locator("#epoch-counter")).to_have_text("epoch 0 / 10")
+    _screenshot(page, "playground-start")
+    _assert_clean(visit)
+
+
+def test_ten_notebook_epochs_show_the_notebooks_loss_and_trains_final_loss(visit: Visit) -> None:
+    expected = httpx.post(f"{visit.origin}/train", json=TRAIN).json()
+    page = _open(visit)
+    _train(page)
+    expect(page.locator("#epoch-counter")).to_have_text("epoch 10 / 10")
+    expect(page.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
+    expect(page.locator("#curve")).to_have_attribute("data-points", str(len(expected["trace"])))
+    page.locator("#scrubber").fill("0")
+    expect(page.locator("body")).to_have_attribute("data-epoch", "1")
+    expect(page.locator("#scrub-label")).to_have_text("epoch 1, loss 1.7766125")
+    expect(page.locator("#printout .loss-value")).to_have_text("1.7766125")
+    page.locator("line.edge").first.focus()
+    _screenshot(page, "playground-trained")
+    _assert_clean(visit)
+
+
+def test_an_edge_shows_the_gradient_backward_gives(visit: Visit) -> None:
+    """W2[0,1] (hidden unit 2 to the output), before training: its gradient is /backward's."""
+    body = {"network": NOTEBOOK_NETWORK, **NOTEBOOK_SAMPLE}
+    gradient = httpx.post(f"{visit.origin}/backward", json=body).json()["gradients"][1]["weights"]
+    page = _open(visit)
+    page.locator('line.edge[data-layer="1"][data-unit="0"][data-from="1"]').focus()
+    shown = page.locator('#details dd[data-key="gradient"]')
+    expect(shown).to_have_text(repr(gradient[0][1]))
+    assert float(shown.inner_text()) == gradient[0][1]
+    expect(page.locator('#details dd[data-key="weight"]')).to_have_text("-0.7")
+    page.locator('.node[data-layer="1"][data-unit="1"]').focus()
+    expect(page.locator('#details dd[data-key="z"]')).to_have_text("1.4500000000000002")
+    expect(page.locator('#details dd[data-key="delta"]')).to_have_text("1.3195000000000001")
+    _assert_clean(visit)
+
+
+def test_the_xor_preset_draws_a_heatmap(visit: Visit) -> None:
+    page = _open(visit)
+    page.select_option("#preset", "xor")
+    canvas = page.locator("#heatmap")
+    expect(canvas).to_be_visible()
+    expect(canvas).to_have_attribute("data-draw-ms", re.compile(r"^\d"))
+    colours = canvas.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97)
+                  seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return seen.size; }"""
+    )
+    assert colours > 10
+    _train(page, "target_reached")
+    expect(page.locator("#summary")).to_contain_text("Target reached")
+    _screenshot(page, "playground-xor")
+    _assert_clean(visit)
+
+
+def test_a_copied_link_restores_the_same_state_in_a_fresh_page(visit: Visit) -> None:
+    page = _open(visit)
+    page.fill("#lr", "0.05")
+    page.fill("#epochs", "6")
+    page.locator("#epochs").dispatch_event("change")
+    expect(page.locator("#epoch-counter")).to_have_text("epoch 0 / 6")
+    _train(page)
+    page.locator("#scrubber").fill("2")
+    expect(page.locator("body")).to_have_attribute("data-epoch", "3")
+    label = page.locator("#scrub-label").inner_text()
+    assert label.startswith("epoch 3, loss ")
+    loss = page.locator("#printout .loss-value").inner_text()
+    page.click("#copy-url")
+    link = page.locator("#share-output").input_value()
+    assert link.startswith(f"{visit.origin}/#s=")
+    fresh = page.context.new_page()
+    fresh.goto(link)
+    expect(fresh.locator("#status")).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(fresh.locator("#lr")).to_have_value("0.05")
+    expect(fresh.locator("#epochs")).to_have_value("6")
+    expect(fresh.locator("#scrub-label")).to_have_text(label)
+    expect(fresh.locator("#printout .loss-value")).to_have_text(loss)
+    _assert_clean(visit)
+
+
+def test_the_exercise_marks_a_planted_mistake_wrong_with_its_hint(visit: Visit) -> None:
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    page.fill("#claim-layers-0-a", "0.1, 1.45")
+    page.fill("#claim-loss", "3.553225")  # the ½ dropped
+    page.click("#exercise button[type=submit]")
+    right = page.locator(".exercise-field:has(#claim-layers-0-a)")
+    wrong = page.locator(".exercise-field:has(#claim-loss)")
+    expect(right).to_have_class(re.compile(r"\bright\b"))
+    expect(wrong).to_have_class(re.compile(r"\bwrong\b"))
+    expect(wrong.locator(".verdict")).to_contain_text("the ½ is missing")
+    wrong.locator(".step-link").click()
+    expect(page.locator("#step-loss")).to_be_focused()
+    expect(page.locator("#step-loss .katex").first).to_be_visible()
+    _screenshot(page, "playground-exercise")
+    _assert_clean(visit)
+
+
+def test_a_pasted_invalid_request_shows_the_422_message(visit: Visit) -> None:
+    body: dict[str, Any] = json.loads(json.dumps(TRAIN))
+    body["network"]["layers"][1]["weights"] = [[0.3, -0.7, 0.2]]
+    message = httpx.post(f"{visit.origin}/train", json=body).json()["detail"][0]["msg"]
+    page = _open(visit)
+    page.click("#paste-box summary")
+    page.fill("#paste", json.dumps(body))
+    page.click("#load-paste")
+    expect(page.locator("#paste-box .problem")).to_contain_text(message)
+    _assert_clean(visit, expected_422=True)
+
+
+def test_an_invalid_setting_shows_the_422_message_beside_its_field(visit: Visit) -> None:
+    page = _open(visit)
+    page.fill("#lr", "-1")
+    page.locator("#lr").dispatch_event("change")
+    _train(page, "failed")
+    problem = page.locator(".field:has(#lr) .problem")
+    expect(problem).to_contain_text(
+        "optimizer.learning_rate: Input should be greater than or equal to 0"
+    )
+    expect(page.locator("#lr")).to_have_attribute("aria-invalid", "true")
+    _assert_clean(visit, expected_422=True)
+
+
+def test_the_page_is_readable_at_phone_width(visit: Visit) -> None:
+    page = _open(visit, size=(390, 844))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    _screenshot(page, "playground-phone")
+    _assert_clean(visit)
+
+
+def test_the_forms_names_are_the_engines() -> None:
+    """vocab.js lists the activations, losses, init schemes and optimizers the API accepts."""
+    source = (WEB_DIR / "page" / "vocab.js").read_text()
+
+    def listed(name: str) -> list[str]:
+        match = re.search(rf"export const {name} = \[(.*?)\];", source, re.S)
+        assert match is not None, name
+        return re.findall(r'"([a-z_]+)"', match[1])
+
+    assert listed("ACTIVATIONS") == list(get_args(ActivationName))
+    assert listed("LOSSES") == list(get_args(LossName))
+    assert listed("INITS") == list(get_args(InitName))
+    assert listed("OPTIMIZERS") == list(get_args(OptimizerState.model_fields["type"].annotation))
+
+
+@pytest.mark.parametrize("path", ["page/index.html"])
+def test_the_page_has_no_inline_script_or_style(path: str) -> None:
+    html = (WEB_DIR / path).read_text()
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert "<style" not in html
+    assert re.search(r"\son[a-z]+=", html) is None
+    assert re.search(r"\sstyle=", html) is None
