@@ -217,3 +217,70 @@ def test_the_page_has_no_inline_script_or_style(path: str) -> None:
     assert "<style" not in html
     assert re.search(r"\son[a-z]+=", html) is None
     assert re.search(r"\sstyle=", html) is None
+
+
+def _set(page: Page, field: str, value: str) -> None:
+    """Type into a field and commit it, as leaving the field does."""
+    page.fill(field, value)
+    page.locator(field).dispatch_event("change")
+
+
+LAG_PROBE = """() => { window.lags = []; let due = performance.now() + 20;
+    window.lagTimer = setInterval(() => { const now = performance.now();
+        window.lags.push(now - due); due = now + 20; }, 20); }"""
+
+
+def test_a_long_run_streams_pauses_resumes_and_keeps_the_page_responsive(visit: Visit) -> None:
+    """10,000 notebook epochs: paused and resumed, the same final loss as one /train request;
+    the curve holds one point per recorded line (a few hundred); timers keep running."""
+    expected = httpx.post(
+        f"{visit.origin}/train",
+        json=TRAIN | {"epochs": 10_000, "trace": {"every": 10_000, "include": ["loss"]}},
+    ).json()
+    page = _open(visit)
+    _set(page, "#epochs", "10000")
+    expect(page.locator("#epoch-counter")).to_have_text("epoch 0 / 10000")
+    page.evaluate(LAG_PROBE)
+    page.click("#train")
+    expect(page.locator("#epoch-counter")).not_to_have_text("epoch 0 / 10000")
+    page.click("#pause")
+    expect(page.locator("#status")).to_have_attribute("data-status", "paused")
+    paused_at = int(page.locator("#epoch-counter").inner_text().split()[1])
+    assert 0 < paused_at < 10_000
+    expect(page.locator("#train")).to_have_text("Resume")
+    _train(page)
+    expect(page.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
+    lags = page.evaluate("(clearInterval(window.lagTimer), window.lags)")
+    assert max(lags) < 500, f"the page froze for {max(lags):.0f} ms"
+    points = int(page.locator("#curve").get_attribute("data-points") or 0)
+    assert 500 <= points <= 600
+    _assert_clean(visit)
+
+
+def test_stop_cancels_the_stream(visit: Visit) -> None:
+    page = _open(visit)
+    _set(page, "#epochs", "200000")
+    page.click("#train")
+    expect(page.locator("#epoch-counter")).not_to_have_text("epoch 0 / 200000")
+    page.click("#stop")
+    expect(page.locator("#status")).to_have_attribute("data-status", "stopped")
+    counter = page.locator("#epoch-counter").inner_text()
+    page.wait_for_timeout(500)
+    expect(page.locator("#epoch-counter")).to_have_text(counter)
+    assert int(counter.split()[1]) < 200_000
+    expect(page.locator("#summary")).to_contain_text("Stopped at epoch")
+    expect(page.locator("#train")).to_be_disabled()
+    _assert_clean(visit)
+
+
+def test_divergence_is_shown_as_divergence(visit: Visit) -> None:
+    body = TRAIN | {"optimizer": {"type": "sgd", "learning_rate": 1e150}, "epochs": 5}
+    expected = httpx.post(f"{visit.origin}/train", json=body).json()
+    page = _open(visit)
+    _set(page, "#lr", "1e150")
+    _train(page, "diverged")
+    expect(page.locator("#status")).to_have_text("diverged")
+    expect(page.locator("#summary")).to_have_text(
+        f"Diverged at epoch {expected['diverged_at_epoch']}: {expected['divergence']}"
+    )
+    _assert_clean(visit)

@@ -26,6 +26,23 @@ export function decimate(xs, ys, maxPoints) {
   return [keep.map((i) => xs[i]), ys.map((series) => keep.map((i) => series[i]))];
 }
 
+/** Ticks at whole decades, at most about eight (uPlot's own log splits, with every minor tick,
+ * take seconds over the 30 decades a loss can fall through). */
+export function decadeSplits(plot, axis, min, max) {
+  const low = Math.floor(Math.log10(min));
+  const high = Math.ceil(Math.log10(max));
+  const step = Math.max(1, Math.ceil((high - low) / 8));
+  const ticks = [];
+  for (let k = low; k <= high; k += step) ticks.push(10 ** k);
+  return ticks;
+}
+
+/** A decade's label: 1, 10, 0.1 near 1, else 1e-12. */
+function decadeLabel(value) {
+  const k = Math.round(Math.log10(value));
+  return Math.abs(k) <= 3 ? String(Number(value.toPrecision(1))) : `1e${k}`;
+}
+
 /** A positive number for the log axis, or null (a loss of exactly 0 has no place on it). */
 function positive(value) {
   return typeof value === "number" && value > 0 ? value : null;
@@ -102,7 +119,10 @@ export class Curve {
     if (this.plot) this.plot.destroy();
     this.element.replaceChildren();
     const width = Math.max(260, this.element.clientWidth || 600);
-    const axes = [{ label: "epoch" }, { label: "loss", scale: "loss" }];
+    const axes = [
+      { label: "epoch" },
+      { label: "loss", scale: "loss", splits: decadeSplits, values: (plot, ticks) => ticks.map(decadeLabel) },
+    ];
     if (this.hasAccuracy) axes.push({ label: "accuracy", scale: "acc", side: 1, grid: { show: false } });
     this.plot = new uPlot(
       {
@@ -113,6 +133,7 @@ export class Curve {
         axes,
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
+        hooks: { draw: [(plot) => this.mark(plot)] },
       },
       this.data(width),
       this.element,
@@ -122,6 +143,23 @@ export class Curve {
       if (index !== null && index !== undefined) this.onPick(this.plot.data[0][index]);
     });
     this.element.dataset.points = String(this.epochs.length);
+  }
+
+  /** Draw the selected epoch as a vertical line. */
+  mark(plot) {
+    if (this.selected === null || !this.epochs.length) return;
+    const x = Math.round(plot.valToPos(this.selected, "x", true));
+    const { top, height } = plot.bbox;
+    const context = plot.ctx;
+    context.save();
+    context.strokeStyle = "#7c3aed";
+    context.lineWidth = 2 * (window.devicePixelRatio || 1);
+    context.setLineDash([4, 4]);
+    context.beginPath();
+    context.moveTo(x, top);
+    context.lineTo(x, top + height);
+    context.stroke();
+    context.restore();
   }
 
   /** The (decimated) data arrays for a plot `width` pixels wide. */

@@ -1,5 +1,5 @@
-/** The decision heatmap of a 2-input network: one /forward over a grid, painted on a canvas,
- * with the training points (filled) and test points (ringed) on top. */
+/** The picture of what the network computes, from one /forward: for 2 inputs a decision heatmap
+ * over a grid, for 1 input its curve; the training points filled and the test points ringed. */
 
 import { post } from "./api.js";
 import { rows } from "./request.js";
@@ -47,6 +47,7 @@ export class Heatmap {
 
   /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}). */
   async draw(network, data) {
+    if (rows(data.inputs)[0].length === 1) return this.drawCurve(network, data);
     const token = ++this.token;
     const started = performance.now();
     const train = rows(data.inputs);
@@ -66,14 +67,72 @@ export class Heatmap {
     this.report(elapsed);
   }
 
+  /** The network's first output over the inputs' range (1 input), with the data as points. */
+  async drawCurve(network, data) {
+    const token = ++this.token;
+    const started = performance.now();
+    const train = rows(data.inputs).map((row, i) => [row[0], rows(data.targets)[i][0]]);
+    const test = data.test_inputs ? rows(data.test_inputs).map((row, i) => [row[0], rows(data.test_targets)[i][0]]) : [];
+    const [x0, x1] = bounds([...train, ...test]);
+    const xs = Array.from({ length: 200 }, (_, i) => x0 + ((x1 - x0) * i) / 199);
+    const answer = await post("/forward", { network, inputs: xs.map((x) => [x]) });
+    if (token !== this.token) return;
+    const curve = xs.map((x, i) => [x, answer.outputs[i][0]]);
+    const box = bounds([...train, ...test, ...curve]);
+    const context = this.prepare();
+    const at = this.mapper(box);
+    context.fillStyle = "#ffffff";
+    context.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    context.strokeStyle = "#e5e7eb";
+    context.lineWidth = 1;
+    const [, zeroY] = at([0, 0]);
+    context.beginPath();
+    context.moveTo(0, zeroY);
+    context.lineTo(this.canvas.width, zeroY);
+    context.stroke();
+    const ratio = window.devicePixelRatio || 1;
+    train.forEach((point) => this.dot(context, at(point), CLASS_COLOURS[0], false));
+    test.forEach((point) => this.dot(context, at(point), CLASS_COLOURS[0], true));
+    context.strokeStyle = `rgb(${CLASS_COLOURS[1].join(",")})`;
+    context.lineWidth = 2.5 * ratio;
+    context.beginPath();
+    curve.forEach((point, i) => (i ? context.lineTo(...at(point)) : context.moveTo(...at(point))));
+    context.stroke();
+    const elapsed = performance.now() - started;
+    this.canvas.dataset.drawMs = elapsed.toFixed(1);
+    this.report(elapsed);
+  }
+
+  /** Size the canvas to its box (in device pixels) and return its 2-D context. */
+  prepare() {
+    const ratio = window.devicePixelRatio || 1;
+    const size = this.canvas.clientWidth || 320;
+    this.canvas.width = Math.round(size * ratio);
+    this.canvas.height = Math.round(size * ratio);
+    return this.canvas.getContext("2d");
+  }
+
+  /** A function from data coordinates in `box` to canvas pixels. */
+  mapper(box) {
+    const { width, height } = this.canvas;
+    return (point) => [((point[0] - box[0]) / (box[1] - box[0])) * width, ((box[3] - point[1]) / (box[3] - box[2])) * height];
+  }
+
+  /** One data point: filled (training) or ringed (test). */
+  dot(context, [px, py], [r, g, b], ringed) {
+    const ratio = window.devicePixelRatio || 1;
+    context.beginPath();
+    context.arc(px, py, 3.5 * ratio, 0, 2 * Math.PI);
+    context.fillStyle = ringed ? "#ffffff" : `rgb(${r},${g},${b})`;
+    context.strokeStyle = ringed ? `rgb(${r},${g},${b})` : "#ffffff";
+    context.lineWidth = (ringed ? 2 : 1) * ratio;
+    context.fill();
+    context.stroke();
+  }
+
   /** Paint the grid's colours, then the points. */
   paint(outputs, box, data, train, test) {
-    const canvas = this.canvas;
-    const ratio = window.devicePixelRatio || 1;
-    const size = canvas.clientWidth || 320;
-    canvas.width = Math.round(size * ratio);
-    canvas.height = Math.round(size * ratio);
-    const context = canvas.getContext("2d");
+    const context = this.prepare();
     const cells = new ImageData(GRID, GRID);
     outputs.forEach((output, index) => {
       const [r, g, b] = colour(output);
@@ -84,27 +143,12 @@ export class Heatmap {
     const small = new OffscreenCanvas(GRID, GRID);
     small.getContext("2d").putImageData(cells, 0, 0);
     context.fillStyle = "#ffffff";
-    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.fillRect(0, 0, this.canvas.width, this.canvas.height);
     context.imageSmoothingEnabled = true;
-    context.drawImage(small, 0, 0, canvas.width, canvas.height);
-    const at = (point) => [
-      ((point[0] - box[0]) / (box[1] - box[0])) * canvas.width,
-      ((box[3] - point[1]) / (box[3] - box[2])) * canvas.height,
-    ];
-    const dot = (point, target, ringed) => {
-      const [px, py] = at(point);
-      const [r, g, b] = CLASS_COLOURS[classOf(target) % CLASS_COLOURS.length];
-      context.beginPath();
-      context.arc(px, py, 3.5 * ratio, 0, 2 * Math.PI);
-      context.fillStyle = ringed ? "#ffffff" : `rgb(${r},${g},${b})`;
-      context.strokeStyle = ringed ? `rgb(${r},${g},${b})` : "#ffffff";
-      context.lineWidth = (ringed ? 2 : 1) * ratio;
-      context.fill();
-      context.stroke();
-    };
-    const targets = rows(data.targets);
-    train.forEach((point, index) => dot(point, targets[index], false));
-    const testTargets = data.test_targets ? rows(data.test_targets) : [];
-    test.forEach((point, index) => dot(point, testTargets[index], true));
+    context.drawImage(small, 0, 0, this.canvas.width, this.canvas.height);
+    const at = this.mapper(box);
+    const colourOf = (target) => CLASS_COLOURS[classOf(target) % CLASS_COLOURS.length];
+    rows(data.targets).forEach((target, i) => this.dot(context, at(train[i]), colourOf(target), false));
+    (data.test_targets ? rows(data.test_targets) : []).forEach((target, i) => this.dot(context, at(test[i]), colourOf(target), true));
   }
 }

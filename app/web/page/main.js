@@ -70,7 +70,9 @@ async function prepare() {
   page.run = newRun();
   fillSamples();
   drawNetwork($("network"), page.request.body.network, showItem);
-  $("heatmap-box").hidden = rows(page.request.data.inputs)[0].length !== 2;
+  const inputs = rows(page.request.data.inputs)[0].length;
+  $("heatmap-box").hidden = inputs > 2;
+  $("heatmap-title").textContent = inputs === 2 ? "Decision map" : "The fitted curve";
   updateRunControls();
   await selectEpoch(null);
 }
@@ -520,15 +522,27 @@ async function start() {
     }
   });
   page.heatmap = new Heatmap($("heatmap"), (ms) => {
-    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over a 40 × 40 grid).`;
+    const grid = $("heatmap-title").textContent === "Decision map" ? "a 40 × 40 grid" : "200 points";
+    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${grid}).`;
   });
-  page.catalog = (await get("/datasets")).datasets;
-  setUpForm(page.catalog);
+  const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
   const epoch = page.state.epoch;
+  // The notebook's own data needs no catalog: draw it while GET /datasets is on its way.
+  if (page.state.data.fixed) {
+    setUpForm([]);
+    writeForm(page.state, []);
+    wire();
+    await Promise.all([prepare(), catalog.then((sets) => (page.catalog = sets))]);
+  } else {
+    page.catalog = await catalog;
+    setUpForm(page.catalog);
+    writeForm(page.state, page.catalog);
+    wire();
+    await prepare();
+  }
+  setUpForm(page.catalog);
   writeForm(page.state, page.catalog);
-  wire();
-  await prepare();
   if (epoch && page.run) {
     page.pendingEpoch = epoch;
     await page.run.train();
