@@ -21,7 +21,9 @@ from app.nn.losses import LossName
 from app.schemas.training import OptimizerState
 from tests.web.conftest import Visit
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "images"
+XOR = ROOT / "examples" / "xor.json"
 NOTEBOOK_SAMPLE = {"inputs": [-1.0, 2.0, 1.5], "targets": [1.0], "loss": "half_squared_error"}
 
 
@@ -39,9 +41,12 @@ def _train(page: Page, status: str = "completed") -> None:
     expect(page.locator("#status")).to_have_attribute("data-status", status, timeout=30_000)
 
 
-def _screenshot(page: Page, name: str) -> None:
-    """Write docs/images/NAME.png when PAGE_SCREENSHOTS is set."""
+def _screenshot(page: Page, name: str, top: str | None = None) -> None:
+    """Write docs/images/NAME.png (the viewport, scrolled to ``top`` when given) when
+    PAGE_SCREENSHOTS is set."""
     if os.environ.get("PAGE_SCREENSHOTS"):
+        if top:
+            page.locator(top).evaluate("node => node.scrollIntoView({block: 'start'})")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
@@ -101,21 +106,28 @@ def test_an_edge_shows_the_gradient_backward_gives(visit: Visit) -> None:
     _assert_clean(visit)
 
 
+CORNERS = """c => { const g = c.getContext('2d');
+    return [[0.03, 0.03], [0.97, 0.03], [0.03, 0.97], [0.97, 0.97]].map(([x, y]) => {
+        const at = [Math.round(x * c.width), Math.round(y * c.height)];
+        const [r, , b] = g.getImageData(at[0], at[1], 1, 1).data;
+        return r > b ? 'orange' : 'blue'; }); }"""
+
+
 def test_the_xor_preset_draws_a_heatmap(visit: Visit) -> None:
+    """Trained, the map is orange (class 1) by (0, 1) and (1, 0), blue by (0, 0) and (1, 1)."""
+    expected = httpx.post(f"{visit.origin}/train", json=json.loads(XOR.read_text())).json()
     page = _open(visit)
     page.select_option("#preset", "xor")
     canvas = page.locator("#heatmap")
     expect(canvas).to_be_visible()
     expect(canvas).to_have_attribute("data-draw-ms", re.compile(r"^\d"))
-    colours = canvas.evaluate(
-        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                  const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97)
-                  seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); return seen.size; }"""
-    )
-    assert colours > 10
     _train(page, "target_reached")
-    expect(page.locator("#summary")).to_contain_text("Target reached")
-    _screenshot(page, "playground-xor")
+    expect(page.locator("#summary")).to_contain_text(
+        f"Target reached after {expected['epochs_run']} epochs"
+    )
+    expect(page.locator("body")).to_have_attribute("data-epoch", str(expected["epochs_run"]))
+    assert canvas.evaluate(CORNERS) == ["orange", "blue", "blue", "orange"]
+    _screenshot(page, "playground-xor", top=".see")
     _assert_clean(visit)
 
 
@@ -158,7 +170,7 @@ def test_the_exercise_marks_a_planted_mistake_wrong_with_its_hint(visit: Visit) 
     wrong.locator(".step-link").click()
     expect(page.locator("#step-loss")).to_be_focused()
     expect(page.locator("#step-loss .katex").first).to_be_visible()
-    _screenshot(page, "playground-exercise")
+    _screenshot(page, "playground-exercise", top="#exercise-box")
     _assert_clean(visit)
 
 
@@ -189,9 +201,10 @@ def test_an_invalid_setting_shows_the_422_message_beside_its_field(visit: Visit)
 
 def test_the_page_is_readable_at_phone_width(visit: Visit) -> None:
     page = _open(visit, size=(390, 844))
+    _train(page)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
-    _screenshot(page, "playground-phone")
+    _screenshot(page, "playground-phone", top=".run")
     _assert_clean(visit)
 
 

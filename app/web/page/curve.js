@@ -26,21 +26,27 @@ export function decimate(xs, ys, maxPoints) {
   return [keep.map((i) => xs[i]), ys.map((series) => keep.map((i) => series[i]))];
 }
 
-/** Ticks at whole decades, at most about eight (uPlot's own log splits, with every minor tick,
- * take seconds over the 30 decades a loss can fall through). */
+/** Ticks at whole decades within the axis, at most about eight (uPlot's own log splits, with every
+ * minor tick, take seconds over the 30 decades a loss can fall through); 2 and 5 times a decade
+ * too when the axis spans less than two. */
 export function decadeSplits(plot, axis, min, max) {
   const low = Math.floor(Math.log10(min));
   const high = Math.ceil(Math.log10(max));
   const step = Math.max(1, Math.ceil((high - low) / 8));
+  const within = (value) => value >= min * (1 - 1e-9) && value <= max * (1 + 1e-9);
   const ticks = [];
-  for (let k = low; k <= high; k += step) ticks.push(10 ** k);
+  for (let k = low; k <= high; k += step) {
+    const mantissas = high - low <= 2 ? [1, 2, 5] : [1];
+    for (const m of mantissas) if (within(m * 10 ** k)) ticks.push(m * 10 ** k);
+  }
   return ticks;
 }
 
-/** A decade's label: 1, 10, 0.1 near 1, else 1e-12. */
+/** A tick's label: 0.5, 1, 20 near 1, else 1e-12 (or 5e-12). */
 function decadeLabel(value) {
-  const k = Math.round(Math.log10(value));
-  return Math.abs(k) <= 3 ? String(Number(value.toPrecision(1))) : `1e${k}`;
+  const k = Math.floor(Math.log10(value) + 1e-9);
+  const m = Math.round(value / 10 ** k);
+  return Math.abs(k) <= 3 ? String(Number(value.toPrecision(1))) : `${m}e${k}`;
 }
 
 /** A positive number for the log axis, or null (a loss of exactly 0 has no place on it). */

@@ -40,13 +40,14 @@ export function drawNetwork(root, network, onFocus) {
   const columns = sizes.length;
   const tallest = Math.max(...sizes.map((size) => shown(size).length));
   const width = Math.max(360, 150 * (columns - 1) + 80);
-  const height = Math.max(180, 44 * tallest + 40);
+  const spacing = tallest > 8 ? 30 : 44;
+  const height = Math.max(180, spacing * tallest + 40);
   root.replaceChildren();
   root.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const x = (column) => 40 + ((width - 80) * column) / (columns - 1);
   const y = (column, row) => {
     const count = shown(sizes[column]).length;
-    return height / 2 + (row - (count - 1) / 2) * Math.min(44, (height - 40) / Math.max(1, count));
+    return height / 2 - 8 + (row - (count - 1) / 2) * Math.min(spacing, (height - 40) / Math.max(1, count));
   };
   const largest = Math.max(1e-12, ...layers.flatMap((layer) => layer.weights.flat().map(Math.abs)));
   const edges = svg("g", { class: "edges" });
@@ -79,7 +80,7 @@ export function drawNetwork(root, network, onFocus) {
         "data-layer": column, "data-unit": unit,
         "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
       });
-      const circle = svg("circle", { cx: x(column), cy: y(column, row), r: 13 });
+      const circle = svg("circle", { cx: x(column), cy: y(column, row), r: spacing > 30 ? 13 : 11 });
       if (bias !== null) circle.setAttribute("stroke", bias >= 0 ? BLUE : ORANGE);
       const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle" });
       label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);

@@ -65,7 +65,7 @@ export function buildExercise(root, network) {
     input.spellcheck = false;
     input.autocomplete = "off";
     if (field.shape === "matrix") input.rows = Math.min(4, field.rows);
-    input.placeholder = field.shape === "matrix" ? "one row per unit: 0.1, 0.2; 0.3, 0.4" : field.shape === "number" ? "1.23" : "0.1, 1.45";
+    input.placeholder = field.shape === "matrix" ? "one row per unit, e.g. 1, 2; 3, 4" : field.shape === "number" ? "a number" : "numbers, e.g. 1, 2";
     const verdict = element("p", "verdict");
     verdict.setAttribute("aria-live", "polite");
     row.append(label, input, verdict);

@@ -4,7 +4,7 @@
 import { post } from "./api.js";
 import { rows } from "./request.js";
 
-const GRID = 40;
+const GRID = 32;
 /** Class colours: blue and orange first, as the weights' signs. */
 export const CLASS_COLOURS = [[37, 99, 235], [234, 88, 12], [21, 128, 61], [147, 51, 234], [202, 138, 4], [219, 39, 119], [8, 145, 178], [87, 83, 78], [132, 204, 22], [239, 68, 68]];
 
@@ -18,17 +18,21 @@ function bounds(points) {
   return [box[0] - padX, box[1] + padX, box[2] - padY, box[3] + padY];
 }
 
-/** The colour of one output row: the winning class faded by its margin, or a value's sign. */
+/** The colour of one output row: the classes' colours mixed by their probabilities (softmax),
+ * blue to orange by the value (one output), so that the boundaries come out smooth. */
 function colour(output) {
   if (output.length === 1) {
-    const p = output[0];
-    const t = Math.max(0, Math.min(1, p));
+    const t = Math.max(0, Math.min(1, output[0]));
     const [a, b] = [CLASS_COLOURS[0], CLASS_COLOURS[1]];
     return [0, 1, 2].map((i) => a[i] * (1 - t) + b[i] * t);
   }
-  let best = 0;
-  for (let i = 1; i < output.length; i++) if (output[i] > output[best]) best = i;
-  return CLASS_COLOURS[best % CLASS_COLOURS.length];
+  const total = output.reduce((sum, p) => sum + Math.max(0, p), 0) || 1;
+  const mixed = [0, 0, 0];
+  output.forEach((p, k) => {
+    const c = CLASS_COLOURS[k % CLASS_COLOURS.length];
+    for (let i = 0; i < 3; i++) mixed[i] += (c[i] * Math.max(0, p)) / total;
+  });
+  return mixed;
 }
 
 /** The class of a target row (one-hot or one 0/1 column), or null for a regression value. */
@@ -124,8 +128,8 @@ export class Heatmap {
     context.beginPath();
     context.arc(px, py, 3.5 * ratio, 0, 2 * Math.PI);
     context.fillStyle = ringed ? "#ffffff" : `rgb(${r},${g},${b})`;
-    context.strokeStyle = ringed ? `rgb(${r},${g},${b})` : "#ffffff";
-    context.lineWidth = (ringed ? 2 : 1) * ratio;
+    context.strokeStyle = ringed ? `rgb(${r},${g},${b})` : "rgba(17, 24, 39, 0.55)";
+    context.lineWidth = (ringed ? 2 : 0.8) * ratio;
     context.fill();
     context.stroke();
   }
@@ -136,8 +140,9 @@ export class Heatmap {
     const cells = new ImageData(GRID, GRID);
     outputs.forEach((output, index) => {
       const [r, g, b] = colour(output);
-      const margin = output.length === 1 ? Math.abs(output[0] - 0.5) * 2 : Math.max(...output);
-      const alpha = 0.25 + 0.45 * Math.min(1, margin);
+      const chance = 1 / output.length;
+      const margin = output.length === 1 ? Math.abs(output[0] - 0.5) * 2 : (Math.max(...output) - chance) / (1 - chance);
+      const alpha = 0.1 + 0.45 * Math.max(0, Math.min(1, margin));
       cells.data.set([r, g, b, Math.round(255 * alpha)], index * 4);
     });
     const small = new OffscreenCanvas(GRID, GRID);
@@ -145,6 +150,7 @@ export class Heatmap {
     context.fillStyle = "#ffffff";
     context.fillRect(0, 0, this.canvas.width, this.canvas.height);
     context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "high";
     context.drawImage(small, 0, 0, this.canvas.width, this.canvas.height);
     const at = this.mapper(box);
     const colourOf = (target) => CLASS_COLOURS[classOf(target) % CLASS_COLOURS.length];

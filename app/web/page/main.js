@@ -216,13 +216,14 @@ async function selectEpoch(index) {
   page.state.epoch = index === null ? null : view.epoch;
   saveState();
   $("scrub-label").textContent = index === null ? "before training" : `epoch ${view.epoch}, loss ${short(page.run.entries[index].loss)}`;
-  page.curve.select(view.epoch);
-  drawNetwork($("network"), view.after || view.start, showItem);
-  renderPrintout($("printout"), view);
   const network = view.after || view.start;
-  if (!$("heatmap-box").hidden) page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
+  const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
+  page.curve.select(view.epoch);
+  drawNetwork($("network"), network, showItem);
+  renderPrintout($("printout"), view);
   await sampleValues().catch(() => null);
   refreshPanels();
+  await picture;
   document.body.dataset.epoch = index === null ? "" : String(view.epoch);
 }
 
@@ -258,7 +259,7 @@ function showItem(item) {
     lines.push(["title", `Weight W${layer + 1}[${unit},${from}]: ${unitName(layer, from, layers.length)} → ${unitName(layer + 1, unit, layers.length)} (${at})`]);
     lines.push(["weight", "weight at the start", before]);
     lines.push(["gradient", "gradient ∂L/∂w", view.gradients[layer].weights[unit][from]]);
-    lines.push(["update", "update Δw", before !== null && after !== null ? after - before : null]);
+    lines.push(["update", "update Δw (after − before)", before !== null && after !== null ? short(after - before) : null]);
     lines.push(["after", "weight after the update", after]);
   } else {
     const { layer, unit } = item;
@@ -522,7 +523,7 @@ async function start() {
     }
   });
   page.heatmap = new Heatmap($("heatmap"), (ms) => {
-    const grid = $("heatmap-title").textContent === "Decision map" ? "a 40 × 40 grid" : "200 points";
+    const grid = $("heatmap-title").textContent === "Decision map" ? "a 32 × 32 grid" : "200 points";
     $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${grid}).`;
   });
   const catalog = get("/datasets").then((answer) => answer.datasets);
