@@ -5,6 +5,8 @@ screenshots into docs/images/ (off by default, so that a test run leaves the tre
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, get_args
 
@@ -296,4 +298,56 @@ def test_divergence_is_shown_as_divergence(visit: Visit) -> None:
     expect(page.locator("#summary")).to_have_text(
         f"Diverged at epoch {expected['diverged_at_epoch']}: {expected['divergence']}"
     )
+    _assert_clean(visit)
+
+
+def test_copy_as_json_curl_and_python_run_the_pages_request(visit: Visit) -> None:
+    """Each copied form of the request, run outside the browser, ends at the page's final loss."""
+    page = _open(visit)
+    _train(page)
+    summary = page.locator("#summary").inner_text()
+    page.click("#copy-json")
+    body = json.loads(page.locator("#share-output").input_value())
+    assert (
+        f"final loss {httpx.post(f'{visit.origin}/train', json=body).json()['final_loss']!r}"
+        in (summary)
+    )
+    page.click("#copy-curl")
+    curl = page.locator("#share-output").input_value()
+    ran = subprocess.run(["sh", "-c", curl], capture_output=True, check=True, text=True)
+    assert f"final loss {json.loads(ran.stdout)['final_loss']!r}" in summary
+    page.click("#copy-python")
+    script = page.locator("#share-output").input_value()
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, text=True)
+    status, epochs, final_loss = ran.stdout.split()
+    assert (status, epochs) == ("completed", "10")
+    assert f"final loss {final_loss}" in summary
+    _assert_clean(visit)
+
+
+def test_the_trained_network_downloads_as_json(visit: Visit) -> None:
+    expected = httpx.post(f"{visit.origin}/train", json=TRAIN).json()
+    page = _open(visit)
+    _train(page)
+    with page.expect_download() as download:
+        page.click("#download-network")
+    assert download.value.suggested_filename == "network.json"
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert saved == {"network": expected["network"]}
+    _assert_clean(visit)
+
+
+def test_a_pasted_example_trains_as_it_is(visit: Visit) -> None:
+    """Mazur's example file, pasted: his first loss, 0.298371109, and the API's final loss."""
+    body = json.loads((ROOT / "examples" / "mazur.json").read_text())
+    expected = httpx.post(f"{visit.origin}/train", json=body).json()
+    page = _open(visit)
+    page.click("#paste-box summary")
+    page.fill("#paste", json.dumps(body, indent=2))
+    page.click("#load-paste")
+    expect(page.locator("#preset")).to_have_value("paste")
+    expect(page.locator("#lr")).to_have_value("0.5")
+    _train(page)
+    expect(page.locator("#printout .loss-value")).to_have_text("0.29837111")
+    expect(page.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
     _assert_clean(visit)
