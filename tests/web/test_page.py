@@ -351,3 +351,44 @@ def test_a_pasted_example_trains_as_it_is(visit: Visit) -> None:
     expect(page.locator("#printout .loss-value")).to_have_text("0.29837111")
     expect(page.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
     _assert_clean(visit)
+
+
+PRESETS: dict[str, tuple[int, list[int], str]] = {
+    "mazur": (2, [2, 2], "Output map"),
+    "xor": (2, [3, 2], "Decision map"),
+    "circles": (2, [8, 2], "Decision map"),
+    "moons": (2, [8, 2], "Decision map"),
+    "spiral": (2, [16, 16, 3], "Decision map"),
+    "blobs": (2, [8, 3], "Decision map"),
+    "sine": (1, [16, 1], "The fitted curve"),
+}
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_opens_and_trains_an_epoch(visit: Visit, preset: str) -> None:
+    """Its network drawn unit by unit, its picture (2 inputs: a map, 1 input: a curve), an epoch."""
+    inputs, sizes, picture = PRESETS[preset]
+    page = _open(visit)
+    page.select_option("#preset", preset)
+    expect(page.locator("body")).to_have_attribute("data-prepared", preset)
+    expect(page.locator("#network .node")).to_have_count(inputs + sum(sizes))
+    expect(page.locator("#heatmap-title")).to_have_text(picture)
+    expect(page.locator("#heatmap")).to_have_attribute("data-draw-ms", re.compile(r"^\d"))
+    epochs = page.locator("#epochs").input_value()
+    page.click("#step")
+    expect(page.locator("#epoch-counter")).to_have_text(f"epoch 1 / {epochs}")
+    expect(page.locator("#status")).to_have_attribute("data-status", "paused")
+    _assert_clean(visit)
+
+
+def test_a_data_set_problem_shows_beside_its_field(visit: Visit) -> None:
+    """Too many samples: /datasets' limit message under Samples."""
+    body = {"name": "moons", "samples": 20_000, "noise": 0.1, "seed": 0, "test_fraction": 0.25}
+    message = httpx.post(f"{visit.origin}/datasets", json=body).json()["detail"][0]["msg"]
+    page = _open(visit)
+    page.select_option("#preset", "moons")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "moons")
+    _set(page, "#samples", "20000")
+    expect(page.locator(".field:has(#samples) .problem")).to_have_text(f"samples: {message}")
+    expect(page.locator("#train")).to_be_disabled()
+    _assert_clean(visit, expected_422=True)

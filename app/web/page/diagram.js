@@ -32,7 +32,7 @@ export function unitName(index, unit, layers) {
 
 /**
  * Draw `network` into `root` (an <svg>); `onFocus(item)` gets {kind: "node"|"edge", layer, unit,
- * from} for the node or edge hovered or focused.
+ * from} for the node or edge hovered, focused or tapped.
  */
 export function drawNetwork(root, network, onFocus) {
   const layers = network.layers;
@@ -66,8 +66,7 @@ export function drawNetwork(root, network, onFocus) {
           "aria-label": `weight W${index + 1}[${unit},${input}], from ${unitName(index, input, layers.length)} to ${unitName(index + 1, unit, layers.length)}: ${weight}`,
         });
         const item = { kind: "edge", layer: index, unit, from: input };
-        line.addEventListener("mouseenter", () => onFocus(item, line));
-        line.addEventListener("focus", () => onFocus(item, line));
+        for (const type of ["mouseenter", "focus", "click"]) line.addEventListener(type, () => onFocus(item, line));
         edges.append(line);
       });
     });
@@ -86,8 +85,7 @@ export function drawNetwork(root, network, onFocus) {
       label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);
       group.append(circle, label);
       const item = { kind: "node", layer: column, unit };
-      group.addEventListener("mouseenter", () => onFocus(item, group));
-      group.addEventListener("focus", () => onFocus(item, group));
+      for (const type of ["mouseenter", "focus", "click"]) group.addEventListener(type, () => onFocus(item, group));
       nodes.append(group);
       if (size > MAX_UNITS && row === MAX_UNITS - 2) {
         const dots = svg("text", { x: x(column), y: (y(column, row) + y(column, row + 1)) / 2 + 4, "text-anchor": "middle", class: "more" });

@@ -1,7 +1,22 @@
 /** The worked solution of /explain: its Markdown's headings and items, each formula rendered by
  * KaTeX (from the API's LaTeX, trust off), every other piece of text set as text. */
 
+import { ApiError, post } from "./api.js";
 import { element } from "./format.js";
+
+/** The worked solution of an /explain request: its Markdown and its steps' ids, in order. */
+export async function fetchExplain(request) {
+  const markdown = fetch("/explain", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/markdown" },
+    body: JSON.stringify({ ...request, format: "markdown" }),
+  }).then(async (response) => {
+    if (!response.ok) throw new ApiError("/explain", response.status, await response.json().catch(() => null));
+    return response.text();
+  });
+  const [text, steps] = await Promise.all([markdown, post("/explain", { ...request, format: "json" })]);
+  return { markdown: text, ids: steps.steps.map((step) => step.id) };
+}
 
 /** Append `text` to `parent`, formulas between $ rendered by KaTeX, the rest as text nodes. */
 function appendInline(parent, text) {

@@ -2,9 +2,10 @@
 
 import { ApiError, get, post } from "./api.js";
 import { Curve } from "./curve.js";
-import { drawNetwork, unitName } from "./diagram.js";
+import { renderDetails } from "./details.js";
+import { drawNetwork } from "./diagram.js";
 import { buildExercise, claimedOf, markExercise } from "./exercise.js";
-import { renderExplain } from "./explain.js";
+import { fetchExplain, renderExplain } from "./explain.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
@@ -14,7 +15,7 @@ import { buildRequest, optimizerOf, rows } from "./request.js";
 import { Run } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
-import { STATUSES } from "./vocab.js";
+import { STATUSES, summaryText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -52,6 +53,7 @@ function showError(error, where) {
 
 /** Build the request of the state, reset the run and every view. */
 async function prepare() {
+  delete document.body.dataset.prepared;
   clearProblems();
   $("run-error").textContent = "";
   if (page.run) page.run.stop();
@@ -65,6 +67,7 @@ async function prepare() {
     page.request = null;
     showError(error, $("run-error"));
     updateRunControls();
+    document.body.dataset.prepared = "error";
     return;
   }
   page.run = newRun();
@@ -72,9 +75,11 @@ async function prepare() {
   drawNetwork($("network"), page.request.body.network, showItem);
   const inputs = rows(page.request.data.inputs)[0].length;
   $("heatmap-box").hidden = inputs > 2;
-  $("heatmap-title").textContent = inputs === 2 ? "Decision map" : "The fitted curve";
+  const classifies = page.request.body.loss.endsWith("cross_entropy");
+  $("heatmap-title").textContent = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
   updateRunControls();
   await selectEpoch(null);
+  document.body.dataset.prepared = page.state.preset;
 }
 
 /** A new run of the current request, wired to the page. */
@@ -161,24 +166,6 @@ function updateRunControls() {
   }
 }
 
-/** What the run's last summary says, in words. */
-function summaryText(run) {
-  const s = run.summary;
-  if (run.status === "stopped") {
-    const last = run.entries[run.entries.length - 1];
-    return `Stopped at epoch ${last ? last.epoch : 0}: the request was cancelled. Reset to start again.`;
-  }
-  if (!s || run.status === "running") return "";
-  const accuracy = typeof s.final_accuracy === "number" ? `, final accuracy ${s.final_accuracy}` : "";
-  const lines = {
-    diverged: `Diverged at epoch ${s.diverged_at_epoch}: ${s.divergence}`,
-    target_reached: `Target reached after ${run.done} epochs: final loss ${s.final_loss}${accuracy}`,
-    deadline_exceeded: `The server's deadline stopped the run after ${run.done} epochs: final loss ${s.final_loss}`,
-    early_stopped: `Stopped early after ${run.done} epochs: final loss ${s.final_loss}`,
-  };
-  return lines[run.status] || `${run.done} epochs: final loss ${s.final_loss}${accuracy}`;
-}
-
 /** The parameters at the start of epoch `epoch`, when known (epoch 1, or the one before recorded). */
 function startOf(epoch) {
   if (epoch === 1) return page.run.initial;
@@ -245,50 +232,7 @@ async function sampleValues() {
 
 /** Show a hovered or focused node's or edge's numbers in the details box. */
 function showItem(item) {
-  const view = page.view;
-  if (!view) return;
-  const box = $("details");
-  const lines = [];
-  const layers = (view.after || view.start).layers;
-  const at = view.after ? `epoch ${view.epoch}` : "before training";
-  if (item.kind === "edge") {
-    const { layer, unit, from } = item;
-    const before = view.start ? view.start.layers[layer].weights[unit][from] : null;
-    const after = view.after ? view.after.layers[layer].weights[unit][from] : null;
-    box.dataset.kind = "edge";
-    lines.push(["title", `Weight W${layer + 1}[${unit},${from}]: ${unitName(layer, from, layers.length)} → ${unitName(layer + 1, unit, layers.length)} (${at})`]);
-    lines.push(["weight", "weight at the start", before]);
-    lines.push(["gradient", "gradient ∂L/∂w", view.gradients[layer].weights[unit][from]]);
-    lines.push(["update", "update Δw (after − before)", before !== null && after !== null ? short(after - before) : null]);
-    lines.push(["after", "weight after the update", after]);
-  } else {
-    const { layer, unit } = item;
-    box.dataset.kind = "node";
-    const sample = view.sample;
-    if (layer === 0) {
-      lines.push(["title", `Input x${unit + 1} of sample ${sample ? sample.index + 1 : 1}`]);
-      lines.push(["x", "x", sample ? sample.inputs[unit] : null]);
-    } else {
-      const values = sample ? sample.layers[layer - 1] : null;
-      const activation = layers[layer - 1].activation;
-      lines.push(["title", `${unitName(layer, unit, layers.length)} (${activation}), sample ${sample ? sample.index + 1 : 1}, ${at}`]);
-      lines.push(["z", "z = W·x + b", values ? values.z[unit] : null]);
-      lines.push(["a", `a = ${activation}(z)`, values ? values.a[unit] : null]);
-      lines.push(["delta", "δ = ∂L/∂z (this sample alone)", sample ? sample.deltas[layer - 1][unit] : null]);
-      const before = view.start ? view.start.layers[layer - 1].bias[unit] : null;
-      lines.push(["bias", "bias at the start", before]);
-      lines.push(["bias-gradient", "gradient ∂L/∂b", view.gradients[layer - 1].bias[unit]]);
-      lines.push(["bias-after", "bias after the update", view.after ? view.after.layers[layer - 1].bias[unit] : null]);
-    }
-  }
-  const list = element("dl", "values");
-  const [, title] = lines.shift();
-  for (const [key, name, value] of lines) {
-    const dd = element("dd", "", value === null || value === undefined ? "not recorded" : String(value));
-    dd.dataset.key = key;
-    list.append(element("dt", "", name), dd);
-  }
-  box.replaceChildren(element("p", "details-title", title), list);
+  if (page.view) renderDetails($("details"), page.view, item);
 }
 
 /** Re-render the open panels (worked solution, exercise) for the selected epoch and sample. */
@@ -337,16 +281,10 @@ async function fetchWorked() {
     optimizer: optimizerOf(page.state.train),
     sample: page.state.sample,
   };
-  const [markdown, steps] = await Promise.all([
-    fetch("/explain", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...request, format: "markdown" }) }).then(async (r) => {
-      if (!r.ok) throw new ApiError("/explain", r.status, await r.json().catch(() => null));
-      return r.text();
-    }),
-    once("/explain", { ...request, format: "json" }),
-  ]);
+  const { markdown, ids } = await fetchExplain(request);
   const caveats = stepCaveats();
   note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1}.${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
-  renderExplain($("explain"), markdown, steps.steps.map((step) => step.id));
+  renderExplain($("explain"), markdown, ids);
 }
 
 /** The exercise's fields for the selected epoch's starting parameters. */
@@ -523,7 +461,7 @@ async function start() {
     }
   });
   page.heatmap = new Heatmap($("heatmap"), (ms) => {
-    const grid = $("heatmap-title").textContent === "Decision map" ? "a 32 × 32 grid" : "200 points";
+    const grid = $("heatmap-title").textContent === "The fitted curve" ? "200 points" : "a 32 × 32 grid";
     $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${grid}).`;
   });
   const catalog = get("/datasets").then((answer) => answer.datasets);

@@ -9,10 +9,3 @@ export const LOSSES = [
 ];
 export const INITS = ["pytorch_default", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal"];
 export const OPTIMIZERS = ["sgd", "adam", "adamw"];
-export const STATUSES = {
-  completed: "completed",
-  diverged: "diverged",
-  target_reached: "target reached",
-  deadline_exceeded: "stopped by the server's deadline",
-  early_stopped: "stopped early (validation loss stopped improving)",
-};
