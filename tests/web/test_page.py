@@ -392,3 +392,18 @@ def test_a_data_set_problem_shows_beside_its_field(visit: Visit) -> None:
     expect(page.locator(".field:has(#samples) .problem")).to_have_text(f"samples: {message}")
     expect(page.locator("#train")).to_be_disabled()
     _assert_clean(visit, expected_422=True)
+
+
+def test_the_diagram_is_one_tab_stop_walked_with_the_arrow_keys(visit: Visit) -> None:
+    page = _open(visit)
+    page.locator("#sample").focus()
+    page.keyboard.press("Shift+Tab")
+    first = page.locator('#network .node[data-layer="0"][data-unit="0"]')
+    expect(first).to_be_focused()
+    expect(page.locator("#details .details-title")).to_have_text("Input x1 of sample 1")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#details dd[data-key=x]")).to_have_text("2")
+    page.keyboard.press("End")
+    expect(page.locator("#details .details-title")).to_contain_text("Weight W2[0,1]")
+    expect(page.locator("#details dd[data-key=weight]")).to_have_text("-0.7")
+    _assert_clean(visit)

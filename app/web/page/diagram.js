@@ -1,5 +1,6 @@
 /** The network as SVG: one node per unit, one line per weight (blue positive, orange negative,
- * thicker for larger |w|); every node and edge is focusable and announces itself. */
+ * thicker for larger |w|); every node and edge is focusable and announces itself. The diagram is
+ * one tab stop: the arrow keys move through its units, then its weights (Home and End too). */
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_UNITS = 24;
@@ -61,7 +62,7 @@ export function drawNetwork(root, network, onFocus) {
           x1: x(index), y1: y(index, column), x2: x(index + 1), y2: y(index + 1, row),
           stroke: weight >= 0 ? BLUE : ORANGE,
           "stroke-width": (0.6 + (5 * Math.abs(weight)) / largest).toFixed(2),
-          class: "edge", tabindex: 0, role: "button",
+          class: "edge", tabindex: -1, role: "button",
           "data-layer": index, "data-unit": unit, "data-from": input,
           "aria-label": `weight W${index + 1}[${unit},${input}], from ${unitName(index, input, layers.length)} to ${unitName(index + 1, unit, layers.length)}: ${weight}`,
         });
@@ -75,7 +76,7 @@ export function drawNetwork(root, network, onFocus) {
     shown(size).forEach((unit, row) => {
       const bias = column > 0 ? layers[column - 1].bias[unit] : null;
       const group = svg("g", {
-        class: `node ${column === 0 ? "input" : ""}`, tabindex: 0, role: "button",
+        class: `node ${column === 0 ? "input" : ""}`, tabindex: -1, role: "button",
         "data-layer": column, "data-unit": unit,
         "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
       });
@@ -100,4 +101,30 @@ export function drawNetwork(root, network, onFocus) {
     nodes.append(caption);
   });
   root.append(edges, nodes);
+  rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
+}
+
+const KEYS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+
+/** One tab stop for `items`: the first takes the tab, then the arrows, Home and End move focus. */
+function rove(root, items) {
+  if (!items.length) return;
+  items[0].setAttribute("tabindex", "0");
+  root.roving = items;
+  if (root.dataset.roving) return;
+  root.dataset.roving = "true";
+  root.addEventListener("keydown", (event) => {
+    const list = root.roving;
+    const index = list.indexOf(event.target);
+    if (index < 0) return;
+    let next = null;
+    if (event.key in KEYS) next = Math.min(list.length - 1, Math.max(0, index + KEYS[event.key]));
+    else if (event.key === "Home") next = 0;
+    else if (event.key === "End") next = list.length - 1;
+    if (next === null) return;
+    event.preventDefault();
+    list[index].setAttribute("tabindex", "-1");
+    list[next].setAttribute("tabindex", "0");
+    list[next].focus();
+  });
 }
