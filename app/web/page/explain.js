@@ -4,6 +4,26 @@
 import { ApiError, post } from "./api.js";
 import { element } from "./format.js";
 
+const KATEX = "/static/vendor/katex@0.19.1/dist";
+let katexLoaded = null;
+
+/** Load KaTeX's script and styles once, when the first worked solution is opened. */
+export function loadKatex() {
+  if (!katexLoaded) {
+    katexLoaded = new Promise((resolve, reject) => {
+      const style = element("link");
+      style.rel = "stylesheet";
+      style.href = `${KATEX}/katex.min.css`;
+      const script = element("script");
+      script.src = `${KATEX}/katex.min.js`;
+      script.addEventListener("load", resolve);
+      script.addEventListener("error", () => reject(new Error("KaTeX did not load")));
+      document.head.append(style, script);
+    });
+  }
+  return katexLoaded;
+}
+
 /** The worked solution of an /explain request: its Markdown and its steps' ids, in order. */
 export async function fetchExplain(request) {
   const markdown = fetch("/explain", {
@@ -14,7 +34,7 @@ export async function fetchExplain(request) {
     if (!response.ok) throw new ApiError("/explain", response.status, await response.json().catch(() => null));
     return response.text();
   });
-  const [text, steps] = await Promise.all([markdown, post("/explain", { ...request, format: "json" })]);
+  const [text, steps] = await Promise.all([markdown, post("/explain", { ...request, format: "json" }), loadKatex()]);
   return { markdown: text, ids: steps.steps.map((step) => step.id) };
 }
 

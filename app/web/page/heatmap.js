@@ -4,7 +4,17 @@
 import { post } from "./api.js";
 import { rows } from "./request.js";
 
-const GRID = 32;
+/** The numbers one /forward answer may carry (outputs plus every z and a): the grid's side is
+ * chosen so that a bigger network gets a coarser grid, and every redraw stays quick. */
+const ANSWER_NUMBERS = 45_000;
+const [MIN_SIDE, MAX_SIDE] = [24, 40];
+
+/** The side of the square grid for `network`: as fine as ANSWER_NUMBERS allows, within bounds. */
+export function gridSide(network) {
+  const units = network.layers.reduce((sum, layer) => sum + layer.bias.length, 0);
+  const perPoint = network.layers[network.layers.length - 1].bias.length + 2 * units;
+  return Math.max(MIN_SIDE, Math.min(MAX_SIDE, Math.floor(Math.sqrt(ANSWER_NUMBERS / perPoint))));
+}
 /** Class colours: blue and orange first, as the weights' signs. */
 export const CLASS_COLOURS = [[37, 99, 235], [234, 88, 12], [21, 128, 61], [147, 51, 234], [202, 138, 4], [219, 39, 119], [8, 145, 178], [87, 83, 78], [132, 204, 22], [239, 68, 68]];
 
@@ -42,7 +52,7 @@ function classOf(target) {
 }
 
 export class Heatmap {
-  /** A heatmap on `canvas`; `report(ms)` hears each redraw's time. */
+  /** A heatmap on `canvas`; `report(ms, what)` hears each redraw's time and what was evaluated. */
   constructor(canvas, report) {
     this.canvas = canvas;
     this.report = report;
@@ -57,18 +67,19 @@ export class Heatmap {
     const train = rows(data.inputs);
     const test = data.test_inputs ? rows(data.test_inputs) : [];
     const box = bounds([...train, ...test]);
+    const side = gridSide(network);
     const grid = [];
-    for (let j = 0; j < GRID; j++) {
-      for (let i = 0; i < GRID; i++) {
-        grid.push([box[0] + ((i + 0.5) * (box[1] - box[0])) / GRID, box[3] - ((j + 0.5) * (box[3] - box[2])) / GRID]);
+    for (let j = 0; j < side; j++) {
+      for (let i = 0; i < side; i++) {
+        grid.push([box[0] + ((i + 0.5) * (box[1] - box[0])) / side, box[3] - ((j + 0.5) * (box[3] - box[2])) / side]);
       }
     }
     const answer = await post("/forward", { network, inputs: grid });
     if (token !== this.token) return;
-    this.paint(answer.outputs, box, data, train, test);
+    this.paint(answer.outputs, side, box, data, train, test);
     const elapsed = performance.now() - started;
     this.canvas.dataset.drawMs = elapsed.toFixed(1);
-    this.report(elapsed);
+    this.report(elapsed, `a ${side} × ${side} grid`);
   }
 
   /** The network's first output over the inputs' range (1 input), with the data as points. */
@@ -104,7 +115,7 @@ export class Heatmap {
     context.stroke();
     const elapsed = performance.now() - started;
     this.canvas.dataset.drawMs = elapsed.toFixed(1);
-    this.report(elapsed);
+    this.report(elapsed, `${xs.length} points`);
   }
 
   /** Size the canvas to its box (in device pixels) and return its 2-D context. */
@@ -135,9 +146,9 @@ export class Heatmap {
   }
 
   /** Paint the grid's colours, then the points. */
-  paint(outputs, box, data, train, test) {
+  paint(outputs, side, box, data, train, test) {
     const context = this.prepare();
-    const cells = new ImageData(GRID, GRID);
+    const cells = new ImageData(side, side);
     outputs.forEach((output, index) => {
       const [r, g, b] = colour(output);
       const chance = 1 / output.length;
@@ -145,7 +156,7 @@ export class Heatmap {
       const alpha = 0.1 + 0.45 * Math.max(0, Math.min(1, margin));
       cells.data.set([r, g, b, Math.round(255 * alpha)], index * 4);
     });
-    const small = new OffscreenCanvas(GRID, GRID);
+    const small = new OffscreenCanvas(side, side);
     small.getContext("2d").putImageData(cells, 0, 0);
     context.fillStyle = "#ffffff";
     context.fillRect(0, 0, this.canvas.width, this.canvas.height);

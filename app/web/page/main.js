@@ -460,9 +460,8 @@ async function start() {
       selectEpoch(index);
     }
   });
-  page.heatmap = new Heatmap($("heatmap"), (ms) => {
-    const grid = $("heatmap-title").textContent === "The fitted curve" ? "200 points" : "a 32 × 32 grid";
-    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${grid}).`;
+  page.heatmap = new Heatmap($("heatmap"), (ms, what) => {
+    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${what}).`;
   });
   const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
