@@ -47,7 +47,8 @@ function appendInline(parent, text) {
       if (katex) katex.render(piece.slice(1, -1), span, { throwOnError: false, trust: false, output: "html" });
       else span.textContent = piece.slice(1, -1);
       parent.append(span);
-    } else if (piece) parent.append(document.createTextNode(piece));
+    } else if (piece.startsWith(" — ")) parent.append(element("span", "aside", piece));
+    else if (piece) parent.append(document.createTextNode(piece));
   });
 }
 
@@ -58,6 +59,7 @@ export function renderExplain(root, markdown, stepIds) {
   let item = 0;
   for (const line of markdown.split("\n")) {
     const heading = /^(#{1,6}) (.*)$/.exec(line);
+    if (heading && heading[1].length === 1) continue; // "# Worked solution": the panel's own title
     if (heading) {
       const level = Math.min(6, heading[1].length + 2);
       root.append(element(`h${level}`, "", heading[2]));
