@@ -407,3 +407,16 @@ def test_the_diagram_is_one_tab_stop_walked_with_the_arrow_keys(visit: Visit) ->
     expect(page.locator("#details .details-title")).to_contain_text("Weight W2[0,1]")
     expect(page.locator("#details dd[data-key=weight]")).to_have_text("-0.7")
     _assert_clean(visit)
+
+
+def test_a_new_preset_mid_run_cancels_the_run_cleanly(visit: Visit) -> None:
+    page = _open(visit)
+    _set(page, "#epochs", "200000")
+    page.click("#train")
+    expect(page.locator("#epoch-counter")).not_to_have_text("epoch 0 / 200000")
+    page.select_option("#preset", "xor")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
+    expect(page.locator("#status")).to_have_attribute("data-status", "ready")
+    expect(page.locator("#epoch-counter")).to_have_text("epoch 0 / 200")
+    expect(page.locator("#curve")).to_have_attribute("data-points", "0")
+    _assert_clean(visit)

@@ -41,7 +41,13 @@ function saveState() {
 /** A POST whose answer is kept: the same request gives the same numbers. */
 function once(path, body) {
   const key = path + JSON.stringify(body);
-  if (!page.cache.has(key)) page.cache.set(key, post(path, body));
+  if (!page.cache.has(key)) {
+    const answer = post(path, body).catch((error) => {
+      page.cache.delete(key);
+      throw error;
+    });
+    page.cache.set(key, answer);
+  }
   return page.cache.get(key);
 }
 
@@ -56,8 +62,10 @@ async function prepare() {
   delete document.body.dataset.prepared;
   clearProblems();
   $("run-error").textContent = "";
-  if (page.run) page.run.stop();
-  page.run = null;
+  const previous = page.run;
+  page.run = null; // first, so that the old run's last callbacks find it gone
+  if (previous) previous.stop();
+  page.cache.clear();
   page.view = null;
   page.curve.reset();
   updateRunControls();
@@ -84,11 +92,12 @@ async function prepare() {
 
 /** A new run of the current request, wired to the page. */
 function newRun() {
-  return new Run(page.request.body, page.state.train.every, {
-    entries: onEntries,
-    state: onRunState,
-    error: (error) => showError(error, $("run-error")),
+  const run = new Run(page.request.body, page.state.train.every, {
+    entries: (entries) => run === page.run && onEntries(entries),
+    state: () => run === page.run && onRunState(run),
+    error: (error) => run === page.run && showError(error, $("run-error")),
   });
+  return run;
 }
 
 /** The sample menu: one entry per training sample (at most 200 listed). */
