@@ -420,3 +420,23 @@ def test_a_new_preset_mid_run_cancels_the_run_cleanly(visit: Visit) -> None:
     expect(page.locator("#epoch-counter")).to_have_text("epoch 0 / 200")
     expect(page.locator("#curve")).to_have_attribute("data-points", "0")
     _assert_clean(visit)
+
+
+def test_a_units_numbers_follow_the_selected_sample(visit: Visit) -> None:
+    """XOR's third sample, [1, 0]: the first hidden unit's z is /backward's on that sample."""
+    body = json.loads(XOR.read_text())
+    one = {"inputs": [1.0, 0.0], "targets": [0.0, 1.0], "loss": "cross_entropy"}
+    z = httpx.post(f"{visit.origin}/backward", json={"network": body["network"], **one}).json()
+    page = _open(visit)
+    page.select_option("#preset", "xor")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
+    page.select_option("#sample", "2")
+    expect(page.locator("body")).to_have_attribute("data-sample", "2")
+    page.locator('#network .node[data-layer="0"][data-unit="0"]').focus()
+    expect(page.locator('#details dd[data-key="x"]')).to_have_text("1")
+    page.locator('#network .node[data-layer="1"][data-unit="0"]').focus()
+    expect(page.locator('#details dd[data-key="z"]')).to_have_text(repr(z["layers"][0]["z"][0]))
+    expect(page.locator('#details dd[data-key="delta"]')).to_have_text(
+        repr(z["gradients"][0]["bias"][0])
+    )
+    _assert_clean(visit)

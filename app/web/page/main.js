@@ -12,7 +12,7 @@ import { Heatmap } from "./heatmap.js";
 import { fromRequest } from "./presets.js";
 import { renderPrintout } from "./printout.js";
 import { buildRequest, optimizerOf, rows } from "./request.js";
-import { Run } from "./run.js";
+import { Run, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
@@ -182,26 +182,35 @@ function startOf(epoch) {
   return before ? before.network : null;
 }
 
-/** The numbers of the selected epoch (index into the trace), or of epoch 1 before training. */
+/** The selected sample's forward pass on `network` (from /backward), with `loss` over all the data. */
+async function samplePass(network, loss) {
+  const { body } = page.request;
+  const s = page.state.sample;
+  const one = await once("/backward", { network, inputs: rows(body.inputs)[s], targets: rows(body.targets)[s], loss: body.loss });
+  return { layers: one.layers, outputs: one.outputs, loss };
+}
+
+/** The numbers of the selected epoch (index into the trace), or of epoch 1 before training; with
+ * much data the printout's z, a and y_pred are the selected sample's only. */
 async function epochView(index) {
   const { body } = page.request;
-  const base = { inputs: body.inputs, targets: body.targets, loss: body.loss };
+  const everything = traceInclude(body).includes("layers");
+  const one = `z, a and y_pred of sample ${page.state.sample + 1} only; the loss and the gradients over all the data`;
   if (index === null) {
-    const pass = await once("/backward", { network: body.network, ...base });
-    return { epoch: 1, start: body.network, after: null, gradients: pass.gradients, pass, note: "Before training: epoch 1's forward pass and gradients (from /backward)." };
+    const all = await once("/backward", { network: body.network, inputs: body.inputs, targets: body.targets, loss: body.loss });
+    const pass = everything ? all : await samplePass(body.network, all.loss);
+    const note = `Before training: epoch 1's forward pass and gradients, from /backward${everything ? "" : ` (${one})`}.`;
+    return { index, epoch: 1, start: body.network, after: null, gradients: all.gradients, pass, note };
   }
   const entry = page.run.entries[index];
   const start = startOf(entry.epoch);
-  let pass = entry.layers ? { layers: entry.layers, outputs: entry.outputs, loss: entry.loss } : null;
-  let note = `Epoch ${entry.epoch}: the trace's numbers.`;
-  if (!pass) {
-    const sample = { inputs: rows(body.inputs)[page.state.sample], targets: rows(body.targets)[page.state.sample] };
-    const network = start || entry.network;
-    const one = await once("/backward", { network, ...base, ...sample });
-    pass = { layers: one.layers, outputs: one.outputs, loss: entry.loss };
-    note = `Epoch ${entry.epoch}: z, a and y_pred of sample ${page.state.sample + 1} only (from /backward); the loss and gradients over all the data.`;
+  if (entry.layers) {
+    const pass = { layers: entry.layers, outputs: entry.outputs, loss: entry.loss };
+    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note: `Epoch ${entry.epoch}: the trace's numbers.` };
   }
-  return { epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note };
+  const pass = await samplePass(start || entry.network, entry.loss);
+  const note = `Epoch ${entry.epoch}: ${one}${start ? "" : " (z and a after the epoch's update: its start was not recorded)"}.`;
+  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note };
 }
 
 /** Select a recorded epoch (index) or none (null): scrubber label, curve, printout, panels, URL. */
@@ -221,6 +230,7 @@ async function selectEpoch(index) {
   refreshPanels();
   await picture;
   document.body.dataset.epoch = index === null ? "" : String(view.epoch);
+  document.body.dataset.sample = String(page.state.sample);
 }
 
 /** z, a and δ of every unit for the selected sample, with the selected epoch's starting parameters. */
@@ -440,11 +450,9 @@ function wire() {
     clearTimeout(timer);
     timer = setTimeout(() => selectEpoch(index), 80);
   });
-  $("sample").addEventListener("change", async () => {
+  $("sample").addEventListener("change", () => {
     page.state.sample = Number($("sample").value);
-    saveState();
-    await sampleValues();
-    refreshPanels();
+    if (page.view) selectEpoch(page.view.index);
   });
   $("explain-box").addEventListener("toggle", () => $("explain-box").open && page.view && renderWorked().catch((error) => showError(error, $("explain-note"))));
   $("exercise-box").addEventListener("toggle", () => $("exercise-box").open && page.view && setUpExercise());
