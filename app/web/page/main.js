@@ -222,10 +222,11 @@ async function selectEpoch(index) {
   saveState();
   $("scrub-label").textContent = index === null ? "before training" : `epoch ${view.epoch}, loss ${short(page.run.entries[index].loss)}`;
   const network = view.after || view.start;
-  const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
   page.curve.select(view.epoch);
   drawNetwork($("network"), network, showItem);
   renderPrintout($("printout"), view);
+  // After the synchronous drawing, so that the map's answer finds the main thread free.
+  const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
   await sampleValues().catch(() => null);
   refreshPanels();
   await picture;
