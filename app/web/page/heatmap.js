@@ -57,6 +57,9 @@ export class Heatmap {
     this.canvas = canvas;
     this.report = report;
     this.token = 0;
+    this.size = 0;
+    // The box's width, kept as it changes, so that a redraw never forces a layout to read it.
+    new ResizeObserver(([entry]) => (this.size = entry.contentRect.width)).observe(canvas);
   }
 
   /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}). */
@@ -121,9 +124,10 @@ export class Heatmap {
   /** Size the canvas to its box (in device pixels) and return its 2-D context. */
   prepare() {
     const ratio = window.devicePixelRatio || 1;
-    const size = this.canvas.clientWidth || 320;
-    this.canvas.width = Math.round(size * ratio);
-    this.canvas.height = Math.round(size * ratio);
+    const size = this.size || this.canvas.clientWidth || 320;
+    const pixels = Math.round(size * ratio);
+    if (this.canvas.width !== pixels) this.canvas.width = pixels;
+    if (this.canvas.height !== pixels) this.canvas.height = pixels;
     return this.canvas.getContext("2d");
   }
 
