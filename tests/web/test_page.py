@@ -225,6 +225,14 @@ def test_the_forms_names_are_the_engines() -> None:
     assert listed("OPTIMIZERS") == list(get_args(OptimizerState.model_fields["type"].annotation))
 
 
+def test_every_module_is_preloaded_with_the_page() -> None:
+    """The modules load in one round, not import by import (main.js is the page's own script)."""
+    html = (WEB_DIR / "page" / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html))
+    modules = {f"page/{path.name}" for path in (WEB_DIR / "page").glob("*.js")}
+    assert preloaded == modules - {"page/main.js"} | {"vendor/uplot@1.6.32/dist/uPlot.esm.js"}
+
+
 @pytest.mark.parametrize("path", ["page/index.html"])
 def test_the_page_has_no_inline_script_or_style(path: str) -> None:
     html = (WEB_DIR / path).read_text()
