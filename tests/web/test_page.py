@@ -155,6 +155,12 @@ def test_a_copied_link_restores_the_same_state_in_a_fresh_page(visit: Visit) -> 
     expect(fresh.locator("#epochs")).to_have_value("6")
     expect(fresh.locator("#scrub-label")).to_have_text(label)
     expect(fresh.locator("#printout .loss-value")).to_have_text(loss)
+    page.select_option("#preset", "xor")  # the same link pasted into a tab that moved on
+    expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
+    page.goto(link)
+    expect(page.locator("#status")).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(page.locator("#preset")).to_have_value("notebook")
+    expect(page.locator("#scrub-label")).to_have_text(label)
     _assert_clean(visit)
 
 

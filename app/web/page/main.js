@@ -458,6 +458,8 @@ function wire() {
   $("explain-box").addEventListener("toggle", () => $("explain-box").open && page.view && renderWorked().catch((error) => showError(error, $("explain-note"))));
   $("exercise-box").addEventListener("toggle", () => $("exercise-box").open && page.view && setUpExercise());
   $("exercise").addEventListener("submit", checkExercise);
+  // A link pasted into this tab changes only the hash (the page saves its own without this event).
+  window.addEventListener("hashchange", () => location.reload());
   $("copy-url").addEventListener("click", () => share(location.href));
   $("copy-curl").addEventListener("click", () => page.request && share(asCurl(page.request.body, location.origin)));
   $("copy-json").addEventListener("click", () => page.request && share(asJson(page.request.body)));
