@@ -19,6 +19,7 @@ from app.api import (
     init,
     math,
     metrics,
+    page,
     training,
 )
 from app.api.body import BufferedBody
@@ -102,6 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.add_docs(app)
+    app.include_router(page.router)
     return app
 
 

@@ -1,0 +1,130 @@
+/** The network as SVG: one node per unit, one line per weight (blue positive, orange negative,
+ * thicker for larger |w|); every node and edge is focusable and announces itself. The diagram is
+ * one tab stop: the arrow keys move through its units, then its weights (Home and End too). */
+
+const SVG = "http://www.w3.org/2000/svg";
+const MAX_UNITS = 24;
+const BLUE = "#2563eb";
+const ORANGE = "#ea580c";
+
+/** An SVG element with attributes. */
+function svg(tag, attributes) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value));
+  return element;
+}
+
+/** The units drawn for a layer of `count` units: all, or the first ones and the last. */
+function shown(count) {
+  if (count <= MAX_UNITS) return [...Array(count).keys()];
+  return [...Array(MAX_UNITS - 1).keys(), count - 1];
+}
+
+/** A layer's name: the inputs are layer 0, as the worked solution counts. */
+export function layerName(index, layers) {
+  if (index === 0) return "input";
+  return index === layers ? "output layer" : `hidden layer ${index}`;
+}
+
+/** A unit's name: "input x2", "hidden layer 1, unit 2", "output layer, unit 1". */
+export function unitName(index, unit, layers) {
+  return index === 0 ? `input x${unit + 1}` : `${layerName(index, layers)}, unit ${unit + 1}`;
+}
+
+/**
+ * Draw `network` into `root` (an <svg>); `onFocus(item)` gets {kind: "node"|"edge", layer, unit,
+ * from} for the node or edge hovered, focused or tapped.
+ */
+export function drawNetwork(root, network, onFocus) {
+  const layers = network.layers;
+  const sizes = [layers[0].weights[0].length, ...layers.map((layer) => layer.bias.length)];
+  const columns = sizes.length;
+  const tallest = Math.max(...sizes.map((size) => shown(size).length));
+  const width = Math.max(360, 150 * (columns - 1) + 80);
+  const spacing = tallest > 8 ? 30 : 44;
+  const height = Math.max(180, spacing * tallest + 40);
+  root.replaceChildren();
+  root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const x = (column) => 40 + ((width - 80) * column) / (columns - 1);
+  const y = (column, row) => {
+    const count = shown(sizes[column]).length;
+    return height / 2 - 8 + (row - (count - 1) / 2) * Math.min(spacing, (height - 40) / Math.max(1, count));
+  };
+  const largest = Math.max(1e-12, ...layers.flatMap((layer) => layer.weights.flat().map(Math.abs)));
+  const edges = svg("g", { class: "edges" });
+  const nodes = svg("g", { class: "nodes" });
+  layers.forEach((layer, index) => {
+    const from = shown(sizes[index]);
+    shown(sizes[index + 1]).forEach((unit, row) => {
+      from.forEach((input, column) => {
+        const weight = layer.weights[unit][input];
+        const line = svg("line", {
+          x1: x(index), y1: y(index, column), x2: x(index + 1), y2: y(index + 1, row),
+          stroke: weight >= 0 ? BLUE : ORANGE,
+          "stroke-width": (0.6 + (5 * Math.abs(weight)) / largest).toFixed(2),
+          class: "edge", tabindex: -1, role: "button",
+          "data-layer": index, "data-unit": unit, "data-from": input,
+          "aria-label": `weight W${index + 1}[${unit},${input}], from ${unitName(index, input, layers.length)} to ${unitName(index + 1, unit, layers.length)}: ${weight}`,
+        });
+        const item = { kind: "edge", layer: index, unit, from: input };
+        for (const type of ["mouseenter", "focus", "click"]) line.addEventListener(type, () => onFocus(item, line));
+        edges.append(line);
+      });
+    });
+  });
+  sizes.forEach((size, column) => {
+    shown(size).forEach((unit, row) => {
+      const bias = column > 0 ? layers[column - 1].bias[unit] : null;
+      const group = svg("g", {
+        class: `node ${column === 0 ? "input" : ""}`, tabindex: -1, role: "button",
+        "data-layer": column, "data-unit": unit,
+        "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
+      });
+      const circle = svg("circle", { cx: x(column), cy: y(column, row), r: spacing > 30 ? 13 : 11 });
+      if (bias !== null) circle.setAttribute("stroke", bias >= 0 ? BLUE : ORANGE);
+      const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle" });
+      label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);
+      group.append(circle, label);
+      const item = { kind: "node", layer: column, unit };
+      for (const type of ["mouseenter", "focus", "click"]) group.addEventListener(type, () => onFocus(item, group));
+      nodes.append(group);
+      if (size > MAX_UNITS && row === MAX_UNITS - 2) {
+        const dots = svg("text", { x: x(column), y: (y(column, row) + y(column, row + 1)) / 2 + 4, "text-anchor": "middle", class: "more" });
+        dots.textContent = `⋮ ${size - MAX_UNITS}`;
+        nodes.append(dots);
+      }
+    });
+  });
+  sizes.forEach((size, column) => {
+    const caption = svg("text", { x: x(column), y: height - 6, "text-anchor": "middle", class: "caption" });
+    caption.textContent = column === 0 ? `inputs (${size})` : `${layers[column - 1].activation} (${size})`;
+    nodes.append(caption);
+  });
+  root.append(edges, nodes);
+  rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
+}
+
+const KEYS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };
+
+/** One tab stop for `items`: the first takes the tab, then the arrows, Home and End move focus. */
+function rove(root, items) {
+  if (!items.length) return;
+  items[0].setAttribute("tabindex", "0");
+  root.roving = items;
+  if (root.dataset.roving) return;
+  root.dataset.roving = "true";
+  root.addEventListener("keydown", (event) => {
+    const list = root.roving;
+    const index = list.indexOf(event.target);
+    if (index < 0) return;
+    let next = null;
+    if (event.key in KEYS) next = Math.min(list.length - 1, Math.max(0, index + KEYS[event.key]));
+    else if (event.key === "Home") next = 0;
+    else if (event.key === "End") next = list.length - 1;
+    if (next === null) return;
+    event.preventDefault();
+    list[index].setAttribute("tabindex", "-1");
+    list[next].setAttribute("tabindex", "0");
+    list[next].focus();
+  });
+}

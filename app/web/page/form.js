@@ -1,0 +1,218 @@
+/** The Build form: state in, state out, and each 422 problem shown beside the field it names. */
+
+import { element } from "./format.js";
+import { PRESETS } from "./presets.js";
+import { ACTIVATIONS, INITS, LOSSES, OPTIMIZERS } from "./vocab.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** Fill a <select> with options (value, label). */
+function options(select, entries) {
+  select.replaceChildren(...entries.map(([value, label]) => {
+    const option = element("option", "", label);
+    option.value = value;
+    return option;
+  }));
+}
+
+/** Fill the fixed menus once: presets, activations, inits, losses, optimizers, data sets. */
+export function setUpForm(catalog) {
+  options($("preset"), [...Object.entries(PRESETS).map(([key, preset]) => [key, preset.label]), ["paste", "Pasted request"]]);
+  options($("output"), ACTIVATIONS.map((name) => [name, name]));
+  options($("init"), INITS.map((name) => [name, name]));
+  options($("loss"), LOSSES.map((name) => [name, name]));
+  options($("optimizer"), OPTIMIZERS.map((name) => [name, name]));
+  options($("dataset"), [["fixed", "the preset's own data"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
+}
+
+/** One hidden layer's row: units and activation, with a remove button. */
+function layerRow(layer, index) {
+  const row = element("div", "layer-row");
+  const units = element("input");
+  units.type = "number";
+  units.min = "1";
+  units.step = "1";
+  units.value = String(layer.units);
+  units.id = `units-${index}`;
+  units.className = "units";
+  const unitsLabel = element("label", "", `Hidden ${index + 1}: units`);
+  unitsLabel.htmlFor = units.id;
+  const activation = element("select");
+  activation.id = `activation-${index}`;
+  activation.className = "activation";
+  options(activation, ACTIVATIONS.filter((name) => name !== "softmax").map((name) => [name, name]));
+  activation.value = layer.activation;
+  const activationLabel = element("label", "visually-hidden", `Hidden ${index + 1}: activation`);
+  activationLabel.htmlFor = activation.id;
+  const remove = element("button", "small remove", "×");
+  remove.type = "button";
+  remove.dataset.index = String(index);
+  remove.setAttribute("aria-label", `Remove hidden layer ${index + 1}`);
+  row.append(unitsLabel, units, activationLabel, activation, remove);
+  return row;
+}
+
+/** The set's own parameters (from GET /datasets) as number fields. */
+function setParams(info, values) {
+  const root = $("set-params");
+  root.replaceChildren();
+  if (!info) return;
+  const common = new Set(["samples", "noise", "seed", "test_fraction", "encoding"]);
+  for (const [name, schema] of Object.entries(info.parameters)) {
+    if (common.has(name)) continue;
+    const field = element("div", "field");
+    const input = element("input");
+    input.type = "number";
+    input.id = `param-${name}`;
+    input.dataset.param = name;
+    input.step = schema.type === "integer" ? "1" : "any";
+    input.value = String(values[name] ?? schema.default);
+    const label = element("label", "", name);
+    label.htmlFor = input.id;
+    label.title = schema.description || "";
+    field.append(label, input);
+    root.append(field);
+  }
+}
+
+/** Show `state` in the form. */
+export function writeForm(state, catalog) {
+  $("preset").value = state.preset;
+  const fixed = Boolean(state.net.fixed);
+  $("fixed-note").textContent = fixed
+    ? "The preset's own weights. Change a layer to draw new ones with the init scheme below."
+    : "Weights drawn by /init with the scheme and seed below.";
+  $("layers").replaceChildren(...state.net.hidden.map(layerRow));
+  $("output").value = state.net.output;
+  $("init").value = state.net.init;
+  $("init-seed").value = String(state.net.init_seed);
+  $("dataset").value = state.data.fixed ? "fixed" : state.data.name;
+  $("data-settings").hidden = Boolean(state.data.fixed);
+  $("samples").value = String(state.data.samples);
+  $("noise").value = String(state.data.noise);
+  $("data-seed").value = String(state.data.seed);
+  $("test-fraction").value = String(state.data.test_fraction);
+  setParams(catalog.find((set) => set.name === state.data.name), state.data.params);
+  const t = state.train;
+  $("loss").value = t.loss;
+  $("optimizer").value = t.optimizer;
+  $("lr").value = String(t.learning_rate);
+  $("momentum").value = String(t.momentum);
+  $("weight-decay").value = String(t.weight_decay);
+  $("beta1").value = String(t.beta1);
+  $("beta2").value = String(t.beta2);
+  $("sgd-settings").querySelector("#momentum").parentElement.hidden = t.optimizer !== "sgd";
+  $("adam-settings").hidden = t.optimizer === "sgd";
+  $("epochs").value = String(t.epochs);
+  $("batch-size").value = t.batch_size === null ? "" : String(t.batch_size);
+  $("shuffle").checked = t.shuffle;
+  $("train-seed").value = String(t.seed);
+  $("every").value = t.every ? String(t.every) : "";
+  $("stop-below").value = t.stop_below === null ? "" : String(t.stop_below);
+}
+
+/** A number field's value: a number, or the text itself when it is not one (the API says why). */
+function number(id) {
+  const text = $(id).value.trim();
+  const value = Number(text);
+  return text !== "" && Number.isFinite(value) ? value : text;
+}
+
+/** A field that may be left empty: null when empty. */
+function optional(id) {
+  return $(id).value.trim() === "" ? null : number(id);
+}
+
+/** The state the form shows, over `previous` (whose fixed network is kept while the layers match). */
+export function readForm(previous) {
+  const state = structuredClone(previous);
+  const hidden = [...$("layers").querySelectorAll(".layer-row")].map((row) => ({
+    units: number(row.querySelector(".units").id),
+    activation: row.querySelector(".activation").value,
+  }));
+  const net = state.net;
+  const sameLayers = JSON.stringify(hidden) === JSON.stringify(net.hidden) && $("output").value === net.output;
+  if (!sameLayers) net.fixed = null;
+  net.hidden = hidden;
+  net.output = $("output").value;
+  net.init = $("init").value;
+  net.init_seed = number("init-seed");
+  const dataset = $("dataset").value;
+  if (dataset !== "fixed") {
+    if (dataset !== state.data.name || state.data.fixed) state.data.params = {};
+    state.data.fixed = null;
+    state.data.name = dataset;
+  }
+  state.data.samples = number("samples");
+  state.data.noise = number("noise");
+  state.data.seed = number("data-seed");
+  state.data.test_fraction = number("test-fraction");
+  for (const input of $("set-params").querySelectorAll("input")) state.data.params[input.dataset.param] = number(input.id);
+  const t = state.train;
+  t.loss = $("loss").value;
+  t.optimizer = $("optimizer").value;
+  t.learning_rate = number("lr");
+  t.momentum = number("momentum");
+  t.weight_decay = number("weight-decay");
+  t.beta1 = number("beta1");
+  t.beta2 = number("beta2");
+  t.epochs = number("epochs");
+  t.batch_size = optional("batch-size");
+  t.shuffle = $("shuffle").checked;
+  t.seed = number("train-seed");
+  t.every = optional("every") ?? 0;
+  t.stop_below = optional("stop-below");
+  return state;
+}
+
+/** The form field a problem's `loc` names for `endpoint`, or null. */
+export function fieldFor(endpoint, loc, state) {
+  const path = loc.slice(1);
+  const [first, second] = path;
+  if (endpoint === "/datasets") {
+    const ids = { samples: "samples", noise: "noise", seed: "data-seed", test_fraction: "test-fraction", name: "dataset", encoding: "output" };
+    return $(ids[first] || `param-${first}`) || $("dataset");
+  }
+  if (endpoint === "/init") return first === "init" ? $("init") : first === "seed" ? $("init-seed") : $("layers");
+  const optimizerIds = { learning_rate: "lr", momentum: "momentum", betas: "beta1", weight_decay: "weight-decay" };
+  const ids = {
+    loss: "loss", epochs: "epochs", batch_size: "batch-size", shuffle: "shuffle", seed: "train-seed",
+    stop: "stop-below", trace: "every",
+  };
+  if (first === "optimizer") return $(optimizerIds[second] || "optimizer");
+  if (ids[first]) return $(ids[first]);
+  if (["network", "inputs", "targets"].includes(first)) {
+    if (state.preset === "paste") return $("paste");
+    return first === "network" ? $("layers") : $("dataset");
+  }
+  return state.preset === "paste" ? $("paste") : null;
+}
+
+/** Remove every problem shown beside a field. */
+export function clearProblems() {
+  for (const node of document.querySelectorAll(".problem")) node.remove();
+  for (const node of document.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+/** Show each problem of a 422 beside its field; the rest go to `fallback`. Returns how many. */
+export function showProblems(error, state, fallback) {
+  const endpoint = error.path.replace(/\/stream$/, "");
+  const unplaced = [];
+  for (const problem of error.problems) {
+    const field = fieldFor(endpoint, problem.loc || [], state);
+    const where = (problem.loc || []).slice(1).join(".");
+    const text = `${where ? `${where}: ` : ""}${problem.msg}`;
+    if (!field) {
+      unplaced.push(text);
+      continue;
+    }
+    field.setAttribute("aria-invalid", "true");
+    const note = element("p", "problem", text);
+    note.setAttribute("role", "alert");
+    const anchor = field.closest(".field, details, .layers") || field;
+    anchor.append(note);
+  }
+  if (!error.problems.length) unplaced.push(error.message);
+  fallback.textContent = unplaced.join("\n");
+  return error.problems.length;
+}

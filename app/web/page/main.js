@@ -1,0 +1,511 @@
+/** The playground: wires the form, the run, the curve, the diagram, the heatmap and the panels. */
+
+import { ApiError, get, post } from "./api.js";
+import { Curve } from "./curve.js";
+import { renderDetails } from "./details.js";
+import { drawNetwork } from "./diagram.js";
+import { buildExercise, claimedOf, markExercise } from "./exercise.js";
+import { fetchExplain, renderExplain } from "./explain.js";
+import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
+import { element, short } from "./format.js";
+import { Heatmap } from "./heatmap.js";
+import { fromRequest } from "./presets.js";
+import { renderPrintout } from "./printout.js";
+import { buildRequest, optimizerOf, rows } from "./request.js";
+import { Run, traceInclude } from "./run.js";
+import { asCurl, asJson, asPython, download } from "./share.js";
+import { fromHash, presetState, toHash } from "./state.js";
+import { STATUSES, summaryText } from "./status.js";
+
+const $ = (id) => document.getElementById(id);
+
+const page = {
+  catalog: [],
+  state: null,
+  request: null,
+  run: null,
+  view: null,
+  cache: new Map(),
+  curve: null,
+  heatmap: null,
+  exercise: null,
+  heatmapBusy: false,
+  heatmapAt: 0,
+};
+
+/** Remember the state in the URL (replacing the entry: the back button leaves the page). */
+function saveState() {
+  history.replaceState(null, "", toHash(page.state));
+}
+
+/** A POST whose answer is kept: the same request gives the same numbers. */
+function once(path, body) {
+  const key = path + JSON.stringify(body);
+  if (!page.cache.has(key)) {
+    const answer = post(path, body).catch((error) => {
+      page.cache.delete(key);
+      throw error;
+    });
+    page.cache.set(key, answer);
+  }
+  return page.cache.get(key);
+}
+
+/** Show an error: a 422's problems beside their fields, anything else in `where`. */
+function showError(error, where) {
+  if (error instanceof ApiError && error.status === 422) showProblems(error, page.state, where);
+  else where.textContent = error.message;
+}
+
+/** Build the request of the state, reset the run and every view. */
+async function prepare() {
+  delete document.body.dataset.prepared;
+  clearProblems();
+  $("run-error").textContent = "";
+  const previous = page.run;
+  page.run = null; // first, so that the old run's last callbacks find it gone
+  if (previous) previous.stop();
+  page.cache.clear();
+  page.view = null;
+  page.curve.reset();
+  updateRunControls();
+  try {
+    page.request = await buildRequest(page.state, page.catalog);
+  } catch (error) {
+    page.request = null;
+    showError(error, $("run-error"));
+    updateRunControls();
+    document.body.dataset.prepared = "error";
+    return;
+  }
+  page.run = newRun();
+  fillSamples();
+  drawNetwork($("network"), page.request.body.network, showItem);
+  const inputs = rows(page.request.data.inputs)[0].length;
+  $("heatmap-box").hidden = inputs > 2;
+  const classifies = page.request.body.loss.endsWith("cross_entropy");
+  $("heatmap-title").textContent = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
+  updateRunControls();
+  await selectEpoch(null);
+  document.body.dataset.prepared = page.state.preset;
+}
+
+/** A new run of the current request, wired to the page. */
+function newRun() {
+  const run = new Run(page.request.body, page.state.train.every, {
+    entries: (entries) => run === page.run && onEntries(entries),
+    state: () => run === page.run && onRunState(run),
+    error: (error) => run === page.run && showError(error, $("run-error")),
+  });
+  return run;
+}
+
+/** The sample menu: one entry per training sample (at most 200 listed). */
+function fillSamples() {
+  const inputs = rows(page.request.data.inputs);
+  const select = $("sample");
+  select.replaceChildren(
+    ...inputs.slice(0, 200).map((input, index) => {
+      const option = element("option", "", `${index + 1}: [${input.map(short).join(", ")}]`);
+      option.value = String(index);
+      return option;
+    }),
+  );
+  page.state.sample = Math.min(page.state.sample || 0, Math.min(inputs.length, 200) - 1);
+  select.value = String(page.state.sample);
+}
+
+/** New trace lines: the curve, the counter, the scrubber; the heatmap now and then. */
+function onEntries(entries) {
+  page.curve.add(entries);
+  const last = entries[entries.length - 1];
+  $("epoch-counter").textContent = `epoch ${last.epoch} / ${page.run.body.epochs}`;
+  const scrubber = $("scrubber");
+  const following = Number(scrubber.value) >= Number(scrubber.max) - entries.length || scrubber.disabled;
+  scrubber.max = String(page.run.entries.length - 1);
+  scrubber.disabled = false;
+  if (following) {
+    scrubber.value = scrubber.max;
+    $("scrub-label").textContent = `epoch ${last.epoch}, loss ${short(last.loss)}`;
+  }
+  livePicture(last.network);
+}
+
+/** Redraw the heatmap with the latest network, at most one request at a time, 4 a second. */
+function livePicture(network) {
+  if ($("heatmap-box").hidden || !network || page.heatmapBusy || performance.now() - page.heatmapAt < 250) return;
+  page.heatmapBusy = true;
+  page.heatmapAt = performance.now();
+  page.heatmap.draw(network, page.request.data).catch(() => {}).finally(() => (page.heatmapBusy = false));
+}
+
+/** The run changed state: buttons, status, summary; when it rests, the selected epoch's numbers. */
+function onRunState(run) {
+  updateRunControls();
+  if (run.status === "running") return;
+  const last = run.entries[run.entries.length - 1];
+  if (last) $("epoch-counter").textContent = `epoch ${last.epoch} / ${run.body.epochs}`;
+  if (run.entries.length) {
+    const wanted = page.pendingEpoch;
+    page.pendingEpoch = null;
+    const index = wanted ? run.entries.findIndex((entry) => entry.epoch === wanted) : -1;
+    $("scrubber").value = String(index >= 0 ? index : run.entries.length - 1);
+    selectEpoch(Number($("scrubber").value));
+  }
+}
+
+/** The Run panel's buttons and status line. */
+function updateRunControls() {
+  const run = page.run;
+  const status = run ? run.status : "not ready";
+  const running = status === "running";
+  $("train").disabled = !run || !run.open;
+  $("train").textContent = status === "paused" ? "Resume" : "Train";
+  $("step").disabled = !run || !run.open;
+  $("pause").disabled = !running;
+  $("stop").disabled = !running;
+  $("status").textContent = STATUSES[status] || status;
+  $("status").dataset.status = status;
+  $("summary").textContent = run ? summaryText(run) : "";
+  if (!run || !run.entries.length) {
+    $("epoch-counter").textContent = `epoch 0 / ${run ? run.body.epochs : page.state.train.epochs}`;
+    $("scrubber").disabled = true;
+    $("scrubber").max = "0";
+    $("scrub-label").textContent = "before training";
+  }
+}
+
+/** The parameters at the start of epoch `epoch`, when known (epoch 1, or the one before recorded). */
+function startOf(epoch) {
+  if (epoch === 1) return page.run.initial;
+  const before = page.run.entries.find((entry) => entry.epoch === epoch - 1);
+  return before ? before.network : null;
+}
+
+/** The selected sample's forward pass on `network` (from /backward), with `loss` over all the data. */
+async function samplePass(network, loss) {
+  const { body } = page.request;
+  const s = page.state.sample;
+  const one = await once("/backward", { network, inputs: rows(body.inputs)[s], targets: rows(body.targets)[s], loss: body.loss });
+  return { layers: one.layers, outputs: one.outputs, loss };
+}
+
+/** The numbers of the selected epoch (index into the trace), or of epoch 1 before training; with
+ * much data the printout's z, a and y_pred are the selected sample's only. */
+async function epochView(index) {
+  const { body } = page.request;
+  const everything = traceInclude(body).includes("layers");
+  const one = `z, a and y_pred of sample ${page.state.sample + 1} only; the loss and the gradients over all the data`;
+  if (index === null) {
+    const all = await once("/backward", { network: body.network, inputs: body.inputs, targets: body.targets, loss: body.loss });
+    const pass = everything ? all : await samplePass(body.network, all.loss);
+    const note = `Before training: epoch 1's forward pass and gradients, from /backward${everything ? "" : ` (${one})`}.`;
+    return { index, epoch: 1, start: body.network, after: null, gradients: all.gradients, pass, note };
+  }
+  const entry = page.run.entries[index];
+  const start = startOf(entry.epoch);
+  if (entry.layers) {
+    const pass = { layers: entry.layers, outputs: entry.outputs, loss: entry.loss };
+    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note: `Epoch ${entry.epoch}: the trace's numbers.` };
+  }
+  const pass = await samplePass(start || entry.network, entry.loss);
+  const note = `Epoch ${entry.epoch}: ${one}${start ? "" : " (z and a after the epoch's update: its start was not recorded)"}.`;
+  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note };
+}
+
+/** Select a recorded epoch (index) or none (null): scrubber label, curve, printout, panels, URL. */
+async function selectEpoch(index) {
+  const view = await epochView(index).catch((error) => (showError(error, $("run-error")), null));
+  if (!view) return;
+  page.view = view;
+  page.state.epoch = index === null ? null : view.epoch;
+  saveState();
+  $("scrub-label").textContent = index === null ? "before training" : `epoch ${view.epoch}, loss ${short(page.run.entries[index].loss)}`;
+  const network = view.after || view.start;
+  page.curve.select(view.epoch);
+  drawNetwork($("network"), network, showItem);
+  renderPrintout($("printout"), view);
+  // After the synchronous drawing, so that the map's answer finds the main thread free.
+  const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
+  await sampleValues().catch(() => null);
+  refreshPanels();
+  await picture;
+  document.body.dataset.epoch = index === null ? "" : String(view.epoch);
+  document.body.dataset.sample = String(page.state.sample);
+}
+
+/** z, a and δ of every unit for the selected sample, with the selected epoch's starting parameters. */
+async function sampleValues() {
+  const { body } = page.request;
+  const view = page.view;
+  const network = view.start || view.after;
+  const s = page.state.sample;
+  const answer = await once("/backward", {
+    network,
+    inputs: rows(body.inputs)[s],
+    targets: rows(body.targets)[s],
+    loss: body.loss,
+  });
+  view.sample = { index: s, inputs: rows(body.inputs)[s], layers: answer.layers, deltas: answer.gradients.map((g) => g.bias) };
+  return view.sample;
+}
+
+/** Show a hovered or focused node's or edge's numbers in the details box. */
+function showItem(item) {
+  if (page.view) renderDetails($("details"), page.view, item);
+}
+
+/** Re-render the open panels (worked solution, exercise) for the selected epoch and sample. */
+function refreshPanels() {
+  if ($("explain-box").open) renderWorked().catch((error) => showError(error, $("explain-note")));
+  if ($("exercise-box").open) setUpExercise();
+}
+
+/** Notes on what a worked step can show for this run. */
+function stepCaveats() {
+  const train = page.state.train;
+  const notes = [];
+  if (page.view.epoch > 1 && train.optimizer !== "sgd") notes.push("the optimizer's state at this epoch is not recorded, so its update starts from a fresh state");
+  if (train.batch_size !== null) notes.push("it is one full-batch step; the run took mini-batches");
+  return notes;
+}
+
+/** Render /explain for the selected epoch and sample, once per distinct request. */
+function renderWorked() {
+  const key = JSON.stringify([page.view && page.view.start, page.state.sample, page.request && page.request.body]);
+  if (!page.worked || page.worked.key !== key) {
+    const promise = fetchWorked().catch((error) => {
+      page.worked = null;
+      throw error;
+    });
+    page.worked = { key, promise };
+  }
+  return page.worked.promise;
+}
+
+/** Fetch and render /explain for the selected epoch's starting parameters and sample. */
+async function fetchWorked() {
+  const view = page.view;
+  const note = $("explain-note");
+  if (!view.start) {
+    note.textContent = "This epoch's starting parameters were not recorded (the trace keeps every k-th epoch): pick the epoch after a recorded one, or set Record every to 1.";
+    $("explain").replaceChildren();
+    return;
+  }
+  const { body } = page.request;
+  const request = {
+    network: view.start,
+    inputs: body.inputs,
+    targets: body.targets,
+    loss: body.loss,
+    optimizer: optimizerOf(page.state.train),
+    sample: page.state.sample,
+  };
+  const { markdown, ids } = await fetchExplain(request);
+  const caveats = stepCaveats();
+  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1}.${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
+  renderExplain($("explain"), markdown, ids);
+}
+
+/** The exercise's fields for the selected epoch's starting parameters. */
+function setUpExercise() {
+  const view = page.view;
+  const note = $("exercise-note");
+  $("exercise-error").textContent = "";
+  if (!view.start) {
+    note.textContent = "This epoch's starting parameters were not recorded: pick another epoch, or set Record every to 1.";
+    $("exercise-fields").replaceChildren();
+    page.exercise = null;
+    return;
+  }
+  const lr = page.state.train.learning_rate;
+  const sample = rows(page.request.body.inputs)[page.state.sample];
+  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1} (x = [${sample.join(", ")}]) alone, one SGD step at learning rate ${lr}. Fill any fields (rows of a matrix separated by ";"), then check.`;
+  page.exercise = buildExercise($("exercise-fields"), view.start);
+}
+
+/** Send the filled fields to /check and mark each one. */
+async function checkExercise(event) {
+  event.preventDefault();
+  if (!page.exercise) return;
+  const error = $("exercise-error");
+  error.textContent = "";
+  const s = page.state.sample;
+  const { body } = page.request;
+  try {
+    const claimed = claimedOf(page.exercise);
+    if (Object.keys(claimed).length === 0) throw new Error("fill at least one field");
+    const answer = await post("/check", {
+      network: page.view.start,
+      inputs: rows(body.inputs)[s],
+      targets: rows(body.targets)[s],
+      loss: body.loss,
+      learning_rate: page.state.train.learning_rate,
+      claimed,
+    });
+    markExercise(page.exercise, answer, stepLink);
+  } catch (failure) {
+    error.textContent = failure instanceof ApiError ? failure.problems.map((p) => `${p.loc.slice(1).join(".")}: ${p.msg}`).join("\n") || failure.message : failure.message;
+  }
+}
+
+/** A link to a step of the worked solution, which it opens and scrolls to. */
+function stepLink(step) {
+  const link = element("a", "step-link", "see the worked step");
+  link.href = `#step-${step}`;
+  link.addEventListener("click", async (event) => {
+    event.preventDefault();
+    $("explain-box").open = true;
+    await renderWorked();
+    const target = document.getElementById(`step-${step}`);
+    if (target) {
+      target.classList.add("highlight");
+      target.scrollIntoView({ block: "center" });
+      target.focus();
+    }
+  });
+  return link;
+}
+
+/** The form changed: a new preset, or new settings; either way a new run. */
+async function onFormChange(event) {
+  if (event.target.closest("#exercise, #paste-box")) return;
+  if (event.target.id === "preset") {
+    if (event.target.value === "paste") {
+      $("paste-box").open = true;
+      $("paste").focus();
+      event.target.value = page.state.preset;
+      return;
+    }
+    page.state = presetState(event.target.value);
+  } else {
+    page.state = readForm(page.state);
+  }
+  writeForm(page.state, page.catalog);
+  saveState();
+  await prepare();
+}
+
+/** Load a pasted /train body as the state (its own network, data and settings). */
+async function loadPaste() {
+  const error = $("paste-error");
+  error.textContent = "";
+  let body;
+  try {
+    body = JSON.parse($("paste").value);
+    page.state = { preset: "paste", ...fromRequest(body), epoch: null, sample: 0 };
+  } catch (failure) {
+    error.textContent = failure.message;
+    return;
+  }
+  writeForm(page.state, page.catalog);
+  saveState();
+  await prepare();
+}
+
+/** Copy `text` to the clipboard when allowed, and show it in the share box either way. */
+async function share(text) {
+  $("share-output").value = text;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    $("share-output").select();
+  }
+}
+
+/** Wire every control. */
+function wire() {
+  $("build").addEventListener("change", onFormChange);
+  $("build").addEventListener("submit", (event) => event.preventDefault());
+  $("load-paste").addEventListener("click", loadPaste);
+  $("add-layer").addEventListener("click", () => {
+    page.state = readForm(page.state);
+    const last = page.state.net.hidden[page.state.net.hidden.length - 1];
+    page.state.net.hidden.push({ units: last ? last.units : 4, activation: last ? last.activation : "tanh" });
+    page.state.net.fixed = null;
+    writeForm(page.state, page.catalog);
+    saveState();
+    prepare();
+  });
+  $("layers").addEventListener("click", (event) => {
+    const remove = event.target.closest(".remove");
+    if (!remove) return;
+    page.state = readForm(page.state);
+    page.state.net.hidden.splice(Number(remove.dataset.index), 1);
+    page.state.net.fixed = null;
+    writeForm(page.state, page.catalog);
+    saveState();
+    prepare();
+  });
+  $("train").addEventListener("click", () => page.run && page.run.train());
+  $("step").addEventListener("click", () => page.run && page.run.train(1));
+  $("pause").addEventListener("click", () => page.run && page.run.pause());
+  $("stop").addEventListener("click", () => page.run && page.run.stop());
+  $("reset").addEventListener("click", () => prepare());
+  let timer = 0;
+  $("scrubber").addEventListener("input", () => {
+    const index = Number($("scrubber").value);
+    const entry = page.run.entries[index];
+    if (entry) $("scrub-label").textContent = `epoch ${entry.epoch}, loss ${short(entry.loss)}`;
+    if (page.run.status === "running") return;
+    clearTimeout(timer);
+    timer = setTimeout(() => selectEpoch(index), 80);
+  });
+  $("sample").addEventListener("change", () => {
+    page.state.sample = Number($("sample").value);
+    if (page.view) selectEpoch(page.view.index);
+  });
+  $("explain-box").addEventListener("toggle", () => $("explain-box").open && page.view && renderWorked().catch((error) => showError(error, $("explain-note"))));
+  $("exercise-box").addEventListener("toggle", () => $("exercise-box").open && page.view && setUpExercise());
+  $("exercise").addEventListener("submit", checkExercise);
+  // A link pasted into this tab changes only the hash (the page saves its own without this event).
+  window.addEventListener("hashchange", () => location.reload());
+  $("copy-url").addEventListener("click", () => share(location.href));
+  $("copy-curl").addEventListener("click", () => page.request && share(asCurl(page.request.body, location.origin)));
+  $("copy-json").addEventListener("click", () => page.request && share(asJson(page.request.body)));
+  $("copy-python").addEventListener("click", () => page.request && share(asPython(page.request.body, location.origin)));
+  $("download-network").addEventListener("click", () => {
+    if (!page.run) return;
+    const last = page.run.entries[page.run.entries.length - 1];
+    download("network.json", JSON.stringify({ network: last ? last.network : page.run.initial }, null, 2));
+  });
+}
+
+/** Start: the data sets' list, the state from the URL or the notebook, then the first view. */
+async function start() {
+  page.curve = new Curve($("curve"), (epoch) => {
+    const index = page.run ? page.run.entries.findIndex((entry) => entry.epoch === epoch) : -1;
+    if (index >= 0 && page.run.status !== "running") {
+      $("scrubber").value = String(index);
+      selectEpoch(index);
+    }
+  });
+  page.heatmap = new Heatmap($("heatmap"), (ms, what) => {
+    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${what}).`;
+  });
+  const catalog = get("/datasets").then((answer) => answer.datasets);
+  page.state = fromHash(location.hash) || presetState("notebook");
+  const epoch = page.state.epoch;
+  // The notebook's own data needs no catalog: draw it while GET /datasets is on its way.
+  if (page.state.data.fixed) {
+    setUpForm([]);
+    writeForm(page.state, []);
+    wire();
+    await Promise.all([prepare(), catalog.then((sets) => (page.catalog = sets))]);
+  } else {
+    page.catalog = await catalog;
+    setUpForm(page.catalog);
+    writeForm(page.state, page.catalog);
+    wire();
+    await prepare();
+  }
+  setUpForm(page.catalog);
+  writeForm(page.state, page.catalog);
+  if (epoch && page.run) {
+    page.pendingEpoch = epoch;
+    await page.run.train();
+  }
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,32 @@
+/** The notebook's printout of one epoch as tables: H, y_pred, loss, gradients, updated weights. */
+
+import { element, short, tensorTable } from "./format.js";
+
+/** Fill `root` with epoch `view.epoch`'s numbers; `view` holds pass (z, a, outputs, loss), gradients, after. */
+export function renderPrintout(root, view) {
+  root.replaceChildren();
+  const { pass, gradients, after } = view;
+  const layers = pass.layers;
+  const note = element("p", "note", view.note);
+  const forward = element("div", "group");
+  forward.append(element("h4", "", "Forward pass (parameters at the start of the epoch)"));
+  layers.slice(0, -1).forEach((layer, index) => forward.append(tensorTable(`H${index + 1} = a${index + 1}`, layer.a)));
+  forward.append(tensorTable("y_pred", pass.outputs));
+  const loss = element("p", "loss-line");
+  loss.append(element("span", "", "loss "), element("strong", "loss-value", short(pass.loss)));
+  loss.title = String(pass.loss);
+  forward.append(loss);
+  const backward = element("div", "group");
+  backward.append(element("h4", "", "Gradients"));
+  gradients.forEach((g, index) => {
+    backward.append(tensorTable(`∂L/∂W${index + 1}`, g.weights), tensorTable(`∂L/∂B${index + 1}`, g.bias));
+  });
+  const update = element("div", "group");
+  update.append(element("h4", "", "Updated parameters (after the epoch)"));
+  if (after) {
+    after.layers.forEach((layer, index) => {
+      update.append(tensorTable(`W${index + 1}`, layer.weights), tensorTable(`B${index + 1}`, layer.bias));
+    });
+  } else update.append(element("p", "note", "Train an epoch to see the update."));
+  root.append(note, forward, backward, update);
+}

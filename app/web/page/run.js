@@ -1,0 +1,130 @@
+/** A training run through /train/stream, in chunks that carry the network and optimizer state
+ * from one request to the next, so that it can pause between chunks, step one epoch, or stop. */
+
+import { stream } from "./api.js";
+
+/** Recorded epochs a run aims at: enough for a smooth curve, few enough for the browser. */
+const TARGET_ENTRIES = 500;
+/** Numbers of z, a and outputs per entry below which the trace carries them too. */
+const SMALL_PASS = 600;
+
+/** The trace's `every` for a run of `epochs` epochs when the page chooses it. */
+export function autoEvery(epochs) {
+  return Math.max(1, Math.ceil(epochs / TARGET_ENTRIES));
+}
+
+/** The trace fields a run records: always the curve's and the diagram's; z and a when small. */
+export function traceInclude(body) {
+  const samples = Array.isArray(body.inputs[0]) ? body.inputs.length : 1;
+  const units = body.network.layers.reduce((sum, layer) => sum + layer.bias.length, 0);
+  const include = ["loss", "accuracy", "gradients", "network"];
+  return samples * units * 2 <= SMALL_PASS ? [...include, "outputs", "layers"] : include;
+}
+
+export class Run {
+  /** A run of `body.epochs` epochs; `on` holds callbacks: entries(list), state(run), error(e). */
+  constructor(body, every, on) {
+    this.body = body;
+    this.every = every > 0 ? every : autoEvery(body.epochs);
+    this.include = traceInclude(body);
+    this.on = on;
+    this.entries = [];
+    this.initial = body.network;
+    this.network = body.network;
+    this.optimizerState = null;
+    this.done = 0;
+    this.status = "ready";
+    this.summary = null;
+    this.controller = null;
+    this.pausing = false;
+  }
+
+  /** Epochs per request: the whole run when short, else about a twentieth, a multiple of `every`. */
+  chunk(remaining) {
+    if (this.body.epochs <= 200) return remaining;
+    const size = Math.ceil(Math.max(100, this.body.epochs / 20) / this.every) * this.every;
+    return Math.min(remaining, size);
+  }
+
+  /** Whether the run can go on (not finished, stopped or failed). */
+  get open() {
+    return ["ready", "paused"].includes(this.status);
+  }
+
+  /** Train the remaining epochs (or `epochs` of them), chunk by chunk, until done or paused. */
+  async train(epochs = null) {
+    if (!this.open) return;
+    this.pausing = false;
+    this.setStatus("running");
+    const target = epochs === null ? this.body.epochs : Math.min(this.body.epochs, this.done + epochs);
+    try {
+      while (this.done < target && !this.pausing && this.status === "running") {
+        const ended = await this.request(this.chunk(target - this.done), epochs === null ? this.every : 1);
+        if (ended) return;
+      }
+      if (this.status === "running") this.setStatus(this.done >= this.body.epochs ? "completed" : "paused");
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      this.setStatus("failed");
+      this.on.error(error);
+    }
+  }
+
+  /** One request of `epochs` epochs; true when the server ended the run (diverged, target...). */
+  async request(epochs, every) {
+    this.controller = new AbortController();
+    const offset = this.done;
+    const body = {
+      ...this.body,
+      network: this.network,
+      epochs,
+      trace: { every, include: this.include },
+    };
+    if (this.optimizerState) body.optimizer_state = this.optimizerState;
+    let summary = null;
+    await stream(
+      "/train/stream",
+      body,
+      (lines) => {
+        const entries = [];
+        for (const line of lines) {
+          if ("status" in line) summary = line;
+          else entries.push({ ...line, epoch: line.epoch + offset });
+        }
+        if (entries.length) {
+          this.entries.push(...entries);
+          this.on.entries(entries);
+        }
+      },
+      this.controller.signal,
+    );
+    this.controller = null;
+    if (summary === null) throw new Error("the stream ended without its summary line");
+    this.network = summary.network;
+    this.optimizerState = summary.optimizer_state;
+    this.done += summary.epochs_run;
+    this.summary = { ...summary, diverged_at_epoch: summary.diverged_at_epoch && summary.diverged_at_epoch + offset };
+    if (summary.status !== "completed") {
+      this.setStatus(summary.status);
+      return true;
+    }
+    return false;
+  }
+
+  /** Ask the run to pause after the request in flight. */
+  pause() {
+    if (this.status === "running") this.pausing = true;
+  }
+
+  /** Cancel the request in flight; the run ends where the last line left it. */
+  stop() {
+    if (this.controller) this.controller.abort();
+    if (this.open || this.status === "running") this.setStatus("stopped");
+  }
+
+  /** Set the status and tell the page. */
+  setStatus(status) {
+    this.status = status;
+    this.on.state(this);
+  }
+}

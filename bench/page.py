@@ -1,0 +1,117 @@
+"""The playground's speed in a real browser (issue 15), three absolute figures with their targets:
+
+    python -m bench.page              # needs Debian's Chromium, as the browser tests do
+
+- load: from navigation to the first view drawn (``body[data-ready]``), fresh context each time;
+- stream: 10,000 epochs of the notebook's network through /train/stream, the longest a 20 ms
+  timer on the page's main thread was kept waiting (the page stays responsive: under 100 ms);
+- heatmap: the decision map of a 2-16-16-2 network (moons), epoch by epoch, from the /forward
+  request to the painted canvas.
+
+Medians over the repetitions, the machine and its load printed with them (the figures move
+with the neighbours' load on a shared machine).
+"""
+
+import statistics
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import Server, machine
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+LAG_PROBE = """() => { window.lags = []; let due = performance.now() + 20;
+    window.lagTimer = setInterval(() => { const now = performance.now();
+        window.lags.push(now - due); due = now + 20; }, 20); }"""
+
+
+def fresh(browser: Browser, url: str) -> Page:
+    """The page in a new context, once its first view is drawn."""
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def load(browser: Browser, url: str, repeat: int) -> list[float]:
+    """Milliseconds from navigation to the first view, each in a fresh context."""
+    times = []
+    for _ in range(repeat):
+        page = fresh(browser, url)
+        times.append(page.evaluate("performance.now()"))
+        page.context.close()
+    return times
+
+
+def stream(browser: Browser, url: str) -> tuple[float, float, str]:
+    """The longest main-thread wait (ms) during a 10,000-epoch run, its seconds, its points."""
+    page = fresh(browser, url)
+    page.fill("#epochs", "10000")
+    page.locator("#epochs").dispatch_event("change")
+    page.wait_for_function(
+        "document.querySelector('#epoch-counter').textContent.endsWith('/ 10000')"
+    )
+    page.evaluate(LAG_PROBE)
+    started = page.evaluate("performance.now()")
+    page.click("#train")
+    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
+    seconds = (page.evaluate("performance.now()") - started) / 1000
+    lags: list[float] = page.evaluate("(clearInterval(window.lagTimer), window.lags)")
+    points = page.get_attribute("#curve", "data-points") or "?"
+    page.context.close()
+    return max(lags), seconds, points
+
+
+def heatmap(browser: Browser, url: str, repeat: int) -> list[float]:
+    """Redraw times (ms) of the moons map with two hidden layers of 16, at recorded epochs."""
+    page = fresh(browser, url)
+    page.select_option("#preset", "moons")
+    page.wait_for_selector("body[data-prepared=moons]")
+    page.click("#add-layer")
+    page.wait_for_selector("body[data-prepared=moons]")
+    for field in ("#units-0", "#units-1"):
+        page.fill(field, "16")
+        page.locator(field).dispatch_event("change")
+        page.wait_for_selector("body[data-prepared=moons]")
+    page.click("#train")
+    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
+    last = int(page.get_attribute("#scrubber", "max") or 0)
+    times = []
+    for index in range(repeat):
+        page.evaluate("document.body.removeAttribute('data-epoch')")
+        page.locator("#scrubber").fill(str(index * last // repeat))
+        page.wait_for_selector("body[data-epoch]")
+        times.append(float(page.get_attribute("#heatmap", "data-draw-ms") or "nan"))
+    page.context.close()
+    return times
+
+
+def main() -> None:
+    """Run the three measurements against a fresh one-worker server and print them."""
+    with Server() as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        url = f"{server.url}/"
+        fresh(browser, url).context.close()  # the server's first answers are slower
+        loads = load(browser, url, 9)
+        lag, seconds, points = stream(browser, url)
+        maps = heatmap(browser, url, 15)
+        browser.close()
+    print(machine())
+    print(
+        f"load to first view: median {statistics.median(loads):.0f} ms (target ≤ 1000 ms), "
+        f"min {min(loads):.0f}, max {max(loads):.0f}"
+    )
+    print(
+        f"10,000-epoch stream: {seconds:.2f} s, {points} curve points, longest main-thread "
+        f"wait {lag:.0f} ms (target < 100 ms)"
+    )
+    print(
+        f"2-16-16-2 heatmap redraw: median {statistics.median(maps):.0f} ms (target < 100 ms), "
+        f"min {min(maps):.0f}, max {max(maps):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
