@@ -16,7 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import layer_values_json, rows, tensors_json, to_batch, to_parameters
+from app.api.convert import (
+    JSONObject,
+    layer_values_json,
+    rows,
+    tensors_json,
+    to_batch,
+    to_parameters,
+)
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
@@ -33,6 +40,7 @@ from app.schemas.passes import (
     ForwardResponse,
     LossRequest,
     LossResponse,
+    PassRequest,
 )
 
 INLINE_WORK = 4_096
@@ -40,12 +48,12 @@ INLINE_WORK = 4_096
 INLINE_LAYERS = 8
 """The most layers computed on the event loop: NumPy's fixed cost per layer adds up too."""
 
-R = TypeVar("R", bound=ForwardRequest)
+R = TypeVar("R", bound=PassRequest)
 
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
 
 
-def is_cheap(request: ForwardRequest) -> bool:
+def is_cheap(request: PassRequest) -> bool:
     """Whether answering ``request`` costs less than a trip to the thread pool."""
     return request.work() <= INLINE_WORK and len(request.network.layers) <= INLINE_LAYERS
 
@@ -71,8 +79,10 @@ def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     batch = request.is_batch
-    outputs, layers = rows(fwd.outputs, batch), layer_values_json(fwd, batch)
-    return json_response({"outputs": outputs, "layers": layers})
+    answer: JSONObject = {"outputs": rows(fwd.outputs, batch)}
+    if request.layers:
+        answer["layers"] = layer_values_json(fwd, batch)
+    return json_response(answer)
 
 
 @router.post("/loss", response_model=LossResponse)

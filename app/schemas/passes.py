@@ -110,8 +110,8 @@ def target_issues(
     return issues + _sample_issues(loc, targets, outputs, expected)
 
 
-class ForwardRequest(StrictModel):
-    """A network and the inputs to run through it."""
+class PassRequest(StrictModel):
+    """A network and the inputs to run through it: what every pass through the network reads."""
 
     network: Network = Field(description="The layers, from input to output.")
     inputs: SampleOrBatch = Field(
@@ -151,7 +151,23 @@ class ForwardRequest(StrictModel):
         return self
 
 
-class LossRequest(ForwardRequest):
+class ForwardRequest(PassRequest):
+    """/forward's body: a network, the inputs, and whether to answer every layer's z and a."""
+
+    layers: bool = Field(
+        True,
+        description="Answer every layer's z and a (default); false answers the outputs alone, "
+        "which is all a decision map over a grid of inputs needs.",
+    )
+
+    def response_values(self) -> int:
+        """The outputs, plus every layer's z and a when asked for."""
+        if self.layers:
+            return super().response_values()
+        return self.samples * self.network.output_size
+
+
+class LossRequest(PassRequest):
     """A network, inputs, the targets they should map to, and the loss to measure."""
 
     targets: SampleOrBatch = Field(
@@ -225,10 +241,13 @@ class BackwardRequest(LossRequest):
 
 
 class ForwardResponse(ResponseModel):
-    """The forward pass: the network's outputs and every layer's z and a."""
+    """The forward pass: the network's outputs and, unless the request said not to, every
+    layer's z and a."""
 
     outputs: list[float] | list[list[float]]
-    layers: list[LayerValues]
+    layers: list[LayerValues] | None = Field(
+        None, description="Every layer's z and a; left out when the request sets layers false."
+    )
 
 
 ACCURACY = Field(

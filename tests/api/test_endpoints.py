@@ -1,5 +1,6 @@
 """The four endpoints and the probes through the real app: forms, batches and divergence."""
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,30 @@ def test_forward_batch_rows_equal_single_samples(client: TestClient) -> None:
         for layer_b, layer_s in zip(batch["layers"], single["layers"], strict=True):
             assert layer_b["z"][i] == pytest.approx(layer_s["z"], rel=1e-14)
             assert layer_b["a"][i] == pytest.approx(layer_s["a"], rel=1e-14)
+
+
+def test_forward_without_layers_answers_the_same_outputs_alone(client: TestClient) -> None:
+    """``layers: false`` leaves every z and a out; the outputs are the full answer's, bit for
+    bit."""
+    full = _post(client, "/forward", {**examples.FORWARD, "inputs": BATCH})
+    response = client.post("/forward", json={**examples.FORWARD, "inputs": BATCH, "layers": False})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"outputs": full["outputs"]}
+
+
+def test_forward_without_layers_counts_only_outputs_against_the_size_limit(
+    limited_client: Callable[..., TestClient],
+) -> None:
+    """A grid whose every z and a would be over BACKPROP_MAX_TRACE_VALUES is answered when only
+    its outputs are asked for: 1,000 samples × (1 output + 2 × 3 units) = 7,000 numbers."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=5_000)
+    body = {**examples.FORWARD, "inputs": [[0.001 * i, 0.0, 1.0] for i in range(1_000)]}
+    refused = client.post("/forward", json=body)
+    assert refused.status_code == 422
+    assert "BACKPROP_MAX_TRACE_VALUES" in refused.json()["detail"][0]["msg"]
+    answered = client.post("/forward", json={**body, "layers": False})
+    assert answered.status_code == 200, answered.text
+    assert len(answered.json()["outputs"]) == 1_000
 
 
 def test_relu_zeroes_negative_z(client: TestClient) -> None:
