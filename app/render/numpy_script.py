@@ -396,7 +396,7 @@ VALIDATE = '''
 
 def validate():
     """The network as it is now measured on the validation data, nothing trained: a forward
-    pass and the loss{what}. None where a z or the loss is not finite, as /train."""
+    pass{what}. None where a z or the loss is not finite, as /train."""
     Z, A = forward(X_VAL)
     loss = compute_loss(Z, A, T_VAL)[0]
     if not (np.isfinite(loss) and all(np.isfinite(z).all() for z in Z)):
@@ -489,10 +489,10 @@ def _validate(loss: LossName) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
     if loss not in ACCURACY:
         none, measured = '{"validation_loss": None}', '{"validation_loss": loss}'
-        return [VALIDATE.format(what="", none=none, measured=measured)]
+        return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
     none = '{"validation_loss": None, "validation_accuracy": None}'
     measured = '{"validation_loss": loss, "validation_accuracy": accuracy(Z[-1], T_VAL)}'
-    text = VALIDATE.format(what=" and the accuracy", none=none, measured=measured)
+    text = VALIDATE.format(what=", its loss and its accuracy", none=none, measured=measured)
     return [ACCURACY[loss], text]
 
 

@@ -258,8 +258,8 @@ def main() -> None:
 VALIDATE = '''
 
 def validate() -> dict:
-    """The model as it is now measured on the validation data, without gradients: the
-    loss{what}. None where a z or the loss is not finite, as /train."""
+    """The model as it is now measured on the validation data, without gradients: a forward
+    pass{what}. None where a z or the loss is not finite, as /train."""
     with torch.no_grad():
         a, zs = validation_inputs, []
         for linear, activation in zip(model[::2], model[1::2], strict=True):
@@ -359,13 +359,13 @@ def _validate(loss: LossName) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
     if loss not in ACCURACY:
         none, measured = '{"validation_loss": None}', '{"validation_loss": loss.item()}'
-        return [VALIDATE.format(what="", none=none, measured=measured)]
+        return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
     none = '{"validation_loss": None, "validation_accuracy": None}'
     measured = (
         '{\n        "validation_loss": loss.item(),\n'
         '        "validation_accuracy": accuracy(zs[-1], validation_targets),\n    }'
     )
-    text = VALIDATE.format(what=" and the accuracy", none=none, measured=measured)
+    text = VALIDATE.format(what=", its loss and its accuracy", none=none, measured=measured)
     return [ACCURACY[loss], text]
 
 

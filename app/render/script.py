@@ -194,9 +194,10 @@ def stop_lines(request: TrainExport) -> list[str]:
     if request.validation is None:
         return []
     stop = request.stop
+    patience = f"PATIENCE = {stop.patience if stop else None}"
     return [
         assign("VALIDATION_LOSS_BELOW", stop.validation_loss_below if stop else None),
-        f"PATIENCE = {stop.patience if stop else None}  # stop.patience: early stopping",
+        f"{patience}  # early stopping: epochs in a row with no lower validation loss",
     ]
 
 
