@@ -3,7 +3,10 @@ hand in the notebook's style, holding only the activations, loss and optimizer r
 
 It computes what the engine computes, in the same order of operations where that order matters
 to the last bit (the losses, the optimizer rules), and draws shuffled orders with NumPy's
-``default_rng([seed, epoch])`` as /train does.
+``default_rng([seed, epoch])`` as /train does. With validation data its loop measures the
+network on it before the first epoch and after each one (a forward pass and the loss, and the
+accuracy of a classification loss), stops on stop.validation_loss_below and stop.patience as
+the engine does, and keeps a copy of the best network to return when it stops early.
 """
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName

@@ -3,7 +3,9 @@ API's loss as torch expressions, the same ``torch.optim`` optimizer, and /train'
 
 Layer k's ``nn.Linear`` is module 2k and its activation module 2k + 1 (``nn.Identity`` for
 identity), so the parameters load from the ``json`` export's state_dict. The shuffled orders of
-the epochs come from the server (``orders``): torch has no NumPy generator to draw them.
+the epochs come from the server (``orders``): torch has no NumPy generator to draw them. With
+validation data the loop is the NumPy script's, on the model: it measures, stops and returns the
+best network as the engine does.
 """
 
 from app.nn.activations import ActivationName
