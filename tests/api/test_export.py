@@ -155,7 +155,7 @@ VALIDATED: dict[str, dict[str, Any]] = {
     | {"validation": _data(4, 3, 2, "real", 15), "stop": {"validation_loss_below": 100.0}},
     "validation_not_finite_sgd_momentum": copy.deepcopy(examples.TRAIN)
     | {
-        "validation": {"inputs": [[1e308, -1e308, 1e308]], "targets": [[0.0]]},
+        "validation": {"inputs": [1e308, -1e308, 1e308], "targets": [0.0]},  # one sample
         "optimizer": {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9},
         "stop": {"patience": 4},
     },
@@ -163,8 +163,8 @@ VALIDATED: dict[str, dict[str, Any]] = {
 """Validation data: early stopping on a planted overfit (also when patience runs out at the last
 epoch, and when loss_below is met on the epoch patience runs out: target_reached wins),
 validation_accuracy with shuffled mini-batches, soft targets (accuracy null),
-validation_loss_below during the run and before the first epoch, and a validation loss that
-overflows (null, never an improvement: the network sent is returned)."""
+validation_loss_below during the run and before the first epoch, and a validation loss of one
+sample that overflows (null, never an improvement: the network sent is returned)."""
 ENDINGS = {
     "early_stopping_mse": ("early_stopped", 75, 25),
     "patience_runs_out_at_the_last_epoch": ("early_stopped", 75, 25),
@@ -290,6 +290,9 @@ def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: 
     bodies["stop_at_the_start"] = copy.deepcopy(examples.TRAIN) | {"stop": {"loss_below": 2.0}}
     bodies["validation_data_file"] = copy.deepcopy(
         VALIDATED["cross_entropy_accuracy_shuffled_batches_patience"]
+    ) | {"include_data": False}
+    bodies["one_sample_validation_data_file"] = copy.deepcopy(
+        VALIDATED["validation_not_finite_sgd_momentum"]
     ) | {"include_data": False}
     paths = {name: _write(client, body, fmt, tmp_path / name) for name, body in bodies.items()}
     outputs = _run([{"script": str(path)} for path in paths.values()])
