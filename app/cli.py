@@ -31,7 +31,7 @@ from app.cli_format import notebook_epoch, problem_lines, summary_line, trace_ta
 from app.cli_input import InputError, csv_fields, load_request
 from app.cli_plot import PlotUnavailableError, ensure_matplotlib, plot_curves
 from app.client import APIError, Client, InvalidRequestError
-from app.schemas.export import DATA_FILENAME, ExportFormat
+from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 
 FAILED: Final = 1
@@ -215,7 +215,7 @@ def export(
             return
         output.write_text(answer.content)
         if data_file:
-            data = {"inputs": body.get("inputs"), "targets": body.get("targets")}
+            data = {key: body[key] for key in DATA_KEYS if key in body}
             output.with_name(DATA_FILENAME).write_bytes(orjson.dumps(data))
 
 

@@ -137,6 +137,10 @@ EXPORT_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "XOR with Adam and shuffled mini-batches as a NumPy script",
         "value": {**CLASSIFY, "format": "numpy"},
     },
+    "early_stopping": {
+        "summary": "Validation and early stopping on a network that overfits, as a NumPy script",
+        "value": {**EARLY_STOPPING, "format": "numpy"},
+    },
     "json": {
         "summary": "The notebook's network as a PyTorch state_dict",
         "value": {"network": NOTEBOOK_NETWORK, "format": "json"},

@@ -3,12 +3,24 @@ hand in the notebook's style, holding only the activations, loss and optimizer r
 
 It computes what the engine computes, in the same order of operations where that order matters
 to the last bit (the losses, the optimizer rules), and draws shuffled orders with NumPy's
-``default_rng([seed, epoch])`` as /train does.
+``default_rng([seed, epoch])`` as /train does. With validation data its loop measures the
+network on it before the first epoch and after each one (a forward pass and the loss, and the
+accuracy of a classification loss), stops on stop.validation_loss_below and stop.patience as
+the engine does, and keeps a copy of the best network to return when it stops early.
 """
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.render.script import Value, assign, call, data_lines, header, join, number
+from app.render.script import (
+    Value,
+    assign,
+    call,
+    data_lines,
+    header,
+    join,
+    number,
+    stop_lines,
+)
 from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
 
@@ -324,6 +336,7 @@ def _schedule(request: TrainExport) -> list[str]:
         f"SEED = {request.seed}",
         f"FIRST_EPOCH = {first}  # epochs trained before (optimizer_state.epoch): numbers shuffles",
         assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
+        *stop_lines(request),
         f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
     ]
 
@@ -353,23 +366,117 @@ def train_epoch(epoch):
     return sum(losses) / len(losses)
 
 
+def data_loss():
+    """The loss of the network as it is now on all the data."""
+    Z, A = forward(X)
+    return compute_loss(Z, A, T)[0]
+
+
 def reached():
     """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
-    if LOSS_BELOW is None:
-        return False
-    Z, A = forward(X)
-    return compute_loss(Z, A, T)[0] <= LOSS_BELOW
+    return LOSS_BELOW is not None and data_loss() <= LOSS_BELOW
+'''
+
+PLAIN_MAIN = '''
+
+def main():
+    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
+    status, epoch = "target_reached" if reached() else None, 0
+    while status is None:
+        epoch += 1
+        loss = train_epoch(epoch - 1)
+        if reached():
+            status = "target_reached"
+        elif epoch == EPOCHS:
+            status = "completed"
+        if (epoch - 1) % EVERY == 0 or status is not None:
+            print(json.dumps({"epoch": epoch, "loss": loss}))
+    print(json.dumps({"status": status, "epochs_run": epoch, "final_loss": data_loss()}))
+    print(json.dumps(network()))
+'''
+
+VALIDATE = '''
+
+def validate():
+    """The network as it is now measured on the validation data, nothing trained: a forward
+    pass{what}. None where a z or the loss is not finite, as /train."""
+    Z, A = forward(X_VAL)
+    loss = compute_loss(Z, A, T_VAL)[0]
+    if not (np.isfinite(loss) and all(np.isfinite(z).all() for z in Z)):
+        return {none}
+    return {measured}
+'''
+
+ACCURACY: dict[LossName, str] = {
+    "binary_cross_entropy": '''
+def accuracy(z, T):
+    """The share of outputs on the right side of 0.5 (σ(z) ≥ 0.5 exactly when z ≥ 0); None
+    unless every target is 0 or 1, as /train's accuracy."""
+    if not np.isin(T, (0.0, 1.0)).all():
+        return None
+    return float(np.mean((z >= 0) == (T == 1)))
+''',
+    "cross_entropy": '''
+def accuracy(z, T):
+    """The share of samples whose largest z is at their target's 1; None unless every target
+    row is one-hot, as /train's accuracy."""
+    if not (np.isin(T, (0.0, 1.0)).all() and (T.sum(axis=1) == 1).all()):
+        return None
+    return float(np.mean(z.argmax(axis=1) == T.argmax(axis=1)))
+''',
+}
+"""The accuracy of each classification loss on the last layer's z, as the script defines it."""
+
+VALIDATED_MAIN = '''
+
+def validation_reached(validation):
+    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
+    loss = validation["validation_loss"]
+    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
+
+
+def improves(validation, best):
+    """Whether a validation is an improvement on the best one: its loss is finite and strictly
+    lower (a tie is not an improvement)."""
+    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
+    return loss is not None and (lowest is None or loss < lowest)
 
 
 def main():
-    """Train as /train does, printing each recorded epoch and then the network."""
-    stop, epoch = reached(), 0
-    while not stop and epoch < EPOCHS:
+    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
+    validation = validate()  # the network as sent, at the start of epoch 1
+    # Early stopping's bookkeeping: the network with the lowest validation loss so far (a copy
+    # of its parameters), its validation and after how many epochs it was seen (0: as sent).
+    best = {"epoch": 0, "validation": validation, "parameters": [p.copy() for p in PARAMETERS]}
+    status, epoch = None, 0
+    if reached() or validation_reached(validation):
+        status = "target_reached"
+    while status is None:
         epoch += 1
-        loss = train_epoch(epoch - 1)
-        stop = reached()
-        if (epoch - 1) % EVERY == 0 or epoch == EPOCHS or stop:
-            print(json.dumps({"epoch": epoch, "loss": loss}))
+        # The epoch's line holds the validation of the parameters at its start, like its loss.
+        line = {"epoch": epoch, "loss": train_epoch(epoch - 1), **validation}
+        validation = validate()  # the network after this epoch: the start of the next one
+        if reached() or validation_reached(validation):
+            status = "target_reached"  # a target met wins over patience running out
+        else:
+            if improves(validation, best):
+                best = {"epoch": epoch, "validation": validation}
+                best["parameters"] = [p.copy() for p in PARAMETERS]
+            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
+                status = "early_stopped"  # also when patience runs out at the last epoch
+            elif epoch == EPOCHS:
+                status = "completed"
+        if (epoch - 1) % EVERY == 0 or status is not None:
+            print(json.dumps(line))
+    if status == "early_stopped":  # the run returns the best network, not the last one
+        validation = best["validation"]
+        for p, saved in zip(PARAMETERS, best["parameters"], strict=True):
+            p[...] = saved
+    summary = {"status": status, "epochs_run": epoch, "final_loss": data_loss()}
+    summary |= {f"final_{name}": value for name, value in validation.items()}
+    if PATIENCE is not None:
+        summary["best_epoch"] = best["epoch"]
+    print(json.dumps(summary))
     print(json.dumps(network()))
 '''
 
@@ -381,14 +488,31 @@ def main():
 '''
 
 
+def _validate(loss: LossName) -> list[str]:
+    """The validation's measure: the loss, and the accuracy of a classification loss."""
+    if loss not in ACCURACY:
+        none, measured = '{"validation_loss": None}', '{"validation_loss": loss}'
+        return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
+    none = '{"validation_loss": None, "validation_accuracy": None}'
+    measured = '{"validation_loss": loss, "validation_accuracy": accuracy(Z[-1], T_VAL)}'
+    text = VALIDATE.format(what=", its loss and its accuracy", none=none, measured=measured)
+    return [ACCURACY[loss], text]
+
+
+def _training(request: TrainExport) -> list[str]:
+    """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
+    blocks = ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
+    if request.validation is None:
+        return [*blocks, PLAIN_MAIN]
+    return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
+
+
 def render(request: TrainExport | NetworkExport) -> str:
     """The NumPy script of ``request``."""
     blocks = [_header(request), "\n".join(_network(request))]
     if isinstance(request, TrainExport):
-        names, file_array = ("X", "T"), "np.atleast_2d(np.array({}, dtype=float))"
-        blocks.append(
-            "\n".join(data_lines(request, request.include_data, names, "np.array", file_array))
-        )
+        names, file_array = ("X", "T", "X_VAL", "T_VAL"), "np.atleast_2d(np.array({}, dtype=float))"
+        blocks.append("\n".join(data_lines(request, names, "np.array", file_array)))
     blocks += _functions(request)
     if request.loss is not None:
         flag = f"LOSS_FROM_Z = {request.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
@@ -398,7 +522,7 @@ def render(request: TrainExport | NetworkExport) -> str:
         blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
         blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))
     if isinstance(request, TrainExport):
-        blocks += ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
+        blocks += _training(request)
     else:
         blocks += [NETWORK, *MAIN.split("\n\n\n")]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

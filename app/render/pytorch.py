@@ -3,7 +3,9 @@ API's loss as torch expressions, the same ``torch.optim`` optimizer, and /train'
 
 Layer k's ``nn.Linear`` is module 2k and its activation module 2k + 1 (``nn.Identity`` for
 identity), so the parameters load from the ``json`` export's state_dict. The shuffled orders of
-the epochs come from the server (``orders``): torch has no NumPy generator to draw them.
+the epochs come from the server (``orders``): torch has no NumPy generator to draw them. With
+validation data the loop is the NumPy script's, on the model: it measures, stops and returns the
+best network as the engine does.
 """
 
 from app.nn.activations import ActivationName
@@ -17,6 +19,7 @@ from app.render.script import (
     join,
     literal,
     state_dict,
+    stop_lines,
 )
 from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.network import LayerTensors, Network
@@ -178,6 +181,7 @@ def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]
         f"EPOCHS = {request.epochs}",
         f"BATCH_SIZE = {size}",
         assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
+        *stop_lines(request),
         f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
     ]
     if orders is None:
@@ -224,23 +228,124 @@ def train_epoch(epoch: int) -> float:
     return sum(losses) / len(losses)
 
 
+def data_loss() -> float:
+    """The loss of the model as it is now on all the data."""
+    with torch.no_grad():
+        return loss_of(inputs, targets).item()
+
+
 def reached() -> bool:
     """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
-    if LOSS_BELOW is None:
-        return False
+    return LOSS_BELOW is not None and data_loss() <= LOSS_BELOW
+'''
+
+PLAIN_MAIN = '''
+
+def main() -> None:
+    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
+    status, epoch = "target_reached" if reached() else None, 0
+    while status is None:
+        epoch += 1
+        loss = train_epoch(epoch - 1)
+        if reached():
+            status = "target_reached"
+        elif epoch == EPOCHS:
+            status = "completed"
+        if (epoch - 1) % EVERY == 0 or status is not None:
+            print(json.dumps({"epoch": epoch, "loss": loss}))
+    print(json.dumps({"status": status, "epochs_run": epoch, "final_loss": data_loss()}))
+    print(json.dumps(network()))
+'''
+
+VALIDATE = '''
+
+def validate() -> dict:
+    """The model as it is now measured on the validation data, without gradients: a forward
+    pass{what}. None where a z or the loss is not finite, as /train."""
     with torch.no_grad():
-        return loss_of(inputs, targets).item() <= LOSS_BELOW
+        a, zs = validation_inputs, []
+        for linear, activation in zip(model[::2], model[1::2], strict=True):
+            zs.append(linear(a))
+            a = activation(zs[-1])
+        loss = loss_of(validation_inputs, validation_targets)
+    if not (torch.isfinite(loss) and all(torch.isfinite(z).all() for z in zs)):
+        return {none}
+    return {measured}
+'''
+
+ACCURACY: dict[LossName, str] = {
+    "binary_cross_entropy": '''
+def accuracy(z: torch.Tensor, t: torch.Tensor) -> float | None:
+    """The share of outputs on the right side of 0.5 (σ(z) ≥ 0.5 exactly when z ≥ 0); None
+    unless every target is 0 or 1, as /train's accuracy."""
+    if not ((t == 0) | (t == 1)).all():
+        return None
+    return ((z >= 0) == (t == 1)).double().mean().item()
+''',
+    "cross_entropy": '''
+def accuracy(z: torch.Tensor, t: torch.Tensor) -> float | None:
+    """The share of samples whose largest z is at their target's 1; None unless every target
+    row is one-hot, as /train's accuracy."""
+    if not (((t == 0) | (t == 1)).all() and (t.sum(dim=1) == 1).all()):
+        return None
+    return (z.argmax(dim=1) == t.argmax(dim=1)).double().mean().item()
+''',
+}
+"""The accuracy of each classification loss on the last layer's z, as the script defines it."""
+
+VALIDATED_MAIN = '''
+
+def validation_reached(validation: dict) -> bool:
+    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
+    loss = validation["validation_loss"]
+    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
+
+
+def improves(validation: dict, best: dict) -> bool:
+    """Whether a validation is an improvement on the best one: its loss is finite and strictly
+    lower (a tie is not an improvement)."""
+    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
+    return loss is not None and (lowest is None or loss < lowest)
+
+
+def snapshot() -> dict:
+    """A copy of the model's parameters, to go back to."""
+    return {name: value.clone() for name, value in model.state_dict().items()}
 
 
 def main() -> None:
-    """Train as /train does, printing each recorded epoch and then the network."""
-    stop, epoch = reached(), 0
-    while not stop and epoch < EPOCHS:
+    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
+    validation = validate()  # the model as sent, at the start of epoch 1
+    # Early stopping's bookkeeping: the model with the lowest validation loss so far (a copy of
+    # its parameters), its validation and after how many epochs it was seen (0: as sent).
+    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
+    status, epoch = None, 0
+    if reached() or validation_reached(validation):
+        status = "target_reached"
+    while status is None:
         epoch += 1
-        loss = train_epoch(epoch - 1)
-        stop = reached()
-        if (epoch - 1) % EVERY == 0 or epoch == EPOCHS or stop:
-            print(json.dumps({"epoch": epoch, "loss": loss}))
+        # The epoch's line holds the validation of the parameters at its start, like its loss.
+        line = {"epoch": epoch, "loss": train_epoch(epoch - 1), **validation}
+        validation = validate()  # the model after this epoch: the start of the next one
+        if reached() or validation_reached(validation):
+            status = "target_reached"  # a target met wins over patience running out
+        else:
+            if improves(validation, best):
+                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
+            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
+                status = "early_stopped"  # also when patience runs out at the last epoch
+            elif epoch == EPOCHS:
+                status = "completed"
+        if (epoch - 1) % EVERY == 0 or status is not None:
+            print(json.dumps(line))
+    if status == "early_stopped":  # the run returns the best model, not the last one
+        validation = best["validation"]
+        model.load_state_dict(best["parameters"])
+    summary = {"status": status, "epochs_run": epoch, "final_loss": data_loss()}
+    summary |= {f"final_{name}": value for name, value in validation.items()}
+    if PATIENCE is not None:
+        summary["best_epoch"] = best["epoch"]
+    print(json.dumps(summary))
     print(json.dumps(network()))
 '''
 
@@ -252,17 +357,35 @@ def main() -> None:
 '''
 
 
+def _validate(loss: LossName) -> list[str]:
+    """The validation's measure: the loss, and the accuracy of a classification loss."""
+    if loss not in ACCURACY:
+        none, measured = '{"validation_loss": None}', '{"validation_loss": loss.item()}'
+        return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
+    none = '{"validation_loss": None, "validation_accuracy": None}'
+    measured = (
+        '{\n        "validation_loss": loss.item(),\n'
+        '        "validation_accuracy": accuracy(zs[-1], validation_targets),\n    }'
+    )
+    text = VALIDATE.format(what=", its loss and its accuracy", none=none, measured=measured)
+    return [ACCURACY[loss], text]
+
+
+def _training(request: TrainExport) -> list[str]:
+    """The epoch and the loop that trains (and validates) as /train does."""
+    blocks = TRAINING.split("\n\n\n")
+    if request.validation is None:
+        return [*blocks, PLAIN_MAIN]
+    return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
+
+
 def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None) -> str:
     """The script of ``request``; ``orders`` holds each epoch's shuffled order, if shuffled."""
     blocks = [_header(request), "\n".join(_model(request))]
     if isinstance(request, TrainExport):
-        names, file_tensor = (
-            ("inputs", "targets"),
-            "torch.atleast_2d(torch.tensor({}, dtype=torch.float64))",
-        )
-        blocks.append(
-            "\n".join(data_lines(request, request.include_data, names, "torch.tensor", file_tensor))
-        )
+        names = ("inputs", "targets", "validation_inputs", "validation_targets")
+        file_tensor = "torch.atleast_2d(torch.tensor({}, dtype=torch.float64))"
+        blocks.append("\n".join(data_lines(request, names, "torch.tensor", file_tensor)))
     if request.loss is not None:
         blocks.append("\n".join(_loss(request.loss)))
     if request.optimizer is not None:
@@ -270,5 +393,5 @@ def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None)
     if isinstance(request, TrainExport):
         blocks += ["\n".join(_resume(request)), *_schedule(request, orders)]
     blocks.append("\n".join(_network_function()))
-    blocks += (TRAINING if isinstance(request, TrainExport) else MAIN).split("\n\n\n")
+    blocks += _training(request) if isinstance(request, TrainExport) else MAIN.split("\n\n\n")
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

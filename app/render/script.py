@@ -11,22 +11,23 @@ from collections.abc import Sequence
 import orjson
 
 from app.schemas.base import as_rows
-from app.schemas.export import DATA_FILENAME, FILENAMES, NetworkExport, TrainExport
+from app.schemas.export import DATA_FILENAME, DATA_KEYS, FILENAMES, NetworkExport, TrainExport
 from app.schemas.network import Network
-from app.schemas.training import TrainRequest
 
 LINE_LENGTH = 100
 """ruff's line length in this project, which the scripts are checked with."""
 INDENT = "    "
 INPUTS, TARGETS = 'data["inputs"]', 'data["targets"]'
+VALIDATION_INPUTS, VALIDATION_TARGETS = 'held_out["inputs"]', 'held_out["targets"]'
 
 Value = float | int | bool | None | Sequence["Value"]
 
 
 def number(value: float | int | bool | None) -> str:
     """A number as Python source that reads back as the same value (None and booleans too):
-    ``repr``, the shortest form that round-trips (validated numbers are Python floats and ints)."""
-    return repr(value)
+    ``repr``, the shortest form that round-trips (validated numbers are Python floats and ints),
+    with the exponent's sign dropped when it is ``+`` as ruff formats it (``1e308``)."""
+    return repr(value).replace("e+", "e")
 
 
 def _is_scalar(value: Value) -> bool:
@@ -38,7 +39,7 @@ def _numbers(values: Sequence[Value]) -> list[str]:
     never mixed) goes through orjson, which writes the same shortest round-trip forms as
     ``repr`` (``1e-7`` for ``1e-07``) 20 times as fast: that is what a large data set costs."""
     if isinstance(values, list) and values and type(values[0]) in (float, int):
-        return orjson.dumps(values)[1:-1].decode().split(",")
+        return orjson.dumps(values)[1:-1].decode().replace("e+", "e").split(",")
     return [number(value) for value in values]  # type: ignore[arg-type]
 
 
@@ -89,26 +90,34 @@ def assign(name: str, value: Value) -> str:
     return f"{name} = {literal(value, 0, len(name) + 3)}"
 
 
-PRINTS: dict[bool, str] = {
-    True: 'Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the\n'
-    "epoch's batch losses, each computed before its batch's update), then the trained network\n"
-    "as one JSON line in the API's network format.",
-    False: "Prints the network as one JSON line in the API's network format.",
-}
-"""What a script prints, with training (True) or without."""
+PRINTS = """Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the
+epoch's batch losses, each computed before its batch's update), then how the run ended,
+{"status": ..., "epochs_run": ..., "final_loss": ...} as in /train's answer, then the network
+as one JSON line in the API's network format."""
+VALIDATES = """With validation data each epoch line also holds validation_loss (and
+validation_accuracy for the classification losses) of the parameters at the epoch's start,
+null if not finite, and the end line final_validation_loss (and final_validation_accuracy), and
+best_epoch with patience: the network printed is the best one when the run early_stopped."""
+NETWORK_ONLY = "Prints the network as one JSON line in the API's network format."
+
+
+def prints(request: TrainExport | NetworkExport) -> str:
+    """What the script prints, for its docstring."""
+    if isinstance(request, NetworkExport):
+        return NETWORK_ONLY
+    return PRINTS if request.validation is None else f"{PRINTS}\n{VALIDATES}"
 
 
 def header(request: TrainExport | NetworkExport, title: str, needs: str, imports: str) -> str:
     """The script's docstring (``title``, then how to run it and what it prints) and its
     imports: json, sys and pathlib when it reads a data file, then ``imports``."""
-    training = isinstance(request, TrainExport)
-    reads_file = training and not request.include_data
+    reads_file = isinstance(request, TrainExport) and not request.include_data
     run = f"Exported by backprop-api (POST /export). Needs {needs} only: python "
     lines = [
         f'"""{title}',
         "",
         run + FILENAMES[request.format],
-        PRINTS[training],
+        prints(request),
         '"""',
         "",
         "import json",
@@ -140,26 +149,55 @@ def dict_literal(values: dict[str, Value], indent: int = 0) -> str:
 
 
 def data_lines(
-    request: TrainRequest, include: bool, names: tuple[str, str], array: str, from_file: str
+    request: TrainExport, names: tuple[str, str, str, str], array: str, from_file: str
 ) -> list[str]:
-    """The lines that define the inputs and targets (``names``, rows, one per sample): embedded
-    numbers given to ``array``, or the data file's lists put into ``from_file`` (a format string
-    that makes a 2-D float64 array of ``{}``)."""
-    x, t = names
-    if include:
-        return [
+    """The lines that define the inputs and targets, then the validation inputs and targets if
+    any (``names``, rows, one per sample): embedded numbers given to ``array``, or the data
+    file's lists put into ``from_file`` (a format string that makes a 2-D float64 array of
+    ``{}``)."""
+    x, t, x_val, t_val = names
+    validation = request.validation
+    if request.include_data:
+        lines = [
             "# The data: one row per sample.",
             f"{x} = {call(array, as_rows(request.inputs), 0, len(x) + 3)}",
             f"{t} = {call(array, as_rows(request.targets), 0, len(t) + 3)}",
         ]
-    return [
-        f'# The data: {{"inputs": ..., "targets": ...}} from {DATA_FILENAME} next to this script,',
-        "# or from the file named as its first argument; one row per sample.",
+        if validation is not None:
+            lines += [
+                "# The validation data: the network is measured on it, never trained on it.",
+                f"{x_val} = {call(array, as_rows(validation.inputs), 0, len(x_val) + 3)}",
+                f"{t_val} = {call(array, as_rows(validation.targets), 0, len(t_val) + 3)}",
+            ]
+        return lines
+    keys = ", ".join(f'"{key}"' for key in DATA_KEYS if key != "validation" or validation)
+    lines = [
+        f"# The data: {keys} as in a /train body, from {DATA_FILENAME} next to this",
+        "# script or from the file named as its first argument; one row per sample.",
         f"DATA_FILE = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("
         f'"{DATA_FILENAME}")',
         "data = json.loads(DATA_FILE.read_text())",
         f"{x} = {from_file.format(INPUTS)}",
         f"{t} = {from_file.format(TARGETS)}",
+    ]
+    if validation is not None:
+        lines += [
+            'held_out = data["validation"]  # the validation data',
+            f"{x_val} = {from_file.format(VALIDATION_INPUTS)}",
+            f"{t_val} = {from_file.format(VALIDATION_TARGETS)}",
+        ]
+    return lines
+
+
+def stop_lines(request: TrainExport) -> list[str]:
+    """The stopping rules on the validation loss as constants, with validation data only."""
+    if request.validation is None:
+        return []
+    stop = request.stop
+    patience = f"PATIENCE = {stop.patience if stop else None}"
+    return [
+        assign("VALIDATION_LOSS_BELOW", stop.validation_loss_below if stop else None),
+        f"{patience}  # early stopping: epochs in a row with no lower validation loss",
     ]
 
 

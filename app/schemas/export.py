@@ -32,7 +32,10 @@ FILENAMES: dict[ExportFormat, str] = {
     "json": "state_dict.json",
 }
 DATA_FILENAME = "data.json"
-"""The file a script reads ``inputs`` and ``targets`` from when the data is not embedded."""
+"""The file a script reads ``inputs``, ``targets`` (and ``validation``) from when the data is not
+embedded: the keys of a /train body, so that a /train body is a data file."""
+DATA_KEYS = ("inputs", "targets", "validation")
+"""The keys of the data file (``validation`` only when the request has validation data)."""
 
 REPRODUCED: dict[str, frozenset[str]] = {
     "": frozenset(
@@ -47,13 +50,14 @@ REPRODUCED: dict[str, frozenset[str]] = {
             "batch_size",
             "shuffle",
             "seed",
+            "validation",
             "stop",
             "trace",
             "format",
             "include_data",
         }
     ),
-    "stop": frozenset({"loss_below"}),
+    "stop": frozenset({"loss_below", "validation_loss_below", "patience"}),
 }
 """The fields the scripts reproduce, by the path of the model holding them (``""``: the body):
 any other field set to a value other than its default is refused."""
@@ -66,9 +70,10 @@ FORMAT = Field(
 )
 INCLUDE_DATA = Field(
     True,
-    description=f"Embed inputs and targets in the script (default), or read them from "
-    f"{DATA_FILENAME} next to it (or the file named as its first argument), holding "
-    '{"inputs": ..., "targets": ...}.',
+    description=f"Embed inputs and targets (and validation) in the script (default), or read "
+    f"them from {DATA_FILENAME} next to it (or the file named as its first argument), holding "
+    '{"inputs": ..., "targets": ..., "validation": {"inputs": ..., "targets": ...}} as a /train '
+    "body does (validation only if the request has it).",
 )
 
 
@@ -112,7 +117,8 @@ class TrainExport(TrainRequest):
         if self.format == "json":
             return values
         if self.include_data:
-            values += self.samples * (net.input_size + net.output_size)
+            samples = self.samples + (self.validation.samples if self.validation else 0)
+            values += samples * (net.input_size + net.output_size)
         if self.optimizer_state is not None:
             values += len(self.optimizer.buffers) * net.parameters
         if self.embeds_orders:

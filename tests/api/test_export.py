@@ -1,4 +1,5 @@
-"""/export: the generated PyTorch and NumPy scripts, run, reproduce /train to 1e-9; the state_dict
+"""/export: the generated PyTorch and NumPy scripts, run, reproduce /train to 1e-9 (the trace's
+losses and validation, how the run ended, the network); the state_dict
 loads into the script's model; no string of a request reaches the code; the 422s.
 
 The scripts of all cases run in one subprocess per format (see tests/export_runner.py), so that
@@ -19,9 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from app.nn.losses import LOSSES
+from app.render import numpy_script, pytorch
 from app.render.script import literal
 from app.schemas.base import StrictModel
-from app.schemas.export import REPRODUCED, TrainExport, unreproduced
+from app.schemas.export import DATA_KEYS, REPRODUCED, TrainExport, unreproduced
 from app.schemas.training import StopRule
 
 RUNNER = Path(__file__).parent.parent / "export_runner.py"
@@ -128,6 +131,52 @@ RESUMED: dict[str, dict[str, Any]] = {
 }
 """Runs resumed from the optimizer_state of a first /train run of the same settings."""
 
+ONE_HOT_VALIDATION = {
+    "inputs": [[0.1, 0.1], [0.2, 0.9], [0.8, 0.1], [0.9, 0.8], [0.5, 0.5]],
+    "targets": [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]],
+}
+VALIDATED: dict[str, dict[str, Any]] = {
+    "early_stopping_mse": copy.deepcopy(examples.EARLY_STOPPING),
+    "patience_runs_out_at_the_last_epoch": copy.deepcopy(examples.EARLY_STOPPING) | {"epochs": 75},
+    "loss_below_met_as_patience_runs_out": copy.deepcopy(examples.EARLY_STOPPING)
+    | {"stop": {"patience": 50, "loss_below": 0.03233}},  # met after epoch 75 (0.03225)
+    "cross_entropy_accuracy_shuffled_batches_patience": copy.deepcopy(examples.CLASSIFY)
+    | {"validation": ONE_HOT_VALIDATION, "stop": {"loss_below": 0.05, "patience": 30}},
+    "cross_entropy_soft_targets": copy.deepcopy(CASES["adam_weight_decay_cross_entropy"])
+    | {"validation": {"inputs": [[0.3, -0.2], [1.0, 0.5]], "targets": [[0.2, 0.5, 0.3]] * 2}},
+    "bce_validation_loss_below_batches": copy.deepcopy(CASES["adam_bce_batches"])
+    | {
+        "validation": _data(5, 3, 2, "binary", 14),
+        "epochs": 200,
+        "stop": {"validation_loss_below": 0.716},
+        "trace": {"every": 9},
+    },
+    "validation_loss_below_at_the_start": copy.deepcopy(CASES["sgd_momentum_dampening_mse_batches"])
+    | {"validation": _data(4, 3, 2, "real", 15), "stop": {"validation_loss_below": 100.0}},
+    "validation_not_finite_sgd_momentum": copy.deepcopy(examples.TRAIN)
+    | {
+        "validation": {"inputs": [1e308, -1e308, 1e308], "targets": [0.0]},  # one sample
+        "optimizer": {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+        "stop": {"patience": 4},
+    },
+}
+"""Validation data: early stopping on a planted overfit (also when patience runs out at the last
+epoch, and when loss_below is met on the epoch patience runs out: target_reached wins),
+validation_accuracy with shuffled mini-batches, soft targets (accuracy null),
+validation_loss_below during the run and before the first epoch, and a validation loss of one
+sample that overflows (null, never an improvement: the network sent is returned)."""
+ENDINGS = {
+    "early_stopping_mse": ("early_stopped", 75, 25),
+    "patience_runs_out_at_the_last_epoch": ("early_stopped", 75, 25),
+    "loss_below_met_as_patience_runs_out": ("target_reached", 75, 25),
+    "cross_entropy_accuracy_shuffled_batches_patience": ("early_stopped", 35, 5),
+    "cross_entropy_soft_targets": ("completed", 10, None),
+    "bce_validation_loss_below_batches": ("target_reached", 5, None),
+    "validation_loss_below_at_the_start": ("target_reached", 0, None),
+    "validation_not_finite_sgd_momentum": ("early_stopped", 4, 0),
+}
+"""How /train ends each validated case (status, epochs_run, best_epoch): what each plants."""
+
 
 def _post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
     response = client.post(path, json=body)
@@ -141,12 +190,29 @@ def _resumed(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     return body | {"network": first["network"], "optimizer_state": first["optimizer_state"]}
 
 
+SUMMARY = ("status", "epochs_run", "final_loss")
+CLASSIFICATION = ("binary_cross_entropy", "cross_entropy")
+
+
 def _expected(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
-    """What the scripts must print: /train's recorded losses and its network."""
-    trace = body.get("trace", {}) | {"include": ["loss"]}
+    """What the scripts must print: /train's recorded losses (and validation), the fields of
+    its summary that a script prints (in /train's answer, ``summary``) and its network."""
+    validated = "validation" in body
+    fields = ["loss"]
+    summary = list(SUMMARY)
+    if validated:
+        fields.append("validation_loss")
+        summary.append("final_validation_loss")
+        if body.get("loss") in CLASSIFICATION:
+            fields.append("validation_accuracy")
+            summary.append("final_validation_accuracy")
+        if body.get("stop", {}).get("patience") is not None:
+            summary.append("best_epoch")
+    trace = body.get("trace", {}) | {"include": fields}
     train = {key: value for key, value in body.items() if key not in ("format", "include_data")}
     answer = _post(client, "/train", train | {"trace": trace})
-    return {"epochs": answer["trace"], "network": answer["network"]}
+    ended = {key: answer[key] for key in summary}
+    return {"epochs": answer["trace"], "summary": ended, "network": answer["network"]}
 
 
 def _write(client: TestClient, body: dict[str, Any], fmt: str, folder: Path) -> Path:
@@ -156,7 +222,7 @@ def _write(client: TestClient, body: dict[str, Any], fmt: str, folder: Path) -> 
     path = folder / answer["filename"]
     path.write_text(answer["content"])
     if body.get("include_data") is False:
-        data = {"inputs": body["inputs"], "targets": body["targets"]}
+        data = {key: body[key] for key in DATA_KEYS if key in body}
         (folder / "data.json").write_text(json.dumps(data))
     return path
 
@@ -175,12 +241,27 @@ def _run(jobs: list[dict[str, Any]]) -> list[str]:
     return outputs
 
 
+def _numbers(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[float, float]]:
+    """The pairs of numbers of two lines with the same keys, where a null (a value that is not
+    finite, or an undefined accuracy) must be null in both; other values must be equal."""
+    assert list(got) == list(want), (got, want)
+    pairs = []
+    for key, value in want.items():
+        if isinstance(value, float) and isinstance(got[key], float):
+            pairs.append((got[key], value))
+        else:
+            assert got[key] == value, (key, got, want)
+    return pairs
+
+
 def _difference(printed: str, expected: dict[str, Any]) -> float:
     """The largest scaled difference between a script's lines and /train's numbers."""
     lines = [json.loads(line) for line in printed.splitlines()]
-    epochs, network = lines[:-1], lines[-1]
-    assert [line["epoch"] for line in epochs] == [e["epoch"] for e in expected["epochs"]]
-    pairs = [(line["loss"], e["loss"]) for line, e in zip(epochs, expected["epochs"], strict=True)]
+    epochs, summary, network = lines[:-2], lines[-2], lines[-1]
+    pairs = _numbers(summary, expected["summary"])
+    assert len(epochs) == len(expected["epochs"])
+    for line, entry in zip(epochs, expected["epochs"], strict=True):
+        pairs += _numbers(line, entry)
     for got, want in zip(network["layers"], expected["network"]["layers"], strict=True):
         assert got["activation"] == want["activation"]
         for key in ("weights", "bias"):
@@ -197,15 +278,22 @@ def module_client() -> TestClient:
 
 @pytest.mark.parametrize("fmt", ["pytorch", "numpy"])
 def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: Path) -> None:
-    """Every case's script prints /train's recorded losses and trained network to 1e-9, and
-    passes ruff check and ruff format --check with the project's settings."""
+    """Every case's script prints /train's recorded losses (and validation), how its run ended
+    and its network to 1e-9, and passes ruff check and ruff format --check with the project's
+    settings."""
     client = module_client
-    bodies = CASES | {name: _resumed(client, body) for name, body in RESUMED.items()}
+    bodies = CASES | {name: _resumed(client, body) for name, body in RESUMED.items()} | VALIDATED
     bodies["data_file"] = copy.deepcopy(CASES["adam_bce_batches"]) | {"include_data": False}
     bodies["data_file_shuffled"] = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
         "include_data": False
     }
     bodies["stop_at_the_start"] = copy.deepcopy(examples.TRAIN) | {"stop": {"loss_below": 2.0}}
+    bodies["validation_data_file"] = copy.deepcopy(
+        VALIDATED["cross_entropy_accuracy_shuffled_batches_patience"]
+    ) | {"include_data": False}
+    bodies["one_sample_validation_data_file"] = copy.deepcopy(
+        VALIDATED["validation_not_finite_sgd_momentum"]
+    ) | {"include_data": False}
     paths = {name: _write(client, body, fmt, tmp_path / name) for name, body in bodies.items()}
     outputs = _run([{"script": str(path)} for path in paths.values()])
     differences = {
@@ -217,6 +305,14 @@ def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: 
     config = ["--config", str(PYPROJECT), "--no-cache"]
     subprocess.run([str(RUFF), "check", *config, *files], check=True, capture_output=True)
     subprocess.run([str(RUFF), "format", "--check", *config, *files], check=True)
+
+
+def test_validated_cases_plant_what_they_say(module_client: TestClient) -> None:
+    """/train ends each validated case as its name says, so the scripts are compared with it on
+    early stopping, targets and ties, not only on completed runs."""
+    for name, body in VALIDATED.items():
+        answer = _post(module_client, "/train", body | {"trace": {"include": ["loss"]}})
+        assert (answer["status"], answer["epochs_run"], answer["best_epoch"]) == ENDINGS[name]
 
 
 def test_data_file_named_on_the_command_line(module_client: TestClient, tmp_path: Path) -> None:
@@ -368,13 +464,19 @@ def test_settings_export_does_not_reproduce_are_refused() -> None:
     issue naming it (as a /train setting added later will be)."""
 
     class Stop(StrictModel):
-        loss_below: float | None = None
         patience: int | None = None
+        later_rule: float | None = None
 
-    issues = unreproduced(Stop(loss_below=0.1, patience=3), ("stop",))
-    assert [issue["loc"] for issue in issues] == [("stop", "patience")]
-    assert "export does not reproduce patience" in str(issues[0]["type"])
-    assert unreproduced(Stop(loss_below=0.1, patience=None), ("stop",)) == []
+    issues = unreproduced(Stop(patience=3, later_rule=0.5), ("stop",))
+    assert [issue["loc"] for issue in issues] == [("stop", "later_rule")]
+    assert "export does not reproduce later_rule" in str(issues[0]["type"])
+    assert unreproduced(Stop(patience=3, later_rule=None), ("stop",)) == []
+
+
+def test_every_train_setting_is_reproduced() -> None:
+    """Every field of a /train body and of its stop rule is reproduced: none is refused today."""
+    assert set(TrainExport.model_fields) == REPRODUCED[""]
+    assert set(StopRule.model_fields) == REPRODUCED["stop"]
 
 
 def test_script_size_is_limited(limited_client: Any) -> None:
@@ -398,6 +500,7 @@ def test_literals_read_back_as_the_same_numbers() -> None:
     ]
     assert math.copysign(1.0, back[0][1]) == -1.0
     assert max(len(line) for line in text.splitlines()) <= 100
+    assert "e+" not in text  # ruff writes 1e308, not 1e+308
     assert ast.literal_eval(literal([[3, 0, 2, 1]])) == [[3, 0, 2, 1]]
 
 
@@ -408,6 +511,12 @@ def test_swagger_examples_export(module_client: TestClient, name: str) -> None:
     answer = _post(module_client, "/export", example)
     assert answer["format"] == example["format"]
     assert answer["content"]
+
+
+def test_scripts_measure_accuracy_for_the_engine_s_classification_losses() -> None:
+    """Both scripts define an accuracy for exactly the losses the engine has one for."""
+    classifying = {name for name, loss in LOSSES.items() if loss.accuracy is not None}
+    assert set(numpy_script.ACCURACY) == set(pytorch.ACCURACY) == classifying
 
 
 def test_reproduced_fields_are_fields() -> None:
