@@ -4,16 +4,15 @@
 import { post } from "./api.js";
 import { rows } from "./request.js";
 
-/** The numbers one /forward answer may carry (outputs plus every z and a): the grid's side is
- * chosen so that a bigger network gets a coarser grid, and every redraw stays quick. */
-const ANSWER_NUMBERS = 45_000;
-const [MIN_SIDE, MAX_SIDE] = [24, 40];
+/** The output numbers one /forward answer may carry (it asks for the outputs alone, no z or a):
+ * the grid is as fine as that allows, so a ten-class map gets a coarser grid than a two-class one. */
+const ANSWER_NUMBERS = 8_192;
+const [MIN_SIDE, MAX_SIDE] = [32, 64];
 
 /** The side of the square grid for `network`: as fine as ANSWER_NUMBERS allows, within bounds. */
 export function gridSide(network) {
-  const units = network.layers.reduce((sum, layer) => sum + layer.bias.length, 0);
-  const perPoint = network.layers[network.layers.length - 1].bias.length + 2 * units;
-  return Math.max(MIN_SIDE, Math.min(MAX_SIDE, Math.floor(Math.sqrt(ANSWER_NUMBERS / perPoint))));
+  const outputs = network.layers[network.layers.length - 1].bias.length;
+  return Math.max(MIN_SIDE, Math.min(MAX_SIDE, Math.floor(Math.sqrt(ANSWER_NUMBERS / outputs))));
 }
 /** Class colours: blue and orange first, as the weights' signs. */
 export const CLASS_COLOURS = [[37, 99, 235], [234, 88, 12], [21, 128, 61], [147, 51, 234], [202, 138, 4], [219, 39, 119], [8, 145, 178], [87, 83, 78], [132, 204, 22], [239, 68, 68]];
@@ -77,7 +76,7 @@ export class Heatmap {
         grid.push([box[0] + ((i + 0.5) * (box[1] - box[0])) / side, box[3] - ((j + 0.5) * (box[3] - box[2])) / side]);
       }
     }
-    const answer = await post("/forward", { network, inputs: grid });
+    const answer = await post("/forward", { network, inputs: grid, layers: false });
     if (token !== this.token) return;
     this.paint(answer.outputs, side, box, data, train, test);
     const elapsed = performance.now() - started;
@@ -93,7 +92,7 @@ export class Heatmap {
     const test = data.test_inputs ? rows(data.test_inputs).map((row, i) => [row[0], rows(data.test_targets)[i][0]]) : [];
     const [x0, x1] = bounds([...train, ...test]);
     const xs = Array.from({ length: 200 }, (_, i) => x0 + ((x1 - x0) * i) / 199);
-    const answer = await post("/forward", { network, inputs: xs.map((x) => [x]) });
+    const answer = await post("/forward", { network, inputs: xs.map((x) => [x]), layers: false });
     if (token !== this.token) return;
     const curve = xs.map((x, i) => [x, answer.outputs[i][0]]);
     const box = bounds([...train, ...test, ...curve]);
