@@ -143,6 +143,7 @@ function livePicture(network) {
 function onRunState(run) {
   updateRunControls();
   if (run.status === "running") return;
+  page.curve.markBest(run.summary ? run.summary.best_epoch : null);
   const last = run.entries[run.entries.length - 1];
   if (last) $("epoch-counter").textContent = `epoch ${last.epoch} / ${run.body.epochs}`;
   if (run.entries.length) {
@@ -161,8 +162,8 @@ function updateRunControls() {
   const running = status === "running";
   $("train").disabled = !run || !run.open;
   $("train").textContent = status === "paused" ? "Resume" : "Train";
-  $("step").disabled = !run || !run.open;
-  $("pause").disabled = !running;
+  $("step").disabled = !run || !run.open || run.whole;
+  $("pause").disabled = !running || run.whole;
   $("stop").disabled = !running;
   $("status").textContent = STATUSES[status] || status;
   $("status").dataset.status = status;
@@ -204,13 +205,14 @@ async function epochView(index) {
   }
   const entry = page.run.entries[index];
   const start = startOf(entry.epoch);
+  const validation = "validation_loss" in entry ? { loss: entry.validation_loss, accuracy: entry.validation_accuracy } : null;
   if (entry.layers) {
     const pass = { layers: entry.layers, outputs: entry.outputs, loss: entry.loss };
-    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note: `Epoch ${entry.epoch}: the trace's numbers.` };
+    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note: `Epoch ${entry.epoch}: the trace's numbers.` };
   }
   const pass = await samplePass(start || entry.network, entry.loss);
   const note = `Epoch ${entry.epoch}: ${one}${start ? "" : " (z and a after the epoch's update: its start was not recorded)"}.`;
-  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note };
+  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note };
 }
 
 /** Select a recorded epoch (index) or none (null): scrubber label, curve, printout, panels, URL. */
@@ -464,11 +466,8 @@ function wire() {
   $("copy-curl").addEventListener("click", () => page.request && share(asCurl(page.request.body, location.origin)));
   $("copy-json").addEventListener("click", () => page.request && share(asJson(page.request.body)));
   $("copy-python").addEventListener("click", () => page.request && share(asPython(page.request.body, location.origin)));
-  $("download-network").addEventListener("click", () => {
-    if (!page.run) return;
-    const last = page.run.entries[page.run.entries.length - 1];
-    download("network.json", JSON.stringify({ network: last ? last.network : page.run.initial }, null, 2));
-  });
+  // The run's newest network: after an early stop, the best one the server returned.
+  $("download-network").addEventListener("click", () => page.run && download("network.json", JSON.stringify({ network: page.run.latest }, null, 2)));
 }
 
 /** Start: the data sets' list, the state from the URL or the notebook, then the first view. */

@@ -1,0 +1,151 @@
+"""The playground's validation: the test split as validation data, its curve and the stops that
+read it (early stopping in one request), in a real browser against the API's own numbers."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Visit
+from tests.web.test_page import _assert_clean, _open, _screenshot, _set, _train
+
+MOONS_DATA = {"name": "moons", "samples": 200, "noise": 0.1, "seed": 0, "test_fraction": 0.25}
+OVERFIT = {"#samples": "30", "#noise": "0.3", "#test-fraction": "0.5", "#lr": "0.02"}
+"""The sine preset made to overfit: 15 noisy training samples, 15 held out, a faster Adam."""
+
+
+def _preset(page: Page, preset: str, fields: dict[str, str] | None = None) -> None:
+    """Choose a preset, then set fields one by one, each change drawing the run anew."""
+    page.select_option("#preset", preset)
+    expect(page.locator("body")).to_have_attribute("data-prepared", preset)
+    for field, value in (fields or {}).items():
+        _set(page, field, value)
+        expect(page.locator("body")).to_have_attribute("data-prepared", preset)
+
+
+def _copied_body(page: Page) -> dict[str, Any]:
+    """The /train body the page's Copy as JSON gives."""
+    page.click("#copy-json")
+    body: dict[str, Any] = json.loads(page.locator("#share-output").input_value())
+    return body
+
+
+def _final_loss(page: Page) -> float:
+    """The final loss the summary line shows."""
+    match = re.search(r"final loss ([^,\s]+)", page.locator("#summary").inner_text())
+    assert match is not None
+    return float(match[1])
+
+
+def test_a_test_split_draws_a_validation_curve_with_the_apis_numbers(visit: Visit) -> None:
+    """Two moons with a 25 % test split: the request validates on it, the curve has a validation
+    series with a point per recorded epoch, and epoch e's validation loss is /loss on the test
+    data with the network at the start of epoch e (epochs either side of the page's chunks)."""
+    data = httpx.post(f"{visit.origin}/datasets", json=MOONS_DATA | {"encoding": "one_hot"}).json()
+    page = _open(visit)
+    _preset(page, "moons")
+    expect(page.locator("#patience")).to_be_enabled()
+    _train(page)
+    body = _copied_body(page)
+    assert body["validation"] == {"inputs": data["test_inputs"], "targets": data["test_targets"]}
+    curve = page.locator("#curve")
+    expect(curve).to_have_attribute("data-points", "300")
+    expect(curve).to_have_attribute("data-validation-points", "300")
+    expect(curve).to_have_attribute(
+        "data-series", "loss,validation loss,accuracy,validation accuracy"
+    )
+    include = ["validation_loss", "validation_accuracy", "network"]
+    one = httpx.post(
+        f"{visit.origin}/train", json=body | {"trace": {"every": 1, "include": include}}
+    ).json()
+    assert _final_loss(page) == one["final_loss"]
+    test = {"inputs": data["test_inputs"], "targets": data["test_targets"], "loss": body["loss"]}
+    for epoch in (1, 2, 100, 101, 201, 300):
+        page.locator("#scrubber").fill(str(epoch - 1))
+        expect(page.locator("body")).to_have_attribute("data-epoch", str(epoch))
+        shown = page.locator("#printout .validation-loss-value")
+        value = float(shown.get_attribute("title") or "nan")
+        start = body["network"] if epoch == 1 else one["trace"][epoch - 2]["network"]
+        loss = httpx.post(f"{visit.origin}/loss", json={"network": start, **test}).json()["loss"]
+        assert abs(value - loss) <= 1e-12, (epoch, value, loss)
+        assert value == one["trace"][epoch - 1]["validation_loss"]
+        accuracy = page.locator("#printout .validation-accuracy-value").get_attribute("title")
+        assert float(accuracy or "nan") == one["trace"][epoch - 1]["validation_accuracy"]
+    _assert_clean(visit)
+
+
+def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: Visit) -> None:
+    """A sine that overfits, patience 100 over 2,000 epochs (which the page would otherwise send
+    in 100-epoch chunks): one /train/stream request, the status says early stop and the best
+    epoch, the curve marks it, and the downloaded network is the one /train returns."""
+    page = _open(visit)
+    _preset(page, "sine", OVERFIT | {"#epochs": "2000", "#patience": "100"})
+    expect(page.locator("#step")).to_be_disabled()
+    page.click("#train")
+    expect(page.locator("#pause")).to_be_disabled()
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-status", "early_stopped", timeout=30_000)
+    body = _copied_body(page)
+    assert body["stop"] == {"patience": 100}
+    expected = httpx.post(f"{visit.origin}/train", json=body).json()
+    assert expected["status"] == "early_stopped"
+    assert expected["best_epoch"] > 100  # past the end of the first chunk
+    expect(status).to_have_text("early stop")
+    expect(page.locator("#summary")).to_have_text(
+        f"Early stop at epoch {expected['epochs_run']}: the validation loss had not improved for"
+        f" 100 epochs; best epoch {expected['best_epoch']} kept: final loss"
+        f" {expected['final_loss']!r}, final validation loss {expected['final_validation_loss']!r}"
+    )
+    expect(page.locator("#curve")).to_have_attribute("data-best", str(expected["best_epoch"]))
+    expect(page.locator("#epoch-counter")).to_have_text(f"epoch {expected['epochs_run']} / 2000")
+    assert [url for url in visit.requests if url.endswith("/train/stream")] == [
+        f"{visit.origin}/train/stream"
+    ]
+    with page.expect_download() as download:
+        page.click("#download-network")
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert saved == {"network": expected["network"]}
+    assert saved["network"] != expected["trace"][-1]["network"]  # the best, not the last
+    _screenshot(page, "playground-early-stop", top=".run")
+    _assert_clean(visit)
+
+
+def test_the_stop_fields_need_validation_show_the_apis_422_and_round_trip(visit: Visit) -> None:
+    page = _open(visit)
+    expect(page.locator("#patience")).to_be_disabled()
+    expect(page.locator("#stop-validation")).to_be_disabled()
+    expect(page.locator("#validation-note")).to_contain_text("set a test split")
+    _preset(page, "moons", {"#patience": "0"})
+    expect(page.locator("#patience")).to_be_enabled()
+    problem = httpx.post(f"{visit.origin}/train", json=_copied_body(page)).json()["detail"][0]
+    assert problem["loc"] == ["body", "stop", "patience"]
+    _train(page, "failed")
+    expect(page.locator(".field:has(#patience) .problem")).to_have_text(
+        f"stop.patience: {problem['msg']}"
+    )
+    expect(page.locator("#patience")).to_have_attribute("aria-invalid", "true")
+    stops = {"#patience": "7", "#stop-validation": "0.05", "#stop-below": "0.01"}
+    for field, value in stops.items():
+        _set(page, field, value)
+    expect(page.locator("#train")).to_be_enabled()
+    assert _copied_body(page)["stop"] == {
+        "loss_below": 0.01,
+        "validation_loss_below": 0.05,
+        "patience": 7,
+    }
+    page.click("#copy-url")
+    fresh = page.context.new_page()
+    fresh.goto(page.locator("#share-output").input_value())
+    expect(fresh.locator("body")).to_have_attribute("data-ready", "true", timeout=15_000)
+    expect(fresh.locator("#patience")).to_have_value("7")
+    expect(fresh.locator("#stop-validation")).to_have_value("0.05")
+    expect(fresh.locator("#stop-below")).to_have_value("0.01")
+    assert _copied_body(fresh)["stop"] == _copied_body(page)["stop"]
+    _set(fresh, "#test-fraction", "0")
+    expect(fresh.locator("#patience")).to_be_disabled()
+    assert _copied_body(fresh)["stop"] == {"loss_below": 0.01}
+    assert "validation" not in _copied_body(fresh)
+    _assert_clean(visit, expected_422=True)
