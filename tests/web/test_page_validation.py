@@ -1,8 +1,12 @@
-"""The playground's validation: the test split as validation data, its curve and the stops that
-read it (early stopping in one request), in a real browser against the API's own numbers."""
+"""The playground's validation: the test split as validation data, its curve, the stops that read
+it (early stopping in one request), and the run exported as scripts, in a real browser against
+the API's own numbers."""
 
+import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -148,4 +152,67 @@ def test_the_stop_fields_need_validation_show_the_apis_422_and_round_trip(visit:
     expect(fresh.locator("#patience")).to_be_disabled()
     assert _copied_body(fresh)["stop"] == {"loss_below": 0.01}
     assert "validation" not in _copied_body(fresh)
+    _assert_clean(visit, expected_422=True)
+
+
+def _run_script(path: Path) -> list[dict[str, Any]]:
+    """An exported script's output lines (the epochs, the end line, the network), run by the
+    test's interpreter."""
+    ran = subprocess.run(
+        [sys.executable, path.name], cwd=path.parent, capture_output=True, check=True, text=True
+    )
+    return [json.loads(line) for line in ran.stdout.splitlines()]
+
+
+def test_the_export_buttons_download_the_scripts_that_reproduce_the_run(
+    visit: Visit, tmp_path: Path
+) -> None:
+    """Each button's file is /export's content for the page's body; the NumPy and PyTorch scripts,
+    run, end where the page's early-stopped run ended."""
+    page = _open(visit)
+    _preset(page, "sine", OVERFIT | {"#epochs": "2000", "#patience": "100"})
+    _train(page, "early_stopped")
+    body = _copied_body(page)
+    expected = httpx.post(f"{visit.origin}/train", json=body).json()
+    final = _final_loss(page)
+    for export_format in ("pytorch", "numpy", "json"):
+        with page.expect_download() as download:
+            page.click(f"#export-{export_format}")
+        export = httpx.post(
+            f"{visit.origin}/export", json=body | {"format": export_format, "include_data": True}
+        ).json()
+        assert download.value.suggested_filename == export["filename"]
+        saved = tmp_path / export["filename"]
+        download.value.save_as(saved)
+        assert saved.read_text() == export["content"]
+        if export_format == "json":
+            first = body["network"]["layers"][0]
+            assert json.loads(saved.read_text())["0.weight"] == first["weights"]
+            continue
+        if export_format == "pytorch" and importlib.util.find_spec("torch") is None:
+            continue
+        end = next(line for line in _run_script(saved) if "status" in line)
+        assert end["status"] == "early_stopped"
+        assert end["best_epoch"] == expected["best_epoch"]
+        assert abs(end["final_loss"] - final) <= 1e-9
+    expect(page.locator("#export-error")).to_have_text("")
+    _assert_clean(visit)
+
+
+def test_an_export_the_api_refuses_shows_its_message(visit: Visit) -> None:
+    """20,000 epochs of shuffled mini-batches: the PyTorch script would hold every epoch's order,
+    over the size limit; the page shows /export's message and downloads nothing."""
+    page = _open(visit)
+    _preset(page, "moons", {"#epochs": "20000", "#batch-size": "10"})
+    page.check("#shuffle")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "moons")
+    body = _copied_body(page)
+    assert body["shuffle"] is True
+    answer = httpx.post(f"{visit.origin}/export", json=body | {"format": "pytorch"})
+    assert answer.status_code == 422
+    downloads: list[object] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.click("#export-pytorch")
+    expect(page.locator("#export-error")).to_have_text(answer.json()["detail"][0]["msg"])
+    assert downloads == []
     _assert_clean(visit, expected_422=True)

@@ -6,6 +6,7 @@ import { renderDetails } from "./details.js";
 import { drawNetwork } from "./diagram.js";
 import { buildExercise, claimedOf, markExercise } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
+import { downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
@@ -405,6 +406,19 @@ async function loadPaste() {
   await prepare();
 }
 
+/** Download the run as `format` from /export; a refusal's problems show under the buttons. */
+async function exportRun(format) {
+  const error = $("export-error");
+  error.textContent = "";
+  if (!page.request) return;
+  try {
+    await downloadExport(page.request.body, format);
+  } catch (failure) {
+    const problems = failure instanceof ApiError ? failure.problems : [];
+    error.textContent = problems.map((p) => [p.loc.slice(1).join("."), p.msg].filter(Boolean).join(": ")).join("\n") || failure.message;
+  }
+}
+
 /** Copy `text` to the clipboard when allowed, and show it in the share box either way. */
 async function share(text) {
   $("share-output").value = text;
@@ -468,6 +482,7 @@ function wire() {
   $("copy-python").addEventListener("click", () => page.request && share(asPython(page.request.body, location.origin)));
   // The run's newest network: after an early stop, the best one the server returned.
   $("download-network").addEventListener("click", () => page.run && download("network.json", JSON.stringify({ network: page.run.latest }, null, 2)));
+  for (const button of document.querySelectorAll("[data-format]")) button.addEventListener("click", () => exportRun(button.dataset.format));
 }
 
 /** Start: the data sets' list, the state from the URL or the notebook, then the first view. */
