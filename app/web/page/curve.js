@@ -43,8 +43,10 @@ export function decadeSplits(plot, axis, min, max) {
   return ticks;
 }
 
-/** A tick's label: 0.5, 1, 20 near 1, else 1e-12 (or 5e-12). */
+/** A tick's label: 0.5, 1, 20 near 1, else 1e-12 (or 5e-12); none for a tick whose label
+ * uPlot's log axis leaves out for want of room (null). */
 function decadeLabel(value) {
+  if (value === null) return "";
   const k = Math.floor(Math.log10(value) + 1e-9);
   const m = Math.round(value / 10 ** k);
   return Math.abs(k) <= 3 ? String(Number(value.toPrecision(1))) : `${m}e${k}`;

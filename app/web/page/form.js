@@ -120,7 +120,7 @@ function writeValidationStops(train, validated) {
   $("stop-validation").disabled = !validated;
   $("patience").disabled = !validated;
   $("validation-note").textContent = validated
-    ? "Measured on the test split (the dashed line on the curve). With patience the run goes in one request, the server's early stopping keeping its best network: Pause and One epoch are off."
+    ? "Measured on the test split (dashed on the curve). With patience the run is one request, so that early stopping keeps its best network: no Pause or One epoch."
     : "These read the validation loss: set a test split above (or paste a request with validation) to use them.";
 }
 

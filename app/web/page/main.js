@@ -148,12 +148,17 @@ function onRunState(run) {
   const last = run.entries[run.entries.length - 1];
   if (last) $("epoch-counter").textContent = `epoch ${last.epoch} / ${run.body.epochs}`;
   if (run.entries.length) {
-    const wanted = page.pendingEpoch;
+    const wanted = page.pendingEpoch || keptEpoch(run);
     page.pendingEpoch = null;
     const index = wanted ? run.entries.findIndex((entry) => entry.epoch === wanted) : -1;
     $("scrubber").value = String(index >= 0 ? index : run.entries.length - 1);
     selectEpoch(Number($("scrubber").value));
   }
+}
+
+/** After an early stop, the epoch whose network the run kept (selected when recorded), else null. */
+function keptEpoch(run) {
+  return run.status === "early_stopped" ? run.summary.best_epoch : null;
 }
 
 /** The Run panel's buttons and status line. */
