@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Visit
@@ -81,10 +82,11 @@ def test_a_test_split_draws_a_validation_curve_with_the_apis_numbers(visit: Visi
     _assert_clean(visit)
 
 
+@pytest.mark.screenshot
 def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: Visit) -> None:
     """A sine that overfits, patience 100 over 2,000 epochs (which the page would otherwise send
     in 100-epoch chunks): one /train/stream request, the status says early stop and the best
-    epoch, the curve marks it, and the downloaded network is the one /train returns."""
+    epoch, the curve marks it and selects it, and the downloaded network is /train's."""
     page = _open(visit)
     _preset(page, "sine", OVERFIT | {"#epochs": "2000", "#patience": "100"})
     expect(page.locator("#step")).to_be_disabled()
@@ -104,6 +106,7 @@ def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: V
         f" {expected['final_loss']!r}, final validation loss {expected['final_validation_loss']!r}"
     )
     expect(page.locator("#curve")).to_have_attribute("data-best", str(expected["best_epoch"]))
+    expect(page.locator("body")).to_have_attribute("data-epoch", str(expected["best_epoch"]))
     expect(page.locator("#epoch-counter")).to_have_text(f"epoch {expected['epochs_run']} / 2000")
     assert [url for url in visit.requests if url.endswith("/train/stream")] == [
         f"{visit.origin}/train/stream"
@@ -113,7 +116,8 @@ def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: V
     saved = json.loads(Path(download.value.path()).read_text())
     assert saved == {"network": expected["network"]}
     assert saved["network"] != expected["trace"][-1]["network"]  # the best, not the last
-    _screenshot(page, "playground-early-stop", top=".run")
+    page.locator("#validation-note").scroll_into_view_if_needed()  # the stops in the Build panel
+    _screenshot(page, "playground-trained", top=".top")
     _assert_clean(visit)
 
 
