@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.examples import TRAIN
 from tests.web.conftest import Visit
 from tests.web.test_page import _assert_clean, _open, _screenshot, _set, _train
 
@@ -220,3 +221,25 @@ def test_an_export_the_api_refuses_shows_its_message(visit: Visit) -> None:
     expect(page.locator("#export-error")).to_have_text(answer.json()["detail"][0]["msg"])
     assert downloads == []
     _assert_clean(visit, expected_422=True)
+
+
+def test_a_validation_loss_that_overflows_leaves_the_curve_whole(visit: Visit) -> None:
+    """The notebook pasted with a validation sample of 1e200s: every validation loss is null; the
+    run completes, the curve draws the loss alone, the printout shows the null as a dash."""
+    body = TRAIN | {"validation": {"inputs": [1e200, 1e200, 1e200], "targets": [1.0]}}
+    expected = httpx.post(f"{visit.origin}/train", json=body).json()
+    assert [entry["validation_loss"] for entry in expected["trace"]] == [None] * 10
+    page = _open(visit)
+    page.click("#paste-box summary")
+    page.fill("#paste", json.dumps(body))
+    page.click("#load-paste")
+    expect(page.locator("#patience")).to_be_enabled()
+    _train(page)
+    summary = f"10 epochs: final loss {expected['final_loss']!r}"  # no validation loss in it
+    expect(page.locator("#summary")).to_have_text(summary)
+    curve = page.locator("#curve")
+    expect(curve).to_have_attribute("data-points", "10")
+    expect(curve).to_have_attribute("data-validation-points", "0")
+    expect(curve).to_have_attribute("data-series", "loss")
+    expect(page.locator("#printout .validation-loss-value")).to_have_text("\N{EN DASH}")
+    _assert_clean(visit)
