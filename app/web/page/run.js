@@ -26,7 +26,7 @@ export function traceInclude(body) {
 }
 
 /** Whether a body must run as one request: early stopping's bookkeeping lives in one request. */
-export function isWhole(body) {
+function isWhole(body) {
   return Boolean(body.stop && body.stop.patience);
 }
 
