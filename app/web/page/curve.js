@@ -1,5 +1,6 @@
-/** The loss curve (uPlot): loss, validation loss and accuracy when the trace has them, drawn as
- * lines arrive, at most once a frame, decimated to about two points per pixel. */
+/** The loss curve (uPlot): the loss, and the validation loss and the accuracies when the trace
+ * has them, drawn as lines arrive, at most once a frame, decimated to about two points per pixel;
+ * the selected epoch and early stopping's best epoch as vertical lines. */
 
 import uPlot from "/static/vendor/uplot@1.6.32/dist/uPlot.esm.js";
 
@@ -42,8 +43,10 @@ export function decadeSplits(plot, axis, min, max) {
   return ticks;
 }
 
-/** A tick's label: 0.5, 1, 20 near 1, else 1e-12 (or 5e-12). */
+/** A tick's label: 0.5, 1, 20 near 1, else 1e-12 (or 5e-12); none for a tick whose label
+ * uPlot's log axis leaves out for want of room (null). */
 function decadeLabel(value) {
+  if (value === null) return "";
   const k = Math.floor(Math.log10(value) + 1e-9);
   const m = Math.round(value / 10 ** k);
   return Math.abs(k) <= 3 ? String(Number(value.toPrecision(1))) : `${m}e${k}`;
@@ -53,6 +56,20 @@ function decadeLabel(value) {
 function positive(value) {
   return typeof value === "number" && value > 0 ? value : null;
 }
+
+/** A number, or null (an accuracy that is not defined). */
+function number(value) {
+  return typeof value === "number" ? value : null;
+}
+
+/** Every series the curve can show, in its order: a trace field, its line, its axis. The loss is
+ * always shown; the others once a line holds a number for them. Dashed: on the validation data. */
+const SERIES = [
+  { field: "loss", label: "loss", stroke: BLUE, width: 2, scale: "loss", value: positive },
+  { field: "validation_loss", label: "validation loss", stroke: ORANGE, width: 2, dash: [6, 4], scale: "loss", value: positive },
+  { field: "accuracy", label: "accuracy", stroke: GREEN, width: 1.5, scale: "acc", value: number },
+  { field: "validation_accuracy", label: "validation accuracy", stroke: GREEN, width: 1.5, dash: [6, 4], scale: "acc", value: number },
+];
 
 export class Curve {
   /** A curve in `element`; `onPick(epoch)` is called when a point is clicked. */
@@ -65,15 +82,13 @@ export class Curve {
     new ResizeObserver(() => this.resize()).observe(element);
   }
 
-  /** Forget every point. */
+  /** Forget every point and mark. */
   reset() {
     this.epochs = [];
-    this.loss = [];
-    this.validation = [];
-    this.accuracy = [];
-    this.hasValidation = false;
-    this.hasAccuracy = false;
+    this.values = Object.fromEntries(SERIES.map((series) => [series.field, []]));
+    this.shown = new Set(["loss"]);
     this.selected = null;
+    this.best = null;
     this.rebuild();
   }
 
@@ -81,19 +96,16 @@ export class Curve {
   add(entries) {
     for (const entry of entries) {
       this.epochs.push(entry.epoch);
-      this.loss.push(positive(entry.loss));
-      this.validation.push(positive(entry.validation_loss));
-      this.accuracy.push(typeof entry.accuracy === "number" ? entry.accuracy : null);
-      if (typeof entry.validation_loss === "number" && !this.hasValidation) {
-        this.hasValidation = true;
-        this.plot = null;
-      }
-      if (typeof entry.accuracy === "number" && !this.hasAccuracy) {
-        this.hasAccuracy = true;
-        this.plot = null;
+      for (const series of SERIES) {
+        const value = series.value(entry[series.field]);
+        this.values[series.field].push(value);
+        if (typeof entry[series.field] === "number" && !this.shown.has(series.field)) {
+          this.shown.add(series.field);
+          this.plot = null;
+        }
       }
     }
-    this.element.dataset.points = String(this.epochs.length);
+    this.count();
     this.schedule();
   }
 
@@ -101,6 +113,21 @@ export class Curve {
   select(epoch) {
     this.selected = epoch;
     this.schedule();
+  }
+
+  /** Mark the best epoch of early stopping (the network it kept is that epoch's), or none. */
+  markBest(epoch) {
+    this.best = epoch;
+    this.count();
+    this.schedule();
+  }
+
+  /** The points, series and best epoch drawn, as data attributes for scripts and tests. */
+  count() {
+    this.element.dataset.points = String(this.epochs.length);
+    this.element.dataset.best = this.best === null ? "" : String(this.best);
+    this.element.dataset.series = this.shownSeries().map((series) => series.label).join(",");
+    this.element.dataset.validationPoints = String(this.values.validation_loss.filter((value) => value !== null).length);
   }
 
   /** Redraw at the next frame (once, however many lines arrived before it). */
@@ -112,12 +139,16 @@ export class Curve {
     });
   }
 
-  /** The series the plot shows, in its order. */
-  series() {
-    const series = [{ label: "epoch" }, { label: "loss", stroke: BLUE, width: 2, scale: "loss" }];
-    if (this.hasValidation) series.push({ label: "validation loss", stroke: ORANGE, width: 2, dash: [6, 4], scale: "loss" });
-    if (this.hasAccuracy) series.push({ label: "accuracy", stroke: GREEN, width: 1.5, scale: "acc" });
-    return series;
+  /** The series shown, in SERIES's order. */
+  shownSeries() {
+    return SERIES.filter((series) => this.shown.has(series.field));
+  }
+
+  /** The epoch axis's range: the data's, widened to the best epoch (0: the network sent). */
+  epochRange(plot, min, max) {
+    const low = this.best === null ? min : Math.min(min, this.best);
+    const high = this.best === null ? max : Math.max(max, this.best);
+    return low === high ? [low - 1, high + 1] : [low, high];
   }
 
   /** Build a new uPlot for the current series. */
@@ -129,13 +160,14 @@ export class Curve {
       { label: "epoch" },
       { label: "loss", scale: "loss", splits: decadeSplits, values: (plot, ticks) => ticks.map(decadeLabel) },
     ];
-    if (this.hasAccuracy) axes.push({ label: "accuracy", scale: "acc", side: 1, grid: { show: false } });
+    const shown = this.shownSeries();
+    if (shown.some((series) => series.scale === "acc")) axes.push({ label: "accuracy", scale: "acc", side: 1, grid: { show: false } });
     this.plot = new uPlot(
       {
         width,
         height: 240,
-        series: this.series(),
-        scales: { x: { time: false }, loss: { distr: 3 }, acc: { range: [0, 1] } },
+        series: [{ label: "epoch" }, ...shown.map(({ field, value, ...line }) => line)],
+        scales: { x: { time: false, range: (plot, min, max) => this.epochRange(plot, min, max) }, loss: { distr: 3 }, acc: { range: [0, 1] } },
         axes,
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
@@ -148,31 +180,43 @@ export class Curve {
       const index = this.plot.cursor.idx;
       if (index !== null && index !== undefined) this.onPick(this.plot.data[0][index]);
     });
-    this.element.dataset.points = String(this.epochs.length);
+    this.count();
   }
 
-  /** Draw the selected epoch as a vertical line. */
+  /** Draw the selected epoch and the best one as vertical lines, the best one labelled. */
   mark(plot) {
-    if (this.selected === null || !this.epochs.length) return;
-    const x = Math.round(plot.valToPos(this.selected, "x", true));
-    const { top, height } = plot.bbox;
+    if (!this.epochs.length) return;
+    if (this.selected !== null) this.line(plot, this.selected, "#7c3aed", [4, 4]);
+    if (this.best !== null) this.line(plot, this.best, ORANGE, [], `best epoch ${this.best}`);
+  }
+
+  /** A vertical line at `epoch` in `color`, dashed as `dash`, with an optional label at its top. */
+  line(plot, epoch, color, dash, label) {
+    const ratio = window.devicePixelRatio || 1;
+    const x = Math.round(plot.valToPos(epoch, "x", true));
+    const { left, top, width, height } = plot.bbox;
     const context = plot.ctx;
     context.save();
-    context.strokeStyle = "#7c3aed";
-    context.lineWidth = 2 * (window.devicePixelRatio || 1);
-    context.setLineDash([4, 4]);
+    context.strokeStyle = color;
+    context.lineWidth = 2 * ratio;
+    context.setLineDash(dash.map((length) => length * ratio));
     context.beginPath();
     context.moveTo(x, top);
     context.lineTo(x, top + height);
     context.stroke();
+    if (label) {
+      context.fillStyle = color;
+      context.font = `${12 * ratio}px system-ui, sans-serif`;
+      const right = x + context.measureText(label).width + 8 * ratio > left + width;
+      context.textAlign = right ? "right" : "left";
+      context.fillText(label, x + (right ? -4 : 4) * ratio, top + 14 * ratio);
+    }
     context.restore();
   }
 
   /** The (decimated) data arrays for a plot `width` pixels wide. */
   data(width) {
-    const ys = [this.loss];
-    if (this.hasValidation) ys.push(this.validation);
-    if (this.hasAccuracy) ys.push(this.accuracy);
+    const ys = this.shownSeries().map((series) => this.values[series.field]);
     const [xs, kept] = decimate(this.epochs, ys, 2 * width);
     return [xs, ...kept];
   }

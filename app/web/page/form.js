@@ -2,6 +2,7 @@
 
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
+import { validates } from "./state.js";
 import { ACTIVATIONS, INITS, LOSSES, OPTIMIZERS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
@@ -109,6 +110,18 @@ export function writeForm(state, catalog) {
   $("train-seed").value = String(t.seed);
   $("every").value = t.every ? String(t.every) : "";
   $("stop-below").value = t.stop_below === null ? "" : String(t.stop_below);
+  writeValidationStops(t, validates(state));
+}
+
+/** The stops that read the validation loss: their values, enabled only with validation data. */
+function writeValidationStops(train, validated) {
+  $("stop-validation").value = String(train.stop_validation_below ?? "");
+  $("patience").value = String(train.patience ?? "");
+  $("stop-validation").disabled = !validated;
+  $("patience").disabled = !validated;
+  $("validation-note").textContent = validated
+    ? "Measured on the test split (dashed on the curve). With patience the run is one request, so that early stopping keeps its best network: no Pause or One epoch."
+    : "These read the validation loss: set a test split above (or paste a request with validation) to use them.";
 }
 
 /** A number field's value: a number, or the text itself when it is not one (the API says why). */
@@ -162,6 +175,8 @@ export function readForm(previous) {
   t.seed = number("train-seed");
   t.every = optional("every") ?? 0;
   t.stop_below = optional("stop-below");
+  t.stop_validation_below = optional("stop-validation");
+  t.patience = optional("patience");
   return state;
 }
 
@@ -175,13 +190,15 @@ export function fieldFor(endpoint, loc, state) {
   }
   if (endpoint === "/init") return first === "init" ? $("init") : first === "seed" ? $("init-seed") : $("layers");
   const optimizerIds = { learning_rate: "lr", momentum: "momentum", betas: "beta1", weight_decay: "weight-decay" };
+  const stopIds = { loss_below: "stop-below", validation_loss_below: "stop-validation", patience: "patience" };
   const ids = {
     loss: "loss", epochs: "epochs", batch_size: "batch-size", shuffle: "shuffle", seed: "train-seed",
     stop: "stop-below", trace: "every",
   };
   if (first === "optimizer") return $(optimizerIds[second] || "optimizer");
+  if (first === "stop" && stopIds[second]) return $(stopIds[second]);
   if (ids[first]) return $(ids[first]);
-  if (["network", "inputs", "targets"].includes(first)) {
+  if (["network", "inputs", "targets", "validation"].includes(first)) {
     if (state.preset === "paste") return $("paste");
     return first === "network" ? $("layers") : $("dataset");
   }

@@ -6,6 +6,7 @@ import { renderDetails } from "./details.js";
 import { drawNetwork } from "./diagram.js";
 import { buildExercise, claimedOf, markExercise } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
+import { downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
@@ -143,15 +144,21 @@ function livePicture(network) {
 function onRunState(run) {
   updateRunControls();
   if (run.status === "running") return;
+  page.curve.markBest(run.summary ? run.summary.best_epoch : null);
   const last = run.entries[run.entries.length - 1];
   if (last) $("epoch-counter").textContent = `epoch ${last.epoch} / ${run.body.epochs}`;
   if (run.entries.length) {
-    const wanted = page.pendingEpoch;
+    const wanted = page.pendingEpoch || keptEpoch(run);
     page.pendingEpoch = null;
     const index = wanted ? run.entries.findIndex((entry) => entry.epoch === wanted) : -1;
     $("scrubber").value = String(index >= 0 ? index : run.entries.length - 1);
     selectEpoch(Number($("scrubber").value));
   }
+}
+
+/** After an early stop, the epoch whose network the run kept (selected when recorded), else null. */
+function keptEpoch(run) {
+  return run.status === "early_stopped" ? run.summary.best_epoch : null;
 }
 
 /** The Run panel's buttons and status line. */
@@ -161,8 +168,8 @@ function updateRunControls() {
   const running = status === "running";
   $("train").disabled = !run || !run.open;
   $("train").textContent = status === "paused" ? "Resume" : "Train";
-  $("step").disabled = !run || !run.open;
-  $("pause").disabled = !running;
+  $("step").disabled = !run || !run.open || run.whole;
+  $("pause").disabled = !running || run.whole;
   $("stop").disabled = !running;
   $("status").textContent = STATUSES[status] || status;
   $("status").dataset.status = status;
@@ -204,13 +211,14 @@ async function epochView(index) {
   }
   const entry = page.run.entries[index];
   const start = startOf(entry.epoch);
+  const validation = "validation_loss" in entry ? { loss: entry.validation_loss, accuracy: entry.validation_accuracy } : null;
   if (entry.layers) {
     const pass = { layers: entry.layers, outputs: entry.outputs, loss: entry.loss };
-    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note: `Epoch ${entry.epoch}: the trace's numbers.` };
+    return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note: `Epoch ${entry.epoch}: the trace's numbers.` };
   }
   const pass = await samplePass(start || entry.network, entry.loss);
   const note = `Epoch ${entry.epoch}: ${one}${start ? "" : " (z and a after the epoch's update: its start was not recorded)"}.`;
-  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, note };
+  return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note };
 }
 
 /** Select a recorded epoch (index) or none (null): scrubber label, curve, printout, panels, URL. */
@@ -403,6 +411,19 @@ async function loadPaste() {
   await prepare();
 }
 
+/** Download the run as `format` from /export; a refusal's problems show under the buttons. */
+async function exportRun(format) {
+  const error = $("export-error");
+  error.textContent = "";
+  if (!page.request) return;
+  try {
+    await downloadExport(page.request.body, format);
+  } catch (failure) {
+    const problems = failure instanceof ApiError ? failure.problems : [];
+    error.textContent = problems.map((p) => [p.loc.slice(1).join("."), p.msg].filter(Boolean).join(": ")).join("\n") || failure.message;
+  }
+}
+
 /** Copy `text` to the clipboard when allowed, and show it in the share box either way. */
 async function share(text) {
   $("share-output").value = text;
@@ -464,11 +485,9 @@ function wire() {
   $("copy-curl").addEventListener("click", () => page.request && share(asCurl(page.request.body, location.origin)));
   $("copy-json").addEventListener("click", () => page.request && share(asJson(page.request.body)));
   $("copy-python").addEventListener("click", () => page.request && share(asPython(page.request.body, location.origin)));
-  $("download-network").addEventListener("click", () => {
-    if (!page.run) return;
-    const last = page.run.entries[page.run.entries.length - 1];
-    download("network.json", JSON.stringify({ network: last ? last.network : page.run.initial }, null, 2));
-  });
+  // The run's newest network: after an early stop, the best one the server returned.
+  $("download-network").addEventListener("click", () => page.run && download("network.json", JSON.stringify({ network: page.run.latest }, null, 2)));
+  for (const button of document.querySelectorAll("[data-format]")) button.addEventListener("click", () => exportRun(button.dataset.format));
 }
 
 /** Start: the data sets' list, the state from the URL or the notebook, then the first view. */

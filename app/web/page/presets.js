@@ -35,6 +35,8 @@ function training(more) {
     seed: 0,
     every: 0,
     stop_below: null,
+    stop_validation_below: null,
+    patience: null,
     ...more,
   };
 }
@@ -126,7 +128,9 @@ export function fromRequest(body) {
     shuffle: body.shuffle ?? false,
     seed: body.seed ?? 0,
     every: body.trace && body.trace.every ? body.trace.every : 0,
-    stop_below: body.stop ? body.stop.loss_below : null,
+    stop_below: body.stop?.loss_below ?? null,
+    stop_validation_below: body.stop?.validation_loss_below ?? null,
+    patience: body.stop?.patience ?? null,
   });
   const optimizerKnown = new Set(["type", "learning_rate", "momentum", "betas", "weight_decay"]);
   preset.extra = extra;

@@ -2,7 +2,23 @@
 
 import { element, short, tensorTable } from "./format.js";
 
-/** Fill `root` with epoch `view.epoch`'s numbers; `view` holds pass (z, a, outputs, loss), gradients, after. */
+/** A number in bold with `className`, its full float64 value in its title when it has one. */
+function value(className, number) {
+  const node = element("strong", className, short(number));
+  if (typeof number === "number") node.title = String(number);
+  return node;
+}
+
+/** The validation loss (and accuracy, where defined) of the parameters at the epoch's start. */
+function validationLine({ loss, accuracy }) {
+  const line = element("p", "loss-line");
+  line.append(element("span", "", "validation loss "), value("validation-loss-value", loss));
+  if (typeof accuracy === "number") line.append(element("span", "", ", validation accuracy "), value("validation-accuracy-value", accuracy));
+  return line;
+}
+
+/** Fill `root` with epoch `view.epoch`'s numbers; `view` holds pass (z, a, outputs, loss), gradients, after
+ * and, with validation data, validation (loss, accuracy). */
 export function renderPrintout(root, view) {
   root.replaceChildren();
   const { pass, gradients, after } = view;
@@ -16,6 +32,7 @@ export function renderPrintout(root, view) {
   loss.append(element("span", "", "loss "), element("strong", "loss-value", short(pass.loss)));
   loss.title = String(pass.loss);
   forward.append(loss);
+  if (view.validation) forward.append(validationLine(view.validation));
   const backward = element("div", "group");
   backward.append(element("h4", "", "Gradients"));
   gradients.forEach((g, index) => {

@@ -63,6 +63,23 @@ export function optimizerOf(train) {
   return { ...optimizer, ...(train.optimizer_extra || {}) };
 }
 
+/** The validation data of a request: the data set's test split, or a pasted request's own (with
+ * its own data only), or null. */
+export function validationOf(state, data) {
+  if (data.test_inputs) return { inputs: data.test_inputs, targets: data.test_targets };
+  return state.data.fixed ? state.extra?.validation ?? null : null;
+}
+
+/** The stop rules of the training settings, or null for none; the validation ones only when the
+ * run has validation data (the form disables them without it). */
+export function stopOf(train, validated) {
+  const stop = {};
+  if (train.stop_below !== null) stop.loss_below = train.stop_below;
+  if (validated && (train.stop_validation_below ?? null) !== null) stop.validation_loss_below = train.stop_validation_below;
+  if (validated && (train.patience ?? null) !== null) stop.patience = train.patience;
+  return Object.keys(stop).length ? stop : null;
+}
+
 /** The /train body (without the page's trace settings) and the data it trains on. */
 export async function buildRequest(state, catalog) {
   const data = await dataOf(state, catalog);
@@ -79,7 +96,12 @@ export async function buildRequest(state, catalog) {
   if (train.batch_size !== null) body.batch_size = train.batch_size;
   if (train.shuffle) body.shuffle = true;
   if (train.seed) body.seed = train.seed;
-  if (train.stop_below !== null) body.stop = { loss_below: train.stop_below };
+  const validation = validationOf(state, data);
+  if (validation) body.validation = validation;
+  const stop = stopOf(train, validation !== null);
+  if (stop) body.stop = stop;
   if (train.every > 0) body.trace = { every: train.every };
-  return { body: { ...body, ...(state.extra || {}) }, data };
+  const extra = { ...(state.extra || {}) };
+  delete extra.validation;
+  return { body: { ...body, ...extra }, data };
 }

@@ -1,5 +1,7 @@
 /** A training run through /train/stream, in chunks that carry the network and optimizer state
- * from one request to the next, so that it can pause between chunks, step one epoch, or stop. */
+ * from one request to the next, so that it can pause between chunks, step one epoch, or stop.
+ * With stop.patience the run is one request: the server keeps early stopping's best network and
+ * its count of epochs without improvement within a request, so chunks would restart them. */
 
 import { stream } from "./api.js";
 
@@ -13,12 +15,19 @@ export function autoEvery(epochs) {
   return Math.max(1, Math.ceil(epochs / TARGET_ENTRIES));
 }
 
-/** The trace fields a run records: always the curve's and the diagram's; z and a when small. */
+/** The trace fields a run records: always the curve's (with the validation's when the body has
+ * validation data) and the diagram's; z and a when small. */
 export function traceInclude(body) {
   const samples = Array.isArray(body.inputs[0]) ? body.inputs.length : 1;
   const units = body.network.layers.reduce((sum, layer) => sum + layer.bias.length, 0);
-  const include = ["loss", "accuracy", "gradients", "network"];
+  const validation = body.validation ? ["validation_loss", "validation_accuracy"] : [];
+  const include = ["loss", "accuracy", ...validation, "gradients", "network"];
   return samples * units * 2 <= SMALL_PASS ? [...include, "outputs", "layers"] : include;
+}
+
+/** Whether a body must run as one request: early stopping's bookkeeping lives in one request. */
+function isWhole(body) {
+  return Boolean(body.stop && body.stop.patience);
 }
 
 export class Run {
@@ -31,6 +40,8 @@ export class Run {
     this.entries = [];
     this.initial = body.network;
     this.network = body.network;
+    this.latest = body.network; // the newest network: the last line's, then the summary's
+    this.whole = isWhole(body);
     this.optimizerState = null;
     this.done = 0;
     this.status = "ready";
@@ -39,9 +50,10 @@ export class Run {
     this.pausing = false;
   }
 
-  /** Epochs per request: the whole run when short, else about a twentieth, a multiple of `every`. */
+  /** Epochs per request: the whole run when short or early-stopped, else about a twentieth, a
+   * multiple of `every`. */
   chunk(remaining) {
-    if (this.body.epochs <= 200) return remaining;
+    if (this.body.epochs <= 200 || this.whole) return remaining;
     const size = Math.ceil(Math.max(100, this.body.epochs / 20) / this.every) * this.every;
     return Math.min(remaining, size);
   }
@@ -51,9 +63,10 @@ export class Run {
     return ["ready", "paused"].includes(this.status);
   }
 
-  /** Train the remaining epochs (or `epochs` of them), chunk by chunk, until done or paused. */
+  /** Train the remaining epochs (or `epochs` of them, not with patience), chunk by chunk, until
+   * done or paused. */
   async train(epochs = null) {
-    if (!this.open) return;
+    if (!this.open || (this.whole && epochs !== null)) return;
     this.pausing = false;
     this.setStatus("running");
     const target = epochs === null ? this.body.epochs : Math.min(this.body.epochs, this.done + epochs);
@@ -92,6 +105,7 @@ export class Run {
           else entries.push({ ...line, epoch: line.epoch + offset });
         }
         if (entries.length) {
+          this.latest = entries[entries.length - 1].network || this.latest;
           this.entries.push(...entries);
           this.on.entries(entries);
         }
@@ -101,9 +115,11 @@ export class Run {
     this.controller = null;
     if (summary === null) throw new Error("the stream ended without its summary line");
     this.network = summary.network;
+    this.latest = summary.network;
     this.optimizerState = summary.optimizer_state;
     this.done += summary.epochs_run;
-    this.summary = { ...summary, diverged_at_epoch: summary.diverged_at_epoch && summary.diverged_at_epoch + offset };
+    const shifted = (epoch) => (epoch === null || epoch === undefined ? null : epoch + offset);
+    this.summary = { ...summary, diverged_at_epoch: shifted(summary.diverged_at_epoch), best_epoch: shifted(summary.best_epoch) };
     if (summary.status !== "completed") {
       this.setStatus(summary.status);
       return true;
@@ -111,9 +127,9 @@ export class Run {
     return false;
   }
 
-  /** Ask the run to pause after the request in flight. */
+  /** Ask the run to pause after the request in flight (a run in one request cannot pause). */
   pause() {
-    if (this.status === "running") this.pausing = true;
+    if (this.status === "running" && !this.whole) this.pausing = true;
   }
 
   /** Cancel the request in flight; the run ends where the last line left it. */

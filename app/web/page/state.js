@@ -12,6 +12,11 @@ export function presetState(key) {
   return { preset: key, ...copy(PRESETS[key]), epoch: null, sample: 0 };
 }
 
+/** Whether a state's run has validation data: a test split of a drawn set, or a pasted request's. */
+export function validates(state) {
+  return state.data.fixed ? Boolean(state.extra?.validation) : state.data.test_fraction > 0;
+}
+
 /** Base64url of a string's UTF-8 bytes. */
 function encode(text) {
   const bytes = new TextEncoder().encode(text);
