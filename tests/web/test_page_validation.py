@@ -121,6 +121,36 @@ def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: V
     _assert_clean(visit)
 
 
+HOLD_BACKWARD = """(() => { const fetched = window.fetch;
+    window.fetch = async (url, options) => {
+        if (window.holdBackward && String(url).endsWith("/backward")) {
+            window.holdBackward = false;
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+        }
+        return fetched(url, options);
+    }; })()"""
+"""Holds back the page's next /backward by 1.5 s once ``window.holdBackward`` is set."""
+
+
+def test_a_slow_first_view_does_not_overwrite_the_epoch_a_run_selects(visit: Visit) -> None:
+    """Train pressed while the view before training is still drawing (a field committed on the
+    way to the button): the view's late answer must not replace the early-stopped run's
+    selection of its best epoch."""
+    visit.page.add_init_script(HOLD_BACKWARD)
+    page = _open(visit)
+    _preset(page, "sine", OVERFIT | {"#epochs": "2000", "#patience": "100"})
+    page.evaluate("window.holdBackward = true")
+    page.locator("#patience").dispatch_event("change")  # the run is drawn anew, its view held
+    _train(page, "early_stopped")
+    best = page.get_attribute("#curve", "data-best")
+    assert best is not None
+    assert int(best) > 100
+    page.wait_for_timeout(2000)  # past the held answer
+    expect(page.locator("body")).to_have_attribute("data-epoch", best)
+    expect(page.locator("#scrub-label")).to_contain_text(f"epoch {best},")
+    _assert_clean(visit)
+
+
 def test_the_stop_fields_need_validation_show_the_apis_422_and_round_trip(visit: Visit) -> None:
     page = _open(visit)
     expect(page.locator("#patience")).to_be_disabled()

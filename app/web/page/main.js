@@ -32,6 +32,7 @@ const page = {
   exercise: null,
   heatmapBusy: false,
   heatmapAt: 0,
+  selection: 0,
 };
 
 /** Remember the state in the URL (replacing the entry: the back button leaves the page). */
@@ -223,8 +224,10 @@ async function epochView(index) {
 
 /** Select a recorded epoch (index) or none (null): scrubber label, curve, printout, panels, URL. */
 async function selectEpoch(index) {
+  // The latest selection wins: an earlier one still waiting for its answers gives way.
+  const selection = ++page.selection;
   const view = await epochView(index).catch((error) => (showError(error, $("run-error")), null));
-  if (!view) return;
+  if (!view || selection !== page.selection) return;
   page.view = view;
   page.state.epoch = index === null ? null : view.epoch;
   saveState();
@@ -236,8 +239,10 @@ async function selectEpoch(index) {
   // After the synchronous drawing, so that the map's answer finds the main thread free.
   const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
   await sampleValues().catch(() => null);
+  if (selection !== page.selection) return;
   refreshPanels();
   await picture;
+  if (selection !== page.selection) return;
   document.body.dataset.epoch = index === null ? "" : String(view.epoch);
   document.body.dataset.sample = String(page.state.sample);
 }
