@@ -11,6 +11,8 @@ best network as the engine does.
 from app.nn.activations import ActivationName
 from app.nn.losses import LossName
 from app.render.script import (
+    INDENT,
+    LINE_LENGTH,
     Value,
     assign,
     data_lines,
@@ -74,8 +76,16 @@ def optimizer_call(spec: OptimizerSpec) -> str:
             "nesterov": spec.nesterov,
             "weight_decay": spec.weight_decay,
         }
-    arguments = ", ".join(f"{key}={literal(value)}" for key, value in settings.items())
-    return f"optimizer = torch.optim.{kind}(\n    model.parameters(), {arguments}\n)"
+    arguments = [
+        "model.parameters()",
+        *(f"{key}={literal(value)}" for key, value in settings.items()),
+    ]
+    inline = ", ".join(arguments)
+    if len(INDENT) + len(inline) <= LINE_LENGTH:
+        return f"optimizer = torch.optim.{kind}(\n{INDENT}{inline}\n)"
+    # As ruff formats a call that does not fit (a learning rate of 1e10 is 10000000000.0).
+    lines = "".join(f"{INDENT}{argument},\n" for argument in arguments)
+    return f"optimizer = torch.optim.{kind}(\n{lines})"
 
 
 def _header(request: TrainExport | NetworkExport) -> str:
