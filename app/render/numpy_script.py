@@ -6,12 +6,17 @@ to the last bit (the losses, the optimizer rules), and draws shuffled orders wit
 ``default_rng([seed, epoch])`` as /train does. With validation data its loop measures the
 network on it before the first epoch and after each one (a forward pass and the loss, and the
 accuracy of a classification loss), stops on stop.validation_loss_below and stop.patience as
-the engine does, and keeps a copy of the best network to return when it stops early.
+the engine does, and keeps a copy of the best network to return when it stops early. Like the
+engine it stops at the first epoch whose updates make the network not finite (a batch's z or
+loss, every z or the loss on all the data after the epoch, or Adam's running mean of g²), goes
+back to the parameters before that epoch and ends as diverged.
 """
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
 from app.render.script import (
+    NOT_FINITE,
+    SHOW,
     Value,
     assign,
     call,
@@ -230,6 +235,8 @@ def _adam_update(spec: AdamOptimizer) -> str:
             "        v = v_max",
         ]
     lines += [
+        "        if not np.isfinite(v).all():  # g² overflowed: /train stops here too",
+        "            raise NonFiniteError",
         "        step_size = LEARNING_RATE / (1.0 - BETA1**t)  # bias corrections of m and v",
         "        denom = np.sqrt(v) / (1.0 - BETA2**t) ** 0.5 + EPS",
         "        w -= step_size * (m / denom)",
@@ -343,6 +350,12 @@ def _schedule(request: TrainExport) -> list[str]:
 
 TRAINING = '''
 
+def finite(Z, loss):
+    """Whether every z and the loss are finite (a parameter that is not finite makes its z
+    not finite, so this checks the parameters too)."""
+    return math.isfinite(loss) and all(np.isfinite(z).all() for z in Z)
+
+
 def batches(epoch):
     """The rows of each batch of an epoch (from 0): consecutive slices of the data, or of the
     order default_rng([SEED, FIRST_EPOCH + epoch]).permutation(n) when shuffling."""
@@ -355,11 +368,14 @@ def batches(epoch):
 
 def train_epoch(epoch):
     """One epoch: for each batch the forward pass, the loss, the backward pass and an update.
-    Returns the mean of the batch losses, each computed before its batch's update."""
+    Returns the mean of the batch losses, each computed before its batch's update; raises
+    NonFiniteError if a batch's z or loss is not finite (an update before it diverged)."""
     losses = []
     for rows in batches(epoch):
         Z, A = forward(X[rows])
         loss, delta = compute_loss(Z, A, T[rows])
+        if not finite(Z, loss):
+            raise NonFiniteError
         grad_W, grad_B = backward(Z, A, delta)
         update(grad_W + grad_B)
         losses.append(loss)
@@ -367,31 +383,62 @@ def train_epoch(epoch):
 
 
 def data_loss():
-    """The loss of the network as it is now on all the data."""
+    """The loss of the network as it is now on all the data; raises NonFiniteError if a z or
+    the loss is not finite."""
     Z, A = forward(X)
-    return compute_loss(Z, A, T)[0]
+    loss = compute_loss(Z, A, T)[0]
+    if not finite(Z, loss):
+        raise NonFiniteError
+    return loss
 
 
-def reached():
+def reached(loss):
     """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
-    return LOSS_BELOW is not None and data_loss() <= LOSS_BELOW
+    return LOSS_BELOW is not None and loss <= LOSS_BELOW
+
+
+def snapshot():
+    """A copy of the parameters, to go back to."""
+    return [p.copy() for p in PARAMETERS]
+
+
+def restore(saved):
+    """Go back to the parameters of a snapshot (copied into W and B, which stay the same
+    arrays)."""
+    for p, value in zip(PARAMETERS, saved, strict=True):
+        p[...] = value
 '''
 
 PLAIN_MAIN = '''
 
 def main():
     """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    status, epoch = "target_reached" if reached() else None, 0
+    loss = data_loss()  # of the network as sent
+    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
     while status is None:
+        saved = snapshot()  # to go back to if this epoch diverges
+        try:
+            epoch_loss = train_epoch(epoch)
+            loss = data_loss()  # of the network after this epoch
+        except NonFiniteError:  # this epoch's updates diverged: /train discards them
+            restore(saved)
+            status = "diverged"
+            break
         epoch += 1
-        loss = train_epoch(epoch - 1)
-        if reached():
+        line = {"epoch": epoch, "loss": epoch_loss}
+        if reached(loss):
             status = "target_reached"
         elif epoch == EPOCHS:
             status = "completed"
-        if (epoch - 1) % EVERY == 0 or status is not None:
-            print(json.dumps({"epoch": epoch, "loss": loss}))
-    print(json.dumps({"status": status, "epochs_run": epoch, "final_loss": data_loss()}))
+        printed = (epoch - 1) % EVERY == 0 or status is not None
+        if printed:
+            show(line)
+    if not printed:  # diverged: /train's trace ends with the last finite epoch
+        show(line)
+    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
+    if status == "diverged":
+        summary["diverged_at_epoch"] = epoch + 1
+    show(summary)
     print(json.dumps(network()))
 '''
 
@@ -402,7 +449,7 @@ def validate():
     pass{what}. None where a z or the loss is not finite, as /train."""
     Z, A = forward(X_VAL)
     loss = compute_loss(Z, A, T_VAL)[0]
-    if not (np.isfinite(loss) and all(np.isfinite(z).all() for z in Z)):
+    if not finite(Z, loss):
         return {none}
     return {measured}
 '''
@@ -444,39 +491,51 @@ def improves(validation, best):
 
 def main():
     """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    validation = validate()  # the network as sent, at the start of epoch 1
+    loss, validation = data_loss(), validate()  # the network as sent, at the start of epoch 1
     # Early stopping's bookkeeping: the network with the lowest validation loss so far (a copy
     # of its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": [p.copy() for p in PARAMETERS]}
-    status, epoch = None, 0
-    if reached() or validation_reached(validation):
+    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
+    status, epoch, printed = None, 0, True
+    if reached(loss) or validation_reached(validation):
         status = "target_reached"
     while status is None:
+        saved = snapshot()  # to go back to if this epoch diverges
+        try:
+            epoch_loss = train_epoch(epoch)
+            loss = data_loss()  # of the network after this epoch
+        except NonFiniteError:  # this epoch's updates diverged: /train discards them
+            restore(saved)
+            status = "diverged"
+            break
         epoch += 1
         # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": train_epoch(epoch - 1), **validation}
+        line = {"epoch": epoch, "loss": epoch_loss, **validation}
         validation = validate()  # the network after this epoch: the start of the next one
-        if reached() or validation_reached(validation):
+        if reached(loss) or validation_reached(validation):
             status = "target_reached"  # a target met wins over patience running out
         else:
             if improves(validation, best):
-                best = {"epoch": epoch, "validation": validation}
-                best["parameters"] = [p.copy() for p in PARAMETERS]
+                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
             if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
                 status = "early_stopped"  # also when patience runs out at the last epoch
             elif epoch == EPOCHS:
                 status = "completed"
-        if (epoch - 1) % EVERY == 0 or status is not None:
-            print(json.dumps(line))
+        printed = (epoch - 1) % EVERY == 0 or status is not None
+        if printed:
+            show(line)
+    if not printed:  # diverged: /train's trace ends with the last finite epoch
+        show(line)
     if status == "early_stopped":  # the run returns the best network, not the last one
         validation = best["validation"]
-        for p, saved in zip(PARAMETERS, best["parameters"], strict=True):
-            p[...] = saved
-    summary = {"status": status, "epochs_run": epoch, "final_loss": data_loss()}
+        restore(best["parameters"])
+        loss = data_loss()
+    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
     summary |= {f"final_{name}": value for name, value in validation.items()}
     if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]
-    print(json.dumps(summary))
+        summary["best_epoch"] = best["epoch"]  # diverged, the network is the last finite one
+    if status == "diverged":
+        summary["diverged_at_epoch"] = epoch + 1
+    show(summary)
     print(json.dumps(network()))
 '''
 
@@ -502,6 +561,7 @@ def _validate(loss: LossName) -> list[str]:
 def _training(request: TrainExport) -> list[str]:
     """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
     blocks = ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
+    blocks.append(SHOW.format(line_type="", returns=""))
     if request.validation is None:
         return [*blocks, PLAIN_MAIN]
     return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
@@ -518,6 +578,8 @@ def render(request: TrainExport | NetworkExport) -> str:
         flag = f"LOSS_FROM_Z = {request.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
         blocks += [flag, LOSSES[request.loss], BACKWARD]
     spec = request.optimizer
+    if isinstance(request, TrainExport) or isinstance(spec, AdamOptimizer):
+        blocks.append(NOT_FINITE)  # what a diverging run (or Adam's state check) raises
     if spec is not None:
         blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
         blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))

@@ -5,12 +5,18 @@ Layer k's ``nn.Linear`` is module 2k and its activation module 2k + 1 (``nn.Iden
 identity), so the parameters load from the ``json`` export's state_dict. The shuffled orders of
 the epochs come from the server (``orders``): torch has no NumPy generator to draw them. With
 validation data the loop is the NumPy script's, on the model: it measures, stops and returns the
-best network as the engine does.
+best network as the engine does. Its forward pass keeps every layer's z, so that it stops on
+divergence as the NumPy script does: torch.optim checks nothing, so Adam's state is checked
+after each step as the engine checks it.
 """
 
 from app.nn.activations import ActivationName
 from app.nn.losses import LossName
 from app.render.script import (
+    INDENT,
+    LINE_LENGTH,
+    NOT_FINITE,
+    SHOW,
     Value,
     assign,
     data_lines,
@@ -36,22 +42,23 @@ MODULES: dict[ActivationName, str] = {
 LOSSES: dict[LossName, tuple[str, str]] = {
     "half_squared_error": (
         "half_squared_error: ½·Σ(y − t)² per sample (the notebook's), then the mean over samples.",
-        "0.5 * ((model(x) - t) ** 2).sum(dim=1).mean()",
+        "0.5 * ((y - t) ** 2).sum(dim=1).mean()",
     ),
     "mean_squared_error": (
         "mean_squared_error: the mean over every output of every sample (nn.MSELoss).",
-        "nn.functional.mse_loss(model(x), t)",
+        "nn.functional.mse_loss(y, t)",
     ),
     "binary_cross_entropy": (
         "binary_cross_entropy: nn.BCELoss on σ(z), computed from the last z as the API does.",
-        "nn.functional.binary_cross_entropy_with_logits(model[:-1](x), t)",
+        "nn.functional.binary_cross_entropy_with_logits(zs[-1], t)",
     ),
     "cross_entropy": (
         "cross_entropy: nn.CrossEntropyLoss on the last z, with probability target rows.",
-        "nn.functional.cross_entropy(model[:-1](x), t)",
+        "nn.functional.cross_entropy(zs[-1], t)",
     ),
 }
-"""Each loss's docstring and torch expression, over a batch ``x`` with targets ``t``."""
+"""Each loss's docstring and torch expression, of a batch's forward pass (every layer's z in
+``zs``, the outputs ``y``) and its targets ``t``."""
 
 
 def optimizer_call(spec: OptimizerSpec) -> str:
@@ -74,8 +81,16 @@ def optimizer_call(spec: OptimizerSpec) -> str:
             "nesterov": spec.nesterov,
             "weight_decay": spec.weight_decay,
         }
-    arguments = ", ".join(f"{key}={literal(value)}" for key, value in settings.items())
-    return f"optimizer = torch.optim.{kind}(\n    model.parameters(), {arguments}\n)"
+    arguments = [
+        "model.parameters()",
+        *(f"{key}={literal(value)}" for key, value in settings.items()),
+    ]
+    inline = ", ".join(arguments)
+    if len(INDENT) + len(inline) <= LINE_LENGTH:
+        return f"optimizer = torch.optim.{kind}(\n{INDENT}{inline}\n)"
+    # As ruff formats a call that does not fit (a learning rate of 1e10 is 10000000000.0).
+    lines = "".join(f"{INDENT}{argument},\n" for argument in arguments)
+    return f"optimizer = torch.optim.{kind}(\n{lines})"
 
 
 def _header(request: TrainExport | NetworkExport) -> str:
@@ -126,13 +141,27 @@ def _network_function() -> list[str]:
 
 
 def _loss(loss: LossName) -> list[str]:
-    """The loss as a function of a batch and its targets."""
+    """The forward pass that keeps every z (to check them, and for the cross-entropies, which
+    read the last z), and the loss as a function of it and the targets."""
     doc, expression = LOSSES[loss]
-    return [
-        "def loss_of(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:",
+    lines = [
+        "def loss_of(zs: list[torch.Tensor], y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:",
         f'    """{doc}"""',
         f"    return {expression}",
     ]
+    return [FORWARD, "\n".join(lines)]
+
+
+FORWARD = '''
+def forward(x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The forward pass of a batch x through the model's modules in turn: every layer's z (its
+    nn.Linear's output) and the outputs y (the last activation's)."""
+    zs, y = [], x
+    for linear, activation in zip(model[::2], model[1::2], strict=True):
+        zs.append(linear(y))
+        y = activation(zs[-1])
+    return zs, y
+'''
 
 
 def _buffer(tensors: list[LayerTensors] | None, network: Network) -> dict[str, Value]:
@@ -215,45 +244,98 @@ def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]
 
 TRAINING = '''
 
+def finite(zs: list[torch.Tensor], loss: torch.Tensor) -> bool:
+    """Whether every z and the loss are finite (a parameter that is not finite makes its z
+    not finite, so this checks the parameters too)."""
+    return bool(torch.isfinite(loss)) and all(bool(torch.isfinite(z).all()) for z in zs)
+
+
 def train_epoch(epoch: int) -> float:
     """One epoch (from 0): an update per batch; the mean of the batch losses, each computed
-    with the parameters before its batch's update."""
+    with the parameters before its batch's update. Raises NonFiniteError if a batch's z or loss
+    is not finite (an update before it diverged){state_doc}."""
     losses = []
     for rows in batches(epoch):
         optimizer.zero_grad()
-        loss = loss_of(inputs[rows], targets[rows])
+        zs, y = forward(inputs[rows])
+        loss = loss_of(zs, y, targets[rows])
+        if not finite(zs, loss):
+            raise NonFiniteError
         loss.backward()
-        optimizer.step()
+        optimizer.step(){state_check}
         losses.append(loss.item())
     return sum(losses) / len(losses)
 
 
 def data_loss() -> float:
-    """The loss of the model as it is now on all the data."""
+    """The loss of the model as it is now on all the data; raises NonFiniteError if a z or
+    the loss is not finite."""
     with torch.no_grad():
-        return loss_of(inputs, targets).item()
+        zs, y = forward(inputs)
+        loss = loss_of(zs, y, targets)
+    if not finite(zs, loss):
+        raise NonFiniteError
+    return loss.item()
 
 
-def reached() -> bool:
+def reached(loss: float) -> bool:
     """Whether the loss on all the data is at or below LOSS_BELOW (stop.loss_below)."""
-    return LOSS_BELOW is not None and data_loss() <= LOSS_BELOW
+    return LOSS_BELOW is not None and loss <= LOSS_BELOW
+
+
+def snapshot() -> list[torch.Tensor]:
+    """A copy of the model's parameters, to go back to."""
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def restore(saved: list[torch.Tensor]) -> None:
+    """Go back to the parameters of a snapshot (copied into the model's)."""
+    with torch.no_grad():
+        for parameter, value in zip(model.parameters(), saved, strict=True):
+            parameter.copy_(value)
 '''
+
+STATE_CHECK = '''
+
+def check_state() -> None:
+    """Raise NonFiniteError if Adam's running mean of g² is not finite: g² can overflow while
+    the update stays finite (it tends to 0), and /train stops there too."""
+    for parameter in model.parameters():
+        if not torch.isfinite(optimizer.state[parameter]["exp_avg_sq"]).all():
+            raise NonFiniteError
+'''
+"""Adam's state check, which torch.optim does not make and /train does."""
 
 PLAIN_MAIN = '''
 
 def main() -> None:
     """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    status, epoch = "target_reached" if reached() else None, 0
+    loss = data_loss()  # of the model as sent
+    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
     while status is None:
+        saved = snapshot()  # to go back to if this epoch diverges
+        try:
+            epoch_loss = train_epoch(epoch)
+            loss = data_loss()  # of the model after this epoch
+        except NonFiniteError:  # this epoch's updates diverged: /train discards them
+            restore(saved)
+            status = "diverged"
+            break
         epoch += 1
-        loss = train_epoch(epoch - 1)
-        if reached():
+        line = {"epoch": epoch, "loss": epoch_loss}
+        if reached(loss):
             status = "target_reached"
         elif epoch == EPOCHS:
             status = "completed"
-        if (epoch - 1) % EVERY == 0 or status is not None:
-            print(json.dumps({"epoch": epoch, "loss": loss}))
-    print(json.dumps({"status": status, "epochs_run": epoch, "final_loss": data_loss()}))
+        printed = (epoch - 1) % EVERY == 0 or status is not None
+        if printed:
+            show(line)
+    if not printed:  # diverged: /train's trace ends with the last finite epoch
+        show(line)
+    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
+    if status == "diverged":
+        summary["diverged_at_epoch"] = epoch + 1
+    show(summary)
     print(json.dumps(network()))
 '''
 
@@ -263,12 +345,9 @@ def validate() -> dict:
     """The model as it is now measured on the validation data, without gradients: a forward
     pass{what}. None where a z or the loss is not finite, as /train."""
     with torch.no_grad():
-        a, zs = validation_inputs, []
-        for linear, activation in zip(model[::2], model[1::2], strict=True):
-            zs.append(linear(a))
-            a = activation(zs[-1])
-        loss = loss_of(validation_inputs, validation_targets)
-    if not (torch.isfinite(loss) and all(torch.isfinite(z).all() for z in zs)):
+        zs, y = forward(validation_inputs)
+        loss = loss_of(zs, y, validation_targets)
+    if not finite(zs, loss):
         return {none}
     return {measured}
 '''
@@ -308,26 +387,29 @@ def improves(validation: dict, best: dict) -> bool:
     return loss is not None and (lowest is None or loss < lowest)
 
 
-def snapshot() -> dict:
-    """A copy of the model's parameters, to go back to."""
-    return {name: value.clone() for name, value in model.state_dict().items()}
-
-
 def main() -> None:
     """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    validation = validate()  # the model as sent, at the start of epoch 1
+    loss, validation = data_loss(), validate()  # the model as sent, at the start of epoch 1
     # Early stopping's bookkeeping: the model with the lowest validation loss so far (a copy of
     # its parameters), its validation and after how many epochs it was seen (0: as sent).
     best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
-    status, epoch = None, 0
-    if reached() or validation_reached(validation):
+    status, epoch, printed = None, 0, True
+    if reached(loss) or validation_reached(validation):
         status = "target_reached"
     while status is None:
+        saved = snapshot()  # to go back to if this epoch diverges
+        try:
+            epoch_loss = train_epoch(epoch)
+            loss = data_loss()  # of the model after this epoch
+        except NonFiniteError:  # this epoch's updates diverged: /train discards them
+            restore(saved)
+            status = "diverged"
+            break
         epoch += 1
         # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": train_epoch(epoch - 1), **validation}
+        line = {"epoch": epoch, "loss": epoch_loss, **validation}
         validation = validate()  # the model after this epoch: the start of the next one
-        if reached() or validation_reached(validation):
+        if reached(loss) or validation_reached(validation):
             status = "target_reached"  # a target met wins over patience running out
         else:
             if improves(validation, best):
@@ -336,16 +418,22 @@ def main() -> None:
                 status = "early_stopped"  # also when patience runs out at the last epoch
             elif epoch == EPOCHS:
                 status = "completed"
-        if (epoch - 1) % EVERY == 0 or status is not None:
-            print(json.dumps(line))
+        printed = (epoch - 1) % EVERY == 0 or status is not None
+        if printed:
+            show(line)
+    if not printed:  # diverged: /train's trace ends with the last finite epoch
+        show(line)
     if status == "early_stopped":  # the run returns the best model, not the last one
         validation = best["validation"]
-        model.load_state_dict(best["parameters"])
-    summary = {"status": status, "epochs_run": epoch, "final_loss": data_loss()}
+        restore(best["parameters"])
+        loss = data_loss()
+    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
     summary |= {f"final_{name}": value for name, value in validation.items()}
     if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]
-    print(json.dumps(summary))
+        summary["best_epoch"] = best["epoch"]  # diverged, the model is the last finite one
+    if status == "diverged":
+        summary["diverged_at_epoch"] = epoch + 1
+    show(summary)
     print(json.dumps(network()))
 '''
 
@@ -372,8 +460,14 @@ def _validate(loss: LossName) -> list[str]:
 
 
 def _training(request: TrainExport) -> list[str]:
-    """The epoch and the loop that trains (and validates) as /train does."""
-    blocks = TRAINING.split("\n\n\n")
+    """The epoch and the loop that trains (and validates) as /train does; with Adam or AdamW,
+    the check of its state after each step."""
+    adam = isinstance(request.optimizer, AdamOptimizer)
+    state_doc = ", or Adam's state is not finite after a step" if adam else ""
+    state_check = "\n        check_state()  # /train's check of Adam's state" if adam else ""
+    training = TRAINING.format(state_doc=state_doc, state_check=state_check)
+    blocks = [NOT_FINITE, *training.split("\n\n\n"), *([STATE_CHECK] if adam else [])]
+    blocks.append(SHOW.format(line_type=": dict", returns=" -> None"))
     if request.validation is None:
         return [*blocks, PLAIN_MAIN]
     return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
@@ -387,7 +481,7 @@ def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None)
         file_tensor = "torch.atleast_2d(torch.tensor({}, dtype=torch.float64))"
         blocks.append("\n".join(data_lines(request, names, "torch.tensor", file_tensor)))
     if request.loss is not None:
-        blocks.append("\n".join(_loss(request.loss)))
+        blocks += _loss(request.loss)
     if request.optimizer is not None:
         blocks.append(optimizer_call(request.optimizer))
     if isinstance(request, TrainExport):

@@ -93,7 +93,11 @@ def assign(name: str, value: Value) -> str:
 PRINTS = """Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the
 epoch's batch losses, each computed before its batch's update), then how the run ended,
 {"status": ..., "epochs_run": ..., "final_loss": ...} as in /train's answer, then the network
-as one JSON line in the API's network format."""
+as one JSON line in the API's network format. A number that is not finite is printed as null.
+Like /train it stops at the first epoch whose updates make the network not finite (a z or the
+loss on the data, or the optimizer's state, overflows or is NaN), goes back to the network
+before that epoch, prints that epoch's line if it was not printed, and ends with status
+diverged and diverged_at_epoch."""
 VALIDATES = """With validation data each epoch line also holds validation_loss (and
 validation_accuracy for the classification losses) of the parameters at the epoch's start,
 null if not finite, and the end line final_validation_loss (and final_validation_accuracy), and
@@ -110,7 +114,8 @@ def prints(request: TrainExport | NetworkExport) -> str:
 
 def header(request: TrainExport | NetworkExport, title: str, needs: str, imports: str) -> str:
     """The script's docstring (``title``, then how to run it and what it prints) and its
-    imports: json, sys and pathlib when it reads a data file, then ``imports``."""
+    imports: json, math when it trains (to print a number that is not finite as null), sys and
+    pathlib when it reads a data file, then ``imports``."""
     reads_file = isinstance(request, TrainExport) and not request.include_data
     run = f"Exported by backprop-api (POST /export). Needs {needs} only: python "
     lines = [
@@ -121,6 +126,7 @@ def header(request: TrainExport | NetworkExport, title: str, needs: str, imports
         '"""',
         "",
         "import json",
+        *(["import math"] if isinstance(request, TrainExport) else []),
         *(["import sys", "from pathlib import Path"] if reads_file else []),
         "",
         imports,
@@ -189,6 +195,29 @@ def data_lines(
     return lines
 
 
+NOT_FINITE = '''
+
+class NonFiniteError(Exception):
+    """A z or the loss (or the optimizer's state) is not finite, float64 overflow or NaN: the
+    updates of the epoch under way diverged, and the run stops there as /train does."""
+'''
+"""The exception that ends a run that diverged, in both scripts."""
+
+SHOW = '''
+
+def show(line{line_type}){returns}:
+    """Print a line of JSON, a number that is not finite as null as /train writes it (JSON has
+    no NaN or Infinity)."""
+    values = {{
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in line.items()
+    }}
+    print(json.dumps(values))
+'''
+"""The function both scripts print their epoch and end lines with (``line_type`` and
+``returns``: the PyTorch script's annotations)."""
+
+
 def stop_lines(request: TrainExport) -> list[str]:
     """The stopping rules on the validation loss as constants, with validation data only."""
     if request.validation is None:
@@ -202,10 +231,10 @@ def stop_lines(request: TrainExport) -> list[str]:
 
 
 def join(blocks: list[str]) -> str:
-    """The script of top-level ``blocks`` (statements, or definitions): two blank lines around a
-    definition, one between statements, as ruff formats them."""
+    """The script of top-level ``blocks`` (statements, or definitions of functions and classes):
+    two blank lines around a definition, one between statements, as ruff formats them."""
     parts = [block.strip("\n") for block in blocks if block.strip("\n")]
-    defines = ["\ndef " in f"\n{part}" for part in parts]
+    defines = [any(f"\n{word} " in f"\n{part}" for word in ("def", "class")) for part in parts]
     pieces = [parts[0]]
     for index in range(1, len(parts)):
         pieces.append("\n\n\n" if defines[index - 1] or defines[index] else "\n\n")

@@ -10,6 +10,7 @@ import ast
 import copy
 import json
 import math
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -178,6 +179,69 @@ ENDINGS = {
 """How /train ends each validated case (status, epochs_run, best_epoch): what each plants."""
 
 
+HUGE_STEPS = {
+    "network": {"layers": [{"weights": [[0.5, -0.3]], "bias": [0.1], "activation": "identity"}]},
+    "inputs": [[1e20, 1.0], [-1e20, 2.0], [5e19, -1.0]],
+    "targets": [[1.0], [0.0], [2.0]],
+}
+"""A linear unit on inputs so large that Adam's g² overflows after a step of 1e125 while its
+update stays finite."""
+DIVERGING: dict[str, dict[str, Any]] = {
+    "diverging_notebook_sgd": copy.deepcopy(examples.TRAIN)
+    | {"optimizer": {"type": "sgd", "learning_rate": 1e6}, "epochs": 50},
+    "diverging_notebook_sgd_every": copy.deepcopy(examples.TRAIN)
+    | {"optimizer": {"type": "sgd", "learning_rate": 1e6}, "epochs": 50, "trace": {"every": 5}},
+    "diverging_parameter": copy.deepcopy(examples.TRAIN)
+    | {"optimizer": {"type": "sgd", "learning_rate": 1e50}},
+    "diverging_at_the_first_epoch_adam": copy.deepcopy(examples.TRAIN)
+    | {"optimizer": {"type": "adam", "learning_rate": 1e150}},
+    "diverging_sgd_nesterov_batches_every": copy.deepcopy(CASES["sgd_nesterov_weight_decay"])
+    | {
+        "optimizer": CASES["sgd_nesterov_weight_decay"]["optimizer"] | {"learning_rate": 2.0},
+        "epochs": 200,
+        "trace": {"every": 3},
+    },
+    "diverging_sgd_momentum_shuffled_batches": copy.deepcopy(CASES["sgd_nesterov_weight_decay"])
+    | {
+        "optimizer": {"type": "sgd", "learning_rate": 2.0, "momentum": 0.5, "dampening": 0.1},
+        "epochs": 200,
+        "shuffle": True,
+        "seed": 3,
+    },
+    "diverging_adam_state": {
+        **HUGE_STEPS,
+        "optimizer": {"type": "adam", "learning_rate": 1e125},
+        "epochs": 40,
+    },
+    "diverging_adamw_amsgrad_state_batches": {
+        **HUGE_STEPS,
+        "optimizer": {"type": "adamw", "learning_rate": 1e125, "amsgrad": True},
+        "epochs": 40,
+        "batch_size": 2,
+    },
+    "diverging_validation_patience_every": copy.deepcopy(examples.EARLY_STOPPING)
+    | {"optimizer": {"type": "sgd", "learning_rate": 1e10}},
+}
+"""Runs that diverge: the loss overflows (recorded every epoch, or every 5th so that the last
+finite epoch's record is added), an updated parameter, at the first epoch (nothing recorded),
+mini-batches with momentum where a batch after the first overflows, Adam's state (g²) overflowing
+while its update stays finite, full batch and in the second batch of the first epoch, and
+validation with patience (every 25th epoch recorded): the last finite network is returned, not
+the best one."""
+DIVERGENCES = {
+    "diverging_notebook_sgd": (24, 25, "the loss"),
+    "diverging_notebook_sgd_every": (24, 25, "the loss"),
+    "diverging_parameter": (2, 3, "an updated parameter"),
+    "diverging_at_the_first_epoch_adam": (0, 1, "the loss"),
+    "diverging_sgd_nesterov_batches_every": (8, 9, "layer 1's z"),
+    "diverging_sgd_momentum_shuffled_batches": (3, 4, "the loss"),
+    "diverging_adam_state": (1, 2, "the optimizer state"),
+    "diverging_adamw_amsgrad_state_batches": (0, 1, "the optimizer state"),
+    "diverging_validation_patience_every": (13, 14, "the loss"),
+}
+"""How /train ends each diverging case: epochs_run, diverged_at_epoch and what overflowed."""
+
+
 def _post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
     response = client.post(path, json=body)
     assert response.status_code == status, response.text
@@ -211,6 +275,8 @@ def _expected(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     trace = body.get("trace", {}) | {"include": fields}
     train = {key: value for key, value in body.items() if key not in ("format", "include_data")}
     answer = _post(client, "/train", train | {"trace": trace})
+    if answer["status"] == "diverged":
+        summary.append("diverged_at_epoch")
     ended = {key: answer[key] for key in summary}
     return {"epochs": answer["trace"], "summary": ended, "network": answer["network"]}
 
@@ -254,9 +320,14 @@ def _numbers(got: dict[str, Any], want: dict[str, Any]) -> list[tuple[float, flo
     return pairs
 
 
+def _refuse(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _difference(printed: str, expected: dict[str, Any]) -> float:
-    """The largest scaled difference between a script's lines and /train's numbers."""
-    lines = [json.loads(line) for line in printed.splitlines()]
+    """The largest scaled difference between a script's lines (strict JSON: no NaN or Infinity)
+    and /train's numbers."""
+    lines = [json.loads(line, parse_constant=_refuse) for line in printed.splitlines()]
     epochs, summary, network = lines[:-2], lines[-2], lines[-1]
     pairs = _numbers(summary, expected["summary"])
     assert len(epochs) == len(expected["epochs"])
@@ -283,6 +354,7 @@ def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: 
     settings."""
     client = module_client
     bodies = CASES | {name: _resumed(client, body) for name, body in RESUMED.items()} | VALIDATED
+    bodies |= DIVERGING
     bodies["data_file"] = copy.deepcopy(CASES["adam_bce_batches"]) | {"include_data": False}
     bodies["data_file_shuffled"] = copy.deepcopy(RESUMED["resumed_sgd_momentum_shuffle"]) | {
         "include_data": False
@@ -313,6 +385,48 @@ def test_validated_cases_plant_what_they_say(module_client: TestClient) -> None:
     for name, body in VALIDATED.items():
         answer = _post(module_client, "/train", body | {"trace": {"include": ["loss"]}})
         assert (answer["status"], answer["epochs_run"], answer["best_epoch"]) == ENDINGS[name]
+
+
+def test_diverging_cases_plant_what_they_say(module_client: TestClient) -> None:
+    """/train diverges on each diverging case where and as its name says, so the scripts are
+    compared with it on every way a run diverges."""
+    for name, body in DIVERGING.items():
+        answer = _post(module_client, "/train", body | {"trace": {"include": ["loss"]}})
+        epochs_run, at, what = DIVERGENCES[name]
+        assert (answer["status"], answer["epochs_run"], answer["diverged_at_epoch"]) == (
+            "diverged",
+            epochs_run,
+            at,
+        ), name
+        assert f"after its update {what} is not finite" in answer["divergence"], name
+        recorded = [entry["epoch"] for entry in answer["trace"]]
+        assert recorded[-1:] == ([epochs_run] if epochs_run else []), name
+    patience = _post(module_client, "/train", DIVERGING["diverging_validation_patience_every"])
+    assert patience["best_epoch"] == 0
+    assert patience["network"] != examples.EARLY_STOPPING["network"]  # the last finite one
+
+
+def test_lines_print_null_for_numbers_that_are_not_finite(
+    module_client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scripts print an epoch's or the end's number that is not finite as null, as /train
+    answers it (a mean of finite batch losses can overflow): both define show() alike."""
+    body = copy.deepcopy(examples.TRAIN)
+    script = _write(module_client, body, "numpy", tmp_path)
+    show = runpy.run_path(str(script), run_name="exported")["show"]
+    capsys.readouterr()  # the requests' log lines
+    show({"epoch": 3, "loss": math.inf, "validation_loss": -math.inf, "accuracy": math.nan})
+    printed = capsys.readouterr().out
+    assert json.loads(printed, parse_constant=_refuse) == {
+        "epoch": 3,
+        "loss": None,
+        "validation_loss": None,
+        "accuracy": None,
+    }
+    numpy_code = _post(module_client, "/export", body | {"format": "numpy"})["content"]
+    torch_code = _post(module_client, "/export", body | {"format": "pytorch"})["content"]
+    definition = numpy_code[numpy_code.index("def show(") : numpy_code.index("def main(")]
+    assert definition.replace("(line)", "(line: dict) -> None") in torch_code
 
 
 def test_data_file_named_on_the_command_line(module_client: TestClient, tmp_path: Path) -> None:
