@@ -14,7 +14,10 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
+from app.api.convert import to_batch, to_parameters
 from app.api.routing import OrjsonRoute, json_response
+from app.nn.losses import LOSSES
+from app.nn.network import evaluate
 from app.nn.training import shuffled
 from app.render import numpy_script, pytorch
 from app.render.script import state_dict
@@ -51,6 +54,14 @@ def orders(request: TrainExport) -> list[list[int]]:
     ]
 
 
+def check_finite(request: ExportRequest) -> None:
+    """Refuse, with /train's 422, a network whose z or loss is not finite on its training data:
+    /train would not start, and the script would stop before its first epoch."""
+    if isinstance(request, TrainExport):
+        parameters, loss = to_parameters(request.network), LOSSES[request.loss]
+        evaluate(parameters, to_batch(request.inputs), to_batch(request.targets), loss)
+
+
 def content(request: ExportRequest) -> str:
     """The file's text in the requested format."""
     if request.format == "json":
@@ -81,6 +92,7 @@ def export(
 ) -> Response:
     """A script (PyTorch or NumPy) that builds this network and trains it as /train does, or
     the network as a PyTorch state_dict."""
+    check_finite(request)
     text, filename = content(request), FILENAMES[request.format]
     if wants_file(accept):
         disposition = f'attachment; filename="{filename}"'

@@ -566,6 +566,21 @@ def test_network_only_body_with_training_fields_needs_data(module_client: TestCl
     assert {tuple(item["loc"][1:]) for item in detail} == {("inputs",), ("targets",)}
 
 
+@pytest.mark.parametrize("fmt", ["pytorch", "numpy", "json"])
+def test_a_network_not_finite_on_its_data_is_refused_as_train_does(
+    module_client: TestClient, fmt: str
+) -> None:
+    """A first layer whose z overflows on the data: /train refuses to start, and /export gives
+    the same 422 rather than a script that would fail before its first epoch."""
+    body = copy.deepcopy(examples.TRAIN) | {"inputs": [1e308, 2.0, 1.5]}
+    body["network"]["layers"][0]["weights"][0][0] = 1e308
+    refused = _post(module_client, "/train", body, 422)["detail"]
+    assert refused[0]["type"] == "non_finite"
+    assert _post(module_client, "/export", body | {"format": fmt}, 422)["detail"] == refused
+    network_only = {"network": body["network"], "format": fmt}
+    assert _post(module_client, "/export", network_only, 200)["format"] == fmt
+
+
 def test_network_only_loss_needs_its_activation(module_client: TestClient) -> None:
     """A cross-entropy without data still needs its last activation."""
     body = {"network": examples.NOTEBOOK_NETWORK, "format": "numpy", "loss": "cross_entropy"}
