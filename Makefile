@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (Swagger UI at /docs)
+run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (the playground at /, Swagger UI at /docs)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.serve
 
 lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile and compose file
