@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from app.api.docs import WEB_DIR
 from app.api.page import CSP
@@ -53,12 +53,20 @@ def _screenshot(page: Page, name: str, top: str | None = None) -> None:
         page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
+SHED = "the server responded with a status of 503"
+"""The browser's own line for a 503, which the page sends again after its Retry-After."""
+
+
 def _assert_clean(visit: Visit, expected_422: bool = False) -> None:
-    """Nothing left the origin, nothing logged an error (but the browser's own line for an
-    expected 422 answer, which no script can silence)."""
+    """Nothing left the origin, nothing logged an error but the browser's own lines, which no
+    script can silence: one per expected 422 answer, and one per 503 the page sent again (a
+    busy server's compute slots, counted in body[data-retried])."""
     assert visit.outside_requests() == []
+    retried = int(visit.page.locator("body").get_attribute("data-retried") or 0)
+    assert len([error for error in visit.errors if SHED in error]) <= retried
     ignored = "the server responded with a status of 422" if expected_422 else None
-    assert [error for error in visit.errors if not (ignored and ignored in error)] == []
+    unexplained = [error for error in visit.errors if SHED not in error]
+    assert [error for error in unexplained if not (ignored and ignored in error)] == []
 
 
 @pytest.mark.screenshot
@@ -88,6 +96,33 @@ def test_ten_notebook_epochs_show_the_notebooks_loss_and_trains_final_loss(visit
     expect(page.locator("body")).to_have_attribute("data-epoch", "1")
     expect(page.locator("#scrub-label")).to_have_text("epoch 1, loss 1.7766125")
     expect(page.locator("#printout .loss-value")).to_have_text("1.7766125")
+    _assert_clean(visit)
+
+
+def test_a_busy_servers_503_is_sent_again_after_its_retry_after(visit: Visit) -> None:
+    """The first /backward and the first stream are refused as a busy server refuses them (503,
+    Retry-After: 1): the page sends each again and shows the same numbers, with no error."""
+    refused: list[str] = []
+
+    def busy_once(route: Route) -> None:
+        path = route.request.url.removeprefix(visit.origin)
+        if path in refused:
+            route.continue_()
+            return
+        refused.append(path)
+        detail = {"detail": "all 4 compute slots are busy; try again after Retry-After seconds"}
+        route.fulfill(status=503, headers={"retry-after": "1"}, json=detail)
+
+    visit.page.route("**/backward", busy_once)
+    visit.page.route("**/train/stream", busy_once)
+    expected = httpx.post(f"{visit.origin}/train", json=TRAIN).json()
+    page = _open(visit)
+    _train(page)
+    expect(page.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
+    expect(page.locator("#curve")).to_have_attribute("data-points", str(len(expected["trace"])))
+    assert refused == ["/backward", "/train/stream"]
+    expect(page.locator("body")).to_have_attribute("data-retried", "2")
+    expect(page.locator("#run-error")).to_have_text("")
     _assert_clean(visit)
 
 

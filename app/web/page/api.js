@@ -16,9 +16,34 @@ export class ApiError extends Error {
   }
 }
 
+/** Times a request the server refuses with 503 (all its compute slots busy) is sent again. */
+const RETRIES = 4;
+
+/** Wait `ms` milliseconds, or throw the abort if `signal` fires first. */
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal && signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    if (signal) signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+}
+
+/** fetch, sending again after the Retry-After of a 503, up to RETRIES times; the page counts
+ * these in body[data-retried], as the browser logs each 503 as an error of its own. */
+export async function send(path, init) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(path, init);
+    if (response.status !== 503 || attempt === RETRIES) return response;
+    document.body.dataset.retried = String(Number(document.body.dataset.retried || 0) + 1);
+    await response.body?.cancel();
+    const seconds = Number(response.headers.get("retry-after")) || 1;
+    await pause(seconds * 1000 * (1 + Math.random() / 2), init.signal);
+  }
+}
+
 /** POST a JSON body to `path` and return the parsed answer; throws ApiError when not 200. */
 export async function post(path, body, signal) {
-  const response = await fetch(path, {
+  const response = await send(path, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json" },
     body: JSON.stringify(body),
@@ -31,7 +56,7 @@ export async function post(path, body, signal) {
 
 /** GET `path` as JSON. */
 export async function get(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const response = await send(path, { headers: { accept: "application/json" } });
   const parsed = await response.json();
   if (!response.ok) throw new ApiError(path, response.status, parsed);
   return parsed;
@@ -39,7 +64,7 @@ export async function get(path) {
 
 /** POST to a JSON Lines endpoint and call `onLines(objects)` with each batch of lines as it arrives. */
 export async function stream(path, body, onLines, signal) {
-  const response = await fetch(path, {
+  const response = await send(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),

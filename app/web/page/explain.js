@@ -1,7 +1,7 @@
 /** The worked solution of /explain: its Markdown's headings and items, each formula rendered by
  * KaTeX (from the API's LaTeX, trust off), every other piece of text set as text. */
 
-import { ApiError, post } from "./api.js";
+import { ApiError, post, send } from "./api.js";
 import { element } from "./format.js";
 
 const KATEX = "/static/vendor/katex@0.19.1/dist";
@@ -26,7 +26,7 @@ export function loadKatex() {
 
 /** The worked solution of an /explain request: its Markdown and its steps' ids, in order. */
 export async function fetchExplain(request) {
-  const markdown = fetch("/explain", {
+  const markdown = send("/explain", {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/markdown" },
     body: JSON.stringify({ ...request, format: "markdown" }),
