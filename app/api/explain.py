@@ -12,7 +12,8 @@ from starlette.responses import Response
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
 from app.api.routing import OrjsonRoute, json_response
-from app.nn.explain import Elided, Entry, explain
+from app.nn.explain import explain
+from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import operands
 from app.render import markdown, text
 from app.schemas.explain import ExplainFormat, ExplainRequest, ExplainResponse

@@ -23,15 +23,24 @@ A run of alike steps (a layer's units, its weight gradients, its bias updates, �
 """
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import partial
-from typing import Literal
 
 import numpy as np
 
 from app.nn.activations import ActivationName
 from app.nn.check import FORMULA, LOSS_FORMULA
 from app.nn.errors import NonFiniteError, quiet_floating
+from app.nn.explain_steps import (
+    Entry,
+    Run,
+    Stage,
+    Step,
+    bounded,
+    entry_symbol,
+    layer_name,
+    unit_symbol,
+)
+from app.nn.explain_update import Update
 from app.nn.expr import Apply, Expr, Sym, SymName, Value, add, const, op
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import (
@@ -42,10 +51,9 @@ from app.nn.network import (
     evaluate,
     loss_gradient,
 )
-from app.nn.optimizers import SGD, Adam, BufferName, Optimizer, OptimizerState
+from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
-Stage = Literal["forward", "loss", "output_delta", "backward", "update"]
 MAX_STEPS = 10
 """Items of a run written out by default: a 10-class output layer in full, a 128-unit one not."""
 
@@ -68,91 +76,6 @@ LOSS_NOTE: dict[LossName, str] = {
     "max(z, 0) − z·t + log(1 + e^−|z|), averaged over the outputs",
     "cross_entropy": "−Σ t·log softmax(z) = log Σ e^z − Σ t·z, as the targets sum to 1",
 }
-
-
-@dataclass(frozen=True)
-class Step:
-    """One number of the computation: ``target = formula = result``; ``section`` names the
-    layer it belongs to, ``note`` says in words what the formula does not, and ``assign``
-    marks an update (written with ←)."""
-
-    id: str
-    stage: Stage
-    section: str
-    target: Sym
-    formula: Expr
-    result: float
-    note: str = ""
-    assign: bool = False
-
-
-@dataclass(frozen=True)
-class Elided:
-    """Items of a run left out: ``items`` more ``what`` from ``first`` to ``last``, ``steps``
-    steps in all, each computed as ``how`` says."""
-
-    id: str
-    stage: Stage
-    section: str
-    what: str
-    items: int
-    steps: int
-    first: Sym
-    last: Sym
-    how: str
-
-
-Entry = Step | Elided
-
-
-@dataclass(frozen=True)
-class Run:
-    """A run of alike items: its id prefix, where it is written, and how to build item ``k``."""
-
-    id: str
-    stage: Stage
-    section: str
-    what: str
-    how: str
-    symbol: Callable[[int], Sym]
-    item: Callable[[int], list[Step]]
-
-
-def bounded(run: Run, count: int, max_steps: int) -> Iterator[Entry]:
-    """The ``count`` items of ``run``: all, or the first ``max_steps − 1``, an :class:`Elided`
-    entry and the last; the items left out are never built (every item has as many steps)."""
-    if count <= max_steps:
-        for k in range(count):
-            yield from run.item(k)
-        return
-    per = 0
-    for k in range(max_steps - 1):
-        steps = run.item(k)
-        per = len(steps)
-        yield from steps
-    items = count - max_steps
-    first, last = max_steps - 1, count - 2
-    yield Elided(
-        f"{run.id}.elided",
-        run.stage,
-        run.section,
-        run.what,
-        items,
-        items * per,
-        run.symbol(first),
-        run.symbol(last),
-        run.how,
-    )
-    yield from run.item(count - 1)
-
-
-def _unit(name: SymName, layer: int, i: int) -> Sym:
-    return Sym(name, layer, (i,))
-
-
-def _entry(name: SymName, layer: int, columns: int, k: int) -> Sym:
-    """Entry ``k`` of a layer's weights (row by row) as ``name``."""
-    return Sym(name, layer, divmod(k, columns))
 
 
 def _val(value: float | np.floating, name: SymName, layer: int | None = None, *index: int) -> Value:
@@ -183,10 +106,6 @@ def _total(expr: Expr) -> int:
 
 def _join(*notes: str) -> str:
     return "; ".join(note for note in notes if note)
-
-
-def _layer_name(params: Parameters, layer: int) -> str:
-    return f"Layer {layer + 1} ({params.activations[layer]})"
 
 
 class _Solution:
@@ -249,14 +168,14 @@ class _Solution:
         item: Callable[[int], list[Step]],
     ) -> Iterator[Entry]:
         """The ``count`` items of a run in ``layer``'s section, bounded by ``max_steps``."""
-        section = _layer_name(self.params, layer)
+        section = layer_name(self.params, layer)
         return bounded(Run(run_id, stage, section, what, how, symbol, item), count, self.max_steps)
 
     def forward(self) -> Iterator[Entry]:
         """Layer by layer, each unit's z then its a (softmax: every z, then every a)."""
         for layer, (W, _) in enumerate(self.params.layers):
             name, units = self.params.activations[layer], W.shape[0]
-            z_sym, a_sym = partial(_unit, "z", layer), partial(_unit, "a", layer)
+            z_sym, a_sym = partial(unit_symbol, "z", layer), partial(unit_symbol, "a", layer)
             z = f"z = Σ w·{'x' if layer == 0 else 'a'} + b"
             if name != "softmax":
                 how = f"each {z}, then a = {name}(z), the same way"
@@ -278,11 +197,11 @@ class _Solution:
             )
 
     def _unit_steps(self, layer: int, i: int) -> list[Step]:
-        section = _layer_name(self.params, layer)
+        section = layer_name(self.params, layer)
         return [self.z_step(layer, i, section), self.a_step(layer, i, section)]
 
     def _one(self, write: Callable[[int, int, str], Step], layer: int, i: int) -> list[Step]:
-        return [write(layer, i, _layer_name(self.params, layer))]
+        return [write(layer, i, layer_name(self.params, layer))]
 
     def z_step(self, layer: int, i: int, section: str) -> Step:
         """``z = Σ w·a_prev + b`` of unit ``i``."""
@@ -414,7 +333,7 @@ class _Solution:
             units,
             what,
             "each from its output and target the same way",
-            partial(_unit, part, last),
+            partial(unit_symbol, part, last),
             self._output_item,
         )
         if not direct:
@@ -423,7 +342,7 @@ class _Solution:
     def _output_item(self, i: int) -> list[Step]:
         """Output ``i``'s δ from the loss, or its ∂L/∂a for the δ to follow."""
         last, name = self.last, self.params.activations[self.last]
-        section = _layer_name(self.params, last)
+        section = layer_name(self.params, last)
         n, size = self.n, self.n * self.fwd.z[last].shape[1]
         diff = op("sub", self.a(last, i), self.target(i))
 
@@ -469,7 +388,7 @@ class _Solution:
             units,
             "deltas",
             how,
-            partial(_unit, "delta", layer),
+            partial(unit_symbol, "delta", layer),
             item,
         )
 
@@ -483,7 +402,7 @@ class _Solution:
         return Step(
             f"{stage}.{layer}.delta.{j}",
             stage,
-            _layer_name(self.params, layer),
+            layer_name(self.params, layer),
             Sym("delta", layer, (j,)),
             formula,
             float(self.dz[layer][self.s, j]),
@@ -527,7 +446,7 @@ class _Solution:
         units = self.params.layers[layer + 1][0].shape[1]
         how = "each Σ δ·w over the next layer's units the same way"
         item = partial(self._da_step, layer)
-        symbol = partial(_unit, "da", layer)
+        symbol = partial(unit_symbol, "da", layer)
         yield from self.run(
             f"backward.{layer}.da", "backward", layer, units, "∂L/∂a", how, symbol, item
         )
@@ -540,7 +459,7 @@ class _Solution:
             Step(
                 f"backward.{layer}.da.{j}",
                 "backward",
-                _layer_name(self.params, layer),
+                layer_name(self.params, layer),
                 Sym("da", layer, (j,)),
                 formula,
                 float(self.da[layer][self.s, j]),
@@ -576,7 +495,7 @@ class _Solution:
             units * inputs,
             "weight gradients",
             f"each δ·{a} the same way",
-            partial(_entry, "gw", layer, inputs),
+            partial(entry_symbol, "gw", layer, inputs),
             partial(self._weight_gradient, layer, inputs),
         )
         yield from self.run(
@@ -586,7 +505,7 @@ class _Solution:
             units,
             "bias gradients",
             "each δ the same way",
-            partial(_unit, "gb", layer),
+            partial(unit_symbol, "gb", layer),
             partial(self._bias_gradient, layer),
         )
 
@@ -602,7 +521,7 @@ class _Solution:
             Step(
                 f"backward.{layer}.weights.{i}.{j}",
                 "backward",
-                _layer_name(self.params, layer),
+                layer_name(self.params, layer),
                 Sym("gw", layer, (i, j)),
                 formula,
                 float(self.grads.layers[layer][0][i, j]),
@@ -616,7 +535,7 @@ class _Solution:
             Step(
                 f"backward.{layer}.bias.{i}",
                 "backward",
-                _layer_name(self.params, layer),
+                layer_name(self.params, layer),
                 Sym("gb", layer, (i,)),
                 formula,
                 float(self.grads.layers[layer][1][i]),
@@ -651,7 +570,7 @@ def explain(
     optimizer.step(after, params.flat, solution.grads.flat, updated.flat)
     if not np.isfinite(updated.flat).all():
         raise NonFiniteError("update")
-    update = _Update(params, solution.grads, updated, optimizer, (before, after), max_steps)
+    update = Update(params, solution.grads, updated, optimizer, (before, after), max_steps)
     return [
         *solution.forward(),
         *solution.losses(),
@@ -659,213 +578,6 @@ def explain(
         *solution.backward(),
         *update.steps(),
     ]
-
-
-Index = tuple[int, ...]
-
-
-class _Update:
-    """The optimizer step written out per parameter, intermediates computed as the engine does."""
-
-    def __init__(
-        self,
-        params: Parameters,
-        grads: Parameters,
-        updated: Parameters,
-        optimizer: Optimizer,
-        states: tuple[OptimizerState, OptimizerState],
-        max_steps: int,
-    ) -> None:
-        self.params, self.grads, self.updated = params, grads, updated
-        self.optimizer, (self.before, self.after) = optimizer, states
-        self.max_steps = max_steps
-
-    def _buffer(self, state: OptimizerState, name: BufferName) -> Parameters:
-        return self.params.with_flat(state.buffers[name])
-
-    def steps(self) -> Iterator[Entry]:
-        """Adam's bias corrections, then parameter by parameter in the network's order."""
-        if isinstance(self.optimizer, Adam):
-            yield from self._corrections(self.optimizer)
-        for layer, (W, _) in enumerate(self.params.layers):
-            section = _layer_name(self.params, layer)
-            units, inputs = W.shape
-            weights = Run(
-                f"update.{layer}.weights",
-                "update",
-                section,
-                "weight updates",
-                "each the same way",
-                partial(_entry, "w", layer, inputs),
-                partial(self._weight, layer, inputs, section),
-            )
-            yield from bounded(weights, units * inputs, self.max_steps)
-            biases = Run(
-                f"update.{layer}.bias",
-                "update",
-                section,
-                "bias updates",
-                "each the same way",
-                partial(_unit, "b", layer),
-                partial(self._bias, layer, section),
-            )
-            yield from bounded(biases, units, self.max_steps)
-
-    def _weight(self, layer: int, inputs: int, section: str, k: int) -> list[Step]:
-        return list(self._element(layer, "weights", divmod(k, inputs), section))
-
-    def _bias(self, layer: int, section: str, i: int) -> list[Step]:
-        return list(self._element(layer, "bias", (i,), section))
-
-    def _corrections(self, adam: Adam) -> Iterator[Step]:
-        k = self.after.step
-        bc1, bc2 = 1.0 - adam.beta1**k, (1.0 - adam.beta2**k) ** 0.5
-        step = Value(float(k), Sym("step"))
-        yield Step(
-            "update.bc1",
-            "update",
-            "Bias corrections",
-            Sym("bc1"),
-            op("sub", const(1.0), op("pow", Value(adam.beta1, Sym("beta1")), step)),
-            bc1,
-            f"step {k}: the first moment's bias correction",
-        )
-        yield Step(
-            "update.bc2",
-            "update",
-            "Bias corrections",
-            Sym("bc2"),
-            op("sqrt", op("sub", const(1.0), op("pow", Value(adam.beta2, Sym("beta2")), step))),
-            bc2,
-            f"step {k}: the square root of the second moment's bias correction",
-        )
-
-    def _element(self, layer: int, part: str, index: Index, section: str) -> Iterator[Step]:
-        which = 0 if part == "weights" else 1
-
-        def at(tensors: Parameters) -> float:
-            return float(tensors.layers[layer][which][index])
-
-        def sym(name: SymName) -> Sym:
-            return Sym(name, layer, index)
-
-        base = f"update.{layer}.{part}.{'.'.join(map(str, index))}"
-        w, grad = at(self.params), at(self.grads)
-        ctx = _Element(base, section, sym, sym("w" if part == "weights" else "b"), w)
-        g = Value(grad, sym("gw" if part == "weights" else "gb"))
-        if isinstance(self.optimizer, SGD):
-            yield from self._sgd(self.optimizer, ctx, g, at)
-        elif isinstance(self.optimizer, Adam):
-            yield from self._adam(self.optimizer, ctx, g, at)
-
-    def _sgd(
-        self, sgd: SGD, ctx: "_Element", g: Value, at: Callable[[Parameters], float]
-    ) -> Iterator[Step]:
-        w = ctx.w
-        if sgd.weight_decay:
-            value = g.value + sgd.weight_decay * w.value
-            formula = op("add", g, op("mul", Value(sgd.weight_decay, Sym("weight_decay")), w))
-            yield ctx.step("g", formula, value, "weight decay adds λ·w to the gradient")
-            g = Value(value, ctx.sym("g"))
-        if sgd.momentum:
-            new = at(self._buffer(self.after, "momentum_buffer"))
-            mu = Value(sgd.momentum, Sym("momentum"))
-            if self.before.step == 0:
-                yield ctx.step("buf", g, new, "first step: the momentum buffer starts as g")
-            else:
-                old = Value(at(self._buffer(self.before, "momentum_buffer")), ctx.sym("buf"))
-                fresh: Expr = g
-                if sgd.dampening:
-                    damp = op("sub", const(1.0), Value(sgd.dampening, Sym("dampening")))
-                    fresh = op("mul", damp, g)
-                yield ctx.step("buf", op("add", op("mul", mu, old), fresh), new, "momentum")
-            buf = Value(new, ctx.sym("buf"))
-            if sgd.nesterov:
-                value = g.value + sgd.momentum * new
-                formula = op("add", g, op("mul", mu, buf))
-                yield ctx.step("g", formula, value, "Nesterov: g + μ·buf", ".nesterov")
-                g = Value(value, ctx.sym("g"))
-            else:
-                g = buf
-        lr = Value(sgd.learning_rate, Sym("lr"))
-        yield ctx.final(op("sub", w, op("mul", lr, g)), at(self.updated), "")
-
-    def _adam(
-        self, adam: Adam, ctx: "_Element", g: Value, at: Callable[[Parameters], float]
-    ) -> Iterator[Step]:
-        w, lr = ctx.w, Value(adam.learning_rate, Sym("lr"))
-        if adam.decoupled:
-            value = w.value * (1.0 - adam.learning_rate * adam.weight_decay)
-            wd = Value(adam.weight_decay, Sym("weight_decay"))
-            formula = op("mul", w, op("sub", const(1.0), op("mul", lr, wd)))
-            note = "AdamW: decoupled weight decay w·(1 − η·λ)"
-            yield Step(
-                f"{ctx.base}.decay", "update", ctx.section, ctx.target, formula, value, note, True
-            )
-            w = Value(value, ctx.target)
-        elif adam.weight_decay:
-            value = g.value + adam.weight_decay * w.value
-            wd = Value(adam.weight_decay, Sym("weight_decay"))
-            yield ctx.step("g", op("add", g, op("mul", wd, w)), value, "weight decay adds λ·w")
-            g = Value(value, ctx.sym("g"))
-        m_old = Value(at(self._buffer(self.before, "exp_avg")), ctx.sym("m"))
-        v_old = Value(at(self._buffer(self.before, "exp_avg_sq")), ctx.sym("v"))
-        b1, b2 = Value(adam.beta1, Sym("beta1")), Value(adam.beta2, Sym("beta2"))
-        m_new = at(self._buffer(self.after, "exp_avg"))
-        v_new = at(self._buffer(self.after, "exp_avg_sq"))
-        one = const(1.0)
-        m_formula = op("add", m_old, op("mul", op("sub", one, b1), op("sub", g, m_old)))
-        yield ctx.step("m", m_formula, m_new, "first moment")
-        v_formula = op("add", op("mul", b2, v_old), op("mul", op("sub", one, b2), op("square", g)))
-        yield ctx.step("v", v_formula, v_new, "second moment")
-        v = Value(v_new, ctx.sym("v"))
-        if adam.amsgrad:
-            old = Value(at(self._buffer(self.before, "max_exp_avg_sq")), ctx.sym("vmax"))
-            new = at(self._buffer(self.after, "max_exp_avg_sq"))
-            yield ctx.step("vmax", op("max", old, v), new, "AMSGrad: the running maximum of v")
-            v = Value(new, ctx.sym("vmax"))
-        k = self.after.step
-        bc1 = Value(1.0 - adam.beta1**k, Sym("bc1"))
-        bc2 = Value((1.0 - adam.beta2**k) ** 0.5, Sym("bc2"))
-        denom = op("add", op("div", op("sqrt", v), bc2), Value(adam.eps, Sym("eps")))
-        formula = op(
-            "sub", w, op("mul", op("div", lr, bc1), op("div", Value(m_new, ctx.sym("m")), denom))
-        )
-        yield ctx.final(formula, at(self.updated), "")
-
-
-@dataclass(frozen=True)
-class _Element:
-    """The parameter an update step writes: its step ids, section and symbols."""
-
-    base: str
-    section: str
-    sym: Callable[[SymName], Sym]
-    target: Sym
-    value: float
-
-    @property
-    def w(self) -> Value:
-        """The parameter before the update."""
-        return Value(self.value, self.target)
-
-    def step(
-        self, name: SymName, formula: Expr, result: float, note: str, suffix: str = ""
-    ) -> Step:
-        """An intermediate of this parameter's update; ``suffix`` tells apart two of one name."""
-        return Step(
-            f"{self.base}.{name}{suffix}",
-            "update",
-            self.section,
-            self.sym(name),
-            formula,
-            result,
-            note,
-            True,
-        )
-
-    def final(self, formula: Expr, result: float, note: str) -> Step:
-        return Step(self.base, "update", self.section, self.target, formula, result, note, True)
 
 
 def step_of(key: tuple[str | int, ...], entry: tuple[int, ...], layers: int) -> tuple[str, int]:

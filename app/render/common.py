@@ -1,6 +1,6 @@
 """What the Markdown and text renderings share: stage titles, precedence and number rounding."""
 
-from app.nn.explain import Elided, Stage
+from app.nn.explain_steps import Elided, Stage
 from app.nn.expr import Apply, Expr, Value
 
 STAGE_TITLES: dict[Stage, str] = {

@@ -6,7 +6,7 @@ layer a subheading and each step one list item: its formula, the numbers substit
 to ``digits`` significant digits) and the result, then its note in words.
 """
 
-from app.nn.explain import Elided, Entry, Step
+from app.nn.explain_steps import Elided, Entry, Step
 from app.nn.expr import Apply, Expr, Sym, Value
 from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
 

@@ -5,7 +5,7 @@ layer 1's weight from input 2 to unit 0. Numbers are rounded to ``digits`` signi
 negative ones are put in parentheses, so every right-hand side is an expression a calculator reads.
 """
 
-from app.nn.explain import Elided, Entry
+from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import Apply, Expr, Sym, Value
 from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
 

@@ -6,7 +6,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_core import InitErrorDetails
 
-from app.nn.explain import MAX_STEPS, Stage
+from app.nn.explain import MAX_STEPS
+from app.nn.explain_steps import Stage
 from app.schemas.base import ResponseModel, issue, plural
 from app.schemas.passes import BackwardRequest
 from app.schemas.training import (
