@@ -407,6 +407,17 @@ def restore(saved):
     arrays)."""
     for p, value in zip(PARAMETERS, saved, strict=True):
         p[...] = value
+
+
+def run_epoch(epoch):
+    """Train one epoch (from 0): its loss and the loss on all the data after it, or None if its
+    updates diverged, the parameters put back as they were before it (/train discards it)."""
+    saved = snapshot()
+    try:
+        return train_epoch(epoch), data_loss()
+    except NonFiniteError:
+        restore(saved)
+        return None
 '''
 
 PLAIN_MAIN = '''
@@ -416,14 +427,11 @@ def main():
     loss = data_loss()  # of the network as sent
     status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
     while status is None:
-        saved = snapshot()  # to go back to if this epoch diverges
-        try:
-            epoch_loss = train_epoch(epoch)
-            loss = data_loss()  # of the network after this epoch
-        except NonFiniteError:  # this epoch's updates diverged: /train discards them
-            restore(saved)
+        ran = run_epoch(epoch)
+        if ran is None:
             status = "diverged"
             break
+        epoch_loss, loss = ran
         epoch += 1
         line = {"epoch": epoch, "loss": epoch_loss}
         if reached(loss):
@@ -499,14 +507,11 @@ def main():
     if reached(loss) or validation_reached(validation):
         status = "target_reached"
     while status is None:
-        saved = snapshot()  # to go back to if this epoch diverges
-        try:
-            epoch_loss = train_epoch(epoch)
-            loss = data_loss()  # of the network after this epoch
-        except NonFiniteError:  # this epoch's updates diverged: /train discards them
-            restore(saved)
+        ran = run_epoch(epoch)
+        if ran is None:
             status = "diverged"
             break
+        epoch_loss, loss = ran
         epoch += 1
         # The epoch's line holds the validation of the parameters at its start, like its loss.
         line = {"epoch": epoch, "loss": epoch_loss, **validation}

@@ -293,6 +293,17 @@ def restore(saved: list[torch.Tensor]) -> None:
     with torch.no_grad():
         for parameter, value in zip(model.parameters(), saved, strict=True):
             parameter.copy_(value)
+
+
+def run_epoch(epoch: int) -> tuple[float, float] | None:
+    """Train one epoch (from 0): its loss and the loss on all the data after it, or None if its
+    updates diverged, the parameters put back as they were before it (/train discards it)."""
+    saved = snapshot()
+    try:
+        return train_epoch(epoch), data_loss()
+    except NonFiniteError:
+        restore(saved)
+        return None
 '''
 
 STATE_CHECK = '''
@@ -313,14 +324,11 @@ def main() -> None:
     loss = data_loss()  # of the model as sent
     status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
     while status is None:
-        saved = snapshot()  # to go back to if this epoch diverges
-        try:
-            epoch_loss = train_epoch(epoch)
-            loss = data_loss()  # of the model after this epoch
-        except NonFiniteError:  # this epoch's updates diverged: /train discards them
-            restore(saved)
+        ran = run_epoch(epoch)
+        if ran is None:
             status = "diverged"
             break
+        epoch_loss, loss = ran
         epoch += 1
         line = {"epoch": epoch, "loss": epoch_loss}
         if reached(loss):
@@ -397,14 +405,11 @@ def main() -> None:
     if reached(loss) or validation_reached(validation):
         status = "target_reached"
     while status is None:
-        saved = snapshot()  # to go back to if this epoch diverges
-        try:
-            epoch_loss = train_epoch(epoch)
-            loss = data_loss()  # of the model after this epoch
-        except NonFiniteError:  # this epoch's updates diverged: /train discards them
-            restore(saved)
+        ran = run_epoch(epoch)
+        if ran is None:
             status = "diverged"
             break
+        epoch_loss, loss = ran
         epoch += 1
         # The epoch's line holds the validation of the parameters at its start, like its loss.
         line = {"epoch": epoch, "loss": epoch_loss, **validation}
