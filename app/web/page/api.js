@@ -16,6 +16,12 @@ export class ApiError extends Error {
   }
 }
 
+/** A problem of a 422 as one line: its JSON path within the body, then what is wrong. */
+export function problemText(problem) {
+  const where = (problem.loc || []).slice(1).join(".");
+  return `${where ? `${where}: ` : ""}${problem.msg}`;
+}
+
 /** Times a request the server refuses with 503 (all its compute slots busy) is sent again. */
 const RETRIES = 4;
 

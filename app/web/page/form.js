@@ -1,5 +1,6 @@
 /** The Build form: state in, state out, and each 422 problem shown beside the field it names. */
 
+import { problemText } from "./api.js";
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
@@ -217,8 +218,7 @@ export function showProblems(error, state, fallback) {
   const unplaced = [];
   for (const problem of error.problems) {
     const field = fieldFor(endpoint, problem.loc || [], state);
-    const where = (problem.loc || []).slice(1).join(".");
-    const text = `${where ? `${where}: ` : ""}${problem.msg}`;
+    const text = problemText(problem);
     if (!field) {
       unplaced.push(text);
       continue;

@@ -1,6 +1,6 @@
 /** The playground: wires the form, the run, the curve, the diagram, the heatmap and the panels. */
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get, post, problemText } from "./api.js";
 import { Curve } from "./curve.js";
 import { renderDetails } from "./details.js";
 import { drawNetwork } from "./diagram.js";
@@ -358,7 +358,7 @@ async function checkExercise(event) {
     });
     markExercise(page.exercise, answer, stepLink);
   } catch (failure) {
-    error.textContent = failure instanceof ApiError ? failure.problems.map((p) => `${p.loc.slice(1).join(".")}: ${p.msg}`).join("\n") || failure.message : failure.message;
+    error.textContent = failureText(failure);
   }
 }
 
@@ -416,6 +416,12 @@ async function loadPaste() {
   await prepare();
 }
 
+/** A failed request in words: a 422's problems a line each, else the error's message. */
+function failureText(failure) {
+  const problems = failure instanceof ApiError ? failure.problems : [];
+  return problems.map(problemText).join("\n") || failure.message;
+}
+
 /** Download the run as `format` from /export; a refusal's problems show under the buttons. */
 async function exportRun(format) {
   const error = $("export-error");
@@ -424,8 +430,7 @@ async function exportRun(format) {
   try {
     await downloadExport(page.request.body, format);
   } catch (failure) {
-    const problems = failure instanceof ApiError ? failure.problems : [];
-    error.textContent = problems.map((p) => [p.loc.slice(1).join("."), p.msg].filter(Boolean).join(": ")).join("\n") || failure.message;
+    error.textContent = failureText(failure);
   }
 }
 
