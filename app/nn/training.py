@@ -16,6 +16,12 @@ of its epoch, computed only for records unless a stopping rule reads it after ev
 ends with status ``early_stopped`` once ``patience`` epochs in a row have not lowered the best
 validation loss seen (strictly), and returns the network that had it, with the optimizer state
 it had then. A validation loss that is not finite is None and never an improvement.
+
+A ``deadline`` ends the run with status ``deadline_exceeded`` at the first check past it: after
+an epoch, or between two batches of an epoch (so a run goes on at most one batch past it). An epoch
+cut between its batches is undone, as a diverged one is: the run returns the network, optimizer
+state and records of the epochs it completed, so ``epochs_run``, the trace and ``final_loss``
+describe whole epochs and resuming from the result reproduces an uninterrupted run.
 """
 
 from collections.abc import Collection, Iterator
@@ -160,6 +166,11 @@ class _Plan:
             return "target_reached"
         if epoch == self.epochs:
             return "completed"
+        return self.interrupted()
+
+    def interrupted(self) -> Status | None:
+        """Why training stops now, whatever its results, if it does: the deadline has passed.
+        Checked after each epoch and between the batches of an epoch."""
         if self.deadline is not None and monotonic() >= self.deadline:
             return "deadline_exceeded"
         return None
@@ -210,8 +221,9 @@ def train(
     consecutive batches, in the data's order or, with ``shuffle``, in an order drawn from
     ``default_rng([seed, epoch])`` (epochs counted across resumed runs, so resuming reproduces a
     single run). Training stops early when the network's loss on all the data is at or below
-    ``loss_below``, and with status ``deadline_exceeded`` after the first epoch that ends past
-    ``deadline`` (a ``time.monotonic()`` value). Each record keeps the parts named in ``keep``
+    ``loss_below``, and with status ``deadline_exceeded`` once ``deadline`` (a
+    ``time.monotonic()`` value) has passed, after an epoch or between two batches (that epoch is
+    then undone, see the module's docstring). Each record keeps the parts named in ``keep``
     (default: all of them). ``validation``, inputs and targets, is what records and the result
     measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
     (they need it). The initial network must be finite on ``(x, t)``: otherwise
@@ -235,10 +247,11 @@ class Run(Iterator[EpochRecord]):
 
     The parameters rotate through three buffers, epoch ``e`` writing its updates into buffer
     ``e % 3``, and the optimizer state at the start of each of the last two epochs is kept: a
-    diverged epoch is undone by going back one buffer, and the last epoch's record, unless it was
-    kept as it passed, is computed again from that epoch's start. One batch replays the prepared
-    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch; the validation
-    data has a forward-only workspace on the same buffers.
+    diverged epoch, or one cut between its batches, is undone by going back one buffer, and the
+    last epoch's record, unless it was kept as it passed, is computed again from that epoch's
+    start. One batch replays the prepared calls of a :class:`Workspace` on these buffers,
+    allocating nothing per epoch; the validation data has a forward-only workspace on the same
+    buffers.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
@@ -313,11 +326,15 @@ class Run(Iterator[EpochRecord]):
                     values = self._copies(grads) if wanted else (self.value, None, None)
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
                 else:
-                    values = _updates(before, after, state, plan, wanted)
+                    values = _updates(before, after, state, plan, wanted, interruptible=True)
                 value = space.evaluate(epoch % 3)
             except NonFiniteError as error:
                 state.restore(start)
                 return self._diverged(epoch, error, after)
+            except _EpochCutError as cut:
+                state.restore(start)
+                self.ended = self._result(cut.status)
+                return self._last_record()
             self.epoch, self.value = epoch, value
             state.epoch += 1
             validation = self._started(epoch) if wanted else None
@@ -456,14 +473,30 @@ def _layers(fwd: ForwardPass, layers: slice) -> ForwardPass | None:
     return ForwardPass(fwd.x, z, fwd.a[layers]) if z else None
 
 
+class _EpochCutError(Exception):
+    """An epoch cut between two of its batches: the run ends with ``status``."""
+
+    def __init__(self, status: Status) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def _updates(
-    w: Parameters, out: Parameters, state: OptimizerState, plan: _Plan, wanted: bool
+    w: Parameters,
+    out: Parameters,
+    state: OptimizerState,
+    plan: _Plan,
+    wanted: bool,
+    *,
+    interruptible: bool = False,
 ) -> _Values:
     """One epoch on fresh arrays: an update per batch, from ``w`` into ``out``.
 
     Returns the mean of the batch losses and, if the epoch's record is ``wanted``, the parts the
     run keeps: the z and a of each sample (computed with the parameters at the start of its
-    batch, put back in the data's order) and the mean of the batch gradients.
+    batch, put back in the data's order) and the mean of the batch gradients. When
+    ``interruptible``, :class:`_EpochCutError` is raised before any batch but the first once
+    :meth:`_Plan.interrupted` says so (``out`` and ``state`` are then partly updated).
     """
     x, t = plan.x, plan.t
     layers = plan.layers if wanted else slice(0)
@@ -471,8 +504,11 @@ def _updates(
     acts = [np.empty_like(z) for z in zs]
     grads = w.empty_like()
     total = np.zeros_like(w.flat) if wanted and "gradients" in plan.keep else None
-    losses = []
+    losses: list[float] = []
     for rows in plan.batches(state.epoch):
+        status = plan.interrupted() if interruptible and losses else None
+        if status is not None:
+            raise _EpochCutError(status)
         fwd, value = evaluate(w, x[rows], t[rows], plan.loss)
         compute_gradients(w, fwd, t[rows], plan.loss, grads)
         plan.optimizer.step(state, w.flat, grads.flat, out.flat)

@@ -439,7 +439,7 @@ class TrainSummary(ResponseModel):
         "target_reached when stop.loss_below or stop.validation_loss_below was met; "
         "early_stopped when stop.patience epochs passed without a lower validation loss (the "
         "best network is returned); deadline_exceeded when the run took longer than "
-        "BACKPROP_DEADLINE_SECONDS (everything computed so far is returned)."
+        "BACKPROP_DEADLINE_SECONDS (everything computed up to the last whole epoch is returned)."
     )
     epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
     final_loss: float = Field(description="The loss of the returned network on the data.")

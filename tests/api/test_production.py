@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
@@ -70,6 +71,90 @@ def test_deadline_in_real_time(limited_client: Callable[..., TestClient]) -> Non
     assert body["status"] == "deadline_exceeded"
     assert 0 < body["epochs_run"] < 100_000
     assert time.monotonic() - started < 10
+
+
+def _one_long_epoch(width: int) -> dict[str, Any]:
+    """One epoch of 10,000 batches of one sample through a 1-width-width-1 tanh network with
+    AdamW and AMSGrad: about 1.5 ms a batch at width 512 on a 2-core laptop, seconds of work."""
+    rng = np.random.default_rng(0)
+
+    def layer(units: int, inputs: int, activation: str) -> dict[str, Any]:
+        weights = np.round(rng.normal(0, 1 / inputs**0.5, (units, inputs)), 3)
+        return {"weights": weights.tolist(), "bias": [0.0] * units, "activation": activation}
+
+    x = np.linspace(-1, 1, 10_000)
+    return {
+        "network": {
+            "layers": [
+                layer(width, 1, "tanh"),
+                layer(width, width, "tanh"),
+                layer(1, width, "identity"),
+            ]
+        },
+        "inputs": [[v] for v in x.tolist()],
+        "targets": [[v] for v in np.sin(3 * x).tolist()],
+        "optimizer": {"type": "adamw", "learning_rate": 0.001, "amsgrad": True},
+        "epochs": 1,
+        "batch_size": 1,
+        "trace": {"include": ["loss"]},
+    }
+
+
+def test_the_deadline_cuts_a_long_epoch(
+    limited_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An epoch of 10,000 batches, far more than 1 s of work, under a 1 s deadline: the run stops
+    between two batches, long before the epoch's end (counted), and answers the network it was
+    sent, its loss and no epoch run, as if the cut epoch had not started."""
+    batches = 0
+    evaluate = training_engine.evaluate
+
+    def counted(*args: Any) -> Any:
+        nonlocal batches
+        batches += 1
+        return evaluate(*args)
+
+    monkeypatch.setattr(training_engine, "evaluate", counted)
+    client = limited_client(BACKPROP_DEADLINE_SECONDS=1)
+    request = _one_long_epoch(512)
+    response = client.post("/train", json=request)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["epochs_run"], body["trace"]) == ("deadline_exceeded", 0, [])
+    assert 0 < batches < 10_000
+    assert body["network"] == request["network"]
+    assert (body["optimizer_state"]["step"], body["optimizer_state"]["epoch"]) == (0, 0)
+    untrained = client.post("/train", json=request | {"stop": {"loss_below": 1e300}}).json()
+    assert body["final_loss"] == untrained["final_loss"]
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_the_deadline_is_checked_after_every_batch(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a clock at 1 s per check, a stream's epoch of 100 batches stops after batch 30 of the
+    default 30 s deadline: exactly 30 batches run, and the summary has no epoch run."""
+    batches = 0
+    evaluate = training_engine.evaluate
+
+    def counted(*args: Any) -> Any:
+        nonlocal batches
+        batches += 1
+        return evaluate(*args)
+
+    monkeypatch.setattr(training_engine, "evaluate", counted)
+    request = examples.TRAIN | {
+        "inputs": [examples.TRAIN["inputs"]] * 100,
+        "targets": [examples.TRAIN["targets"]] * 100,
+        "epochs": 3,
+        "batch_size": 1,
+    }
+    lines = client.post("/train/stream", json=request).text.splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert (summary["status"], summary["epochs_run"]) == ("deadline_exceeded", 0)
+    assert summary["network"] == examples.TRAIN["network"]
+    assert batches == 30
 
 
 @pytest.fixture

@@ -9,15 +9,17 @@ import functools
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 
+from app.nn import training
 from app.nn.activations import ActivationName
 from app.nn.errors import NonFiniteError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
-from app.nn.optimizers import SGD, Adam
+from app.nn.optimizers import SGD, Adam, BufferName, OptimizerState
 from app.nn.training import PARTS, EpochRecord, Part, TrainingResult, train
 from app.nn.types import Array
 
@@ -560,3 +562,81 @@ def test_an_adam_state_that_overflows_is_divergence() -> None:
     assert result.epochs_run == 0
     assert all(np.isfinite(buffer).all() for buffer in result.optimizer_state.buffers.values())
     assert (result.network.flat == params.flat).all()
+
+
+@dataclass
+class CountingSGD:
+    """SGD with momentum that counts its updates: the clock of the deadline tests, one second
+    per batch, so that they count batches and never depend on how fast the machine is."""
+
+    sgd: SGD = field(default_factory=lambda: SGD(0.1, momentum=0.9))
+    steps: int = 0
+
+    @property
+    def buffers(self) -> tuple[BufferName, ...]:
+        return self.sgd.buffers
+
+    def init(self, size: int) -> OptimizerState:
+        return self.sgd.init(size)
+
+    def step(self, state: OptimizerState, w: Array, g: Array, out: Array) -> None:
+        self.sgd.step(state, w, g, out)
+        self.steps += 1
+
+
+# 16 XOR samples in batches of 2: 8 updates per epoch.
+X16, T16 = np.tile(X, (4, 1)), np.tile(T, (4, 1))
+
+
+def _deadline_run(
+    monkeypatch: pytest.MonkeyPatch, epochs: int, deadline: float | None, every: int = 1
+) -> tuple[list[EpochRecord], TrainingResult, list[int]]:
+    """A shuffled mini-batch run whose clock reads the updates made so far: its records, its
+    result and the times it read on its clock."""
+    optimizer, reads = CountingSGD(), []
+
+    def clock() -> float:
+        reads.append(optimizer.steps)
+        return float(optimizer.steps)
+
+    monkeypatch.setattr(training, "monotonic", clock)
+    run = train(
+        xor_network(), X16, T16, LOSSES["half_squared_error"], optimizer, epochs,
+        batch_size=2, shuffle=True, deadline=deadline, every=every,
+    )  # fmt: skip
+    return list(run), run.result, reads
+
+
+@pytest.mark.parametrize(("deadline", "completed"), [(19, 2), (17, 2), (16, 2), (5, 0)])
+@pytest.mark.parametrize("every", [1, 4])
+def test_the_deadline_cuts_an_epoch_between_its_batches(
+    monkeypatch: pytest.MonkeyPatch, deadline: int, completed: int, every: int
+) -> None:
+    """The deadline is checked after every update, and the run stops at the first check past it.
+    An epoch cut between its batches is undone: the result, the records and the optimizer state
+    are exactly those of a run of the epochs completed before it."""
+    records, result, reads = _deadline_run(monkeypatch, 10, deadline, every)
+    assert reads == list(range(1, deadline + 1))
+    assert result.status == "deadline_exceeded"
+    assert result.epochs_run == completed
+    expected_records, expected, _ = _deadline_run(monkeypatch, completed, None, every)
+    assert [r.epoch for r in records] == [r.epoch for r in expected_records]
+    for got, want in zip(records, expected_records, strict=True):
+        _same_record(got, want)
+    assert result.final_loss == expected.final_loss
+    np.testing.assert_array_equal(result.network.flat, expected.network.flat)
+    np.testing.assert_array_equal(result.forward.outputs, expected.forward.outputs)
+    state, want_state = result.optimizer_state, expected.optimizer_state
+    assert (state.step, state.epoch) == (8 * completed, completed)
+    for name, values in want_state.buffers.items():
+        np.testing.assert_array_equal(state.buffers[name], values)
+
+
+def test_a_deadline_never_reached_changes_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking the deadline between batches changes nothing in a run that does not reach it."""
+    records, result, _ = _deadline_run(monkeypatch, 10, 1e9)
+    expected_records, expected, _ = _deadline_run(monkeypatch, 10, None)
+    assert result.status == expected.status == "completed"
+    for got, want in zip(records, expected_records, strict=True):
+        _same_record(got, want)
+    np.testing.assert_array_equal(result.network.flat, expected.network.flat)
