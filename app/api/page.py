@@ -1,7 +1,8 @@
 """The playground at ``/``: one static page, its ES modules and styles served from ``app/web``.
 
-The page calls the same HTTP API as any client. Its Content-Security-Policy allows only the app's
-own origin: no inline script or style, no ``eval``, no request to another host.
+The page calls the same HTTP API as any client. Its Content-Security-Policy is
+:data:`app.api.html.POLICY` as it stands: only the app's own origin, no inline script or style,
+no ``eval``, no request to another host.
 """
 
 from pathlib import Path
@@ -11,28 +12,11 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from app.api.docs import WEB_DIR
+from app.api.html import csp, html_headers
 
 INDEX: Final[Path] = WEB_DIR / "page" / "index.html"
-CSP: Final = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
-HEADERS: Final = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+CSP: Final = csp()
+HEADERS: Final = html_headers()
 
 router = APIRouter(include_in_schema=False)
 

@@ -70,3 +70,23 @@ def test_redoc_lists_every_operation(visit: Visit) -> None:
     assert set(entries.evaluate_all("items => items.map(i => i.dataset.itemId)")) == expected
     assert visit.page.title() == "backprop-api - ReDoc"
     _assert_offline_and_clean(visit)
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_every_html_page_has_the_same_protective_headers(origin: str, path: str) -> None:
+    """Every HTML answer carries the page's policy: nothing from another origin, no framing, no
+    sniffing, no referrer; inline scripts only by the hash of their text, never 'unsafe-inline'
+    (the browser tests above check that both pages still render under it)."""
+    answer = httpx.get(f"{origin}{path}")
+    assert answer.headers["content-type"] == "text/html; charset=utf-8"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    directives = answer.headers["content-security-policy"].split("; ")
+    policy = dict(directive.partition(" ")[::2] for directive in directives)
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["default-src"] == policy["connect-src"] == "'self'"
+    assert policy["object-src"] == policy["base-uri"] == "'none'"
+    scripts = policy["script-src"].split()
+    assert scripts[0] == "'self'"
+    assert all(source.startswith("'sha256-") for source in scripts[1:])
+    assert len(scripts[1:]) == answer.text.count("<script>")
