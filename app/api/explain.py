@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
+from app.api.negotiation import preferred
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.explain import explain
 from app.nn.explain_steps import Elided, Entry
@@ -23,20 +24,17 @@ MEDIA_TYPES: dict[str, ExplainFormat] = {
     "text/plain": "text",
     "application/json": "json",
 }
+"""The media types ``Accept`` may choose, Markdown first (the default)."""
 
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
 
 
 def negotiate(requested: ExplainFormat | None, accept: str | None) -> ExplainFormat:
-    """The body's ``format`` if given, else the first known media type of ``Accept``, else
-    Markdown."""
+    """The body's ``format`` if given, else the media type ``Accept`` prefers (see
+    :mod:`app.api.negotiation`), Markdown by default."""
     if requested is not None:
         return requested
-    for item in (accept or "").split(","):
-        media = item.split(";")[0].strip().lower()
-        if media in MEDIA_TYPES:
-            return MEDIA_TYPES[media]
-    return "markdown"
+    return MEDIA_TYPES[preferred(accept, tuple(MEDIA_TYPES))]
 
 
 def step_json(step: Entry, digits: int) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """``POST /export``: the model taken out of the API, as a PyTorch or NumPy script or a state_dict.
 
 The answer is JSON ``{"format", "filename", "content"}`` (``jq -r .content > train.py``), or the
-file itself with a ``Content-Disposition`` to save it under when ``Accept`` asks for
-``text/x-python`` (the scripts) or for ``application/octet-stream`` (any format). Writing a
+file itself with a ``Content-Disposition`` to save it under when ``Accept`` prefers
+``text/x-python`` or ``application/octet-stream`` (either gives the file of any format). Writing a
 script is Python work proportional to its numbers, so the endpoint is a plain ``def`` and runs in
 the thread pool.
 """
@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from app import examples
 from app.api.convert import to_batch, to_parameters
+from app.api.negotiation import preferred
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
@@ -25,8 +26,9 @@ from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainEx
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
 
-FILE_MEDIA_TYPES = {"text/x-python", "application/octet-stream"}
-"""Accept media types that ask for the file itself rather than the JSON answer."""
+OFFERED = ("application/json", "text/x-python", "application/octet-stream")
+"""What ``Accept`` may choose, the JSON answer first (the default); the other two ask for the file
+itself."""
 MEDIA_TYPES = {
     "pytorch": "text/x-python; charset=utf-8",
     "numpy": "text/x-python; charset=utf-8",
@@ -35,14 +37,9 @@ MEDIA_TYPES = {
 
 
 def wants_file(accept: str | None) -> bool:
-    """Whether the first media type of ``Accept`` that this endpoint knows asks for the file."""
-    for item in (accept or "").split(","):
-        media = item.split(";")[0].strip().lower()
-        if media in FILE_MEDIA_TYPES:
-            return True
-        if media == "application/json":
-            return False
-    return False
+    """Whether ``Accept`` prefers the file itself to the JSON answer (see
+    :mod:`app.api.negotiation`)."""
+    return preferred(accept, OFFERED) != OFFERED[0]
 
 
 def orders(request: TrainExport) -> list[list[int]]:
