@@ -10,7 +10,8 @@ SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (
 ``GRACEFUL_TIMEOUT`` seconds, default 30). uvicorn closes a keep-alive connection idle for
 ``KEEPALIVE_TIMEOUT`` seconds (default 5); its HTTP protocol is
 :class:`~app.http_protocol.GuardedHttpToolsProtocol`, which also bounds each request head in time
-and size and each worker's open connections, and the process may open enough files for them.
+and size and each worker's open connections and answers what it cannot parse in the API's format,
+and the process may open enough files for them.
 """
 
 import os

@@ -38,6 +38,9 @@ RejectionReason = Literal[
     "header_timeout",
     "header_too_large",
     "connections",
+    "malformed_request",
+    "uri_too_long",
+    "unsupported_upgrade",
 ]
 REJECTION_REASONS: Final = get_args(RejectionReason)
 # 1 ms … 60 s: from /livez to the longest training run a deadline allows.
@@ -74,7 +77,9 @@ REJECTIONS: Final = Counter(
     "backprop_rejected_requests_total",
     "Requests refused, per reason: validation and non_finite (422), body_too_large (413), "
     "busy (503), body_timeout (408); and by the HTTP protocol before the app: header_timeout "
-    "(408), header_too_large (431), connections (503, the worker's connection bound).",
+    "(408), header_too_large (431), connections (503, the worker's connection bound), "
+    "malformed_request (400, not valid HTTP/1.1), uri_too_long (414), unsupported_upgrade "
+    "(400, an Upgrade request with a body).",
     ["reason"],
     registry=REGISTRY,
 )
