@@ -21,7 +21,9 @@ A ``deadline`` ends the run with status ``deadline_exceeded`` at the first check
 an epoch, or between two batches of an epoch (so a run goes on at most one batch past it). An epoch
 cut between its batches is undone, as a diverged one is: the run returns the network, optimizer
 state and records of the epochs it completed, so ``epochs_run``, the trace and ``final_loss``
-describe whole epochs and resuming from the result reproduces an uninterrupted run.
+describe whole epochs and resuming from the result reproduces an uninterrupted run. The last epoch
+run has a record then only if it was kept as it passed or is one batch: computing it again would
+run an epoch of batches past the deadline.
 """
 
 from collections.abc import Collection, Iterator
@@ -243,15 +245,16 @@ def train(
 
 class Run(Iterator[EpochRecord]):
     """A training run: iterating over it trains, yielding the :class:`EpochRecord` of epochs 1,
-    1 + every, 1 + 2·every, … and of the last epoch run; then :attr:`result` holds how it ended.
+    1 + every, 1 + 2·every, … and of the last epoch run (not always past a deadline, see the
+    module's docstring); then :attr:`result` holds how it ended.
 
     The parameters rotate through three buffers, epoch ``e`` writing its updates into buffer
     ``e % 3``, and the optimizer state at the start of each of the last two epochs is kept: a
     diverged epoch, or one cut between its batches, is undone by going back one buffer, and the
     last epoch's record, unless it was kept as it passed, is computed again from that epoch's
-    start. One batch replays the prepared calls of a :class:`Workspace` on these buffers,
-    allocating nothing per epoch; the validation data has a forward-only workspace on the same
-    buffers.
+    start (past the deadline, only if that epoch is one batch). One batch replays the prepared
+    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch; the validation
+    data has a forward-only workspace on the same buffers.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
@@ -385,9 +388,11 @@ class Run(Iterator[EpochRecord]):
 
     def _last_record(self) -> EpochRecord | None:
         """The record of the last epoch run, computed again from its start, unless it was
-        yielded already."""
-        epoch = self.epoch
-        if epoch == 0 or self.plan.wanted(epoch):
+        yielded already or the deadline has passed and that would take more than one batch."""
+        epoch, plan = self.epoch, self.plan
+        if epoch == 0 or plan.wanted(epoch):
+            return None
+        if self.result.status == "deadline_exceeded" and plan.batch_size < len(plan.x):
             return None
         before = self.buffers[(epoch - 1) % 3]
         state = self.starts[epoch % 2].copy()

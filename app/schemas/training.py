@@ -252,7 +252,11 @@ class TraceSpec(StrictModel):
     """Which epochs the trace records, and which of their fields."""
 
     every: int = Field(
-        1, ge=1, description="Record epochs 1, 1+every, 1+2·every, … and always the last one."
+        1,
+        ge=1,
+        description="Record epochs 1, 1+every, 1+2·every, … and the last one (unless a "
+        "run in mini-batches ends at BACKPROP_DEADLINE_SECONDS: recording it would repeat "
+        "that epoch).",
     )
     include: list[TraceField] = Field(
         default_factory=lambda: list(TRACE_FIELDS),

@@ -590,9 +590,9 @@ X16, T16 = np.tile(X, (4, 1)), np.tile(T, (4, 1))
 
 def _deadline_run(
     monkeypatch: pytest.MonkeyPatch, epochs: int, deadline: float | None, every: int = 1
-) -> tuple[list[EpochRecord], TrainingResult, list[int]]:
+) -> tuple[list[EpochRecord], TrainingResult, list[int], int]:
     """A shuffled mini-batch run whose clock reads the updates made so far: its records, its
-    result and the times it read on its clock."""
+    result, the times it read on its clock and the updates it made in all."""
     optimizer, reads = CountingSGD(), []
 
     def clock() -> float:
@@ -604,7 +604,7 @@ def _deadline_run(
         xor_network(), X16, T16, LOSSES["half_squared_error"], optimizer, epochs,
         batch_size=2, shuffle=True, deadline=deadline, every=every,
     )  # fmt: skip
-    return list(run), run.result, reads
+    return list(run), run.result, reads, optimizer.steps
 
 
 @pytest.mark.parametrize(("deadline", "completed"), [(19, 2), (17, 2), (16, 2), (5, 0)])
@@ -612,14 +612,18 @@ def _deadline_run(
 def test_the_deadline_cuts_an_epoch_between_its_batches(
     monkeypatch: pytest.MonkeyPatch, deadline: int, completed: int, every: int
 ) -> None:
-    """The deadline is checked after every update, and the run stops at the first check past it.
-    An epoch cut between its batches is undone: the result, the records and the optimizer state
-    are exactly those of a run of the epochs completed before it."""
-    records, result, reads = _deadline_run(monkeypatch, 10, deadline, every)
+    """The deadline is checked after every update, and the run stops at the first check past it,
+    making no update after it. An epoch cut between its batches is undone: the result, the
+    records and the optimizer state are exactly those of a run of the epochs completed before it,
+    but for the last epoch's record when ``every`` skipped it (computing it again would be an
+    epoch of work past the deadline)."""
+    records, result, reads, steps = _deadline_run(monkeypatch, 10, deadline, every)
     assert reads == list(range(1, deadline + 1))
+    assert steps == deadline
     assert result.status == "deadline_exceeded"
     assert result.epochs_run == completed
-    expected_records, expected, _ = _deadline_run(monkeypatch, completed, None, every)
+    expected_records, expected, _, _ = _deadline_run(monkeypatch, completed, None, every)
+    expected_records = [r for r in expected_records if (r.epoch - 1) % every == 0]
     assert [r.epoch for r in records] == [r.epoch for r in expected_records]
     for got, want in zip(records, expected_records, strict=True):
         _same_record(got, want)
@@ -634,8 +638,8 @@ def test_the_deadline_cuts_an_epoch_between_its_batches(
 
 def test_a_deadline_never_reached_changes_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checking the deadline between batches changes nothing in a run that does not reach it."""
-    records, result, _ = _deadline_run(monkeypatch, 10, 1e9)
-    expected_records, expected, _ = _deadline_run(monkeypatch, 10, None)
+    records, result, _, _ = _deadline_run(monkeypatch, 10, 1e9)
+    expected_records, expected, _, _ = _deadline_run(monkeypatch, 10, None)
     assert result.status == expected.status == "completed"
     for got, want in zip(records, expected_records, strict=True):
         _same_record(got, want)
