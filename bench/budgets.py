@@ -10,13 +10,15 @@ against the request's own validation, in this process, before anything is sent. 
 its code paths are in place; then VmRSS is read, the edge request is sent and its whole answer
 read, and VmHWM (the process's peak resident set) is read. Printed per endpoint: the request,
 the values it is charged against BACKPROP_MAX_TRACE_VALUES (or what else bounds it), the answer's
-bytes (for /train/stream its largest line), bytes per value, seconds, and the peak's growth over
-the idle process. At the end, the Markdown table of the README's Limits section. For /explain
+bytes (for /train/stream its largest line), bytes per value, seconds (and the server's CPU
+seconds, which a busy shared machine does not stretch), and the peak's growth over the idle
+process. At the end, the Markdown table of the README's Limits section. For /explain
 also the answer size modelled before the work (``ExplainRequest.answer_bytes``), which must not
 be below the answer's: the exit status is 1 if it is, or if an endpoint refuses its edge request.
 """
 
 import itertools
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -135,8 +137,8 @@ def explain_case(fmt: str) -> Case:
 
 
 def claimed_gradients(hidden: int) -> Body:
-    """A /check of a 64-hidden-10 network's every gradient, claimed as zeros."""
-    network = dense([64, hidden, 10], "relu", "identity")
+    """A /check of a 192-hidden-10 network's every gradient, claimed as zeros."""
+    network = dense([192, hidden, 10], "relu", "identity")
     gradients = [
         {
             "weights": [[0.0] * len(row) for row in layer["weights"]],
@@ -144,7 +146,7 @@ def claimed_gradients(hidden: int) -> Body:
         }
         for layer in network["layers"]
     ]
-    return {"network": network, **data(1, 64, 10), "claimed": {"gradients": gradients}}
+    return {"network": network, **data(1, 192, 10), "claimed": {"gradients": gradients}}
 
 
 def export_body(hidden: int) -> Body:
@@ -205,7 +207,16 @@ CASES = [
         10_000,
         stream=True,
     ),
-    Case("/check", "/check", CheckRequest, claimed_gradients, "hidden units", 1, 4_096),
+    Case(
+        "/check",
+        "/check",
+        CheckRequest,
+        claimed_gradients,
+        "hidden units",
+        1,
+        4_096,
+        bound="values, BACKPROP_MAX_BODY_BYTES",
+    ),
     Case(
         "/gradcheck",
         "/gradcheck",
@@ -257,6 +268,7 @@ class Measured:
     values: int | None
     answer: int
     seconds: float
+    cpu: float
     growth: int
     peak: int
     modelled: int | None
@@ -268,7 +280,8 @@ class Measured:
         modelled = "" if self.modelled is None else f"; modelled {self.modelled:,} bytes"
         return (
             f"==> {self.case.endpoint}: {self.case.knob} {self.n:,}; values {values}; answer "
-            f"{self.answer:,} bytes{per}{modelled}; {self.seconds:.1f} s; peak RSS "
+            f"{self.answer:,} bytes{per}{modelled}; {self.seconds:.1f} s ({self.cpu:.1f} s of "
+            f"CPU); peak RSS "
             f"+{self.growth / MB:.0f} MB over idle ({self.peak / MB:.0f} MB)"
         )
 
@@ -278,7 +291,7 @@ class Measured:
         return (
             f"| `{self.case.endpoint}` | {self.case.knob} {self.n:,} | {self.case.bound} | "
             f"{values} | "
-            f"{self.answer / MB:.1f} MB | {self.seconds:.1f} s | "
+            f"{self.answer / MB:.1f} MB | {self.seconds:.1f} s ({self.cpu:.1f} s) | "
             f"+{self.growth / MB:.0f} MB ({self.peak / MB:.0f} MB) |"
         )
 
@@ -297,6 +310,13 @@ def post(http: httpx.Client, case: Case, body: Body) -> bytes:
     return response.content
 
 
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU time process ``pid`` has used (a busy shared machine stretches
+    the wall-clock time, not this)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(case: Case) -> Measured:
     """The edge request of ``case`` on a fresh server."""
     n = case.edge()
@@ -309,11 +329,11 @@ def measure(case: Case) -> Measured:
     with Server() as server, httpx.Client(base_url=server.url, timeout=None) as http:
         post(http, case, case.build(case.low))
         before = proc_status_kb(server.pid, "VmRSS") * 1024
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(server.pid)
         answer = post(http, case, body)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds(server.pid) - cpu
         peak = proc_status_kb(server.pid, "VmHWM") * 1024
-    return Measured(case, n, values, len(answer), seconds, peak - before, peak, modelled)
+    return Measured(case, n, values, len(answer), seconds, cpu, peak - before, peak, modelled)
 
 
 def main() -> int:
@@ -339,7 +359,7 @@ def main() -> int:
         f"{VALUE_BYTES} bytes per value\n"
     )
     print(
-        "| endpoint | request at the edge | bounded by | values charged | answer | time | "
+        "| endpoint | request at the edge | bounded by | values charged | answer | time (CPU) | "
         "peak RSS growth (peak) |"
     )
     print("|---|---|---|---|---|---|---|")
