@@ -22,13 +22,14 @@ STEPS_PER_PARAMETER = 6
 """Numbers an update writes per parameter at most (Adam: g, m, v, v̂ and w with their operands)."""
 NUMBER_BYTES = 72
 """What a number of a step takes in the JSON answer, the largest format: its operand entry
-(symbol and exact value) and its name in the formula. Measured by ``python -m bench.budgets``:
-65 to 68 bytes for a 1-40-40-1 network's sums over 100 to 1,000 samples; 72 leaves room for
-longer names (5-digit sample numbers)."""
+(symbol and exact value) and its name in the formula. Measured: 65 to 68 bytes for a 1-40-40-1
+network's sums over 100 to 1,000 samples; 72 leaves room for longer names (5-digit sample
+numbers). ``python -m bench.budgets`` checks the model against the answer at the limit, and
+tests/api/test_explain.py in every format for long sums, many steps and Adam."""
 STEP_BYTES = 200
 """What a step takes in the JSON answer besides its numbers (its id, stage, section, symbol,
-result and note): measured by ``python -m bench.budgets`` at 190 to 200 for Adam's updates, the
-wordiest, less for the others."""
+result and note): measured at up to 193 bytes for Adam's updates (the wordiest, whose numbers
+STEPS_PER_PARAMETER undercounts), less for the others."""
 VALUE_BYTES = 26
 """What a number of a /train answer takes in its JSON (25.7 bytes measured for the notebook's
 full trace at the limit): /explain counts its answer's bytes in these, so that
@@ -43,6 +44,8 @@ EXPLAIN_SMALLER = (
 
 class ExplainRequest(BackwardRequest):
     """What /backward takes, plus the update to explain and how to write the solution."""
+
+    size_hint: ClassVar[str] = EXPLAIN_SMALLER
 
     optimizer: OptimizerSpec = Field(
         default_factory=SGDOptimizer,
@@ -102,8 +105,6 @@ class ExplainRequest(BackwardRequest):
         return 2 + sum(
             4 * units + per_parameter * params for units, params, _ in self._layer_sizes()
         )
-
-    size_hint: ClassVar[str] = EXPLAIN_SMALLER
 
     def numbers(self) -> int:
         """The numbers the solution writes, at most: every step's operands and result."""
