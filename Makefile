@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 
-.PHONY: run test lint format chromium load bench clean
+.PHONY: run test lint format chromium load bench budgets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minut
 
 bench: $(VENV)/.installed-dev  ## Benchmarks: ratios to same-run baselines, PASS/FAIL (bench/)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+budgets: $(VENV)/.installed-dev  ## Per endpoint, the largest answer the limits accept: bytes, time, memory (bench/budgets.py)
+	$(BIN)/python -m bench.budgets $(BUDGETS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

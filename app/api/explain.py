@@ -1,18 +1,26 @@
 """The worked solution of one training step: ``POST /explain`` in Markdown, plain text or JSON.
 
 The endpoint is a plain ``def``: writing out every step is Python work proportional to the
-network's size, so it runs in the thread pool and never holds up the event loop.
+network's size, so it runs in the thread pool and never holds up the event loop. Each step is
+written as soon as it is built and then dropped, so the memory a request holds is about its
+answer's size (which the request's validation bounds, see ExplainRequest.response_values); past
+``BACKPROP_DEADLINE_SECONDS`` the writing stops between two steps and the answer is a 422.
 """
 
+from collections.abc import Iterator
+from time import monotonic
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Header
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
 from app.api.negotiation import preferred
-from app.api.routing import OrjsonRoute, json_response
+from app.api.routing import OrjsonRoute
+from app.config import get_settings
 from app.nn.explain import explain
 from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import operands
@@ -68,6 +76,28 @@ def step_json(step: Entry, digits: int) -> dict[str, Any]:
     }
 
 
+def json_steps(steps: Iterator[Entry], digits: int) -> bytes:
+    """ExplainResponse's JSON, each step serialized as it comes: the bytes orjson writes for the
+    whole answer at once, without holding every step's dict."""
+    return b'{"steps":[' + b",".join(orjson.dumps(step_json(s, digits)) for s in steps) + b"]}"
+
+
+def before_deadline(steps: Iterator[Entry], seconds: int, most: int) -> Iterator[Entry]:
+    """``steps`` until ``seconds`` have passed, then a 422 naming the deadline: a worked
+    solution is whole or not sent (``most`` is how many steps it would have, at most)."""
+    deadline = monotonic() + seconds
+    for written, step in enumerate(steps):
+        if monotonic() > deadline:
+            message = (
+                f"writing the worked solution took longer than the deadline of {seconds:,} s "
+                f"(set by BACKPROP_DEADLINE_SECONDS), after {written:,} of at most {most:,} "
+                "steps; ask for fewer: a smaller max_steps or max_terms"
+            )
+            error = {"type": "deadline_exceeded", "loc": ("body",), "msg": message}
+            raise RequestValidationError([error])
+        yield step
+
+
 @router.post(
     "/explain",
     response_model=ExplainResponse,
@@ -96,9 +126,10 @@ def explain_step(
 ) -> Response:
     """Every step of the forward pass, loss, backward pass and update, written out with the
     numbers substituted; each result is the float64 value /backward and /train return."""
+    seconds = get_settings().deadline_seconds.value
     params = to_parameters(request.network)
     optimizer = to_optimizer(request.optimizer)
-    steps = explain(
+    built = explain(
         params,
         to_batch(request.inputs),
         to_batch(request.targets),
@@ -109,9 +140,10 @@ def explain_step(
         request.max_terms,
         request.max_steps,
     )
+    steps = before_deadline(built, seconds, request.steps())
     chosen = negotiate(request.format, accept)
     if chosen == "json":
-        return json_response({"steps": [step_json(step, request.digits) for step in steps]})
+        return Response(json_steps(steps, request.digits), media_type="application/json")
     if chosen == "text":
         return Response(text.render(steps, request.digits), media_type="text/plain")
     return Response(markdown.render(steps, request.digits), media_type="text/markdown")

@@ -24,6 +24,7 @@ A run of alike steps (a layer's units, its weight gradients, its bias updates, â
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import chain
 
 import numpy as np
 
@@ -560,10 +561,15 @@ def explain(
     sample: int,
     max_terms: int,
     max_steps: int = MAX_STEPS,
-) -> list[Entry]:
+) -> Iterator[Entry]:
     """Every step of one forward pass, loss, backward pass and update, in the order of the
     computation; per-sample values for ``sample``; sums longer than ``max_terms`` and runs
-    longer than ``max_steps`` elided."""
+    longer than ``max_steps`` elided.
+
+    The numbers are computed here, at once (a non-finite one raises :class:`NonFiniteError`
+    before any step is read); the steps are built one at a time as they are read, so that a
+    caller writing each out as it comes holds one step's expression at a time, and may stop
+    between two steps."""
     solution = _Solution(params, x, t, loss, sample, max_terms, max_steps)
     before = optimizer.init(params.flat.size) if state is None else state
     after, updated = before.copy(), params.empty_like()
@@ -571,13 +577,26 @@ def explain(
     if not np.isfinite(updated.flat).all():
         raise NonFiniteError("update")
     update = Update(params, solution.grads, updated, optimizer, (before, after), max_steps)
-    return [
-        *solution.forward(),
-        *solution.losses(),
-        *solution.output_delta(),
-        *solution.backward(),
-        *update.steps(),
-    ]
+    return _quietly(
+        chain(
+            solution.forward(),
+            solution.losses(),
+            solution.output_delta(),
+            solution.backward(),
+            update.steps(),
+        )
+    )
+
+
+def _quietly(entries: Iterator[Entry]) -> Iterator[Entry]:
+    """``entries``, each built with NumPy's overflow warnings off as :func:`quiet_floating`
+    does (the state is set around each build, never left set while the caller runs)."""
+    while True:
+        with np.errstate(over="ignore", invalid="ignore"):
+            entry = next(entries, None)
+        if entry is None:
+            return
+        yield entry
 
 
 def step_of(key: tuple[str | int, ...], entry: tuple[int, ...], layers: int) -> tuple[str, int]:

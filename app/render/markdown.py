@@ -6,6 +6,8 @@ layer a subheading and each step one list item: its formula, the numbers substit
 to ``digits`` significant digits) and the result, then its note in words.
 """
 
+from collections.abc import Iterable
+
 from app.nn.explain_steps import Elided, Entry, Step
 from app.nn.expr import Apply, Expr, Sym, Value
 from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
@@ -137,7 +139,7 @@ def item(step: Entry, digits: int) -> str:
     return f"- ${formula(step, digits)}${note}"
 
 
-def render(steps: list[Entry], digits: int, title: str = "Worked solution") -> str:
+def render(steps: Iterable[Entry], digits: int, title: str = "Worked solution") -> str:
     """The whole worked solution as a Markdown document."""
     out = [f"# {title}"]
     stage, section = None, None

@@ -5,6 +5,8 @@ layer 1's weight from input 2 to unit 0. Numbers are rounded to ``digits`` signi
 negative ones are put in parentheses, so every right-hand side is an expression a calculator reads.
 """
 
+from collections.abc import Iterable
+
 from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import Apply, Expr, Sym, Value
 from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
@@ -121,7 +123,7 @@ def line(step: Entry, digits: int) -> str:
     return f"{text}   ({step.note})" if step.note else text
 
 
-def render(steps: list[Entry], digits: int) -> str:
+def render(steps: Iterable[Entry], digits: int) -> str:
     """The whole worked solution: a title per stage, a subtitle per layer, one line per step."""
     out: list[str] = []
     stage, section = None, None

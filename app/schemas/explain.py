@@ -1,7 +1,7 @@
 """Requests and responses of /explain: a worked solution of one forward pass, backward pass and
 update."""
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_core import InitErrorDetails
@@ -20,13 +20,32 @@ from app.schemas.training import (
 ExplainFormat = Literal["markdown", "text", "json"]
 STEPS_PER_PARAMETER = 6
 """Numbers an update writes per parameter at most (Adam: g, m, v, v̂ and w with their operands)."""
-STEP_VALUES = 50
-"""What a step costs besides its numbers (its id, names, formula and text, and the Python objects
-behind them), counted as this many numbers: a step takes ~0.1 ms to build and write."""
+NUMBER_BYTES = 72
+"""What a number of a step takes in the JSON answer, the largest format: its operand entry
+(symbol and exact value) and its name in the formula. Measured: 65 to 68 bytes for a 1-40-40-1
+network's sums over 100 to 1,000 samples; 72 leaves room for longer names (5-digit sample
+numbers). ``python -m bench.budgets`` checks the model against the answer at the limit, and
+tests/api/test_explain.py in every format for long sums, many steps and Adam."""
+STEP_BYTES = 200
+"""What a step takes in the JSON answer besides its numbers (its id, stage, section, symbol,
+result and note): measured at up to 193 bytes for Adam's updates (the wordiest, whose numbers
+STEPS_PER_PARAMETER undercounts), less for the others."""
+VALUE_BYTES = 26
+"""What a number of a /train answer takes in its JSON (25.7 bytes measured for the notebook's
+full trace at the limit): /explain counts its answer's bytes in these, so that
+BACKPROP_MAX_TRACE_VALUES bounds its answer, and the memory writing it takes, as it bounds
+/train's."""
+EXPLAIN_SMALLER = (
+    f"a worked solution counts its answer's size as values ({NUMBER_BYTES} bytes per number "
+    f"written, {STEP_BYTES} per step, over {VALUE_BYTES} bytes per value): ask for a smaller "
+    "max_terms or max_steps, or send fewer samples or a smaller network"
+)
 
 
 class ExplainRequest(BackwardRequest):
     """What /backward takes, plus the update to explain and how to write the solution."""
+
+    size_hint: ClassVar[str] = EXPLAIN_SMALLER
 
     optimizer: OptimizerSpec = Field(
         default_factory=SGDOptimizer,
@@ -87,14 +106,22 @@ class ExplainRequest(BackwardRequest):
             4 * units + per_parameter * params for units, params, _ in self._layer_sizes()
         )
 
-    def response_values(self) -> int:
-        """The numbers the solution writes, at most (every step's operands and result), plus
-        each step's own cost (see STEP_VALUES)."""
+    def numbers(self) -> int:
+        """The numbers the solution writes, at most: every step's operands and result."""
         terms, values = self.max_terms, 0
         for units, params, width in self._layer_sizes():
             values += params * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
             values += units * (4 * min(width, terms) + 8)
-        return values + STEP_VALUES * self.steps()
+        return values
+
+    def answer_bytes(self) -> int:
+        """The JSON answer's size at most, from the numbers and the steps it writes (Markdown
+        and text are smaller); modelled before anything is computed."""
+        return NUMBER_BYTES * self.numbers() + STEP_BYTES * self.steps()
+
+    def response_values(self) -> int:
+        """The answer's size counted in values of a /train answer (see VALUE_BYTES)."""
+        return -(-self.answer_bytes() // VALUE_BYTES)
 
     def _issues(self) -> list[InitErrorDetails]:
         issues = super()._issues()

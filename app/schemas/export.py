@@ -62,6 +62,12 @@ REPRODUCED: dict[str, frozenset[str]] = {
 """The fields the scripts reproduce, by the path of the model holding them (``""``: the body):
 any other field set to a value other than its default is refused."""
 
+FILE_SMALLER = (
+    "the exported file holds them (a PyTorch script embeds each epoch's shuffled order): export "
+    "fewer epochs or samples, without shuffle, or with include_data false"
+)
+"""What makes an exported file smaller when the file, not /train's answer, is over the limit."""
+
 FORMAT = Field(
     description="pytorch: a Python script (torch only) building the network as "
     "torch.nn.Sequential in float64 with the same loss and torch.optim optimizer, training it as "
@@ -110,7 +116,7 @@ class TrainExport(TrainRequest):
         """Whether the script holds each epoch's shuffled order (torch has no NumPy generator)."""
         return self.format == "pytorch" and self.shuffle and self.batch_count > 1
 
-    def response_values(self) -> int:
+    def file_values(self) -> int:
         """The numbers the file holds: parameters, data, optimizer state, shuffled orders."""
         net = self.network
         values = net.parameters
@@ -126,9 +132,14 @@ class TrainExport(TrainRequest):
         return values
 
     def _issues(self) -> list[InitErrorDetails]:
+        """/train's issues, each as /train words it (the same limits, by the same code), then the
+        settings the scripts do not reproduce, then a file larger than /train's answer would be
+        (a PyTorch script's shuffled orders) over the same limit."""
         issues = super()._issues() + unreproduced(self)
         if self.stop is not None:
             issues += unreproduced(self.stop, ("stop",))
+        if self.file_values() > self.response_values():
+            issues += response_size_issues(self.file_values(), FILE_SMALLER)
         return issues
 
 

@@ -1,6 +1,6 @@
 """Requests and responses of /forward, /loss and /backward."""
 
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import (
     Field,
@@ -118,6 +118,9 @@ class PassRequest(StrictModel):
         description="One sample (a list of numbers) or a batch (a list of rows, one per sample)."
     )
 
+    size_hint: ClassVar[str] = REQUEST_SMALLER
+    """How to ask for a smaller answer, said when it is over BACKPROP_MAX_TRACE_VALUES."""
+
     @property
     def is_batch(self) -> bool:
         """Whether ``inputs`` is a batch of rows (else one sample); outputs mirror the form."""
@@ -143,7 +146,7 @@ class PassRequest(StrictModel):
             issues.append(
                 over_limit(("inputs",), "the number of samples", self.samples, settings.max_samples)
             )
-        return issues + response_size_issues(self.response_values(), REQUEST_SMALLER)
+        return issues + response_size_issues(self.response_values(), self.size_hint)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from app import examples
+from app.schemas.explain import ExplainRequest
 from bench.explain import mnist_like
 from tests.helpers import OPTIMIZERS, strict_json
 from tests.notebook_values import PRINTED, PRINTED_UPDATES
@@ -587,3 +589,103 @@ def test_step_ids_are_unique_with_every_sgd_setting_at_once(client: TestClient) 
     ids = [step["id"] for step in _post(client, "/explain", body)["steps"]]
     assert len(ids) == len(set(ids))
     assert {"update.0.weights.0.0.g", "update.0.weights.0.0.g.nesterov"} <= set(ids)
+
+
+def _tanh_net(sizes: list[int], samples: int, seed: int = 0) -> dict[str, Any]:
+    """A tanh network of ``sizes`` (an identity output) on ``samples`` random samples."""
+    rng = np.random.default_rng(seed)
+    pairs = list(itertools.pairwise(sizes))
+    layers = [
+        {
+            "weights": rng.normal(size=(units, inputs)).tolist(),
+            "bias": rng.normal(size=units).tolist(),
+            "activation": "identity" if index == len(pairs) - 1 else "tanh",
+        }
+        for index, (inputs, units) in enumerate(pairs)
+    ]
+    return {
+        "network": {"layers": layers},
+        "inputs": rng.normal(size=(samples, sizes[0])).tolist(),
+        "targets": rng.normal(size=(samples, sizes[-1])).tolist(),
+    }
+
+
+ANSWER_LIMIT = 200_000
+"""BACKPROP_MAX_TRACE_VALUES of the answer-size tests."""
+VALUE_BYTES = 26
+"""The bytes of answer a value of BACKPROP_MAX_TRACE_VALUES stands for (README, Limits)."""
+AT_THE_LIMIT = {
+    # the issue's case, scaled down: long sums over the samples, every step written
+    "sums": (_tanh_net([1, 40, 1], 1_000) | {"max_steps": 1_000_000}, "max_terms", 2, 1_000),
+    # many short steps: a 64-8-4 network written in full
+    "steps": (_tanh_net([64, 8, 4], 1), "max_steps", 2, 1_000),
+    # Adam's updates, the wordiest steps
+    "adam": (
+        _tanh_net([12, 12, 2], 3) | {"optimizer": {"type": "adam"}},
+        "max_steps",
+        2,
+        1_000,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(AT_THE_LIMIT))
+def test_the_largest_answer_accepted_fits_the_limit(limited_client: Any, case: str) -> None:
+    """/explain is charged by what it writes: the largest request the limit accepts (the
+    largest max_terms or max_steps) answers at most BACKPROP_MAX_TRACE_VALUES × 26 bytes in
+    every format, digits at their most, as every other endpoint's answer; one more is a 422."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=ANSWER_LIMIT)
+    body, knob, low, high = AT_THE_LIMIT[case]
+    body = body | {"digits": 17}
+    while high - low > 1:  # the limit is checked by validation alone, before any work
+        middle = (low + high) // 2
+        try:
+            ExplainRequest.model_validate(body | {knob: middle})
+            low = middle
+        except ValidationError:
+            high = middle
+    refused = client.post("/explain", json=body | {knob: low + 1})
+    if low + 1 < AT_THE_LIMIT[case][3]:
+        assert refused.status_code == 422
+        assert "BACKPROP_MAX_TRACE_VALUES" in refused.json()["detail"][0]["msg"]
+    for fmt in ("json", "markdown", "text"):
+        answer = client.post("/explain", json=body | {knob: low, "format": fmt})
+        assert answer.status_code == 200
+        assert len(answer.content) <= ANSWER_LIMIT * VALUE_BYTES, (fmt, knob, low)
+
+
+def test_the_issue_s_request_is_refused_at_once(client: TestClient) -> None:
+    """A 1-40-40-1 tanh network on 1,000 samples with max_terms, digits and max_steps at the
+    most the old charge allowed (a 117 MB answer written in 20 s and 1.3 GB) is a 422 naming the
+    limit and saying how a worked solution is counted."""
+    body = _tanh_net([1, 40, 40, 1], 1_000) | {
+        "max_terms": 481,
+        "digits": 17,
+        "max_steps": 1_000_000,
+        "format": "json",
+    }
+    response = client.post("/explain", json=body)
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["type"] == "limit_exceeded"
+    assert "BACKPROP_MAX_TRACE_VALUES" in detail["msg"]
+    assert "bytes per number" in detail["msg"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_writing_stops_at_the_deadline(limited_client: Any, fmt: str) -> None:
+    """With the size limit out of the way, a solution no machine writes in a second (80 million
+    numbers: a 1-200-200-1 network's 40,000 weight gradients summed over 1,000 samples) ends at
+    BACKPROP_DEADLINE_SECONDS with a 422 naming it, rather than running on."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=10**15, BACKPROP_DEADLINE_SECONDS=1)
+    body = _tanh_net([1, 200, 200, 1], 1_000) | {
+        "max_terms": 1_000,
+        "max_steps": 1_000_000,
+        "format": fmt,
+    }
+    response = client.post("/explain", json=body)
+    assert response.status_code == 422
+    (detail,) = response.json()["detail"]
+    assert detail["type"] == "deadline_exceeded"
+    assert detail["loc"] == ["body"]
+    assert "BACKPROP_DEADLINE_SECONDS" in detail["msg"]

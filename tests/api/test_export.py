@@ -609,11 +609,15 @@ def test_every_train_setting_is_reproduced() -> None:
 
 
 def test_script_size_is_limited(limited_client: Any) -> None:
-    """The numbers a script holds count against BACKPROP_MAX_TRACE_VALUES; shuffled orders too."""
+    """The numbers a script holds count against BACKPROP_MAX_TRACE_VALUES; shuffled orders too,
+    even when /train's answer (a sparse trace) is under it."""
     client = limited_client(BACKPROP_MAX_TRACE_VALUES=300)
-    body = copy.deepcopy(examples.CLASSIFY) | {"format": "pytorch"}
+    sparse = {"trace": {"every": 200, "include": ["loss"]}}
+    body = copy.deepcopy(examples.CLASSIFY) | sparse | {"format": "pytorch"}
+    _post(client, "/train", examples.CLASSIFY | sparse)
     detail = _post(client, "/export", body, 422)["detail"]
     assert "BACKPROP_MAX_TRACE_VALUES" in detail[0]["msg"]
+    assert "the exported file" in detail[0]["msg"]
     assert _post(client, "/export", body | {"format": "numpy"})["format"] == "numpy"
 
 
@@ -653,3 +657,49 @@ def test_reproduced_fields_are_fields() -> None:
     unchecked)."""
     assert REPRODUCED[""] <= set(TrainExport.model_fields)
     assert REPRODUCED["stop"] <= set(StopRule.model_fields)
+
+
+def _largest_epochs(accepted: Any, low: int, high: int) -> int:
+    """The most epochs in [low, high) that ``accepted(epochs)`` allows (it allows ``low``)."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if accepted(middle) else (low, middle)
+    return low
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "numpy", "json"])
+def test_export_refuses_what_train_refuses(limited_client: Any, fmt: str) -> None:
+    """A body /train refuses for its answer's size gets the same 422 (type, loc, message) from
+    /export, whatever the file would hold; the largest one /train accepts is exported."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=2_000)
+    body = copy.deepcopy(examples.TRAIN) | {"optimizer": {"type": "adam"}}
+
+    def accepted(epochs: int) -> bool:
+        answer = client.post("/train", json=body | {"epochs": epochs})
+        assert answer.status_code in (200, 422), answer.text
+        return answer.status_code == 200
+
+    edge = _largest_epochs(accepted, 1, 2_000)
+    refused = _post(client, "/train", body | {"epochs": edge + 1}, 422)["detail"]
+    assert [item["type"] for item in refused] == ["limit_exceeded"]
+    exported = _post(client, "/export", body | {"epochs": edge + 1, "format": fmt}, 422)
+    assert exported["detail"] == refused
+    assert _post(client, "/export", body | {"epochs": edge, "format": fmt})["format"] == fmt
+
+
+def test_export_of_a_large_adam_network_is_refused_as_train_does(module_client: Any) -> None:
+    """The issue's case, scaled to the default limit: an Adam body whose /train answer is over
+    BACKPROP_MAX_TRACE_VALUES (two parameter sets per trace entry) but whose script holds only
+    one parameter set and the data is refused by both."""
+    rng = np.random.default_rng(7)
+    body = {
+        "network": _network(["relu", "softmax"], [784, 256, 10], 5),
+        "inputs": rng.uniform(size=(2, 784)).tolist(),
+        "targets": np.eye(10)[[3, 4]].tolist(),
+        "loss": "cross_entropy",
+        "optimizer": {"type": "adam"},
+        "epochs": 5,
+    }
+    refused = _post(module_client, "/train", body, 422)["detail"]
+    assert "BACKPROP_MAX_TRACE_VALUES" in refused[0]["msg"]
+    assert _post(module_client, "/export", body | {"format": "pytorch"}, 422)["detail"] == refused

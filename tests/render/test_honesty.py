@@ -122,7 +122,7 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
 def test_every_written_out_step_computes_its_shown_result(
     problem: dict[str, Any], digits: int
 ) -> None:
-    steps = explain(**problem, max_terms=100)
+    steps = list(explain(**problem, max_terms=100))
     assert len({step.id for step in steps}) == len(steps)
     for step in steps:
         check_line(text.line(step, digits), digits)
@@ -145,7 +145,7 @@ def test_a_784_128_10_explanation_is_honest_and_elided() -> None:
         ["relu", "softmax"],
     )
     x, t = rng.uniform(size=(1, 784)), np.eye(10)[:1]
-    steps = explain(params, x, t, "cross_entropy", Adam(0.001), None, 0, max_terms=1000)
+    steps = list(explain(params, x, t, "cross_entropy", Adam(0.001), None, 0, max_terms=1000))
     lines = text.render(steps, 6).splitlines()
     assert sum(line.startswith("… ") for line in lines) == 9
     for line in lines:

@@ -39,7 +39,8 @@ def _document(hidden: ActivationName, last: ActivationName, loss: LossName, opt:
         [rng.normal(size=3), [0.0, 2e7]],
         [hidden, last],
     )
-    steps = explain(params, rng.normal(size=(2, 12)), np.eye(2), loss, opt, None, 1, max_terms=4)
+    x = rng.normal(size=(2, 12))
+    steps = list(explain(params, x, np.eye(2), loss, opt, None, 1, max_terms=4))
     return markdown.render(steps, 6)
 
 
