@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -211,8 +212,10 @@ async def read_answer(sock: socket.socket, started: float, tally: AttackTally) -
     while chunk := await loop.sock_recv(sock, 1 << 20):
         first = first or chunk[:64]
         size += len(chunk)
-    status = first.split(b" ", 2)[1].decode() if first.count(b" ") >= 2 else "closed"
-    tally.outcomes[f"answered {status}"] += 1
+    if first.count(b" ") < 2:
+        tally.outcomes["closed without an answer"] += 1
+        return
+    tally.outcomes[f"answered {first.split(b' ', 2)[1].decode()}"] += 1
     tally.seconds.append(time.monotonic() - started)
     tally.sizes.append(size)
 
@@ -327,12 +330,13 @@ class MemoryWatch(threading.Thread):
                 self.killed_at = now
                 for process in reversed(server_processes(self.pid)):
                     with contextlib.suppress(OSError):
-                        os.kill(process, 9)
+                        os.kill(process, signal.SIGKILL)
 
 
 def prober(url: str, duration: float, results: "Queue[Tally]") -> None:
     """Measure /livez every 50 ms while the load runs, in a process of its own so that the load
-    generator's busy event loop does not count as the server's latency."""
+    generator's busy event loop does not count as the server's latency. Every probe's time is
+    kept, a failed one's too (until it failed), so that a stalled server shows in the p99."""
     tally = Tally()
     stop = time.monotonic() + duration
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -340,12 +344,12 @@ def prober(url: str, duration: float, results: "Queue[Tally]") -> None:
             started = time.monotonic()
             try:
                 response = http.get("/livez")
-                if response.status_code == 200:
-                    tally.latencies.append(time.monotonic() - started)
-                else:
+                if response.status_code != 200:
                     tally.errors[str(response.status_code)] += 1
             except httpx.HTTPError as error:
                 tally.errors[type(error).__name__] += 1
+            # A failed probe counts too, with the time it took to fail (30 s for a timeout).
+            tally.latencies.append(time.monotonic() - started)
             time.sleep(0.05)
     tally.errors = dict(tally.errors)  # a plain dict pickles; the defaultdict's lambda does not
     results.put(tally)
@@ -538,6 +542,7 @@ def main() -> None:
             "HOST": "127.0.0.1",
             "PORT": str(args.port),
             "WORKERS": str(args.workers),
+            "GRACEFUL_TIMEOUT": "10",
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "app.serve"], env=env, stdout=subprocess.DEVNULL
@@ -562,12 +567,20 @@ def main() -> None:
         )
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server this script started: SIGTERM, then SIGKILL to each of its processes."""
+    processes = server_processes(server.pid)
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        for process in reversed(processes):
+            with contextlib.suppress(OSError):
+                os.kill(process, signal.SIGKILL)
+        server.wait()
 
 
 if __name__ == "__main__":
