@@ -320,10 +320,17 @@ class MemoryWatch(threading.Thread):
         self.peak = 0.0
         self.killed_at: float | None = None
         self.stopped = threading.Event()
+        self.seen = set(server_processes(pid))
+
+    def replaced(self) -> int:
+        """How many of the server's processes have started since the watch began (uvicorn
+        replaces a worker that dies or stops answering its health check)."""
+        return len(self.seen) - len(server_processes(self.pid))
 
     def run(self) -> None:
         """Sample until stopped."""
         while not self.stopped.wait(0.25):
+            self.seen.update(server_processes(self.pid))
             now = resident_mb(self.pid)
             self.peak = max(self.peak, now)
             if now > self.limit_mb and self.server is not None and self.killed_at is None:
@@ -478,6 +485,8 @@ def run(
             f"server memory (VmRSS of its {processes} processes): {idle:,.0f} MB idle at the "
             f"start, peak {watch.peak:,.0f} MB"
         )
+        if watch.replaced():
+            line += f"; {watch.replaced()} worker(s) died and were replaced during the run"
         if watch.killed_at is not None:
             line += f"; KILLED at {watch.killed_at:,.0f} MB (over --max-server-mb)"
         elif attack is None:
