@@ -485,14 +485,14 @@ def run(
             f"server memory (VmRSS of its {processes} processes): {idle:,.0f} MB idle at the "
             f"start, peak {watch.peak:,.0f} MB"
         )
-        if watch.replaced():
-            line += f"; {watch.replaced()} worker(s) died and were replaced during the run"
         if watch.killed_at is not None:
             line += f"; KILLED at {watch.killed_at:,.0f} MB (over --max-server-mb)"
         elif attack is None:
             line += f", {resident_mb(watch.pid):,.0f} MB at the end"
         else:
             line += f", {resident_mb(watch.pid):,.0f} MB {after:.0f} s after the attack ended"
+        if watch.replaced():
+            line += f"; {watch.replaced()} worker(s) died and were replaced during the run"
         print(line, flush=True)
 
 
