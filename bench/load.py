@@ -250,7 +250,9 @@ async def attacker(kind: str, url: str, request: bytes, stop: float, tally: Atta
                     else:
                         await read_answer(sock, started, tally)
             except TimeoutError:
-                tally.outcomes["still open at the end"] += 1
+                # A non-reader cannot see a server that closed its side behind unsent data.
+                ending = "not reset by the end" if kind in NON_READERS else "no answer by the end"
+                tally.outcomes[ending] += 1
                 tally.held.append(time.monotonic() - started)
             except OSError as error:
                 tally.outcomes[type(error).__name__] += 1
