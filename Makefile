@@ -46,6 +46,8 @@ chromium: $(CHROMIUM)  ## Install Debian's Chromium for the browser tests, if it
 test: lint chromium  ## Lint, install Chromium if missing, then run the whole test suite
 	$(BIN)/python -m pytest
 
+# LOAD_ARGS passes options to bench/load.py, e.g. LOAD_ARGS="--clients 8 --duration 30 --attack
+# explain --attackers 8" (attack kinds: error-bomb, stream-non-reader, plain-non-reader, explain).
 load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minutes (bench/load.py)
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
 

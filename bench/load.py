@@ -1,6 +1,7 @@
 """Load test: many concurrent clients on mixed endpoints against a local server, for minutes.
 
     python bench/load.py                       # starts `python -m app.serve` itself on port 8765
+    python bench/load.py --clients 8 --duration 30 --attack error-bomb --attackers 8
     python bench/load.py --url http://127.0.0.1:8000 --clients 32 --duration 180
     python bench/load.py --slow-body 50 --slow-headers 50   # the same, with slow clients too
 
@@ -14,6 +15,30 @@ send a request head and a few bytes of a 5,000-byte body, and N that send half a
 reconnecting as soon as the server closes it, for the whole run; the report then says how the
 server ended them (the body's and the head's 408s), so that it shows whether the normal traffic
 noticed them.
+
+``--attack KIND --attackers N`` runs N attacker connections of one kind beside the normal
+traffic, each sending its request again (on a new connection) whenever the last one ended, until
+the run ends; they run in a process of their own, so that their work does not slow the load
+generator's clients. The kinds are the hostile requests of issue 21:
+
+* ``error-bomb``: a 4 MB ``/forward`` body whose ``inputs`` are a million strings ``"a"``; the
+  answer is read and thrown away;
+* ``stream-non-reader``: a ``/train/stream`` of a million epochs, every one traced, on a socket
+  with a 4 KiB receive buffer that is never read;
+* ``plain-non-reader``: a ``/train`` whose answer is a trace of about 49 MB, never read;
+* ``explain``: ``/explain`` of a 1-40-40-1 tanh network on 1,000 samples with ``digits`` (17)
+  and ``max_steps`` (1,000,000) at their limits and ``max_terms`` at 481, the most that the value
+  limit (``BACKPROP_MAX_TRACE_VALUES``) accepts with 1,000 samples (a 66 KB body); the answer is
+  read and thrown away.
+
+The report then says how the attacks ended (the answers' statuses, sizes and times; a
+non-reader's connection reset by the server, or still held when the run ended), the normal
+traffic's success rate (answers 200 among all its answers, the 503s included), and the server's
+resident memory (VmRSS summed over its processes, sampled every 0.25 s): idle at the start, the
+peak, and ``--after`` seconds (60) after the attack ended, with no traffic in between. Everything
+is bounded: the attack lasts ``--duration`` seconds, normal requests still unanswered 30 s after
+it are cut off, and a server this script started is killed if its memory passes
+``--max-server-mb`` (6,000 MB), so that an attack cannot exhaust a shared machine.
 """
 
 import argparse
@@ -21,9 +46,12 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import examples
@@ -116,9 +145,207 @@ async def slow_client(url: str, kind: str, stop: float, endings: dict[str, int])
                 await writer.wait_closed()
 
 
+ATTACKS = ("error-bomb", "stream-non-reader", "plain-non-reader", "explain")
+NON_READERS = frozenset({"stream-non-reader", "plain-non-reader"})
+RECEIVE_BUFFER = 4096
+"""A non-reader's SO_RCVBUF: the kernel then holds little of the answer on the client's side."""
+CUT_OFF_SECONDS = 30.0
+"""How long after the run's end normal requests still waiting are given before they are cut."""
+
+
+def explain_at_the_limit() -> dict[str, Any]:
+    """/explain of a 1-40-40-1 tanh network on 1,000 samples, each size knob at its maximum or,
+    for ``max_terms``, at the most the value limit accepts with that many samples."""
+    rng = random.Random(21)
+
+    def layer(units: int, inputs: int, activation: str) -> dict[str, Any]:
+        weights = [[rng.uniform(-1, 1) for _ in range(inputs)] for _ in range(units)]
+        return {"weights": weights, "bias": [0.0] * units, "activation": activation}
+
+    inputs = [[i / 500 - 1] for i in range(1000)]
+    return {
+        "network": {"layers": [layer(40, 1, "tanh"), layer(40, 40, "tanh"), layer(1, 40, "tanh")]},
+        "inputs": inputs,
+        "targets": [[0.5 * x[0]] for x in inputs],
+        "loss": "mean_squared_error",
+        "max_terms": 481,
+        "digits": 17,
+        "max_steps": 1_000_000,
+    }
+
+
+def attack_request(kind: str) -> bytes:
+    """The whole HTTP request an attacker of ``kind`` sends (on a connection of its own)."""
+    if kind == "error-bomb":
+        path = "/forward"
+        body = {"network": examples.NOTEBOOK_NETWORK, "inputs": ["a"] * 1_000_000}
+    elif kind == "stream-non-reader":
+        path = "/train/stream"
+        body = examples.LONG_RUN | {"epochs": 1_000_000, "trace": {"every": 1}}
+    elif kind == "plain-non-reader":
+        path = "/train"  # every field traced for 64,000 epochs: an answer of about 49 MB
+        body = examples.TRAIN | {"epochs": 64_000}
+    else:
+        path, body = "/explain", explain_at_the_limit()
+    data = orjson.dumps(body)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+@dataclass
+class AttackTally:
+    """How one kind's attacks ended: counts by outcome, and the answers' seconds and bytes."""
+
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    seconds: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    held: list[float] = field(default_factory=list)
+
+
+async def read_answer(sock: socket.socket, started: float, tally: AttackTally) -> None:
+    """Read a whole answer (until the server closes) and throw it away; tally its status."""
+    loop = asyncio.get_running_loop()
+    first, size = b"", 0
+    while chunk := await loop.sock_recv(sock, 1 << 20):
+        first = first or chunk[:64]
+        size += len(chunk)
+    if first.count(b" ") < 2:
+        tally.outcomes["closed without an answer"] += 1
+        return
+    tally.outcomes[f"answered {first.split(b' ', 2)[1].decode()}"] += 1
+    tally.seconds.append(time.monotonic() - started)
+    tally.sizes.append(size)
+
+
+async def hold_unread(sock: socket.socket, started: float, tally: AttackTally) -> None:
+    """Never read; return when the server resets the connection."""
+    while True:
+        await asyncio.sleep(0.25)
+        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error:
+            tally.outcomes["reset by the server"] += 1
+            tally.held.append(time.monotonic() - started)
+            return
+
+
+async def attacker(kind: str, url: str, request: bytes, stop: float, tally: AttackTally) -> None:
+    """Send ``request`` on a new connection until ``stop``, each time the last one has ended."""
+    host, port = url.removeprefix("http://").split(":")
+    loop = asyncio.get_running_loop()
+    while (left := stop - time.monotonic()) > 0:
+        started = time.monotonic()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if kind in NON_READERS:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.setblocking(False)
+            try:
+                async with asyncio.timeout(left):
+                    await loop.sock_connect(sock, (host, int(port)))
+                    await loop.sock_sendall(sock, request)
+                    if kind in NON_READERS:
+                        await hold_unread(sock, started, tally)
+                    else:
+                        await read_answer(sock, started, tally)
+            except TimeoutError:
+                # A non-reader cannot see a server that closed its side behind unsent data.
+                ending = "not reset by the end" if kind in NON_READERS else "no answer by the end"
+                tally.outcomes[ending] += 1
+                tally.held.append(time.monotonic() - started)
+            except OSError as error:
+                tally.outcomes[type(error).__name__] += 1
+                await asyncio.sleep(0.1)
+
+
+def attack_process(
+    kind: str, attackers: int, url: str, duration: float, results: "Queue[AttackTally]"
+) -> None:
+    """Run ``attackers`` attackers of ``kind`` for ``duration`` seconds; put their tally."""
+    request = attack_request(kind)
+    tally = AttackTally()
+
+    async def attack() -> None:
+        stop = time.monotonic() + duration
+        await asyncio.gather(*(attacker(kind, url, request, stop, tally) for _ in range(attackers)))
+
+    asyncio.run(attack())
+    tally.outcomes = dict(tally.outcomes)
+    results.put(tally)
+
+
+def attack_report(kind: str, attackers: int, tally: AttackTally) -> str:
+    """One line on how the attacks ended."""
+    outcomes = ", ".join(f"{how}: {n}" for how, n in sorted(tally.outcomes.items()))
+    line = f"{attackers} {kind} attacker(s): {outcomes or 'no attack ended'}"
+    if tally.seconds:
+        line += (
+            f"; answers took {min(tally.seconds):.1f} to {max(tally.seconds):.1f} s, "
+            f"{min(tally.sizes) / 1e6:,.1f} to {max(tally.sizes) / 1e6:,.1f} MB"
+        )
+    if tally.held:
+        line += f"; connections held {min(tally.held):.1f} to {max(tally.held):.1f} s"
+    return line
+
+
+def server_processes(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server and its workers)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def resident_mb(pid: int) -> float:
+    """VmRSS summed over the server's processes, in MB (10⁶ bytes)."""
+    total = 0
+    for process in server_processes(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{process}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total / 1e6
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the server's resident memory every 0.25 s; kills the server (when this script
+    started it) if the memory passes ``limit_mb``."""
+
+    def __init__(self, pid: int, limit_mb: float, server: subprocess.Popen[bytes] | None) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.limit_mb, self.server = pid, limit_mb, server
+        self.peak = 0.0
+        self.killed_at: float | None = None
+        self.stopped = threading.Event()
+        self.seen = set(server_processes(pid))
+
+    def replaced(self) -> int:
+        """How many of the server's processes have started since the watch began (uvicorn
+        replaces a worker that dies or stops answering its health check)."""
+        return len(self.seen) - len(server_processes(self.pid))
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        while not self.stopped.wait(0.25):
+            self.seen.update(server_processes(self.pid))
+            now = resident_mb(self.pid)
+            self.peak = max(self.peak, now)
+            if now > self.limit_mb and self.server is not None and self.killed_at is None:
+                self.killed_at = now
+                for process in reversed(server_processes(self.pid)):
+                    with contextlib.suppress(OSError):
+                        os.kill(process, signal.SIGKILL)
+
+
 def prober(url: str, duration: float, results: "Queue[Tally]") -> None:
     """Measure /livez every 50 ms while the load runs, in a process of its own so that the load
-    generator's busy event loop does not count as the server's latency."""
+    generator's busy event loop does not count as the server's latency. Every probe's time is
+    kept, a failed one's too (until it failed), so that a stalled server shows in the p99."""
     tally = Tally()
     stop = time.monotonic() + duration
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -126,12 +353,12 @@ def prober(url: str, duration: float, results: "Queue[Tally]") -> None:
             started = time.monotonic()
             try:
                 response = http.get("/livez")
-                if response.status_code == 200:
-                    tally.latencies.append(time.monotonic() - started)
-                else:
+                if response.status_code != 200:
                     tally.errors[str(response.status_code)] += 1
             except httpx.HTTPError as error:
                 tally.errors[type(error).__name__] += 1
+            # A failed probe counts too, with the time it took to fail (30 s for a timeout).
+            tally.latencies.append(time.monotonic() - started)
             time.sleep(0.05)
     tally.errors = dict(tally.errors)  # a plain dict pickles; the defaultdict's lambda does not
     results.put(tally)
@@ -161,39 +388,114 @@ def report(tallies: dict[str, Tally], elapsed: float) -> str:
     return "\n".join(lines)
 
 
-async def run(
-    url: str, clients: int, duration: float, seed: int, slow: dict[str, int] | None = None
-) -> None:
-    """Run the load (and ``slow`` connections of each kind) and print the report."""
+def success_line(tallies: dict[str, Tally], probe: Tally) -> str:
+    """The normal traffic's share of answers that were 200s, and /livez's percentiles."""
+    ok = sum(len(t.latencies) for t in tallies.values())
+    shed = sum(t.shed for t in tallies.values())
+    errors = sum(sum(t.errors.values()) for t in tallies.values())
+    answered = ok + shed + errors
+    rate = f"{ok / answered:.1%}" if answered else "-"
+    line = f"normal traffic: {rate} of {answered} answers were 200 ({shed} 503s, {errors} errors)"
+    if probe.latencies:
+        p50 = statistics.median(probe.latencies) * 1e3
+        p99 = percentile(probe.latencies, 99) * 1e3
+        worst = max(probe.latencies) * 1e3
+        line += f"; /livez p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.0f} ms"
+    return line
+
+
+async def normal_traffic(
+    url: str, clients: int, duration: float, seed: int, slow: dict[str, int]
+) -> tuple[dict[str, Tally], dict[str, dict[str, int]], float, bool]:
+    """The mixed clients (and ``slow`` connections) for ``duration`` seconds: their tallies, how
+    the slow connections ended, the seconds taken, and whether clients had to be cut off."""
     tallies: dict[str, Tally] = {m[0]: Tally() for m in MIX}
-    results: Queue[Tally] = Queue()
-    probe_process = Process(target=prober, args=(url, duration, results))
-    probe_process.start()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     timeout = httpx.Timeout(120.0)
+    endings: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in slow}
+    cut = False
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as http:
         started = time.monotonic()
         stop = started + duration
-        endings: dict[str, dict[str, int]] = {kind: defaultdict(int) for kind in slow or {}}
         slow_tasks = [
             slow_client(url, kind, stop, endings[kind])
-            for kind, count in (slow or {}).items()
+            for kind, count in slow.items()
             for _ in range(count)
         ]
-        await asyncio.gather(
-            *(client(http, random.Random(seed + i), stop, tallies) for i in range(clients)),
-            *slow_tasks,
-        )
+        try:
+            async with asyncio.timeout(duration + CUT_OFF_SECONDS):
+                await asyncio.gather(
+                    *(client(http, random.Random(seed + i), stop, tallies) for i in range(clients)),
+                    *slow_tasks,
+                )
+        except TimeoutError:
+            cut = True
         elapsed = time.monotonic() - started
+    return tallies, endings, elapsed, cut
+
+
+def run(
+    url: str,
+    clients: int,
+    duration: float,
+    seed: int,
+    slow: dict[str, int],
+    attack: tuple[str, int] | None = None,
+    watch: MemoryWatch | None = None,
+    after: float = 60.0,
+) -> None:
+    """Run the load (with ``slow`` connections of each kind and the ``attack``, when given) and
+    print the report; with a ``watch``, the server's memory too."""
+    results: Queue[Tally] = Queue()
+    probe_process = Process(target=prober, args=(url, duration, results))
+    attacks: Queue[AttackTally] = Queue()
+    attack_proc = None
+    if attack is not None:
+        attack_proc = Process(target=attack_process, args=(*attack, url, duration, attacks))
+    idle = resident_mb(watch.pid) if watch is not None else 0.0
+    if watch is not None:
+        watch.start()
+    probe_process.start()
+    if attack_proc is not None:
+        attack_proc.start()
+    tallies, endings, elapsed, cut = asyncio.run(normal_traffic(url, clients, duration, seed, slow))
     probe = results.get(timeout=60)
     probe_process.join()
+    tally = None
+    if attack_proc is not None:
+        tally = attacks.get(timeout=60)
+        attack_proc.join()
+    ended = time.monotonic()
     total = sum(len(t.latencies) for t in tallies.values())
     rate = total / elapsed
     print(f"{clients} clients, {elapsed:.0f} s, seed {seed}: {total} requests, {rate:.1f} req/s")
     print(report(tallies | {"GET /livez (prober)": probe}, elapsed))
-    for kind, count in (slow or {}).items():
-        ended = ", ".join(f"{how}: {n}" for how, n in sorted(endings[kind].items()))
-        print(f"{count} {kind} connections held throughout; the server ended them: {ended}")
+    if cut:
+        print(f"(normal requests still waiting {CUT_OFF_SECONDS:.0f} s after the end were cut off)")
+    for kind, count in slow.items():
+        how = ", ".join(f"{how}: {n}" for how, n in sorted(endings[kind].items()))
+        print(f"{count} {kind} connections held throughout; the server ended them: {how}")
+    if attack is not None and tally is not None:
+        print(attack_report(*attack, tally))
+    print(success_line(tallies, probe))
+    if watch is not None:
+        time.sleep(max(0.0, after - (time.monotonic() - ended)))
+        watch.stopped.set()
+        watch.join()
+        processes = len(server_processes(watch.pid))
+        line = (
+            f"server memory (VmRSS of its {processes} processes): {idle:,.0f} MB idle at the "
+            f"start, peak {watch.peak:,.0f} MB"
+        )
+        if watch.killed_at is not None:
+            line += f"; KILLED at {watch.killed_at:,.0f} MB (over --max-server-mb)"
+        elif attack is None:
+            line += f", {resident_mb(watch.pid):,.0f} MB at the end"
+        else:
+            line += f", {resident_mb(watch.pid):,.0f} MB {after:.0f} s after the attack ended"
+        if watch.replaced():
+            line += f"; {watch.replaced()} worker(s) died and were replaced during the run"
+        print(line, flush=True)
 
 
 def wait_until_up(url: str, seconds: float = 30) -> None:
@@ -217,30 +519,79 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
     parser.add_argument("--workers", type=int, default=2, help="when starting the server")
+    parser.add_argument("--port", type=int, default=8765, help="when starting the server")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--slow-body", type=int, default=0, help="connections stalling a body")
     parser.add_argument(
         "--slow-headers", type=int, default=0, help="connections that never end their head"
     )
+    parser.add_argument("--attack", choices=ATTACKS, help="attackers of this kind beside the load")
+    parser.add_argument("--attackers", type=int, default=1, help="attacker connections (1-64)")
+    parser.add_argument(
+        "--after", type=float, default=60.0, help="seconds after the attack to measure memory"
+    )
+    parser.add_argument(
+        "--server-pid", type=int, help="with --url: the server's pid, to measure its memory"
+    )
+    parser.add_argument(
+        "--max-server-mb",
+        type=float,
+        default=6000.0,
+        help="kill a server started here whose memory passes this",
+    )
     args = parser.parse_args()
+    if not 1 <= args.attackers <= 64:
+        parser.error("--attackers must be between 1 and 64")
+    if not 0 < args.duration <= 600:
+        parser.error("--duration must be between 0 and 600 seconds")
     slow = {"slow body": args.slow_body, "partial headers": args.slow_headers}
     server = None
     url = args.url
     if url is None:
-        url = "http://127.0.0.1:8765"
-        env = os.environ | {"PORT": "8765", "WORKERS": str(args.workers)}
+        url = f"http://127.0.0.1:{args.port}"
+        env = os.environ | {
+            "HOST": "127.0.0.1",
+            "PORT": str(args.port),
+            "WORKERS": str(args.workers),
+            "GRACEFUL_TIMEOUT": "10",
+        }
         server = subprocess.Popen(
             [sys.executable, "-m", "app.serve"], env=env, stdout=subprocess.DEVNULL
         )
         wait_until_up(url)
+        time.sleep(2)  # let the workers settle before the idle memory is read
+    elif args.attack and not url.startswith("http://127.0.0.1:"):
+        parser.error("with --attack, --url must be http://127.0.0.1:PORT: attacks stay local")
+    pid = server.pid if server is not None else args.server_pid
+    watch = MemoryWatch(pid, args.max_server_mb, server) if pid is not None else None
+    attack = (args.attack, args.attackers) if args.attack else None
     try:
-        asyncio.run(
-            run(url, args.clients, args.duration, args.seed, {k: n for k, n in slow.items() if n})
+        run(
+            url,
+            args.clients,
+            args.duration,
+            args.seed,
+            {k: n for k, n in slow.items() if n},
+            attack,
+            watch,
+            args.after if attack else 0.0,
         )
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=60)
+            stop_server(server)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server this script started: SIGTERM, then SIGKILL to each of its processes."""
+    processes = server_processes(server.pid)
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        for process in reversed(processes):
+            with contextlib.suppress(OSError):
+                os.kill(process, signal.SIGKILL)
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -76,38 +76,42 @@ class BufferedBody:
         await self.app(scope, replay, send)
 
     async def _read(self, receive: Receive) -> bytes:
-        """The whole body, or an exception saying why there is none."""
+        """The whole body, or an exception saying why there is none.
+
+        One timer guards the whole read: set for the first message and moved on only while more
+        of the body is to come, so that a body in one message (most are) costs one timer and is
+        handed on without a copy.
+        """
         loop = asyncio.get_running_loop()
         timeout, rate = self.timeout.value, self.min_rate.value
         started = last = loop.time()
         chunks: list[bytes] = []
         received = 0
-        while True:
-            stall_at = last + timeout
-            pace_at = started + timeout + received / rate
-            try:
-                async with asyncio.timeout_at(min(stall_at, pace_at)):
+        try:
+            async with asyncio.timeout_at(started + timeout) as timer:
+                while True:
                     message = await receive()
-            except TimeoutError:
-                now = loop.time()
-                detail = (
-                    f"The request body came too slowly: {received:,} bytes in "
-                    f"{now - started:.1f} s, none in the last {now - last:.1f} s. A body may "
-                    f"pause for at most {timeout} s (set by {self.timeout.env}), and after that "
-                    f"must arrive at {rate:,} bytes per second or faster (set by "
-                    f"{self.min_rate.env})"
-                )
-                raise BodyTimeoutError(detail) from None
-            if message["type"] == "http.disconnect":
-                raise DisconnectedError
-            last = loop.time()
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > self.max_bytes.value:
-                raise BodyTooLargeError
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+                    if message["type"] == "http.disconnect":
+                        raise DisconnectedError
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
+                    if received > self.max_bytes.value:
+                        raise BodyTooLargeError
+                    if not message.get("more_body", False):
+                        return b"".join([*chunks, chunk]) if chunks else chunk
+                    chunks.append(chunk)
+                    last = loop.time()
+                    timer.reschedule(min(last + timeout, started + timeout + received / rate))
+        except TimeoutError:
+            now = loop.time()
+            detail = (
+                f"The request body came too slowly: {received:,} bytes in "
+                f"{now - started:.1f} s, none in the last {now - last:.1f} s. A body may "
+                f"pause for at most {timeout} s (set by {self.timeout.env}), and after that "
+                f"must arrive at {rate:,} bytes per second or faster (set by "
+                f"{self.min_rate.env})"
+            )
+            raise BodyTimeoutError(detail) from None
 
 
 def _declared_length(scope: Scope) -> int | None:
