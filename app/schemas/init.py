@@ -1,9 +1,10 @@
 """Request and response of /init."""
 
 import itertools
-from typing import Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
+    BeforeValidator,
     Field,
     model_validator,
 )
@@ -23,10 +24,18 @@ from app.schemas.base import (
 from app.schemas.network import NetworkOut, misplaced_activations
 
 
+def _few_layers(sizes: Any) -> Any:
+    """Refuse sizes of more layers than the limit at once, before any size is validated."""
+    limit = get_settings().max_layers
+    if type(sizes) is list and len(sizes) - 1 > limit.value:
+        raise_if([over_limit((), "the number of layers", len(sizes) - 1, limit)], "sizes")
+    return sizes
+
+
 class InitRequest(StrictModel):
     """The shape of a network and how to draw its first parameters."""
 
-    sizes: list[int] = Field(
+    sizes: Annotated[list[int], BeforeValidator(_few_layers)] = Field(
         min_length=2,
         description="Units per layer from input to output, e.g. [3, 2, 1] for the notebook's.",
     )
@@ -45,9 +54,6 @@ class InitRequest(StrictModel):
     def _check(self) -> Self:
         settings = get_settings()
         issues: list[InitErrorDetails] = []
-        if len(self.sizes) - 1 > settings.max_layers.value:
-            what = "the number of layers"
-            issues.append(over_limit(("sizes",), what, len(self.sizes) - 1, settings.max_layers))
         for index, size in enumerate(self.sizes):
             if size < 1:
                 message = "every size is a number of units, at least 1"

@@ -25,7 +25,7 @@ from app.schemas.base import (
     plural,
     raise_if,
 )
-from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut
+from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut, PerLayer
 from app.schemas.passes import ACCURACY, LossRequest, input_issues, target_issues
 
 Probability = Annotated[FiniteFloat, Field(ge=0, lt=1)]
@@ -126,10 +126,10 @@ class OptimizerState(StrictModel):
     step: int = Field(ge=0, description="Updates applied so far.")
     epoch: int = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
     # One field per name of the engine's BUFFER_NAMES, in its order (a test holds them together).
-    momentum_buffer: list[LayerTensors] | None = Field(None, description="SGD with momentum.")
-    exp_avg: list[LayerTensors] | None = Field(None, description="Adam's first moment.")
-    exp_avg_sq: list[LayerTensors] | None = Field(None, description="Adam's second moment.")
-    max_exp_avg_sq: list[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
+    momentum_buffer: PerLayer[LayerTensors] | None = Field(None, description="SGD with momentum.")
+    exp_avg: PerLayer[LayerTensors] | None = Field(None, description="Adam's first moment.")
+    exp_avg_sq: PerLayer[LayerTensors] | None = Field(None, description="Adam's second moment.")
+    max_exp_avg_sq: PerLayer[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
 
 
 def state_issues(
@@ -255,6 +255,7 @@ class TraceSpec(StrictModel):
         1, ge=1, description="Record epochs 1, 1+every, 1+2·every, … and always the last one."
     )
     include: list[TraceField] = Field(
+        max_length=len(TRACE_FIELDS),
         default_factory=lambda: list(TRACE_FIELDS),
         description="The fields each entry holds besides epoch (default: all of them, "
         "validation_loss and validation_accuracy only with validation).",
