@@ -85,6 +85,10 @@ def _matrix_problems(rows: list[Any]) -> Iterator[tuple[int, ...]]:
 
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+MAX_COUNT: Final = 2**53
+"""The largest count a request may hold (a step, an epoch, a seed): float64 and JavaScript hold
+every integer up to it exactly, and orjson writes it back (it refuses integers past 64 bits)."""
+Count = Annotated[int, Field(le=MAX_COUNT)]
 _NUMBER: TypeAdapter[float] = TypeAdapter(FiniteFloat)
 _ROW: TypeAdapter[list[Any]] = TypeAdapter(Annotated[list[Any], Field(strict=True)])
 

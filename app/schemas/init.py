@@ -14,6 +14,7 @@ from app.config import get_settings
 from app.nn.activations import ActivationName
 from app.nn.init import InitName
 from app.schemas.base import (
+    Count,
     ResponseModel,
     StrictModel,
     issue,
@@ -48,7 +49,9 @@ class InitRequest(StrictModel):
         description="pytorch_default (nn.Linear's U(±1/√fan_in) for weights and biases), "
         "he_uniform, he_normal, xavier_uniform or xavier_normal (biases zero).",
     )
-    seed: int = Field(0, ge=0, description="Seed of NumPy's default_rng: same seed, same network.")
+    seed: Count = Field(
+        0, ge=0, description="Seed of NumPy's default_rng: same seed, same network."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -14,6 +14,7 @@ from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get
 from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
 from app.nn.training import Status
 from app.schemas.base import (
+    Count,
     FiniteFloat,
     Loc,
     ResponseModel,
@@ -123,8 +124,8 @@ class OptimizerState(StrictModel):
     """Where an optimizer stopped: post it back with the returned network to resume exactly."""
 
     type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
-    step: int = Field(ge=0, description="Updates applied so far.")
-    epoch: int = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
+    step: Count = Field(ge=0, description="Updates applied so far.")
+    epoch: Count = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
     # One field per name of the engine's BUFFER_NAMES, in its order (a test holds them together).
     momentum_buffer: PerLayer[LayerTensors] | None = Field(None, description="SGD with momentum.")
     exp_avg: PerLayer[LayerTensors] | None = Field(None, description="Adam's first moment.")
@@ -200,7 +201,7 @@ class StopRule(StrictModel):
         description="Stop as soon as the network's loss on the validation data is at or below "
         "this (needs validation).",
     )
-    patience: int | None = Field(
+    patience: Count | None = Field(
         None,
         ge=1,
         description="Early stopping (needs validation): end as early_stopped once this many "
@@ -251,7 +252,7 @@ VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accu
 class TraceSpec(StrictModel):
     """Which epochs the trace records, and which of their fields."""
 
-    every: int = Field(
+    every: Count = Field(
         1, ge=1, description="Record epochs 1, 1+every, 1+2·every, … and always the last one."
     )
     include: list[TraceField] = Field(
@@ -276,15 +277,15 @@ class TrainRequest(LossRequest):
     optimizer_state: OptimizerState | None = Field(
         None, description="The optimizer_state of an earlier /train response, to resume it."
     )
-    epochs: int = Field(10, ge=1, description="Passes over the data.")
-    batch_size: int | None = Field(
+    epochs: Count = Field(10, ge=1, description="Passes over the data.")
+    batch_size: Count | None = Field(
         None,
         ge=1,
         description="Samples per update (default: all, one update per epoch). The last batch "
         "of an epoch may be smaller.",
     )
     shuffle: bool = Field(False, description="Shuffle the samples before each epoch's batches.")
-    seed: int = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
+    seed: Count = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
     validation: ValidationData | None = Field(
         None,
         description="Held-out inputs and targets: each trace entry then carries validation_loss "
