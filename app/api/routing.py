@@ -17,8 +17,10 @@ the validated model as the parsed body, which pydantic takes as it is (it does n
 model instance).
 """
 
+import gc
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import orjson
@@ -30,6 +32,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+
+from app.api.errors import clean_errors
 
 INLINE_BODY_BYTES: Final = 65_536
 """The largest body parsed and validated on the event loop (a fraction of a millisecond)."""
@@ -106,8 +110,30 @@ def _body_params(dependant: Dependant) -> Iterator[ModelField]:
         yield from _body_params(dependency)
 
 
+@contextmanager
+def _no_cyclic_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: parsing and validating a large body makes a
+    million containers with no cycles, and each collection would walk them all while holding the
+    GIL, so that the event loop could not run (a 5 MB body of short rows: 3.2 s with the
+    collections, 0.7 s without). Another thread's pause may end this one early, which costs only
+    time: the collector is switched back on only by the pause that switched it off."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def _validated(field: ModelField, body: bytes) -> Any:
-    """``body`` parsed and validated as ``field``, or FastAPI's 422 for it (raised)."""
+    """``body`` parsed and validated as ``field``, or FastAPI's 422 for it (raised), with the
+    cyclic collector paused."""
+    with _no_cyclic_collection():
+        return _parsed_and_validated(field, body)
+
+
+def _parsed_and_validated(field: ModelField, body: bytes) -> Any:
     try:
         content = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -124,8 +150,13 @@ def _validated(field: ModelField, body: bytes) -> Any:
             body=error.doc,
         ) from None
     value, errors = field.validate(content, {}, loc=("body",))
+    # The parsed body is freed here, with the collector paused, rather than on the event loop with
+    # the exception: the 422 keeps only short copies of its inputs, none of the body.
+    del content
     if errors:
-        raise RequestValidationError(errors, body=content)
+        problems = clean_errors(errors)
+        del errors
+        raise RequestValidationError(problems)
     return value
 
 

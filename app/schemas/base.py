@@ -123,7 +123,14 @@ def _bounded_array(
 
     def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         try:
-            return handler(value)
+            if type(value) is not list or len(value) <= VALIDATED_AT_ONCE:
+                return handler(value)
+            # A slice at a time: pydantic holds the GIL for a whole call, which would keep the
+            # event loop waiting for as long as a long array takes.
+            validated: list[Any] = []
+            for start in range(0, len(value), VALIDATED_AT_ONCE):
+                validated += handler(value[start : start + VALIDATED_AT_ONCE])
+            return validated
         except ValidationError:
             if type(value) is not list:
                 raise
@@ -135,6 +142,8 @@ def _bounded_array(
     return validate
 
 
+VALIDATED_AT_ONCE: Final = 4_096
+"""The most items of an array validated in one call (a millisecond or two)."""
 _FAIL_FAST = Field(fail_fast=True)  # FailFast() would do, but is not hashable (Matrix | None)
 Vector = Annotated[
     list[FiniteFloat], _FAIL_FAST, WrapValidator(_bounded_array(_vector_problems, 1))
