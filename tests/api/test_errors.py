@@ -624,3 +624,23 @@ def test_a_large_body_is_validated_in_a_worker_thread(
     assert client.post("/train", content=malformed, headers=headers).status_code == 422
     assert client.post("/forward", json=examples.FORWARD).status_code == 200
     assert threads == ["AnyIO worker thread"] * 3
+
+
+@pytest.mark.parametrize(
+    "path", ["/forward", "/loss", "/backward", "/gradcheck", "/train", "/train/stream", "/export"]
+)
+def test_a_large_valid_body_validated_in_a_worker_thread_is_answered(
+    client: TestClient, path: str
+) -> None:
+    """The model validated off the loop is what the endpoint gets (FastAPI takes it as it is)."""
+    samples = routing.INLINE_BODY_BYTES // 16
+    body = POST_BODIES[path] | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
+    if "targets" in body:
+        body["targets"] = [[1.0]] * samples
+    if "epochs" in body:
+        body["epochs"] = 1
+    assert len(json.dumps(body)) > routing.INLINE_BODY_BYTES
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text[:300]
+    if path in ("/forward", "/loss", "/backward"):
+        assert response.json()["outputs"] == [pytest.approx([-0.885])] * samples
