@@ -12,9 +12,10 @@ so errors keep FastAPI's exact form.
 
 A body over :data:`INLINE_BODY_BYTES` is parsed and validated in the thread pool instead, whatever
 the endpoint, so that a large body, valid or not, never holds up the event loop (the probes, the
-other requests): an invalid one answers FastAPI's 422 from there, and FastAPI's handler is given
-the validated model as the parsed body, which pydantic takes as it is (it does not revalidate a
-model instance).
+other requests). Its objects are first cut to as many unknown fields as a 422 lists
+(:func:`app.schemas.base.drop_unknown_fields`). An invalid one answers FastAPI's 422 from there,
+and FastAPI's handler is given the validated model as the parsed body, which pydantic takes as it
+is (it does not revalidate a model instance).
 """
 
 import gc
@@ -34,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.errors import clean_errors
+from app.schemas.base import TOO_MANY_ERRORS, drop_unknown_fields
 
 INLINE_BODY_BYTES: Final = 16_384
 """The largest body parsed and validated on the event loop: about half a millisecond here (a
@@ -150,11 +152,16 @@ def _parsed_and_validated(field: ModelField, body: bytes) -> Any:
             ],
             body=error.doc,
         ) from None
+    dropped = drop_unknown_fields(content)
     value, errors = field.validate(content, {}, loc=("body",))
     # The parsed body is freed here, with the collector paused, rather than on the event loop with
     # the exception: the 422 keeps only short copies of its inputs, none of the body.
     del content
     if errors:
+        if dropped:
+            errors.append(
+                {"type": TOO_MANY_ERRORS, "loc": ("body",), "msg": "", "ctx": {"more": dropped}}
+            )
         problems = clean_errors(errors)
         del errors
         raise RequestValidationError(problems)

@@ -6,9 +6,11 @@ JSON path of the offending value and whose message names the layer and the expec
 shapes (or the limit and its environment variable). The engine then trusts what it is given.
 
 However large the body, an invalid one costs little: validation lists at most
-:data:`MAX_REPORTED_PROBLEMS` problems of one array, of one list of checks or of unknown fields, and
-counts the rest in one ``too_many_errors`` entry (:func:`more_problems`) instead of building an
-entry per problem (a million wrong numbers would otherwise cost seconds and a gigabyte).
+:data:`MAX_REPORTED_PROBLEMS` problems of one array or of one list of checks, and counts the rest in
+one ``too_many_errors`` entry (:func:`more_problems`) instead of building an entry per problem (a
+million wrong numbers would otherwise cost seconds and a gigabyte); a list with one entry per layer
+is refused before its entries when it is too long (:func:`at_most`), and a large body's objects are
+cut to as many unknown fields as a 422 lists before validation (:func:`drop_unknown_fields`).
 """
 
 import itertools
@@ -25,7 +27,6 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
-    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -178,19 +179,36 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _few_unknown_fields(cls, data: Any) -> Any:
-        """Refuse an object with more unknown fields than a 422 lists, listing only the first
-        (pydantic would build an entry for each of them)."""
-        if type(data) is not dict or len(data) <= len(cls.model_fields) + MAX_REPORTED_PROBLEMS:
-            return data
-        unknown = (name for name in data if name not in cls.model_fields)
-        message = "Extra inputs are not permitted"
-        issues = bounded(
-            unknown, lambda name: issue("extra_forbidden", (name,), message, data[name])
-        )
-        raise ValidationError.from_exception_data(cls.__name__, issues)
+
+def _request_models(model: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
+    """Every request model (a :class:`StrictModel`) below ``model``."""
+    for subclass in model.__subclasses__():
+        if issubclass(subclass, StrictModel):
+            yield subclass
+        yield from _request_models(subclass)
+
+
+def drop_unknown_fields(content: Any) -> int:
+    """Remove, from every object of a parsed body, the fields no request model has past the first
+    :data:`MAX_REPORTED_PROBLEMS`, and count them: validation then lists at most that many
+    unknown fields per object (pydantic would build an entry for each), and the count stands for
+    the rest. Lists longer than the layer limit are not searched: such a list is refused before
+    its items are validated (:func:`at_most`), or holds numbers, whose objects have no fields."""
+    known = {name for model in _request_models() for name in model.model_fields}
+    longest = get_settings().max_layers.value + 1
+    dropped = 0
+    pending = [content]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            unknown = [name for name in value if name not in known]
+            for name in unknown[MAX_REPORTED_PROBLEMS:]:
+                del value[name]
+            dropped += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
+            pending += value.values()
+        elif type(value) is list and len(value) <= longest:
+            pending += value
+    return dropped
 
 
 def at_most(limit: Callable[[], Limit], what: str) -> BeforeValidator:
