@@ -77,7 +77,8 @@ class APIError(Exception):
 
 
 class InvalidRequestError(APIError):
-    """A 422: the body is invalid; ``problems`` lists every problem the server found."""
+    """A 422: the body is invalid; ``problems`` lists the problems the server found (the first
+    100, then a ``too_many_errors`` one counting the rest)."""
 
     def __init__(self, problems: list[Problem], detail: Any, request_id: str | None) -> None:
         super().__init__(422, detail, request_id)

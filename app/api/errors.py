@@ -4,13 +4,17 @@
   invalid bodies and for computations that overflow float64;
 * every other error: ``{"detail": "a sentence"}``.
 
-Validation errors are made JSON-safe before they are sent: a non-finite ``input`` is written as a
-string and large ``input`` values are left out rather than echoed back.
+Validation errors are made JSON-safe and short before they are sent: a non-finite ``input`` is
+written as a string, a long string (an ``input``, or a key in ``loc``) is cut to
+:data:`MAX_ECHOED_CHARS` characters and marked with ``…``, and objects and nested or long lists are
+left out rather than echoed back. A 422 lists at most :data:`MAX_REPORTED_PROBLEMS` problems; when
+there were more, one last entry of type ``too_many_errors`` and ``loc`` ``["body"]`` says how many
+(``ctx.more``): the schemas already stop listing there (:mod:`app.schemas.base`).
 """
 
 import math
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from fastapi import Request
@@ -21,8 +25,11 @@ from starlette.types import Send
 
 from app.api.metrics import record_rejection
 from app.nn.errors import NonFiniteError
+from app.schemas.base import MAX_REPORTED_PROBLEMS, TOO_MANY_ERRORS, more_problems
 
 _MAX_ECHOED_ITEMS = 16
+MAX_ECHOED_CHARS: Final = 100
+"""The longest string a 422 echoes whole; a longer one is cut there and ends with ``…``."""
 _NON_FINITE_WORDS = ("NaN", "Infinity", "-Infinity")
 
 
@@ -30,12 +37,19 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {_short(str(k)): _json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, str | int | float):
+    if isinstance(value, str):
+        return _short(value)
+    if value is None or isinstance(value, int | float):
         return value
-    return str(value)
+    return _short(str(value))
+
+
+def _short(text: str) -> str:
+    """``text``, cut to :data:`MAX_ECHOED_CHARS` characters (and marked) when longer."""
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "…"
 
 
 def _small(value: Any) -> bool:
@@ -61,12 +75,21 @@ def _json_error_message(error: dict[str, Any], body: Any) -> str:
 
 
 def clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
-    """Pydantic/FastAPI error dicts made JSON-safe and short, in FastAPI's 422 format."""
-    cleaned = []
+    """Pydantic/FastAPI error dicts made JSON-safe and short, in FastAPI's 422 format: the first
+    :data:`MAX_REPORTED_PROBLEMS`, then one ``too_many_errors`` entry counting the rest (those
+    left out here and those the schemas counted without listing)."""
+    cleaned: list[dict[str, Any]] = []
+    more = 0
     for error in errors:
+        if error["type"] == TOO_MANY_ERRORS:
+            more += error["ctx"]["more"]
+            continue
+        if len(cleaned) == MAX_REPORTED_PROBLEMS:
+            more += 1
+            continue
         item: dict[str, Any] = {
             "type": error["type"],
-            "loc": list(error["loc"]),
+            "loc": [_short(part) if isinstance(part, str) else part for part in error["loc"]],
             "msg": error["msg"],
         }
         if error["type"] == "json_invalid":
@@ -76,6 +99,11 @@ def clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
         if error.get("ctx"):
             item["ctx"] = _json_safe(error["ctx"])
         cleaned.append(item)
+    if more:
+        message = more_problems((), more)["type"]
+        cleaned.append(
+            {"type": TOO_MANY_ERRORS, "loc": ["body"], "msg": str(message), "ctx": {"more": more}}
+        )
     return cleaned
 
 

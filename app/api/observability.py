@@ -12,7 +12,10 @@ request it
   :mod:`app.api.metrics`, and counts a 408, 413, 422 or 503 answer as a rejection unless the code
   that refused it already counted it with its own reason;
 * writes its line to :mod:`app.api.access_log` when the answer has been sent, for a stream when
-  the stream has ended.
+  the stream has ended;
+* answers an unexpected exception (before any answer started) with a JSON ``500``
+  ``{"detail": "Internal Server Error"}`` and ``Connection: close``, then lets the exception
+  reach the server, which logs it and closes the connection.
 
 Metrics and logging never break a response: their failures are logged and swallowed.
 """
@@ -129,8 +132,11 @@ class Observability:
         except Exception:
             exchange.failed = True
             if not exchange.response_started:
-                # Answer in the API's error shape, with the id; the server still logs the error.
-                response = JSONResponse({"detail": "Internal Server Error"}, 500)
+                # Answer in the API's error shape, with the id; the server still logs the error,
+                # and closes the connection as the exception reaches it: the header says so.
+                response = JSONResponse(
+                    {"detail": "Internal Server Error"}, 500, headers={"Connection": "close"}
+                )
                 try:
                     await response(scope, receive, send_tagged)
                 except Exception:

@@ -4,26 +4,156 @@ Numbers are strict finite float64 (a JSON ``true`` or ``"1.5"`` is not a number)
 rejected. Shapes and the configured limits are checked here, once, with errors whose ``loc`` is the
 JSON path of the offending value and whose message names the layer and the expected and actual
 shapes (or the limit and its environment variable). The engine then trusts what it is given.
+
+However large the body, an invalid one costs little: validation lists at most
+:data:`MAX_REPORTED_PROBLEMS` problems of one array or of one list of checks, and counts the rest in
+one ``too_many_errors`` entry (:func:`more_problems`) instead of building an entry per problem (a
+million wrong numbers would otherwise cost seconds and a gigabyte); a list with one entry per layer
+is refused before its entries when it is too long (:func:`at_most`), and a large body's objects are
+cut to as many unknown fields as a 422 lists before validation (:func:`drop_unknown_fields`).
 """
 
-from typing import Annotated, Any, cast
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import Annotated, Any, Final, TypeVar, cast
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
     TypeAdapter,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.config import Limit, get_settings
 
-FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-Vector = list[FiniteFloat]
-Matrix = list[list[FiniteFloat]]
+MAX_REPORTED_PROBLEMS: Final = 100
+"""The most problems a 422 lists; one last entry of type ``too_many_errors`` counts the rest."""
+TOO_MANY_ERRORS: Final = "too_many_errors"
+"""The type of the entry that counts the problems past :data:`MAX_REPORTED_PROBLEMS`."""
+
 Loc = tuple[str | int, ...]
+T = TypeVar("T")
+
+
+def more_problems(loc: Loc, more: int) -> InitErrorDetails:
+    """The entry that stands for ``more`` problems not listed (its ``ctx.more`` is the count)."""
+    message = (
+        f"... and {more:,} more {'problem' if more == 1 else 'problems'} (at most "
+        f"{MAX_REPORTED_PROBLEMS} are listed)"
+    )
+    return {
+        "type": PydanticCustomError(TOO_MANY_ERRORS, message, {"more": more}),
+        "loc": loc,
+        "input": None,
+    }
+
+
+def bounded(
+    found: Iterable[T], describe: Callable[[T], InitErrorDetails], loc: Loc = ()
+) -> list[InitErrorDetails]:
+    """The first :data:`MAX_REPORTED_PROBLEMS` of ``found`` described, then one
+    :func:`more_problems` entry counting the rest, which are never described (for speed)."""
+    rest = iter(found)
+    issues = [describe(item) for item in itertools.islice(rest, MAX_REPORTED_PROBLEMS)]
+    more = sum(1 for _ in rest)
+    return [*issues, more_problems(loc, more)] if more else issues
+
+
+def _valid_number(value: Any) -> bool:
+    """Whether :data:`FiniteFloat` takes ``value``: an int (not a bool) or a finite float."""
+    kind = type(value)
+    return kind is int or (kind is float and value - value == 0.0)
+
+
+def _vector_problems(values: list[Any]) -> Iterator[tuple[int, ...]]:
+    """Where ``values`` holds something else than a number."""
+    return ((i,) for i, value in enumerate(values) if not _valid_number(value))
+
+
+def _matrix_problems(rows: list[Any]) -> Iterator[tuple[int, ...]]:
+    """Where ``rows`` holds something else than a list of numbers (a row, or a number in it)."""
+    for i, row in enumerate(rows):
+        if type(row) is not list:
+            yield (i,)
+        else:
+            yield from ((i, j) for j, value in enumerate(row) if not _valid_number(value))
+
+
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+MAX_COUNT: Final = 2**53
+"""The largest count a request may hold (a step, an epoch, a seed): float64 and JavaScript hold
+every integer up to it exactly, and orjson writes it back (it refuses integers past 64 bits)."""
+Count = Annotated[int, Field(le=MAX_COUNT)]
+_NUMBER: TypeAdapter[float] = TypeAdapter(FiniteFloat)
+_ROW: TypeAdapter[list[Any]] = TypeAdapter(Annotated[list[Any], Field(strict=True)])
+
+
+def _problem_at(values: list[Any], position: tuple[int, ...], depth: int) -> InitErrorDetails:
+    """Pydantic's own error for the item at ``position`` of an array of ``depth`` levels (a row
+    of a matrix, or a number)."""
+    value: Any = values
+    for index in position:
+        value = value[index]
+    try:
+        (_NUMBER if len(position) == depth else _ROW).validate_python(value)
+    except ValidationError as invalid:
+        error = invalid.errors()[0]
+        found: InitErrorDetails = {
+            "type": error["type"],
+            "loc": (*position, *error["loc"]),
+            "input": error["input"],
+        }
+        if "ctx" in error:
+            found["ctx"] = error["ctx"]
+        return found
+    raise ValueError(f"{value!r} was expected to be invalid")
+
+
+def _bounded_array(
+    find: Callable[[list[Any]], Iterator[tuple[int, ...]]], depth: int
+) -> Callable[[Any, ValidatorFunctionWrapHandler], Any]:
+    """The wrap validator of a fail-fast array (one that stops at its first problem): when the
+    array is invalid, its first problems as pydantic words them and a count of the rest (see
+    :func:`bounded`), found by a plain scan that builds nothing for a valid item."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            if type(value) is not list or len(value) <= VALIDATED_AT_ONCE:
+                return handler(value)
+            # A slice at a time: pydantic holds the GIL for a whole call, which would keep the
+            # event loop waiting for as long as a long array takes.
+            validated: list[Any] = []
+            for start in range(0, len(value), VALIDATED_AT_ONCE):
+                validated += handler(value[start : start + VALIDATED_AT_ONCE])
+            return validated
+        except ValidationError:
+            if type(value) is not list:
+                raise
+            issues = bounded(find(value), lambda at: _problem_at(value, at, depth))
+            if not issues:  # a problem the scan does not know (none expected): pydantic's own
+                raise
+            raise ValidationError.from_exception_data("numbers", issues) from None
+
+    return validate
+
+
+VALIDATED_AT_ONCE: Final = 4_096
+"""The most items of an array validated in one call (a millisecond or two)."""
+_FAIL_FAST = Field(fail_fast=True)  # FailFast() would do, but is not hashable (Matrix | None)
+Vector = Annotated[
+    list[FiniteFloat], _FAIL_FAST, WrapValidator(_bounded_array(_vector_problems, 1))
+]
+Matrix = Annotated[
+    list[Annotated[list[FiniteFloat], _FAIL_FAST]],
+    _FAIL_FAST,
+    WrapValidator(_bounded_array(_matrix_problems, 2)),
+]
 _VECTOR: TypeAdapter[list[float]] = TypeAdapter(Vector)
 _MATRIX: TypeAdapter[list[list[float]]] = TypeAdapter(Matrix)
 
@@ -48,6 +178,50 @@ class StrictModel(BaseModel):
     """Base of every request model: strict types, no unknown fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _request_models(model: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
+    """Every request model (a :class:`StrictModel`) below ``model``."""
+    for subclass in model.__subclasses__():
+        if issubclass(subclass, StrictModel):
+            yield subclass
+        yield from _request_models(subclass)
+
+
+def drop_unknown_fields(content: Any) -> int:
+    """Remove, from every object of a parsed body, the fields no request model has past the first
+    :data:`MAX_REPORTED_PROBLEMS`, and count them: validation then lists at most that many
+    unknown fields per object (pydantic would build an entry for each), and the count stands for
+    the rest. Lists longer than the layer limit are not searched: such a list is refused before
+    its items are validated (:func:`at_most`), or holds numbers, whose objects have no fields."""
+    known = {name for model in _request_models() for name in model.model_fields}
+    longest = get_settings().max_layers.value + 1
+    dropped = 0
+    pending = [content]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            unknown = [name for name in value if name not in known]
+            for name in unknown[MAX_REPORTED_PROBLEMS:]:
+                del value[name]
+            dropped += max(0, len(unknown) - MAX_REPORTED_PROBLEMS)
+            pending += value.values()
+        elif type(value) is list and len(value) <= longest:
+            pending += value
+    return dropped
+
+
+def at_most(limit: Callable[[], Limit], what: str) -> BeforeValidator:
+    """A list field refused at once, with its limit's message, when it has more than
+    ``limit()`` items: no item of a list too long is validated (a million invalid items would
+    cost a million error entries)."""
+
+    def check(value: Any) -> Any:
+        if type(value) is list and len(value) > limit().value:
+            raise_if([over_limit((), what, len(value), limit())], what)
+        return value
+
+    return BeforeValidator(check)
 
 
 class ResponseModel(BaseModel):

@@ -9,12 +9,20 @@ import functools
 import operator
 from typing import Annotated, Any, Literal, Self, cast
 
-from pydantic import Field, PlainValidator, ValidationError, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from app.config import get_settings
 from app.nn.datasets import DATASETS, DataSet, Param, Task
 from app.schemas.base import (
+    Count,
     FiniteFloat,
     Matrix,
     ResponseModel,
@@ -34,7 +42,7 @@ class DatasetRequest(StrictModel):
     name: str
     samples: int
     noise: float
-    seed: int = Field(0, ge=0, description="Seed of NumPy's default_rng: same seed, same data.")
+    seed: Count = Field(0, ge=0, description="Seed of NumPy's default_rng: same seed, same data.")
     test_fraction: FiniteFloat = Field(
         0.0,
         ge=0.0,
@@ -108,6 +116,12 @@ def _field(param: Param) -> tuple[Any, Any]:
     )
 
 
+def _unsigned_zero(value: float) -> float:
+    """``value`` with a zero made +0.0: NumPy's normal() refuses a scale of -0.0 (which ge=0
+    lets through, as -0.0 == 0)."""
+    return value + 0.0
+
+
 def _common(dataset: DataSet) -> dict[str, Any]:
     """``samples`` and ``noise`` with the set's defaults and ranges, and ``encoding`` for a
     classification set."""
@@ -123,7 +137,7 @@ def _common(dataset: DataSet) -> dict[str, Any]:
             ),
         ),
         "noise": (
-            FiniteFloat,
+            Annotated[FiniteFloat, AfterValidator(_unsigned_zero)],
             Field(
                 dataset.noise,
                 ge=0.0,

@@ -23,6 +23,7 @@ from app.schemas.base import (
     over_limit,
     plural,
 )
+from app.schemas.network import PerLayer
 from app.schemas.passes import LossRequest
 
 Values = float | list[float] | list[list[float]]
@@ -152,18 +153,20 @@ class ClaimedUpdatedLayer(ClaimedTensors):
 class ClaimedNetwork(StrictModel):
     """The network after one SGD step, as computed by hand (or as /train returns it)."""
 
-    layers: list[ClaimedUpdatedLayer] = Field(description="Layers from the first; {} to skip one.")
+    layers: PerLayer[ClaimedUpdatedLayer] = Field(
+        description="Layers from the first; {} to skip one."
+    )
 
 
 class Claimed(StrictModel):
     """What was computed by hand: any subset, in the shapes /backward and /train return."""
 
-    layers: list[ClaimedLayer] | None = Field(
+    layers: PerLayer[ClaimedLayer] | None = Field(
         None, description="Each layer's z and a, from the first layer; {} to skip one."
     )
     outputs: SampleOrBatch | None = Field(None, description="The last layer's a.")
     loss: FiniteFloat | None = Field(None, description="The loss, one number.")
-    gradients: list[ClaimedTensors] | None = Field(
+    gradients: PerLayer[ClaimedTensors] | None = Field(
         None, description="∂L/∂W and ∂L/∂b per layer, from the first layer; {} to skip one."
     )
     network: ClaimedNetwork | None = Field(

@@ -8,7 +8,7 @@ from pydantic_core import InitErrorDetails
 
 from app.nn.explain import MAX_STEPS
 from app.nn.explain_steps import Stage
-from app.schemas.base import ResponseModel, issue, plural
+from app.schemas.base import Count, ResponseModel, issue, plural
 from app.schemas.passes import BackwardRequest
 from app.schemas.training import (
     OptimizerSpec,
@@ -54,7 +54,7 @@ class ExplainRequest(BackwardRequest):
     optimizer_state: OptimizerState | None = Field(
         None, description="The optimizer_state of an earlier /train response: explain a later step."
     )
-    sample: int = Field(
+    sample: Count = Field(
         0,
         ge=0,
         description="Which sample of a batch to write out (from 0); sums and means over "

@@ -1,9 +1,10 @@
 """Request and response of /init."""
 
 import itertools
-from typing import Self
+from typing import Annotated, Any, Self
 
 from pydantic import (
+    BeforeValidator,
     Field,
     model_validator,
 )
@@ -13,6 +14,7 @@ from app.config import get_settings
 from app.nn.activations import ActivationName
 from app.nn.init import InitName
 from app.schemas.base import (
+    Count,
     ResponseModel,
     StrictModel,
     issue,
@@ -23,10 +25,18 @@ from app.schemas.base import (
 from app.schemas.network import NetworkOut, misplaced_activations
 
 
+def _few_layers(sizes: Any) -> Any:
+    """Refuse sizes of more layers than the limit at once, before any size is validated."""
+    limit = get_settings().max_layers
+    if type(sizes) is list and len(sizes) - 1 > limit.value:
+        raise_if([over_limit((), "the number of layers", len(sizes) - 1, limit)], "sizes")
+    return sizes
+
+
 class InitRequest(StrictModel):
     """The shape of a network and how to draw its first parameters."""
 
-    sizes: list[int] = Field(
+    sizes: Annotated[list[int], BeforeValidator(_few_layers)] = Field(
         min_length=2,
         description="Units per layer from input to output, e.g. [3, 2, 1] for the notebook's.",
     )
@@ -39,15 +49,14 @@ class InitRequest(StrictModel):
         description="pytorch_default (nn.Linear's U(±1/√fan_in) for weights and biases), "
         "he_uniform, he_normal, xavier_uniform or xavier_normal (biases zero).",
     )
-    seed: int = Field(0, ge=0, description="Seed of NumPy's default_rng: same seed, same network.")
+    seed: Count = Field(
+        0, ge=0, description="Seed of NumPy's default_rng: same seed, same network."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         settings = get_settings()
         issues: list[InitErrorDetails] = []
-        if len(self.sizes) - 1 > settings.max_layers.value:
-            what = "the number of layers"
-            issues.append(over_limit(("sizes",), what, len(self.sizes) - 1, settings.max_layers))
         for index, size in enumerate(self.sizes):
             if size < 1:
                 message = "every size is a number of units, at least 1"

@@ -1,7 +1,7 @@
 """Networks as JSON: layers, their shape checks, and per-layer values and tensors."""
 
 from collections.abc import Sequence
-from typing import Self
+from typing import Annotated, Self, TypeVar
 
 from pydantic import (
     Field,
@@ -9,24 +9,36 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from app.config import get_settings
+from app.config import Limit, get_settings
 from app.nn.activations import ActivationName
 from app.schemas.base import (
-    FiniteFloat,
     Loc,
     Matrix,
     ResponseModel,
     StrictModel,
     Vector,
+    at_most,
+    bounded,
     issue,
     over_limit,
     plural,
     raise_if,
 )
 
+T = TypeVar("T")
+
 LAST_LAYER_ONLY: frozenset[ActivationName] = frozenset({"softmax"})
 """Activations allowed on the last layer only: softmax makes a layer's units one probability
 distribution per sample, which is what outputs are for."""
+
+
+def max_layers() -> Limit:
+    """The limit on the number of layers."""
+    return get_settings().max_layers
+
+
+PerLayer = Annotated[list[T], at_most(max_layers, "the number of layers")]
+"""A list with one entry per layer: refused at once when longer than the layer limit."""
 
 
 def misplaced_activations(activations: Sequence[ActivationName]) -> list[int]:
@@ -37,7 +49,7 @@ def misplaced_activations(activations: Sequence[ActivationName]) -> list[int]:
 class Layer(StrictModel):
     """A dense layer: ``z = W·x + b``, ``a = activation(z)``."""
 
-    weights: list[list[FiniteFloat]] = Field(
+    weights: Matrix = Field(
         min_length=1,
         description="W, shape (units, inputs): one row per unit, one column per input.",
     )
@@ -51,18 +63,11 @@ class Layer(StrictModel):
 class Network(StrictModel):
     """A dense network: its layers in order from input to output."""
 
-    layers: list[Layer] = Field(min_length=1, description="Layers from input to output.")
+    layers: PerLayer[Layer] = Field(min_length=1, description="Layers from input to output.")
 
     @model_validator(mode="after")
     def _check_shapes(self) -> Self:
-        settings = get_settings()
         issues: list[InitErrorDetails] = []
-        if len(self.layers) > settings.max_layers.value:
-            issues.append(
-                over_limit(
-                    ("layers",), "the number of layers", len(self.layers), settings.max_layers
-                )
-            )
         misplaced = set(misplaced_activations([layer.activation for layer in self.layers]))
         for index, layer in enumerate(self.layers):
             issues += _layer_issues(index, layer, self.layers[index - 1] if index else None)
@@ -102,17 +107,18 @@ def _layer_issues(index: int, layer: Layer, previous: Layer | None) -> list[Init
     max_units = get_settings().max_units
     loc: Loc = ("layers", index)
     units, inputs = len(layer.weights), len(layer.weights[0])
-    issues = [
-        issue(
+    ragged = (row for row, values in enumerate(layer.weights) if len(values) != inputs)
+    issues = bounded(
+        ragged,
+        lambda row: issue(
             "shape_mismatch",
             (*loc, "weights", row),
             f"layer {index}: every row of weights must have the same length: row {row} has "
-            f"{plural(len(values), 'number')} but row 0 has {inputs}",
-            len(values),
-        )
-        for row, values in enumerate(layer.weights)
-        if len(values) != inputs
-    ]
+            f"{plural(len(layer.weights[row]), 'number')} but row 0 has {inputs}",
+            len(layer.weights[row]),
+        ),
+        (*loc, "weights"),
+    )
     if inputs == 0:
         issues.append(
             issue("shape_mismatch", (*loc, "weights", 0), f"layer {index}: weights rows are empty")

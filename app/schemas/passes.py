@@ -17,6 +17,7 @@ from app.schemas.base import (
     SampleOrBatch,
     StrictModel,
     as_rows,
+    bounded,
     is_batch,
     issue,
     over_limit,
@@ -48,17 +49,18 @@ def _sample_issues(
     ``loc`` is the field's path, named in the messages."""
     field = _path(loc)
     if is_batch(values):
-        lengths = [len(row) for row in as_rows(values)]
-        return [
-            issue(
+        rows = as_rows(values)
+        wrong = (i for i, row in enumerate(rows) if len(row) != width)
+        return bounded(
+            wrong,
+            lambda i: issue(
                 "shape_mismatch",
                 (*loc, i),
-                f"{field} row {i} has {plural(n, 'number')} but {expected}",
-                n,
-            )
-            for i, n in enumerate(lengths)
-            if n != width
-        ]
+                f"{field} row {i} has {plural(len(rows[i]), 'number')} but {expected}",
+                len(rows[i]),
+            ),
+            loc,
+        )
     if len(values) == width:
         return []
     hint = ""
@@ -220,19 +222,23 @@ def _probability_issues(
     needed = CLASSIFICATION_ACTIVATION.get(loss)
     if needed is None:
         return []
-    issues = []
-    for index, row in enumerate(as_rows(targets)):
-        loc = (*at, index) if is_batch(targets) else at
+    rows = as_rows(targets)
+
+    def problem(row: list[float]) -> str | None:
         if any(not 0.0 <= value <= 1.0 for value in row):
-            message = f"{loss} targets are probabilities, each between 0 and 1"
-            issues.append(issue("invalid_target", loc, message, row))
-        elif needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
-            message = (
+            return f"{loss} targets are probabilities, each between 0 and 1"
+        if needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
+            return (
                 f"cross_entropy targets are one-hot or probability rows that sum to 1, "
                 f"but this row sums to {sum(row)}"
             )
-            issues.append(issue("invalid_target", loc, message, row))
-    return issues
+        return None
+
+    def describe(index: int) -> InitErrorDetails:
+        loc = (*at, index) if is_batch(targets) else at
+        return issue("invalid_target", loc, problem(rows[index]) or "", rows[index])
+
+    return bounded((i for i, row in enumerate(rows) if problem(row) is not None), describe, at)
 
 
 class BackwardRequest(LossRequest):

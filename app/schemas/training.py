@@ -14,6 +14,7 @@ from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get
 from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
 from app.nn.training import Status
 from app.schemas.base import (
+    Count,
     FiniteFloat,
     Loc,
     ResponseModel,
@@ -25,7 +26,7 @@ from app.schemas.base import (
     plural,
     raise_if,
 )
-from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut
+from app.schemas.network import LayerTensors, LayerValues, Network, NetworkOut, PerLayer
 from app.schemas.passes import ACCURACY, LossRequest, input_issues, target_issues
 
 Probability = Annotated[FiniteFloat, Field(ge=0, lt=1)]
@@ -123,13 +124,13 @@ class OptimizerState(StrictModel):
     """Where an optimizer stopped: post it back with the returned network to resume exactly."""
 
     type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
-    step: int = Field(ge=0, description="Updates applied so far.")
-    epoch: int = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
+    step: Count = Field(ge=0, description="Updates applied so far.")
+    epoch: Count = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
     # One field per name of the engine's BUFFER_NAMES, in its order (a test holds them together).
-    momentum_buffer: list[LayerTensors] | None = Field(None, description="SGD with momentum.")
-    exp_avg: list[LayerTensors] | None = Field(None, description="Adam's first moment.")
-    exp_avg_sq: list[LayerTensors] | None = Field(None, description="Adam's second moment.")
-    max_exp_avg_sq: list[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
+    momentum_buffer: PerLayer[LayerTensors] | None = Field(None, description="SGD with momentum.")
+    exp_avg: PerLayer[LayerTensors] | None = Field(None, description="Adam's first moment.")
+    exp_avg_sq: PerLayer[LayerTensors] | None = Field(None, description="Adam's second moment.")
+    max_exp_avg_sq: PerLayer[LayerTensors] | None = Field(None, description="AMSGrad's maximum.")
 
 
 def state_issues(
@@ -200,7 +201,7 @@ class StopRule(StrictModel):
         description="Stop as soon as the network's loss on the validation data is at or below "
         "this (needs validation).",
     )
-    patience: int | None = Field(
+    patience: Count | None = Field(
         None,
         ge=1,
         description="Early stopping (needs validation): end as early_stopped once this many "
@@ -251,7 +252,7 @@ VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accu
 class TraceSpec(StrictModel):
     """Which epochs the trace records, and which of their fields."""
 
-    every: int = Field(
+    every: Count = Field(
         1,
         ge=1,
         description="Record epochs 1, 1+every, 1+2·every, … and the last one (unless a "
@@ -259,6 +260,7 @@ class TraceSpec(StrictModel):
         "that epoch).",
     )
     include: list[TraceField] = Field(
+        max_length=len(TRACE_FIELDS),
         default_factory=lambda: list(TRACE_FIELDS),
         description="The fields each entry holds besides epoch (default: all of them, "
         "validation_loss and validation_accuracy only with validation).",
@@ -279,15 +281,15 @@ class TrainRequest(LossRequest):
     optimizer_state: OptimizerState | None = Field(
         None, description="The optimizer_state of an earlier /train response, to resume it."
     )
-    epochs: int = Field(10, ge=1, description="Passes over the data.")
-    batch_size: int | None = Field(
+    epochs: Count = Field(10, ge=1, description="Passes over the data.")
+    batch_size: Count | None = Field(
         None,
         ge=1,
         description="Samples per update (default: all, one update per epoch). The last batch "
         "of an epoch may be smaller.",
     )
     shuffle: bool = Field(False, description="Shuffle the samples before each epoch's batches.")
-    seed: int = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
+    seed: Count = Field(0, ge=0, description="Seed of the shuffles: same seed, same run.")
     validation: ValidationData | None = Field(
         None,
         description="Held-out inputs and targets: each trace entry then carries validation_loss "

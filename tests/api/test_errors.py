@@ -2,6 +2,7 @@
 
 import copy
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-from app.config import Settings
+from app.api import routing
+from app.api.errors import MAX_ECHOED_CHARS
+from app.config import Settings, get_settings
+from app.schemas.base import MAX_REPORTED_PROBLEMS
 from tests.helpers import strict_json
 
 Body = dict[str, Any]
@@ -436,3 +440,211 @@ def test_other_errors_are_json(client: TestClient, method: str, path: str, statu
     response = client.request(method, path)
     assert response.status_code == status
     assert isinstance(response.json()["detail"], str)
+
+
+# --- Error bombs: a 422 lists at most MAX_REPORTED_PROBLEMS problems --------------------------
+
+BOMB = 10_000
+"""Invalid items in one body: far more than a 422 lists."""
+
+
+def _bounded(response: Any, more: int, others: int = 0) -> list[dict[str, Any]]:
+    """The listed problems of a 422 that lists MAX_REPORTED_PROBLEMS and counts ``more`` besides
+    up to ``others`` that the request also has (a limit, a shape: as the endpoint checks)."""
+    assert response.status_code == 422, response.text[:300]
+    detail: list[dict[str, Any]] = strict_json(response.text)["detail"]
+    assert len(detail) == MAX_REPORTED_PROBLEMS + 1
+    counted = detail[-1]["ctx"]["more"]
+    assert more <= counted <= more + others
+    assert detail[-1] == {
+        "type": "too_many_errors",
+        "loc": ["body"],
+        "msg": f"... and {counted:,} more problems (at most {MAX_REPORTED_PROBLEMS} are listed)",
+        "ctx": {"more": counted},
+    }
+    return detail[:-1]
+
+
+POST_BODIES: dict[str, Body] = {
+    "/forward": examples.FORWARD,
+    "/loss": examples.LOSS,
+    "/backward": examples.LOSS,
+    "/gradcheck": examples.GRADCHECK,
+    "/check": examples.CHECK,
+    "/train": examples.TRAIN,
+    "/train/stream": examples.TRAIN,
+    "/export": {**examples.TRAIN, "format": "numpy"},
+    "/explain": examples.EXPLAIN,
+}
+
+
+@pytest.mark.parametrize("path", sorted(POST_BODIES))
+@pytest.mark.parametrize("strings", [1_000, BOMB], ids=["on the loop", "in a worker thread"])
+def test_a_string_bomb_in_inputs_lists_the_first_problems(
+    client: TestClient, path: str, strings: int
+) -> None:
+    """Strings for numbers: the first hundred, each with its loc, then the count (a body of a
+    thousand is validated on the event loop, of ten thousand in the thread pool)."""
+    body = POST_BODIES[path] | {"inputs": ["a"] * strings}
+    listed = _bounded(client.post(path, json=body), strings - MAX_REPORTED_PROBLEMS)
+    assert [e["loc"] for e in listed] == [["body", "inputs", i] for i in range(100)]
+    assert {(e["type"], e["msg"], e["input"]) for e in listed} == {
+        ("float_type", "Input should be a valid number", "a")
+    }
+
+
+@pytest.mark.parametrize("path", sorted(POST_BODIES))
+def test_ragged_rows_list_the_first_problems(client: TestClient, path: str) -> None:
+    """A batch whose rows are all one number short: the first hundred rows, then the count."""
+    body = copy.deepcopy(POST_BODIES[path])
+    body["inputs"] = [[1.0, 2.0, 3.0]] + [[1.0]] * BOMB
+    if "targets" in body:
+        body["targets"] = [[1.0]] * (BOMB + 1)
+    listed = _bounded(client.post(path, json=body), BOMB - MAX_REPORTED_PROBLEMS, others=3)
+    assert [e["loc"] for e in listed] == [["body", "inputs", i] for i in range(1, 101)]
+    assert listed[0]["msg"] == "inputs row 1 has 1 number but layer 0 expects 3 inputs"
+
+
+@pytest.mark.parametrize(
+    ("body", "first_loc", "more"),
+    [
+        (  # a number in every row of a batch, and rows that are no rows
+            examples.FORWARD | {"inputs": [[1.0, "a", 2.0]] * BOMB + ["row"] * 5},
+            ["body", "inputs", 0, 1],
+            BOMB + 5 - 100,
+        ),
+        (
+            _with_layer(0, weights=[["w"] * 3] * BOMB),
+            ["body", "network", "layers", 0, "weights", 0, 0],
+            3 * BOMB - 100,
+        ),
+        (
+            _with_layer(1, bias=[None] * BOMB),
+            ["body", "network", "layers", 1, "bias", 0],
+            BOMB - 100,
+        ),
+        (
+            _train(**{f"unknown_{i}": i for i in range(BOMB)}),
+            ["body", "unknown_0"],
+            BOMB - 100,
+        ),
+    ],
+    ids=["batch", "weights", "bias", "unknown fields"],
+)
+def test_every_kind_of_bomb_is_bounded(
+    client: TestClient, body: Body, first_loc: list[Any], more: int
+) -> None:
+    over_sample_limit = int(len(body["inputs"]) > get_settings().max_samples.value)
+    listed = _bounded(client.post("/train", json=body), more, others=over_sample_limit)
+    assert listed[0]["loc"] == first_loc
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/train", _train(network={"layers": [{}] * BOMB}), ["body", "network", "layers"]),
+        (
+            "/train",
+            _train(
+                optimizer={"type": "adam"},
+                optimizer_state={"type": "adam", "step": 1, "exp_avg": [{}] * BOMB},
+            ),
+            ["body", "optimizer_state", "exp_avg"],
+        ),
+        (
+            "/check",
+            examples.CHECK | {"claimed": {"layers": [{}] * BOMB}},
+            ["body", "claimed", "layers"],
+        ),
+        ("/init", {"sizes": ["a"] * BOMB}, ["body", "sizes"]),
+    ],
+    ids=["layers", "optimizer state", "claimed layers", "init sizes"],
+)
+def test_a_list_longer_than_the_layer_limit_is_refused_before_its_items(
+    client: TestClient, path: str, body: Body, loc: list[Any]
+) -> None:
+    """One entry naming the limit, not one per (invalid) item."""
+    detail = strict_json(client.post(path, json=body).text)["detail"]
+    assert [(e["type"], e["loc"]) for e in detail] == [("limit_exceeded", loc)]
+    assert "BACKPROP_MAX_LAYERS" in detail[0]["msg"]
+
+
+def test_unknown_fields_of_init_and_datasets_are_bounded(client: TestClient) -> None:
+    many = {f"k{i}": 0 for i in range(BOMB)}
+    for path, body in (("/init", examples.INIT | many), ("/datasets", examples.DATASET | many)):
+        listed = _bounded(client.post(path, json=body), BOMB - 100)
+        assert listed[0] == {
+            "type": "extra_forbidden",
+            "loc": ["body", "k0"],
+            "msg": "Extra inputs are not permitted",
+            "input": 0,
+        }
+
+
+def test_long_strings_are_echoed_cut_short(client: TestClient) -> None:
+    """A megabyte string as a number, or as an unknown field's name, comes back cut to 100
+    characters and marked."""
+    long = "x" * 1_000_000
+    cut = "x" * MAX_ECHOED_CHARS + "…"
+    detail = client.post("/forward", json=examples.FORWARD | {"inputs": [long]}).json()["detail"]
+    assert detail == [
+        {
+            "type": "float_type",
+            "loc": ["body", "inputs", 0],
+            "msg": "Input should be a valid number",
+            "input": cut,
+        }
+    ]
+    detail = client.post("/forward", json=examples.FORWARD | {long: [long] * 3}).json()["detail"]
+    assert detail == [
+        {
+            "type": "extra_forbidden",
+            "loc": ["body", cut],
+            "msg": "Extra inputs are not permitted",
+            "input": [cut] * 3,
+        }
+    ]
+
+
+def test_a_large_body_is_validated_in_a_worker_thread(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over INLINE_BODY_BYTES, valid or not, parsing and validation leave the event loop."""
+    threads: list[str] = []
+    real = routing._validated
+
+    def recording(field: Any, body: bytes) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(field, body)
+
+    monkeypatch.setattr(routing, "_validated", recording)
+    samples = routing.INLINE_BODY_BYTES // 10
+    valid = examples.FORWARD | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
+    assert client.post("/forward", json=valid).status_code == 200
+    invalid = examples.TRAIN | {"inputs": ["a"] * (routing.INLINE_BODY_BYTES // 4)}
+    assert client.post("/train", json=invalid).status_code == 422
+    malformed = b"[" * (routing.INLINE_BODY_BYTES + 1)
+    headers = {"content-type": "application/json"}
+    assert client.post("/train", content=malformed, headers=headers).status_code == 422
+    assert client.post("/forward", json=examples.FORWARD).status_code == 200
+    assert threads == ["AnyIO worker thread"] * 3
+
+
+@pytest.mark.parametrize(
+    "path", ["/forward", "/loss", "/backward", "/gradcheck", "/train", "/train/stream", "/export"]
+)
+def test_a_large_valid_body_validated_in_a_worker_thread_is_answered(
+    client: TestClient, path: str
+) -> None:
+    """The model validated off the loop is what the endpoint gets (FastAPI takes it as it is)."""
+    samples = routing.INLINE_BODY_BYTES // 16
+    body = POST_BODIES[path] | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
+    if "targets" in body:
+        body["targets"] = [[1.0]] * samples
+    if "epochs" in body:
+        body["epochs"] = 1
+    assert len(json.dumps(body)) > routing.INLINE_BODY_BYTES
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text[:300]
+    if path in ("/forward", "/loss", "/backward"):
+        assert response.json()["outputs"] == [pytest.approx([-0.885])] * samples

@@ -184,6 +184,8 @@ def test_an_unexpected_error_is_a_json_500_with_the_request_id(
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal Server Error"}
     assert response.headers["x-request-id"] == "crash-1"
+    # The server closes the connection after an exception: the answer says so.
+    assert response.headers["connection"] == "close"
     line = _line_of(capsys.readouterr().out, "crash-1")
     assert (line["status"], line["level"], line["route"]) == (500, "error", "/probe/crash")
 
