@@ -1,5 +1,6 @@
 """Diagnostics: a gradient check by finite differences, and a hand derivation checked."""
 
+from time import monotonic
 from typing import Annotated, Any
 
 import numpy as np
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Body
 from app import examples
 from app.api.convert import rows, to_batch, to_parameters
 from app.api.routing import OrjsonRoute
+from app.config import get_settings
 from app.nn.check import Check, check
 from app.nn.explain import step_of
 from app.nn.gradcheck import Kink, gradcheck
@@ -63,7 +65,9 @@ def gradient_check(
     """Compare the analytic gradients with central finite differences, per layer and tensor."""
     params = to_parameters(request.network)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
-    result = gradcheck(params, to_batch(request.inputs), targets, loss, request.epsilon)
+    deadline = monotonic() + get_settings().deadline_seconds.value
+    inputs = to_batch(request.inputs)
+    result = gradcheck(params, inputs, targets, loss, request.epsilon, deadline)
     limits = result.tolerance
     return GradcheckResponse.model_construct(
         passed=result.passed,

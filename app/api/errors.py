@@ -24,7 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
 from app.api.metrics import record_rejection
-from app.nn.errors import NonFiniteError
+from app.config import get_settings
+from app.nn.errors import DeadlineError, NonFiniteError
 from app.schemas.base import MAX_REPORTED_PROBLEMS, TOO_MANY_ERRORS, more_problems
 
 _MAX_ECHOED_ITEMS = 16
@@ -123,6 +124,19 @@ async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
     return JSONResponse({"detail": [error]}, status_code=422)
 
 
+async def deadline_exceeded(request: Request, exc: DeadlineError) -> JSONResponse:
+    """422 for work that passed ``BACKPROP_DEADLINE_SECONDS`` before it was done (a run of
+    /train ends with its own status instead)."""
+    limit = get_settings().deadline_seconds
+    message = (
+        f"{exc.what} took longer than the deadline of {limit.value:,} s (set by {limit.env}), "
+        f"after {exc.done:,} of at most {exc.total:,} {exc.parts}; {exc.hint}"
+    )
+    record_rejection("deadline_exceeded")
+    error = {"type": "deadline_exceeded", "loc": ["body"], "msg": message}
+    return JSONResponse({"detail": [error]}, status_code=422)
+
+
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Every other HTTP error (404, 405, 413, ...) as ``{"detail": "..."}``."""
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
@@ -141,5 +155,6 @@ async def send_error(
 HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
     RequestValidationError: validation_error,
     NonFiniteError: non_finite,
+    DeadlineError: deadline_exceeded,
     HTTPException: http_error,
 }

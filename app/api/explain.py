@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header
-from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from app import examples
@@ -21,6 +20,7 @@ from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
 from app.api.negotiation import preferred
 from app.api.routing import OrjsonRoute
 from app.config import get_settings
+from app.nn.errors import DeadlineError
 from app.nn.explain import explain
 from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import operands
@@ -88,13 +88,8 @@ def before_deadline(steps: Iterator[Entry], seconds: int, most: int) -> Iterator
     deadline = monotonic() + seconds
     for written, step in enumerate(steps):
         if monotonic() > deadline:
-            message = (
-                f"writing the worked solution took longer than the deadline of {seconds:,} s "
-                f"(set by BACKPROP_DEADLINE_SECONDS), after {written:,} of at most {most:,} "
-                "steps; ask for fewer: a smaller max_steps or max_terms"
-            )
-            error = {"type": "deadline_exceeded", "loc": ("body",), "msg": message}
-            raise RequestValidationError([error])
+            hint = "ask for fewer: a smaller max_steps or max_terms"
+            raise DeadlineError("writing the worked solution", written, most, "steps", hint)
         yield step
 
 

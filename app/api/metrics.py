@@ -34,6 +34,7 @@ RejectionReason = Literal[
     "body_too_large",
     "busy",
     "non_finite",
+    "deadline_exceeded",
     "body_timeout",
     "header_timeout",
     "header_too_large",

@@ -31,6 +31,15 @@ class EngineError(Exception):
     """Base class of every error the engine raises on purpose."""
 
 
+class DeadlineError(EngineError):
+    """Work passed its deadline before it was done: ``done`` of at most ``total`` ``parts``;
+    ``hint`` says how to ask for less."""
+
+    def __init__(self, what: str, done: int, total: int, parts: str, hint: str) -> None:
+        self.what, self.done, self.total, self.parts, self.hint = what, done, total, parts, hint
+        super().__init__(f"{what} passed its deadline after {done:,} of at most {total:,} {parts}")
+
+
 class NonFiniteError(EngineError):
     """A computed value overflowed to ±inf or became NaN although every input was finite."""
 

@@ -5,7 +5,8 @@ the loss evaluated: ``n = (L(w + ε) − L(w − ε)) / h``, where ``h = (w + ε
 float64 actually took (``2ε`` up to rounding, so rounding ``w ± ε`` biases nothing; the caller
 makes sure ``h > 0``). An entry's errors against the analytic ``a`` are ``|a − n|`` (absolute) and
 ``|a − n| / max(|a|, |n|)`` (relative, 0 when both are 0); the entry passes when either is within
-:func:`tolerance`. That costs ``2 × parameters`` forward passes.
+:func:`tolerance`. That costs ``2 × parameters`` forward passes; past an optional ``deadline`` (a
+``time.monotonic()`` value) the check stops between two parameters with :class:`DeadlineError`.
 
 Differences are unreliable at a kink: a relu or leaky_relu unit whose ``z`` changes side of 0 in
 one of the perturbed passes (its slope differs on the two sides of ``w``) is reported as a
@@ -13,11 +14,12 @@ one of the perturbed passes (its slope differs on the two sides of ``w``) is rep
 """
 
 from dataclasses import dataclass
+from time import monotonic
 
 import numpy as np
 
 from app.nn.activations import ActivationName
-from app.nn.errors import NonFiniteError, quiet_floating
+from app.nn.errors import DeadlineError, NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import Parameters, check_gradients_finite, compute_gradients, evaluate
 from app.nn.types import Array
@@ -85,16 +87,25 @@ class GradCheck:
 
 @quiet_floating
 def finite_differences(
-    params: Parameters, x: Array, t: Array, loss: Loss, epsilon: float
+    params: Parameters,
+    x: Array,
+    t: Array,
+    loss: Loss,
+    epsilon: float,
+    deadline: float | None = None,
 ) -> tuple[Parameters, list[Array]]:
     """Central differences of the loss for every parameter, and per layer a ``(samples, units)``
-    mask of the kinked units whose ``z`` changed side of 0 in some perturbed pass."""
+    mask of the kinked units whose ``z`` changed side of 0 in some perturbed pass; past
+    ``deadline`` a :class:`DeadlineError` between two parameters."""
     base = evaluate(params, x, t, loss)[0]
     kinked = [index for index, name in enumerate(params.activations) if name in KINKED]
     positive = {index: base.z[index] > 0 for index in kinked}
     crossed = [np.zeros(z.shape, dtype=bool) for z in base.z]
     probe, numeric = params.copy(), params.empty_like()
     for i, w in enumerate(params.flat):
+        if deadline is not None and monotonic() >= deadline:
+            hint = "ask for less: fewer samples or a smaller network"
+            raise DeadlineError("the gradient check", i, params.flat.size, "parameters", hint)
         values = []
         for moved in (w + epsilon, w - epsilon):
             probe.flat[i] = moved
@@ -131,12 +142,20 @@ def compare(
     ]
 
 
-def gradcheck(params: Parameters, x: Array, t: Array, loss: Loss, epsilon: float) -> GradCheck:
-    """Check :func:`compute_gradients` against :func:`finite_differences` with step ``epsilon``."""
+def gradcheck(
+    params: Parameters,
+    x: Array,
+    t: Array,
+    loss: Loss,
+    epsilon: float,
+    deadline: float | None = None,
+) -> GradCheck:
+    """Check :func:`compute_gradients` against :func:`finite_differences` with step ``epsilon``,
+    within ``deadline`` if one is given."""
     fwd, _ = evaluate(params, x, t, loss)
     analytic = compute_gradients(params, fwd, t, loss)
     check_gradients_finite(analytic)
-    numeric, crossed = finite_differences(params, x, t, loss, epsilon)
+    numeric, crossed = finite_differences(params, x, t, loss, epsilon, deadline)
     limits = tolerance(epsilon)
     kinks = [
         Kink(layer, int(sample), int(unit), float(fwd.z[layer][sample, unit]))

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import app.api.diagnostics as diagnostics_api
+import app.nn.gradcheck as gradcheck_engine
 from app import examples
 from tests.helpers import strict_json
 from tests.notebook_values import PRINTED, PRINTED_UPDATES
@@ -130,6 +132,58 @@ def test_gradcheck_epsilon_too_small_for_a_parameter(client: TestClient) -> None
     error = _only_error(client, "/gradcheck", body)
     assert (error["type"], error["loc"]) == ("invalid_combination", ["body", "epsilon"])
     assert "below float64's resolution at the parameter 1e+07" in error["msg"]
+
+
+def _wide_gradcheck(hidden: int, samples: int) -> Body:
+    """A 1-hidden-1 ReLU network's gradient check on ``samples`` samples: 3·hidden + 1
+    parameters."""
+    rng = np.random.default_rng(0)
+    layers = [
+        {
+            "weights": rng.normal(size=(hidden, 1)).tolist(),
+            "bias": rng.normal(size=hidden).tolist(),
+            "activation": "relu",
+        },
+        {"weights": rng.normal(size=(1, hidden)).tolist(), "bias": [0.1], "activation": "identity"},
+    ]
+    inputs = rng.normal(size=(samples, 1)).tolist()
+    return {"network": {"layers": layers}, "inputs": inputs, "targets": inputs}
+
+
+def test_gradcheck_stops_at_the_deadline(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a clock at 1 s per parameter the default 30 s deadline stops the check after 29 of
+    the network's 31 parameters (the clock is read before each): a 422 naming the deadline,
+    counted as its own rejection."""
+    ticks = iter(range(1, 10**6))
+    monkeypatch.setattr(diagnostics_api, "monotonic", lambda: 0.0)
+    monkeypatch.setattr(gradcheck_engine, "monotonic", lambda: float(next(ticks)))
+    counted = _deadline_rejections(client)
+    error = _only_error(client, "/gradcheck", _wide_gradcheck(hidden=10, samples=2))
+    assert (error["type"], error["loc"]) == ("deadline_exceeded", ["body"])
+    assert error["msg"] == (
+        "the gradient check took longer than the deadline of 30 s (set by "
+        "BACKPROP_DEADLINE_SECONDS), after 29 of at most 31 parameters; ask for less: fewer "
+        "samples or a smaller network"
+    )
+    assert _deadline_rejections(client) == counted + 1
+
+
+def _deadline_rejections(client: TestClient) -> float:
+    """The count of requests refused for passing their deadline, from /metrics."""
+    line = 'backprop_rejected_requests_total{reason="deadline_exceeded"} '
+    found = [row for row in client.get("/metrics").text.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
+
+
+def test_gradcheck_deadline_in_real_time(limited_client: Callable[..., TestClient]) -> None:
+    """A check of 1,501 parameters on 999 samples (half a minute of work or more) under a 1 s
+    deadline answers its 422."""
+    client = limited_client(BACKPROP_DEADLINE_SECONDS=1)
+    error = _only_error(client, "/gradcheck", _wide_gradcheck(hidden=500, samples=999))
+    assert error["type"] == "deadline_exceeded"
+    assert "deadline of 1 s (set by BACKPROP_DEADLINE_SECONDS)" in error["msg"]
 
 
 def test_gradcheck_work_limit(limited_client: Callable[..., TestClient]) -> None:
