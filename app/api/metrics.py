@@ -38,6 +38,7 @@ RejectionReason = Literal[
     "header_timeout",
     "header_too_large",
     "connections",
+    "send_timeout",
 ]
 REJECTION_REASONS: Final = get_args(RejectionReason)
 # 1 ms … 60 s: from /livez to the longest training run a deadline allows.
@@ -74,7 +75,8 @@ REJECTIONS: Final = Counter(
     "backprop_rejected_requests_total",
     "Requests refused, per reason: validation and non_finite (422), body_too_large (413), "
     "busy (503), body_timeout (408); and by the HTTP protocol before the app: header_timeout "
-    "(408), header_too_large (431), connections (503, the worker's connection bound).",
+    "(408), header_too_large (431), connections (503, the worker's connection bound), "
+    "send_timeout (499: the client read none of its answer in time; the connection is aborted).",
     ["reason"],
     registry=REGISTRY,
 )
