@@ -30,9 +30,12 @@ from app.api.convert import (
     to_parameters,
     to_state,
 )
+from app.api.disconnect import client_gone
 from app.api.metrics import record_training
+from app.api.observability import CLIENT_CLOSED_REQUEST
 from app.api.routing import OrjsonRoute
 from app.config import get_settings
+from app.nn.errors import CancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
 from app.nn.training import EpochRecord, Part, Run, TrainingResult, Validation, train
@@ -94,8 +97,9 @@ class TrainingRun:
     """The fields of each entry (the request's ``included``, worked out once)."""
 
 
-def start(request: TrainRequest) -> TrainingRun:
-    """Start training; a non-finite initial network raises here, before any answer is sent."""
+def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) -> TrainingRun:
+    """Start training; a non-finite initial network raises here, before any answer is sent.
+    ``cancelled`` (see :func:`app.nn.training.train`) stops the run when the client has gone."""
     params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
     data, fields = request.validation, request.included
@@ -116,6 +120,7 @@ def start(request: TrainRequest) -> TrainingRun:
         every=request.trace.every,
         keep={part for name in fields for part in NEEDS[name]},
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
+        cancelled=cancelled,
         **stop,
     )
     return TrainingRun(request, targets, loss, epochs, perf_counter(), fields)
@@ -206,10 +211,14 @@ def _json_array(entries: Iterable[bytes]) -> bytearray:
 @router.post("/train", response_model=TrainResponse)
 def train_network(
     request: Annotated[TrainRequest, Body(openapi_examples=TRAIN_EXAMPLES)],
+    gone: Annotated[Callable[[], bool], Depends(client_gone, scope="function")],
 ) -> Response:
     """Train with SGD, Adam or AdamW, full-batch or in mini-batches; return the trace."""
-    run = start(request)
-    trace = _json_array(recorded(run))
+    run = start(request, cancelled=gone)
+    try:
+        trace = _json_array(recorded(run))
+    except CancelledError:  # the client has gone: the status is for the access log
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     result = run.epochs.result
     record_training(result.status, result.epochs_run)
     # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and

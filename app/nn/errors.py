@@ -31,6 +31,10 @@ class EngineError(Exception):
     """Base class of every error the engine raises on purpose."""
 
 
+class CancelledError(EngineError):
+    """The caller's ``cancelled`` check said to stop: nobody wants the result any more."""
+
+
 class NonFiniteError(EngineError):
     """A computed value overflowed to ±inf or became NaN although every input was finite."""
 

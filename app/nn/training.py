@@ -18,7 +18,7 @@ validation loss seen (strictly), and returns the network that had it, with the o
 it had then. A validation loss that is not finite is None and never an improvement.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
 from typing import Literal, cast, get_args
@@ -26,7 +26,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from app.nn.errors import NonFiniteError, quiet_floating
+from app.nn.errors import CancelledError, NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import (
     ForwardPass,
@@ -128,6 +128,7 @@ class _Plan:
     validation: tuple[Array, Array] | None = None
     validation_loss_below: float | None = None
     patience: int | None = None
+    cancelled: Callable[[], bool] | None = None
 
     @property
     def watches(self) -> bool:
@@ -155,13 +156,16 @@ class _Plan:
         return target is not None and loss is not None and loss <= target
 
     def stop(self, epoch: int, value: float) -> Status | None:
-        """Why training stops after ``epoch`` ended with loss ``value``, if it does."""
+        """Why training stops after ``epoch`` ended with loss ``value``, if it does; raises
+        :class:`CancelledError` when the caller has cancelled the run."""
         if self.reached(value):
             return "target_reached"
         if epoch == self.epochs:
             return "completed"
         if self.deadline is not None and monotonic() >= self.deadline:
             return "deadline_exceeded"
+        if self.cancelled is not None and self.cancelled():
+            raise CancelledError
         return None
 
     def batches(self, epoch: int) -> list[slice] | list[NDArray[np.int64]]:
@@ -202,6 +206,7 @@ def train(
     validation: tuple[Array, Array] | None = None,
     validation_loss_below: float | None = None,
     patience: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> "Run":
     """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
@@ -214,7 +219,9 @@ def train(
     ``deadline`` (a ``time.monotonic()`` value). Each record keeps the parts named in ``keep``
     (default: all of them). ``validation``, inputs and targets, is what records and the result
     measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
-    (they need it). The initial network must be finite on ``(x, t)``: otherwise
+    (they need it). ``cancelled``, asked after every epoch that does not end the run, stops it
+    by raising :class:`CancelledError` from the iteration when it returns True (the caller's
+    client has gone). The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised here, before the run exists.
     """
     if validation is None and (validation_loss_below is not None or patience is not None):
@@ -224,7 +231,7 @@ def train(
     parts = frozenset(keep) - (frozenset() if validation is not None else {"validation"})
     plan = _Plan(
         x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts,
-        validation, validation_loss_below, patience,
+        validation, validation_loss_below, patience, cancelled,
     )  # fmt: skip
     return Run(params, state, plan)
 

@@ -1,0 +1,30 @@
+"""Whether the client of a request has gone, for long work in the thread pool that nobody would
+read: :func:`client_gone` is a dependency whose value the work asks between its steps.
+
+A task waits for the request's next ASGI message: once the body has been read, the server's next
+one is ``http.disconnect``, when the client closes the connection (or the answer is complete).
+The task ends when the endpoint returns. A stream needs none of this: Starlette stops it when the
+client goes.
+"""
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+
+from fastapi import Request
+
+
+async def client_gone(request: Request) -> AsyncIterator[Callable[[], bool]]:
+    """A check, safe to call from any thread, that says whether the client has gone."""
+    gone = threading.Event()
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield gone.is_set
+    finally:
+        watcher.cancel()
