@@ -177,7 +177,8 @@ class Observability:
             duration = (exchange.ended or time.perf_counter()) - exchange.started
             # The answer never ended, with no error: the client went away first (or the server
             # cut off a client that read none of it, which says why in ``record.reason``).
-            gone = record.reason is not None or (exchange.ended is None and not exchange.failed)
+            ended = exchange.ended is not None or exchange.failed
+            gone = record.gone or record.reason is not None or not ended
             status = CLIENT_CLOSED_REQUEST if gone else exchange.status
             route = route_template(scope, status)
             method = scope["method"] if scope["method"] in _METHODS else "other"

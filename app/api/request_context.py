@@ -24,6 +24,8 @@ class RequestRecord:
     request_id: str
     epochs: int | None = None
     rejection_counted: bool = False
+    gone: bool = False
+    """Whether the code serving the request stopped because its client had gone."""
     reason: str | None = None
     """Why the answer did not reach the client, when the server cut it off (``send_timeout``)."""
     logged: bool = False

@@ -31,7 +31,7 @@ class EngineError(Exception):
     """Base class of every error the engine raises on purpose."""
 
 
-class CancelledError(EngineError):
+class RunCancelledError(EngineError):
     """The caller's ``cancelled`` check said to stop: nobody wants the result any more."""
 
 

@@ -26,7 +26,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from app.nn.errors import CancelledError, NonFiniteError, quiet_floating
+from app.nn.errors import NonFiniteError, RunCancelledError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import (
     ForwardPass,
@@ -157,7 +157,7 @@ class _Plan:
 
     def stop(self, epoch: int, value: float) -> Status | None:
         """Why training stops after ``epoch`` ended with loss ``value``, if it does; raises
-        :class:`CancelledError` when the caller has cancelled the run."""
+        :class:`RunCancelledError` when the caller has cancelled the run."""
         if self.reached(value):
             return "target_reached"
         if epoch == self.epochs:
@@ -165,7 +165,7 @@ class _Plan:
         if self.deadline is not None and monotonic() >= self.deadline:
             return "deadline_exceeded"
         if self.cancelled is not None and self.cancelled():
-            raise CancelledError
+            raise RunCancelledError
         return None
 
     def batches(self, epoch: int) -> list[slice] | list[NDArray[np.int64]]:
@@ -220,7 +220,7 @@ def train(
     (default: all of them). ``validation``, inputs and targets, is what records and the result
     measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
     (they need it). ``cancelled``, asked after every epoch that does not end the run, stops it
-    by raising :class:`CancelledError` from the iteration when it returns True (the caller's
+    by raising :class:`RunCancelledError` from the iteration when it returns True (the caller's
     client has gone). The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised here, before the run exists.
     """
