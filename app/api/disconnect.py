@@ -3,8 +3,9 @@ read: :func:`client_gone` is a dependency whose value the work asks between its 
 
 A task waits for the request's next ASGI message: once the body has been read, the server's next
 one is ``http.disconnect``, when the client closes the connection (or the answer is complete).
-The task ends when the endpoint returns. A stream needs none of this: Starlette stops it when the
-client goes.
+The task ends with the dependency: when the endpoint returns (``Depends(client_gone,
+scope="function")``, for an answer computed whole) or when the answer has been sent (the default
+scope, for a stream, whose training runs while it is sent).
 """
 
 import asyncio
