@@ -40,9 +40,9 @@ class Settings:
     The body must arrive with no pause over ``body_timeout_seconds`` and, past that, at
     ``body_min_rate`` bytes per second or faster (else a ``408``). ``python -m app.serve`` also
     closes a connection whose request head is not complete after ``header_timeout_seconds`` or
-    over ``max_header_bytes``, and each worker keeps at most ``max_connections`` open, and
-    aborts a connection whose answer waits ``send_timeout_seconds`` on a client that reads none
-    of it (the compute slot and the answer's memory are freed).
+    over ``max_header_bytes``, each worker keeps at most ``max_connections`` open, and a
+    connection whose answer has waited ``send_timeout_seconds`` on a client that reads none of it
+    is aborted (its compute slot and the answer's memory are freed).
     """
 
     max_body_bytes: Limit = Limit(16 * 1024 * 1024, "BACKPROP_MAX_BODY_BYTES")

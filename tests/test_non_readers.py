@@ -154,6 +154,10 @@ def test_streams_nobody_reads_free_their_slots_after_the_send_timeout(tmp_path: 
         _wait_for_busy(url)
         waited = _wait_for_a_slot(url, within=SEND_TIMEOUT + 4 * SLACK_SECONDS)
         assert waited > SEND_TIMEOUT - 1
+        # Each stream fills its buffer, and starts its timeout, at its own pace.
+        started = time.monotonic()
+        while _rejections(url)["send_timeout"] < 4 and time.monotonic() - started < 20:
+            time.sleep(0.2)
         assert _rejections(url)["send_timeout"] == 4
     streams = [line for line in _log_lines(log) if line.get("route") == "/train/stream"]
     assert [(line["status"], line.get("reason")) for line in streams] == [(499, "send_timeout")] * 4

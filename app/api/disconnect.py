@@ -20,9 +20,9 @@ async def client_gone(request: Request) -> AsyncIterator[Callable[[], bool]]:
     gone = threading.Event()
 
     async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        gone.set()
+        # After the body the next message is the disconnect; anything else ends the watch.
+        if (await request.receive())["type"] == "http.disconnect":
+            gone.set()
 
     watcher = asyncio.create_task(watch())
     try:
