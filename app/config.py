@@ -40,7 +40,9 @@ class Settings:
     The body must arrive with no pause over ``body_timeout_seconds`` and, past that, at
     ``body_min_rate`` bytes per second or faster (else a ``408``). ``python -m app.serve`` also
     closes a connection whose request head is not complete after ``header_timeout_seconds`` or
-    over ``max_header_bytes``, and each worker keeps at most ``max_connections`` open.
+    over ``max_header_bytes``, each worker keeps at most ``max_connections`` open, and a
+    connection whose answer has waited ``send_timeout_seconds`` on a client that reads none of it
+    is aborted (its compute slot and the answer's memory are freed).
     """
 
     max_body_bytes: Limit = Limit(16 * 1024 * 1024, "BACKPROP_MAX_BODY_BYTES")
@@ -58,6 +60,7 @@ class Settings:
     header_timeout_seconds: Limit = Limit(10, "BACKPROP_HEADER_TIMEOUT_SECONDS")
     max_header_bytes: Limit = Limit(64 * 1024, "BACKPROP_MAX_HEADER_BYTES")
     max_connections: Limit = Limit(2048, "BACKPROP_MAX_CONNECTIONS")
+    send_timeout_seconds: Limit = Limit(30, "BACKPROP_SEND_TIMEOUT_SECONDS")
 
 
 def _read_limit(default: Limit) -> Limit:

@@ -9,9 +9,10 @@ worker a connection reaches. ``HOST`` and ``PORT`` say where to listen. On
 SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (up to
 ``GRACEFUL_TIMEOUT`` seconds, default 30). uvicorn closes a keep-alive connection idle for
 ``KEEPALIVE_TIMEOUT`` seconds (default 5); its HTTP protocol is
-:class:`~app.http_protocol.GuardedHttpToolsProtocol`, which also bounds each request head in time
-and size and each worker's open connections and answers what it cannot parse in the API's format,
-and the process may open enough files for them.
+:class:`~app.send_timeout.SendTimeoutProtocol`, which also bounds each request head in time
+and size, each worker's open connections and answers what it cannot parse in the API's format
+(:mod:`app.http_protocol`), and bounds the time an answer waits on a client that does not read
+it (:mod:`app.send_timeout`), and the process may open enough files for them.
 """
 
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 import uvicorn
 
 from app.config import Settings, get_settings
-from app.http_protocol import GuardedHttpToolsProtocol
+from app.send_timeout import SendTimeoutProtocol
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -107,7 +108,7 @@ def main() -> None:
             host=os.environ.get("HOST", "127.0.0.1"),
             port=_positive_int("PORT", 8000),
             workers=workers,
-            http=GuardedHttpToolsProtocol,
+            http=SendTimeoutProtocol,
             timeout_keep_alive=_positive_int("KEEPALIVE_TIMEOUT", 5),
             timeout_graceful_shutdown=_positive_int("GRACEFUL_TIMEOUT", 30),
             access_log=False,  # the app writes one JSON line per request instead

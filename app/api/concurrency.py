@@ -10,19 +10,28 @@ server-wide whichever worker the connection reached, and a crashed worker's slot
 themselves (the kernel drops its locks). The kernel spreads connections over the workers
 unevenly, so a worker that runs more than its share of the slots answers with
 ``Connection: close``: the client's next connection may reach a less busy worker.
+
+When this process has run no compute request for :data:`IDLE_TRIM_SECONDS`, it hands the memory
+its allocator keeps for the next request back to the kernel (:func:`app.allocator.give_back_freed`):
+an idle server returns to its idle size, a busy one keeps its memory warm.
 """
 
+import asyncio
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.allocator import give_back_freed
 from app.api.errors import send_error
 from app.config import Limit
 
 RETRY_AFTER_SECONDS = 1
+IDLE_TRIM_SECONDS = 10.0
+"""How long this process runs no compute request before it gives freed memory back."""
 
 
 class Slots(Protocol):
@@ -118,6 +127,9 @@ class ConcurrencyCap:
             if shared_dir is None
             else SharedSlots(shared_dir, limit.value, workers)
         )
+        self.running = 0  # this process's compute requests in flight
+        self.idle_since = 0.0
+        self.trim_timer: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Hold a slot until a compute request's answer is sent; refuse one when none is free."""
@@ -129,12 +141,14 @@ class ConcurrencyCap:
             await self._refuse(send)
             return
         held, crowded = True, self.slots.crowded()
+        self.running += 1
 
         def give_back() -> None:
             nonlocal held
             if held:
                 held = False
                 self.slots.give_back(slot)
+                self._finished()
 
         async def send_and_free(message: Message) -> None:
             if crowded and message["type"] == "http.response.start":
@@ -149,6 +163,29 @@ class ConcurrencyCap:
             await self.app(scope, receive, send_and_free)
         finally:
             give_back()
+
+    def _finished(self) -> None:
+        """Count a compute request done; the last one arms the idle timer (one at a time, so
+        that the timer costs nothing per request)."""
+        self.running -= 1
+        if self.running == 0:
+            self.idle_since = time.monotonic()
+            if self.trim_timer is None:
+                self.trim_timer = asyncio.get_running_loop().call_later(
+                    IDLE_TRIM_SECONDS, self._trim_if_idle
+                )
+
+    def _trim_if_idle(self) -> None:
+        """Give freed memory back if no compute request has run for IDLE_TRIM_SECONDS; else
+        look again when that much time will have passed since the last one."""
+        self.trim_timer = None
+        if self.running:
+            return  # the last of them re-arms the timer
+        wait = self.idle_since + IDLE_TRIM_SECONDS - time.monotonic()
+        if wait > 0:
+            self.trim_timer = asyncio.get_running_loop().call_later(wait, self._trim_if_idle)
+            return
+        give_back_freed()
 
     async def _refuse(self, send: Send) -> None:
         detail = (

@@ -42,6 +42,7 @@ RejectionReason = Literal[
     "malformed_request",
     "uri_too_long",
     "unsupported_upgrade",
+    "send_timeout",
 ]
 REJECTION_REASONS: Final = get_args(RejectionReason)
 # 1 ms … 60 s: from /livez to the longest training run a deadline allows.
@@ -80,7 +81,8 @@ REJECTIONS: Final = Counter(
     "busy (503), body_timeout (408); and by the HTTP protocol before the app: header_timeout "
     "(408), header_too_large (431), connections (503, the worker's connection bound), "
     "malformed_request (400, not valid HTTP/1.1), uri_too_long (414), unsupported_upgrade "
-    "(400, an Upgrade request with a body).",
+    "(400, an Upgrade request with a body), send_timeout (499: the client read none of its "
+    "answer in time; the connection is aborted).",
     ["reason"],
     registry=REGISTRY,
 )

@@ -12,7 +12,8 @@ request it
   :mod:`app.api.metrics`, and counts a 408, 413, 422 or 503 answer as a rejection unless the code
   that refused it already counted it with its own reason;
 * writes its line to :mod:`app.api.access_log` when the answer has been sent, for a stream when
-  the stream has ended;
+  the stream has ended; an answer that never ended without an error (the client went away, or
+  the send timeout cut it off) is logged with status 499;
 * answers an unexpected exception (before any answer started) with a JSON ``500``
   ``{"detail": "Internal Server Error"}`` and ``Connection: close``, then lets the exception
   reach the server, which logs it and closes the connection.
@@ -91,6 +92,34 @@ def log_refused_connection(
     return request_id
 
 
+def log_send_timeout(scope: Scope) -> None:
+    """Count and log a request whose answer the HTTP protocol cut off because the client read
+    none of it for the send timeout. A request still being served gets its own line with status
+    499 and this reason; one already logged (its answer was handed over whole, then waited in
+    the connection's buffer) gets a second line, with its id."""
+    try:
+        metrics.record_rejection("send_timeout")
+        record = request_context.of_scope(scope)
+        if record is not None and not record.logged:
+            record.reason, record.rejection_counted = "send_timeout", True
+            return
+        client = scope.get("client")
+        fields = {
+            "request_id": record.request_id if record else None,
+            "method": scope.get("method"),
+            "route": route_template(scope, CLIENT_CLOSED_REQUEST),
+            "path": str(scope.get("path", ""))[:_MAX_LOGGED_PATH],
+            "status": CLIENT_CLOSED_REQUEST,
+            "duration_ms": None,
+            "epochs": None,
+            "client": f"{client[0]}:{client[1]}" if client else None,
+            "reason": "send_timeout",
+        }
+        access_log.write(logging.WARNING, "send_timeout", fields)
+    except Exception:
+        _log.exception("could not record a send timeout")
+
+
 @dataclass
 class _Exchange:
     """One request's answer as the middleware saw it go out."""
@@ -116,6 +145,7 @@ class Observability:
         exchange = _Exchange(started=time.perf_counter())
         record = RequestRecord(request_context.request_id_of(scope))
         scope.setdefault("state", {})["request_id"] = record.request_id
+        request_context.attach(scope, record)
         token = request_context.begin(record)
 
         async def send_tagged(message: Message) -> None:
@@ -151,8 +181,10 @@ class Observability:
         """Metrics and the log line of a finished request; failures here never reach the client."""
         try:
             duration = (exchange.ended or time.perf_counter()) - exchange.started
-            # No answer and no error: the client went away first.
-            gone = not exchange.response_started and not exchange.failed
+            # The answer never ended, with no error: the client went away first (or the server
+            # cut off a client that read none of it, which says why in ``record.reason``).
+            ended = exchange.ended is not None or exchange.failed
+            gone = record.gone or record.reason is not None or not ended
             status = CLIENT_CLOSED_REQUEST if gone else exchange.status
             route = route_template(scope, status)
             method = scope["method"] if scope["method"] in _METHODS else "other"
@@ -171,7 +203,10 @@ class Observability:
                 "epochs": record.epochs,
                 "client": f"{client[0]}:{client[1]}" if client else None,
             }
+            if record.reason is not None:
+                fields["reason"] = record.reason
             level = logging.ERROR if exchange.failed or status >= 500 else logging.INFO
+            record.logged = True
             access_log.write(level, "request", fields)
         except Exception:
             _log.exception("could not record request %s", record.request_id)

@@ -24,7 +24,15 @@ class RequestRecord:
     request_id: str
     epochs: int | None = None
     rejection_counted: bool = False
+    gone: bool = False
+    """Whether the code serving the request stopped because its client had gone."""
+    reason: str | None = None
+    """Why the answer did not reach the client, when the server cut it off (``send_timeout``)."""
+    logged: bool = False
+    """Whether the request's access-log line has been written."""
 
+
+_SCOPE_KEY: Final = "backprop.request"
 
 _current: ContextVar[RequestRecord | None] = ContextVar("backprop_request", default=None)
 
@@ -41,6 +49,18 @@ def request_id_of(scope: Scope) -> str:
             text = value.decode("latin-1")
             return text if _REQUEST_ID.fullmatch(text) else new_request_id()
     return new_request_id()
+
+
+def attach(scope: Scope, record: RequestRecord) -> None:
+    """Keep ``record`` in the request's scope, where the HTTP protocol finds it (it runs outside
+    the request's context)."""
+    scope[_SCOPE_KEY] = record
+
+
+def of_scope(scope: Scope) -> RequestRecord | None:
+    """The record that :func:`attach` kept in ``scope``, if any."""
+    record = scope.get(_SCOPE_KEY)
+    return record if isinstance(record, RequestRecord) else None
 
 
 def begin(record: RequestRecord) -> Token[RequestRecord | None]:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from app import examples
+from app.api import request_context
 from app.api.convert import (
     JSONObject,
     layer_values_json,
@@ -30,9 +31,12 @@ from app.api.convert import (
     to_parameters,
     to_state,
 )
+from app.api.disconnect import client_gone
 from app.api.metrics import record_training
+from app.api.observability import CLIENT_CLOSED_REQUEST
 from app.api.routing import OrjsonRoute
 from app.config import get_settings
+from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
 from app.nn.training import EpochRecord, Part, Run, TrainingResult, Validation, train
@@ -94,8 +98,9 @@ class TrainingRun:
     """The fields of each entry (the request's ``included``, worked out once)."""
 
 
-def start(request: TrainRequest) -> TrainingRun:
-    """Start training; a non-finite initial network raises here, before any answer is sent."""
+def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) -> TrainingRun:
+    """Start training; a non-finite initial network raises here, before any answer is sent.
+    ``cancelled`` (see :func:`app.nn.training.train`) stops the run when the client has gone."""
     params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
     data, fields = request.validation, request.included
@@ -116,6 +121,7 @@ def start(request: TrainRequest) -> TrainingRun:
         every=request.trace.every,
         keep={part for name in fields for part in NEEDS[name]},
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
+        cancelled=cancelled,
         **stop,
     )
     return TrainingRun(request, targets, loss, epochs, perf_counter(), fields)
@@ -206,10 +212,14 @@ def _json_array(entries: Iterable[bytes]) -> bytearray:
 @router.post("/train", response_model=TrainResponse)
 def train_network(
     request: Annotated[TrainRequest, Body(openapi_examples=TRAIN_EXAMPLES)],
+    gone: Annotated[Callable[[], bool], Depends(client_gone, scope="function")],
 ) -> Response:
     """Train with SGD, Adam or AdamW, full-batch or in mini-batches; return the trace."""
-    run = start(request)
-    trace = _json_array(recorded(run))
+    run = start(request, cancelled=gone)
+    try:
+        trace = _json_array(recorded(run))
+    except RunCancelledError:  # the client has gone: the status is for the access log
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     result = run.epochs.result
     record_training(result.status, result.epochs_run)
     # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and
@@ -220,8 +230,11 @@ def train_network(
 
 def _started_stream(
     request: Annotated[StreamTrainRequest, Body(openapi_examples=TRAIN_EXAMPLES)],
+    gone: Annotated[Callable[[], bool], Depends(client_gone)],
 ) -> TrainingRun:
-    return start(request)
+    """The stream's run, stopped when its client goes (the watch lasts until the stream ends):
+    with a sparse trace, a trip to the thread pool may train for long before its next line."""
+    return start(request, cancelled=gone)
 
 
 def _lines(run: TrainingRun) -> Iterator[bytes]:
@@ -254,10 +267,15 @@ def _next_lines(run: TrainingRun, lines: Iterator[bytes]) -> bytes:
 
 async def _chunks(run: TrainingRun, lines: Iterator[bytes]) -> AsyncIterator[bytes]:
     """The stream's body, computed in the thread pool a batch of lines per trip (for speed: a trip
-    per line cost more than the line). When the client goes away, sending fails and no further
-    trip is made: the training stops with the batch it was computing."""
-    while chunk := await run_in_threadpool(_next_lines, run, lines):
-        yield chunk
+    per line cost more than the line). When the client goes away no further trip is made, and
+    the run's ``cancelled`` check ends the one under way after its epoch."""
+    try:
+        while chunk := await run_in_threadpool(_next_lines, run, lines):
+            yield chunk
+    except RunCancelledError:  # the client has gone: the stream ends unread
+        record = request_context.current()
+        if record is not None:
+            record.gone = True
 
 
 # Documented as FastAPI documents a generator of EpochTrace | TrainSummary: response_model puts the

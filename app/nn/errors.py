@@ -40,6 +40,10 @@ class DeadlineError(EngineError):
         super().__init__(f"{what} passed its deadline after {done:,} of at most {total:,} {parts}")
 
 
+class RunCancelledError(EngineError):
+    """The caller's ``cancelled`` check said to stop: nobody wants the result any more."""
+
+
 class NonFiniteError(EngineError):
     """A computed value overflowed to ±inf or became NaN although every input was finite."""
 

@@ -26,7 +26,7 @@ run has a record then only if it was kept as it passed or is one batch: computin
 run an epoch of batches past the deadline.
 """
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
 from typing import Literal, cast, get_args
@@ -34,7 +34,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from app.nn.errors import NonFiniteError, quiet_floating
+from app.nn.errors import NonFiniteError, RunCancelledError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import (
     ForwardPass,
@@ -136,6 +136,7 @@ class _Plan:
     validation: tuple[Array, Array] | None = None
     validation_loss_below: float | None = None
     patience: int | None = None
+    cancelled: Callable[[], bool] | None = None
 
     @property
     def watches(self) -> bool:
@@ -163,7 +164,8 @@ class _Plan:
         return target is not None and loss is not None and loss <= target
 
     def stop(self, epoch: int, value: float) -> Status | None:
-        """Why training stops after ``epoch`` ended with loss ``value``, if it does."""
+        """Why training stops after ``epoch`` ended with loss ``value``, if it does; raises
+        :class:`RunCancelledError` when the caller has cancelled the run."""
         if self.reached(value):
             return "target_reached"
         if epoch == self.epochs:
@@ -171,10 +173,13 @@ class _Plan:
         return self.interrupted()
 
     def interrupted(self) -> Status | None:
-        """Why training stops now, whatever its results, if it does: the deadline has passed.
-        Checked after each epoch and between the batches of an epoch."""
+        """Why training stops now, whatever its results, if it does: the deadline has passed;
+        raises :class:`RunCancelledError` when the caller has cancelled the run. Checked after
+        each epoch and between the batches of an epoch."""
         if self.deadline is not None and monotonic() >= self.deadline:
             return "deadline_exceeded"
+        if self.cancelled is not None and self.cancelled():
+            raise RunCancelledError
         return None
 
     def batches(self, epoch: int) -> list[slice] | list[NDArray[np.int64]]:
@@ -215,6 +220,7 @@ def train(
     validation: tuple[Array, Array] | None = None,
     validation_loss_below: float | None = None,
     patience: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> "Run":
     """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
@@ -228,7 +234,9 @@ def train(
     then undone, see the module's docstring). Each record keeps the parts named in ``keep``
     (default: all of them). ``validation``, inputs and targets, is what records and the result
     measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
-    (they need it). The initial network must be finite on ``(x, t)``: otherwise
+    (they need it). ``cancelled``, asked where the deadline is (after every epoch that does not
+    end the run and between the batches of an epoch), stops it by raising :class:`RunCancelledError` from the iteration when it returns True (the caller's
+    client has gone). The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised here, before the run exists.
     """
     if validation is None and (validation_loss_below is not None or patience is not None):
@@ -238,7 +246,7 @@ def train(
     parts = frozenset(keep) - (frozenset() if validation is not None else {"validation"})
     plan = _Plan(
         x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts,
-        validation, validation_loss_below, patience,
+        validation, validation_loss_below, patience, cancelled,
     )  # fmt: skip
     return Run(params, state, plan)
 

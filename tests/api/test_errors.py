@@ -383,7 +383,8 @@ def test_response_value_count_is_exact(client: TestClient) -> None:
 
 def test_every_limit_has_a_case() -> None:
     """Each limit in Settings is exercised above or in the files named below."""
-    elsewhere = {  # below, in test_trace_and_stream, test_production and test_slow_clients
+    elsewhere = {  # below, in test_trace_and_stream, test_production, test_slow_clients and
+        # test_non_readers
         "BACKPROP_MAX_BODY_BYTES",
         "BACKPROP_MAX_STREAM_WORK",
         "BACKPROP_MAX_CONCURRENT",
@@ -393,6 +394,7 @@ def test_every_limit_has_a_case() -> None:
         "BACKPROP_HEADER_TIMEOUT_SECONDS",
         "BACKPROP_MAX_HEADER_BYTES",
         "BACKPROP_MAX_CONNECTIONS",
+        "BACKPROP_SEND_TIMEOUT_SECONDS",
     }
     tested = {case[0] for case in LIMIT_CASES} | elsewhere
     assert tested == {getattr(Settings(), name).env for name in Settings.__dataclass_fields__}
