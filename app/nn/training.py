@@ -235,8 +235,9 @@ def train(
     (default: all of them). ``validation``, inputs and targets, is what records and the result
     measure the :class:`Validation` on; ``validation_loss_below`` and ``patience`` stop on it
     (they need it). ``cancelled``, asked where the deadline is (after every epoch that does not
-    end the run and between the batches of an epoch), stops it by raising :class:`RunCancelledError` from the iteration when it returns True (the caller's
-    client has gone). The initial network must be finite on ``(x, t)``: otherwise
+    end the run and between the batches of an epoch), stops it by raising
+    :class:`RunCancelledError` from the iteration when it returns True (the caller's client has
+    gone). The initial network must be finite on ``(x, t)``: otherwise
     :class:`NonFiniteError` is raised here, before the run exists.
     """
     if validation is None and (validation_loss_below is not None or patience is not None):
