@@ -11,6 +11,11 @@ themselves (the kernel drops its locks). The kernel spreads connections over the
 unevenly, so a worker that runs more than its share of the slots answers with
 ``Connection: close``: the client's next connection may reach a less busy worker.
 
+A slot is for computing, not for waiting on a client: a streamed answer whose chunk has waited
+:data:`STALLED_SEND_SECONDS` on a client that does not keep up gives its slot back for the wait and
+takes one again (waiting for it if none is free) before it computes more. So clients that never
+read their streams hold connections until the send timeout aborts them, but no compute slot.
+
 When this process has run no compute request for :data:`IDLE_TRIM_SECONDS`, it hands the memory
 its allocator keeps for the next request back to the kernel (:func:`app.allocator.give_back_freed`):
 an idle server returns to its idle size, a busy one keeps its memory warm.
@@ -30,6 +35,10 @@ from app.api.errors import send_error
 from app.config import Limit
 
 RETRY_AFTER_SECONDS = 1
+STALLED_SEND_SECONDS = 0.2
+"""How long a streamed chunk may wait on its client before the stream gives its slot back."""
+RETAKE_SECONDS = 0.05
+"""How often a stream that gave its slot back looks for a free one again."""
 IDLE_TRIM_SECONDS = 10.0
 """How long this process runs no compute request before it gives freed memory back."""
 
@@ -136,11 +145,11 @@ class ConcurrencyCap:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        slot = self.slots.take()
-        if slot is None:
+        first = self.slots.take()
+        if first is None:
             await self._refuse(send)
             return
-        held, crowded = True, self.slots.crowded()
+        slot, held, crowded, gone = first, True, self.slots.crowded(), False
         self.running += 1
 
         def give_back() -> None:
@@ -150,17 +159,49 @@ class ConcurrencyCap:
                 self.slots.give_back(slot)
                 self._finished()
 
+        async def take_again() -> None:
+            nonlocal held, slot
+            while not gone:  # a client that has gone gets nothing more computed to wait for
+                taken = self.slots.take()
+                if taken is not None:
+                    slot, held = taken, True
+                    self.running += 1
+                    return
+                await asyncio.sleep(RETAKE_SECONDS)
+
+        async def receive_watched() -> Message:
+            nonlocal gone
+            message = await receive()
+            gone = gone or message["type"] == "http.disconnect"
+            return message
+
+        async def send_chunk(message: Message) -> None:
+            """Send a chunk of a streamed answer; if it waits on the client, wait slot-free."""
+            sending = asyncio.ensure_future(send(message))
+            try:
+                await asyncio.wait((sending,), timeout=STALLED_SEND_SECONDS)
+                if not sending.done():
+                    give_back()
+                    await sending
+                    await take_again()
+            finally:
+                sending.cancel()
+            sending.result()
+
         async def send_and_free(message: Message) -> None:
             if crowded and message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
-            # Free the slot as the answer's last bytes leave, not after the request's teardown:
-            # a client that sends its next request at once must find the slot free.
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    await send_chunk(message) if held else await send(message)
+                    return
+                # Free the slot as the answer's last bytes leave, not after the request's
+                # teardown: a client that sends its next request at once must find it free.
                 give_back()
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_free)
+            await self.app(scope, receive_watched, send_and_free)
         finally:
             give_back()
 

@@ -21,7 +21,7 @@ import app.api.math as math_api
 import app.api.training as training_api
 import app.nn.training as training_engine
 from app import examples
-from app.api.concurrency import ConcurrencyCap, LocalSlots, SharedSlots
+from app.api.concurrency import STALLED_SEND_SECONDS, ConcurrencyCap, LocalSlots, SharedSlots
 from app.config import Limit
 from app.main import create_app
 
@@ -318,6 +318,83 @@ def test_a_slot_is_free_once_the_answer_is_sent() -> None:
         return statuses
 
     assert asyncio.run(scenario()) == [200, 200]
+
+
+def _streaming_app(chunks: int) -> Callable[[Scope, Receive, Send], Any]:
+    """An app that streams ``chunks`` chunks of a body, then its end."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(chunks):
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def test_a_stream_waiting_on_its_client_holds_no_slot() -> None:
+    """A stream whose chunk waits on its client gives its slot back (another request is
+    served) and takes it again, once the client reads, before it goes on."""
+    reading = asyncio.Event()
+
+    async def scenario() -> tuple[int | None, int]:
+        slots = LocalSlots(1)
+        cap = ConcurrencyCap(_streaming_app(3), Limit(1, "BACKPROP_MAX_CONCURRENT"))
+        cap.slots = slots
+        sent: list[Message] = []
+
+        async def slow_client(message: Message) -> None:
+            if message.get("more_body"):
+                await reading.wait()  # the client reads nothing until told to
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/train/stream", "headers": []}
+        stream = asyncio.create_task(cap(scope, _no_body, slow_client))
+        await asyncio.sleep(STALLED_SEND_SECONDS * 2)
+        free_while_waiting = slots.take()  # the stream gave its slot back
+        assert free_while_waiting is not None
+        slots.give_back(free_while_waiting)
+        reading.set()
+        await asyncio.wait_for(stream, timeout=10)
+        return free_while_waiting, len(sent)
+
+    assert asyncio.run(scenario()) == (1, 5)  # the start, three chunks and the end
+
+
+def test_a_stream_whose_client_has_gone_takes_no_slot_again() -> None:
+    """A stream that gave its slot back while waiting on a client that then went away does
+    not wait for a slot again (all are taken here): it ends, holding none."""
+    release = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.create_task(receive())  # as app.api.disconnect watches
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        assert (await watcher)["type"] == "http.disconnect"
+
+    async def scenario() -> int:
+        slots = LocalSlots(1)
+        cap = ConcurrencyCap(app, Limit(1, "BACKPROP_MAX_CONCURRENT"))
+        cap.slots = slots
+        messages = iter([{"type": "http.disconnect"}])
+
+        async def receive() -> Message:
+            await release.wait()
+            return next(messages)
+
+        async def client(message: Message) -> None:
+            if message.get("more_body"):
+                await release.wait()
+
+        scope = {"type": "http", "method": "POST", "path": "/train/stream", "headers": []}
+        stream = asyncio.create_task(cap(scope, receive, client))
+        await asyncio.sleep(STALLED_SEND_SECONDS * 2)
+        assert slots.take() is not None  # another request takes the only slot
+        release.set()
+        await asyncio.wait_for(stream, timeout=10)
+        return slots.taken
+
+    assert asyncio.run(scenario()) == 1
 
 
 async def _no_body() -> Message:
