@@ -11,11 +11,16 @@ connection for long while an honest slow link gets a 16 MiB body through.
 """
 
 import asyncio
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import send_error
 from app.config import Limit
+
+BODY_BYTES: Final = "backprop.body_bytes"
+"""The scope key under which the size of a request's whole body is left for the app (see
+:mod:`app.api.concurrency`)."""
 
 
 def too_large(limit: Limit) -> str:
@@ -65,6 +70,7 @@ class BufferedBody:
         except DisconnectedError:
             return
         delivered = False
+        scope[BODY_BYTES] = len(body)
 
         async def replay() -> Message:
             nonlocal delivered

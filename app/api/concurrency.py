@@ -11,6 +11,11 @@ themselves (the kernel drops its locks). The kernel spreads connections over the
 unevenly, so a worker that runs more than its share of the slots answers with
 ``Connection: close``: the client's next connection may reach a less busy worker.
 
+A large body (over :data:`LARGE_BODY_BYTES`) costs its parse and validation before any of its
+work is charged, and cheap requests of that kind (a 4 MB body of a million wrong values, refused
+with a 422 after a second's parse) could take every slot. So requests with a large body hold at
+most half of this process's share of the slots (at least one); one more gets the 503.
+
 A slot is for computing, not for waiting on a client: a streamed answer whose chunk has waited
 :data:`STALLED_SEND_SECONDS` on a client that does not keep up gives its slot back for the wait and
 takes one again (waiting for it if none is free) before it computes more. So clients that never
@@ -31,10 +36,13 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.allocator import give_back_freed
+from app.api.body import BODY_BYTES
 from app.api.errors import send_error
 from app.config import Limit
 
 RETRY_AFTER_SECONDS = 1
+LARGE_BODY_BYTES = 1024 * 1024
+"""A body this large or larger takes tens of milliseconds to parse and validate, whatever it is."""
 STALLED_SEND_SECONDS = 0.2
 """How long a streamed chunk may wait on its client before the stream gives its slot back."""
 RETAKE_SECONDS = 0.05
@@ -137,6 +145,9 @@ class ConcurrencyCap:
             else SharedSlots(shared_dir, limit.value, workers)
         )
         self.running = 0  # this process's compute requests in flight
+        share = limit.value if shared_dir is None else -(-limit.value // workers)
+        self.large_limit = max(1, share // 2)
+        self.large = 0  # this process's requests with a large body in flight
         self.idle_since = 0.0
         self.trim_timer: asyncio.TimerHandle | None = None
 
@@ -145,12 +156,23 @@ class ConcurrencyCap:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        large = scope.get(BODY_BYTES, 0) >= LARGE_BODY_BYTES
+        if large and self.large >= self.large_limit:
+            await self._refuse(send, self._busy_with_large())
+            return
         first = self.slots.take()
         if first is None:
-            await self._refuse(send)
+            await self._refuse(send, self._busy())
             return
         slot, held, crowded, gone = first, True, self.slots.crowded(), False
         self.running += 1
+        self.large += large
+
+        def done_with_large() -> None:
+            nonlocal large
+            if large:
+                large = False
+                self.large -= 1
 
         def give_back() -> None:
             nonlocal held
@@ -198,12 +220,14 @@ class ConcurrencyCap:
                 # Free the slot as the answer's last bytes leave, not after the request's
                 # teardown: a client that sends its next request at once must find it free.
                 give_back()
+                done_with_large()
             await send(message)
 
         try:
             await self.app(scope, receive_watched, send_and_free)
         finally:
             give_back()
+            done_with_large()
 
     def _finished(self) -> None:
         """Count a compute request done; the last one arms the idle timer (one at a time, so
@@ -228,11 +252,20 @@ class ConcurrencyCap:
             return
         give_back_freed()
 
-    async def _refuse(self, send: Send) -> None:
-        detail = (
+    def _busy(self) -> str:
+        return (
             f"The server is busy: {self.limit.value} compute requests are running, the most it "
             f"runs at once (set by {self.limit.env}); retry in {RETRY_AFTER_SECONDS} s"
         )
+
+    def _busy_with_large(self) -> str:
+        return (
+            f"The server is busy: {self.large_limit} requests with a body over "
+            f"{LARGE_BODY_BYTES:,} bytes are running, the most one worker runs at once (half its "
+            f"share of {self.limit.env}); retry in {RETRY_AFTER_SECONDS} s"
+        )
+
+    async def _refuse(self, send: Send, detail: str) -> None:
         # Closing lets the client's retry open a new connection, which may reach another worker.
         headers = [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS), (b"connection", b"close")]
         await send_error(send, 503, detail, headers)

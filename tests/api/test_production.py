@@ -21,7 +21,14 @@ import app.api.math as math_api
 import app.api.training as training_api
 import app.nn.training as training_engine
 from app import examples
-from app.api.concurrency import STALLED_SEND_SECONDS, ConcurrencyCap, LocalSlots, SharedSlots
+from app.api.body import BODY_BYTES
+from app.api.concurrency import (
+    LARGE_BODY_BYTES,
+    STALLED_SEND_SECONDS,
+    ConcurrencyCap,
+    LocalSlots,
+    SharedSlots,
+)
 from app.config import Limit
 from app.main import create_app
 
@@ -100,28 +107,33 @@ def _one_long_epoch(width: int) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The engine's batches counted as they run (each evaluates its forward pass once)."""
+    count = [0]
+    evaluate = training_engine.evaluate
+
+    def counted(*args: Any) -> Any:
+        count[0] += 1
+        return evaluate(*args)
+
+    monkeypatch.setattr(training_engine, "evaluate", counted)
+    return count
+
+
 def test_the_deadline_cuts_a_long_epoch(
-    limited_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+    limited_client: Callable[..., TestClient], batches: list[int]
 ) -> None:
     """An epoch of 10,000 batches, far more than 1 s of work, under a 1 s deadline: the run stops
     between two batches, long before the epoch's end (counted), and answers the network it was
     sent, its loss and no epoch run, as if the cut epoch had not started."""
-    batches = 0
-    evaluate = training_engine.evaluate
-
-    def counted(*args: Any) -> Any:
-        nonlocal batches
-        batches += 1
-        return evaluate(*args)
-
-    monkeypatch.setattr(training_engine, "evaluate", counted)
     client = limited_client(BACKPROP_DEADLINE_SECONDS=1)
     request = _one_long_epoch(512)
     response = client.post("/train", json=request)
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["epochs_run"], body["trace"]) == ("deadline_exceeded", 0, [])
-    assert 0 < batches < 10_000
+    assert 0 < batches[0] < 10_000
     assert body["network"] == request["network"]
     assert (body["optimizer_state"]["step"], body["optimizer_state"]["epoch"]) == (0, 0)
     untrained = client.post("/train", json=request | {"stop": {"loss_below": 1e300}}).json()
@@ -129,20 +141,9 @@ def test_the_deadline_cuts_a_long_epoch(
 
 
 @pytest.mark.usefixtures("fake_clock")
-def test_the_deadline_is_checked_after_every_batch(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_deadline_is_checked_after_every_batch(client: TestClient, batches: list[int]) -> None:
     """With a clock at 1 s per check, a stream's epoch of 100 batches stops after batch 30 of the
     default 30 s deadline: exactly 30 batches run, and the summary has no epoch run."""
-    batches = 0
-    evaluate = training_engine.evaluate
-
-    def counted(*args: Any) -> Any:
-        nonlocal batches
-        batches += 1
-        return evaluate(*args)
-
-    monkeypatch.setattr(training_engine, "evaluate", counted)
     request = examples.TRAIN | {
         "inputs": [examples.TRAIN["inputs"]] * 100,
         "targets": [examples.TRAIN["targets"]] * 100,
@@ -154,7 +155,7 @@ def test_the_deadline_is_checked_after_every_batch(
     summary = json.loads(lines[0])
     assert (summary["status"], summary["epochs_run"]) == ("deadline_exceeded", 0)
     assert summary["network"] == examples.TRAIN["network"]
-    assert batches == 30
+    assert batches[0] == 30
 
 
 @pytest.fixture
@@ -318,6 +319,52 @@ def test_a_slot_is_free_once_the_answer_is_sent() -> None:
         return statuses
 
     assert asyncio.run(scenario()) == [200, 200]
+
+
+def test_large_bodies_hold_at_most_half_the_slots() -> None:
+    """With 4 slots, two requests with bodies over LARGE_BODY_BYTES are running: a third large
+    one gets a 503 saying why, while a small one still finds a slot; once a large one is
+    answered, a large one is taken again."""
+    release = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope[BODY_BYTES] >= LARGE_BODY_BYTES:
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def scenario() -> list[tuple[int, str]]:
+        cap = ConcurrencyCap(app, Limit(4, "BACKPROP_MAX_CONCURRENT"))
+        answers: list[tuple[int, str]] = []
+
+        async def request(size: int) -> None:
+            status = 0
+
+            async def send(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                elif not message.get("more_body"):
+                    answers.append((status, message["body"].decode()))
+
+            scope = {"type": "http", "method": "POST", "path": "/forward", "headers": []}
+            await cap(scope | {BODY_BYTES: size}, _no_body, send)
+
+        running = [asyncio.create_task(request(LARGE_BODY_BYTES)) for _ in range(2)]
+        await asyncio.sleep(0)
+        await request(LARGE_BODY_BYTES)
+        await request(100)
+        release.set()
+        await asyncio.gather(*running)
+        await request(LARGE_BODY_BYTES)
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert [status for status, _ in answers] == [503, 200, 200, 200, 200]
+    assert json.loads(answers[0][1])["detail"] == (
+        "The server is busy: 2 requests with a body over 1,048,576 bytes are running, the most "
+        "one worker runs at once (half its share of BACKPROP_MAX_CONCURRENT); retry in 1 s"
+    )
 
 
 def _streaming_app(chunks: int) -> Callable[[Scope, Receive, Send], Any]:
