@@ -7,6 +7,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,27 @@ def server() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A real one-worker server process on a free port."""
     with running_server() as started:
         yield started
+
+
+def _environment(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def test_the_server_runs_under_the_system_allocator(
+    server: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    """`python -m app.serve` runs itself again under PYTHONMALLOC=malloc (same process)."""
+    process, url = server
+    assert httpx.get(f"{url}/livez").status_code == 200
+    assert _environment(process.pid).get("PYTHONMALLOC") == "malloc"
+
+
+def test_an_allocator_the_operator_chose_is_kept() -> None:
+    """PYTHONMALLOC given (here pymalloc, Python's default) is left as it is."""
+    with running_server(PYTHONMALLOC="pymalloc") as (process, url):
+        assert httpx.get(f"{url}/livez").status_code == 200
+        assert _environment(process.pid)["PYTHONMALLOC"] == "pymalloc"
 
 
 def test_sigterm_lets_a_running_stream_finish(
