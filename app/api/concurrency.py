@@ -147,7 +147,7 @@ class ConcurrencyCap:
         self.running = 0  # this process's compute requests in flight
         share = limit.value if shared_dir is None else -(-limit.value // workers)
         self.large_limit = max(1, share // 2)
-        self.large = 0  # this process's requests with a large body in flight
+        self.large = 0  # the slots this process's requests with a large body hold
         self.idle_since = 0.0
         self.trim_timer: asyncio.TimerHandle | None = None
 
@@ -168,26 +168,22 @@ class ConcurrencyCap:
         self.running += 1
         self.large += large
 
-        def done_with_large() -> None:
-            nonlocal large
-            if large:
-                large = False
-                self.large -= 1
-
         def give_back() -> None:
             nonlocal held
             if held:
                 held = False
                 self.slots.give_back(slot)
+                self.large -= large
                 self._finished()
 
         async def take_again() -> None:
             nonlocal held, slot
             while not gone:  # a client that has gone gets nothing more computed to wait for
-                taken = self.slots.take()
+                taken = None if large and self.large >= self.large_limit else self.slots.take()
                 if taken is not None:
                     slot, held = taken, True
                     self.running += 1
+                    self.large += large
                     return
                 await asyncio.sleep(RETAKE_SECONDS)
 
@@ -220,14 +216,12 @@ class ConcurrencyCap:
                 # Free the slot as the answer's last bytes leave, not after the request's
                 # teardown: a client that sends its next request at once must find it free.
                 give_back()
-                done_with_large()
             await send(message)
 
         try:
             await self.app(scope, receive_watched, send_and_free)
         finally:
             give_back()
-            done_with_large()
 
     def _finished(self) -> None:
         """Count a compute request done; the last one arms the idle timer (one at a time, so
