@@ -18,11 +18,9 @@ flow: the timer exists only while the transport is paused.
 """
 
 import asyncio
-from typing import Any, cast
+from typing import cast
 
 from starlette.types import Scope
-from uvicorn.config import Config
-from uvicorn.server import ServerState
 
 from app.api.observability import log_send_timeout
 from app.config import get_settings
@@ -33,17 +31,9 @@ class SendTimeoutProtocol(GuardedHttpToolsProtocol):
     """The guarded httptools protocol with a time limit on an answer that the client does not
     read."""
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self.send_timeout = get_settings().send_timeout_seconds.value
-        self.send_timer: asyncio.TimerHandle | None = None
-        self.unsent = 0  # the write buffer's size when the timer was armed
+    send_timer: asyncio.TimerHandle | None = None
+    unsent = 0
+    """The write buffer's size when the timer was armed."""
 
     def pause_writing(self) -> None:
         """The write buffer is over its high-water mark: the client must read within the send
@@ -64,7 +54,8 @@ class SendTimeoutProtocol(GuardedHttpToolsProtocol):
 
     def _arm_send_timer(self) -> None:
         self.unsent = self.transport.get_write_buffer_size()
-        self.send_timer = self.loop.call_later(self.send_timeout, self._send_timed_out)
+        timeout = get_settings().send_timeout_seconds.value
+        self.send_timer = self.loop.call_later(timeout, self._send_timed_out)
 
     def _cancel_send_timer(self) -> None:
         if self.send_timer is not None:
