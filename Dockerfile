@@ -29,7 +29,7 @@ COPY --from=builder /opt/venv /opt/venv
 WORKDIR /srv
 USER 10001:10001
 
-# `python -m app.serve` runs WORKERS uvicorn processes on HOST:PORT and caps each one's BLAS threads
+# `python -m app.server` runs WORKERS uvicorn processes on HOST:PORT and caps each one's BLAS threads
 # (BLAS_THREADS; set it to the container's CPU limit divided by WORKERS, since the cores Python sees
 # are the host's). On SIGTERM in-flight requests finish for up to GRACEFUL_TIMEOUT seconds.
 # The BACKPROP_* limits (app/config.py) default to the app's values; set them at run time.
@@ -42,4 +42,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/livez', timeout=3)"]
 
-CMD ["python", "-m", "app.serve"]
+CMD ["python", "-m", "app.server"]

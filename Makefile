@@ -24,7 +24,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (the playground at /, Swagger UI at /docs)
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.serve
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.server
 
 lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile and compose file
 	$(BIN)/ruff check .

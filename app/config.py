@@ -35,10 +35,10 @@ class Settings:
     """Every configurable limit, with defaults that keep a request under ~30 s and ~1 GiB.
 
     ``max_concurrent`` caps the compute requests the server runs at once (more get a 503);
-    ``python -m app.serve`` makes its default 4 per worker, shared by all workers;
+    ``python -m app.server`` makes its default 4 per worker, shared by all workers;
     ``deadline_seconds`` ends a training run that takes longer (status ``deadline_exceeded``).
     The body must arrive with no pause over ``body_timeout_seconds`` and, past that, at
-    ``body_min_rate`` bytes per second or faster (else a ``408``). ``python -m app.serve`` also
+    ``body_min_rate`` bytes per second or faster (else a ``408``). ``python -m app.server`` also
     closes a connection whose request head is not complete after ``header_timeout_seconds`` or
     over ``max_header_bytes``, each worker keeps at most ``max_connections`` open, and a
     connection whose answer has waited ``send_timeout_seconds`` on a client that reads none of it
@@ -86,7 +86,7 @@ def get_settings() -> Settings:
 def shared_slots_dir() -> Path | None:
     """Where worker processes share their compute slots (``BACKPROP_SLOTS_DIR``), if they do.
 
-    ``python -m app.serve`` sets it when it starts several workers, so that the concurrency cap
+    ``python -m app.server`` sets it when it starts several workers, so that the concurrency cap
     counts every worker's requests; a single process counts its own.
     """
     raw = os.environ.get("BACKPROP_SLOTS_DIR", "").strip()
@@ -94,6 +94,6 @@ def shared_slots_dir() -> Path | None:
 
 
 def worker_count() -> int:
-    """How many worker processes serve together (``WORKERS``, set by ``python -m app.serve``)."""
+    """How many worker processes serve together (``WORKERS``, set by ``python -m app.server``)."""
     raw = os.environ.get("WORKERS", "").strip()
     return int(raw) if raw.isdigit() and int(raw) > 0 else 1

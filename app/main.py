@@ -27,7 +27,7 @@ from app.api.concurrency import ConcurrencyCap
 from app.api.observability import Observability
 from app.config import get_settings, shared_slots_dir, worker_count
 from app.schemas.operations import ErrorMessage
-from app.tuning import tune_process
+from app.server.tuning import tune_process
 
 DESCRIPTION = """
 Send a dense network (its weights, biases and activations) and data; get back every intermediate
@@ -42,7 +42,7 @@ outputs take the same form. Floats are float64 end to end.
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Tune the process when a server starts the app (see :mod:`app.tuning`), and build the
+    """Tune the process when a server starts the app (see :mod:`app.server.tuning`), and build the
     OpenAPI schema before the first request, which would otherwise wait the half second it takes
     (the metrics label of a request refused before routing looks its path up in the schema)."""
     tune_process()

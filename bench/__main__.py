@@ -9,7 +9,7 @@ Benchmarks: engine-tiny and engine-large (bench/engine.py), train and stream
 (bench/explain.py). Each prints its
 repetitions, then a line with the median, the baseline's median, the ratio and the target with
 PASS or FAIL; at the end a Markdown table of all of them and the machine they ran on. Servers
-are started here (``python -m app.serve``, one worker, a free port) and stopped at the end.
+are started here (``python -m app.server``, one worker, a free port) and stopped at the end.
 The exit status is 1 when any benchmark fails its target or its correctness check.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.allocator import keep_freed_memory
+from app.server.allocator import keep_freed_memory
 from bench.common import Result, machine, table
 from bench.end_to_end import full_traces
 from bench.engine import engine_large, engine_tiny

@@ -6,7 +6,7 @@
 For each endpoint a request at the edge of the default limits is built: the largest answer they
 accept, found by bisecting one size of the request (samples, epochs, units, max_terms, ...)
 against the request's own validation, in this process, before anything is sent. A fresh server
-(``python -m app.serve``, one worker) first answers a small request of the same kind, so that
+(``python -m app.server``, one worker) first answers a small request of the same kind, so that
 its code paths are in place; then VmRSS is read, the edge request is sent and its whole answer
 read, and VmHWM (the process's peak resident set) is read. Printed per endpoint: the request,
 the values it is charged against BACKPROP_MAX_TRACE_VALUES (or what else bounds it), the answer's

@@ -1,5 +1,5 @@
 """Shared helpers of the benchmark suite: timing medians, results and their table, the machine,
-and a real server (``python -m app.serve``) started on a free port with its memory readable."""
+and a real server (``python -m app.server``) started on a free port with its memory readable."""
 
 import os
 import platform
@@ -159,7 +159,7 @@ def proc_status_kb(pid: int, field: str) -> int:
 
 
 class Server:
-    """``python -m app.serve`` with one worker on a free port, as a context manager.
+    """``python -m app.server`` with one worker on a free port, as a context manager.
 
     With ``WORKERS=1`` uvicorn serves in the process it was started in, so the child's pid is the
     process whose memory is read. Training deadlines are raised so that a slow shared machine
@@ -190,7 +190,7 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.serve"],
+            [sys.executable, "-m", "app.server"],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """Load test: many concurrent clients on mixed endpoints against a local server, for minutes.
 
-    python bench/load.py                       # starts `python -m app.serve` itself on port 8765
+    python bench/load.py                       # starts `python -m app.server` itself on port 8765
     python bench/load.py --clients 8 --duration 30 --attack error-bomb --attackers 8
     python bench/load.py --url http://127.0.0.1:8000 --clients 32 --duration 180
     python bench/load.py --slow-body 50 --slow-headers 50   # the same, with slow clients too
@@ -556,7 +556,7 @@ def main() -> None:
             "GRACEFUL_TIMEOUT": "10",
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "app.serve"], env=env, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "app.server"], env=env, stdout=subprocess.DEVNULL
         )
         wait_until_up(url)
         time.sleep(2)  # let the workers settle before the idle memory is read

@@ -30,7 +30,7 @@ def running_server(
     env = os.environ | {"PORT": str(port), "WORKERS": "1", "GRACEFUL_TIMEOUT": "30"} | settings
     with ExitStack() as files:
         stdout = files.enter_context(log.open("wb")) if log else subprocess.DEVNULL
-        process = subprocess.Popen([sys.executable, "-m", "app.serve"], env=env, stdout=stdout)
+        process = subprocess.Popen([sys.executable, "-m", "app.server"], env=env, stdout=stdout)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

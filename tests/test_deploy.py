@@ -35,7 +35,7 @@ KUBERNETES_VERSION = "1.33"
 DEFAULTS = Settings()
 LIMITS: list[Limit] = [getattr(DEFAULTS, f.name) for f in fields(Settings)]
 GRACEFUL_TIMEOUT = 30
-"""Seconds in-flight requests get after SIGTERM (app.serve's default, the image's ENV)."""
+"""Seconds in-flight requests get after SIGTERM (app.server.serve's default, the image's ENV)."""
 UID = 10001
 """The image's unprivileged user, which the Kubernetes securityContext must name too."""
 
@@ -73,10 +73,10 @@ def test_dockerfile_is_multi_stage_non_root_and_probed() -> None:
 
 
 def test_dockerfile_runs_app_serve_with_one_worker_on_all_interfaces() -> None:
-    """Exec-form `python -m app.serve`, configured by ENV: 0.0.0.0:8000, WORKERS=1."""
+    """Exec-form `python -m app.server`, configured by ENV: 0.0.0.0:8000, WORKERS=1."""
     steps = instructions()
     cmd = json.loads(next(args for name, args in reversed(steps) if name == "CMD"))
-    assert cmd == ["python", "-m", "app.serve"]
+    assert cmd == ["python", "-m", "app.server"]
     env = image_env()
     assert env["HOST"] == "0.0.0.0"
     assert env["PORT"] == "8000"

@@ -4,7 +4,7 @@ Compute runs in FastAPI's thread pool; past ``BACKPROP_MAX_CONCURRENT`` requests
 one is refused at once (``503`` with ``Retry-After`` and a JSON body) instead of queueing behind
 the others, while the probes, answered on the event loop, never wait. With one process the
 count lives on the event loop, which runs one callback at a time, so it needs no lock. With
-several worker processes (``BACKPROP_SLOTS_DIR``, set by ``python -m app.serve``) the slots are
+several worker processes (``BACKPROP_SLOTS_DIR``, set by ``python -m app.server``) the slots are
 shared: each is a file that a request holds with a non-blocking ``flock``, so the cap is
 server-wide whichever worker the connection reached, and a crashed worker's slots free
 themselves (the kernel drops its locks). The kernel spreads connections over the workers
@@ -22,8 +22,9 @@ takes one again (waiting for it if none is free) before it computes more. So cli
 read their streams hold connections until the send timeout aborts them, but no compute slot.
 
 When this process has run no compute request for :data:`IDLE_TRIM_SECONDS`, it hands the memory
-its allocator keeps for the next request back to the kernel (:func:`app.allocator.give_back_freed`):
-an idle server returns to its idle size, a busy one keeps its memory warm.
+its allocator keeps for the next request back to the kernel
+(:func:`app.server.allocator.give_back_freed`): an idle server returns to its idle size, a busy one
+keeps its memory warm.
 """
 
 import asyncio
@@ -35,10 +36,10 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.allocator import give_back_freed
 from app.api.body import BODY_BYTES
 from app.api.errors import send_error
 from app.config import Limit
+from app.server.allocator import give_back_freed
 
 RETRY_AFTER_SECONDS = 1
 LARGE_BODY_BYTES = 1024 * 1024

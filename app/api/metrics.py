@@ -5,7 +5,7 @@ The metrics are the one sanctioned module-level state outside the engine: they c
 whole process has done, however many apps ``create_app`` builds, in a registry of their own. With
 several worker processes each one counts in its own memory, so a scrape would see one worker only;
 Prometheus' multiprocess mode fixes that: when ``PROMETHEUS_MULTIPROC_DIR`` names a directory at
-process start (``python -m app.serve`` sets it for ``WORKERS`` > 1), every process writes its
+process start (``python -m app.server`` sets it for ``WORKERS`` > 1), every process writes its
 values to files there and ``/metrics`` sums the files of all workers at each scrape. Recording
 never breaks a response: its failures are logged and swallowed.
 """

@@ -27,9 +27,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.cli_format import notebook_epoch, problem_lines, summary_line, trace_table
-from app.cli_input import InputError, csv_fields, load_request
-from app.cli_plot import PlotUnavailableError, ensure_matplotlib, plot_curves
+from app.cli.csv_input import InputError, csv_fields, load_request
+from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
+from app.cli.plots import PlotUnavailableError, ensure_matplotlib, plot_curves
 from app.client import APIError, Client, InvalidRequestError
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
@@ -302,20 +302,11 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
 @click.option("--port", type=int, help="The port (sets PORT; default 8000).")
 @click.option("--workers", type=int, help="Worker processes (sets WORKERS; default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
-    """Start the server, as python -m app.serve does, with the same environment variables
+    """Start the server, as python -m app.server does, with the same environment variables
     (HOST, PORT, WORKERS, BLAS_THREADS, BACKPROP_*, ...)."""
-    from app import serve as server
+    import app.server.serve
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:
             os.environ[name] = str(value)
-    server.main()
-
-
-def main() -> None:
-    """The ``backprop`` entry point."""
-    cli(prog_name="backprop")
-
-
-if __name__ == "__main__":
-    main()
+    app.server.serve.main()

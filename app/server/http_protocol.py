@@ -1,4 +1,4 @@
-"""The HTTP protocol `python -m app.serve` gives uvicorn: httptools plus guards of its own.
+"""The HTTP protocol `python -m app.server` gives uvicorn: httptools plus guards of its own.
 
 uvicorn closes idle keep-alive connections but has no limit of its own on a request's head, so
 a client could hold a connection (and its file descriptor) for ever by never finishing its headers,

@@ -6,9 +6,9 @@ uvicorn makes the app's next ``send`` wait for it to drain. A client that never 
 that ``send`` (and a stream's compute slot) for as long as it keeps its socket open, and an answer
 written in one ``send`` (a large /train trace) would sit whole in the buffer, however long.
 
-This protocol, :class:`~app.http_protocol.GuardedHttpToolsProtocol` plus the send timeout (what
-``python -m app.serve`` runs), arms a timer when the transport pauses it and disarms it when the
-buffer drains. When the timer fires and the client has read nothing for
+This protocol, :class:`~app.server.http_protocol.GuardedHttpToolsProtocol` plus the send timeout
+(what ``python -m app.server`` runs), arms a timer when the transport pauses it and disarms it when
+the buffer drains. When the timer fires and the client has read nothing for
 ``BACKPROP_SEND_TIMEOUT_SECONDS`` (the buffer has not shrunk, as nginx's ``send_timeout`` counts
 between two successful writes), the connection is aborted: the buffer is dropped at once (a plain
 close would wait for it to drain), the app sees the client gone (a stream stops and frees its
@@ -24,7 +24,7 @@ from starlette.types import Scope
 
 from app.api.observability import log_send_timeout
 from app.config import get_settings
-from app.http_protocol import GuardedHttpToolsProtocol
+from app.server.http_protocol import GuardedHttpToolsProtocol
 
 
 class SendTimeoutProtocol(GuardedHttpToolsProtocol):

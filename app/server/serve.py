@@ -1,4 +1,4 @@
-"""Run the service: ``python -m app.serve`` (what ``make run`` and the container do).
+"""Run the service: ``python -m app.server`` (what ``make run`` and the container do).
 
 ``WORKERS`` processes (default 1) share ``BLAS_THREADS`` (default: the machine's cores divided
 among the workers, at least 1), set before NumPy loads so that workers do not oversubscribe the
@@ -9,10 +9,10 @@ worker a connection reaches. ``HOST`` and ``PORT`` say where to listen. On
 SIGTERM uvicorn stops accepting connections and lets in-flight requests finish (up to
 ``GRACEFUL_TIMEOUT`` seconds, default 30). uvicorn closes a keep-alive connection idle for
 ``KEEPALIVE_TIMEOUT`` seconds (default 5); its HTTP protocol is
-:class:`~app.send_timeout.SendTimeoutProtocol`, which also bounds each request head in time
+:class:`~app.server.send_timeout.SendTimeoutProtocol`, which also bounds each request head in time
 and size, each worker's open connections and answers what it cannot parse in the API's format
-(:mod:`app.http_protocol`), and bounds the time an answer waits on a client that does not read
-it (:mod:`app.send_timeout`), and the process may open enough files for them. Unless
+(:mod:`app.server.http_protocol`), and bounds the time an answer waits on a client that does not
+read it (:mod:`app.server.send_timeout`), and the process may open enough files for them. Unless
 ``PYTHONMALLOC`` is set, the command first runs itself again with ``PYTHONMALLOC=malloc``, so that
 freed Python objects go back to glibc's allocator, which can hand them back to the kernel.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import uvicorn
 
 from app.config import Settings, get_settings
-from app.send_timeout import SendTimeoutProtocol
+from app.server.send_timeout import SendTimeoutProtocol
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -95,7 +95,7 @@ def _open_files_for_connections() -> None:
             )
 
 
-def _with_system_allocator() -> None:
+def with_system_allocator() -> None:
     """Run this command again under ``PYTHONMALLOC=malloc`` unless the operator chose an
     allocator (the variable is read only when the interpreter starts).
 
@@ -103,12 +103,12 @@ def _with_system_allocator() -> None:
     after a large body's million objects are freed, a few long-lived objects of other requests
     keep arenas of empty pools (52 MB of them in a worker after eight error bombs beside normal
     traffic), which nothing can hand back. glibc's malloc, one arena trimmed when the process
-    falls idle (:mod:`app.allocator`), hands free pages back: the same worker came back within 5%
-    of its idle size. ``make bench`` showed no cost (http, engine-tiny, train).
+    falls idle (:mod:`app.server.allocator`), hands free pages back: the same worker came back
+    within 5% of its idle size. ``make bench`` showed no cost (http, engine-tiny, train).
     """
     if "PYTHONMALLOC" not in os.environ:
         os.environ["PYTHONMALLOC"] = "malloc"
-        os.execv(sys.executable, [sys.executable, "-m", "app.serve"])
+        os.execv(sys.executable, [sys.executable, "-m", "app.server"])
 
 
 def main() -> None:
@@ -134,8 +134,3 @@ def main() -> None:
     finally:
         for path in created:
             shutil.rmtree(path, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    _with_system_allocator()
-    main()

@@ -2,12 +2,12 @@
 
 Both settings belong to the process, not to an app: importing :mod:`app.main` (a test, a script,
 the in-process client) leaves the interpreter and the C allocator as they were, and the app's
-startup (``uvicorn app.main:app`` or ``python -m app.serve``) applies them.
+startup (``uvicorn app.main:app`` or ``python -m app.server``) applies them.
 """
 
 import sys
 
-from app.allocator import keep_freed_memory
+from app.server.allocator import keep_freed_memory
 
 GIL_SWITCH_INTERVAL = 0.0005
 """Seconds a thread holds the GIL before it offers it (CPython's default is 0.005): compute runs

@@ -17,15 +17,15 @@ import httpx
 import pytest
 
 from app import examples
-from app.cli_format import json_path
-from app.cli_plot import MISSING
+from app.cli.formats import json_path
+from app.cli.plots import MISSING
 from app.schemas.diagnostics import CheckResponse
 from app.schemas.training import TrainResponse
 from tests.servers import free_port, running_server
 from tests.test_examples import CHECKS, EXAMPLES
 
-ROOT = Path(__file__).parent.parent
-PRINTOUT = (Path(__file__).parent / "notebook_printout.txt").read_text().splitlines()
+ROOT = Path(__file__).parents[2]
+PRINTOUT = (ROOT / "tests" / "notebook_printout.txt").read_text().splitlines()
 BAD = {
     "network": {
         "layers": [

@@ -5,12 +5,12 @@ import json
 import subprocess
 import sys
 
-from app.tuning import GIL_SWITCH_INTERVAL
+from app.server.tuning import GIL_SWITCH_INTERVAL
 
 CHURN = """
 import json, resource, sys
 import numpy as np
-from app.allocator import keep_freed_memory
+from app.server.allocator import keep_freed_memory
 
 if sys.argv[1] == "app":
     from fastapi.testclient import TestClient

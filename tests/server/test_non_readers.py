@@ -1,5 +1,5 @@
 """Clients that never read their answer, or leave before it, against a real server
-(`python -m app.serve`, one worker): their compute slots, their CPU and their memory come back.
+(`python -m app.server`, one worker): their compute slots, their CPU and their memory come back.
 
 A client socket with a small receive buffer that reads nothing fills the server's write buffer at
 once; the send timeout is shortened through the environment, as an operator would set it.
@@ -21,8 +21,8 @@ import numpy as np
 
 from app import examples
 from app.api.concurrency import IDLE_TRIM_SECONDS
+from tests.server.test_slow_clients import SLACK_SECONDS, _address, _post_head, _rejections
 from tests.servers import running_server
-from tests.test_slow_clients import SLACK_SECONDS, _address, _post_head, _rejections
 
 SEND_TIMEOUT = 2
 LONG_SEND_TIMEOUT = 20

@@ -1,4 +1,4 @@
-"""What httptools cannot parse, against a real server (`python -m app.serve`, one worker).
+"""What httptools cannot parse, against a real server (`python -m app.server`, one worker).
 
 Each refusal is the API's JSON ``{"detail": "..."}`` with an ``X-Request-ID`` and
 ``Connection: close``, one access-log line and one count in ``backprop_rejected_requests_total``

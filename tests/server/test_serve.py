@@ -1,4 +1,4 @@
-"""`python -m app.serve`: settings from the environment and a graceful shutdown."""
+"""`python -m app.server`: settings from the environment and a graceful shutdown."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app import examples
-from app.serve import _shared_slots, main
+from app.server.serve import _shared_slots, main
 from tests.servers import running_server
 
 
@@ -32,7 +32,7 @@ def _environment(pid: int) -> dict[str, str]:
 def test_the_server_runs_under_the_system_allocator(
     server: tuple[subprocess.Popen[bytes], str],
 ) -> None:
-    """`python -m app.serve` runs itself again under PYTHONMALLOC=malloc (same process)."""
+    """`python -m app.server` runs itself again under PYTHONMALLOC=malloc (same process)."""
     process, url = server
     assert httpx.get(f"{url}/livez").status_code == 200
     assert _environment(process.pid).get("PYTHONMALLOC") == "malloc"

@@ -1,4 +1,4 @@
-"""Slow, stalled and idle clients against a real server (`python -m app.serve`, one worker).
+"""Slow, stalled and idle clients against a real server (`python -m app.server`, one worker).
 
 A client still sending its body holds no compute slot, and the server times it out with a 408;
 connections that never finish their request head are closed; each worker bounds its connections.
