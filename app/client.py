@@ -7,22 +7,20 @@ server validates it. An answer other than 200 raises :class:`APIError` (a 422:
 :class:`InvalidRequestError`, with each problem's ``loc``, ``msg`` and ``type``). A 503 (the server
 is busy) is retried after its ``Retry-After``, at most ``retries`` times.
 
-With a ``base_url`` the client talks to that server; without one it runs the app in this process
-(no server needed) through httpx's ``ASGITransport``, which is async only: the blocking client
+A client talks to the server at its ``base_url``, or runs the ASGI ``app`` it is given in this
+process (no server needed; ``app.main.in_process_app()`` builds one whose requests leave no
+access-log line) through httpx's ``ASGITransport``, which is async only: the blocking client
 drives it on an event loop in a worker thread through anyio's blocking portal (Starlette's
-``TestClient`` would do the same, but needs the ``httpx2`` fork and is meant for tests). In-process
-the app's lifespan does not run: it tunes the whole process (GIL switch interval, malloc; see
-:mod:`app.tuning`), which is a server's business, not a script's; the access log stays quiet for
-in-process requests, so that a script's stdout is its own; and a stream's lines arrive when its
-run ends (the transport buffers the answer). Timeouts (:data:`TIMEOUT`) apply to a server only.
+``TestClient`` would do the same, but needs the ``httpx2`` fork and is meant for tests). The
+transport does not run the app's lifespan, and a stream's lines arrive when its run ends (the
+transport buffers the answer). Timeouts (:data:`TIMEOUT`) apply to a server only. The client
+imports nothing of the server: it needs httpx and the response models of :mod:`app.schemas`.
 """
 
 import asyncio
 import itertools
-import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -32,9 +30,7 @@ import numpy as np
 import orjson
 from anyio.from_thread import start_blocking_portal
 from pydantic import BaseModel, TypeAdapter
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.access_log import access_log
 from app.schemas.datasets import DatasetList, DatasetResponse
 from app.schemas.diagnostics import CheckResponse, GradcheckResponse
 from app.schemas.explain import ExplainResponse
@@ -55,6 +51,14 @@ RETRIES: Final = 3
 MAX_RETRY_WAIT: Final = 30.0
 """The longest wait before a retry, whatever ``Retry-After`` asks."""
 IN_PROCESS_URL: Final = "http://backprop.in-process"
+"""The base URL of the requests to an app in this process."""
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+"""An ASGI application (``app.main.create_app()`` or :func:`app.main.in_process_app` is one)."""
 
 STREAM_LINE: Final[TypeAdapter[EpochTrace | TrainSummary]] = TypeAdapter(EpochTrace | TrainSummary)
 
@@ -135,39 +139,19 @@ def explained(response: httpx.Response) -> ExplainResponse | str:
     return response.text
 
 
+def base_url_of(base_url: str | None, app: ASGIApp | None) -> str:
+    """The base URL of a client's requests: the server's, or :data:`IN_PROCESS_URL` for an app;
+    a client takes exactly one of the two."""
+    if (base_url is None) == (app is None):
+        raise TypeError("a client takes either base_url (a server) or app (run in this process)")
+    return base_url or IN_PROCESS_URL
+
+
 def parse(response: httpx.Response, model: type[M]) -> M:
     """The read answer as ``model``, or the exception it stands for."""
     if response.status_code != 200:
         raise error(response)
     return model.model_validate_json(response.content)
-
-
-_IN_PROCESS: ContextVar[bool] = ContextVar("backprop_in_process", default=False)
-
-
-class _NotInProcess(logging.Filter):
-    """Lets through the access-log lines of requests that did not come from an in-process client."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not _IN_PROCESS.get()
-
-
-def in_process_app() -> ASGIApp:
-    """A fresh app whose requests leave no access-log line (for the in-process transports)."""
-    from app.main import create_app  # only in-process clients build an app
-
-    if not any(isinstance(f, _NotInProcess) for f in access_log.filters):
-        access_log.addFilter(_NotInProcess())
-    app = create_app()
-
-    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
-        token = _IN_PROCESS.set(True)
-        try:
-            await app(scope, receive, send)
-        finally:
-            _IN_PROCESS.reset(token)
-
-    return quiet
 
 
 class InProcessTransport(httpx.BaseTransport):
@@ -192,18 +176,19 @@ HEADERS: Final = {"content-type": "application/json", "accept": "application/jso
 
 
 class Client:
-    """The API, blocking: one method per endpoint; ``with Client() as c:`` closes it."""
+    """The API, blocking: one method per endpoint; ``with Client(url) as c:`` closes it."""
 
     def __init__(
         self,
         base_url: str | None = None,
         *,
+        app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
         retries: int = RETRIES,
     ) -> None:
-        transport = InProcessTransport(in_process_app()) if base_url is None else None
+        transport = None if app is None else InProcessTransport(app)
         self.http = httpx.Client(
-            base_url=base_url or IN_PROCESS_URL, transport=transport, timeout=timeout
+            base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
         self.retries = retries
 
@@ -304,18 +289,19 @@ class Client:
 
 
 class AsyncClient:
-    """The API for asyncio: one coroutine per endpoint; ``async with AsyncClient() as c:``."""
+    """The API for asyncio: one coroutine per endpoint; ``async with AsyncClient(url) as c:``."""
 
     def __init__(
         self,
         base_url: str | None = None,
         *,
+        app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
         retries: int = RETRIES,
     ) -> None:
-        transport = httpx.ASGITransport(app=in_process_app()) if base_url is None else None
+        transport = None if app is None else httpx.ASGITransport(app=app)
         self.http = httpx.AsyncClient(
-            base_url=base_url or IN_PROCESS_URL, transport=transport, timeout=timeout
+            base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
         self.retries = retries
 

@@ -1,10 +1,14 @@
-"""Application factory: routers, handlers, limits and docs. ``uvicorn app.main:app`` serves it."""
+"""Application factory: routers, handlers, limits and docs. ``uvicorn app.main:app`` serves it;
+:func:`in_process_app` runs it inside a client's process."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __doc__ as summary
 from app.api import (
@@ -105,6 +109,35 @@ def create_app() -> FastAPI:
     docs.add_docs(app)
     app.include_router(page.router)
     return app
+
+
+_IN_PROCESS: ContextVar[bool] = ContextVar("backprop_in_process", default=False)
+
+
+class _NotInProcess(logging.Filter):
+    """Lets through the access-log lines of requests that did not come from an in-process app."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _IN_PROCESS.get()
+
+
+def in_process_app() -> ASGIApp:
+    """A fresh app for a client in this process (``Client(app=in_process_app())``, and the CLI
+    without ``--url``): its requests leave no access-log line, so that a script's stdout is its
+    own. httpx's ASGI transport does not run its lifespan, so the process keeps its own GIL switch
+    interval and malloc settings (:mod:`app.server.tuning` is a server's business)."""
+    if not any(isinstance(f, _NotInProcess) for f in access_log.access_log.filters):
+        access_log.access_log.addFilter(_NotInProcess())
+    app = create_app()
+
+    async def quiet(scope: Scope, receive: Receive, send: Send) -> None:
+        token = _IN_PROCESS.set(True)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _IN_PROCESS.reset(token)
+
+    return quiet
 
 
 app = create_app()

@@ -12,6 +12,7 @@ import pytest
 
 from app import examples
 from app.client import Client
+from app.main import in_process_app
 from app.schemas.diagnostics import CheckResponse
 from app.schemas.training import TrainResponse
 from tests.notebook_values import PRINTED
@@ -134,7 +135,7 @@ def test_every_example_is_checked() -> None:
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_example(name: str) -> None:
     method, check = CHECKS[name]
-    with Client() as client:
+    with Client(app=in_process_app()) as client:
         check(getattr(client, method)(load(name)))
 
 

@@ -113,8 +113,13 @@ def cli(ctx: click.Context, url: str | None) -> None:
 
 
 def client_of(ctx: click.Context) -> Client:
-    """The client of the chosen server, or of the app in this process."""
-    return ctx.with_resource(Client(ctx.obj))
+    """The client of the chosen server, or of the app in this process (built here, on first use,
+    so that a command for a server never imports the app)."""
+    if ctx.obj is not None:
+        return ctx.with_resource(Client(ctx.obj))
+    from app.main import in_process_app
+
+    return ctx.with_resource(Client(app=in_process_app()))
 
 
 def endpoint(name: str, summary: str) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import app.api.training as training_api
 from app import examples
 from app.client import Client
+from app.main import in_process_app
 from app.nn.training import Run
 from tests.helpers import strict_json
 
@@ -310,7 +311,7 @@ def test_stream_equals_train(client: TestClient, body: dict[str, Any]) -> None:
 def test_the_client_returns_the_validation_fields() -> None:
     """app.client's models carry the new fields, in /train's answer and in the stream."""
     body = _notebook(epochs=3, stop={"patience": 1})
-    client = Client()
+    client = Client(app=in_process_app())
     answer = client.train(body)
     assert answer.trace[0].validation_loss is not None
     assert answer.final_validation_loss is not None

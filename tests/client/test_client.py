@@ -15,6 +15,7 @@ import pytest
 from app import examples
 from app.client import APIError, AsyncClient, Client, InvalidRequestError
 from app.config import get_settings
+from app.main import in_process_app
 from app.schemas.explain import ExplainResponse
 from app.schemas.passes import ForwardRequest
 from app.schemas.training import EpochTrace, TrainSummary
@@ -34,6 +35,11 @@ LONG_STREAM = {**examples.TRAIN, "epochs": 100_000, "trace": {"every": 50_000, "
 def server() -> Iterator[str]:
     with running_server() as (_, url):
         yield url
+
+
+def server_and_in_process(server: str) -> list[dict[str, Any]]:
+    """A client's arguments for the real server, then for the app in this process."""
+    return [{"base_url": server}, {"app": in_process_app()}]
 
 
 def check_every_method(client: Client) -> None:
@@ -118,45 +124,45 @@ def test_every_method_against_a_server(server: str) -> None:
 
 
 def test_every_method_in_process() -> None:
-    with Client() as client:
+    with Client(app=in_process_app()) as client:
         check_every_method(client)
 
 
 def test_async_every_method_against_a_server_and_in_process(server: str) -> None:
     async def run() -> None:
-        for base_url in (server, None):
-            async with AsyncClient(base_url) as client:
+        for where in server_and_in_process(server):
+            async with AsyncClient(**where) as client:
                 await acheck_every_method(client)
 
     asyncio.run(run())
 
 
 def test_422_raises_its_problems(server: str) -> None:
-    for base_url in (server, None):
-        with Client(base_url) as client, pytest.raises(InvalidRequestError) as raised:
+    for where in server_and_in_process(server):
+        with Client(**where) as client, pytest.raises(InvalidRequestError) as raised:
             client.forward(INVALID)
         check_invalid(raised.value)
         assert raised.value.request_id
 
 
 def test_async_422_raises_its_problems(server: str) -> None:
-    async def run(base_url: str | None) -> None:
-        async with AsyncClient(base_url) as client:
+    async def run(where: dict[str, Any]) -> None:
+        async with AsyncClient(**where) as client:
             with pytest.raises(InvalidRequestError) as raised:
                 await client.forward(INVALID)
             check_invalid(raised.value)
             with pytest.raises(InvalidRequestError):
                 [entry async for entry in client.train_stream(INVALID)]
 
-    for base_url in (server, None):
-        asyncio.run(run(base_url))
+    for where in server_and_in_process(server):
+        asyncio.run(run(where))
 
 
 def test_other_errors_carry_status_and_detail(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BACKPROP_MAX_BODY_BYTES", "100")
     get_settings.cache_clear()
     try:
-        with Client() as client, pytest.raises(APIError) as raised:
+        with Client(app=in_process_app()) as client, pytest.raises(APIError) as raised:
             client.forward(examples.FORWARD)
     finally:
         monkeypatch.undo()
@@ -263,7 +269,7 @@ def test_503_is_retried_after_retry_after() -> None:
 def test_models_from_answers_resume_a_run() -> None:
     """A response's network and optimizer_state, passed back as models, resume training: two
     runs of one epoch end where one run of two epochs ends."""
-    with Client() as client:
+    with Client(app=in_process_app()) as client:
         whole = client.train(examples.TRAIN, epochs=2, optimizer={"type": "adam"})
         first = client.train(examples.TRAIN, epochs=1, optimizer={"type": "adam"})
         second = client.train(
@@ -280,7 +286,7 @@ def test_models_from_answers_resume_a_run() -> None:
 def test_bodies_take_models_and_numpy_arrays() -> None:
     """A request model, or a mapping or keywords holding NumPy arrays, give the same answer."""
     batch = np.array([[-1.0, 2.0, 1.5], [1.0, 0.0, 0.0]])
-    with Client() as client:
+    with Client(app=in_process_app()) as client:
         from_model = client.forward(ForwardRequest.model_validate(examples.FORWARD))
         from_numpy = client.forward(network=examples.NOTEBOOK_NETWORK, inputs=batch)
         from_columns = client.forward(examples.FORWARD, inputs=np.asfortranarray(batch)[:, :])
@@ -295,9 +301,17 @@ def test_in_process_leaves_the_process_alone(capsys: pytest.CaptureFixture[str])
     interval = sys.getswitchinterval()
 
     async def inside_a_loop() -> list[float] | list[list[float]]:
-        with Client() as client:
+        with Client(app=in_process_app()) as client:
             return client.forward(examples.FORWARD).outputs
 
     assert asyncio.run(inside_a_loop()) == pytest.approx(OUTPUT)
     assert sys.getswitchinterval() == interval
     assert capsys.readouterr().out == ""
+
+
+def test_a_client_takes_a_server_or_an_app() -> None:
+    """Neither a base_url nor an app, or both, is refused before any request."""
+    with pytest.raises(TypeError, match="either base_url"):
+        Client()
+    with pytest.raises(TypeError, match="either base_url"):
+        AsyncClient("http://127.0.0.1:8000", app=in_process_app())
