@@ -27,9 +27,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.cli.csv_input import InputError, csv_fields, load_request
 from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
 from app.cli.plots import PlotUnavailableError, ensure_matplotlib, plot_curves
+from app.cli.request_files import InputError, csv_fields, load_request
 from app.client import APIError, Client, InvalidRequestError
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
@@ -37,7 +37,8 @@ from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 FAILED: Final = 1
 """The exit status of a request the API refused, or that could not be sent."""
 
-errors = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False)
+"""Where the progress bar goes, so that stdout holds the answer alone."""
 
 
 def fail(*lines: str) -> None:
@@ -232,7 +233,7 @@ def progress_bar(enabled: bool) -> Progress:
         MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]}"),
         TimeRemainingColumn(),
-        console=errors,
+        console=stderr,
         transient=True,
         disable=not enabled,
     )
@@ -281,7 +282,7 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
     recorded epochs."""
     entries: list[EpochTrace] = []
     summary: TrainSummary | None = None
-    interactive = errors.is_terminal and sys.stdout.isatty()
+    interactive = stderr.is_terminal and sys.stdout.isatty()
     epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
     with progress_bar(interactive) as bar:
         total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
