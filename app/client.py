@@ -34,7 +34,7 @@ from anyio.from_thread import start_blocking_portal
 from pydantic import BaseModel, TypeAdapter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.access_log import access_log
+from app.api.middleware.access_log import access_log
 from app.schemas.datasets import DatasetList, DatasetResponse
 from app.schemas.diagnostics import CheckResponse, GradcheckResponse
 from app.schemas.explain import ExplainResponse

@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from app.api import metrics
-from app.api.training import ENTRY_FIELDS, NEEDS
+from app.api.routes.training import ENTRY_FIELDS, NEEDS
 from app.main import create_app
 from app.nn.activations import ActivationName
 from app.nn.check import Step, order

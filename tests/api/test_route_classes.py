@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app import examples
-from app.api.routing import OrjsonRoute, _direct_call, json_response
+from app.api.route_classes import OrjsonRoute, _direct_call, json_response
 
 JSON = "application/json"
 FASTAPIS_OWN = "application/json; charset=utf-8"  # not the direct call's exact type: FastAPI's path

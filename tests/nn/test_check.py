@@ -1,7 +1,8 @@
 """Checking a hand derivation: the order of the steps, verdicts, and what each claim is measured by.
 
-The planted mistakes and their hints are tested through the API (tests/api/test_diagnostics.py);
-here the engine's own contract: order, tolerance, transposed claims, lazy failures.
+The planted mistakes and their hints are tested through the API
+(tests/api/routes/test_diagnostics.py); here the engine's own contract: order, tolerance,
+transposed claims, lazy failures.
 """
 
 import itertools

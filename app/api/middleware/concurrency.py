@@ -36,8 +36,8 @@ from typing import Protocol
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.allocator import give_back_freed
-from app.api.body import BODY_BYTES
 from app.api.errors import send_error
+from app.api.middleware.body import BODY_BYTES
 from app.config import Limit
 
 RETRY_AFTER_SECONDS = 1

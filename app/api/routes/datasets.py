@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from app import examples
-from app.api.routing import OrjsonRoute, json_response
+from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.datasets import draw, one_hot, split
 from app.schemas.datasets import AnyDatasetRequest, DatasetList, DatasetResponse, dataset_infos
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 
 from app import examples
 from app.api.convert import rows, to_batch, to_parameters
-from app.api.routing import OrjsonRoute
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.check import Check, check
 from app.nn.explain import step_of

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
 from app.api.negotiation import preferred
-from app.api.routing import OrjsonRoute
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.errors import DeadlineError
 from app.nn.explain import explain

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from app import examples
 from app.api.convert import to_batch, to_parameters
 from app.api.negotiation import preferred
-from app.api.routing import OrjsonRoute, json_response
+from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
 from app.nn.training import shuffled

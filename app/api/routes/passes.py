@@ -5,7 +5,7 @@ validation of its answer, in its thread pool, two round trips that cost several 
 arithmetic of a small request. So a small request is computed on the event loop, and a larger
 one in the thread pool, so that it never holds up other requests and the probes. Answers are
 written by orjson from plain values in the order of the documented models' fields (see
-:func:`app.api.routing.json_response`).
+:func:`app.api.route_classes.json_response`).
 """
 
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from app.api.convert import (
     to_batch,
     to_parameters,
 )
-from app.api.routing import OrjsonRoute, json_response
+from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
     accuracy,

@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from app import examples
-from app.api import request_context
 from app.api.convert import (
     JSONObject,
     layer_values_json,
@@ -33,8 +32,9 @@ from app.api.convert import (
 )
 from app.api.disconnect import client_gone
 from app.api.metrics import record_training
-from app.api.observability import CLIENT_CLOSED_REQUEST
-from app.api.routing import OrjsonRoute
+from app.api.middleware import request_context
+from app.api.middleware.observability import CLIENT_CLOSED_REQUEST
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import app.api.diagnostics as diagnostics_api
+import app.api.routes.diagnostics as diagnostics_api
 import app.nn.gradcheck as gradcheck_engine
 from app import examples
 from tests.helpers import strict_json

@@ -28,8 +28,8 @@ from app.schemas.base import StrictModel
 from app.schemas.export import DATA_KEYS, REPRODUCED, TrainExport, unreproduced
 from app.schemas.training import StopRule
 
-RUNNER = Path(__file__).parent.parent / "export_runner.py"
-PYPROJECT = Path(__file__).parent.parent.parent / "pyproject.toml"
+RUNNER = Path(__file__).parents[2] / "export_runner.py"
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 RUFF = Path(sys.executable).parent / "ruff"
 TOLERANCE = 1e-9
 """Each loss and parameter is within TOLERANCE · max(1, |/train's value|) of /train's."""

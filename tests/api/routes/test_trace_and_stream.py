@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import app.api.training as training_api
+import app.api.routes.training as training_api
 from app import examples
 from app.main import create_app
 from app.nn.training import EpochRecord, Run
