@@ -39,7 +39,7 @@ from app.config import get_settings
 from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, Part, Run, TrainingResult, Validation, train
+from app.nn.training import EpochRecord, Run, TrainingResult, Validation, train
 from app.nn.types import Array
 from app.schemas.training import (
     STOP_RULES,
@@ -119,7 +119,7 @@ def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) ->
         seed=request.seed,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
-        keep={part for name in fields for part in NEEDS[name]},
+        keep=request.kept_parts,
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
         cancelled=cancelled,
         **stop,
@@ -150,19 +150,6 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "network": lambda run, record: network_json(_kept(record.network)),
 }
 """How each trace field is computed, in EpochTrace's field order."""
-
-NEEDS: Final[dict[TraceField, tuple[Part, ...]]] = {
-    "loss": (),
-    "accuracy": ("outputs",),
-    "validation_loss": ("validation",),
-    "validation_accuracy": ("validation",),
-    "outputs": ("outputs",),
-    "layers": ("layers",),
-    "gradients": ("gradients",),
-    "network": ("network",),
-}
-"""The parts of the engine's records that each trace field is computed from: a run keeps only
-those of the included fields."""
 
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
