@@ -1,8 +1,10 @@
 """The single-pass endpoints: forward pass, loss, and backward pass (gradients).
 
-The handlers are ``async``, for speed: FastAPI runs a plain ``def`` endpoint, and then the
-validation of its answer, in its thread pool, two round trips that cost several times the whole
-arithmetic of a small request. So a small request is computed on the event loop, and a larger
+Three fast paths, each measured by ``make bench``: the router's route class is
+:class:`~app.api.route_classes.DirectRoute`, which calls an endpoint directly with a valid body.
+The handlers are ``async``: FastAPI runs a plain ``def`` endpoint, and then the validation of its
+answer, in its thread pool, two round trips that cost several times the whole arithmetic of a
+small request. So a small request is computed on the event loop (:func:`compute`), and a larger
 one in the thread pool, so that it never holds up other requests and the probes. Answers are
 written by orjson from plain values in the order of the documented models' fields (see
 :func:`app.api.route_classes.json_response`).
@@ -24,7 +26,7 @@ from app.api.convert import (
     to_batch,
     to_parameters,
 )
-from app.api.route_classes import OrjsonRoute, json_response
+from app.api.route_classes import DirectRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
     accuracy,
@@ -50,7 +52,8 @@ INLINE_LAYERS = 8
 
 R = TypeVar("R", bound=PassRequest)
 
-router = APIRouter(tags=["math"], route_class=OrjsonRoute)
+# The direct call: FastAPI's per-request work would cost as much as a small request's arithmetic.
+router = APIRouter(tags=["math"], route_class=DirectRoute)
 
 
 def is_cheap(request: PassRequest) -> bool:
