@@ -92,4 +92,7 @@ def export(
             media_type=MEDIA_TYPES[request.format],
             headers={"content-disposition": disposition},
         )
+    # Hand-ordered: ExportResponse's fields in order, so that orjson writes Pydantic's bytes;
+    # test_the_answer_is_the_bytes_pydantic_writes_for_the_documented_model, in
+    # tests/api/routes/test_export.py, fails if they drift.
     return json_response({"format": request.format, "filename": filename, "content": text})

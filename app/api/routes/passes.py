@@ -82,6 +82,9 @@ def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     batch = request.is_batch
+    # Hand-ordered: ForwardResponse's fields in order, so that orjson writes Pydantic's bytes;
+    # test_answers_are_the_bytes_pydantic_writes_for_the_documented_model, in
+    # tests/api/routes/test_passes.py, fails if they drift (likewise for /loss and /backward).
     answer: JSONObject = {"outputs": rows(fwd.outputs, batch)}
     if request.layers:
         answer["layers"] = layer_values_json(fwd, batch)
@@ -102,6 +105,7 @@ def _loss(request: LossRequest) -> Response:
     fwd, value = evaluate_loss(
         to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
     )
+    # Hand-ordered: LossResponse's fields in order (the byte test named in _forward holds it).
     return json_response(
         {
             "loss": value,
@@ -129,6 +133,7 @@ def _backward(request: BackwardRequest) -> Response:
     grads = compute_gradients(params, fwd, targets, loss_fn)
     check_gradients_finite(grads)
     batch = request.is_batch
+    # Hand-ordered: BackwardResponse's fields in order (the byte test named in _forward holds it).
     return json_response(
         {
             "loss": value,

@@ -149,11 +149,14 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
     "network": lambda run, record: network_json(_kept(record.network)),
 }
-"""How each trace field is computed, in EpochTrace's field order."""
+"""How each trace field is computed, in EpochTrace's field order (hand-ordered: the tests of
+test_schemas_derived.py tie it to TRACE_FIELDS and EpochTrace, and test_training_json.py's
+test_answers_are_the_bytes_pydantic_wrote to the models' bytes)."""
 
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
     """The JSON of a trace entry holding only the fields the request includes."""
+    # Hand-ordered: epoch, then ENTRY_FIELDS' order, which is EpochTrace's.
     entry: JSONObject = {"epoch": record.epoch}
     entry |= {name: ENTRY_FIELDS[name](run, record) for name in run.fields}
     return _dumps(entry)
@@ -169,6 +172,9 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     """The fields of TrainSummary for a finished run."""
     state = state_json(result.optimizer_state, run.request.optimizer, result.network)
     validation = result.validation or Validation(None, None)
+    # Hand-ordered: TrainSummary's fields in order, so that orjson writes Pydantic's bytes;
+    # tests/api/routes/test_training_json.py::test_answers_are_the_bytes_pydantic_wrote fails if
+    # they drift.
     return {
         "status": result.status,
         "epochs_run": result.epochs_run,
@@ -209,8 +215,9 @@ def train_network(
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     result = run.epochs.result
     record_training(result.status, result.epochs_run)
-    # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and
-    # the trace joined to it in one copy (peak memory: the trace's JSON twice, nothing more).
+    # TrainResponse is the summary's fields, then the trace (its model's order, held by the same
+    # byte test as summary()): the summary's JSON is opened up and the trace joined to it in one
+    # copy (peak memory: the trace's JSON twice, nothing more).
     document = b"".join((_dumps(summary(run, result))[:-1], b',"trace":', trace, b"}"))
     return Response(document, media_type="application/json")
 
