@@ -11,24 +11,24 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __doc__ as summary
-from app.api import (
-    access_log,
+from app.api import errors
+from app.api.middleware import access_log
+from app.api.middleware.body import BufferedBody
+from app.api.middleware.concurrency import ConcurrencyCap
+from app.api.middleware.observability import Observability
+from app.api.routes import (
     datasets,
     diagnostics,
     docs,
-    errors,
     explain,
     export,
     health,
     init,
-    math,
     metrics,
     page,
+    passes,
     training,
 )
-from app.api.body import BufferedBody
-from app.api.concurrency import ConcurrencyCap
-from app.api.observability import Observability
 from app.config import get_settings, shared_slots_dir, worker_count
 from app.schemas.operations import ErrorMessage
 from app.server.tuning import tune_process
@@ -78,7 +78,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
-        docs_url=None,  # /docs and /redoc come from app.api.docs, which serves their files too
+        # /docs and /redoc come from app.api.routes.docs, which serves their files too.
+        docs_url=None,
         redoc_url=None,
     )
     app.add_middleware(
@@ -97,7 +98,7 @@ def create_app() -> FastAPI:
     # Added last, so outermost: it sees every answer, the 413s and 503s included.
     app.add_middleware(Observability)
     access_log.configure_access_log()
-    app.include_router(math.router, responses=error_responses)
+    app.include_router(passes.router, responses=error_responses)
     app.include_router(training.router, responses=error_responses)
     app.include_router(init.router, responses=error_responses)
     app.include_router(diagnostics.router, responses=error_responses)

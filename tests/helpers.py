@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from app.api import request_context
+from app.api.middleware import request_context
 from app.nn.activations import Activation, run
 from app.nn.types import Array
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from app.api.body import too_large
+from app.api.middleware.body import too_large
 from app.config import Limit, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

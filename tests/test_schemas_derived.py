@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from app.api import metrics
-from app.api.training import ENTRY_FIELDS, NEEDS
+from app.api.routes.training import ENTRY_FIELDS
 from app.main import create_app
 from app.nn.activations import ActivationName
 from app.nn.check import Step, order
@@ -20,6 +20,7 @@ from app.schemas.init import InitRequest
 from app.schemas.network import LAST_LAYER_ONLY, Network
 from app.schemas.training import (
     TRACE_FIELDS,
+    TRACE_NEEDS,
     AdamOptimizer,
     AdamWOptimizer,
     EpochTrace,
@@ -74,8 +75,8 @@ def test_trace_fields_are_epoch_traces_fields() -> None:
     knows how to compute each from the engine's parts."""
     assert list(EpochTrace.model_fields) == ["epoch", *TRACE_FIELDS]
     assert list(ENTRY_FIELDS) == list(TRACE_FIELDS)
-    assert list(NEEDS) == list(TRACE_FIELDS)
-    assert {part for parts in NEEDS.values() for part in parts} == set(PARTS)
+    assert list(TRACE_NEEDS) == list(TRACE_FIELDS)
+    assert {part for parts in TRACE_NEEDS.values() for part in parts} == set(PARTS)
 
 
 def test_check_steps_are_the_engines() -> None:

@@ -46,17 +46,20 @@ def rows(values: Array, batch: bool) -> list[float] | list[list[float]]:
 
 
 def layer_values_json(fwd: ForwardPass, batch: bool) -> list[JSONObject]:
-    """Every layer's z and a in the request's form, as LayerValues' JSON."""
+    """Every layer's z and a in the request's form, as LayerValues' JSON (hand-ordered: the
+    byte tests of /forward and /train, which answer it, fail if it drifts from the model)."""
     return [{"z": rows(z, batch), "a": rows(a, batch)} for z, a in zip(fwd.z, fwd.a, strict=True)]
 
 
 def tensors_json(tensors: Parameters) -> list[JSONObject]:
-    """Per-layer arrays (gradients, optimizer buffers) as LayerTensors' JSON."""
+    """Per-layer arrays (gradients, optimizer buffers) as LayerTensors' JSON (hand-ordered: the
+    byte tests of /backward and /train, which answer it, fail if it drifts from the model)."""
     return [{"weights": W.tolist(), "bias": b.tolist()} for W, b in tensors.layers]
 
 
 def network_json(params: Parameters) -> JSONObject:
-    """Parameters in the request's network format, as NetworkOut's JSON."""
+    """Parameters in the request's network format, as NetworkOut's JSON (hand-ordered: the byte
+    test of /train, which answers it, fails if it drifts from the model)."""
     return {
         "layers": [
             {"weights": W.tolist(), "bias": b.tolist(), "activation": name}
@@ -105,7 +108,9 @@ def to_state(
 
 
 def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> JSONObject:
-    """An engine optimizer state as OptimizerState's JSON, per layer like the network."""
+    """An engine optimizer state as OptimizerState's JSON, per layer like the network
+    (hand-ordered: the byte test of /train, which answers it, fails if it drifts from the
+    model)."""
     values: JSONObject = {"type": spec.type, "step": state.step, "epoch": state.epoch}
     values |= dict.fromkeys(BUFFER_NAMES)
     values |= {name: tensors_json(params.with_flat(flat)) for name, flat in state.buffers.items()}

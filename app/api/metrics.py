@@ -1,5 +1,5 @@
-"""Prometheus metrics, served at ``GET /metrics``: requests, durations, epochs, training outcomes
-and rejections.
+"""Prometheus metrics: requests, durations, epochs, training outcomes and rejections, served at
+``GET /metrics`` by :mod:`app.api.routes.metrics`.
 
 The metrics are the one sanctioned module-level state outside the engine: they count what the
 whole process has done, however many apps ``create_app`` builds, in a registry of their own. With
@@ -15,11 +15,9 @@ import os
 from functools import cache
 from typing import Final, Literal, get_args
 
-from fastapi import APIRouter
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from starlette.responses import PlainTextResponse
 
-from app.api import request_context
+from app.api.middleware import request_context
 from app.nn.training import Status
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -112,7 +110,7 @@ def record_training(status: str, epochs: int) -> None:
 
 def record_rejection(reason: RejectionReason) -> None:
     """Count a refused request where it is refused; the request's own answer is then not counted
-    again by its status (see :func:`app.api.observability.rejection_of`)."""
+    again by its status (see :func:`app.api.middleware.observability.rejection_of`)."""
     try:
         REJECTIONS.labels(reason).inc()
         record = request_context.current()
@@ -147,17 +145,3 @@ def exposition() -> bytes:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=MULTIPROC_DIR)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
-
-
-router = APIRouter(tags=["operations"])
-
-
-@router.get(
-    "/metrics",
-    response_class=PlainTextResponse,
-    responses={200: {"description": "Prometheus text exposition format, version 0.0.4"}},
-)
-def metrics() -> PlainTextResponse:
-    """Request counts and latencies per route, epochs trained, training outcomes and rejections,
-    summed over all worker processes, in Prometheus' text format."""
-    return PlainTextResponse(exposition(), media_type=CONTENT_TYPE)

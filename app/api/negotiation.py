@@ -9,8 +9,10 @@ accepts none of them the endpoint answers its first, default type, as the RFC al
 answers 406). A range with a malformed weight is ignored; parameters other than ``q`` are too.
 """
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 
 class _Range(NamedTuple):
@@ -67,6 +69,12 @@ def preferred(accept: str | None, offered: Sequence[str]) -> str:
         if weight > 0 and (best_key is None or key > best_key):
             best, best_key = media, key
     return best
+
+
+def negotiate(accept: str | None, answers: Mapping[str, T]) -> T:
+    """What an endpoint answers for the media type ``accept`` prefers among the keys of
+    ``answers``, the endpoint's media types in its order: the first one's answer by default."""
+    return answers[preferred(accept, tuple(answers))]
 
 
 def _specificity(their_type: str, their_subtype: str, kind: str, subtype: str) -> int:

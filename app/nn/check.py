@@ -81,6 +81,9 @@ class Check:
     correct: Array
     error: float | None
     hint: str | None
+    wrong_entry: tuple[int, ...] | None
+    """The index of the claim's first entry over the tolerance (its first entry when it is
+    transposed); None when the claim is right."""
 
     @property
     def right(self) -> bool:
@@ -111,10 +114,29 @@ def order(layers: int) -> Iterator[tuple[Step, Key]]:
         yield "update", ("network", "layers", index, "bias")
 
 
-def error(claimed: Array, correct: Array) -> float:
-    """The largest ``|claimed − correct| / max(1, |correct|)``, computed without overflow."""
+def _scaled_errors(claimed: Array, correct: Array) -> Array:
+    """Each entry's ``|claimed − correct| / max(1, |correct|)``, computed without overflow."""
     scale = np.maximum(1.0, np.abs(correct))
-    return float(np.max(np.abs(claimed / scale - correct / scale)))
+    return np.abs(claimed / scale - correct / scale)
+
+
+def error(claimed: Array, correct: Array) -> float:
+    """The largest ``|claimed − correct| / max(1, |correct|)``."""
+    return float(np.max(_scaled_errors(claimed, correct)))
+
+
+def _measured(
+    claimed: Array, correct: Array, tolerance: float
+) -> tuple[float | None, tuple[int, ...] | None]:
+    """The claim's error (None when its shape differs: it is transposed) and its first wrong
+    entry (see :attr:`Check.wrong_entry`)."""
+    if claimed.shape != correct.shape:
+        return None, (0,) * correct.ndim
+    errors = _scaled_errors(claimed, correct)
+    found = float(np.max(errors))
+    if not found > tolerance:
+        return found, None
+    return found, tuple(int(k) for k in np.argwhere(errors > tolerance)[0])
 
 
 def _pick(tensors: Parameters, index: int, part: str) -> Array:
@@ -365,8 +387,7 @@ def check(
         if key not in claims:
             continue
         claimed, correct = claims[key], truth.correct(key)
-        found = error(claimed, correct) if claimed.shape == correct.shape else None
-        wrong = found is None or found > tolerance
-        hint = _hint(truth, step, key, claimed, correct, tolerance) if wrong else None
-        checks.append(Check(step, key, claimed, correct, found, hint))
+        found, entry = _measured(claimed, correct, tolerance)
+        hint = None if entry is None else _hint(truth, step, key, claimed, correct, tolerance)
+        checks.append(Check(step, key, claimed, correct, found, hint, entry))
     return checks

@@ -25,7 +25,7 @@ NUMBER_BYTES = 72
 (symbol and exact value) and its name in the formula. Measured: 65 to 68 bytes for a 1-40-40-1
 network's sums over 100 to 1,000 samples; 72 leaves room for longer names (5-digit sample
 numbers). ``python -m bench.budgets`` checks the model against the answer at the limit, and
-tests/api/test_explain.py in every format for long sums, many steps and Adam."""
+tests/api/routes/test_explain.py in every format for long sums, many steps and Adam."""
 STEP_BYTES = 200
 """What a step takes in the JSON answer besides its numbers (its id, stage, section, symbol,
 result and note): measured at up to 193 bytes for Adam's updates (the wordiest, whose numbers

@@ -12,7 +12,7 @@ from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
 from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
-from app.nn.training import Status
+from app.nn.training import Part, Status
 from app.schemas.base import (
     Count,
     FiniteFloat,
@@ -247,6 +247,18 @@ TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
 """EpochTrace's fields besides epoch, in its order."""
 VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accuracy")
 """The trace fields measured on the validation data."""
+TRACE_NEEDS: dict[TraceField, tuple[Part, ...]] = {
+    "loss": (),
+    "accuracy": ("outputs",),
+    "validation_loss": ("validation",),
+    "validation_accuracy": ("validation",),
+    "outputs": ("outputs",),
+    "layers": ("layers",),
+    "gradients": ("gradients",),
+    "network": ("network",),
+}
+"""The parts of the engine's records (:data:`app.nn.training.PARTS`) that each trace field is
+computed from: a run keeps only those of the included fields."""
 
 
 class TraceSpec(StrictModel):
@@ -309,6 +321,11 @@ class TrainRequest(LossRequest):
         if self.validation is None:
             include -= set(VALIDATION_FIELDS)
         return tuple(name for name in TRACE_FIELDS if name in include)
+
+    @property
+    def kept_parts(self) -> frozenset[Part]:
+        """The parts of the engine's records that the included fields are computed from."""
+        return frozenset(part for name in self.included for part in TRACE_NEEDS[name])
 
     @property
     def validations(self) -> int:

@@ -21,7 +21,7 @@ or fill memory with an endless header. Per connection, this protocol
 
 Each answer is the API's ``{"detail": "..."}`` with an ``X-Request-ID``, counted in
 ``backprop_rejected_requests_total`` and written to the access log. The body's own time limit is
-the app's (:mod:`app.api.body`), which also runs under a plain ``uvicorn app.main:app``.
+the app's (:mod:`app.api.middleware.body`), which also runs under a plain ``uvicorn app.main:app``.
 """
 
 import asyncio
@@ -36,10 +36,10 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from app.api.concurrency import RETRY_AFTER_SECONDS
 from app.api.errors import send_error
 from app.api.metrics import RejectionReason
-from app.api.observability import log_refused_connection
+from app.api.middleware.concurrency import RETRY_AFTER_SECONDS
+from app.api.middleware.observability import log_refused_connection
 from app.config import get_settings
 
 REFUSED_LINGER_SECONDS = 1.0

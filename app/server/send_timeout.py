@@ -22,7 +22,7 @@ from typing import cast
 
 from starlette.types import Scope
 
-from app.api.observability import log_send_timeout
+from app.api.middleware.observability import log_send_timeout
 from app.config import get_settings
 from app.server.http_protocol import GuardedHttpToolsProtocol
 

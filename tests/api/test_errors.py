@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-from app.api import routing
+from app.api import route_classes
 from app.api.errors import MAX_ECHOED_CHARS
 from app.config import Settings, get_settings
 from app.schemas.base import MAX_REPORTED_PROBLEMS
@@ -383,8 +383,8 @@ def test_response_value_count_is_exact(client: TestClient) -> None:
 
 def test_every_limit_has_a_case() -> None:
     """Each limit in Settings is exercised above or in the files named below."""
-    elsewhere = {  # below, in test_trace_and_stream, test_production, test_slow_clients and
-        # test_non_readers
+    elsewhere = {  # below, in test_trace_and_stream, test_training_deadline, test_concurrency,
+        # test_slow_clients and test_non_readers
         "BACKPROP_MAX_BODY_BYTES",
         "BACKPROP_MAX_STREAM_WORK",
         "BACKPROP_MAX_CONCURRENT",
@@ -613,19 +613,19 @@ def test_a_large_body_is_validated_in_a_worker_thread(
 ) -> None:
     """Over INLINE_BODY_BYTES, valid or not, parsing and validation leave the event loop."""
     threads: list[str] = []
-    real = routing._validated
+    real = route_classes._validated
 
     def recording(field: Any, body: bytes) -> Any:
         threads.append(threading.current_thread().name)
         return real(field, body)
 
-    monkeypatch.setattr(routing, "_validated", recording)
-    samples = routing.INLINE_BODY_BYTES // 10
+    monkeypatch.setattr(route_classes, "_validated", recording)
+    samples = route_classes.INLINE_BODY_BYTES // 10
     valid = examples.FORWARD | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
     assert client.post("/forward", json=valid).status_code == 200
-    invalid = examples.TRAIN | {"inputs": ["a"] * (routing.INLINE_BODY_BYTES // 4)}
+    invalid = examples.TRAIN | {"inputs": ["a"] * (route_classes.INLINE_BODY_BYTES // 4)}
     assert client.post("/train", json=invalid).status_code == 422
-    malformed = b"[" * (routing.INLINE_BODY_BYTES + 1)
+    malformed = b"[" * (route_classes.INLINE_BODY_BYTES + 1)
     headers = {"content-type": "application/json"}
     assert client.post("/train", content=malformed, headers=headers).status_code == 422
     assert client.post("/forward", json=examples.FORWARD).status_code == 200
@@ -639,13 +639,13 @@ def test_a_large_valid_body_validated_in_a_worker_thread_is_answered(
     client: TestClient, path: str
 ) -> None:
     """The model validated off the loop is what the endpoint gets (FastAPI takes it as it is)."""
-    samples = routing.INLINE_BODY_BYTES // 16
+    samples = route_classes.INLINE_BODY_BYTES // 16
     body = POST_BODIES[path] | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
     if "targets" in body:
         body["targets"] = [[1.0]] * samples
     if "epochs" in body:
         body["epochs"] = 1
-    assert len(json.dumps(body)) > routing.INLINE_BODY_BYTES
+    assert len(json.dumps(body)) > route_classes.INLINE_BODY_BYTES
     response = client.post(path, json=body)
     assert response.status_code == 200, response.text[:300]
     if path in ("/forward", "/loss", "/backward"):

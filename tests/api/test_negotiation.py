@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-from app.api.negotiation import preferred
+from app.api.negotiation import negotiate, preferred
 
 EXPLAIN = ("text/markdown", "text/plain", "application/json")
 
@@ -46,6 +46,16 @@ EXPLAIN = ("text/markdown", "text/plain", "application/json")
 )
 def test_preferred(accept: str | None, chosen: str) -> None:
     assert preferred(accept, EXPLAIN) == chosen
+
+
+@pytest.mark.parametrize(
+    ("accept", "answer"),
+    [(None, "markdown"), ("application/json", "json"), ("text/*;q=0.5, */*;q=0.1", "markdown")],
+)
+def test_negotiate_answers_what_the_preferred_type_maps_to(accept: str | None, answer: str) -> None:
+    """The one helper of /explain and /export: the endpoint's answer for the preferred type."""
+    answers = dict(zip(EXPLAIN, ("markdown", "text", "json"), strict=True))
+    assert negotiate(accept, answers) == answer
 
 
 @pytest.mark.parametrize(

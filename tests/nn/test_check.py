@@ -1,7 +1,8 @@
 """Checking a hand derivation: the order of the steps, verdicts, and what each claim is measured by.
 
-The planted mistakes and their hints are tested through the API (tests/api/test_diagnostics.py);
-here the engine's own contract: order, tolerance, transposed claims, lazy failures.
+The planted mistakes and their hints are tested through the API
+(tests/api/routes/test_diagnostics.py); here the engine's own contract: order, tolerance,
+transposed claims, lazy failures.
 """
 
 import itertools
@@ -124,6 +125,19 @@ def test_transposed_claim_is_wrong_with_no_error_value() -> None:
     )
     assert item.hint is not None
     assert "transposed back it is wrong too" in item.hint
+    assert item.wrong_entry == (0, 0)
+
+
+def test_the_first_wrong_entry_is_measured_as_the_error_is() -> None:
+    """Within tolerance at [0, 0] by the scaled measure, over it at [1, 1] and [1, 2]: the first
+    wrong entry is [1, 1], in row-major order; a right claim has none."""
+    W1_grad = _notebook_by_hand()[("gradients", 0, "weights")]
+    claimed = W1_grad + np.array([[1e-7, 0.0, 0.0], [0.0, 1e-3, 1e-3]])
+    key: Key = ("gradients", 0, "weights")
+    (item,) = check(NOTEBOOK, X, T, "half_squared_error", LR, {key: claimed}, 1e-6)
+    assert item.wrong_entry == (1, 1)
+    (item,) = check(NOTEBOOK, X, T, "half_squared_error", LR, {key: W1_grad}, 1e-6)
+    assert item.wrong_entry is None
 
 
 # y = 1e300 · tanh(1e-300) is fine, but ∂L/∂W0 = 1e300 · 1e10 overflows.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.api import docs
+from app.api.routes import docs
 from app.nn.activations import ActivationName
 from app.nn.explain import explain
 from app.nn.losses import LossName

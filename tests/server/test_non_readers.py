@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 
 from app import examples
-from app.api.concurrency import IDLE_TRIM_SECONDS
+from app.api.middleware.concurrency import IDLE_TRIM_SECONDS
 from tests.server.test_slow_clients import SLACK_SECONDS, _address, _post_head, _rejections
 from tests.servers import running_server
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from app.api.docs import WEB_DIR
-from app.api.page import CSP
+from app.api.routes.docs import WEB_DIR
+from app.api.routes.page import CSP
 from app.examples import NOTEBOOK_NETWORK, TRAIN
 from app.nn.activations import ActivationName
 from app.nn.init import InitName

@@ -4,7 +4,7 @@ and ReDoc's bundle differing from npm's by the one edit app/web/vendor/README.md
 import hashlib
 import re
 
-from app.api import docs
+from app.api.routes import docs
 
 VENDOR = docs.WEB_DIR / "vendor"
 REDOC_BUNDLE = VENDOR / docs.REDOC.removeprefix("vendor/") / "bundles/redoc.standalone.js"

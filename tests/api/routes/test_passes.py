@@ -1,6 +1,6 @@
-"""How /forward, /loss and /backward answer (app.api.math): a small request computed on the event
-loop, a large one in the thread pool, with the same answers either way, written by orjson in the
-very bytes Pydantic writes for the documented response models."""
+"""How /forward, /loss and /backward answer (app.api.routes.passes): a small request computed on
+the event loop, a large one in the thread pool, with the same answers either way, written by orjson
+in the very bytes Pydantic writes for the documented response models."""
 
 import threading
 from typing import Any
@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-import app.api.math as math_api
+import app.api.routes.passes as passes_api
 from app import examples
 from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
 
@@ -30,13 +30,13 @@ def _large(body: dict[str, Any]) -> dict[str, Any]:
 def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the threads the endpoints convert their networks in, in request order."""
     names: list[str] = []
-    real = math_api.to_parameters
+    real = passes_api.to_parameters
 
     def recording(network: Any) -> Any:
         names.append(threading.current_thread().name)
         return real(network)
 
-    monkeypatch.setattr(math_api, "to_parameters", recording)
+    monkeypatch.setattr(passes_api, "to_parameters", recording)
     return names
 
 
@@ -57,7 +57,7 @@ def test_inline_and_thread_pool_answers_are_identical(
 ) -> None:
     """The same large request computed in a worker thread and on the loop: the same bytes."""
     in_thread = client.post(path, json=_large(body))
-    monkeypatch.setattr(math_api, "INLINE_WORK", 10**9)
+    monkeypatch.setattr(passes_api, "INLINE_WORK", 10**9)
     inline = client.post(path, json=_large(body))
     assert in_thread.status_code == inline.status_code == 200
     assert in_thread.content == inline.content
@@ -67,7 +67,7 @@ def test_inline_and_thread_pool_answers_are_identical(
 def test_deep_networks_compute_in_a_worker_thread(client: TestClient, threads: list[str]) -> None:
     """A one-sample request through more than INLINE_LAYERS layers goes to the thread pool."""
     layer = {"weights": [[1.0]], "bias": [0.0], "activation": "identity"}
-    network = {"layers": [layer] * (math_api.INLINE_LAYERS + 1)}
+    network = {"layers": [layer] * (passes_api.INLINE_LAYERS + 1)}
     response = client.post("/forward", json={"network": network, "inputs": [2.0]})
     assert response.status_code == 200
     assert response.json()["outputs"] == [2.0]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 
 from app import examples
 from app.api.convert import rows, to_batch, to_parameters
-from app.api.routing import OrjsonRoute
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.check import Check, check
 from app.nn.explain import step_of
@@ -93,17 +93,11 @@ def _claim(loc: Loc, value: Any) -> Array:
     return to_batch(value) if loc[0] in ("layers", "outputs") else np.asarray(value, np.float64)
 
 
-def _pointer(item: Check, tolerance: float, layers: int) -> ExplainPointer | None:
+def _pointer(item: Check, layers: int) -> ExplainPointer | None:
     """The /explain step of the claim's first wrong number (its first number if transposed)."""
-    if item.right:
+    if item.wrong_entry is None:
         return None
-    entry = (0,) * item.correct.ndim
-    if item.claimed.shape == item.correct.shape:
-        scale = np.maximum(1.0, np.abs(item.correct))
-        wrong = np.argwhere(np.abs(item.claimed / scale - item.correct / scale) > tolerance)
-        if len(wrong):
-            entry = tuple(int(k) for k in wrong[0])
-    step, sample = step_of(item.key, entry, layers)
+    step, sample = step_of(item.key, item.wrong_entry, layers)
     return ExplainPointer.model_construct(step=step, sample=sample)
 
 
@@ -161,7 +155,7 @@ def check_derivation(
         request.tolerance,
     )
     layers = len(request.network.layers)
-    pointers = [_pointer(item, request.tolerance, layers) for item in checks]
+    pointers = [_pointer(item, layers) for item in checks]
     first = _first_wrong(checks, pointers)
     return CheckResponse.model_construct(
         all_correct=first is None,

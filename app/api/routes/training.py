@@ -18,7 +18,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from app import examples
-from app.api import request_context
 from app.api.convert import (
     JSONObject,
     layer_values_json,
@@ -33,13 +32,14 @@ from app.api.convert import (
 )
 from app.api.disconnect import client_gone
 from app.api.metrics import record_training
-from app.api.observability import CLIENT_CLOSED_REQUEST
-from app.api.routing import OrjsonRoute
+from app.api.middleware import request_context
+from app.api.middleware.observability import CLIENT_CLOSED_REQUEST
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
-from app.nn.training import EpochRecord, Part, Run, TrainingResult, Validation, train
+from app.nn.training import EpochRecord, Run, TrainingResult, Validation, train
 from app.nn.types import Array
 from app.schemas.training import (
     STOP_RULES,
@@ -119,7 +119,7 @@ def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) ->
         seed=request.seed,
         deadline=monotonic() + get_settings().deadline_seconds.value,
         every=request.trace.every,
-        keep={part for name in fields for part in NEEDS[name]},
+        keep=request.kept_parts,
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
         cancelled=cancelled,
         **stop,
@@ -149,24 +149,14 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
     "network": lambda run, record: network_json(_kept(record.network)),
 }
-"""How each trace field is computed, in EpochTrace's field order."""
-
-NEEDS: Final[dict[TraceField, tuple[Part, ...]]] = {
-    "loss": (),
-    "accuracy": ("outputs",),
-    "validation_loss": ("validation",),
-    "validation_accuracy": ("validation",),
-    "outputs": ("outputs",),
-    "layers": ("layers",),
-    "gradients": ("gradients",),
-    "network": ("network",),
-}
-"""The parts of the engine's records that each trace field is computed from: a run keeps only
-those of the included fields."""
+"""How each trace field is computed, in EpochTrace's field order (hand-ordered: the tests of
+test_schemas_derived.py tie it to TRACE_FIELDS and EpochTrace, and test_training_json.py's
+test_answers_are_the_bytes_pydantic_wrote to the models' bytes)."""
 
 
 def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
     """The JSON of a trace entry holding only the fields the request includes."""
+    # Hand-ordered: epoch, then ENTRY_FIELDS' order, which is EpochTrace's.
     entry: JSONObject = {"epoch": record.epoch}
     entry |= {name: ENTRY_FIELDS[name](run, record) for name in run.fields}
     return _dumps(entry)
@@ -182,6 +172,9 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     """The fields of TrainSummary for a finished run."""
     state = state_json(result.optimizer_state, run.request.optimizer, result.network)
     validation = result.validation or Validation(None, None)
+    # Hand-ordered: TrainSummary's fields in order, so that orjson writes Pydantic's bytes;
+    # tests/api/routes/test_training_json.py::test_answers_are_the_bytes_pydantic_wrote fails if
+    # they drift.
     return {
         "status": result.status,
         "epochs_run": result.epochs_run,
@@ -222,8 +215,9 @@ def train_network(
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     result = run.epochs.result
     record_training(result.status, result.epochs_run)
-    # TrainResponse is the summary's fields, then the trace: the summary's JSON is opened up and
-    # the trace joined to it in one copy (peak memory: the trace's JSON twice, nothing more).
+    # TrainResponse is the summary's fields, then the trace (its model's order, held by the same
+    # byte test as summary()): the summary's JSON is opened up and the trace joined to it in one
+    # copy (peak memory: the trace's JSON twice, nothing more).
     document = b"".join((_dumps(summary(run, result))[:-1], b',"trace":', trace, b"}"))
     return Response(document, media_type="application/json")
 

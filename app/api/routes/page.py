@@ -11,8 +11,8 @@ from typing import Final
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from app.api.docs import WEB_DIR
 from app.api.html import csp, html_headers
+from app.api.routes.docs import WEB_DIR
 
 INDEX: Final[Path] = WEB_DIR / "page" / "index.html"
 CSP: Final = csp()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-import app.api.training as training_api
+import app.api.routes.training as training_api
 from app import examples
 from app.client import Client
 from app.main import in_process_app

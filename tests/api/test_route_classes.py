@@ -1,7 +1,9 @@
 """The direct call of body-only async endpoints: same answers as FastAPI's handler, errors
-left to FastAPI, and only the endpoints it fits."""
+left to FastAPI, only the endpoints it fits, and DirectRoute on exactly those of the app."""
 
 import copy
+import importlib
+import pkgutil
 from typing import Annotated, Any
 
 import fastapi.routing
@@ -12,8 +14,9 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from starlette.responses import Response
 
+import app.api.routes
 from app import examples
-from app.api.routing import OrjsonRoute, _direct_call, json_response
+from app.api.route_classes import DirectRoute, OrjsonRoute, _direct_call, json_response
 
 JSON = "application/json"
 FASTAPIS_OWN = "application/json; charset=utf-8"  # not the direct call's exact type: FastAPI's path
@@ -125,3 +128,29 @@ def test_only_body_only_async_endpoints_answering_a_response_are_called_directly
         return json_response({"value": item.value})
 
     assert _direct_call(_route(router)) is None
+
+
+def test_a_direct_route_refuses_an_endpoint_it_does_not_fit() -> None:
+    """A DirectRoute whose endpoint FastAPI would do more for fails when it is built."""
+    router = APIRouter(route_class=DirectRoute)
+    with pytest.raises(TypeError, match="/sync: a DirectRoute's endpoint must be async"):
+
+        @router.post("/sync")
+        def sync(item: Item) -> Response:
+            return json_response({"value": item.value})
+
+
+def test_direct_routes_are_exactly_the_endpoints_the_direct_call_fits() -> None:
+    """The app's DirectRoutes are /forward, /loss and /backward, and no other route's endpoint
+    could be called directly: the fast path is named where it is used."""
+    modules = [
+        importlib.import_module(f"app.api.routes.{module.name}")
+        for module in pkgutil.iter_modules(app.api.routes.__path__)
+    ]
+    routers = [module.router for module in modules if hasattr(module, "router")]
+    routes = [route for router in routers for route in router.routes]
+    direct = {route.path for route in routes if isinstance(route, DirectRoute)}
+    assert direct == {"/forward", "/loss", "/backward"}
+    for route in routes:
+        if isinstance(route, OrjsonRoute) and not isinstance(route, DirectRoute):
+            assert _direct_call(route) is None, route.path

@@ -4,16 +4,16 @@ request.
 :class:`Observability` is a pure ASGI middleware (so streamed answers stay streamed). For each HTTP
 request it
 
-* gives it an id (:mod:`app.api.request_context`) and sends it back as ``X-Request-ID`` on every
-  response: errors, 404s and streams included; handlers can read it as
+* gives it an id (:mod:`app.api.middleware.request_context`) and sends it back as
+  ``X-Request-ID`` on every response: errors, 404s and streams included; handlers can read it as
   ``request.state.request_id``;
 * counts the request and its duration per route template (``/train``, never the raw path; a
   mounted app's files by its mount path, ``/static``; unknown paths are ``unmatched``) in
   :mod:`app.api.metrics`, and counts a 408, 413, 422 or 503 answer as a rejection unless the code
   that refused it already counted it with its own reason;
-* writes its line to :mod:`app.api.access_log` when the answer has been sent, for a stream when
-  the stream has ended; an answer that never ended without an error (the client went away, or
-  the send timeout cut it off) is logged with status 499;
+* writes its line to :mod:`app.api.middleware.access_log` when the answer has been sent, for a
+  stream when the stream has ended; an answer that never ended without an error (the client went
+  away, or the send timeout cut it off) is logged with status 499;
 * answers an unexpected exception (before any answer started) with a JSON ``500``
   ``{"detail": "Internal Server Error"}`` and ``Connection: close``, then lets the exception
   reach the server, which logs it and closes the connection.
@@ -30,9 +30,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import access_log, metrics, request_context
+from app.api import metrics
 from app.api.metrics import RejectionReason
-from app.api.request_context import RequestRecord
+from app.api.middleware import access_log, request_context
+from app.api.middleware.request_context import RequestRecord
 
 REJECTIONS_BY_STATUS: Final[dict[int, RejectionReason]] = {
     408: "body_timeout",

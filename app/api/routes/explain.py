@@ -17,8 +17,8 @@ from starlette.responses import Response
 
 from app import examples
 from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
-from app.api.negotiation import preferred
-from app.api.routing import OrjsonRoute
+from app.api.negotiation import negotiate
+from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.errors import DeadlineError
 from app.nn.explain import explain
@@ -32,17 +32,10 @@ MEDIA_TYPES: dict[str, ExplainFormat] = {
     "text/plain": "text",
     "application/json": "json",
 }
-"""The media types ``Accept`` may choose, Markdown first (the default)."""
+"""The media types ``Accept`` may choose when the body names no ``format``, Markdown first (the
+default)."""
 
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
-
-
-def negotiate(requested: ExplainFormat | None, accept: str | None) -> ExplainFormat:
-    """The body's ``format`` if given, else the media type ``Accept`` prefers (see
-    :mod:`app.api.negotiation`), Markdown by default."""
-    if requested is not None:
-        return requested
-    return MEDIA_TYPES[preferred(accept, tuple(MEDIA_TYPES))]
 
 
 def step_json(step: Entry, digits: int) -> dict[str, Any]:
@@ -136,7 +129,7 @@ def explain_step(
         request.max_steps,
     )
     steps = before_deadline(built, seconds, request.steps())
-    chosen = negotiate(request.format, accept)
+    chosen = request.format or negotiate(accept, MEDIA_TYPES)
     if chosen == "json":
         return Response(json_steps(steps, request.digits), media_type="application/json")
     if chosen == "text":

@@ -25,11 +25,11 @@ from app.nn.losses import LOSSES
 from app.render import numpy_script, pytorch
 from app.render.script import literal
 from app.schemas.base import StrictModel
-from app.schemas.export import DATA_KEYS, REPRODUCED, TrainExport, unreproduced
+from app.schemas.export import DATA_KEYS, REPRODUCED, ExportResponse, TrainExport, unreproduced
 from app.schemas.training import StopRule
 
-RUNNER = Path(__file__).parent.parent / "export_runner.py"
-PYPROJECT = Path(__file__).parent.parent.parent / "pyproject.toml"
+RUNNER = Path(__file__).parents[2] / "export_runner.py"
+PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 RUFF = Path(sys.executable).parent / "ruff"
 TOLERANCE = 1e-9
 """Each loss and parameter is within TOLERANCE · max(1, |/train's value|) of /train's."""
@@ -703,3 +703,14 @@ def test_export_of_a_large_adam_network_is_refused_as_train_does(module_client: 
     refused = _post(module_client, "/train", body, 422)["detail"]
     assert "BACKPROP_MAX_TRACE_VALUES" in refused[0]["msg"]
     assert _post(module_client, "/export", body | {"format": "pytorch"}, 422)["detail"] == refused
+
+
+def test_the_answer_is_the_bytes_pydantic_writes_for_the_documented_model(
+    module_client: TestClient,
+) -> None:
+    """The route writes its answer's keys by hand: read back into ExportResponse and written by
+    Pydantic, it is the same bytes, so the keys follow the model's fields."""
+    response = module_client.post("/export", json=examples.TRAIN | {"format": "numpy"})
+    assert response.status_code == 200, response.text
+    answer = ExportResponse.model_validate_json(response.content)
+    assert answer.model_dump_json().encode() == response.content

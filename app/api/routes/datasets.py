@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from app import examples
-from app.api.routing import OrjsonRoute, json_response
+from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.datasets import draw, one_hot, split
 from app.schemas.datasets import AnyDatasetRequest, DatasetList, DatasetResponse, dataset_infos
 
@@ -38,6 +38,9 @@ def make_dataset(
     inputs, targets, test_inputs, test_targets = split(X, y, request.test_samples)
     held_out = request.test_samples > 0
     dataset = request.dataset
+    # Hand-ordered: DatasetResponse's fields in order, so that orjson writes Pydantic's bytes;
+    # test_answers_are_the_bytes_pydantic_writes_for_the_documented_model, in
+    # tests/api/routes/test_datasets.py, fails if they drift.
     return json_response(
         {
             "name": request.name,

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from app import examples
 from app.api.convert import to_batch, to_parameters
-from app.api.negotiation import preferred
-from app.api.routing import OrjsonRoute, json_response
+from app.api.negotiation import negotiate
+from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
 from app.nn.training import shuffled
@@ -26,20 +26,14 @@ from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainEx
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
 
-OFFERED = ("application/json", "text/x-python", "application/octet-stream")
-"""What ``Accept`` may choose, the JSON answer first (the default); the other two ask for the file
-itself."""
+SENDS_FILE = {"application/json": False, "text/x-python": True, "application/octet-stream": True}
+"""What ``Accept`` may choose, the JSON answer first (the default), and whether it asks for the
+file itself."""
 MEDIA_TYPES = {
     "pytorch": "text/x-python; charset=utf-8",
     "numpy": "text/x-python; charset=utf-8",
     "json": "application/json",
 }
-
-
-def wants_file(accept: str | None) -> bool:
-    """Whether ``Accept`` prefers the file itself to the JSON answer (see
-    :mod:`app.api.negotiation`)."""
-    return preferred(accept, OFFERED) != OFFERED[0]
 
 
 def orders(request: TrainExport) -> list[list[int]]:
@@ -91,11 +85,14 @@ def export(
     the network as a PyTorch state_dict."""
     check_finite(request)
     text, filename = content(request), FILENAMES[request.format]
-    if wants_file(accept):
+    if negotiate(accept, SENDS_FILE):
         disposition = f'attachment; filename="{filename}"'
         return Response(
             text,
             media_type=MEDIA_TYPES[request.format],
             headers={"content-disposition": disposition},
         )
+    # Hand-ordered: ExportResponse's fields in order, so that orjson writes Pydantic's bytes;
+    # test_the_answer_is_the_bytes_pydantic_writes_for_the_documented_model, in
+    # tests/api/routes/test_export.py, fails if they drift.
     return json_response({"format": request.format, "filename": filename, "content": text})

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import examples
-from app.api import access_log, metrics
+from app.api import metrics
 from app.api.metrics import record_training
+from app.api.middleware import access_log
 from app.main import create_app
 from tests.helpers import current_request_id
 
@@ -36,7 +37,7 @@ LOG_KEYS = {
     "client",
 }
 TIMEOUT = 60  # seconds; generous bounds for waits that normally take milliseconds
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _forward_body() -> dict[str, Any]:

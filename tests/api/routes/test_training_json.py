@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-import app.api.training as training_api
+import app.api.routes.training as training_api
 from app import examples
 from app.api.convert import layer_values_json, network_out, rows, tensors_json
 from app.nn.network import Parameters, accuracy
@@ -27,7 +27,7 @@ from app.schemas.training import (
     TrainResponse,
     TrainSummary,
 )
-from tests.api.test_trace_and_stream import MID_RUN_DIVERGENCE
+from tests.api.routes.test_trace_and_stream import MID_RUN_DIVERGENCE
 
 TRAIN_RESPONSE = TypeAdapter(TrainResponse)
 STREAM_ITEM = TypeAdapter(EpochTrace | TrainSummary)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app import examples
 from app.nn.datasets import DATASETS
+from app.schemas.datasets import DatasetResponse
 from tests.helpers import strict_json
 
 Body = dict[str, Any]
@@ -219,3 +220,19 @@ def test_response_size_limit_applies(limited_client: Callable[..., TestClient]) 
 def test_swagger_examples_work(client: TestClient, name: str) -> None:
     body = examples.DATASET_EXAMPLES[name]["value"]
     assert client.post("/datasets", json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [examples.DATASET, {"name": "linear", "samples": 12, "test_fraction": 0.25}],
+    ids=["one_hot", "held_out"],
+)
+def test_answers_are_the_bytes_pydantic_writes_for_the_documented_model(
+    client: TestClient, body: Body
+) -> None:
+    """The route writes its answer's keys by hand: read back into DatasetResponse and written by
+    Pydantic, it is the same bytes, so the keys follow the model's fields."""
+    response = client.post("/datasets", json=body)
+    assert response.status_code == 200, response.text
+    answer = DatasetResponse.model_validate_json(response.content)
+    assert answer.model_dump_json().encode() == response.content

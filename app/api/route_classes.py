@@ -1,14 +1,15 @@
-"""A route class whose requests parse JSON with orjson, and answers written by orjson.
+"""The route classes: :class:`OrjsonRoute`, whose requests parse JSON with orjson, and
+:class:`DirectRoute`, which also calls its endpoint directly; and answers written by orjson.
 
 orjson rejects what JSON itself rejects (``NaN``, ``Infinity``, numbers beyond float64 such as
 ``1e400``, invalid UTF-8) and bounds nesting depth, always with a ``JSONDecodeError``, which FastAPI
 turns into a 422. It is also several times faster than the standard library on large bodies.
 
 For the small math requests FastAPI's own per-request work (its content-type parsing, dependency
-solving and telemetry hooks) costs about as much as the arithmetic, so an ``async`` endpoint that
-takes one body model and answers a :class:`Response` is called directly once its body is valid
-JSON of that model; every other request, the invalid ones included, goes through FastAPI's handler,
-so errors keep FastAPI's exact form.
+solving and telemetry hooks) costs about as much as the arithmetic, so a :class:`DirectRoute`
+(used by /forward, /loss and /backward only) calls its endpoint directly once the body is valid
+JSON of the endpoint's body model; every other request, the invalid ones included, goes through
+FastAPI's handler, so errors keep FastAPI's exact form.
 
 A body over :data:`INLINE_BODY_BYTES` is parsed and validated in the thread pool instead, whatever
 the endpoint, so that a large body, valid or not, never holds up the event loop (the probes, the
@@ -71,13 +72,13 @@ class OrjsonRequest(Request):
 
 
 class OrjsonRoute(APIRoute):
-    """An APIRoute that hands its endpoint an :class:`OrjsonRequest`, and calls a body-only
-    ``async`` endpoint directly with a valid body (see the module's docstring)."""
+    """An APIRoute that hands its endpoint an :class:`OrjsonRequest` and validates a large body
+    in the thread pool (see the module's docstring)."""
 
     def get_route_handler(self) -> Handler:
-        """FastAPI's handler behind orjson parsing, and the direct call where it applies."""
+        """FastAPI's handler behind orjson parsing, and the direct call if the route has one."""
         handler = super().get_route_handler()
-        direct = _direct_call(self)
+        direct = self.direct_call()
 
         body_field = _whole_body_field(self)
 
@@ -95,6 +96,30 @@ class OrjsonRoute(APIRoute):
             return await handler(request)
 
         return orjson_handler
+
+    def direct_call(self) -> DirectCall | None:
+        """None: FastAPI's handler answers every request."""
+        return None
+
+
+class DirectRoute(OrjsonRoute):
+    """An :class:`OrjsonRoute` that calls its endpoint directly with a valid body, skipping
+    FastAPI's handler, for speed (see the module's docstring).
+
+    The endpoint must be ``async``, take exactly one body model (not embedded) and nothing else,
+    and be annotated to answer a :class:`Response`, so that FastAPI would do nothing for it but
+    validate the body; any other endpoint is refused when the route is built.
+    """
+
+    def direct_call(self) -> DirectCall:
+        """The direct call of the endpoint."""
+        call = _direct_call(self)
+        if call is None:
+            raise TypeError(
+                f"{self.path}: a DirectRoute's endpoint must be async, take one body model and "
+                "nothing else, and be annotated to answer a Response"
+            )
+        return call
 
 
 def _whole_body_field(route: APIRoute) -> ModelField | None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import app.api.training as training_api
+import app.api.routes.training as training_api
 from app import examples
 from app.main import create_app
 from app.nn.training import EpochRecord, Run
@@ -267,9 +267,14 @@ def _first_trip(body: dict[str, Any]) -> list[int]:
     return [json.loads(line)["epoch"] for line in chunk.splitlines()]
 
 
-def test_a_sparse_stream_sends_each_line_as_it_is_computed() -> None:
+def test_a_sparse_stream_sends_each_line_as_it_is_computed(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a record every 50,000 epochs the first trip sends epoch 1's line at once rather than
-    holding it until epoch 50,001's is computed; a dense trace still sends many lines a trip."""
+    holding it until epoch 50,001's is computed; a dense trace still sends many lines a trip.
+    The stream's clock advances 10 µs a reading, so that the pace it judges by is the same on
+    every machine, however loaded (a real 10 ms trip could end after one line of the dense
+    trace)."""
+    readings = iter(range(10**9))
+    monkeypatch.setattr(training_api, "perf_counter", lambda: next(readings) * 1e-5)
     sparse = _body(epochs=100_000, trace={"every": 50_000, "include": ["loss"]})
     assert _first_trip(sparse) == [1]
     dense = _first_trip(_body(epochs=2_000, trace={"every": 1, "include": ["loss"]}))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body
 
 from app import examples
 from app.api.convert import network_out
-from app.api.routing import OrjsonRoute
+from app.api.route_classes import OrjsonRoute
 from app.nn.init import initialize
 from app.schemas.init import InitRequest, InitResponse
 

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api.html import html_headers, inline_script_hashes
 
-WEB_DIR: Final = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR: Final = Path(__file__).resolve().parents[2] / "web"
 STATIC_URL: Final = "/static"
 SWAGGER_UI: Final = "vendor/swagger-ui-dist@5.35.0"
 REDOC: Final = "vendor/redoc@2.5.4"

@@ -20,7 +20,7 @@ from app.config import Limit
 
 BODY_BYTES: Final = "backprop.body_bytes"
 """The scope key under which the size of a request's whole body is left for the app (see
-:mod:`app.api.concurrency`)."""
+:mod:`app.api.middleware.concurrency`)."""
 
 
 def too_large(limit: Limit) -> str:

@@ -1,11 +1,13 @@
 """The single-pass endpoints: forward pass, loss, and backward pass (gradients).
 
-The handlers are ``async``, for speed: FastAPI runs a plain ``def`` endpoint, and then the
-validation of its answer, in its thread pool, two round trips that cost several times the whole
-arithmetic of a small request. So a small request is computed on the event loop, and a larger
+Three fast paths, each measured by ``make bench``: the router's route class is
+:class:`~app.api.route_classes.DirectRoute`, which calls an endpoint directly with a valid body.
+The handlers are ``async``: FastAPI runs a plain ``def`` endpoint, and then the validation of its
+answer, in its thread pool, two round trips that cost several times the whole arithmetic of a
+small request. So a small request is computed on the event loop (:func:`compute`), and a larger
 one in the thread pool, so that it never holds up other requests and the probes. Answers are
 written by orjson from plain values in the order of the documented models' fields (see
-:func:`app.api.routing.json_response`).
+:func:`app.api.route_classes.json_response`).
 """
 
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from app.api.convert import (
     to_batch,
     to_parameters,
 )
-from app.api.routing import OrjsonRoute, json_response
+from app.api.route_classes import DirectRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import (
     accuracy,
@@ -50,7 +52,8 @@ INLINE_LAYERS = 8
 
 R = TypeVar("R", bound=PassRequest)
 
-router = APIRouter(tags=["math"], route_class=OrjsonRoute)
+# The direct call: FastAPI's per-request work would cost as much as a small request's arithmetic.
+router = APIRouter(tags=["math"], route_class=DirectRoute)
 
 
 def is_cheap(request: PassRequest) -> bool:
@@ -79,6 +82,9 @@ def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
     fwd = forward(to_parameters(request.network), to_batch(request.inputs))
     batch = request.is_batch
+    # Hand-ordered: ForwardResponse's fields in order, so that orjson writes Pydantic's bytes;
+    # test_answers_are_the_bytes_pydantic_writes_for_the_documented_model, in
+    # tests/api/routes/test_passes.py, fails if they drift (likewise for /loss and /backward).
     answer: JSONObject = {"outputs": rows(fwd.outputs, batch)}
     if request.layers:
         answer["layers"] = layer_values_json(fwd, batch)
@@ -99,6 +105,7 @@ def _loss(request: LossRequest) -> Response:
     fwd, value = evaluate_loss(
         to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
     )
+    # Hand-ordered: LossResponse's fields in order (the byte test named in _forward holds it).
     return json_response(
         {
             "loss": value,
@@ -126,6 +133,7 @@ def _backward(request: BackwardRequest) -> Response:
     grads = compute_gradients(params, fwd, targets, loss_fn)
     check_gradients_finite(grads)
     batch = request.is_batch
+    # Hand-ordered: BackwardResponse's fields in order (the byte test named in _forward holds it).
     return json_response(
         {
             "loss": value,

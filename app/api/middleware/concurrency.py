@@ -36,8 +36,8 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.body import BODY_BYTES
 from app.api.errors import send_error
+from app.api.middleware.body import BODY_BYTES
 from app.config import Limit
 from app.server.allocator import give_back_freed
 
