@@ -71,7 +71,7 @@ def network_out(params: Parameters) -> NetworkOut:
     return NetworkOut.model_construct(layers=[Layer.model_construct(**layer) for layer in layers])
 
 
-def to_optimizer(spec: OptimizerSpec) -> Optimizer:
+def to_optimizer(spec: OptimizerSpec) -> SGD | Adam:
     """The engine's optimizer for a validated optimizer field."""
     if isinstance(spec, AdamOptimizer):
         return Adam(

@@ -14,15 +14,25 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import to_batch, to_parameters
+from app.api.convert import to_batch, to_optimizer, to_parameters
 from app.api.negotiation import preferred
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
-from app.nn.training import shuffled
-from app.render import numpy_script, pytorch
-from app.render.script import state_dict
-from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
+from app.nn.optimizers import BufferName
+from app.render.export import numpy, pytorch, spec
+from app.render.export.shared import state_dict
+from app.schemas.base import as_rows
+from app.schemas.export import (
+    DATA_FILENAME,
+    FILENAMES,
+    ExportRequest,
+    ExportResponse,
+    NetworkExport,
+    TrainExport,
+)
+from app.schemas.network import LayerTensors
+from app.schemas.training import ValidationData
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
 
@@ -42,15 +52,6 @@ def wants_file(accept: str | None) -> bool:
     return preferred(accept, OFFERED) != OFFERED[0]
 
 
-def orders(request: TrainExport) -> list[list[int]]:
-    """Each epoch's shuffled order of the samples, as /train draws them."""
-    first = request.optimizer_state.epoch if request.optimizer_state else 0
-    return [
-        shuffled(request.seed, first + epoch, request.samples).tolist()
-        for epoch in range(request.epochs)
-    ]
-
-
 def check_finite(request: ExportRequest) -> None:
     """Refuse, with /train's 422, a network whose z or loss is not finite on its training data:
     /train would not start, and the script would stop before its first epoch."""
@@ -59,14 +60,56 @@ def check_finite(request: ExportRequest) -> None:
         evaluate(parameters, to_batch(request.inputs), to_batch(request.targets), loss)
 
 
+def _data(data: TrainExport | ValidationData) -> spec.Data:
+    """Inputs and targets as rows."""
+    return spec.Data(as_rows(data.inputs), as_rows(data.targets))
+
+
+def _training(request: TrainExport) -> spec.Training:
+    """The run of a /train request, as the renderers take it."""
+    state, stop = request.optimizer_state, request.stop
+    resumed = None
+    if state is not None:
+        buffers: dict[BufferName, list[spec.Tensors] | None] = {}
+        for name in request.optimizer.buffers:
+            posted: list[LayerTensors] | None = getattr(state, name)
+            buffers[name] = [spec.Tensors(t.weights, t.bias) for t in posted] if posted else None
+        resumed = spec.Resumed(state.step, state.epoch, buffers)
+    return spec.Training(
+        data=_data(request),
+        validation=_data(request.validation) if request.validation else None,
+        data_file=None if request.include_data else DATA_FILENAME,
+        epochs=request.epochs,
+        batch_size=min(request.batch_size or request.samples, request.samples),
+        shuffle=request.shuffle and request.batch_count > 1,
+        seed=request.seed,
+        resumed=resumed,
+        loss_below=stop.loss_below if stop else None,
+        validation_loss_below=stop.validation_loss_below if stop else None,
+        patience=stop.patience if stop else None,
+        every=request.trace.every,
+    )
+
+
+def to_export(request: TrainExport | NetworkExport) -> spec.Export:
+    """What the renderers take, from a validated request: plain data, the engine's optimizer."""
+    return spec.Export(
+        filename=FILENAMES[request.format],
+        layers=[spec.Layer(x.weights, x.bias, x.activation) for x in request.network.layers],
+        loss=request.loss,
+        optimizer=to_optimizer(request.optimizer) if request.optimizer else None,
+        training=_training(request) if isinstance(request, TrainExport) else None,
+    )
+
+
 def content(request: ExportRequest) -> str:
     """The file's text in the requested format."""
+    export = to_export(request)
     if request.format == "json":
-        return orjson.dumps(state_dict(request.network), option=orjson.OPT_INDENT_2).decode()
+        return orjson.dumps(state_dict(export.layers), option=orjson.OPT_INDENT_2).decode()
     if request.format == "numpy":
-        return numpy_script.render(request)
-    drawn = orders(request) if isinstance(request, TrainExport) and request.embeds_orders else None
-    return pytorch.render(request, drawn)
+        return numpy.render(export)
+    return pytorch.render(export)
 
 
 @router.post(

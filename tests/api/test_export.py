@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 from app import examples
 from app.nn.losses import LOSSES
-from app.render import numpy_script, pytorch
-from app.render.script import literal
+from app.render.export import numpy, pytorch
+from app.render.export.source import literal
 from app.schemas.base import StrictModel
 from app.schemas.export import DATA_KEYS, REPRODUCED, TrainExport, unreproduced
 from app.schemas.training import StopRule
@@ -649,7 +649,7 @@ def test_swagger_examples_export(module_client: TestClient, name: str) -> None:
 def test_scripts_measure_accuracy_for_the_engine_s_classification_losses() -> None:
     """Both scripts define an accuracy for exactly the losses the engine has one for."""
     classifying = {name for name, loss in LOSSES.items() if loss.accuracy is not None}
-    assert set(numpy_script.ACCURACY) == set(pytorch.ACCURACY) == classifying
+    assert set(numpy.ACCURACY) == set(pytorch.ACCURACY) == classifying
 
 
 def test_reproduced_fields_are_fields() -> None:

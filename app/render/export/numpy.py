@@ -14,20 +14,10 @@ back to the parameters before that epoch and ends as diverged.
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.render.script import (
-    NOT_FINITE,
-    SHOW,
-    Value,
-    assign,
-    call,
-    data_lines,
-    header,
-    join,
-    number,
-    stop_lines,
-)
-from app.schemas.export import NetworkExport, TrainExport
-from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
+from app.nn.optimizers import SGD, Adam
+from app.render.export.shared import NOT_FINITE, SHOW, data_lines, header, stop_lines
+from app.render.export.source import Value, assign, call, join, number
+from app.render.export.spec import Export, Training
 
 ACTIVATIONS: dict[ActivationName, str] = {
     "identity": '''
@@ -179,7 +169,7 @@ def backward(Z, A, delta):
 '''
 
 
-def _sgd_update(spec: SGDOptimizer) -> str:
+def _sgd_update(spec: SGD) -> str:
     """SGD's rule, with the lines of the settings in use only."""
     lines = [
         "def update(grads):",
@@ -207,9 +197,9 @@ def _sgd_update(spec: SGDOptimizer) -> str:
     return "\n".join(lines)
 
 
-def _adam_update(spec: AdamOptimizer) -> str:
+def _adam_update(spec: Adam) -> str:
     """Adam's or AdamW's rule, with the lines of the settings in use only."""
-    name = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
+    name = "AdamW" if spec.decoupled else "Adam"
     lines = [
         "def update(grads):",
         f'    """One torch.optim.{name} step on every parameter array (W and B, updated in '
@@ -218,7 +208,7 @@ def _adam_update(spec: AdamOptimizer) -> str:
         '    t = STATE["step"]',
         "    for i, (w, g) in enumerate(zip(PARAMETERS, grads, strict=True)):",
     ]
-    if isinstance(spec, AdamWOptimizer):
+    if spec.decoupled:
         lines.append("        w *= 1.0 - LEARNING_RATE * WEIGHT_DECAY  # decoupled weight decay")
     elif spec.weight_decay:
         lines.append("        g = g + WEIGHT_DECAY * w  # L2 penalty added to the gradient")
@@ -244,13 +234,13 @@ def _adam_update(spec: AdamOptimizer) -> str:
     return "\n".join(lines)
 
 
-def _settings(spec: OptimizerSpec) -> list[str]:
+def _settings(spec: SGD | Adam) -> list[str]:
     """The optimizer's settings as constants."""
-    if isinstance(spec, AdamOptimizer):
+    if isinstance(spec, Adam):
         values = {
             "LEARNING_RATE": spec.learning_rate,
-            "BETA1": spec.betas[0],
-            "BETA2": spec.betas[1],
+            "BETA1": spec.beta1,
+            "BETA2": spec.beta2,
             "EPS": spec.eps,
             "WEIGHT_DECAY": spec.weight_decay,
         }
@@ -264,9 +254,9 @@ def _settings(spec: OptimizerSpec) -> list[str]:
     return [f"{name} = {number(value)}" for name, value in values.items()]
 
 
-def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[str]:
+def _state(training: Training | None, spec: SGD | Adam) -> list[str]:
     """The optimizer's state: the step count and a buffer per parameter array."""
-    posted = request.optimizer_state if isinstance(request, TrainExport) else None
+    posted = training.resumed if training else None
     step = posted.step if posted else 0
     lines = [
         "# The optimizer's state: its step count and one buffer per parameter array.",
@@ -275,7 +265,7 @@ def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[st
         f'    "step": {step},',
     ]
     for name in spec.buffers:
-        tensors = getattr(posted, name) if posted else None
+        tensors = posted.buffers[name] if posted else None
         if tensors is None:
             lines.append(f'    "{name}": [np.zeros_like(p) for p in PARAMETERS],')
             continue
@@ -285,21 +275,21 @@ def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[st
     return [*lines, "}"]
 
 
-def _header(request: TrainExport | NetworkExport) -> str:
+def _header(export: Export) -> str:
     """The docstring and imports."""
-    if isinstance(request, NetworkExport):
+    if export.training is None:
         title = "A backprop-api network in NumPy: its forward pass, and prints it."
     else:
         title = (
             "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
             "Every step is written out: forward pass, loss, backward pass, update."
         )
-    return header(request, title, "NumPy", "import numpy as np")
+    return header(export, title, "NumPy", "import numpy as np")
 
 
-def _network(request: TrainExport | NetworkExport) -> list[str]:
+def _network(export: Export) -> list[str]:
     """The weights, biases and activation names as the notebook keeps them."""
-    layers = request.network.layers
+    layers = export.layers
     weights = [f"    {call('np.array', layer.weights, 1, 0, 1)}," for layer in layers]
     biases = [f"    {call('np.array', layer.bias, 1, 0, 1)}," for layer in layers]
     names = ", ".join(f'"{layer.activation}"' for layer in layers)
@@ -317,12 +307,12 @@ def _network(request: TrainExport | NetworkExport) -> list[str]:
     ]
 
 
-def _functions(request: TrainExport | NetworkExport) -> list[str]:
+def _functions(export: Export) -> list[str]:
     """The activations the network (and its loss) uses, their table, and the forward pass."""
-    used = {layer.activation for layer in request.network.layers}
-    if request.loss == "binary_cross_entropy":
+    used = {layer.activation for layer in export.layers}
+    if export.loss == "binary_cross_entropy":
         used.add("sigmoid")
-    if request.loss == "cross_entropy":
+    if export.loss == "cross_entropy":
         used.add("softmax")
     names = [name for name in ACTIVATIONS if name in used]
     table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
@@ -331,20 +321,18 @@ def _functions(request: TrainExport | NetworkExport) -> list[str]:
     return [*definitions, functions, FORWARD]
 
 
-def _schedule(request: TrainExport) -> list[str]:
+def _schedule(training: Training) -> list[str]:
     """The run's settings as constants."""
-    size = min(request.batch_size or request.samples, request.samples)
-    first = request.optimizer_state.epoch if request.optimizer_state else 0
-    shuffle = request.shuffle and request.batch_count > 1
+    first = training.first_epoch
     return [
-        f"EPOCHS = {request.epochs}",
-        f"BATCH_SIZE = {size}",
-        f"SHUFFLE = {shuffle}",
-        f"SEED = {request.seed}",
+        f"EPOCHS = {training.epochs}",
+        f"BATCH_SIZE = {training.batch_size}",
+        f"SHUFFLE = {training.shuffle}",
+        f"SEED = {training.seed}",
         f"FIRST_EPOCH = {first}  # epochs trained before (optimizer_state.epoch): numbers shuffles",
-        assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
-        *stop_lines(request),
-        f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+        assign("LOSS_BELOW", training.loss_below),
+        *stop_lines(training),
+        f"EVERY = {training.every}  # print epochs 1, 1 + EVERY, ... and the last one",
     ]
 
 
@@ -552,9 +540,9 @@ def main():
 '''
 
 
-def _validate(loss: LossName) -> list[str]:
+def _validate(loss: LossName | None) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
-    if loss not in ACCURACY:
+    if loss is None or loss not in ACCURACY:
         none, measured = '{"validation_loss": None}', '{"validation_loss": loss}'
         return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
     none = '{"validation_loss": None, "validation_accuracy": None}'
@@ -563,33 +551,34 @@ def _validate(loss: LossName) -> list[str]:
     return [ACCURACY[loss], text]
 
 
-def _training(request: TrainExport) -> list[str]:
+def _training(training: Training, loss: LossName | None) -> list[str]:
     """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
-    blocks = ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
+    blocks = ["\n".join(_schedule(training)), NETWORK, *TRAINING.split("\n\n\n")]
     blocks.append(SHOW.format(line_type="", returns=""))
-    if request.validation is None:
+    if training.validation is None:
         return [*blocks, PLAIN_MAIN]
-    return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
+    return [*blocks, *_validate(loss), *VALIDATED_MAIN.split("\n\n\n")]
 
 
-def render(request: TrainExport | NetworkExport) -> str:
-    """The NumPy script of ``request``."""
-    blocks = [_header(request), "\n".join(_network(request))]
-    if isinstance(request, TrainExport):
+def render(export: Export) -> str:
+    """The NumPy script of ``export``."""
+    training = export.training
+    blocks = [_header(export), "\n".join(_network(export))]
+    if training is not None:
         names, file_array = ("X", "T", "X_VAL", "T_VAL"), "np.atleast_2d(np.array({}, dtype=float))"
-        blocks.append("\n".join(data_lines(request, names, "np.array", file_array)))
-    blocks += _functions(request)
-    if request.loss is not None:
-        flag = f"LOSS_FROM_Z = {request.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
-        blocks += [flag, LOSSES[request.loss], BACKWARD]
-    spec = request.optimizer
-    if isinstance(request, TrainExport) or isinstance(spec, AdamOptimizer):
+        blocks.append("\n".join(data_lines(training, names, "np.array", file_array)))
+    blocks += _functions(export)
+    if export.loss is not None:
+        flag = f"LOSS_FROM_Z = {export.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
+        blocks += [flag, LOSSES[export.loss], BACKWARD]
+    spec = export.optimizer
+    if training is not None or isinstance(spec, Adam):
         blocks.append(NOT_FINITE)  # what a diverging run (or Adam's state check) raises
     if spec is not None:
-        blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
-        blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))
-    if isinstance(request, TrainExport):
-        blocks += _training(request)
+        blocks += ["\n".join(_settings(spec)), "\n".join(_state(training, spec))]
+        blocks.append(_adam_update(spec) if isinstance(spec, Adam) else _sgd_update(spec))
+    if training is not None:
+        blocks += _training(training, export.loss)
     else:
         blocks += [NETWORK, *MAIN.split("\n\n\n")]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])
