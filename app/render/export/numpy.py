@@ -15,7 +15,16 @@ back to the parameters before that epoch and ends as diverged.
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
 from app.nn.optimizers import SGD, Adam
-from app.render.export.shared import NOT_FINITE, SHOW, data_lines, header, stop_lines
+from app.render.export.shared import (
+    NOT_FINITE,
+    PRINT_NETWORK,
+    SHOW,
+    data_lines,
+    header,
+    main_loop,
+    stop_lines,
+    untyped,
+)
 from app.render.export.source import Value, assign, call, join, number
 from app.render.export.spec import Export, Training
 
@@ -408,36 +417,6 @@ def run_epoch(epoch):
         return None
 '''
 
-PLAIN_MAIN = '''
-
-def main():
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss = data_loss()  # of the network as sent
-    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        line = {"epoch": epoch, "loss": epoch_loss}
-        if reached(loss):
-            status = "target_reached"
-        elif epoch == EPOCHS:
-            status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
 VALIDATE = '''
 
 def validate():
@@ -470,75 +449,6 @@ def accuracy(z, T):
 }
 """The accuracy of each classification loss on the last layer's z, as the script defines it."""
 
-VALIDATED_MAIN = '''
-
-def validation_reached(validation):
-    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
-    loss = validation["validation_loss"]
-    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
-
-
-def improves(validation, best):
-    """Whether a validation is an improvement on the best one: its loss is finite and strictly
-    lower (a tie is not an improvement)."""
-    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
-    return loss is not None and (lowest is None or loss < lowest)
-
-
-def main():
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss, validation = data_loss(), validate()  # the network as sent, at the start of epoch 1
-    # Early stopping's bookkeeping: the network with the lowest validation loss so far (a copy
-    # of its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
-    status, epoch, printed = None, 0, True
-    if reached(loss) or validation_reached(validation):
-        status = "target_reached"
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": epoch_loss, **validation}
-        validation = validate()  # the network after this epoch: the start of the next one
-        if reached(loss) or validation_reached(validation):
-            status = "target_reached"  # a target met wins over patience running out
-        else:
-            if improves(validation, best):
-                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
-            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
-                status = "early_stopped"  # also when patience runs out at the last epoch
-            elif epoch == EPOCHS:
-                status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    if status == "early_stopped":  # the run returns the best network, not the last one
-        validation = best["validation"]
-        restore(best["parameters"])
-        loss = data_loss()
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    summary |= {f"final_{name}": value for name, value in validation.items()}
-    if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]  # diverged, the network is the last finite one
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
-MAIN = '''
-
-def main():
-    """Print the network."""
-    print(json.dumps(network()))
-'''
-
 
 def _validate(loss: LossName | None) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
@@ -554,10 +464,10 @@ def _validate(loss: LossName | None) -> list[str]:
 def _training(training: Training, loss: LossName | None) -> list[str]:
     """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
     blocks = ["\n".join(_schedule(training)), NETWORK, *TRAINING.split("\n\n\n")]
-    blocks.append(SHOW.format(line_type="", returns=""))
-    if training.validation is None:
-        return [*blocks, PLAIN_MAIN]
-    return [*blocks, *_validate(loss), *VALIDATED_MAIN.split("\n\n\n")]
+    blocks.append(untyped(SHOW))
+    validated = training.validation is not None
+    measure = _validate(loss) if validated else []
+    return [*blocks, *measure, untyped(main_loop(validated, "network"))]
 
 
 def render(export: Export) -> str:
@@ -580,5 +490,5 @@ def render(export: Export) -> str:
     if training is not None:
         blocks += _training(training, export.loss)
     else:
-        blocks += [NETWORK, *MAIN.split("\n\n\n")]
+        blocks += [NETWORK, untyped(PRINT_NETWORK)]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

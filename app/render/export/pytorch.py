@@ -15,7 +15,16 @@ from app.nn.activations import ActivationName
 from app.nn.losses import LossName
 from app.nn.optimizers import SGD, Adam
 from app.nn.training import shuffled
-from app.render.export.shared import NOT_FINITE, SHOW, data_lines, header, state_dict, stop_lines
+from app.render.export.shared import (
+    NOT_FINITE,
+    PRINT_NETWORK,
+    SHOW,
+    data_lines,
+    header,
+    main_loop,
+    state_dict,
+    stop_lines,
+)
 from app.render.export.source import (
     INDENT,
     LINE_LENGTH,
@@ -319,36 +328,6 @@ def check_state() -> None:
 '''
 """Adam's state check, which torch.optim does not make and /train does."""
 
-PLAIN_MAIN = '''
-
-def main() -> None:
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss = data_loss()  # of the model as sent
-    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        line = {"epoch": epoch, "loss": epoch_loss}
-        if reached(loss):
-            status = "target_reached"
-        elif epoch == EPOCHS:
-            status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
 VALIDATE = '''
 
 def validate() -> dict:
@@ -382,75 +361,6 @@ def accuracy(z: torch.Tensor, t: torch.Tensor) -> float | None:
 }
 """The accuracy of each classification loss on the last layer's z, as the script defines it."""
 
-VALIDATED_MAIN = '''
-
-def validation_reached(validation: dict) -> bool:
-    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
-    loss = validation["validation_loss"]
-    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
-
-
-def improves(validation: dict, best: dict) -> bool:
-    """Whether a validation is an improvement on the best one: its loss is finite and strictly
-    lower (a tie is not an improvement)."""
-    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
-    return loss is not None and (lowest is None or loss < lowest)
-
-
-def main() -> None:
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss, validation = data_loss(), validate()  # the model as sent, at the start of epoch 1
-    # Early stopping's bookkeeping: the model with the lowest validation loss so far (a copy of
-    # its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
-    status, epoch, printed = None, 0, True
-    if reached(loss) or validation_reached(validation):
-        status = "target_reached"
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": epoch_loss, **validation}
-        validation = validate()  # the model after this epoch: the start of the next one
-        if reached(loss) or validation_reached(validation):
-            status = "target_reached"  # a target met wins over patience running out
-        else:
-            if improves(validation, best):
-                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
-            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
-                status = "early_stopped"  # also when patience runs out at the last epoch
-            elif epoch == EPOCHS:
-                status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    if status == "early_stopped":  # the run returns the best model, not the last one
-        validation = best["validation"]
-        restore(best["parameters"])
-        loss = data_loss()
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    summary |= {f"final_{name}": value for name, value in validation.items()}
-    if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]  # diverged, the model is the last finite one
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
-MAIN = '''
-
-def main() -> None:
-    """Print the network."""
-    print(json.dumps(network()))
-'''
-
 
 def _validate(loss: LossName | None) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
@@ -474,10 +384,10 @@ def _training(export: Export, training: Training) -> list[str]:
     state_check = "\n        check_state()  # /train's check of Adam's state" if adam else ""
     functions = TRAINING.format(state_doc=state_doc, state_check=state_check)
     blocks = [NOT_FINITE, *functions.split("\n\n\n"), *([STATE_CHECK] if adam else [])]
-    blocks.append(SHOW.format(line_type=": dict", returns=" -> None"))
-    if training.validation is None:
-        return [*blocks, PLAIN_MAIN]
-    return [*blocks, *_validate(export.loss), *VALIDATED_MAIN.split("\n\n\n")]
+    blocks.append(SHOW)
+    validated = training.validation is not None
+    measure = _validate(export.loss) if validated else []
+    return [*blocks, *measure, main_loop(validated, "model")]
 
 
 def render(export: Export) -> str:
@@ -496,5 +406,5 @@ def render(export: Export) -> str:
         resume = _resume(training, spec, export.layers) if spec is not None else []
         blocks += ["\n".join(resume), *_schedule(training)]
     blocks.append("\n".join(_network_function()))
-    blocks += _training(export, training) if training is not None else MAIN.split("\n\n\n")
+    blocks += _training(export, training) if training is not None else [PRINT_NETWORK]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

@@ -7,6 +7,9 @@ back as the same value) and names from fixed tables (activations, losses, optimi
 never a string of a request.
 """
 
+import re
+from string import Template
+
 from app.render.export.source import Value, assign, call
 from app.render.export.spec import Export, Layer, Training
 
@@ -15,6 +18,9 @@ FILE_KEYS = ("inputs", "targets", "validation")
 has validation data)."""
 INPUTS, TARGETS = 'data["inputs"]', 'data["targets"]'
 VALIDATION_INPUTS, VALIDATION_TARGETS = 'held_out["inputs"]', 'held_out["targets"]'
+ANNOTATION = re.compile(r"(?::| ->) [\w |\[\].]+(?=[,)=]|:$)")
+"""An annotation of a parameter (``: dict``) or of what a function returns (`` -> None``) in a
+``def`` line."""
 
 
 PRINTS = """Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the
@@ -123,17 +129,128 @@ class NonFiniteError(Exception):
 
 SHOW = '''
 
-def show(line{line_type}){returns}:
+def show(line: dict) -> None:
     """Print a line of JSON, a number that is not finite as null as /train writes it (JSON has
     no NaN or Infinity)."""
-    values = {{
+    values = {
         key: None if isinstance(value, float) and not math.isfinite(value) else value
         for key, value in line.items()
-    }}
+    }
     print(json.dumps(values))
 '''
-"""The function both scripts print their epoch and end lines with (``line_type`` and
-``returns``: the PyTorch script's annotations)."""
+"""The function both scripts print their epoch and end lines with."""
+
+MAIN_LOOP = '''
+%% validated
+def validation_reached(validation: dict) -> bool:
+    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
+    loss = validation["validation_loss"]
+    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
+
+
+def improves(validation: dict, best: dict) -> bool:
+    """Whether a validation is an improvement on the best one: its loss is finite and strictly
+    lower (a tie is not an improvement)."""
+    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
+    return loss is not None and (lowest is None or loss < lowest)
+
+
+%% both
+def main() -> None:
+    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
+%% plain
+    loss = data_loss()  # of the $noun as sent
+    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
+%% validated
+    loss, validation = data_loss(), validate()  # the $noun as sent, at the start of epoch 1
+    # Early stopping's bookkeeping: the $noun with the lowest validation loss so far (a copy of
+    # its parameters), its validation and after how many epochs it was seen (0: as sent).
+    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
+    status, epoch, printed = None, 0, True
+    if reached(loss) or validation_reached(validation):
+        status = "target_reached"
+%% both
+    while status is None:
+        ran = run_epoch(epoch)
+        if ran is None:
+            status = "diverged"
+            break
+        epoch_loss, loss = ran
+        epoch += 1
+%% plain
+        line = {"epoch": epoch, "loss": epoch_loss}
+        if reached(loss):
+            status = "target_reached"
+        elif epoch == EPOCHS:
+            status = "completed"
+%% validated
+        # The epoch's line holds the validation of the parameters at its start, like its loss.
+        line = {"epoch": epoch, "loss": epoch_loss, **validation}
+        validation = validate()  # the $noun after this epoch: the start of the next one
+        if reached(loss) or validation_reached(validation):
+            status = "target_reached"  # a target met wins over patience running out
+        else:
+            if improves(validation, best):
+                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
+            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
+                status = "early_stopped"  # also when patience runs out at the last epoch
+            elif epoch == EPOCHS:
+                status = "completed"
+%% both
+        printed = (epoch - 1) % EVERY == 0 or status is not None
+        if printed:
+            show(line)
+    if not printed:  # diverged: /train's trace ends with the last finite epoch
+        show(line)
+%% validated
+    if status == "early_stopped":  # the run returns the best $noun, not the last one
+        validation = best["validation"]
+        restore(best["parameters"])
+        loss = data_loss()
+%% both
+    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
+%% validated
+    summary |= {f"final_{name}": value for name, value in validation.items()}
+    if PATIENCE is not None:
+        summary["best_epoch"] = best["epoch"]  # diverged, the $noun is the last finite one
+%% both
+    if status == "diverged":
+        summary["diverged_at_epoch"] = epoch + 1
+    show(summary)
+    print(json.dumps(network()))
+'''
+"""The stop-and-print loop of both scripts, with and without validation data: ``main`` trains
+as /train does and prints each recorded epoch, how the run ended and the network. A line
+``%% plain`` or ``%% validated`` starts lines of that loop only, ``%% both`` lines of both;
+``$noun`` names what the script trains (the network, the model). Written with the PyTorch
+script's annotations, which :func:`untyped` takes out for the NumPy script."""
+
+PRINT_NETWORK = '''
+
+def main() -> None:
+    """Print the network."""
+    print(json.dumps(network()))
+'''
+"""The ``main`` of a script that builds the network and does not train it."""
+
+
+def main_loop(validated: bool, noun: str) -> str:
+    """The stop-and-print loop (see :data:`MAIN_LOOP`) with validation data or without, the
+    script training ``noun``."""
+    wanted, keep, lines = "validated" if validated else "plain", True, []
+    for line in MAIN_LOOP.split("\n"):
+        if line.startswith("%% "):
+            keep = line[3:] in ("both", wanted)
+        elif keep:
+            lines.append(line)
+    return Template("\n".join(lines)).substitute(noun=noun)
+
+
+def untyped(source: str) -> str:
+    """``source`` without the annotations of its functions (their parameters' and what they
+    return), as the NumPy script writes them."""
+    lines = source.split("\n")
+    return "\n".join(ANNOTATION.sub("", x) if x.startswith("def ") else x for x in lines)
 
 
 def stop_lines(training: Training) -> list[str]:
