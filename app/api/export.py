@@ -14,25 +14,14 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import to_batch, to_optimizer, to_parameters
+from app.api.convert import to_batch, to_export, to_parameters
 from app.api.negotiation import preferred
 from app.api.routing import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
-from app.nn.optimizers import BufferName
-from app.render.export import numpy, pytorch, spec
+from app.render.export import numpy, pytorch
 from app.render.export.shared import state_dict
-from app.schemas.base import as_rows
-from app.schemas.export import (
-    DATA_FILENAME,
-    FILENAMES,
-    ExportRequest,
-    ExportResponse,
-    NetworkExport,
-    TrainExport,
-)
-from app.schemas.network import LayerTensors
-from app.schemas.training import ValidationData
+from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
 
@@ -58,48 +47,6 @@ def check_finite(request: ExportRequest) -> None:
     if isinstance(request, TrainExport):
         parameters, loss = to_parameters(request.network), LOSSES[request.loss]
         evaluate(parameters, to_batch(request.inputs), to_batch(request.targets), loss)
-
-
-def _data(data: TrainExport | ValidationData) -> spec.Data:
-    """Inputs and targets as rows."""
-    return spec.Data(as_rows(data.inputs), as_rows(data.targets))
-
-
-def _training(request: TrainExport) -> spec.Training:
-    """The run of a /train request, as the renderers take it."""
-    state, stop = request.optimizer_state, request.stop
-    resumed = None
-    if state is not None:
-        buffers: dict[BufferName, list[spec.Tensors] | None] = {}
-        for name in request.optimizer.buffers:
-            posted: list[LayerTensors] | None = getattr(state, name)
-            buffers[name] = [spec.Tensors(t.weights, t.bias) for t in posted] if posted else None
-        resumed = spec.Resumed(state.step, state.epoch, buffers)
-    return spec.Training(
-        data=_data(request),
-        validation=_data(request.validation) if request.validation else None,
-        data_file=None if request.include_data else DATA_FILENAME,
-        epochs=request.epochs,
-        batch_size=min(request.batch_size or request.samples, request.samples),
-        shuffle=request.shuffle and request.batch_count > 1,
-        seed=request.seed,
-        resumed=resumed,
-        loss_below=stop.loss_below if stop else None,
-        validation_loss_below=stop.validation_loss_below if stop else None,
-        patience=stop.patience if stop else None,
-        every=request.trace.every,
-    )
-
-
-def to_export(request: TrainExport | NetworkExport) -> spec.Export:
-    """What the renderers take, from a validated request: plain data, the engine's optimizer."""
-    return spec.Export(
-        filename=FILENAMES[request.format],
-        layers=[spec.Layer(x.weights, x.bias, x.activation) for x in request.network.layers],
-        loss=request.loss,
-        optimizer=to_optimizer(request.optimizer) if request.optimizer else None,
-        training=_training(request) if isinstance(request, TrainExport) else None,
-    )
 
 
 def content(request: ExportRequest) -> str:

@@ -1,5 +1,6 @@
 """What the export renderers take: plain frozen data that the /export route builds from its
-validated request, so that the renderers depend on no request model.
+validated request (:func:`app.api.convert.to_export`), so that the renderers depend on no request
+model.
 
 The numbers are the request's own Python floats and ints, untouched, so that a script writes
 each in the shortest form that reads back as the same value. The optimizer is the engine's
