@@ -25,7 +25,7 @@ from app.render.export.shared import (
     stop_lines,
     untyped,
 )
-from app.render.export.source import Value, assign, call, join, number
+from app.render.export.source import PythonValue, assign, call, join, number
 from app.render.export.spec import Export, Training
 
 ACTIVATIONS: dict[ActivationName, str] = {
@@ -278,7 +278,7 @@ def _state(training: Training | None, spec: SGD | Adam) -> list[str]:
         if tensors is None:
             lines.append(f'    "{name}": [np.zeros_like(p) for p in PARAMETERS],')
             continue
-        arrays: list[Value] = [t.weights for t in tensors] + [t.bias for t in tensors]
+        arrays: list[PythonValue] = [t.weights for t in tensors] + [t.bias for t in tensors]
         items = [f"        {call('np.array', a, 2, 0, 1)}," for a in arrays]
         lines += [f'    "{name}": [', *items, "    ],"]
     return [*lines, "}"]

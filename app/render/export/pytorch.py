@@ -28,7 +28,7 @@ from app.render.export.shared import (
 from app.render.export.source import (
     INDENT,
     LINE_LENGTH,
-    Value,
+    PythonValue,
     assign,
     dict_literal,
     join,
@@ -70,7 +70,7 @@ def optimizer_call(spec: SGD | Adam) -> str:
     """The torch.optim constructor with the request's settings."""
     if isinstance(spec, Adam):
         kind = "AdamW" if spec.decoupled else "Adam"
-        settings: dict[str, Value] = {
+        settings: dict[str, PythonValue] = {
             "lr": spec.learning_rate,
             "betas": (spec.beta1, spec.beta2),
             "eps": spec.eps,
@@ -168,9 +168,9 @@ def forward(x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
 '''
 
 
-def _buffer(tensors: list[Tensors] | None, layers: list[Layer]) -> dict[str, Value]:
+def _buffer(tensors: list[Tensors] | None, layers: list[Layer]) -> dict[str, PythonValue]:
     """An optimizer buffer by state_dict name: as posted, or zeros where it was left out."""
-    values: dict[str, Value] = {}
+    values: dict[str, PythonValue] = {}
     for index, layer in enumerate(layers):
         tensor = tensors[index] if tensors else None
         zeros = [[0.0] * len(row) for row in layer.weights]

@@ -10,7 +10,7 @@ never a string of a request.
 import re
 from string import Template
 
-from app.render.export.source import Value, assign, call
+from app.render.export.source import PythonValue, assign, call
 from app.render.export.spec import Export, Layer, Training
 
 FILE_KEYS = ("inputs", "targets", "validation")
@@ -68,10 +68,10 @@ def header(export: Export, title: str, needs: str, imports: str) -> str:
     return "\n".join(lines)
 
 
-def state_dict(layers: list[Layer]) -> dict[str, Value]:
+def state_dict(layers: list[Layer]) -> dict[str, PythonValue]:
     """The network's parameters by PyTorch state_dict name: layer k's Linear is module 2k of the
     nn.Sequential and its activation module 2k + 1 (nn.Identity for identity)."""
-    names: dict[str, Value] = {}
+    names: dict[str, PythonValue] = {}
     for index, layer in enumerate(layers):
         names[f"{2 * index}.weight"] = layer.weights
         names[f"{2 * index}.bias"] = layer.bias

@@ -10,7 +10,9 @@ LINE_LENGTH = 100
 """ruff's line length in this project, which the scripts are checked with."""
 INDENT = "    "
 
-Value = float | int | bool | None | Sequence["Value"]
+PythonValue = float | int | bool | None | Sequence["PythonValue"]
+"""A value a script writes as a literal: a number, None, a boolean, or a list or tuple of them
+(not the engine's :class:`app.nn.expr.Value`, a number in a formula)."""
 
 
 def number(value: float | int | bool | None) -> str:
@@ -20,11 +22,11 @@ def number(value: float | int | bool | None) -> str:
     return repr(value).replace("e+", "e")
 
 
-def _is_scalar(value: Value) -> bool:
+def _is_scalar(value: PythonValue) -> bool:
     return value is None or isinstance(value, float | int | bool)
 
 
-def _numbers(values: Sequence[Value]) -> list[str]:
+def _numbers(values: Sequence[PythonValue]) -> list[str]:
     """A row of numbers as Python literals. A list of validated floats (or of ints: a row is
     never mixed) goes through orjson, which writes the same shortest round-trip forms as
     ``repr`` (``1e-7`` for ``1e-07``) 20 times as fast: that is what a large data set costs."""
@@ -33,7 +35,7 @@ def _numbers(values: Sequence[Value]) -> list[str]:
     return [number(value) for value in values]  # type: ignore[arg-type]
 
 
-def _inline(value: Value) -> str:
+def _inline(value: PythonValue) -> str:
     """``value`` on one line."""
     if value is None or isinstance(value, float | int | bool):
         return number(value)
@@ -44,7 +46,7 @@ def _inline(value: Value) -> str:
     return f"({items})" if isinstance(value, tuple) else f"[{items}]"
 
 
-def literal(value: Value, indent: int = 0, taken: int = 0, after: int = 0) -> str:
+def literal(value: PythonValue, indent: int = 0, taken: int = 0, after: int = 0) -> str:
     """``value`` as ruff formats it: on one line when it fits after ``taken`` characters at
     ``indent`` levels and before ``after`` more, else one item per line with a trailing comma."""
     if value is None or isinstance(value, float | int | bool):
@@ -65,7 +67,7 @@ def literal(value: Value, indent: int = 0, taken: int = 0, after: int = 0) -> st
     return f"{opening}\n{items}{INDENT * indent}{closing}"
 
 
-def call(function: str, value: Value, indent: int = 0, taken: int = 0, after: int = 0) -> str:
+def call(function: str, value: PythonValue, indent: int = 0, taken: int = 0, after: int = 0) -> str:
     """``function(value)`` as ruff formats it: on one line when it fits, else the argument on
     lines of its own."""
     inline = f"{function}({_inline(value)})"
@@ -75,12 +77,12 @@ def call(function: str, value: Value, indent: int = 0, taken: int = 0, after: in
     return f"{function}(\n{INDENT * (indent + 1)}{argument}\n{INDENT * indent})"
 
 
-def assign(name: str, value: Value) -> str:
+def assign(name: str, value: PythonValue) -> str:
     """``name = value`` at module level."""
     return f"{name} = {literal(value, 0, len(name) + 3)}"
 
 
-def dict_literal(values: dict[str, Value], indent: int = 0) -> str:
+def dict_literal(values: dict[str, PythonValue], indent: int = 0) -> str:
     """A dict of fixed string keys (state_dict or buffer names) to values, one key per line."""
     inner = INDENT * (indent + 1)
     lines = [
