@@ -1,6 +1,6 @@
 """The parts both exported scripts share: the docstring and imports, the data (embedded or read
 from a file), the stopping rules, the PyTorch state_dict names, the exception that ends a run
-that diverged and the function that prints a line.
+that diverged, the function that prints a line and the stop-and-print main loop.
 
 Generated code holds only numbers (validated floats and ints in their shortest form that reads
 back as the same value) and names from fixed tables (activations, losses, optimizers, buffers):
