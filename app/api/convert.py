@@ -1,4 +1,5 @@
-"""Translation between the JSON models of app.schemas and the engine's arrays.
+"""Translation between the JSON models of app.schemas and the engine's arrays (and the plain
+data the export renderers take).
 
 Response values are plain JSON values (dicts, lists and floats in the documented models' field
 order) that orjson writes directly, or response models assembled from them with
@@ -14,12 +15,17 @@ from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam, Optimizer
 from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
+from app.render.export import spec
+from app.schemas.base import as_rows
+from app.schemas.export import DATA_FILENAME, FILENAMES, NetworkExport, TrainExport
 from app.schemas.network import Layer, LayerTensors, Network, NetworkOut
 from app.schemas.training import (
     AdamOptimizer,
     AdamWOptimizer,
     OptimizerSpec,
     OptimizerState,
+    TrainRequest,
+    ValidationData,
 )
 
 JSONObject = dict[str, Any]
@@ -74,7 +80,7 @@ def network_out(params: Parameters) -> NetworkOut:
     return NetworkOut.model_construct(layers=[Layer.model_construct(**layer) for layer in layers])
 
 
-def to_optimizer(spec: OptimizerSpec) -> Optimizer:
+def to_optimizer(spec: OptimizerSpec) -> SGD | Adam:
     """The engine's optimizer for a validated optimizer field."""
     if isinstance(spec, AdamOptimizer):
         return Adam(
@@ -115,3 +121,48 @@ def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> J
     values |= dict.fromkeys(BUFFER_NAMES)
     values |= {name: tensors_json(params.with_flat(flat)) for name, flat in state.buffers.items()}
     return values
+
+
+def _rows(data: TrainRequest | ValidationData) -> spec.Data:
+    """Inputs and targets as rows, one per sample."""
+    return spec.Data(as_rows(data.inputs), as_rows(data.targets))
+
+
+def _tensors(posted: list[LayerTensors] | None) -> list[spec.Tensors] | None:
+    """A posted optimizer buffer, per layer (None if it was not sent)."""
+    return [spec.Tensors(t.weights, t.bias) for t in posted] if posted else None
+
+
+def _training(request: TrainExport) -> spec.Training:
+    """The run of an export request, as the export renderers take it."""
+    state, stop = request.optimizer_state, request.stop
+    resumed = None
+    if state is not None:
+        buffers = {name: _tensors(getattr(state, name)) for name in request.optimizer.buffers}
+        resumed = spec.Resumed(state.step, state.epoch, buffers)
+    return spec.Training(
+        data=_rows(request),
+        validation=_rows(request.validation) if request.validation else None,
+        data_file=None if request.include_data else DATA_FILENAME,
+        epochs=request.epochs,
+        batch_size=min(request.batch_size or request.samples, request.samples),
+        shuffle=request.shuffle and request.batch_count > 1,
+        seed=request.seed,
+        resumed=resumed,
+        loss_below=stop.loss_below if stop else None,
+        validation_loss_below=stop.validation_loss_below if stop else None,
+        patience=stop.patience if stop else None,
+        every=request.trace.every,
+    )
+
+
+def to_export(request: TrainExport | NetworkExport) -> spec.Export:
+    """What the export renderers take, for a validated export request: the request's own numbers
+    as plain data, and the engine's optimizer."""
+    return spec.Export(
+        filename=FILENAMES[request.format],
+        layers=[spec.Layer(x.weights, x.bias, x.activation) for x in request.network.layers],
+        loss=request.loss,
+        optimizer=to_optimizer(request.optimizer) if request.optimizer else None,
+        training=_training(request) if isinstance(request, TrainExport) else None,
+    )

@@ -9,9 +9,8 @@ answer's size (which the request's validation bounds, see ExplainRequest.respons
 
 from collections.abc import Iterator
 from time import monotonic
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
@@ -22,9 +21,8 @@ from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn.errors import DeadlineError
 from app.nn.explain import explain
-from app.nn.explain_steps import Elided, Entry
-from app.nn.expr import operands
-from app.render import markdown, text
+from app.nn.explain_steps import Entry
+from app.render.explain import json, markdown, text
 from app.schemas.explain import ExplainFormat, ExplainRequest, ExplainResponse
 
 MEDIA_TYPES: dict[str, ExplainFormat] = {
@@ -36,43 +34,6 @@ MEDIA_TYPES: dict[str, ExplainFormat] = {
 default)."""
 
 router = APIRouter(tags=["math"], route_class=OrjsonRoute)
-
-
-def step_json(step: Entry, digits: int) -> dict[str, Any]:
-    """One step as ExplainStep's JSON (names as in the text format, values exact), or the steps
-    of a run left out as ExplainElision's."""
-    if isinstance(step, Elided):
-        return {
-            "id": step.id,
-            "stage": step.stage,
-            "section": step.section,
-            "what": step.what,
-            "first": text.symbol(step.first),
-            "last": text.symbol(step.last),
-            "elided_items": step.items,
-            "elided_steps": step.steps,
-            "note": text.line(step, digits),
-        }
-    return {
-        "id": step.id,
-        "stage": step.stage,
-        "section": step.section,
-        "symbol": text.symbol(step.target),
-        "formula": text.expression(step.formula, False, digits),
-        "operands": [
-            {"symbol": text.symbol(value.sym), "value": value.value}
-            for value in operands(step.formula)
-            if value.sym is not None
-        ],
-        "result": step.result,
-        "note": step.note,
-    }
-
-
-def json_steps(steps: Iterator[Entry], digits: int) -> bytes:
-    """ExplainResponse's JSON, each step serialized as it comes: the bytes orjson writes for the
-    whole answer at once, without holding every step's dict."""
-    return b'{"steps":[' + b",".join(orjson.dumps(step_json(s, digits)) for s in steps) + b"]}"
 
 
 def before_deadline(steps: Iterator[Entry], seconds: int, most: int) -> Iterator[Entry]:
@@ -131,7 +92,7 @@ def explain_step(
     steps = before_deadline(built, seconds, request.steps())
     chosen = request.format or negotiate(accept, MEDIA_TYPES)
     if chosen == "json":
-        return Response(json_steps(steps, request.digits), media_type="application/json")
+        return Response(json.render(steps, request.digits), media_type="application/json")
     if chosen == "text":
         return Response(text.render(steps, request.digits), media_type="text/plain")
     return Response(markdown.render(steps, request.digits), media_type="text/markdown")

@@ -14,14 +14,13 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import to_batch, to_parameters
+from app.api.convert import to_batch, to_export, to_parameters
 from app.api.negotiation import negotiate
 from app.api.route_classes import OrjsonRoute, json_response
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
-from app.nn.training import shuffled
-from app.render import numpy_script, pytorch
-from app.render.script import state_dict
+from app.render.export import numpy, pytorch
+from app.render.export.shared import state_dict
 from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
@@ -36,15 +35,6 @@ MEDIA_TYPES = {
 }
 
 
-def orders(request: TrainExport) -> list[list[int]]:
-    """Each epoch's shuffled order of the samples, as /train draws them."""
-    first = request.optimizer_state.epoch if request.optimizer_state else 0
-    return [
-        shuffled(request.seed, first + epoch, request.samples).tolist()
-        for epoch in range(request.epochs)
-    ]
-
-
 def check_finite(request: ExportRequest) -> None:
     """Refuse, with /train's 422, a network whose z or loss is not finite on its training data:
     /train would not start, and the script would stop before its first epoch."""
@@ -55,12 +45,12 @@ def check_finite(request: ExportRequest) -> None:
 
 def content(request: ExportRequest) -> str:
     """The file's text in the requested format."""
+    export = to_export(request)
     if request.format == "json":
-        return orjson.dumps(state_dict(request.network), option=orjson.OPT_INDENT_2).decode()
+        return orjson.dumps(state_dict(export.layers), option=orjson.OPT_INDENT_2).decode()
     if request.format == "numpy":
-        return numpy_script.render(request)
-    drawn = orders(request) if isinstance(request, TrainExport) and request.embeds_orders else None
-    return pytorch.render(request, drawn)
+        return numpy.render(export)
+    return pytorch.render(export)
 
 
 @router.post(

@@ -14,20 +14,19 @@ back to the parameters before that epoch and ends as diverged.
 
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.render.script import (
+from app.nn.optimizers import SGD, Adam
+from app.render.export.shared import (
     NOT_FINITE,
+    PRINT_NETWORK,
     SHOW,
-    Value,
-    assign,
-    call,
     data_lines,
     header,
-    join,
-    number,
+    main_loop,
     stop_lines,
+    untyped,
 )
-from app.schemas.export import NetworkExport, TrainExport
-from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec, SGDOptimizer
+from app.render.export.source import PythonValue, assign, call, join, number
+from app.render.export.spec import Export, Training
 
 ACTIVATIONS: dict[ActivationName, str] = {
     "identity": '''
@@ -179,7 +178,7 @@ def backward(Z, A, delta):
 '''
 
 
-def _sgd_update(spec: SGDOptimizer) -> str:
+def _sgd_update(spec: SGD) -> str:
     """SGD's rule, with the lines of the settings in use only."""
     lines = [
         "def update(grads):",
@@ -207,9 +206,9 @@ def _sgd_update(spec: SGDOptimizer) -> str:
     return "\n".join(lines)
 
 
-def _adam_update(spec: AdamOptimizer) -> str:
+def _adam_update(spec: Adam) -> str:
     """Adam's or AdamW's rule, with the lines of the settings in use only."""
-    name = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
+    name = "AdamW" if spec.decoupled else "Adam"
     lines = [
         "def update(grads):",
         f'    """One torch.optim.{name} step on every parameter array (W and B, updated in '
@@ -218,7 +217,7 @@ def _adam_update(spec: AdamOptimizer) -> str:
         '    t = STATE["step"]',
         "    for i, (w, g) in enumerate(zip(PARAMETERS, grads, strict=True)):",
     ]
-    if isinstance(spec, AdamWOptimizer):
+    if spec.decoupled:
         lines.append("        w *= 1.0 - LEARNING_RATE * WEIGHT_DECAY  # decoupled weight decay")
     elif spec.weight_decay:
         lines.append("        g = g + WEIGHT_DECAY * w  # L2 penalty added to the gradient")
@@ -244,13 +243,13 @@ def _adam_update(spec: AdamOptimizer) -> str:
     return "\n".join(lines)
 
 
-def _settings(spec: OptimizerSpec) -> list[str]:
+def _settings(spec: SGD | Adam) -> list[str]:
     """The optimizer's settings as constants."""
-    if isinstance(spec, AdamOptimizer):
+    if isinstance(spec, Adam):
         values = {
             "LEARNING_RATE": spec.learning_rate,
-            "BETA1": spec.betas[0],
-            "BETA2": spec.betas[1],
+            "BETA1": spec.beta1,
+            "BETA2": spec.beta2,
             "EPS": spec.eps,
             "WEIGHT_DECAY": spec.weight_decay,
         }
@@ -264,9 +263,9 @@ def _settings(spec: OptimizerSpec) -> list[str]:
     return [f"{name} = {number(value)}" for name, value in values.items()]
 
 
-def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[str]:
+def _state(training: Training | None, spec: SGD | Adam) -> list[str]:
     """The optimizer's state: the step count and a buffer per parameter array."""
-    posted = request.optimizer_state if isinstance(request, TrainExport) else None
+    posted = training.resumed if training else None
     step = posted.step if posted else 0
     lines = [
         "# The optimizer's state: its step count and one buffer per parameter array.",
@@ -275,31 +274,31 @@ def _state(request: TrainExport | NetworkExport, spec: OptimizerSpec) -> list[st
         f'    "step": {step},',
     ]
     for name in spec.buffers:
-        tensors = getattr(posted, name) if posted else None
+        tensors = posted.buffers[name] if posted else None
         if tensors is None:
             lines.append(f'    "{name}": [np.zeros_like(p) for p in PARAMETERS],')
             continue
-        arrays: list[Value] = [t.weights for t in tensors] + [t.bias for t in tensors]
+        arrays: list[PythonValue] = [t.weights for t in tensors] + [t.bias for t in tensors]
         items = [f"        {call('np.array', a, 2, 0, 1)}," for a in arrays]
         lines += [f'    "{name}": [', *items, "    ],"]
     return [*lines, "}"]
 
 
-def _header(request: TrainExport | NetworkExport) -> str:
+def _header(export: Export) -> str:
     """The docstring and imports."""
-    if isinstance(request, NetworkExport):
+    if export.training is None:
         title = "A backprop-api network in NumPy: its forward pass, and prints it."
     else:
         title = (
             "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
             "Every step is written out: forward pass, loss, backward pass, update."
         )
-    return header(request, title, "NumPy", "import numpy as np")
+    return header(export, title, "NumPy", "import numpy as np")
 
 
-def _network(request: TrainExport | NetworkExport) -> list[str]:
+def _network(export: Export) -> list[str]:
     """The weights, biases and activation names as the notebook keeps them."""
-    layers = request.network.layers
+    layers = export.layers
     weights = [f"    {call('np.array', layer.weights, 1, 0, 1)}," for layer in layers]
     biases = [f"    {call('np.array', layer.bias, 1, 0, 1)}," for layer in layers]
     names = ", ".join(f'"{layer.activation}"' for layer in layers)
@@ -317,12 +316,12 @@ def _network(request: TrainExport | NetworkExport) -> list[str]:
     ]
 
 
-def _functions(request: TrainExport | NetworkExport) -> list[str]:
+def _functions(export: Export) -> list[str]:
     """The activations the network (and its loss) uses, their table, and the forward pass."""
-    used = {layer.activation for layer in request.network.layers}
-    if request.loss == "binary_cross_entropy":
+    used = {layer.activation for layer in export.layers}
+    if export.loss == "binary_cross_entropy":
         used.add("sigmoid")
-    if request.loss == "cross_entropy":
+    if export.loss == "cross_entropy":
         used.add("softmax")
     names = [name for name in ACTIVATIONS if name in used]
     table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
@@ -331,20 +330,18 @@ def _functions(request: TrainExport | NetworkExport) -> list[str]:
     return [*definitions, functions, FORWARD]
 
 
-def _schedule(request: TrainExport) -> list[str]:
+def _schedule(training: Training) -> list[str]:
     """The run's settings as constants."""
-    size = min(request.batch_size or request.samples, request.samples)
-    first = request.optimizer_state.epoch if request.optimizer_state else 0
-    shuffle = request.shuffle and request.batch_count > 1
+    first = training.first_epoch
     return [
-        f"EPOCHS = {request.epochs}",
-        f"BATCH_SIZE = {size}",
-        f"SHUFFLE = {shuffle}",
-        f"SEED = {request.seed}",
+        f"EPOCHS = {training.epochs}",
+        f"BATCH_SIZE = {training.batch_size}",
+        f"SHUFFLE = {training.shuffle}",
+        f"SEED = {training.seed}",
         f"FIRST_EPOCH = {first}  # epochs trained before (optimizer_state.epoch): numbers shuffles",
-        assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
-        *stop_lines(request),
-        f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+        assign("LOSS_BELOW", training.loss_below),
+        *stop_lines(training),
+        f"EVERY = {training.every}  # print epochs 1, 1 + EVERY, ... and the last one",
     ]
 
 
@@ -420,36 +417,6 @@ def run_epoch(epoch):
         return None
 '''
 
-PLAIN_MAIN = '''
-
-def main():
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss = data_loss()  # of the network as sent
-    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        line = {"epoch": epoch, "loss": epoch_loss}
-        if reached(loss):
-            status = "target_reached"
-        elif epoch == EPOCHS:
-            status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
 VALIDATE = '''
 
 def validate():
@@ -482,79 +449,10 @@ def accuracy(z, T):
 }
 """The accuracy of each classification loss on the last layer's z, as the script defines it."""
 
-VALIDATED_MAIN = '''
 
-def validation_reached(validation):
-    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
-    loss = validation["validation_loss"]
-    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
-
-
-def improves(validation, best):
-    """Whether a validation is an improvement on the best one: its loss is finite and strictly
-    lower (a tie is not an improvement)."""
-    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
-    return loss is not None and (lowest is None or loss < lowest)
-
-
-def main():
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss, validation = data_loss(), validate()  # the network as sent, at the start of epoch 1
-    # Early stopping's bookkeeping: the network with the lowest validation loss so far (a copy
-    # of its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
-    status, epoch, printed = None, 0, True
-    if reached(loss) or validation_reached(validation):
-        status = "target_reached"
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": epoch_loss, **validation}
-        validation = validate()  # the network after this epoch: the start of the next one
-        if reached(loss) or validation_reached(validation):
-            status = "target_reached"  # a target met wins over patience running out
-        else:
-            if improves(validation, best):
-                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
-            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
-                status = "early_stopped"  # also when patience runs out at the last epoch
-            elif epoch == EPOCHS:
-                status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    if status == "early_stopped":  # the run returns the best network, not the last one
-        validation = best["validation"]
-        restore(best["parameters"])
-        loss = data_loss()
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    summary |= {f"final_{name}": value for name, value in validation.items()}
-    if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]  # diverged, the network is the last finite one
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
-MAIN = '''
-
-def main():
-    """Print the network."""
-    print(json.dumps(network()))
-'''
-
-
-def _validate(loss: LossName) -> list[str]:
+def _validate(loss: LossName | None) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
-    if loss not in ACCURACY:
+    if loss is None or loss not in ACCURACY:
         none, measured = '{"validation_loss": None}', '{"validation_loss": loss}'
         return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
     none = '{"validation_loss": None, "validation_accuracy": None}'
@@ -563,33 +461,34 @@ def _validate(loss: LossName) -> list[str]:
     return [ACCURACY[loss], text]
 
 
-def _training(request: TrainExport) -> list[str]:
+def _training(training: Training, loss: LossName | None) -> list[str]:
     """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
-    blocks = ["\n".join(_schedule(request)), NETWORK, *TRAINING.split("\n\n\n")]
-    blocks.append(SHOW.format(line_type="", returns=""))
-    if request.validation is None:
-        return [*blocks, PLAIN_MAIN]
-    return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
+    blocks = ["\n".join(_schedule(training)), NETWORK, *TRAINING.split("\n\n\n")]
+    blocks.append(untyped(SHOW))
+    validated = training.validation is not None
+    measure = _validate(loss) if validated else []
+    return [*blocks, *measure, untyped(main_loop(validated, "network"))]
 
 
-def render(request: TrainExport | NetworkExport) -> str:
-    """The NumPy script of ``request``."""
-    blocks = [_header(request), "\n".join(_network(request))]
-    if isinstance(request, TrainExport):
+def render(export: Export) -> str:
+    """The NumPy script of ``export``."""
+    training = export.training
+    blocks = [_header(export), "\n".join(_network(export))]
+    if training is not None:
         names, file_array = ("X", "T", "X_VAL", "T_VAL"), "np.atleast_2d(np.array({}, dtype=float))"
-        blocks.append("\n".join(data_lines(request, names, "np.array", file_array)))
-    blocks += _functions(request)
-    if request.loss is not None:
-        flag = f"LOSS_FROM_Z = {request.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
-        blocks += [flag, LOSSES[request.loss], BACKWARD]
-    spec = request.optimizer
-    if isinstance(request, TrainExport) or isinstance(spec, AdamOptimizer):
+        blocks.append("\n".join(data_lines(training, names, "np.array", file_array)))
+    blocks += _functions(export)
+    if export.loss is not None:
+        flag = f"LOSS_FROM_Z = {export.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
+        blocks += [flag, LOSSES[export.loss], BACKWARD]
+    spec = export.optimizer
+    if training is not None or isinstance(spec, Adam):
         blocks.append(NOT_FINITE)  # what a diverging run (or Adam's state check) raises
     if spec is not None:
-        blocks += ["\n".join(_settings(spec)), "\n".join(_state(request, spec))]
-        blocks.append(_adam_update(spec) if isinstance(spec, AdamOptimizer) else _sgd_update(spec))
-    if isinstance(request, TrainExport):
-        blocks += _training(request)
+        blocks += ["\n".join(_settings(spec)), "\n".join(_state(training, spec))]
+        blocks.append(_adam_update(spec) if isinstance(spec, Adam) else _sgd_update(spec))
+    if training is not None:
+        blocks += _training(training, export.loss)
     else:
-        blocks += [NETWORK, *MAIN.split("\n\n\n")]
+        blocks += [NETWORK, untyped(PRINT_NETWORK)]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from app.nn.explain_steps import Elided, Entry
 from app.nn.expr import Apply, Expr, Sym, Value
-from app.render.common import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
+from app.render.explain.shared import ATOM, STAGE_TITLES, elision, precedence, rounded, shown_terms
 
 GREEK = {
     "lr": "η",

@@ -16,7 +16,7 @@ from app.nn.explain import explain
 from app.nn.losses import LossName
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
-from app.render import markdown
+from app.render.explain import markdown
 
 KATEX = docs.WEB_DIR / "vendor" / "katex@0.19.1" / "dist" / "katex.min.js"
 SCRIPT = Path(__file__).with_name("katex_check.js")

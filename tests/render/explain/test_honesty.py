@@ -16,7 +16,7 @@ from app.nn.explain import explain
 from app.nn.losses import LossName
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
-from app.render import text
+from app.render.explain import text
 
 ACTIVATIONS: list[ActivationName] = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 LOSS_ACTIVATION: dict[LossName, list[ActivationName]] = {

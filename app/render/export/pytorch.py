@@ -3,7 +3,8 @@ API's loss as torch expressions, the same ``torch.optim`` optimizer, and /train'
 
 Layer k's ``nn.Linear`` is module 2k and its activation module 2k + 1 (``nn.Identity`` for
 identity), so the parameters load from the ``json`` export's state_dict. The shuffled orders of
-the epochs come from the server (``orders``): torch has no NumPy generator to draw them. With
+the epochs are drawn here as /train draws them and written into the script (``ORDERS``): torch
+has no NumPy generator to draw them. With
 validation data the loop is the NumPy script's, on the model: it measures, stops and returns the
 best network as the engine does. Its forward pass keeps every layer's z, so that it stops on
 divergence as the NumPy script does: torch.optim checks nothing, so Adam's state is checked
@@ -12,24 +13,28 @@ after each step as the engine checks it.
 
 from app.nn.activations import ActivationName
 from app.nn.losses import LossName
-from app.render.script import (
-    INDENT,
-    LINE_LENGTH,
+from app.nn.optimizers import SGD, Adam
+from app.nn.training import shuffled
+from app.render.export.shared import (
     NOT_FINITE,
+    PRINT_NETWORK,
     SHOW,
-    Value,
-    assign,
     data_lines,
-    dict_literal,
     header,
-    join,
-    literal,
+    main_loop,
     state_dict,
     stop_lines,
 )
-from app.schemas.export import NetworkExport, TrainExport
-from app.schemas.network import LayerTensors, Network
-from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
+from app.render.export.source import (
+    INDENT,
+    LINE_LENGTH,
+    PythonValue,
+    assign,
+    dict_literal,
+    join,
+    literal,
+)
+from app.render.export.spec import Export, Layer, Tensors, Training
 
 MODULES: dict[ActivationName, str] = {
     "identity": "nn.Identity()",
@@ -61,13 +66,13 @@ LOSSES: dict[LossName, tuple[str, str]] = {
 ``zs``, the outputs ``y``) and its targets ``t``."""
 
 
-def optimizer_call(spec: OptimizerSpec) -> str:
+def optimizer_call(spec: SGD | Adam) -> str:
     """The torch.optim constructor with the request's settings."""
-    if isinstance(spec, AdamOptimizer):
-        kind = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
-        settings: dict[str, Value] = {
+    if isinstance(spec, Adam):
+        kind = "AdamW" if spec.decoupled else "Adam"
+        settings: dict[str, PythonValue] = {
             "lr": spec.learning_rate,
-            "betas": tuple(spec.betas),
+            "betas": (spec.beta1, spec.beta2),
             "eps": spec.eps,
             "weight_decay": spec.weight_decay,
             "amsgrad": spec.amsgrad,
@@ -93,25 +98,24 @@ def optimizer_call(spec: OptimizerSpec) -> str:
     return f"optimizer = torch.optim.{kind}(\n{lines})"
 
 
-def _header(request: TrainExport | NetworkExport) -> str:
+def _header(export: Export) -> str:
     """The docstring and imports."""
-    if isinstance(request, NetworkExport):
+    if export.training is None:
         title = "Build a backprop-api network as torch.nn.Sequential (float64) and print it."
     else:
         title = "Train a backprop-api network with PyTorch exactly as POST /train does."
-    return header(request, title, "torch", "import torch\nfrom torch import nn")
+    return header(export, title, "torch", "import torch\nfrom torch import nn")
 
 
-def _model(request: TrainExport | NetworkExport) -> list[str]:
+def _model(layers: list[Layer]) -> list[str]:
     """The nn.Sequential in float64 with the request's parameters, loaded as a state_dict."""
-    network = request.network
     modules = []
-    for layer in network.layers:
+    for layer in layers:
         modules += [
             f"    nn.Linear({len(layer.weights[0])}, {len(layer.weights)}),",
             f"    {MODULES[layer.activation]},",
         ]
-    activations = [layer.activation for layer in network.layers]
+    activations = [layer.activation for layer in layers]
     return [
         "torch.set_default_dtype(torch.float64)",
         "",
@@ -121,7 +125,7 @@ def _model(request: TrainExport | NetworkExport) -> list[str]:
         *modules,
         ")",
         'ACTIVATIONS = ["' + '", "'.join(activations) + '"]',
-        f"STATE_DICT = {dict_literal(state_dict(network))}",
+        f"STATE_DICT = {dict_literal(state_dict(layers))}",
         "model.load_state_dict({name: torch.tensor(value) for name, value in STATE_DICT.items()})",
     ]
 
@@ -164,10 +168,10 @@ def forward(x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
 '''
 
 
-def _buffer(tensors: list[LayerTensors] | None, network: Network) -> dict[str, Value]:
+def _buffer(tensors: list[Tensors] | None, layers: list[Layer]) -> dict[str, PythonValue]:
     """An optimizer buffer by state_dict name: as posted, or zeros where it was left out."""
-    values: dict[str, Value] = {}
-    for index, layer in enumerate(network.layers):
+    values: dict[str, PythonValue] = {}
+    for index, layer in enumerate(layers):
         tensor = tensors[index] if tensors else None
         zeros = [[0.0] * len(row) for row in layer.weights]
         values[f"{2 * index}.weight"] = tensor.weights if tensor else zeros
@@ -175,15 +179,15 @@ def _buffer(tensors: list[LayerTensors] | None, network: Network) -> dict[str, V
     return values
 
 
-def _resume(request: TrainExport) -> list[str]:
+def _resume(training: Training, spec: SGD | Adam, layers: list[Layer]) -> list[str]:
     """Lines that load the posted optimizer state into torch's, as torch keeps it."""
-    state, spec = request.optimizer_state, request.optimizer
+    state = training.resumed
     if state is None or not spec.buffers:
         return []
-    adam = isinstance(spec, AdamOptimizer)
+    adam = isinstance(spec, Adam)
     if not adam and state.step == 0:  # torch's SGD starts its buffer from the first gradient
         return []
-    buffers = {name: _buffer(getattr(state, name), request.network) for name in spec.buffers}
+    buffers = {name: _buffer(state.buffers[name], layers) for name in spec.buffers}
     lines = [
         f"# Resume the optimizer where an earlier /train run stopped (optimizer_state, step "
         f"{state.step}).",
@@ -203,31 +207,38 @@ def _resume(request: TrainExport) -> list[str]:
     return lines
 
 
-def _schedule(request: TrainExport, orders: list[list[int]] | None) -> list[str]:
-    """The run's settings and the batches of each epoch, as two blocks."""
-    size = min(request.batch_size or request.samples, request.samples)
-    settings = [
-        f"EPOCHS = {request.epochs}",
-        f"BATCH_SIZE = {size}",
-        assign("LOSS_BELOW", request.stop.loss_below if request.stop else None),
-        *stop_lines(request),
-        f"EVERY = {request.trace.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+def orders(training: Training) -> list[list[int]]:
+    """Each epoch's shuffled order of the samples, as /train draws them."""
+    first = training.first_epoch
+    return [
+        shuffled(training.seed, first + epoch, training.samples).tolist()
+        for epoch in range(training.epochs)
     ]
-    if orders is None:
+
+
+def _schedule(training: Training) -> list[str]:
+    """The run's settings and the batches of each epoch, as two blocks."""
+    settings = [
+        f"EPOCHS = {training.epochs}",
+        f"BATCH_SIZE = {training.batch_size}",
+        assign("LOSS_BELOW", training.loss_below),
+        *stop_lines(training),
+        f"EVERY = {training.every}  # print epochs 1, 1 + EVERY, ... and the last one",
+    ]
+    if not training.shuffle:
         batches = [
             "def batches(epoch: int) -> list:",
             '    """The rows of each batch of an epoch: consecutive slices of the data."""',
             "    return [slice(i, i + BATCH_SIZE) for i in range(0, len(inputs), BATCH_SIZE)]",
         ]
         return ["\n".join(settings), "\n".join(batches)]
-    first = request.optimizer_state.epoch if request.optimizer_state else 0
     settings += [
         "# Epoch k's order of the samples (k from 0), drawn by the API as /train draws it:",
-        f"# numpy.random.default_rng([{request.seed}, {first} + k]).permutation(samples); "
-        "torch has no such generator.",
-        assign("ORDERS", orders),
+        f"# numpy.random.default_rng([{training.seed}, {training.first_epoch} + k])"
+        ".permutation(samples); torch has no such generator.",
+        assign("ORDERS", orders(training)),
     ]
-    if not request.include_data:
+    if training.data_file is not None:
         settings += [
             "if len(inputs) != len(ORDERS[0]):",
             '    raise SystemExit(f"the orders are of {len(ORDERS[0])} samples, the data has '
@@ -317,36 +328,6 @@ def check_state() -> None:
 '''
 """Adam's state check, which torch.optim does not make and /train does."""
 
-PLAIN_MAIN = '''
-
-def main() -> None:
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss = data_loss()  # of the model as sent
-    status, epoch, printed = "target_reached" if reached(loss) else None, 0, True
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        line = {"epoch": epoch, "loss": epoch_loss}
-        if reached(loss):
-            status = "target_reached"
-        elif epoch == EPOCHS:
-            status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
 VALIDATE = '''
 
 def validate() -> dict:
@@ -380,79 +361,10 @@ def accuracy(z: torch.Tensor, t: torch.Tensor) -> float | None:
 }
 """The accuracy of each classification loss on the last layer's z, as the script defines it."""
 
-VALIDATED_MAIN = '''
 
-def validation_reached(validation: dict) -> bool:
-    """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
-    loss = validation["validation_loss"]
-    return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
-
-
-def improves(validation: dict, best: dict) -> bool:
-    """Whether a validation is an improvement on the best one: its loss is finite and strictly
-    lower (a tie is not an improvement)."""
-    loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
-    return loss is not None and (lowest is None or loss < lowest)
-
-
-def main() -> None:
-    """Train as /train does, printing each recorded epoch, how the run ended and the network."""
-    loss, validation = data_loss(), validate()  # the model as sent, at the start of epoch 1
-    # Early stopping's bookkeeping: the model with the lowest validation loss so far (a copy of
-    # its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
-    status, epoch, printed = None, 0, True
-    if reached(loss) or validation_reached(validation):
-        status = "target_reached"
-    while status is None:
-        ran = run_epoch(epoch)
-        if ran is None:
-            status = "diverged"
-            break
-        epoch_loss, loss = ran
-        epoch += 1
-        # The epoch's line holds the validation of the parameters at its start, like its loss.
-        line = {"epoch": epoch, "loss": epoch_loss, **validation}
-        validation = validate()  # the model after this epoch: the start of the next one
-        if reached(loss) or validation_reached(validation):
-            status = "target_reached"  # a target met wins over patience running out
-        else:
-            if improves(validation, best):
-                best = {"epoch": epoch, "validation": validation, "parameters": snapshot()}
-            if PATIENCE is not None and epoch - best["epoch"] >= PATIENCE:
-                status = "early_stopped"  # also when patience runs out at the last epoch
-            elif epoch == EPOCHS:
-                status = "completed"
-        printed = (epoch - 1) % EVERY == 0 or status is not None
-        if printed:
-            show(line)
-    if not printed:  # diverged: /train's trace ends with the last finite epoch
-        show(line)
-    if status == "early_stopped":  # the run returns the best model, not the last one
-        validation = best["validation"]
-        restore(best["parameters"])
-        loss = data_loss()
-    summary = {"status": status, "epochs_run": epoch, "final_loss": loss}
-    summary |= {f"final_{name}": value for name, value in validation.items()}
-    if PATIENCE is not None:
-        summary["best_epoch"] = best["epoch"]  # diverged, the model is the last finite one
-    if status == "diverged":
-        summary["diverged_at_epoch"] = epoch + 1
-    show(summary)
-    print(json.dumps(network()))
-'''
-
-MAIN = '''
-
-def main() -> None:
-    """Print the network."""
-    print(json.dumps(network()))
-'''
-
-
-def _validate(loss: LossName) -> list[str]:
+def _validate(loss: LossName | None) -> list[str]:
     """The validation's measure: the loss, and the accuracy of a classification loss."""
-    if loss not in ACCURACY:
+    if loss is None or loss not in ACCURACY:
         none, measured = '{"validation_loss": None}', '{"validation_loss": loss.item()}'
         return [VALIDATE.format(what=" and its loss", none=none, measured=measured)]
     none = '{"validation_loss": None, "validation_accuracy": None}'
@@ -464,33 +376,35 @@ def _validate(loss: LossName) -> list[str]:
     return [ACCURACY[loss], text]
 
 
-def _training(request: TrainExport) -> list[str]:
+def _training(export: Export, training: Training) -> list[str]:
     """The epoch and the loop that trains (and validates) as /train does; with Adam or AdamW,
     the check of its state after each step."""
-    adam = isinstance(request.optimizer, AdamOptimizer)
+    adam = isinstance(export.optimizer, Adam)
     state_doc = ", or Adam's state is not finite after a step" if adam else ""
     state_check = "\n        check_state()  # /train's check of Adam's state" if adam else ""
-    training = TRAINING.format(state_doc=state_doc, state_check=state_check)
-    blocks = [NOT_FINITE, *training.split("\n\n\n"), *([STATE_CHECK] if adam else [])]
-    blocks.append(SHOW.format(line_type=": dict", returns=" -> None"))
-    if request.validation is None:
-        return [*blocks, PLAIN_MAIN]
-    return [*blocks, *_validate(request.loss), *VALIDATED_MAIN.split("\n\n\n")]
+    functions = TRAINING.format(state_doc=state_doc, state_check=state_check)
+    blocks = [NOT_FINITE, *functions.split("\n\n\n"), *([STATE_CHECK] if adam else [])]
+    blocks.append(SHOW)
+    validated = training.validation is not None
+    measure = _validate(export.loss) if validated else []
+    return [*blocks, *measure, main_loop(validated, "model")]
 
 
-def render(request: TrainExport | NetworkExport, orders: list[list[int]] | None) -> str:
-    """The script of ``request``; ``orders`` holds each epoch's shuffled order, if shuffled."""
-    blocks = [_header(request), "\n".join(_model(request))]
-    if isinstance(request, TrainExport):
+def render(export: Export) -> str:
+    """The PyTorch script of ``export``; a shuffled run holds each epoch's order of the samples."""
+    training, spec = export.training, export.optimizer
+    blocks = [_header(export), "\n".join(_model(export.layers))]
+    if training is not None:
         names = ("inputs", "targets", "validation_inputs", "validation_targets")
         file_tensor = "torch.atleast_2d(torch.tensor({}, dtype=torch.float64))"
-        blocks.append("\n".join(data_lines(request, names, "torch.tensor", file_tensor)))
-    if request.loss is not None:
-        blocks += _loss(request.loss)
-    if request.optimizer is not None:
-        blocks.append(optimizer_call(request.optimizer))
-    if isinstance(request, TrainExport):
-        blocks += ["\n".join(_resume(request)), *_schedule(request, orders)]
+        blocks.append("\n".join(data_lines(training, names, "torch.tensor", file_tensor)))
+    if export.loss is not None:
+        blocks += _loss(export.loss)
+    if spec is not None:
+        blocks.append(optimizer_call(spec))
+    if training is not None:
+        resume = _resume(training, spec, export.layers) if spec is not None else []
+        blocks += ["\n".join(resume), *_schedule(training)]
     blocks.append("\n".join(_network_function()))
-    blocks += _training(request) if isinstance(request, TrainExport) else MAIN.split("\n\n\n")
+    blocks += _training(export, training) if training is not None else [PRINT_NETWORK]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])
