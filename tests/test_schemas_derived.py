@@ -10,8 +10,9 @@ from app.api import metrics
 from app.api.training import ENTRY_FIELDS, NEEDS
 from app.main import create_app
 from app.nn.activations import ActivationName
-from app.nn.check import Step, order
+from app.nn.check import order
 from app.nn.datasets import DATASETS
+from app.nn.explain_steps import Stage
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam
 from app.nn.training import PARTS, Status
 from app.schemas.datasets import REQUEST_MODELS
@@ -80,9 +81,9 @@ def test_trace_fields_are_epoch_traces_fields() -> None:
 
 def test_check_steps_are_the_engines() -> None:
     """/check's step names are those of the engine's order of the computation."""
-    assert _literal(CheckedValue, "step") == get_args(Step)
-    assert _literal(FirstWrong, "step") == get_args(Step)
-    assert {step for step, _ in order(3)} == set(get_args(Step))
+    assert _literal(CheckedValue, "step") == get_args(Stage)
+    assert _literal(FirstWrong, "step") == get_args(Stage)
+    assert {step for step, _ in order(3)} == set(get_args(Stage))
 
 
 @pytest.mark.parametrize("name", sorted(LAST_LAYER_ONLY))

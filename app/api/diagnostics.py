@@ -112,7 +112,7 @@ def _checked(item: Check, batch: bool, pointer: ExplainPointer | None) -> Checke
         return rows(values, batch) if item.per_sample else values.tolist()
 
     return CheckedValue.model_construct(
-        step=item.step,
+        step=item.stage,
         path=_path(item.key),
         verdict="correct" if item.right else "wrong",
         claimed=form(item.claimed),
@@ -127,7 +127,7 @@ def _first_wrong(checks: list[Check], pointers: list[ExplainPointer | None]) -> 
     for item, pointer in zip(checks, pointers, strict=True):
         if item.hint is not None:
             return FirstWrong.model_construct(
-                step=item.step, path=_path(item.key), hint=item.hint, explain=pointer
+                step=item.stage, path=_path(item.key), hint=item.hint, explain=pointer
             )
     return None
 

@@ -10,7 +10,7 @@ divergence as the NumPy script does: torch.optim checks nothing, so Adam's state
 after each step as the engine checks it.
 """
 
-from app.nn.activations import ActivationName
+from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LossName
 from app.render.script import (
     INDENT,
@@ -31,14 +31,6 @@ from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.network import LayerTensors, Network
 from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
 
-MODULES: dict[ActivationName, str] = {
-    "identity": "nn.Identity()",
-    "relu": "nn.ReLU()",
-    "leaky_relu": "nn.LeakyReLU(0.01)",
-    "sigmoid": "nn.Sigmoid()",
-    "tanh": "nn.Tanh()",
-    "softmax": "nn.Softmax(dim=1)",
-}
 LOSSES: dict[LossName, tuple[str, str]] = {
     "half_squared_error": (
         "half_squared_error: ½·Σ(y − t)² per sample (the notebook's), then the mean over samples.",
@@ -109,7 +101,7 @@ def _model(request: TrainExport | NetworkExport) -> list[str]:
     for layer in network.layers:
         modules += [
             f"    nn.Linear({len(layer.weights[0])}, {len(layer.weights)}),",
-            f"    {MODULES[layer.activation]},",
+            f"    {ACTIVATIONS[layer.activation].torch_module},",
         ]
     activations = [layer.activation for layer in network.layers]
     return [

@@ -9,7 +9,7 @@ from pydantic_core import InitErrorDetails
 
 from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
-from app.nn.check import Step
+from app.nn.explain_steps import Stage
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
 from app.schemas.base import (
     FiniteFloat,
@@ -335,7 +335,7 @@ EXPLAIN = Field(
 class CheckedValue(ResponseModel):
     """One claimed value next to the correct one."""
 
-    step: Step = STEP
+    step: Stage = STEP
     path: str = PATH
     verdict: Verdict = Field(description="correct when every number is within the tolerance.")
     claimed: Values
@@ -353,7 +353,7 @@ class CheckedValue(ResponseModel):
 class FirstWrong(ResponseModel):
     """The earliest wrong value in the order of the computation."""
 
-    step: Step = STEP
+    step: Stage = STEP
     path: str = PATH
     hint: str = Field(description="The usual mistake it matches, else the step's formula.")
     explain: ExplainPointer | None = EXPLAIN
