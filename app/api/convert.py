@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from app.nn import optimizers
 from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam, Optimizer
-from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
 from app.schemas.network import Layer, LayerTensors, Network, NetworkOut
 from app.schemas.training import (
@@ -88,7 +88,7 @@ def to_optimizer(spec: OptimizerSpec) -> Optimizer:
 
 def to_state(
     state: OptimizerState | None, optimizer: Optimizer, params: Parameters
-) -> EngineState | None:
+) -> optimizers.OptimizerState | None:
     """The engine's optimizer state for a resumed run (buffers not sent start at zero)."""
     if state is None:
         return None
@@ -104,7 +104,9 @@ def to_state(
     return result
 
 
-def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> JSONObject:
+def state_json(
+    state: optimizers.OptimizerState, spec: OptimizerSpec, params: Parameters
+) -> JSONObject:
     """An engine optimizer state as OptimizerState's JSON, per layer like the network."""
     values: JSONObject = {"type": spec.type, "step": state.step, "epoch": state.epoch}
     values |= dict.fromkeys(BUFFER_NAMES)
