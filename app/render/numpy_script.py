@@ -12,8 +12,10 @@ loss, every z or the loss on all the data after the epoch, or Adam's running mea
 back to the parameters before that epoch and ends as diverged.
 """
 
+from app.nn import activations
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
+from app.nn.optimizers import OPTIMIZERS
 from app.render.script import (
     NOT_FINITE,
     SHOW,
@@ -60,7 +62,7 @@ def leaky_relu_backward(z, a, da):
     """dL/dz = dL/da · leaky_relu'(z): 1 where z > 0, else {LEAKY_RELU_SLOPE}."""
     return np.where(z > 0, da, {LEAKY_RELU_SLOPE} * da)
 ''',
-    "sigmoid": '''
+    "sigmoid": f'''
 def sigmoid(z):
     """sigmoid: a = 1 / (1 + exp(−z)), written with exp(−|z|) so that it never overflows."""
     e = np.exp(-np.abs(z))
@@ -68,17 +70,17 @@ def sigmoid(z):
 
 
 def sigmoid_backward(z, a, da):
-    """dL/dz = dL/da · σ'(z), and σ'(z) = a·(1 − a)."""
+    """dL/dz = dL/da · σ'(z), and {activations.ACTIVATIONS["sigmoid"].derivative}."""
     return da * a * (1.0 - a)
 ''',
-    "tanh": '''
+    "tanh": f'''
 def tanh(z):
     """tanh: a = tanh(z)."""
     return np.tanh(z)
 
 
 def tanh_backward(z, a, da):
-    """dL/dz = dL/da · tanh'(z), and tanh'(z) = 1 − a²."""
+    """dL/dz = dL/da · tanh'(z), and {activations.ACTIVATIONS["tanh"].derivative}."""
     return da * (1.0 - a * a)
 ''',
     "softmax": '''
@@ -209,7 +211,7 @@ def _sgd_update(spec: SGDOptimizer) -> str:
 
 def _adam_update(spec: AdamOptimizer) -> str:
     """Adam's or AdamW's rule, with the lines of the settings in use only."""
-    name = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
+    name = OPTIMIZERS[spec.type].torch_class
     lines = [
         "def update(grads):",
         f'    """One torch.optim.{name} step on every parameter array (W and B, updated in '

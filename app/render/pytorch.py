@@ -12,6 +12,7 @@ after each step as the engine checks it.
 
 from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LossName
+from app.nn.optimizers import OPTIMIZERS
 from app.render.script import (
     INDENT,
     LINE_LENGTH,
@@ -29,7 +30,7 @@ from app.render.script import (
 )
 from app.schemas.export import NetworkExport, TrainExport
 from app.schemas.network import LayerTensors, Network
-from app.schemas.training import AdamOptimizer, AdamWOptimizer, OptimizerSpec
+from app.schemas.training import AdamOptimizer, OptimizerSpec
 
 LOSSES: dict[LossName, tuple[str, str]] = {
     "half_squared_error": (
@@ -55,8 +56,8 @@ LOSSES: dict[LossName, tuple[str, str]] = {
 
 def optimizer_call(spec: OptimizerSpec) -> str:
     """The torch.optim constructor with the request's settings."""
+    kind = OPTIMIZERS[spec.type].torch_class
     if isinstance(spec, AdamOptimizer):
-        kind = "AdamW" if isinstance(spec, AdamWOptimizer) else "Adam"
         settings: dict[str, Value] = {
             "lr": spec.learning_rate,
             "betas": tuple(spec.betas),
@@ -65,7 +66,6 @@ def optimizer_call(spec: OptimizerSpec) -> str:
             "amsgrad": spec.amsgrad,
         }
     else:
-        kind = "SGD"
         settings = {
             "lr": spec.learning_rate,
             "momentum": spec.momentum,

@@ -11,6 +11,7 @@ from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
 from app.nn.explain_steps import Stage
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
+from app.nn.optimizers import SGD
 from app.schemas.base import (
     FiniteFloat,
     Loc,
@@ -194,7 +195,9 @@ class Claimed(StrictModel):
 class CheckRequest(LossRequest):
     """A network, data and loss, and the values of one SGD step computed by hand."""
 
-    learning_rate: FiniteFloat = Field(0.01, ge=0, description="η of the update w − η·∂L/∂w.")
+    learning_rate: FiniteFloat = Field(
+        SGD.learning_rate, ge=0, description="η of the update w − η·∂L/∂w."
+    )
     tolerance: FiniteFloat = Field(
         1e-6,
         gt=0,
