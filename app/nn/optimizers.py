@@ -9,9 +9,10 @@ server as JSON and come back to resume training exactly where it stopped. Buffer
 PyTorch's optimizer state (:data:`BufferName`); ``buffers`` says which ones a configuration keeps.
 
 Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize=False``, single
-tensor path); the docstrings give the formulas, and the defaults are PyTorch's. :data:`OPTIMIZERS`
-is the one table of the options a request names: each with its ``torch.optim`` class and its
-defaults, which the request models and the exported scripts read.
+tensor path); the docstrings give the formulas. The defaults are PyTorch's but SGD's learning
+rate, the notebook's 0.01. :data:`OPTIMIZERS` is the one table of the options a request names: each
+with its ``torch.optim`` class and its defaults, which the request models and the exported scripts
+read.
 """
 
 import math
@@ -172,7 +173,7 @@ ADAMW_WEIGHT_DECAY = 0.01
 @dataclass(frozen=True)
 class OptimizerOption:
     """An optimizer a request can name: its ``torch.optim`` class and the engine's optimizer with
-    that class's default settings."""
+    the default settings."""
 
     torch_class: str
     defaults: SGD | Adam
