@@ -12,7 +12,7 @@ loss, every z or the loss on all the data after the epoch, or Adam's running mea
 back to the parameters before that epoch and ends as diverged.
 """
 
-from app.nn import activations
+from app.nn import activations, losses
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
 from app.nn.optimizers import OPTIMIZERS
@@ -322,10 +322,9 @@ def _network(request: TrainExport | NetworkExport) -> list[str]:
 def _functions(request: TrainExport | NetworkExport) -> list[str]:
     """The activations the network (and its loss) uses, their table, and the forward pass."""
     used = {layer.activation for layer in request.network.layers}
-    if request.loss == "binary_cross_entropy":
-        used.add("sigmoid")
-    if request.loss == "cross_entropy":
-        used.add("softmax")
+    needed = losses.LOSSES[request.loss].output_activation if request.loss else None
+    if needed:  # the loss's own computation calls it
+        used.add(needed)
     names = [name for name in ACTIVATIONS if name in used]
     table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
     definitions = [part for name in names for part in ACTIVATIONS[name].split("\n\n\n")]
