@@ -9,6 +9,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import get_settings
+from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LOSSES, LossName
 from app.schemas.base import (
     Loc,
@@ -228,9 +229,11 @@ def _probability_issues(
     def problem(row: list[float]) -> str | None:
         if any(not 0.0 <= value <= 1.0 for value in row):
             return f"{loss} targets are probabilities, each between 0 and 1"
-        if needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        # An activation for the last layer only makes each sample's outputs one distribution.
+        one_distribution = ACTIVATIONS[needed].last_layer_only
+        if one_distribution and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
             return (
-                f"cross_entropy targets are one-hot or probability rows that sum to 1, "
+                f"{loss} targets are one-hot or probability rows that sum to 1, "
                 f"but this row sums to {sum(row)}"
             )
         return None

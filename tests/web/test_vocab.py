@@ -66,6 +66,8 @@ def test_vocab_is_the_engines_tables(page: dict[str, Any]) -> None:
     only = [name for name, activation in ACTIVATIONS.items() if activation.last_layer_only]
     assert vocab["LAST_LAYER_ONLY"] == only
     assert vocab["LOSSES"] == list(LOSSES)
+    needs = {name: loss.output_activation for name, loss in LOSSES.items()}
+    assert vocab["OUTPUT_ACTIVATIONS"] == {name: need for name, need in needs.items() if need}
     assert vocab["INITS"] == list(get_args(InitName))
     assert vocab["OPTIMIZERS"] == list(OPTIMIZERS)
     rates = {name: option.defaults.learning_rate for name, option in OPTIMIZERS.items()}

@@ -9,6 +9,8 @@ export const LOSSES = [
   "binary_cross_entropy",
   "cross_entropy",
 ];
+/** The classification losses and the activation each needs on the last layer. */
+export const OUTPUT_ACTIVATIONS = { binary_cross_entropy: "sigmoid", cross_entropy: "softmax" };
 export const INITS = ["pytorch_default", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal"];
 export const OPTIMIZERS = ["sgd", "adam", "adamw"];
 export const LEARNING_RATES = { sgd: 0.01, adam: 0.001, adamw: 0.001 };
