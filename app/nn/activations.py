@@ -36,8 +36,8 @@ class Activation:
     derivative as the worked solutions write it, ``torch_module`` its ``torch.nn`` module in an
     exported script. ``kinked`` marks a slope that jumps at ``z = 0`` (finite differences across
     it are unreliable); ``last_layer_only`` an activation that makes a layer's units one
-    probability distribution per sample, which is what outputs are for; ``aside`` is what the
-    request's description says of it in parentheses.
+    probability distribution per sample, which is what outputs are for; ``aside`` is a setting
+    the request's description names beside it.
     """
 
     forward_ops: Callable[[Array, Array], list[Op]]
@@ -145,37 +145,51 @@ def _tanh_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
 
 ACTIVATIONS: dict[ActivationName, Activation] = {
     "identity": Activation(
-        _none, _none, "z", "identity'(z) = 1", "nn.Identity()", is_identity=True
+        _none,
+        _none,
+        formula="z",
+        derivative="identity'(z) = 1",
+        torch_module="nn.Identity()",
+        is_identity=True,
     ),
     "relu": Activation(
         _relu,
         _relu_backward,
-        "relu(z) = max(0, z)",
-        "relu'(z) = 1 where z > 0",
-        "nn.ReLU()",
+        formula="relu(z) = max(0, z)",
+        derivative="relu'(z) = 1 where z > 0",
+        torch_module="nn.ReLU()",
         kinked=True,
     ),
     "leaky_relu": Activation(
         _leaky_relu,
         _leaky_relu_backward,
-        f"leaky_relu(z) = z where z > 0, {LEAKY_RELU_SLOPE}·z elsewhere",
-        "leaky_relu'(z) = 1 where z > 0",
-        f"nn.LeakyReLU({LEAKY_RELU_SLOPE})",
+        formula=f"leaky_relu(z) = z where z > 0, {LEAKY_RELU_SLOPE}·z elsewhere",
+        derivative="leaky_relu'(z) = 1 where z > 0",
+        torch_module=f"nn.LeakyReLU({LEAKY_RELU_SLOPE})",
         kinked=True,
         aside=f"slope {LEAKY_RELU_SLOPE}",
     ),
     "sigmoid": Activation(
-        _sigmoid, _sigmoid_backward, "σ(z) = 1 / (1 + e^−z)", "σ'(z) = a·(1 − a)", "nn.Sigmoid()"
+        _sigmoid,
+        _sigmoid_backward,
+        formula="σ(z) = 1 / (1 + e^−z)",
+        derivative="σ'(z) = a·(1 − a)",
+        torch_module="nn.Sigmoid()",
     ),
-    "tanh": Activation(_tanh, _tanh_backward, "tanh(z)", "tanh'(z) = 1 − a²", "nn.Tanh()"),
+    "tanh": Activation(
+        _tanh,
+        _tanh_backward,
+        formula="tanh(z)",
+        derivative="tanh'(z) = 1 − a²",
+        torch_module="nn.Tanh()",
+    ),
     "softmax": Activation(
         _softmax,
         _softmax_backward,
-        "softmax(z) = e^z / Σ e^z, per sample",
-        "through softmax: δⱼ = aⱼ·(∂L/∂aⱼ − Σₖ ∂L/∂aₖ·aₖ)",
-        "nn.Softmax(dim=1)",
+        formula="softmax(z) = e^z / Σ e^z, per sample",
+        derivative="through softmax: δⱼ = aⱼ·(∂L/∂aⱼ − Σₖ ∂L/∂aₖ·aₖ)",
+        torch_module="nn.Softmax(dim=1)",
         last_layer_only=True,
-        aside="last layer only",
     ),
 }
 """Every activation by name, in the order the API lists them."""

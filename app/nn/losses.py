@@ -123,41 +123,42 @@ def _categorical_accuracy(z: Array, t: Array) -> float | None:
 LOSSES: dict[LossName, Loss] = {
     "half_squared_error": Loss(
         _half_squared_error,
-        "per sample ½·Σ(y−t)² (the notebook's)",
-        "½·Σ(y − t)² per sample, then the mean over samples",
-        "(y − t)·f'(z) / samples",
-        "y − t",
+        summary="per sample ½·Σ(y−t)² (the notebook's)",
+        formula="½·Σ(y − t)² per sample, then the mean over samples",
+        output_delta="(y − t)·f'(z) / samples",
+        difference="y − t",
     ),
     "mean_squared_error": Loss(
         _mean_squared_error,
-        "mean over every output of every sample (PyTorch's MSELoss)",
-        "the mean of (y − t)² over every output of every sample",
-        "2·(y − t)·f'(z) / (samples × outputs)",
-        "y − t",
+        summary="mean over every output of every sample (PyTorch's MSELoss)",
+        formula="the mean of (y − t)² over every output of every sample",
+        output_delta="2·(y − t)·f'(z) / (samples × outputs)",
+        difference="y − t",
     ),
     "binary_cross_entropy": Loss(
         _binary_cross_entropy,
-        "targets in [0, 1], mean over every output of every sample (PyTorch's BCELoss)",
-        "−mean(t·log σ(z) + (1 − t)·log(1 − σ(z))) over every output",
-        "(σ(z) − t) / (samples × outputs)",
-        "σ(z) − t",
-        "sigmoid",
-        _binary_accuracy,
-        "−[t·log σ(z) + (1 − t)·log(1 − σ(z))] written stably as max(z, 0) − z·t + "
+        summary="targets in [0, 1], mean over every output of every sample (PyTorch's BCELoss)",
+        formula="−mean(t·log σ(z) + (1 − t)·log(1 − σ(z))) over every output",
+        output_delta="(σ(z) − t) / (samples × outputs)",
+        difference="σ(z) − t",
+        output_activation="sigmoid",
+        accuracy=_binary_accuracy,
+        note="−[t·log σ(z) + (1 − t)·log(1 − σ(z))] written stably as max(z, 0) − z·t + "
         "log(1 + e^−|z|), averaged over the outputs",
-        "sigmoid with binary cross-entropy: ∂L/∂z = (σ(z) − t) / (samples × outputs), σ' cancels",
+        logits_note="sigmoid with binary cross-entropy: ∂L/∂z = (σ(z) − t) / (samples × "
+        "outputs), σ' cancels",
     ),
     "cross_entropy": Loss(
         _cross_entropy,
-        "one-hot or probability target rows (PyTorch's CrossEntropyLoss on z)",
-        "−Σ t·log softmax(z) per sample, then the mean over samples",
-        "(softmax(z) − t) / samples",
-        "softmax(z) − t",
-        "softmax",
-        _categorical_accuracy,
-        "−Σ t·log softmax(z) = log Σ e^z − Σ t·z, as the targets sum to 1",
-        "softmax with cross-entropy: ∂L/∂z = (softmax(z) − t) / samples, the softmax's Jacobian "
-        "cancels",
+        summary="one-hot or probability target rows (PyTorch's CrossEntropyLoss on z)",
+        formula="−Σ t·log softmax(z) per sample, then the mean over samples",
+        output_delta="(softmax(z) − t) / samples",
+        difference="softmax(z) − t",
+        output_activation="softmax",
+        accuracy=_categorical_accuracy,
+        note="−Σ t·log softmax(z) = log Σ e^z − Σ t·z, as the targets sum to 1",
+        logits_note="softmax with cross-entropy: ∂L/∂z = (softmax(z) − t) / samples, the "
+        "softmax's Jacobian cancels",
     ),
 }
 """Every loss by name, in the order the API lists them."""

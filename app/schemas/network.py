@@ -34,11 +34,13 @@ LAST_LAYER_ONLY: frozenset[ActivationName] = frozenset(
 
 
 def _activation_names() -> str:
-    """Every activation by name with its aside: ``a, b (aside), or c``."""
-    names = [
-        f"{name} ({activation.aside})" if activation.aside else name
-        for name, activation in ACTIVATIONS.items()
-    ]
+    """Every activation by name with its setting and rule: ``a, b (slope …), or c (last layer
+    only)``."""
+    names = []
+    for name, activation in ACTIVATIONS.items():
+        notes = [activation.aside] if activation.aside else []
+        notes += ["last layer only"] if activation.last_layer_only else []
+        names.append(f"{name} ({', '.join(notes)})" if notes else name)
     return f"{', '.join(names[:-1])}, or {names[-1]}"
 
 
