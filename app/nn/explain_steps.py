@@ -1,7 +1,8 @@
 """The entries of a worked solution: a :class:`Step` (one number as its formula and result), an
-:class:`Elided` series of alike steps left out, how a :class:`Series` of them is bounded, and the
+:class:`Elided` series of alike steps left out, how a :class:`Series` of them is bounded, the
+:data:`Stage` each belongs to (the stages :mod:`app.nn.check` checks claims in too), and the
 symbols they are written with. Shared by the step's computation (:mod:`app.nn.explain`), its
-update (:mod:`app.nn.explain_update`) and the renderers."""
+update (:mod:`app.nn.explain_update`), the check of a hand derivation and the renderers."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
