@@ -178,7 +178,7 @@ NOTEBOOK_CLAIMED: dict[str, Any] = {
 }
 CHECK: dict[str, Any] = {
     **LOSS,
-    "learning_rate": 0.01,
+    "learning_rate": TRAIN["optimizer"]["learning_rate"],
     "tolerance": 1e-6,
     "claimed": NOTEBOOK_CLAIMED,
 }
@@ -195,7 +195,7 @@ CHECK_MISTAKES: dict[str, Any] = {
 
 EXPLAIN: dict[str, Any] = {
     **LOSS,
-    "optimizer": {"type": "sgd", "learning_rate": 0.01},
+    "optimizer": TRAIN["optimizer"],
     "format": "markdown",
     "digits": 6,
 }

@@ -1,19 +1,20 @@
-"""The notebook (``shared/seed/notebook.txt``), written once for every test: its network and
-sample as engine arrays, and the numbers it printed (NumPy printed them with 8 digits after the
-point; its output stops inside epoch 3).
+"""The notebook (``shared/seed/notebook.txt``) for every test: its network and sample (written
+once, in app/examples.py) as engine arrays, and the numbers it printed (NumPy printed them with 8
+digits after the point; its output stops inside epoch 3).
 """
 
 import numpy as np
 
+from app.examples import LOSS, NOTEBOOK_NETWORK
 from app.nn.network import Parameters
 
 NOTEBOOK = Parameters.from_layers(
-    [[[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]], [[0.3, -0.7]]],
-    [[0.0, 0.05], [0.1]],
-    ["relu", "identity"],
+    [layer["weights"] for layer in NOTEBOOK_NETWORK["layers"]],
+    [layer["bias"] for layer in NOTEBOOK_NETWORK["layers"]],
+    [layer["activation"] for layer in NOTEBOOK_NETWORK["layers"]],
 )
-X = np.array([[-1.0, 2.0, 1.5]])
-T = np.array([[1.0]])
+X = np.array([LOSS["inputs"]])
+T = np.array([LOSS["targets"]])
 
 # Epoch by epoch as printed: hidden a, output, loss, W1 grad (flattened), W2 grad, B1 grad, B2 grad.
 PRINTED = [

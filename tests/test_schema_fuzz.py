@@ -37,6 +37,7 @@ from schemathesis import Case, CheckContext, GenerationMode, Response
 
 from app.config import get_settings
 from app.main import create_app
+from app.schemas.network import LAST_LAYER_ONLY
 
 LIMITS = {
     "BACKPROP_MAX_EPOCHS": 50,
@@ -238,7 +239,7 @@ def _fit_network(network: dict[str, Any]) -> list[int]:
         units = min(len(layer["weights"]), MAX_UNITS)
         layer["weights"] = _matrix(layer["weights"], units, sizes[-1], moderate=True)
         layer["bias"] = _fill(layer["bias"], units, 0.0, moderate=True)
-        if layer["activation"] == "softmax" and index < len(layers) - 1:
+        if layer["activation"] in LAST_LAYER_ONLY and index < len(layers) - 1:
             layer["activation"] = "tanh"
         sizes.append(units)
     network["layers"] = layers
@@ -326,7 +327,7 @@ def fit_shapes(path: str, body: dict[str, Any]) -> None:
     if path == "/init":
         body["sizes"] = [1 + int(abs(size)) % MAX_UNITS for size in body["sizes"][: MAX_LAYERS + 1]]
         _fit_integers(body, ("seed",))
-        if body.get("activation") == "softmax" and len(body["sizes"]) > 2:
+        if body.get("activation") in LAST_LAYER_ONLY and len(body["sizes"]) > 2:
             body["activation"] = "relu"
         return
     sizes = _fit_network(body["network"])

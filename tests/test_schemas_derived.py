@@ -7,12 +7,14 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from app.api import metrics
+from app.api.convert import to_optimizer
 from app.api.routes.training import ENTRY_FIELDS
 from app.main import create_app
 from app.nn.activations import ActivationName
-from app.nn.check import Step, order
+from app.nn.check import order
 from app.nn.datasets import DATASETS
-from app.nn.optimizers import BUFFER_NAMES, SGD, Adam
+from app.nn.explain_steps import Stage
+from app.nn.optimizers import BUFFER_NAMES, OPTIMIZERS, SGD, Adam, OptimizerName
 from app.nn.training import PARTS, Status
 from app.schemas.datasets import REQUEST_MODELS
 from app.schemas.diagnostics import CheckedValue, FirstWrong
@@ -53,6 +55,18 @@ def test_optimizer_state_has_a_field_per_engine_buffer() -> None:
     assert _literal(OptimizerState, "type") == tuple(m.model_fields["type"].default for m in models)
 
 
+@pytest.mark.parametrize("model", [SGDOptimizer, AdamOptimizer, AdamWOptimizer])
+def test_optimizer_models_are_the_engines_options(
+    model: type[SGDOptimizer | AdamOptimizer],
+) -> None:
+    """Each optimizer model's type is an option of the engine's table, and a model left at its
+    defaults is the engine's optimizer at the table's defaults."""
+    name = model.model_fields["type"].default
+    assert _literal(model, "type") == (name,)
+    assert to_optimizer(model()) == OPTIMIZERS[name].defaults
+    assert _literal(OptimizerState, "type") == get_args(OptimizerName)
+
+
 @pytest.mark.parametrize(
     ("spec", "engine"),
     [
@@ -81,9 +95,9 @@ def test_trace_fields_are_epoch_traces_fields() -> None:
 
 def test_check_steps_are_the_engines() -> None:
     """/check's step names are those of the engine's order of the computation."""
-    assert _literal(CheckedValue, "step") == get_args(Step)
-    assert _literal(FirstWrong, "step") == get_args(Step)
-    assert {step for step, _ in order(3)} == set(get_args(Step))
+    assert _literal(CheckedValue, "step") == get_args(Stage)
+    assert _literal(FirstWrong, "step") == get_args(Stage)
+    assert {step for step, _ in order(3)} == set(get_args(Stage))
 
 
 @pytest.mark.parametrize("name", sorted(LAST_LAYER_ONLY))

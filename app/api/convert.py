@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from app.nn import optimizers
 from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam, Optimizer
-from app.nn.optimizers import OptimizerState as EngineState
 from app.nn.types import Array
 from app.render.export import spec
 from app.schemas.base import as_rows
@@ -97,7 +97,7 @@ def to_optimizer(spec: OptimizerSpec) -> SGD | Adam:
 
 def to_state(
     state: OptimizerState | None, optimizer: Optimizer, params: Parameters
-) -> EngineState | None:
+) -> optimizers.OptimizerState | None:
     """The engine's optimizer state for a resumed run (buffers not sent start at zero)."""
     if state is None:
         return None
@@ -113,7 +113,9 @@ def to_state(
     return result
 
 
-def state_json(state: EngineState, spec: OptimizerSpec, params: Parameters) -> JSONObject:
+def state_json(
+    state: optimizers.OptimizerState, spec: OptimizerSpec, params: Parameters
+) -> JSONObject:
     """An engine optimizer state as OptimizerState's JSON, per layer like the network
     (hand-ordered: the byte test of /train, which answers it, fails if it drifts from the
     model)."""

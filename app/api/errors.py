@@ -115,7 +115,7 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 async def non_finite(request: Request, exc: NonFiniteError) -> JSONResponse:
     """422 for a computation that overflowed float64 although every input was finite."""
-    where = {"loss": "targets", "state": "optimizer"}.get(exc.stage, "network")
+    where = {"loss": "targets", "state": "optimizer"}.get(exc.quantity, "network")
     loc: list[str | int] = ["body", where]
     if exc.layer is not None:
         loc += ["layers", exc.layer]

@@ -24,15 +24,31 @@ Op = Callable[[], object]
 """One prepared NumPy call: its arguments and output buffer are bound."""
 
 LEAKY_RELU_SLOPE = 0.01
+"""leaky_relu's slope where ``z ≤ 0`` (PyTorch's ``nn.LeakyReLU`` default)."""
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation's forward and backward passes as prepared calls on given buffers."""
+    """One activation: its forward and backward passes as prepared calls on given buffers, and
+    how it is written.
+
+    ``formula`` is ``a = f(z)`` in words (hints and worked solutions), ``derivative`` its
+    derivative as the worked solutions write it, ``torch_module`` its ``torch.nn`` module in an
+    exported script. ``kinked`` marks a slope that jumps at ``z = 0`` (finite differences across
+    it are unreliable); ``last_layer_only`` an activation that makes a layer's units one
+    probability distribution per sample, which is what outputs are for; ``aside`` is a setting
+    the request's description names beside it.
+    """
 
     forward_ops: Callable[[Array, Array], list[Op]]
     backward_ops: Callable[[Array, Array, Array, Array], list[Op]]
+    formula: str
+    derivative: str
+    torch_module: str
     is_identity: bool = False
+    kinked: bool = False
+    last_layer_only: bool = False
+    aside: str = ""
 
     def backward(self, z: Array, a: Array, da: Array) -> Array:
         """``da * f'(z)`` in a new array (``da`` itself for identity)."""
@@ -128,10 +144,52 @@ def _tanh_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
 
 
 ACTIVATIONS: dict[ActivationName, Activation] = {
-    "identity": Activation(_none, _none, is_identity=True),
-    "relu": Activation(_relu, _relu_backward),
-    "leaky_relu": Activation(_leaky_relu, _leaky_relu_backward),
-    "sigmoid": Activation(_sigmoid, _sigmoid_backward),
-    "tanh": Activation(_tanh, _tanh_backward),
-    "softmax": Activation(_softmax, _softmax_backward),
+    "identity": Activation(
+        _none,
+        _none,
+        formula="z",
+        derivative="identity'(z) = 1",
+        torch_module="nn.Identity()",
+        is_identity=True,
+    ),
+    "relu": Activation(
+        _relu,
+        _relu_backward,
+        formula="relu(z) = max(0, z)",
+        derivative="relu'(z) = 1 where z > 0",
+        torch_module="nn.ReLU()",
+        kinked=True,
+    ),
+    "leaky_relu": Activation(
+        _leaky_relu,
+        _leaky_relu_backward,
+        formula=f"leaky_relu(z) = z where z > 0, {LEAKY_RELU_SLOPE}·z elsewhere",
+        derivative="leaky_relu'(z) = 1 where z > 0",
+        torch_module=f"nn.LeakyReLU({LEAKY_RELU_SLOPE})",
+        kinked=True,
+        aside=f"slope {LEAKY_RELU_SLOPE}",
+    ),
+    "sigmoid": Activation(
+        _sigmoid,
+        _sigmoid_backward,
+        formula="σ(z) = 1 / (1 + e^−z)",
+        derivative="σ'(z) = a·(1 − a)",
+        torch_module="nn.Sigmoid()",
+    ),
+    "tanh": Activation(
+        _tanh,
+        _tanh_backward,
+        formula="tanh(z)",
+        derivative="tanh'(z) = 1 − a²",
+        torch_module="nn.Tanh()",
+    ),
+    "softmax": Activation(
+        _softmax,
+        _softmax_backward,
+        formula="softmax(z) = e^z / Σ e^z, per sample",
+        derivative="through softmax: δⱼ = aⱼ·(∂L/∂aⱼ − Σₖ ∂L/∂aₖ·aₖ)",
+        torch_module="nn.Softmax(dim=1)",
+        last_layer_only=True,
+    ),
 }
+"""Every activation by name, in the order the API lists them."""

@@ -18,12 +18,12 @@ mistake made; all of them when several give that value), else the formula of its
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 
-from app.nn.activations import ACTIVATIONS, ActivationName
+from app.nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE, ActivationName
 from app.nn.errors import quiet_floating
+from app.nn.explain_steps import Stage
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import (
     Parameters,
@@ -38,35 +38,8 @@ from app.nn.optimizers import SGD
 from app.nn.types import Array
 
 Key = tuple[str | int, ...]
-Step = Literal["forward", "loss", "output_delta", "backward", "update"]
 PER_SAMPLE = frozenset({"layers", "outputs"})
 
-FORMULA: dict[ActivationName, str] = {
-    "identity": "z",
-    "relu": "relu(z) = max(0, z)",
-    "leaky_relu": "leaky_relu(z) = z where z > 0, 0.01·z elsewhere",
-    "sigmoid": "σ(z) = 1 / (1 + e^−z)",
-    "tanh": "tanh(z)",
-    "softmax": "softmax(z) = e^z / Σ e^z, per sample",
-}
-LOSS_FORMULA: dict[LossName, str] = {
-    "half_squared_error": "½·Σ(y − t)² per sample, then the mean over samples",
-    "mean_squared_error": "the mean of (y − t)² over every output of every sample",
-    "binary_cross_entropy": "−mean(t·log σ(z) + (1 − t)·log(1 − σ(z))) over every output",
-    "cross_entropy": "−Σ t·log softmax(z) per sample, then the mean over samples",
-}
-OUTPUT_DELTA: dict[LossName, str] = {
-    "half_squared_error": "(y − t)·f'(z) / samples",
-    "mean_squared_error": "2·(y − t)·f'(z) / (samples × outputs)",
-    "binary_cross_entropy": "(σ(z) − t) / (samples × outputs)",
-    "cross_entropy": "(softmax(z) − t) / samples",
-}
-DIFFERENCE: dict[LossName, str] = {
-    "half_squared_error": "y − t",
-    "mean_squared_error": "y − t",
-    "binary_cross_entropy": "σ(z) − t",
-    "cross_entropy": "softmax(z) − t",
-}
 MISSING_HALF = "the ½ is missing: ∂/∂y ½·(y − t)² = y − t (the square's 2 cancels the ½)"
 UPDATE_SIGN = "sign error in the update: w ← w − η·∂L/∂w, a step against the gradient"
 
@@ -75,7 +48,7 @@ UPDATE_SIGN = "sign error in the update: w ← w − η·∂L/∂w, a step again
 class Check:
     """One claimed value, the correct one and the verdict (a hint when it is wrong)."""
 
-    step: Step
+    stage: Stage
     key: Key
     claimed: Array
     correct: Array
@@ -96,7 +69,7 @@ class Check:
         return self.key[0] in PER_SAMPLE
 
 
-def order(layers: int) -> Iterator[tuple[Step, Key]]:
+def order(layers: int) -> Iterator[tuple[Stage, Key]]:
     """Every claimable value of a network of ``layers`` layers, in the order of the computation."""
     for index in range(layers):
         yield "forward", ("layers", index, "z")
@@ -222,7 +195,7 @@ def _forward_mistakes(truth: _Truth, key: Key) -> Iterator[tuple[Array, str]]:
         if W.shape[0] == W.shape[1]:
             yield a_prev @ W + b, "W is transposed: z = W·x + b, one row of W per unit"
     elif name != "identity":
-        yield fwd.z[index], f"the activation is not applied: a = {FORMULA[name]}"
+        yield fwd.z[index], f"the activation is not applied: a = {ACTIVATIONS[name].formula}"
 
 
 def _loss_mistakes(truth: _Truth) -> Iterator[tuple[Array, str]]:
@@ -242,7 +215,9 @@ def _derivative_skipped(name: ActivationName) -> str:
     if name == "relu":
         return "the ReLU derivative is applied where z ≤ 0: relu'(z) is 1 where z > 0, else 0"
     if name == "leaky_relu":
-        return "the leaky ReLU derivative is applied as 1 where z ≤ 0: it is 0.01 there"
+        return (
+            f"the leaky ReLU derivative is applied as 1 where z ≤ 0: it is {LEAKY_RELU_SLOPE} there"
+        )
     return f"the derivative {name}'(z) is missing: δ = ∂L/∂a ⊙ {name}'(z)"
 
 
@@ -267,7 +242,7 @@ def _delta_variants(truth: _Truth, index: int) -> Iterator[tuple[Array, str]]:
 
 def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[tuple[Array, str]]:
     index, part = int(key[1]), str(key[2])
-    difference, samples = DIFFERENCE[truth.loss_name], len(truth.x)
+    difference, samples = truth.loss.difference, len(truth.x)
     yield -correct, f"the sign is flipped: the loss's derivative is {difference}, not the reverse"
     if truth.loss_name == "half_squared_error":
         yield 2.0 * correct, MISSING_HALF
@@ -321,23 +296,23 @@ def _transposed(key: Key) -> str:
     return "transposed: W has one row per unit, one column per input"
 
 
-def _formula(truth: _Truth, step: Step, key: Key) -> str:
+def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
     """The formula of the step at ``key``, as a reminder when no usual mistake matches."""
     params = truth.params
-    if step == "forward":
+    if stage == "forward":
         index = len(params.layers) - 1 if key == ("outputs",) else int(key[1])
         if key[-1] == "z":
             return f"z = W·{_prev(index)} + b with layer {index}'s W (one row per unit) and b"
         prefix = "the outputs are the last layer's a" if key == ("outputs",) else "a"
-        return f"{prefix} = {FORMULA[params.activations[index]]} of layer {index}'s z"
-    if step == "loss":
-        return f"the {truth.loss_name} loss is {LOSS_FORMULA[truth.loss_name]}"
-    if step == "output_delta":
+        return f"{prefix} = {ACTIVATIONS[params.activations[index]].formula} of layer {index}'s z"
+    if stage == "loss":
+        return f"the {truth.loss_name} loss is {truth.loss.formula}"
+    if stage == "output_delta":
         return (
-            f"δ = ∂L/∂z of the last layer = {OUTPUT_DELTA[truth.loss_name]}; its bias gradient "
+            f"δ = ∂L/∂z of the last layer = {truth.loss.output_delta}; its bias gradient "
             "is δ summed over samples"
         )
-    if step == "backward":
+    if stage == "backward":
         index = int(key[1])
         if key[2] == "weights":
             prev = _prev(index)
@@ -355,7 +330,7 @@ def _close(claimed: Array, value: Array, tolerance: float) -> bool:
 
 
 def _hint(
-    truth: _Truth, step: Step, key: Key, claimed: Array, correct: Array, tolerance: float
+    truth: _Truth, stage: Stage, key: Key, claimed: Array, correct: Array, tolerance: float
 ) -> str:
     """The usual mistakes the wrong claim matches (two can give one value), else the formula of
     its step."""
@@ -363,11 +338,11 @@ def _hint(
         hint = _transposed(key)
         if _close(claimed.T, correct, tolerance):
             return hint
-        return f"{hint}; transposed back it is wrong too: {_formula(truth, step, key)}"
+        return f"{hint}; transposed back it is wrong too: {_formula(truth, stage, key)}"
     matches = [
         hint for value, hint in _mistakes(truth, key, correct) if _close(claimed, value, tolerance)
     ]
-    return " — or ".join(dict.fromkeys(matches)) or _formula(truth, step, key)
+    return " — or ".join(dict.fromkeys(matches)) or _formula(truth, stage, key)
 
 
 @quiet_floating
@@ -383,11 +358,11 @@ def check(
     """Every claim checked in the order of the computation (see the module docstring)."""
     truth = _Truth(params, x, t, loss, learning_rate)
     checks = []
-    for step, key in order(len(params.layers)):
+    for stage, key in order(len(params.layers)):
         if key not in claims:
             continue
         claimed, correct = claims[key], truth.correct(key)
         found, entry = _measured(claimed, correct, tolerance)
-        hint = None if entry is None else _hint(truth, step, key, claimed, correct, tolerance)
-        checks.append(Check(step, key, claimed, correct, found, hint, entry))
+        hint = None if entry is None else _hint(truth, stage, key, claimed, correct, tolerance)
+        checks.append(Check(stage, key, claimed, correct, found, hint, entry))
     return checks

@@ -9,7 +9,9 @@ import numpy as np
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Stage = Literal["forward", "loss", "gradient", "update", "state"]
+Quantity = Literal["forward", "loss", "gradient", "update", "state"]
+"""What the engine found not finite: a layer's z, the loss, a gradient, an updated parameter or
+the optimizer's state."""
 
 _WHAT = {
     "forward": "z",
@@ -47,13 +49,13 @@ class RunCancelledError(EngineError):
 class NonFiniteError(EngineError):
     """A computed value overflowed to ±inf or became NaN although every input was finite."""
 
-    def __init__(self, stage: Stage, layer: int | None = None) -> None:
-        self.stage = stage
+    def __init__(self, quantity: Quantity, layer: int | None = None) -> None:
+        self.quantity = quantity
         self.layer = layer
-        self.what = f"layer {layer}'s {_NOUN[stage]}" if layer is not None else _WHAT[stage]
+        self.what = f"layer {layer}'s {_NOUN[quantity]}" if layer is not None else _WHAT[quantity]
         where = f"layer {layer}: " if layer is not None else ""
         super().__init__(
-            f"{where}{_WHAT[stage]} is not finite (float64 overflow or NaN); "
+            f"{where}{_WHAT[quantity]} is not finite (float64 overflow or NaN); "
             "the weights, inputs or targets are too large for this network"
         )
 

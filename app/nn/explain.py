@@ -14,10 +14,10 @@ Step ids name what a step computes, with layers and units counted from 0 as in t
 ``update.{l}.weights.{i}.{j}`` (the new value) after its intermediates ``….g``, ``….buf``,
 ``….g.nesterov``, ``….m``, ``….v``, ``….vmax`` and ``….decay``.
 
-A run of alike steps (a layer's units, its weight gradients, its bias updates, …) longer than
+A series of alike steps (a layer's units, its weight gradients, its bias updates, …) longer than
 ``max_steps`` items is written as its first ``max_steps − 1`` items and its last, with an
 :class:`Elided` entry between them counting what is left out; only the items shown are built, so a
-784-128-10 network is explained in milliseconds. Its id is the run's id with ``.elided``:
+784-128-10 network is explained in milliseconds. Its id is the series' id with ``.elided``:
 ``forward.{l}`` (z and a per unit), ``forward.{l}.z``/``.a`` (softmax), ``….delta``, ``….da``,
 ``backward.{l}.weights``, ``backward.{l}.bias``, ``update.{l}.weights``, ``update.{l}.bias``.
 """
@@ -28,12 +28,11 @@ from itertools import chain
 
 import numpy as np
 
-from app.nn.activations import ActivationName
-from app.nn.check import FORMULA, LOSS_FORMULA
+from app.nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE, ActivationName
 from app.nn.errors import NonFiniteError, quiet_floating
 from app.nn.explain_steps import (
     Entry,
-    Run,
+    Series,
     Stage,
     Step,
     bounded,
@@ -56,27 +55,7 @@ from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.types import Array
 
 MAX_STEPS = 10
-"""Items of a run written out by default: a 10-class output layer in full, a 128-unit one not."""
-
-DERIVATIVE: dict[ActivationName, str] = {
-    "identity": "identity'(z) = 1",
-    "relu": "relu'(z) = 1 where z > 0",
-    "leaky_relu": "leaky_relu'(z) = 1 where z > 0",
-    "sigmoid": "σ'(z) = a·(1 − a)",
-    "tanh": "tanh'(z) = 1 − a²",
-    "softmax": "through softmax: δⱼ = aⱼ·(∂L/∂aⱼ − Σₖ ∂L/∂aₖ·aₖ)",
-}
-FROM_LOGITS_NOTE: dict[LossName, str] = {
-    "binary_cross_entropy": "sigmoid with binary cross-entropy: ∂L/∂z = (σ(z) − t) / "
-    "(samples × outputs), σ' cancels",
-    "cross_entropy": "softmax with cross-entropy: ∂L/∂z = (softmax(z) − t) / samples, the "
-    "softmax's Jacobian cancels",
-}
-LOSS_NOTE: dict[LossName, str] = {
-    "binary_cross_entropy": "−[t·log σ(z) + (1 − t)·log(1 − σ(z))] written stably as "
-    "max(z, 0) − z·t + log(1 + e^−|z|), averaged over the outputs",
-    "cross_entropy": "−Σ t·log softmax(z) = log Σ e^z − Σ t·z, as the targets sum to 1",
-}
+"""Items of a series written out by default: a 10-class output layer in full, a 128-unit one not."""
 
 
 def _val(value: float | np.floating, name: SymName, layer: int | None = None, *index: int) -> Value:
@@ -157,9 +136,9 @@ class _Solution:
         """Target ``i`` of the written sample, named."""
         return _val(self.t[self.s, i], "t", None, i)
 
-    def run(
+    def series(
         self,
-        run_id: str,
+        series_id: str,
         stage: Stage,
         layer: int,
         count: int,
@@ -168,9 +147,11 @@ class _Solution:
         symbol: Callable[[int], Sym],
         item: Callable[[int], list[Step]],
     ) -> Iterator[Entry]:
-        """The ``count`` items of a run in ``layer``'s section, bounded by ``max_steps``."""
+        """The ``count`` items of a series in ``layer``'s section, bounded by ``max_steps``."""
         section = layer_name(self.params, layer)
-        return bounded(Run(run_id, stage, section, what, how, symbol, item), count, self.max_steps)
+        return bounded(
+            Series(series_id, stage, section, what, how, symbol, item), count, self.max_steps
+        )
 
     def forward(self) -> Iterator[Entry]:
         """Layer by layer, each unit's z then its a (softmax: every z, then every a)."""
@@ -181,19 +162,19 @@ class _Solution:
             if name != "softmax":
                 how = f"each {z}, then a = {name}(z), the same way"
                 item = partial(self._unit_steps, layer)
-                yield from self.run(
+                yield from self.series(
                     f"forward.{layer}", "forward", layer, units, "units", how, z_sym, item
                 )
                 continue
             # every a of a softmax needs every z
             item = partial(self._one, self.z_step, layer)
             how = f"each {z} the same way"
-            yield from self.run(
+            yield from self.series(
                 f"forward.{layer}.z", "forward", layer, units, "z", how, z_sym, item
             )
             item = partial(self._one, self.a_step, layer)
             how = "each a = e^z / Σ e^z the same way"
-            yield from self.run(
+            yield from self.series(
                 f"forward.{layer}.a", "forward", layer, units, "a", how, a_sym, item
             )
 
@@ -233,7 +214,7 @@ class _Solution:
             Sym("a", layer, (i,)),
             formula,
             float(self.fwd.a[layer][self.s, i]),
-            _join(FORMULA[name] if name != "identity" else "identity: a = z", note),
+            _join(ACTIVATIONS[name].formula if name != "identity" else "identity: a = z", note),
         )
 
     def activation(self, layer: int, i: int, name: ActivationName) -> tuple[Expr, str]:
@@ -244,7 +225,7 @@ class _Solution:
         if name == "leaky_relu":
             if z.value > 0:
                 return z, "z > 0"
-            return op("mul", const(0.01), z), "z ≤ 0"
+            return op("mul", const(LEAKY_RELU_SLOPE), z), "z ≤ 0"
         if name == "sigmoid":
             return op("div", const(1.0), op("add", const(1.0), op("exp", op("neg", z)))), ""
         if name == "tanh":
@@ -258,7 +239,7 @@ class _Solution:
         """The loss: of the one sample, or of the written sample and then the batch mean."""
         formula = self.sample_loss()
         note = _join(
-            f"{self.loss_name}: {LOSS_NOTE.get(self.loss_name, LOSS_FORMULA[self.loss_name])}",
+            f"{self.loss_name}: {self.loss.note or self.loss.formula}",
             _elided(formula),
         )
         if self.n == 1:
@@ -327,7 +308,7 @@ class _Solution:
         direct = self.loss.from_logits or name == "identity"
         part: SymName = "delta" if direct else "da"
         what = "output deltas" if direct else "∂L/∂a of the outputs"
-        yield from self.run(
+        yield from self.series(
             f"output_delta.{last}.{part}",
             "output_delta",
             last,
@@ -350,9 +331,7 @@ class _Solution:
         if self.loss.from_logits:
             count = size if self.loss_name == "binary_cross_entropy" else n
             formula = op("div", diff, const(float(count))) if count > 1 else diff
-            return [
-                self._delta_of("output_delta", last, i, formula, FROM_LOGITS_NOTE[self.loss_name])
-            ]
+            return [self._delta_of("output_delta", last, i, formula, self.loss.logits_note)]
         if self.loss_name == "mean_squared_error":
             dy: Expr = op("div", op("mul", const(2.0), diff), const(float(size)))
             note = "∂/∂y of the mean of (y − t)²: 2·(y − t) / (samples × outputs)"
@@ -382,7 +361,7 @@ class _Solution:
         units = self.fwd.z[layer].shape[1]
         how = f"each ∂L/∂a · {self.params.activations[layer]}'(z) the same way"
         item = partial(self._delta_step, layer, stage)
-        yield from self.run(
+        yield from self.series(
             f"{stage}.{layer}.delta",
             stage,
             layer,
@@ -413,6 +392,7 @@ class _Solution:
     def derivative(self, layer: int, j: int, name: ActivationName, da: Value) -> tuple[Expr, str]:
         """``δ = ∂L/∂a · f'(z)`` of unit ``j``, and the derivative in words."""
         z, a = self.fwd.z[layer][self.s, j], self.a(layer, j)
+        words = ACTIVATIONS[name].derivative
         if name == "identity":
             return da, "identity: δ = ∂L/∂a"
         if name in ("relu", "leaky_relu"):
@@ -422,17 +402,18 @@ class _Solution:
                 return op(
                     "mul", da, const(0.0)
                 ), "unit off (z ≤ 0): relu'(z) = 0, so no gradient flows back through it"
-            return op("mul", da, const(0.01)), "z ≤ 0: leaky_relu'(z) = 0.01"
+            slope = const(LEAKY_RELU_SLOPE)
+            return op("mul", da, slope), f"z ≤ 0: leaky_relu'(z) = {LEAKY_RELU_SLOPE}"
         if name == "sigmoid":
-            return op("mul", da, op("mul", a, op("sub", const(1.0), a))), DERIVATIVE[name]
+            return op("mul", da, op("mul", a, op("sub", const(1.0), a))), words
         if name == "tanh":
-            return op("mul", da, op("sub", const(1.0), op("square", a))), DERIVATIVE[name]
+            return op("mul", da, op("sub", const(1.0), op("square", a))), words
         units = self.fwd.z[layer].shape[1]
         dot = self.sum(
             units,
             lambda k: op("mul", _val(self.da[layer][self.s, k], "da", layer, k), self.a(layer, k)),
         )
-        return op("mul", a, op("sub", da, dot)), DERIVATIVE[name]
+        return op("mul", a, op("sub", da, dot)), words
 
     def backward(self) -> Iterator[Entry]:
         """From the last layer to the first: its δ (below the last), then its gradients."""
@@ -448,7 +429,7 @@ class _Solution:
         how = "each Σ δ·w over the next layer's units the same way"
         item = partial(self._da_step, layer)
         symbol = partial(unit_symbol, "da", layer)
-        yield from self.run(
+        yield from self.series(
             f"backward.{layer}.da", "backward", layer, units, "∂L/∂a", how, symbol, item
         )
 
@@ -489,7 +470,7 @@ class _Solution:
         """``∂L/∂W = δ·a_prev`` and ``∂L/∂b = δ``, summed over a batch's samples."""
         units, inputs = self.params.layers[layer][0].shape
         a = "x" if layer == 0 else "a"
-        yield from self.run(
+        yield from self.series(
             f"backward.{layer}.weights",
             "backward",
             layer,
@@ -499,7 +480,7 @@ class _Solution:
             partial(entry_symbol, "gw", layer, inputs),
             partial(self._weight_gradient, layer, inputs),
         )
-        yield from self.run(
+        yield from self.series(
             f"backward.{layer}.bias",
             "backward",
             layer,
@@ -563,7 +544,7 @@ def explain(
     max_steps: int = MAX_STEPS,
 ) -> Iterator[Entry]:
     """Every step of one forward pass, loss, backward pass and update, in the order of the
-    computation; per-sample values for ``sample``; sums longer than ``max_terms`` and runs
+    computation; per-sample values for ``sample``; sums longer than ``max_terms`` and series
     longer than ``max_steps`` elided.
 
     The numbers are computed here, at once (a non-finite one raises :class:`NonFiniteError`

@@ -1,7 +1,8 @@
 """The entries of a worked solution: a :class:`Step` (one number as its formula and result), an
-:class:`Elided` run of alike steps left out, how a :class:`Run` of them is bounded, and the
+:class:`Elided` series of alike steps left out, how a :class:`Series` of them is bounded, the
+:data:`Stage` each belongs to (the stages :mod:`app.nn.check` checks claims in too), and the
 symbols they are written with. Shared by the step's computation (:mod:`app.nn.explain`), its
-update (:mod:`app.nn.explain_update`) and the renderers."""
+update (:mod:`app.nn.explain_update`), the check of a hand derivation and the renderers."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from app.nn.expr import Expr, Sym, SymName
 from app.nn.network import Parameters
 
 Stage = Literal["forward", "loss", "output_delta", "backward", "update"]
+"""The stages of one training step in the order of the computation: the worked solution's
+sections and the order /check checks claims in."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Elided:
-    """Items of a run left out: ``items`` more ``what`` from ``first`` to ``last``, ``steps``
+    """Items of a series left out: ``items`` more ``what`` from ``first`` to ``last``, ``steps``
     steps in all, each computed as ``how`` says."""
 
     id: str
@@ -49,8 +52,8 @@ Entry = Step | Elided
 
 
 @dataclass(frozen=True)
-class Run:
-    """A run of alike items: its id prefix, where it is written, and how to build item ``k``."""
+class Series:
+    """A series of alike items: its id prefix, where it is written, and how to build item ``k``."""
 
     id: str
     stage: Stage
@@ -61,32 +64,32 @@ class Run:
     item: Callable[[int], list[Step]]
 
 
-def bounded(run: Run, count: int, max_steps: int) -> Iterator[Entry]:
-    """The ``count`` items of ``run``: all, or the first ``max_steps − 1``, an :class:`Elided`
+def bounded(series: Series, count: int, max_steps: int) -> Iterator[Entry]:
+    """The ``count`` items of ``series``: all, or the first ``max_steps − 1``, an :class:`Elided`
     entry and the last; the items left out are never built (every item has as many steps)."""
     if count <= max_steps:
         for k in range(count):
-            yield from run.item(k)
+            yield from series.item(k)
         return
     per = 0
     for k in range(max_steps - 1):
-        steps = run.item(k)
+        steps = series.item(k)
         per = len(steps)
         yield from steps
     items = count - max_steps
     first, last = max_steps - 1, count - 2
     yield Elided(
-        f"{run.id}.elided",
-        run.stage,
-        run.section,
-        run.what,
+        f"{series.id}.elided",
+        series.stage,
+        series.section,
+        series.what,
         items,
         items * per,
-        run.symbol(first),
-        run.symbol(last),
-        run.how,
+        series.symbol(first),
+        series.symbol(last),
+        series.how,
     )
-    yield from run.item(count - 1)
+    yield from series.item(count - 1)
 
 
 def unit_symbol(name: SymName, layer: int, i: int) -> Sym:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from app.nn.explain_steps import Entry, Run, Step, bounded, entry_symbol, layer_name, unit_symbol
+from app.nn.explain_steps import Entry, Series, Step, bounded, entry_symbol, layer_name, unit_symbol
 from app.nn.expr import Expr, Sym, SymName, Value, const, op
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD, Adam, BufferName, Optimizer, OptimizerState
@@ -40,7 +40,7 @@ class Update:
         for layer, (W, _) in enumerate(self.params.layers):
             section = layer_name(self.params, layer)
             units, inputs = W.shape
-            weights = Run(
+            weights = Series(
                 f"update.{layer}.weights",
                 "update",
                 section,
@@ -50,7 +50,7 @@ class Update:
                 partial(self._weight, layer, inputs, section),
             )
             yield from bounded(weights, units * inputs, self.max_steps)
-            biases = Run(
+            biases = Series(
                 f"update.{layer}.bias",
                 "update",
                 section,

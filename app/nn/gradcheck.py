@@ -18,7 +18,7 @@ from time import monotonic
 
 import numpy as np
 
-from app.nn.activations import ActivationName
+from app.nn.activations import ACTIVATIONS, ActivationName
 from app.nn.errors import DeadlineError, NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import Parameters, check_gradients_finite, compute_gradients, evaluate
@@ -28,7 +28,9 @@ DEFAULT_EPSILON = 1e-6
 ABSOLUTE_TOLERANCE = 1e-7
 RELATIVE_TOLERANCE = 1e-5
 TRUNCATION_FACTOR = 100.0
-KINKED: frozenset[ActivationName] = frozenset({"relu", "leaky_relu"})
+KINKED: frozenset[ActivationName] = frozenset(
+    name for name, activation in ACTIVATIONS.items() if activation.kinked
+)
 
 
 @dataclass(frozen=True)

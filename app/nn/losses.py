@@ -5,6 +5,10 @@ marked ``from_logits`` (the cross-entropies, computed from ``z`` so that no ``lo
 can occur). ``u`` and ``t`` are ``(samples, outputs)`` arrays. The batch loss is the mean over
 samples of each sample's loss, and the gradient is of that mean, so a batch of one equals the
 single-sample case.
+
+:data:`LOSSES` is the one table of what there is to know about each loss: its computation, the
+activation its last layer needs, and the words the request's description, the hints of /check and
+the worked solutions of /explain write for it.
 """
 
 from collections.abc import Callable
@@ -13,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.nn.activations import sigmoid, softmax
+from app.nn.activations import ActivationName, sigmoid, softmax
 from app.nn.types import Array
 
 LossName = Literal[
@@ -23,16 +27,33 @@ LossName = Literal[
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss over a batch and its gradient with respect to the network's outputs.
+    """A loss over a batch, its gradient with respect to the network's outputs, and its words.
 
     ``evaluate(u, t, grad)`` returns the value and writes the gradient into ``grad``: one
     function computes both, so that the training loop shares their common terms and allocates
-    nothing.
+    nothing. A classification loss names the ``output_activation`` its last layer needs; it is
+    computed from that layer's z (``from_logits``) and has an ``accuracy``.
+
+    ``summary`` is what the request's description says of it (after the needed activation),
+    ``formula`` its value in words, ``output_delta`` the last layer's δ, ``difference`` the
+    difference the gradient starts from; ``note`` is the worked solution's words for its value
+    (``formula`` when empty) and ``logits_note`` those for the δ of a loss from logits.
     """
 
     evaluate: Callable[[Array, Array, Array], float]
-    from_logits: bool = False
+    summary: str
+    formula: str
+    output_delta: str
+    difference: str
+    output_activation: ActivationName | None = None
     accuracy: Callable[[Array, Array], float | None] | None = None
+    note: str = ""
+    logits_note: str = ""
+
+    @property
+    def from_logits(self) -> bool:
+        """Whether it is computed from the last layer's z, its activation folded in."""
+        return self.output_activation is not None
 
     def value(self, u: Array, t: Array) -> float:
         """The loss of outputs (or logits) ``u`` against targets ``t`` (its gradient is dropped)."""
@@ -100,8 +121,44 @@ def _categorical_accuracy(z: Array, t: Array) -> float | None:
 
 
 LOSSES: dict[LossName, Loss] = {
-    "half_squared_error": Loss(_half_squared_error),
-    "mean_squared_error": Loss(_mean_squared_error),
-    "binary_cross_entropy": Loss(_binary_cross_entropy, True, _binary_accuracy),
-    "cross_entropy": Loss(_cross_entropy, True, _categorical_accuracy),
+    "half_squared_error": Loss(
+        _half_squared_error,
+        summary="per sample ½·Σ(y−t)² (the notebook's)",
+        formula="½·Σ(y − t)² per sample, then the mean over samples",
+        output_delta="(y − t)·f'(z) / samples",
+        difference="y − t",
+    ),
+    "mean_squared_error": Loss(
+        _mean_squared_error,
+        summary="mean over every output of every sample (PyTorch's MSELoss)",
+        formula="the mean of (y − t)² over every output of every sample",
+        output_delta="2·(y − t)·f'(z) / (samples × outputs)",
+        difference="y − t",
+    ),
+    "binary_cross_entropy": Loss(
+        _binary_cross_entropy,
+        summary="targets in [0, 1], mean over every output of every sample (PyTorch's BCELoss)",
+        formula="−mean(t·log σ(z) + (1 − t)·log(1 − σ(z))) over every output",
+        output_delta="(σ(z) − t) / (samples × outputs)",
+        difference="σ(z) − t",
+        output_activation="sigmoid",
+        accuracy=_binary_accuracy,
+        note="−[t·log σ(z) + (1 − t)·log(1 − σ(z))] written stably as max(z, 0) − z·t + "
+        "log(1 + e^−|z|), averaged over the outputs",
+        logits_note="sigmoid with binary cross-entropy: ∂L/∂z = (σ(z) − t) / (samples × "
+        "outputs), σ' cancels",
+    ),
+    "cross_entropy": Loss(
+        _cross_entropy,
+        summary="one-hot or probability target rows (PyTorch's CrossEntropyLoss on z)",
+        formula="−Σ t·log softmax(z) per sample, then the mean over samples",
+        output_delta="(softmax(z) − t) / samples",
+        difference="softmax(z) − t",
+        output_activation="softmax",
+        accuracy=_categorical_accuracy,
+        note="−Σ t·log softmax(z) = log Σ e^z − Σ t·z, as the targets sum to 1",
+        logits_note="softmax with cross-entropy: ∂L/∂z = (softmax(z) − t) / samples, the "
+        "softmax's Jacobian cancels",
+    ),
 }
+"""Every loss by name, in the order the API lists them."""

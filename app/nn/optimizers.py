@@ -9,7 +9,10 @@ server as JSON and come back to resume training exactly where it stopped. Buffer
 PyTorch's optimizer state (:data:`BufferName`); ``buffers`` says which ones a configuration keeps.
 
 Rules follow torch.optim.SGD, torch.optim.Adam and torch.optim.AdamW (``maximize=False``, single
-tensor path); the docstrings give the formulas.
+tensor path); the docstrings give the formulas. The defaults are PyTorch's but SGD's learning
+rate, the notebook's 0.01. :data:`OPTIMIZERS` is the one table of the options a request names: each
+with its ``torch.optim`` class and its defaults, which the request models and the exported scripts
+read.
 """
 
 import math
@@ -21,6 +24,7 @@ import numpy as np
 from app.nn.errors import NonFiniteError
 from app.nn.types import Array
 
+OptimizerName = Literal["sgd", "adam", "adamw"]
 BufferName = Literal["momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
 BUFFER_NAMES: tuple[BufferName, ...] = get_args(BufferName)
 MEANS_OF_SQUARES: frozenset[BufferName] = frozenset({"exp_avg_sq", "max_exp_avg_sq"})
@@ -74,6 +78,12 @@ class SGD:
     momentum: float = 0.0
     dampening: float = 0.0
     nesterov: bool = False
+
+    @property
+    def name(self) -> OptimizerName:
+        """The name a request gives this optimizer."""
+        return "sgd"
+
     weight_decay: float = 0.0
 
     @property
@@ -129,6 +139,11 @@ class Adam:
     decoupled: bool = False
 
     @property
+    def name(self) -> OptimizerName:
+        """The name a request gives this optimizer: AdamW when the decay is decoupled."""
+        return "adamw" if self.decoupled else "adam"
+
+    @property
     def buffers(self) -> tuple[BufferName, ...]:
         """First and second moments (and their running maximum for AMSGrad)."""
         moments: tuple[BufferName, ...] = ("exp_avg", "exp_avg_sq")
@@ -160,3 +175,24 @@ class Adam:
         step_size = self.learning_rate / (1.0 - self.beta1**state.step)
         denom = np.sqrt(v) / (1.0 - self.beta2**state.step) ** 0.5 + self.eps
         np.subtract(w, step_size * (m / denom), out=out)
+
+
+ADAMW_WEIGHT_DECAY = 0.01
+"""torch.optim.AdamW's default weight decay (Adam's is 0)."""
+
+
+@dataclass(frozen=True)
+class OptimizerOption:
+    """An optimizer a request can name: its ``torch.optim`` class and the engine's optimizer with
+    the default settings."""
+
+    torch_class: str
+    defaults: SGD | Adam
+
+
+OPTIMIZERS: dict[OptimizerName, OptimizerOption] = {
+    "sgd": OptimizerOption("SGD", SGD()),
+    "adam": OptimizerOption("Adam", Adam()),
+    "adamw": OptimizerOption("AdamW", Adam(weight_decay=ADAMW_WEIGHT_DECAY, decoupled=True)),
+}
+"""Every optimizer by name, in the order the API lists them (sgd, the default, first)."""

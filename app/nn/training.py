@@ -462,7 +462,8 @@ class Run(Iterator[EpochRecord]):
         The workspace may hold the refused network's forward pass, so that of the returned
         network is computed again.
         """
-        if error.stage != "state":  # the optimizer's own check stops before it writes ``updated``
+        # The optimizer's own check of its state stops before it writes ``updated``.
+        if error.quantity != "state":
             try:
                 check_update_finite(updated)
             except NonFiniteError as update:

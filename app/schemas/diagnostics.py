@@ -9,8 +9,9 @@ from pydantic_core import InitErrorDetails
 
 from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
-from app.nn.check import Step
+from app.nn.explain_steps import Stage
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
+from app.nn.optimizers import SGD
 from app.schemas.base import (
     FiniteFloat,
     Loc,
@@ -194,7 +195,9 @@ class Claimed(StrictModel):
 class CheckRequest(LossRequest):
     """A network, data and loss, and the values of one SGD step computed by hand."""
 
-    learning_rate: FiniteFloat = Field(0.01, ge=0, description="η of the update w − η·∂L/∂w.")
+    learning_rate: FiniteFloat = Field(
+        SGD.learning_rate, ge=0, description="η of the update w − η·∂L/∂w."
+    )
     tolerance: FiniteFloat = Field(
         1e-6,
         gt=0,
@@ -335,7 +338,7 @@ EXPLAIN = Field(
 class CheckedValue(ResponseModel):
     """One claimed value next to the correct one."""
 
-    step: Step = STEP
+    step: Stage = STEP
     path: str = PATH
     verdict: Verdict = Field(description="correct when every number is within the tolerance.")
     claimed: Values
@@ -353,7 +356,7 @@ class CheckedValue(ResponseModel):
 class FirstWrong(ResponseModel):
     """The earliest wrong value in the order of the computation."""
 
-    step: Step = STEP
+    step: Stage = STEP
     path: str = PATH
     hint: str = Field(description="The usual mistake it matches, else the step's formula.")
     explain: ExplainPointer | None = EXPLAIN

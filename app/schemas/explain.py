@@ -8,6 +8,7 @@ from pydantic_core import InitErrorDetails
 
 from app.nn.explain import MAX_STEPS
 from app.nn.explain_steps import Stage
+from app.nn.optimizers import SGD
 from app.schemas.base import Count, ResponseModel, issue, plural
 from app.schemas.passes import BackwardRequest
 from app.schemas.training import (
@@ -49,7 +50,8 @@ class ExplainRequest(BackwardRequest):
 
     optimizer: OptimizerSpec = Field(
         default_factory=SGDOptimizer,
-        description="The update to explain, as /train takes it (default sgd, learning_rate 0.01).",
+        description="The update to explain, as /train takes it (default sgd, learning_rate "
+        f"{SGD.learning_rate}).",
     )
     optimizer_state: OptimizerState | None = Field(
         None, description="The optimizer_state of an earlier /train response: explain a later step."

@@ -10,7 +10,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import Limit, get_settings
-from app.nn.activations import ActivationName
+from app.nn.activations import ACTIVATIONS, ActivationName
 from app.schemas.base import (
     Loc,
     Matrix,
@@ -27,9 +27,21 @@ from app.schemas.base import (
 
 T = TypeVar("T")
 
-LAST_LAYER_ONLY: frozenset[ActivationName] = frozenset({"softmax"})
-"""Activations allowed on the last layer only: softmax makes a layer's units one probability
-distribution per sample, which is what outputs are for."""
+LAST_LAYER_ONLY: frozenset[ActivationName] = frozenset(
+    name for name, activation in ACTIVATIONS.items() if activation.last_layer_only
+)
+"""Activations allowed on the last layer only (the engine's table says which)."""
+
+
+def _activation_names() -> str:
+    """Every activation by name with its setting and rule: ``a, b (slope …), or c (last layer
+    only)``."""
+    names = []
+    for name, activation in ACTIVATIONS.items():
+        notes = [activation.aside] if activation.aside else []
+        notes += ["last layer only"] if activation.last_layer_only else []
+        names.append(f"{name} ({', '.join(notes)})" if notes else name)
+    return f"{', '.join(names[:-1])}, or {names[-1]}"
 
 
 def max_layers() -> Limit:
@@ -54,10 +66,7 @@ class Layer(StrictModel):
         description="W, shape (units, inputs): one row per unit, one column per input.",
     )
     bias: Vector = Field(description="b, one number per unit.")
-    activation: ActivationName = Field(
-        description="identity, relu, leaky_relu (slope 0.01), sigmoid, tanh, or softmax "
-        "(last layer only)."
-    )
+    activation: ActivationName = Field(description=f"{_activation_names()}.")
 
 
 class Network(StrictModel):

@@ -9,8 +9,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import get_settings
-from app.nn.activations import ActivationName
-from app.nn.losses import LossName
+from app.nn.activations import ACTIVATIONS
+from app.nn.losses import LOSSES, LossName
 from app.schemas.base import (
     Loc,
     ResponseModel,
@@ -27,14 +27,20 @@ from app.schemas.base import (
 )
 from app.schemas.network import LayerTensors, LayerValues, Network
 
-CLASSIFICATION_ACTIVATION: dict[str, ActivationName] = {
-    "binary_cross_entropy": "sigmoid",
-    "cross_entropy": "softmax",
-}
 PROBABILITY_SUM_TOLERANCE = 1e-9
 REQUEST_SMALLER = (
     "send fewer samples or a smaller network (on /train: fewer epochs or a sparser trace)"
 )
+
+
+def _loss_names() -> str:
+    """Every loss by name with what it needs and computes: ``a: …; b: …``."""
+    return "; ".join(
+        f"{name}: "
+        + (f"last layer {loss.output_activation}, " if loss.output_activation else "")
+        + loss.summary
+        for name, loss in LOSSES.items()
+    )
 
 
 def _path(loc: Loc) -> str:
@@ -180,18 +186,14 @@ class LossRequest(PassRequest):
     )
     loss: LossName = Field(
         "half_squared_error",
-        description="half_squared_error: per sample ½·Σ(y−t)² (the notebook's); "
-        "mean_squared_error: mean over every output of every sample (PyTorch's MSELoss); "
-        "binary_cross_entropy: last layer sigmoid, targets in [0, 1], mean over every output "
-        "of every sample (PyTorch's BCELoss); cross_entropy: last layer softmax, one-hot or "
-        "probability target rows (PyTorch's CrossEntropyLoss on z). Over a batch the loss is "
-        "the mean over samples; both cross-entropies are computed stably from z.",
+        description=f"{_loss_names()}. Over a batch the loss is the mean over samples; both "
+        "cross-entropies are computed stably from z.",
     )
 
     @property
     def metrics(self) -> int:
         """How many metrics (accuracy) each evaluation reports: 1 for classification losses."""
-        return int(self.loss in CLASSIFICATION_ACTIVATION)
+        return int(LOSSES[self.loss].accuracy is not None)
 
     def _issues(self) -> list[InitErrorDetails]:
         issues = super()._issues() + output_activation_issues(self.loss, self.network)
@@ -200,7 +202,7 @@ class LossRequest(PassRequest):
 
 def output_activation_issues(loss: LossName, network: Network) -> list[InitErrorDetails]:
     """A cross-entropy needs its activation (sigmoid or softmax) on the last layer."""
-    needed = CLASSIFICATION_ACTIVATION.get(loss)
+    needed = LOSSES[loss].output_activation
     last = len(network.layers) - 1
     actual = network.layers[last].activation
     if needed is None or actual == needed:
@@ -219,7 +221,7 @@ def _probability_issues(
 ) -> list[InitErrorDetails]:
     """A cross-entropy's targets (at path ``at``) are probabilities, rows summing to 1 for
     softmax."""
-    needed = CLASSIFICATION_ACTIVATION.get(loss)
+    needed = LOSSES[loss].output_activation
     if needed is None:
         return []
     rows = as_rows(targets)
@@ -227,9 +229,11 @@ def _probability_issues(
     def problem(row: list[float]) -> str | None:
         if any(not 0.0 <= value <= 1.0 for value in row):
             return f"{loss} targets are probabilities, each between 0 and 1"
-        if needed == "softmax" and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        # An activation for the last layer only makes each sample's outputs one distribution.
+        one_distribution = ACTIVATIONS[needed].last_layer_only
+        if one_distribution and abs(sum(row) - 1.0) > PROBABILITY_SUM_TOLERANCE:
             return (
-                f"cross_entropy targets are one-hot or probability rows that sum to 1, "
+                f"{loss} targets are one-hot or probability rows that sum to 1, "
                 f"but this row sums to {sum(row)}"
             )
         return None

@@ -11,7 +11,15 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
-from app.nn.optimizers import BUFFER_NAMES, MEANS_OF_SQUARES, SGD, Adam, BufferName
+from app.nn.optimizers import (
+    ADAMW_WEIGHT_DECAY,
+    BUFFER_NAMES,
+    MEANS_OF_SQUARES,
+    SGD,
+    Adam,
+    BufferName,
+    OptimizerName,
+)
 from app.nn.training import Part, Status
 from app.schemas.base import (
     Count,
@@ -36,11 +44,13 @@ class SGDOptimizer(StrictModel):
     """torch.optim.SGD: gradient descent with optional momentum, Nesterov and weight decay."""
 
     type: Literal["sgd"] = Field("sgd", description="sgd (the default when type is left out).")
-    learning_rate: FiniteFloat = Field(0.01, ge=0, description="Step size, ≥ 0.")
-    momentum: FiniteFloat = Field(0.0, ge=0, description="Momentum factor, ≥ 0 (0: none).")
-    dampening: FiniteFloat = Field(0.0, ge=0, le=1, description="Dampening for momentum.")
-    nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0).")
-    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
+    learning_rate: FiniteFloat = Field(SGD.learning_rate, ge=0, description="Step size, ≥ 0.")
+    momentum: FiniteFloat = Field(SGD.momentum, ge=0, description="Momentum factor, ≥ 0 (0: none).")
+    dampening: FiniteFloat = Field(SGD.dampening, ge=0, le=1, description="Dampening for momentum.")
+    nesterov: bool = Field(SGD.nesterov, description="Nesterov momentum (needs momentum > 0).")
+    weight_decay: FiniteFloat = Field(
+        SGD.weight_decay, ge=0, description="L2 penalty added to the gradient."
+    )
 
     @model_validator(mode="after")
     def _check_nesterov(self) -> Self:
@@ -69,16 +79,18 @@ class AdamOptimizer(StrictModel):
     """torch.optim.Adam: adaptive moments, weight decay added to the gradient."""
 
     type: Literal["adam"] = Field("adam", description="adam.")
-    learning_rate: FiniteFloat = Field(0.001, ge=0, description="Step size, ≥ 0.")
+    learning_rate: FiniteFloat = Field(Adam.learning_rate, ge=0, description="Step size, ≥ 0.")
     betas: list[Probability] = Field(
-        [0.9, 0.999],
+        [Adam.beta1, Adam.beta2],
         min_length=2,
         max_length=2,
         description="Decay rates of the first and second moments, each in [0, 1).",
     )
-    eps: FiniteFloat = Field(1e-8, gt=0, description="Added to the denominator, > 0.")
-    weight_decay: FiniteFloat = Field(0.0, ge=0, description="L2 penalty added to the gradient.")
-    amsgrad: bool = Field(False, description="Use the running maximum of the second moment.")
+    eps: FiniteFloat = Field(Adam.eps, gt=0, description="Added to the denominator, > 0.")
+    weight_decay: FiniteFloat = Field(
+        Adam.weight_decay, ge=0, description="L2 penalty added to the gradient."
+    )
+    amsgrad: bool = Field(Adam.amsgrad, description="Use the running maximum of the second moment.")
 
     @property
     def buffers(self) -> tuple[BufferName, ...]:
@@ -90,7 +102,9 @@ class AdamWOptimizer(AdamOptimizer):
     """torch.optim.AdamW: Adam with decoupled weight decay ``w ← w·(1 − lr·weight_decay)``."""
 
     type: Literal["adamw"] = Field("adamw", description="adamw.")  # type: ignore[assignment]
-    weight_decay: FiniteFloat = Field(0.01, ge=0, description="Decoupled weight decay.")
+    weight_decay: FiniteFloat = Field(
+        ADAMW_WEIGHT_DECAY, ge=0, description="Decoupled weight decay."
+    )
 
 
 _OPTIMIZERS: dict[str, TypeAdapter[SGDOptimizer | AdamOptimizer]] = {
@@ -123,7 +137,7 @@ OptimizerSpec = Annotated[
 class OptimizerState(StrictModel):
     """Where an optimizer stopped: post it back with the returned network to resume exactly."""
 
-    type: Literal["sgd", "adam", "adamw"] = Field(description="The optimizer it belongs to.")
+    type: OptimizerName = Field(description="The optimizer it belongs to.")
     step: Count = Field(ge=0, description="Updates applied so far.")
     epoch: Count = Field(0, ge=0, description="Epochs trained so far (numbers shuffles).")
     # One field per name of the engine's BUFFER_NAMES, in its order (a test holds them together).
@@ -288,7 +302,8 @@ class TrainRequest(LossRequest):
 
     optimizer: OptimizerSpec = Field(
         default_factory=SGDOptimizer,
-        description="sgd (default, learning_rate 0.01), adam or adamw, with PyTorch's rules.",
+        description=f"sgd (default, learning_rate {SGD.learning_rate}), adam or adamw, with "
+        "PyTorch's rules.",
     )
     optimizer_state: OptimizerState | None = Field(
         None, description="The optimizer_state of an earlier /train response, to resume it."

@@ -25,10 +25,11 @@ from app.nn.types import Array
 from tests.notebook_values import NOTEBOOK, T, X
 
 LAST: dict[LossName, ActivationName] = {
-    "binary_cross_entropy": "sigmoid",
-    "cross_entropy": "softmax",
+    name: loss.output_activation for name, loss in LOSSES.items() if loss.output_activation
 }
-HIDDEN: list[ActivationName] = [name for name in ACTIVATIONS if name != "softmax"]
+HIDDEN: list[ActivationName] = [
+    name for name, activation in ACTIVATIONS.items() if not activation.last_layer_only
+]
 HALF = LOSSES["half_squared_error"]
 
 

@@ -17,13 +17,12 @@ from app.nn.types import Array
 
 EPS = 1e-6
 KINK_MARGIN = 1e-3
-KINKED: frozenset[ActivationName] = frozenset({"relu", "leaky_relu"})
+KINKED = frozenset(name for name, activation in ACTIVATIONS.items() if activation.kinked)
 ACTIVATION_NAMES: list[ActivationName] = list(ACTIVATIONS)
 LOSS_NAMES: list[LossName] = list(LOSSES)
 # The last layer each classification loss goes with (the API enforces these pairs).
 CLASSIFIERS: dict[LossName, ActivationName] = {
-    "binary_cross_entropy": "sigmoid",
-    "cross_entropy": "softmax",
+    name: loss.output_activation for name, loss in LOSSES.items() if loss.output_activation
 }
 
 

@@ -251,14 +251,14 @@ def test_divergence_returns_last_finite_network(
 
 
 @pytest.mark.parametrize(
-    ("weight", "x", "t", "stage", "layer"),
+    ("weight", "x", "t", "quantity", "layer"),
     [
         (1e200, 1e200, 0.0, "forward", 0),  # z = 1e400 overflows in layer 0
         (1e200, 1.0, 0.0, "loss", None),  # z = 1e200 is finite, its square is not
     ],
 )
 def test_initially_non_finite_network_raises_before_any_epoch(
-    weight: float, x: float, t: float, stage: str, layer: int | None
+    weight: float, x: float, t: float, quantity: str, layer: int | None
 ) -> None:
     """A network that is not finite on the data raises NonFiniteError and yields no epoch."""
     params = Parameters.from_layers([[[weight]]], [[0.0]], ["identity"])
@@ -284,7 +284,7 @@ def test_initially_non_finite_network_raises_before_any_epoch(
             )
         )
     assert kept == []
-    assert caught.value.stage == stage
+    assert caught.value.quantity == quantity
     assert caught.value.layer == layer
     np.testing.assert_array_equal(params.flat, before)
 

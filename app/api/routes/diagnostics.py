@@ -10,10 +10,9 @@ from app import examples
 from app.api.convert import rows, to_batch, to_parameters
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
+from app.nn import gradcheck
 from app.nn.check import Check, check
 from app.nn.explain import step_of
-from app.nn.gradcheck import Kink, gradcheck
-from app.nn.gradcheck import TensorErrors as EngineTensorErrors
 from app.nn.losses import LOSSES
 from app.nn.types import Array
 from app.schemas.base import Loc
@@ -34,13 +33,13 @@ from app.schemas.diagnostics import (
 router = APIRouter(tags=["diagnostics"], route_class=OrjsonRoute)
 
 
-def _tensor(errors: EngineTensorErrors) -> TensorErrors:
+def _tensor(errors: gradcheck.TensorErrors) -> TensorErrors:
     return TensorErrors.model_construct(
         max_abs_error=errors.max_abs_error, max_rel_error=errors.max_rel_error, failed=errors.failed
     )
 
 
-def _warning(kink: Kink, activation: str) -> KinkWarning:
+def _warning(kink: gradcheck.Kink, activation: str) -> KinkWarning:
     message = (
         f"layer {kink.layer}, sample {kink.sample}, unit {kink.unit}: z = {kink.z:.3g} crosses "
         f"the {activation} kink at 0 within ±epsilon, so finite differences of the parameters "
@@ -67,7 +66,7 @@ def gradient_check(
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
     deadline = monotonic() + get_settings().deadline_seconds.value
     inputs = to_batch(request.inputs)
-    result = gradcheck(params, inputs, targets, loss, request.epsilon, deadline)
+    result = gradcheck.gradcheck(params, inputs, targets, loss, request.epsilon, deadline)
     limits = result.tolerance
     return GradcheckResponse.model_construct(
         passed=result.passed,
@@ -106,7 +105,7 @@ def _checked(item: Check, batch: bool, pointer: ExplainPointer | None) -> Checke
         return rows(values, batch) if item.per_sample else values.tolist()
 
     return CheckedValue.model_construct(
-        step=item.step,
+        step=item.stage,
         path=_path(item.key),
         verdict="correct" if item.right else "wrong",
         claimed=form(item.claimed),
@@ -121,7 +120,7 @@ def _first_wrong(checks: list[Check], pointers: list[ExplainPointer | None]) -> 
     for item, pointer in zip(checks, pointers, strict=True):
         if item.hint is not None:
             return FirstWrong.model_construct(
-                step=item.step, path=_path(item.key), hint=item.hint, explain=pointer
+                step=item.stage, path=_path(item.key), hint=item.hint, explain=pointer
             )
     return None
 

@@ -32,9 +32,9 @@ from app.nn.network import (
     accuracy,
     check_gradients_finite,
     compute_gradients,
+    evaluate,
     forward,
 )
-from app.nn.network import evaluate as evaluate_loss
 from app.schemas.passes import (
     BackwardRequest,
     BackwardResponse,
@@ -102,7 +102,7 @@ async def loss(
 def _loss(request: LossRequest) -> Response:
     """The loss (and accuracy) of a validated request, as LossResponse's JSON."""
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
-    fwd, value = evaluate_loss(
+    fwd, value = evaluate(
         to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
     )
     # Hand-ordered: LossResponse's fields in order (the byte test named in _forward holds it).
@@ -129,7 +129,7 @@ def _backward(request: BackwardRequest) -> Response:
     """The forward and backward passes of a validated request, as BackwardResponse's JSON."""
     params = to_parameters(request.network)
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
-    fwd, value = evaluate_loss(params, to_batch(request.inputs), targets, loss_fn)
+    fwd, value = evaluate(params, to_batch(request.inputs), targets, loss_fn)
     grads = compute_gradients(params, fwd, targets, loss_fn)
     check_gradients_finite(grads)
     batch = request.is_batch

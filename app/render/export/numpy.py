@@ -12,9 +12,10 @@ loss, every z or the loss on all the data after the epoch, or Adam's running mea
 back to the parameters before that epoch and ends as diverged.
 """
 
+from app.nn import activations, losses
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
-from app.nn.optimizers import SGD, Adam
+from app.nn.optimizers import OPTIMIZERS, SGD, Adam
 from app.render.export.shared import (
     NOT_FINITE,
     PRINT_NETWORK,
@@ -59,7 +60,7 @@ def leaky_relu_backward(z, a, da):
     """dL/dz = dL/da · leaky_relu'(z): 1 where z > 0, else {LEAKY_RELU_SLOPE}."""
     return np.where(z > 0, da, {LEAKY_RELU_SLOPE} * da)
 ''',
-    "sigmoid": '''
+    "sigmoid": f'''
 def sigmoid(z):
     """sigmoid: a = 1 / (1 + exp(−z)), written with exp(−|z|) so that it never overflows."""
     e = np.exp(-np.abs(z))
@@ -67,17 +68,17 @@ def sigmoid(z):
 
 
 def sigmoid_backward(z, a, da):
-    """dL/dz = dL/da · σ'(z), and σ'(z) = a·(1 − a)."""
+    """dL/dz = dL/da · σ'(z), and {activations.ACTIVATIONS["sigmoid"].derivative}."""
     return da * a * (1.0 - a)
 ''',
-    "tanh": '''
+    "tanh": f'''
 def tanh(z):
     """tanh: a = tanh(z)."""
     return np.tanh(z)
 
 
 def tanh_backward(z, a, da):
-    """dL/dz = dL/da · tanh'(z), and tanh'(z) = 1 − a²."""
+    """dL/dz = dL/da · tanh'(z), and {activations.ACTIVATIONS["tanh"].derivative}."""
     return da * (1.0 - a * a)
 ''',
     "softmax": '''
@@ -208,7 +209,7 @@ def _sgd_update(spec: SGD) -> str:
 
 def _adam_update(spec: Adam) -> str:
     """Adam's or AdamW's rule, with the lines of the settings in use only."""
-    name = "AdamW" if spec.decoupled else "Adam"
+    name = OPTIMIZERS[spec.name].torch_class
     lines = [
         "def update(grads):",
         f'    """One torch.optim.{name} step on every parameter array (W and B, updated in '
@@ -319,10 +320,9 @@ def _network(export: Export) -> list[str]:
 def _functions(export: Export) -> list[str]:
     """The activations the network (and its loss) uses, their table, and the forward pass."""
     used = {layer.activation for layer in export.layers}
-    if export.loss == "binary_cross_entropy":
-        used.add("sigmoid")
-    if export.loss == "cross_entropy":
-        used.add("softmax")
+    needed = losses.LOSSES[export.loss].output_activation if export.loss else None
+    if needed:  # the loss's own computation calls it
+        used.add(needed)
     names = [name for name in ACTIVATIONS if name in used]
     table = [f'    "{name}": ({name}, {name}_backward),' for name in names]
     definitions = [part for name in names for part in ACTIVATIONS[name].split("\n\n\n")]

@@ -11,9 +11,9 @@ divergence as the NumPy script does: torch.optim checks nothing, so Adam's state
 after each step as the engine checks it.
 """
 
-from app.nn.activations import ActivationName
+from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LossName
-from app.nn.optimizers import SGD, Adam
+from app.nn.optimizers import OPTIMIZERS, SGD, Adam
 from app.nn.training import shuffled
 from app.render.export.shared import (
     NOT_FINITE,
@@ -36,14 +36,6 @@ from app.render.export.source import (
 )
 from app.render.export.spec import Export, Layer, Tensors, Training
 
-MODULES: dict[ActivationName, str] = {
-    "identity": "nn.Identity()",
-    "relu": "nn.ReLU()",
-    "leaky_relu": "nn.LeakyReLU(0.01)",
-    "sigmoid": "nn.Sigmoid()",
-    "tanh": "nn.Tanh()",
-    "softmax": "nn.Softmax(dim=1)",
-}
 LOSSES: dict[LossName, tuple[str, str]] = {
     "half_squared_error": (
         "half_squared_error: ½·Σ(y − t)² per sample (the notebook's), then the mean over samples.",
@@ -68,8 +60,8 @@ LOSSES: dict[LossName, tuple[str, str]] = {
 
 def optimizer_call(spec: SGD | Adam) -> str:
     """The torch.optim constructor with the request's settings."""
+    kind = OPTIMIZERS[spec.name].torch_class
     if isinstance(spec, Adam):
-        kind = "AdamW" if spec.decoupled else "Adam"
         settings: dict[str, PythonValue] = {
             "lr": spec.learning_rate,
             "betas": (spec.beta1, spec.beta2),
@@ -78,7 +70,6 @@ def optimizer_call(spec: SGD | Adam) -> str:
             "amsgrad": spec.amsgrad,
         }
     else:
-        kind = "SGD"
         settings = {
             "lr": spec.learning_rate,
             "momentum": spec.momentum,
@@ -113,7 +104,7 @@ def _model(layers: list[Layer]) -> list[str]:
     for layer in layers:
         modules += [
             f"    nn.Linear({len(layer.weights[0])}, {len(layer.weights)}),",
-            f"    {MODULES[layer.activation]},",
+            f"    {ACTIVATIONS[layer.activation].torch_module},",
         ]
     activations = [layer.activation for layer in layers]
     return [

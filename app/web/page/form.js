@@ -4,7 +4,7 @@ import { problemText } from "./api.js";
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
-import { ACTIVATIONS, INITS, LOSSES, OPTIMIZERS } from "./vocab.js";
+import { ACTIVATIONS, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,7 +42,7 @@ function layerRow(layer, index) {
   const activation = element("select");
   activation.id = `activation-${index}`;
   activation.className = "activation";
-  options(activation, ACTIVATIONS.filter((name) => name !== "softmax").map((name) => [name, name]));
+  options(activation, ACTIVATIONS.filter((name) => !LAST_LAYER_ONLY.includes(name)).map((name) => [name, name]));
   activation.value = layer.activation;
   const activationLabel = element("label", "visually-hidden", `Hidden ${index + 1}: activation`);
   activationLabel.htmlFor = activation.id;

@@ -17,6 +17,7 @@ import { Run, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
+import { OUTPUT_ACTIVATIONS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -85,7 +86,7 @@ async function prepare() {
   drawNetwork($("network"), page.request.body.network, showItem);
   const inputs = rows(page.request.data.inputs)[0].length;
   $("heatmap-box").hidden = inputs > 2;
-  const classifies = page.request.body.loss.endsWith("cross_entropy");
+  const classifies = page.request.body.loss in OUTPUT_ACTIVATIONS;
   $("heatmap-title").textContent = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
   updateRunControls();
   await selectEpoch(null);

@@ -1,5 +1,7 @@
 /** The presets: each a whole page state (network, data, training), as state.js defines it. */
 
+import { BETAS, LEARNING_RATES } from "./vocab.js";
+
 const NOTEBOOK_NETWORK = {
   layers: [
     { weights: [[0.1, -0.2, 0.4], [-0.5, 0.3, 0.2]], bias: [0.0, 0.05], activation: "relu" },
@@ -24,10 +26,10 @@ function training(more) {
   return {
     loss: "half_squared_error",
     optimizer: "sgd",
-    learning_rate: 0.01,
+    learning_rate: LEARNING_RATES.sgd,
     momentum: 0,
-    beta1: 0.9,
-    beta2: 0.999,
+    beta1: BETAS[0],
+    beta2: BETAS[1],
     weight_decay: 0,
     epochs: 10,
     batch_size: null,
@@ -110,7 +112,7 @@ export function fromRequest(body) {
     throw new Error("the request has no network.layers: paste a body that /train accepts");
   }
   const optimizer = body.optimizer || {};
-  const betas = optimizer.betas || [0.9, 0.999];
+  const betas = optimizer.betas || BETAS;
   const known = new Set([
     "network", "inputs", "targets", "loss", "optimizer", "epochs", "batch_size", "shuffle", "seed", "stop", "trace",
   ]);
@@ -118,7 +120,7 @@ export function fromRequest(body) {
   const preset = fixed("Pasted request", network, body.inputs, body.targets, {
     loss: body.loss ?? "half_squared_error",
     optimizer: optimizer.type ?? "sgd",
-    learning_rate: optimizer.learning_rate ?? (optimizer.type && optimizer.type !== "sgd" ? 0.001 : 0.01),
+    learning_rate: optimizer.learning_rate ?? LEARNING_RATES[optimizer.type || "sgd"] ?? LEARNING_RATES.adam,
     momentum: optimizer.momentum ?? 0,
     beta1: betas[0],
     beta2: betas[1],

@@ -1,11 +1,17 @@
-/** The engine's names the form offers (tests/web/test_page.py checks them against app/nn). */
+/** The engine's names and defaults the form offers: its activation, loss and optimizer tables
+ * (app/nn) written out for the page, tests/web/test_vocab.py checks them against those tables. */
 
 export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"];
+export const LAST_LAYER_ONLY = ["softmax"];
 export const LOSSES = [
   "half_squared_error",
   "mean_squared_error",
   "binary_cross_entropy",
   "cross_entropy",
 ];
+/** The classification losses and the activation each needs on the last layer. */
+export const OUTPUT_ACTIVATIONS = { binary_cross_entropy: "sigmoid", cross_entropy: "softmax" };
 export const INITS = ["pytorch_default", "he_uniform", "he_normal", "xavier_uniform", "xavier_normal"];
 export const OPTIMIZERS = ["sgd", "adam", "adamw"];
+export const LEARNING_RATES = { sgd: 0.01, adam: 0.001, adamw: 0.001 };
+export const BETAS = [0.9, 0.999];
