@@ -52,6 +52,9 @@ NET = (
 # Response headers that differ between runs, left out of a `curl -D -` printout.
 VOLATILE_HEADERS = {"date", "x-request-id", "server"}
 
+# The names Python blocks define, shared by the blocks of a page as by a user's session.
+NAMESPACE: dict[str, Any] = {}
+
 VARIABLES: dict[str, str] = {"NET": NET, "?": "0"}  # `$?`: the last exit status
 
 
@@ -84,17 +87,49 @@ def example(name: str) -> dict[str, Any]:
 
 def excerpt(name: str, first: str, last: str, after: str | None = None) -> None:
     """Print, as a `python` block, the lines of a file the scratch directory holds (a script a
-    command wrote) from the first that starts with `first` to the next that starts with `last`
-    (the next one after the line that starts with `after`, when given)."""
-    lines = (workdir() / name).read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(first))
-    anchor = (
-        start
-        if after is None
-        else next(i for i, line in enumerate(lines) if i >= start and line.startswith(after))
-    )
-    end = next(i for i, line in enumerate(lines) if i >= anchor and line.startswith(last))
-    print(fence("\n".join(lines[start : end + 1]), "python"))
+    command wrote) from `first` to `last`, as `lines` picks them."""
+    print(fence(lines((workdir() / name).read_text(), first, last, after), "python"))
+
+
+def lines(text: str, first: str, last: str, after: str | None = None) -> str:
+    """The lines of a text from the first that starts with `first` to the next that starts with
+    `last` (the next one after the line that starts with `after`, when given), both included."""
+    rows = text.splitlines()
+    start = next(i for i, row in enumerate(rows) if row.startswith(first))
+    anchor = start
+    if after is not None:
+        anchor = next(i for i, row in enumerate(rows) if i >= start and row.startswith(after))
+    end = next(i for i, row in enumerate(rows) if i >= anchor and row.startswith(last))
+    return "\n".join(rows[start : end + 1])
+
+
+def headings_down(markdown: str, levels: int) -> str:
+    """Markdown with each heading moved down `levels` levels (`#` becomes `####` for 3)."""
+    return re.sub(r"^#", "#" * (levels + 1), markdown, flags=re.MULTILINE)
+
+
+def show(script: str) -> None:
+    """Print the script as a `sh` block, without running it (a later block shows its output)."""
+    print(fence(script.strip("\n"), "sh"))
+
+
+def python(code: str, then: str = "") -> None:
+    """Print the code as a `python` block, then what it prints when run here (in the scratch
+    directory), followed by the transcript of the shell commands in `then`, if any."""
+    code = code.strip("\n")
+    print(fence(code, "python"))
+    printed = io.StringIO()
+    cwd = Path.cwd()
+    os.chdir(workdir())
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "<docs>", "exec"), NAMESPACE)
+    finally:
+        os.chdir(cwd)
+    parts = [printed.getvalue().rstrip("\n")]
+    for line in then.strip("\n").splitlines():
+        parts += [f"$ {line}", run(line)]
+    print(fence("\n".join(parts), ""))
 
 
 def shell(script: str, lang: str = "") -> None:
@@ -110,7 +145,7 @@ def transcript(script: str, indent: str = "") -> None:
     parts = []
     for line in script.strip("\n").splitlines():
         parts.append(f"$ {line}")
-        output = run(line)
+        output = run(line, terminal=True)
         if output:
             parts.append(output)
     print(textwrap.indent(fence("\n".join(parts), ""), indent))
@@ -121,14 +156,15 @@ def fence(text: str, lang: str) -> str:
     return f"```{lang}\n{text}\n```"
 
 
-def run(script: str) -> str:
-    """What the script prints on stdout (and stderr where a command sends it there with 2>&1),
-    each command's output ending its line (curl's answers have no line break of their own)."""
+def run(script: str, terminal: bool = False) -> str:
+    """What the script prints on stdout (and stderr where a command sends it there with 2>&1, or
+    everywhere for a `terminal`, which shows both), each command's output ending its line
+    (curl's answers have no line break of their own)."""
     out: list[str] = []
     for pipeline in parse(script):
         data = ""
         for words, target in pipeline:
-            data, status = command([word.text for word in words], data)
+            data, status = command([word.text for word in words], data, terminal)
             VARIABLES["?"] = str(status)
             if target is not None:
                 (workdir() / target.text).write_text(data)
@@ -256,14 +292,14 @@ def variable(script: str, i: int) -> tuple[str, int]:
     return Variable(name.group()), i + 1 + name.end()
 
 
-def command(words: Words, data: str) -> tuple[str, int]:
+def command(words: Words, data: str, terminal: bool = False) -> tuple[str, int]:
     """Run one command on its input; its output and exit status."""
     assignment = re.fullmatch(r"([A-Z_]+)=(.*)", words[0], re.DOTALL)
     if assignment and len(words) == 1:
         VARIABLES[assignment.group(1)] = assignment.group(2)
         return "", 0
     program, *args = words
-    merge = "2>&1" in args
+    merge = terminal or "2>&1" in args
     args = [arg for arg in args if arg != "2>&1"]
     handlers: dict[str, Callable[[Words, str], str]] = {
         "curl": curl,
@@ -284,13 +320,14 @@ def command(words: Words, data: str) -> tuple[str, int]:
     result = subprocess.run(
         [str(executable), *args],
         input=data,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge else subprocess.DEVNULL,
         text=True,
         cwd=workdir(),
         env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "BACKPROP_URL": ""},
         check=False,
     )
-    return result.stdout + (result.stderr if merge else ""), result.returncode
+    return result.stdout, result.returncode
 
 
 def curl(args: Words, data: str) -> str:
