@@ -11,7 +11,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=
 
 # The pages whose pasted outputs cog regenerates from real runs (docs/docgen.py runs their commands).
 DOCS   := README.md $(wildcard docs/*.md)
-COG    := $(BIN)/cog -P -I docs -p "import docgen"
+COG    := $(BIN)/cog -P -I docs -p "import docgen" --markers "[[[cog cog]]] [[[end]]]"
 
 .PHONY: run test lint format docs chromium load bench budgets clean
 
@@ -35,7 +35,7 @@ lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfi
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
-	$(COG) --check --diff --check-fail-msg "run make docs" $(DOCS)
+	$(COG) --check --diff --verbosity=1 --check-fail-msg "run make docs" $(DOCS)
 
 format: $(VENV)/.installed-dev  ## Rewrite the code in the project's style
 	$(BIN)/ruff check --fix .
