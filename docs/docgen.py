@@ -176,13 +176,15 @@ def run(script: str, terminal: bool = False) -> str:
 
 Words = list[str]
 Pipeline = list[tuple[list["Word"], "Word | None"]]
+"""A pipeline's commands: each one's words, and the file `>` sends its output to (or None)."""
 
 
 def parse(script: str) -> Iterator[Pipeline]:
     """The script's pipelines: each a list of (words, file its output is written to or None).
 
-    The words are expanded as bash expands them in these scripts: quotes removed, backslash
-    escapes, ``$NAME`` and ``$?`` outside single quotes, line continuations joined.
+    The words are split as bash splits them in these scripts: quotes removed, backslash escapes
+    applied, line continuations joined; ``$NAME`` and ``$?`` outside single quotes are expanded
+    when their command runs (so that ``$?`` is the exit status of the command before).
     """
     tokens = tokenize(script)
     pipeline: Pipeline = []
@@ -226,7 +228,7 @@ class Word:
 
 
 def tokenize(script: str) -> list[Word | str]:
-    """Words and the operators |, >, ; and newline, expanded as bash would (see `parse`)."""
+    """Words and the operators |, >, ; and newline, split as bash would (see `parse`)."""
     script = script.replace("\\\n", "")
     tokens: list[Word | str] = []
     word: list[str] | None = None  # its parts so far
