@@ -9,7 +9,11 @@ CHROMIUM := /usr/bin/chromium
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 
-.PHONY: run test lint format chromium load bench budgets clean
+# The pages whose pasted outputs cog regenerates from real runs (docs/docgen.py runs their commands).
+DOCS   := README.md $(wildcard docs/*.md)
+COG    := $(BIN)/cog -P -I docs -p "import docgen" --markers "[[[cog cog]]] [[[end]]]"
+
+.PHONY: run test lint format docs chromium load bench budgets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,15 +30,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (the playground at /, Swagger UI at /docs)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.server
 
-lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile and compose file
+lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile, outputs pasted in the docs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(COG) --check --diff --verbosity=1 --check-fail-msg "run make docs" $(DOCS)
 
 format: $(VENV)/.installed-dev  ## Rewrite the code in the project's style
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+docs: $(VENV)/.installed-dev  ## Rewrite the outputs pasted in README.md and docs/*.md from real runs (cog)
+	$(COG) -r $(DOCS)
 
 # The browser tests drive Debian's Chromium through Playwright (never a browser download).
 $(CHROMIUM):

@@ -12,7 +12,7 @@ read, and VmHWM (the process's peak resident set) is read. Printed per endpoint:
 the values it is charged against BACKPROP_MAX_TRACE_VALUES (or what else bounds it), the answer's
 bytes (for /train/stream its largest line), bytes per value, seconds (and the server's CPU
 seconds, which a busy shared machine does not stretch), and the peak's growth over the idle
-process. At the end, the Markdown table of the README's Limits section. For /explain
+process. At the end, the Markdown table of docs/operating.md's Limits section. For /explain
 also the answer size modelled before the work (``ExplainRequest.answer_bytes``), which must not
 be below the answer's: the exit status is 1 if it is, or if an endpoint refuses its edge request.
 """
@@ -286,7 +286,7 @@ class Measured:
         )
 
     def row(self) -> str:
-        """The endpoint's row of the README's table."""
+        """The endpoint's row of the table in docs/operating.md."""
         values = "-" if self.values is None else f"{self.values:,}"
         return (
             f"| `{self.case.endpoint}` | {self.case.knob} {self.n:,} | {self.case.bound} | "

@@ -99,7 +99,7 @@ def skipped(name: str, target: Target, why: str) -> Result:
 
 
 def table(results: list[Result]) -> str:
-    """The results as a Markdown table, ready to paste in the README."""
+    """The results as a Markdown table, ready to paste in docs/performance.md."""
     lines = [
         "| benchmark | measured | baseline | ratio | target | ok |",
         "|---|---|---|---|---|---|",

@@ -147,7 +147,8 @@ def server() -> Iterator[str]:
 
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_example_with_curl(server: str, name: str) -> None:
-    """``curl -d @examples/X.json`` against a real server, as the README shows, gives the answer."""
+    """``curl -d @examples/X.json`` against a real server, as docs/examples.md shows, gives the
+    answer."""
     method, check = CHECKS[name]
     url, data = f"{server}/{method}", f"@{EXAMPLES / name}"
     done = subprocess.run(

@@ -1,5 +1,5 @@
 """The playground at ``/`` in a real browser: its numbers are the API's, nothing leaves the app's
-origin, nothing logs an error. With ``PAGE_SCREENSHOTS=1`` the tests also write the README's
+origin, nothing logs an error. With ``PAGE_SCREENSHOTS=1`` the tests also write the docs'
 screenshots into docs/images/ (off by default, so that a test run leaves the tree clean)."""
 
 import json

@@ -105,7 +105,7 @@ export const PRESETS = {
   }),
 };
 
-/** A page state from a /train request body (pasted, or a README/CLI example). */
+/** A page state from a /train request body (pasted, or an example of the docs or the CLI). */
 export function fromRequest(body) {
   const network = body.network;
   if (!network || !Array.isArray(network.layers) || network.layers.length === 0) {

@@ -613,7 +613,8 @@ def _tanh_net(sizes: list[int], samples: int, seed: int = 0) -> dict[str, Any]:
 ANSWER_LIMIT = 200_000
 """BACKPROP_MAX_TRACE_VALUES of the answer-size tests."""
 VALUE_BYTES = 26
-"""The bytes of answer a value of BACKPROP_MAX_TRACE_VALUES stands for (README, Limits)."""
+"""The bytes of answer a value of BACKPROP_MAX_TRACE_VALUES stands for (docs/operating.md,
+Limits)."""
 AT_THE_LIMIT = {
     # the issue's case, scaled down: long sums over the samples, every step written
     "sums": (_tanh_net([1, 40, 1], 1_000) | {"max_steps": 1_000_000}, "max_terms", 2, 1_000),
