@@ -30,10 +30,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed  ## Serve the API on http://$(HOST):$(PORT) (the playground at /, Swagger UI at /docs)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m app.server
 
-lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, Dockerfile, outputs pasted in the docs
+lint: $(VENV)/.installed-dev  ## Static checks: ruff, formatting, mypy, import layering, Dockerfile, outputs pasted in the docs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/hadolint Dockerfile
 	$(COG) --check --diff --verbosity=1 --check-fail-msg "run make docs" $(DOCS)
 
