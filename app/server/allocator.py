@@ -13,7 +13,9 @@ of its own (up to 8 per core), and the memory such an arena keeps is never hande
 ``malloc_trim`` trims the main arena's top only (measured: after 4 concurrent 45 MB /train
 answers, 133 MB free but held in the worker threads' arenas, for good). The compute threads
 allocate their arrays while they hold the GIL, so one arena makes them wait little (measured:
-two rounds of those 4 requests took 5.5 s in one arena, 7.0 s in several). :func:`give_back_freed`
+two rounds of those 4 requests took 5.5 s in one arena, 7.0 s in several). ``mallopt``'s limit
+holds only for threads that first allocate after it, so ``python -m app.server`` also runs under
+``MALLOC_ARENA_MAX=1``, which glibc reads before the first allocation. :func:`give_back_freed`
 returns what the arena keeps, for a process that has fallen idle.
 """
 

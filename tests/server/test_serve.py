@@ -2,6 +2,7 @@
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import time
@@ -32,17 +33,72 @@ def _environment(pid: int) -> dict[str, str]:
 def test_the_server_runs_under_the_system_allocator(
     server: tuple[subprocess.Popen[bytes], str],
 ) -> None:
-    """`python -m app.server` runs itself again under PYTHONMALLOC=malloc (same process)."""
+    """`python -m app.server` runs itself again under PYTHONMALLOC=malloc and MALLOC_ARENA_MAX=1
+    (same process)."""
     process, url = server
     assert httpx.get(f"{url}/livez").status_code == 200
-    assert _environment(process.pid).get("PYTHONMALLOC") == "malloc"
+    environment = _environment(process.pid)
+    assert environment.get("PYTHONMALLOC") == "malloc"
+    assert environment.get("MALLOC_ARENA_MAX") == "1"
 
 
 def test_an_allocator_the_operator_chose_is_kept() -> None:
-    """PYTHONMALLOC given (here pymalloc, Python's default) is left as it is."""
+    """PYTHONMALLOC given (here pymalloc, Python's default) is left as it is, and so is
+    MALLOC_ARENA_MAX."""
     with running_server(PYTHONMALLOC="pymalloc") as (process, url):
         assert httpx.get(f"{url}/livez").status_code == 200
         assert _environment(process.pid)["PYTHONMALLOC"] == "pymalloc"
+    with running_server(MALLOC_ARENA_MAX="2") as (process, url):
+        assert httpx.get(f"{url}/livez").status_code == 200
+        environment = _environment(process.pid)
+        assert (environment["PYTHONMALLOC"], environment["MALLOC_ARENA_MAX"]) == ("malloc", "2")
+
+
+HEAP_MAX_SIZE = 64 * 1024 * 1024
+"""The size and alignment of every heap of a glibc thread arena (64-bit)."""
+
+
+def _thread_arena_heaps(pid: int) -> list[str]:
+    """The mappings of ``pid`` that are heaps of a glibc thread arena: glibc reserves each as
+    one anonymous mapping of HEAP_MAX_SIZE at an address aligned to it, and makes its start
+    writable as the heap grows, so it shows as a read-write mapping at such an address followed
+    by an inaccessible one up to HEAP_MAX_SIZE (or the read-write part alone, when full)."""
+    rows = [line.split() for line in Path(f"/proc/{pid}/maps").read_text().splitlines()]
+    spans = [(*(int(bound, 16) for bound in row[0].split("-")), row[1], len(row)) for row in rows]
+    heaps = []
+    for index, (start, end, mode, fields) in enumerate(spans):
+        if start % HEAP_MAX_SIZE or mode != "rw-p" or fields != 5:
+            continue
+        after = spans[index + 1] if index + 1 < len(spans) else None
+        if after is not None and after[0] == end and after[2] == "---p" and after[3] == 5:
+            end = after[1]
+        if end - start == HEAP_MAX_SIZE:
+            heaps.append(f"{start:x}-{end:x}")
+    return heaps
+
+
+def _workers(server: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{server}/task").iterdir()
+        for child in (task / "children").read_text().split()
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's arenas")
+def test_each_worker_allocates_from_one_arena() -> None:
+    """With several workers, every thread of a worker allocates from glibc's main arena, the one
+    the idle trim hands back: no thread arena, not even for the thread uvicorn starts in each
+    worker before the app starts, nor for the compute threads after requests ran."""
+    with running_server(WORKERS="2") as (process, url):
+        for _ in range(8):  # a new connection each, spread over both workers
+            assert httpx.post(f"{url}/train", json=examples.TRAIN, timeout=30).status_code == 200
+        workers = _workers(process.pid)
+        assert len(workers) == 2
+        assert {worker: _thread_arena_heaps(worker) for worker in workers} == {
+            worker: [] for worker in workers
+        }
 
 
 def test_sigterm_lets_a_running_stream_finish(

@@ -150,7 +150,7 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "network": lambda run, record: network_json(_kept(record.network)),
 }
 """How each trace field is computed, in EpochTrace's field order (hand-ordered: the tests of
-tests/schemas/test_derived_from_engine.py tie it to TRACE_FIELDS and EpochTrace, and test_training_json.py's
+XX
 test_answers_are_the_bytes_pydantic_wrote to the models' bytes)."""
 
 
