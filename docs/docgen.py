@@ -60,7 +60,8 @@ VARIABLES: dict[str, str] = {"NET": NET, "?": "0"}  # `$?`: the last exit status
 
 @cache
 def client() -> TestClient:
-    """The app in this process, as `Client()` with no URL would reach it."""
+    """The app in this process, as `Client(app=in_process_app())` reaches it (its access log
+    goes to stdout, which `curl` leaves out)."""
     return TestClient(create_app(), raise_server_exceptions=False)
 
 
