@@ -149,8 +149,6 @@ def network():
 '''
 """The function that writes the parameters in the API's network format."""
 
-FROM_LOGITS: frozenset[LossName] = frozenset({"binary_cross_entropy", "cross_entropy"})
-
 FORWARD = '''
 def forward(X):
     """The forward pass of a batch X (one row per sample): each layer's z = W·a + b, for all
@@ -479,7 +477,8 @@ def render(export: Export) -> str:
         blocks.append("\n".join(data_lines(training, names, "np.array", file_array)))
     blocks += _functions(export)
     if export.loss is not None:
-        flag = f"LOSS_FROM_Z = {export.loss in FROM_LOGITS}  # the loss's gradient is dL/dz"
+        from_z = losses.LOSSES[export.loss].from_logits
+        flag = f"LOSS_FROM_Z = {from_z}  # the loss's gradient is dL/dz"
         blocks += [flag, LOSSES[export.loss], BACKWARD]
     spec = export.optimizer
     if training is not None or isinstance(spec, Adam):
