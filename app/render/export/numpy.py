@@ -294,7 +294,8 @@ def _header(export: Export) -> str:
             "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
             "Every step is written out: forward pass, loss, backward pass, update."
         )
-    return header(export, title, "NumPy", "import numpy as np", export.optimizer is not None)
+    uses_any = export.optimizer is not None  # STATE's annotation
+    return header(export, title, "NumPy", "import numpy as np", uses_any)
 
 
 def _network(export: Export) -> list[str]:
