@@ -269,7 +269,7 @@ def _state(training: Training | None, spec: SGD | Adam) -> list[str]:
     lines = [
         "# The optimizer's state: its step count and one buffer per parameter array.",
         *([f"# Resumed from an earlier run's optimizer_state (step {step})."] if posted else []),
-        "STATE = {",
+        "STATE: dict[str, Any] = {",
         f'    "step": {step},',
     ]
     for name in spec.buffers:
@@ -292,7 +292,8 @@ def _header(export: Export) -> str:
             "Train a backprop-api network in plain NumPy exactly as POST /train does.\n\n"
             "Every step is written out: forward pass, loss, backward pass, update."
         )
-    return header(export, title, "NumPy", "import numpy as np")
+    uses_any = export.optimizer is not None  # STATE's annotation
+    return header(export, title, "NumPy", "import numpy as np", uses_any)
 
 
 def _network(export: Export) -> list[str]:

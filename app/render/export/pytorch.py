@@ -95,7 +95,7 @@ def _header(export: Export) -> str:
         title = "Build a backprop-api network as torch.nn.Sequential (float64) and print it."
     else:
         title = "Train a backprop-api network with PyTorch exactly as POST /train does."
-    return header(export, title, "torch", "import torch\nfrom torch import nn")
+    return header(export, title, "torch", "import torch\nfrom torch import nn", uses_any=True)
 
 
 def _model(layers: list[Layer]) -> list[str]:
@@ -116,6 +116,7 @@ def _model(layers: list[Layer]) -> list[str]:
         *modules,
         ")",
         'ACTIVATIONS = ["' + '", "'.join(activations) + '"]',
+        "LINEARS = [module for module in model if isinstance(module, nn.Linear)]  # model[::2]",
         f"STATE_DICT = {dict_literal(state_dict(layers))}",
         "model.load_state_dict({name: torch.tensor(value) for name, value in STATE_DICT.items()})",
     ]
@@ -124,12 +125,12 @@ def _model(layers: list[Layer]) -> list[str]:
 def _network_function() -> list[str]:
     """The function that writes the model's parameters in the API's network format."""
     return [
-        "def network() -> dict:",
+        "def network() -> dict[str, Any]:",
         '    """The model\'s parameters in the API\'s network format."""',
         "    layers = [",
         '        {"weights": linear.weight.tolist(), "bias": linear.bias.tolist(), '
         '"activation": name}',
-        "        for linear, name in zip(model[::2], ACTIVATIONS, strict=True)",
+        "        for linear, name in zip(LINEARS, ACTIVATIONS, strict=True)",
         "    ]",
         '    return {"layers": layers}',
     ]
@@ -152,7 +153,7 @@ def forward(x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
     """The forward pass of a batch x through the model's modules in turn: every layer's z (its
     nn.Linear's output) and the outputs y (the last activation's)."""
     zs, y = [], x
-    for linear, activation in zip(model[::2], model[1::2], strict=True):
+    for linear, activation in zip(LINEARS, list(model)[1::2], strict=True):
         zs.append(linear(y))
         y = activation(zs[-1])
     return zs, y
@@ -218,7 +219,7 @@ def _schedule(training: Training) -> list[str]:
     ]
     if not training.shuffle:
         batches = [
-            "def batches(epoch: int) -> list:",
+            "def batches(epoch: int) -> list[slice]:",
             '    """The rows of each batch of an epoch: consecutive slices of the data."""',
             "    return [slice(i, i + BATCH_SIZE) for i in range(0, len(inputs), BATCH_SIZE)]",
         ]
@@ -236,7 +237,7 @@ def _schedule(training: Training) -> list[str]:
             '{len(inputs)}")',
         ]
     batches = [
-        "def batches(epoch: int) -> list:",
+        "def batches(epoch: int) -> list[torch.Tensor]:",
         '    """The rows of each batch of an epoch: slices of its shuffled order."""',
         "    order = torch.tensor(ORDERS[epoch])",
         "    return [order[i : i + BATCH_SIZE] for i in range(0, len(order), BATCH_SIZE)]",
@@ -321,7 +322,7 @@ def check_state() -> None:
 
 VALIDATE = '''
 
-def validate() -> dict:
+def validate() -> dict[str, float | None]:
     """The model as it is now measured on the validation data, without gradients: a forward
     pass{what}. None where a z or the loss is not finite, as /train."""
     with torch.no_grad():

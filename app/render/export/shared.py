@@ -18,9 +18,11 @@ FILE_KEYS = ("inputs", "targets", "validation")
 has validation data)."""
 INPUTS, TARGETS = 'data["inputs"]', 'data["targets"]'
 VALIDATION_INPUTS, VALIDATION_TARGETS = 'held_out["inputs"]', 'held_out["targets"]'
-ANNOTATION = re.compile(r"(?::| ->) [\w |\[\].]+(?=[,)=]|:$)")
-"""An annotation of a parameter (``: dict``) or of what a function returns (`` -> None``) in a
-``def`` line."""
+ANNOTATION = re.compile(r"(?::| ->) (?:[\w.]+(?:\[[\w .,|\[\]]*\])?(?: \| )?)+(?=[,)=]|:$)")
+"""An annotation of a parameter (``: dict[str, Any]``) or of what a function returns
+(`` -> None``) in a ``def`` line."""
+VARIABLE_ANNOTATION = re.compile(r"^( *\w+): [^=]+(?= = )")
+"""The annotation of a variable in an assignment (``best: dict[str, Any] = ...``)."""
 
 
 PRINTS = """Prints one JSON line per recorded epoch, {"epoch": e, "loss": ...} (the mean of the
@@ -45,10 +47,11 @@ def prints(training: Training | None) -> str:
     return PRINTS if training.validation is None else f"{PRINTS}\n{VALIDATES}"
 
 
-def header(export: Export, title: str, needs: str, imports: str) -> str:
+def header(export: Export, title: str, needs: str, imports: str, uses_any: bool) -> str:
     """The script's docstring (``title``, then how to run it and what it prints) and its
     imports: json, math when it trains (to print a number that is not finite as null), sys and
-    pathlib when it reads a data file, then ``imports``."""
+    pathlib when it reads a data file, typing's Any if ``uses_any`` (an annotation names it),
+    then ``imports``."""
     training = export.training
     reads_file = training is not None and training.data_file is not None
     run = f"Exported by backprop-api (POST /export). Needs {needs} only: python "
@@ -62,6 +65,7 @@ def header(export: Export, title: str, needs: str, imports: str) -> str:
         "import json",
         *(["import math"] if training is not None else []),
         *(["import sys", "from pathlib import Path"] if reads_file else []),
+        *(["from typing import Any"] if uses_any else []),
         "",
         imports,
     ]
@@ -129,7 +133,7 @@ class NonFiniteError(Exception):
 
 SHOW = '''
 
-def show(line: dict) -> None:
+def show(line: dict[str, Any]) -> None:
     """Print a line of JSON, a number that is not finite as null as /train writes it (JSON has
     no NaN or Infinity)."""
     values = {
@@ -142,13 +146,13 @@ def show(line: dict) -> None:
 
 MAIN_LOOP = '''
 %% validated
-def validation_reached(validation: dict) -> bool:
+def validation_reached(validation: dict[str, float | None]) -> bool:
     """Whether the validation loss is at or below VALIDATION_LOSS_BELOW."""
     loss = validation["validation_loss"]
     return VALIDATION_LOSS_BELOW is not None and loss is not None and loss <= VALIDATION_LOSS_BELOW
 
 
-def improves(validation: dict, best: dict) -> bool:
+def improves(validation: dict[str, float | None], best: dict[str, Any]) -> bool:
     """Whether a validation is an improvement on the best one: its loss is finite and strictly
     lower (a tie is not an improvement)."""
     loss, lowest = validation["validation_loss"], best["validation"]["validation_loss"]
@@ -165,7 +169,7 @@ def main() -> None:
     loss, validation = data_loss(), validate()  # the $noun as sent, at the start of epoch 1
     # Early stopping's bookkeeping: the $noun with the lowest validation loss so far (a copy of
     # its parameters), its validation and after how many epochs it was seen (0: as sent).
-    best = {"epoch": 0, "validation": validation, "parameters": snapshot()}
+    best: dict[str, Any] = {"epoch": 0, "validation": validation, "parameters": snapshot()}
     status, epoch, printed = None, 0, True
     if reached(loss) or validation_reached(validation):
         status = "target_reached"
@@ -248,9 +252,9 @@ def main_loop(validated: bool, noun: str) -> str:
 
 def untyped(source: str) -> str:
     """``source`` without the annotations of its functions (their parameters' and what they
-    return), as the NumPy script writes them."""
-    lines = source.split("\n")
-    return "\n".join(ANNOTATION.sub("", x) if x.startswith("def ") else x for x in lines)
+    return) and of its variables, as the NumPy script writes them."""
+    lines = [ANNOTATION.sub("", x) if x.startswith("def ") else x for x in source.split("\n")]
+    return "\n".join(VARIABLE_ANNOTATION.sub(r"\1", x) for x in lines)
 
 
 def stop_lines(training: Training) -> list[str]:

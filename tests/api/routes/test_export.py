@@ -9,9 +9,11 @@ torch is imported once.
 import copy
 import json
 import math
+import os
 import runpy
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +377,80 @@ def test_scripts_reproduce_train(module_client: TestClient, fmt: str, tmp_path: 
     subprocess.run([str(RUFF), "format", "--check", *config, *files], check=True)
 
 
+def _mypy_config(numpy_modules: list[str]) -> str:
+    """The project's [tool.mypy] settings (strict) as a mypy config for exported scripts: without
+    its plugin and packages (the app's), torch's unannotated functions (Tensor.backward,
+    torch.atleast_2d) callable from typed code, and the NumPy scripts, which the notebook's
+    style leaves unannotated, allowed their unannotated functions, whose bodies are still
+    checked."""
+    settings = tomllib.loads(PYPROJECT.read_text())["tool"]["mypy"]
+    lines = ["[mypy]"]
+    for key, value in settings.items():
+        if key not in ("plugins", "packages"):
+            lines.append(f"{key} = {', '.join(value) if isinstance(value, list) else value}")
+    lines += [
+        "untyped_calls_exclude = torch",
+        f"[mypy-{','.join(numpy_modules)}]",
+        "disallow_untyped_defs = False",
+        "disallow_incomplete_defs = False",
+        "disallow_untyped_calls = False",
+        "check_untyped_defs = True",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_scripts_pass_ruff_and_mypy(module_client: TestClient, tmp_path: Path) -> None:
+    """The scripts of each kind, PyTorch and NumPy, pass ruff check, ruff format --check and
+    mypy with the project's settings (one mypy run over all of them): with and without
+    validation data, network-only (with and without a loss and optimizer), resumed Adam and SGD
+    state (momentum buffers), both cross-entropies and the squared errors, mini-batches in order
+    and shuffled, data embedded and read from a file."""
+    client = module_client
+    network = copy.deepcopy(examples.TRAIN["network"])
+    bodies = {
+        "plain": copy.deepcopy(examples.TRAIN),
+        "validated_mse": copy.deepcopy(VALIDATED["early_stopping_mse"]),
+        "validated_cross_entropy_shuffled": copy.deepcopy(
+            VALIDATED["cross_entropy_accuracy_shuffled_batches_patience"]
+        ),
+        "validated_bce_data_file": copy.deepcopy(VALIDATED["bce_validation_loss_below_batches"])
+        | {"include_data": False},
+        "network_only": {"network": network},
+        "network_only_loss_adam": {
+            "network": network,
+            "loss": "half_squared_error",
+            "optimizer": {"type": "adam", "learning_rate": 0.1},
+        },
+        "resumed_adam_amsgrad": _resumed(client, RESUMED["resumed_adam_amsgrad"]),
+        "resumed_sgd_momentum_shuffled_data_file": _resumed(
+            client, RESUMED["resumed_sgd_momentum_shuffle"]
+        )
+        | {"include_data": False},
+        "softmax_cross_entropy_shuffled": copy.deepcopy(
+            CASES["adamw_amsgrad_cross_entropy_shuffle_stop_every"]
+        ),
+        "bce_batches": copy.deepcopy(CASES["adam_bce_batches"]),
+        "sgd_nesterov": copy.deepcopy(CASES["sgd_nesterov_weight_decay"]),
+        "mse_momentum_batches": copy.deepcopy(CASES["sgd_momentum_dampening_mse_batches"]),
+    }
+    files = []
+    for name, body in bodies.items():
+        for fmt in ("pytorch", "numpy"):
+            path = tmp_path / f"{fmt}_{name}.py"  # a module name of its own for mypy
+            path.write_text(_post(client, "/export", body | {"format": fmt})["content"])
+            files.append(str(path))
+    config = tmp_path / "mypy.ini"
+    config.write_text(_mypy_config([f"numpy_{name}" for name in bodies]))
+    ruff = ["--config", str(PYPROJECT), "--no-cache"]
+    subprocess.run([str(RUFF), "check", *ruff, *files], check=True, capture_output=True)
+    subprocess.run([str(RUFF), "format", "--check", *ruff, *files], check=True)
+    mypy = ["--config-file", str(config), "--cache-dir", os.devnull, "--no-error-summary"]
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", *mypy, *files], capture_output=True, text=True, timeout=300
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+
+
 def test_validated_cases_plant_what_they_say(module_client: TestClient) -> None:
     """/train ends each validated case as its name says, so the scripts are compared with it on
     early stopping, targets and ties, not only on completed runs."""
@@ -422,7 +498,7 @@ def test_lines_print_null_for_numbers_that_are_not_finite(
     numpy_code = _post(module_client, "/export", body | {"format": "numpy"})["content"]
     torch_code = _post(module_client, "/export", body | {"format": "pytorch"})["content"]
     definition = numpy_code[numpy_code.index("def show(") : numpy_code.index("def main(")]
-    assert definition.replace("(line)", "(line: dict) -> None") in torch_code
+    assert definition.replace("(line)", "(line: dict[str, Any]) -> None") in torch_code
 
 
 def test_data_file_named_on_the_command_line(module_client: TestClient, tmp_path: Path) -> None:

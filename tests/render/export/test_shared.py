@@ -16,14 +16,25 @@ from app.render.export.shared import MAIN_LOOP, PRINT_NETWORK, SHOW, main_loop, 
 LOOPS = [main_loop(validated, noun) for validated in (False, True) for noun in ("network", "model")]
 
 
+class Unannotate(ast.NodeTransformer):
+    """Takes out the annotations of functions and of variables (an annotated assignment becomes
+    a plain one)."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        node.returns = None
+        for argument in node.args.args:
+            argument.annotation = None
+        self.generic_visit(node)
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.Assign:
+        assert node.value is not None
+        return ast.Assign(targets=[node.target], value=node.value)
+
+
 def without_annotations(tree: ast.Module) -> str:
-    """The tree's dump with every function's annotations taken out."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef):
-            node.returns = None
-            for argument in node.args.args:
-                argument.annotation = None
-    return ast.dump(tree)
+    """The tree's dump with every function's and variable's annotations taken out."""
+    return ast.dump(Unannotate().visit(tree))
 
 
 def test_markers_name_a_loop() -> None:
@@ -40,6 +51,7 @@ def test_untyped_takes_out_the_annotations_only(source: str) -> None:
         for node in ast.walk(bare)
         if isinstance(node, ast.FunctionDef)
     )
+    assert not any(isinstance(node, ast.AnnAssign) for node in ast.walk(bare))
     assert untyped(source).count("\n") == source.count("\n")
 
 
@@ -57,6 +69,7 @@ def loop(validated: bool, names: dict[str, Any]) -> list[Any]:
     """The lines that ``main`` of a variant prints, with ``names`` for the script's others."""
     namespace: dict[str, Any] = {
         "json": json,
+        "Any": Any,  # an annotation of improves names it, as the PyTorch script imports it
         "show": lambda line: print(json.dumps(line)),
         "network": lambda: {"layers": []},
         **names,
