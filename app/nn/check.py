@@ -1,23 +1,45 @@
-"""Check a hand derivation: each claimed value against the correct one, in the order of backprop.
+"""Check a hand derivation as a teacher marks one: each claimed value against the correct one and
+against the value the student's own earlier claims give, in the order of backprop.
 
 A claim is keyed by its JSON path in the request's ``claimed``: ``("layers", i, "z" | "a")``,
 ``("outputs",)``, ``("loss",)``, ``("gradients", i, "weights" | "bias")`` and
 ``("network", "layers", i, "weights" | "bias")``, the parameters after one SGD step
 ``w − η·∂L/∂w``. Per-sample values (z, a, outputs) are ``(samples, units)`` arrays, the loss a
-0-d array. A claim is right when every entry has ``|claimed − correct| ≤ tol · max(1, |correct|)``.
-A matrix claim may come transposed (the caller lets no other wrong shape through): it is wrong.
+0-d array. A matrix claim may come transposed: it is wrong. A claim of any other wrong shape is
+given as ``malformed``: it is wrong, and the values after it are computed as if it were not there.
+
+Precision (:class:`Precision`): by default a claimed number ``c`` is right when
+``|c − v| ≤ max(min(unit, sig), 1e-6·max(1, |v|))``, where ``unit`` is one unit of the last
+decimal place ``c`` is written with (so the correct value rounded or truncated is right), ``sig``
+one unit in the ``min_significant``-th significant figure of ``v`` (a bare ``0`` or ``1`` is no
+free pass) and the last term today's default tolerance (a full-precision value summed in another
+order is right). With a ``tolerance`` it is ``|c − v| ≤ tolerance·max(1, |v|)``.
+
+Verdicts: ``correct`` when every number is within precision of the correct value, or of the value
+recomputed from the student's own claimed inputs to that step when those are all correct (a z
+computed from a rounded a); ``carried_forward`` when it is within precision of that recomputed
+value only and some input follows from a wrong claim (it points to the earliest such claim);
+``wrong`` otherwise. The recomputation (:class:`_Student`) is the engine's arithmetic fed with
+claims: z from the claimed a of the layer before, a from the claimed z, the loss and the output δ
+from the claimed outputs (the last z for a loss from logits), a weight gradient from the δ and
+the a of the layer before, δ of a layer from the δ of the next (and its z and a), updated
+parameters from the claimed gradients; a value not claimed is recomputed in turn. A layer's δ is
+its claimed bias gradient for one sample; for a batch (the bias gradient sums δ over samples)
+it is recomputed.
 
 Checks follow the computation: ``forward`` (each layer's z, then its a, then the outputs),
 ``loss``, ``output_delta`` (the last layer's bias gradient, which is ``δ = ∂L/∂z`` summed over
 samples), ``backward`` from the last layer to the first (each layer's weights gradient, then the
 bias gradient of the layer before, its δ), ``update`` from the first layer to the last. A wrong
-claim gets a hint: the usual mistake whose value it matches (the correct computation with that one
-mistake made; all of them when several give that value), else the formula of its step.
+claim gets a hint: the usual mistake whose value it matches at the claim's precision (the correct
+computation with that one mistake made; all of them when several give that value), else the
+formula of its step.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Final, Literal
 
 import numpy as np
 
@@ -38,10 +60,75 @@ from app.nn.optimizers import SGD
 from app.nn.types import Array
 
 Key = tuple[str | int, ...]
+Verdict = Literal["correct", "carried_forward", "wrong"]
 PER_SAMPLE = frozenset({"layers", "outputs"})
+
+DEFAULT_TOLERANCE: Final = 1e-6
+"""The floor of the default precision, and once the only rule: a value printed with 8 decimals,
+as NumPy prints, or summed in another order, is right."""
+MIN_SIGNIFICANT: Final = 3
+"""The significant figures of the correct value a claim must get right by default."""
+SLACK: Final = 1e-9
+"""The relative room on an allowance: a claim exactly one unit off is right though the
+difference of two decimals comes out a hair over the unit in binary."""
 
 MISSING_HALF = "the ½ is missing: ∂/∂y ½·(y − t)² = y − t (the square's 2 cancels the ½)"
 UPDATE_SIGN = "sign error in the update: w ← w − η·∂L/∂w, a step against the gradient"
+
+
+def decimals(text: str) -> int:
+    """The decimal places of a number as written: ``"0.470"`` 3, ``"12"`` 0, ``"1.5e-3"`` 4.
+
+    An integer's trailing zeros are not taken as written digits (``"1200"`` is -2, a unit of
+    100, as ``"1.2e3"``), except a lone ``"0"``.
+    """
+    mantissa, _, exponent = text.lower().lstrip("+-").partition("e")
+    whole, point, fraction = mantissa.partition(".")
+    if point:
+        places = len(fraction)
+    else:
+        digits = whole.lstrip("0")
+        places = len(digits.rstrip("0")) - len(digits) if digits else 0
+    return places - int(exponent or 0)
+
+
+def written_decimals(value: float) -> int:
+    """The decimal places of ``value``'s shortest repr, the way it would be written: the same as
+    the number's text apart from trailing zeros (``0.470`` reads as ``0.47``)."""
+    text = repr(abs(value))
+    return decimals(text.removesuffix(".0"))
+
+
+def units_of(values: Array) -> Array:
+    """One unit of each number's last decimal place, read from its shortest repr."""
+    places = np.vectorize(written_decimals, otypes=[np.float64])(values)
+    return np.asarray(10.0**-places, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How close a claimed number must be (see the module docstring): a fixed relative
+    ``tolerance``, or (None) the precision the number is written with."""
+
+    tolerance: float | None = None
+    min_significant: int = MIN_SIGNIFICANT
+
+    def allowed(self, value: Array, unit: Array) -> Array:
+        """The largest ``|claimed − value|`` allowed for each number written to ``unit``."""
+        magnitude = np.abs(value)
+        scale = np.maximum(1.0, magnitude)
+        if self.tolerance is not None:
+            return self.tolerance * scale
+        with np.errstate(divide="ignore"):
+            figure = np.floor(np.log10(magnitude)) - (self.min_significant - 1)
+        return np.maximum(np.minimum(unit, 10.0**figure), DEFAULT_TOLERANCE * scale)
+
+    def near(self, claimed: Array, value: Array, unit: Array) -> bool:
+        """Whether every claimed number is within its allowance of ``value``."""
+        if claimed.shape != value.shape:
+            return False
+        allowed = self.allowed(value, unit) * (1 + SLACK)
+        return bool(np.all(np.abs(claimed - value) <= allowed))
 
 
 @dataclass(frozen=True)
@@ -50,18 +137,30 @@ class Check:
 
     stage: Stage
     key: Key
-    claimed: Array
+    claimed: Array | None
+    """None when the claim is malformed (see the module docstring)."""
     correct: Array
+    verdict: Verdict
     error: float | None
+    allowed: Array | None
+    """The largest ``|claimed − correct|`` allowed for each number; None when the claim's shape
+    is not the value's."""
+    carried_from: Key | None
+    """For a carried-forward value: the earliest wrong claim it follows from."""
     hint: str | None
     wrong_entry: tuple[int, ...] | None
-    """The index of the claim's first entry over the tolerance (its first entry when it is
-    transposed); None when the claim is right."""
+    """The index of the claim's first entry over its allowance (its first entry when its shape
+    is not the value's); None when the claim is not wrong."""
 
     @property
     def right(self) -> bool:
-        """Whether the claim is within the tolerance."""
-        return self.hint is None
+        """Whether the verdict is correct."""
+        return self.verdict == "correct"
+
+    @property
+    def malformed(self) -> bool:
+        """Whether the claim's shape is neither the value's nor its transpose."""
+        return self.claimed is None
 
     @property
     def per_sample(self) -> bool:
@@ -98,18 +197,10 @@ def error(claimed: Array, correct: Array) -> float:
     return float(np.max(_scaled_errors(claimed, correct)))
 
 
-def _measured(
-    claimed: Array, correct: Array, tolerance: float
-) -> tuple[float | None, tuple[int, ...] | None]:
-    """The claim's error (None when its shape differs: it is transposed) and its first wrong
-    entry (see :attr:`Check.wrong_entry`)."""
-    if claimed.shape != correct.shape:
-        return None, (0,) * correct.ndim
-    errors = _scaled_errors(claimed, correct)
-    found = float(np.max(errors))
-    if not found > tolerance:
-        return found, None
-    return found, tuple(int(k) for k in np.argwhere(errors > tolerance)[0])
+def _first_over(claimed: Array, correct: Array, allowed: Array) -> tuple[int, ...]:
+    """The index of the first entry over its allowance (row-major)."""
+    over = np.argwhere(~(np.abs(claimed - correct) <= allowed * (1 + SLACK)))
+    return tuple(int(k) for k in over[0]) if len(over) else (0,) * correct.ndim
 
 
 def _pick(tensors: Parameters, index: int, part: str) -> Array:
@@ -325,24 +416,180 @@ def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
     return f"w ← w − η·∂L/∂w with η = {truth.learning_rate} and this step's gradient"
 
 
-def _close(claimed: Array, value: Array, tolerance: float) -> bool:
-    return claimed.shape == value.shape and error(claimed, value) <= tolerance
+Near = Callable[[Array, Array], bool]
+"""Whether a claim is within its precision of a value."""
 
 
-def _hint(
-    truth: _Truth, stage: Stage, key: Key, claimed: Array, correct: Array, tolerance: float
-) -> str:
-    """The usual mistakes the wrong claim matches (two can give one value), else the formula of
-    its step."""
+def _hint(truth: _Truth, stage: Stage, key: Key, claimed: Array, correct: Array, near: Near) -> str:
+    """The usual mistakes the wrong claim matches at its precision (two can give one value), else
+    the formula of its step."""
     if claimed.shape != correct.shape:
         hint = _transposed(key)
-        if _close(claimed.T, correct, tolerance):
+        if near(claimed.T, correct):
             return hint
         return f"{hint}; transposed back it is wrong too: {_formula(truth, stage, key)}"
-    matches = [
-        hint for value, hint in _mistakes(truth, key, correct) if _close(claimed, value, tolerance)
-    ]
+    matches = [hint for value, hint in _mistakes(truth, key, correct) if near(claimed, value)]
     return " — or ".join(dict.fromkeys(matches)) or _formula(truth, stage, key)
+
+
+def _activate(name: ActivationName, z: Array) -> Array:
+    activation = ACTIVATIONS[name]
+    if activation.is_identity:
+        return z
+    a = np.empty_like(z)
+    for op in activation.forward_ops(z, a):
+        op()
+    return a
+
+
+class _Student:
+    """The step's values as the student's claims make them: a value is its claim (when of the
+    value's shape and judged), else the engine's arithmetic on the student's values of its inputs;
+    each with the wrong claims it follows from (its roots)."""
+
+    def __init__(self, truth: _Truth, claims: Mapping[Key, Array]) -> None:
+        self.truth, self.claims = truth, claims
+        self.last = len(truth.params.layers) - 1
+        self.rank = {key: place for place, (_, key) in enumerate(order(self.last + 1))}
+        self.judged: dict[Key, frozenset[Key]] = {}
+        self.values: dict[Key, Array] = {}
+        self.roots: dict[Key, frozenset[Key]] = {}
+
+    def inputs(self, key: Key) -> list[Key]:
+        """The values the step at ``key`` is computed from."""
+        last, from_logits = self.last, self.truth.loss.from_logits
+        match key:
+            case ("layers", int(index), "z"):
+                return [("layers", index - 1, "a")] if index else []
+            case ("layers", int(index), _):
+                return [("layers", index, "z")]
+            case ("outputs",):
+                return [("layers", last, "a")]
+            case ("loss",):
+                return [("layers", last, "z") if from_logits else ("outputs",)]
+            case ("delta", int(index)) if index == last:
+                if from_logits:
+                    return [("layers", last, "z")]
+                return [("outputs",), ("layers", last, "z")]
+            case ("delta", int(index)):
+                return [("delta", index + 1), ("layers", index, "z"), ("layers", index, "a")]
+            case ("gradients", int(index), "bias"):
+                # δ's own inputs: the student's δ of one sample is this very claim.
+                return self.inputs(("delta", index))
+            case ("gradients", int(index), _):
+                return [("delta", index)] + ([("layers", index - 1, "a")] if index else [])
+            case ("network", "layers", int(index), str(part)):
+                return [("gradients", index, part)]
+        raise KeyError(key)
+
+    def _claim_of(self, key: Key) -> Key | None:
+        """The judged claim that stands for ``key``'s value, if any (one sample's δ is its bias
+        gradient)."""
+        if key[0] == "delta":
+            index = int(key[1])
+            bias: Key = ("gradients", index, "bias")
+            return bias if len(self.truth.x) == 1 and bias in self.judged else None
+        return key if key in self.judged else None
+
+    def value(self, key: Key) -> Array:
+        """The student's value at ``key``."""
+        if key not in self.values:
+            claim = self._claim_of(key)
+            if claim is None:
+                self.values[key] = self.recomputed(key)
+                self.roots[key] = self.input_roots(key)
+            else:
+                self.values[key] = np.reshape(self.claims[claim], self.truth_shape(key))
+                self.roots[key] = self.judged[claim]
+        return self.values[key]
+
+    def truth_shape(self, key: Key) -> tuple[int, ...]:
+        if key[0] == "delta":
+            return self.truth.fwd.z[int(key[1])].shape
+        return self.truth.correct(key).shape
+
+    def input_roots(self, key: Key) -> frozenset[Key]:
+        """The wrong claims the inputs of ``key`` follow from."""
+        roots: frozenset[Key] = frozenset()
+        for item in self.inputs(key):
+            self.value(item)
+            roots |= self.roots[item]
+        return roots
+
+    def recomputed(self, key: Key) -> Array:
+        """The value at ``key`` computed from the student's values of its inputs."""
+        truth, params, v = self.truth, self.truth.params, self.value
+        match key:
+            case ("layers", int(index), "z"):
+                W, b = params.layers[index]
+                return (v(("layers", index - 1, "a")) if index else truth.x) @ W.T + b
+            case ("layers", int(index), _):
+                return _activate(params.activations[index], v(("layers", index, "z")))
+            case ("outputs",):
+                return v(("layers", self.last, "a"))
+            case ("loss",):
+                return np.array(truth.loss.value(v(self.inputs(key)[0]), truth.t))
+            case ("delta", int(index)):
+                return self._delta(index)
+            case ("gradients", int(index), "bias"):
+                total: Array = self._delta(index).sum(axis=0)
+                return total
+            case ("gradients", int(index), _):
+                a_prev = v(("layers", index - 1, "a")) if index else truth.x
+                return v(("delta", index)).T @ a_prev
+            case ("network", "layers", int(index), str(part)):
+                w = _pick(params, index, part)
+                return w - truth.learning_rate * v(("gradients", index, part))
+        raise KeyError(key)
+
+    def _delta(self, index: int) -> Array:
+        truth, v = self.truth, self.value
+        name = truth.params.activations[index]
+        z = v(("layers", index, "z"))
+        if index == self.last:
+            if truth.loss.from_logits:
+                return truth.loss.gradient(z, truth.t)
+            outputs = v(("outputs",))
+            return ACTIVATIONS[name].backward(z, outputs, truth.loss.gradient(outputs, truth.t))
+        W_next = truth.params.layers[index + 1][0]
+        da = v(("delta", index + 1)) @ W_next
+        return ACTIVATIONS[name].backward(z, v(("layers", index, "a")), da)
+
+
+def _judge(
+    student: _Student, stage: Stage, key: Key, claimed: Array, unit: Array, precision: Precision
+) -> Check:
+    """The verdict on one claim (of any shape) and what goes with it."""
+    truth, correct = student.truth, student.truth.correct(key)
+
+    def near(c: Array, value: Array) -> bool:
+        # A transposed claim is compared transposed back, its units with it.
+        return precision.near(c, value, unit if unit.shape == c.shape else unit.T)
+
+    if claimed.shape != correct.shape:
+        hint = _hint(truth, stage, key, claimed, correct, near)
+        return Check(
+            stage, key, claimed, correct, "wrong", None, None, None, hint, (0,) * correct.ndim
+        )
+    roots = student.input_roots(key)
+    verdict: Verdict = "wrong"
+    if near(claimed, correct) or (not roots and near(claimed, student.recomputed(key))):
+        verdict = "correct"
+    elif roots and near(claimed, student.recomputed(key)):
+        verdict = "carried_forward"
+    student.judged[key] = {
+        "correct": frozenset(),
+        "carried_forward": roots,
+        "wrong": frozenset({key}),
+    }[verdict]
+    allowed = precision.allowed(correct, unit)
+    found = error(claimed, correct)
+    if verdict == "wrong":
+        hint = _hint(truth, stage, key, claimed, correct, near)
+        wrong_at = _first_over(claimed, correct, allowed)
+        return Check(stage, key, claimed, correct, verdict, found, allowed, None, hint, wrong_at)
+    source = min(roots, key=student.rank.__getitem__) if verdict == "carried_forward" else None
+    return Check(stage, key, claimed, correct, verdict, found, allowed, source, None, None)
 
 
 @quiet_floating
@@ -353,16 +600,32 @@ def check(
     loss: LossName,
     learning_rate: float,
     claims: Mapping[Key, Array],
-    tolerance: float,
+    tolerance: float | None = None,
+    *,
+    min_significant: int = MIN_SIGNIFICANT,
+    units: Mapping[Key, Array] | None = None,
+    malformed: Collection[Key] = (),
 ) -> list[Check]:
-    """Every claim checked in the order of the computation (see the module docstring)."""
+    """Every claim checked in the order of the computation (see the module docstring).
+
+    ``units`` holds one unit of the last decimal place of each claimed number as written (read
+    from its shortest repr where missing); ``malformed`` the claims whose shape is neither the
+    value's nor its transpose.
+    """
     truth = _Truth(params, x, t, loss, learning_rate)
+    precision = Precision(tolerance, min_significant)
+    student = _Student(truth, claims)
+    units = units or {}
     checks = []
     for stage, key in order(len(params.layers)):
-        if key not in claims:
-            continue
-        claimed, correct = claims[key], truth.correct(key)
-        found, entry = _measured(claimed, correct, tolerance)
-        hint = None if entry is None else _hint(truth, stage, key, claimed, correct, tolerance)
-        checks.append(Check(stage, key, claimed, correct, found, hint, entry))
+        if key in malformed:
+            correct = truth.correct(key)
+            wrong_at = (0,) * correct.ndim
+            checks.append(
+                Check(stage, key, None, correct, "wrong", None, None, None, None, wrong_at)
+            )
+        elif key in claims:
+            claimed = claims[key]
+            unit = units[key] if key in units else units_of(claimed)
+            checks.append(_judge(student, stage, key, claimed, unit, precision))
     return checks

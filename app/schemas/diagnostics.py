@@ -9,6 +9,7 @@ from pydantic_core import InitErrorDetails
 
 from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
+from app.nn.check import DEFAULT_TOLERANCE, MIN_SIGNIFICANT
 from app.nn.explain_steps import Stage
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
 from app.nn.optimizers import SGD
@@ -198,17 +199,37 @@ class CheckRequest(LossRequest):
     learning_rate: FiniteFloat = Field(
         SGD.learning_rate, ge=0, description="η of the update w − η·∂L/∂w."
     )
-    tolerance: FiniteFloat = Field(
-        1e-6,
+    tolerance: FiniteFloat | None = Field(
+        None,
         gt=0,
-        description="A claimed number c is right when |c − correct| ≤ tolerance·max(1, "
-        "|correct|). The default accepts values printed with 8 decimals, as NumPy prints.",
+        description="A fixed precision: a claimed number c is right when |c − correct| ≤ "
+        "tolerance·max(1, |correct|). Left out, each number is judged at the precision it is "
+        "written with: within one unit of its last decimal place (so rounded and truncated "
+        "values are right), never looser than one unit in the min_significant-th significant "
+        f"figure of the correct value, never tighter than {DEFAULT_TOLERANCE:g}·max(1, "
+        "|correct|).",
+    )
+    min_significant: int = Field(
+        MIN_SIGNIFICANT,
+        ge=1,
+        le=15,
+        description="The significant figures of the correct value a claimed number must get "
+        "right when no tolerance is given (a bare 0 or 1 is no free pass), in [1, 15].",
     )
     claimed: Claimed = Field(description="The values computed by hand; any subset.")
 
     def response_values(self) -> int:
-        """Each claimed number twice (claimed and correct) and an error per check."""
-        return sum(2 * _size(value) + 1 for _, value in self.claimed.claims())
+        """Each claimed number three times (claimed, correct, its tolerance) and an error per
+        check."""
+        return sum(3 * _size(value) + 1 for _, value in self.claimed.claims())
+
+    def shape_problem(self, loc: Loc, value: Any) -> str | None:
+        """What is wrong with the shape of the claimed value at ``loc``, naming the shape
+        expected; None when it has that shape or its transpose (the check calls a transposed
+        value wrong and says so)."""
+        if loc == ("loss",):
+            return None
+        return _shape_problem(value, *self.expected_shape(loc))
 
     def expected_shape(self, loc: Loc) -> tuple[tuple[int, ...], str, str]:
         """The shape of the claimed value at ``loc``, why, and the form it takes, in words."""
@@ -249,12 +270,13 @@ class CheckRequest(LossRequest):
         if issues:
             return super()._issues() + issues
         issues += self._activation_issues()
-        found = False
-        for loc, value in claimed.claims():
-            found = True
-            if loc != ("loss",):
-                issues += _shape_issues(("claimed", *loc), value, *self.expected_shape(loc))
-        if not found:
+        if "tolerance" in self.model_fields_set and "min_significant" in self.model_fields_set:
+            message = (
+                "give tolerance or min_significant, not both: min_significant applies to the "
+                "precision as written, which a tolerance replaces"
+            )
+            issues.append(issue("invalid_combination", ("min_significant",), message))
+        if next(claimed.claims(), None) is None:
             message = "claimed holds nothing to check: give any of layers, outputs, loss, gradients"
             issues.append(issue("missing", ("claimed",), message + " or network"))
         return super()._issues() + issues
@@ -281,38 +303,32 @@ def _size(value: Any) -> int:
     return 1
 
 
-def _shape_issues(
-    loc: Loc, value: list[float] | list[list[float]], expected: tuple[int, ...], why: str, form: str
-) -> list[InitErrorDetails]:
-    """Shape problems of one claimed array; a matrix's transposed shape is let through (the check
-    calls it wrong and says so)."""
+def _shape_problem(
+    value: list[float] | list[list[float]], expected: tuple[int, ...], why: str, form: str
+) -> str | None:
+    """What is wrong with the shape of one claimed array, or None when it is ``expected`` or,
+    for a matrix, its transpose."""
     if is_batch(value):
         rows = as_rows(value)
         width = len(rows[0])
-        ragged = [
-            issue(
-                "shape_mismatch",
-                (*loc, index),
-                f"row {index} has {plural(len(row), 'number')} but row 0 has {width}",
-                len(row),
-            )
-            for index, row in enumerate(rows)
-            if len(row) != width
-        ]
-        if ragged:
-            return ragged
+        for index, row in enumerate(rows):
+            if len(row) != width:
+                return (
+                    f"expected shape {expected} ({why}): row {index} has "
+                    f"{plural(len(row), 'number')} but row 0 has {width}"
+                )
         actual: tuple[int, ...] = (len(rows), width)
     else:
         actual = (len(value),)
     if actual == expected or (len(expected) == 2 and actual == expected[::-1]):
-        return []
+        return None
     message = f"expected shape {expected} ({why}), got {actual}"
     if len(actual) != len(expected):
         message += f": {form}"
-    return [issue("shape_mismatch", loc, message, list(actual))]
+    return message
 
 
-Verdict = Literal["correct", "wrong"]
+Verdict = Literal["correct", "carried_forward", "wrong"]
 STEP = Field(
     description="forward (z, a, outputs), loss, output_delta (the last layer's bias gradient, "
     "δ = ∂L/∂z summed over samples), backward (the other gradients, from the last layer to the "
@@ -335,20 +351,50 @@ EXPLAIN = Field(
 )
 
 
+class Mistake(ResponseModel):
+    """A mistake a wrong value is marked with."""
+
+    id: str = Field(
+        description="shape: the value's shape is neither the expected one nor its transpose."
+    )
+    text: str = Field(description="What was done and what was expected.")
+
+
 class CheckedValue(ResponseModel):
     """One claimed value next to the correct one."""
 
     step: Stage = STEP
     path: str = PATH
-    verdict: Verdict = Field(description="correct when every number is within the tolerance.")
-    claimed: Values
+    verdict: Verdict = Field(
+        description="correct: every number is within its tolerance of the correct value, or of "
+        "the value recomputed from the claimed inputs of its step when those are correct (a z "
+        "computed from a rounded a). carried_forward: it is right only when recomputed from "
+        "claimed inputs that follow from a wrong claim (see carried_from). wrong: neither."
+    )
+    claimed: Values = Field(description="The value as claimed (as given, when of the wrong shape).")
     correct: Values = Field(description="The value as the service computes it (float64).")
+    tolerance: Values | None = Field(
+        description="For each claimed number, the largest |claimed − correct| taken as right, "
+        "in the form of claimed: one unit of its last written decimal place, at most one unit "
+        "in the min_significant-th significant figure of the correct value, at least "
+        f"{DEFAULT_TOLERANCE:g}·max(1, |correct|) (or the request's tolerance·max(1, "
+        "|correct|)); null when the shape is not the value's."
+    )
     error: float | None = Field(
         description="The largest |claimed − correct| / max(1, |correct|) over its numbers; null "
-        "when the claim is transposed."
+        "when the claim's shape is not the value's (transposed or wrong)."
+    )
+    carried_from: str | None = Field(
+        description="For a carried_forward value: the path of the earliest wrong claim it "
+        "follows from (in this list)."
     )
     hint: str | None = Field(
-        description="For a wrong value: the usual mistake it matches, else the step's formula."
+        description="For a wrong value: the usual mistake it matches, else the step's formula "
+        "(for a wrong shape, the mistake's text)."
+    )
+    mistake: Mistake | None = Field(
+        description="For a wrong value: the mistake it is marked with (shape: its shape is "
+        "neither the expected one nor its transpose); null otherwise."
     )
     explain: ExplainPointer | None = EXPLAIN
 
@@ -365,10 +411,13 @@ class FirstWrong(ResponseModel):
 class CheckResponse(ResponseModel):
     """Every claimed value checked, in the order of the computation."""
 
-    all_correct: bool = Field(description="Every claimed value is within the tolerance.")
+    all_correct: bool = Field(description="Every verdict is correct.")
+    score: float = Field(
+        description="The share of claimed values that are correct or carried_forward, in [0, 1]."
+    )
     first_wrong: FirstWrong | None = Field(
-        description="The first wrong value in the order forward → loss → output delta → "
-        "backward (last layer to first) → update; null when all are right."
+        description="The first wrong value (never a carried_forward one) in the order forward → "
+        "loss → output delta → backward (last layer to first) → update; null when none is wrong."
     )
     checks: list[CheckedValue] = Field(
         description="Every claimed value, in the order of the computation."

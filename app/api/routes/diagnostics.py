@@ -1,17 +1,18 @@
 """Diagnostics: a gradient check by finite differences, and a hand derivation checked."""
 
+import json
 from time import monotonic
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends, Request
 
 from app import examples
 from app.api.convert import rows, to_batch, to_parameters
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn import gradcheck
-from app.nn.check import Check, check
+from app.nn.check import Check, Key, check, decimals
 from app.nn.explain import step_of
 from app.nn.losses import LOSSES
 from app.nn.types import Array
@@ -26,6 +27,7 @@ from app.schemas.diagnostics import (
     GradcheckResponse,
     KinkWarning,
     LayerErrors,
+    Mistake,
     TensorErrors,
     Tolerance,
 )
@@ -92,35 +94,75 @@ def _claim(loc: Loc, value: Any) -> Array:
     return to_batch(value) if loc[0] in ("layers", "outputs") else np.asarray(value, np.float64)
 
 
+async def _body(request: Request) -> bytes:
+    """The request's body as sent (already read, so this waits for nothing)."""
+    return await request.body()
+
+
+def _written(body: bytes) -> Any:
+    """The body's ``claimed`` with each number replaced by its decimal places as written, or
+    None when the body cannot be read again (then the engine reads each float's shortest repr).
+
+    orjson gives floats only; the standard library's parser hands over each number's text.
+    """
+    try:
+        return json.loads(body, parse_float=decimals, parse_int=decimals)["claimed"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
+def _units(written: Any, loc: Loc, claimed: Array) -> Array | None:
+    """One unit of each claimed number's last written decimal place at ``loc``, or None."""
+    try:
+        for part in loc:
+            written = written[part]
+        places = _claim(loc, written)
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    return 10.0**-places if places.shape == claimed.shape else None
+
+
 def _pointer(item: Check, layers: int) -> ExplainPointer | None:
-    """The /explain step of the claim's first wrong number (its first number if transposed)."""
+    """The /explain step of the claim's first wrong number (its first number if its shape is
+    not the value's)."""
     if item.wrong_entry is None:
         return None
     step, sample = step_of(item.key, item.wrong_entry, layers)
     return ExplainPointer.model_construct(step=step, sample=sample)
 
 
-def _checked(item: Check, batch: bool, pointer: ExplainPointer | None) -> CheckedValue:
+def _checked(
+    item: Check, batch: bool, pointer: ExplainPointer | None, malformed: dict[Key, tuple[Any, str]]
+) -> CheckedValue:
     def form(values: Array) -> Any:
         return rows(values, batch) if item.per_sample else values.tolist()
 
+    mistake, hint = None, item.hint
+    if item.claimed is None:
+        claimed, text = malformed[item.key]
+        mistake, hint = Mistake.model_construct(id="shape", text=text), text
+    else:
+        claimed = form(item.claimed)
     return CheckedValue.model_construct(
         step=item.stage,
         path=_path(item.key),
-        verdict="correct" if item.right else "wrong",
-        claimed=form(item.claimed),
+        verdict=item.verdict,
+        claimed=claimed,
         correct=form(item.correct),
+        tolerance=None if item.allowed is None else form(item.allowed),
         error=item.error,
-        hint=item.hint,
+        carried_from=None if item.carried_from is None else _path(item.carried_from),
+        hint=hint,
+        mistake=mistake,
         explain=pointer,
     )
 
 
-def _first_wrong(checks: list[Check], pointers: list[ExplainPointer | None]) -> FirstWrong | None:
-    for item, pointer in zip(checks, pointers, strict=True):
-        if item.hint is not None:
+def _first_wrong(checks: list[CheckedValue]) -> FirstWrong | None:
+    for item in checks:
+        if item.verdict == "wrong" and item.hint is not None:
             return FirstWrong.model_construct(
-                step=item.stage, path=_path(item.key), hint=item.hint, explain=pointer
+                step=item.step, path=item.path, hint=item.hint, explain=item.explain
             )
     return None
 
@@ -142,25 +184,46 @@ def check_derivation(
             }
         ),
     ],
+    body: Annotated[bytes, Depends(_body)],
 ) -> CheckResponse:
-    """Check values computed by hand for one SGD step; name the first wrong step with a hint."""
+    """Check values computed by hand for one SGD step as a teacher marks them: at the precision
+    they are written with, errors carried forward, a wrong shape marked; name the first wrong
+    step with a hint."""
+    claims: dict[Key, Array] = {}
+    malformed: dict[Key, tuple[Any, str]] = {}
+    for loc, value in request.claimed.claims():
+        problem = request.shape_problem(loc, value)
+        if problem is None:
+            claims[loc] = _claim(loc, value)
+        else:
+            malformed[loc] = (value, problem)
+    written = _written(body)
+    units = {}
+    if written is not None:
+        for loc, claimed in claims.items():
+            unit = _units(written, loc, claimed)
+            if unit is not None:
+                units[loc] = unit
     checks = check(
         to_parameters(request.network),
         to_batch(request.inputs),
         to_batch(request.targets),
         request.loss,
         request.learning_rate,
-        {loc: _claim(loc, value) for loc, value in request.claimed.claims()},
+        claims,
         request.tolerance,
+        min_significant=request.min_significant,
+        units=units,
+        malformed=malformed.keys(),
     )
     layers = len(request.network.layers)
-    pointers = [_pointer(item, layers) for item in checks]
-    first = _first_wrong(checks, pointers)
+    answers = [
+        _checked(item, request.is_batch, _pointer(item, layers), malformed) for item in checks
+    ]
+    passed = sum(item.verdict != "wrong" for item in answers)
     return CheckResponse.model_construct(
-        all_correct=first is None,
-        first_wrong=first,
-        checks=[
-            _checked(item, request.is_batch, pointer)
-            for item, pointer in zip(checks, pointers, strict=True)
-        ],
+        all_correct=all(item.verdict == "correct" for item in answers),
+        score=passed / len(answers),
+        first_wrong=_first_wrong(answers),
+        checks=answers,
     )

@@ -80,7 +80,7 @@ export function claimedOf(inputs) {
   const claimed = {};
   let bad = 0;
   for (const [path, { input, verdict, row }] of inputs) {
-    row.classList.remove("right", "wrong");
+    row.classList.remove("right", "carried", "wrong");
     verdict.replaceChildren();
     try {
       const value = parseField(input.value, input.dataset.shape);
@@ -95,15 +95,26 @@ export function claimedOf(inputs) {
   return claimed;
 }
 
+/** How each of /check's verdicts is shown: the field's class and the mark beside it. */
+const MARKS = {
+  correct: ["right", "✓ right"],
+  carried_forward: ["carried", "↪ carried forward"],
+  wrong: ["wrong", "✗ wrong"],
+};
+
 /** Mark each field from /check's answer; `link(step)` makes the link to a worked-solution step. */
 export function markExercise(inputs, answer, link) {
   for (const check of answer.checks) {
     const field = inputs.get(check.path);
     if (!field) continue;
     const { verdict, row } = field;
-    row.classList.add(check.verdict === "correct" ? "right" : "wrong");
-    verdict.replaceChildren(element("strong", "", check.verdict === "correct" ? "✓ right" : "✗ wrong"));
-    if (check.verdict !== "correct") {
+    const [className, mark] = MARKS[check.verdict];
+    row.classList.add(className);
+    verdict.replaceChildren(element("strong", "", mark));
+    if (check.carried_from) {
+      verdict.append(document.createTextNode(` from your ${check.carried_from}: right from there`));
+    }
+    if (check.verdict === "wrong") {
       if (check.hint) verdict.append(document.createTextNode(` — ${check.hint} `));
       if (check.explain) verdict.append(link(check.explain.step));
     }

@@ -496,50 +496,79 @@ def test_transposed_claim_reports_no_error_value(client: TestClient) -> None:
 
 # -- /check: invalid bodies ----------------------------------------------------------------------
 
-INVALID: list[tuple[str, Body, str, list[Any], str]] = [
+MALFORMED: list[tuple[str, Body, str, str]] = [
     (
         "wrong shape",
         _request({"gradients": [{}, {"weights": [[1.0, 2.0, 3.0]]}]}),
-        "shape_mismatch",
-        ["claimed", "gradients", 1, "weights"],
+        "gradients[1].weights",
         "expected shape (1, 2) (layer 1's weights: 1 unit × 2 inputs), got (1, 3)",
     ),
     (
         "flattened weights as the notebook prints them",
         _request({"gradients": [{"weights": PRINTED[0]["W1_grad"]}]}),
-        "shape_mismatch",
-        ["claimed", "gradients", 0, "weights"],
+        "gradients[0].weights",
         "expected shape (2, 3) (layer 0's weights: 2 units × 3 inputs), got (6,): one row per "
         "unit, 2 rows of 3 numbers",
     ),
     (
         "rows for one sample",
         _request({"layers": [{"a": [[0.1, 1.45]]}]}),
-        "shape_mismatch",
-        ["claimed", "layers", 0, "a"],
+        "layers[0].a",
         "expected shape (2,) (one sample: layer 0's 2 units), got (1, 2): inputs is one sample",
     ),
     (
         "one row for a batch",
         _request({"outputs": [-0.885, 0.13]}, inputs=[[-1.0, 2.0, 1.5], OFF], targets=[[1], [1]]),
-        "shape_mismatch",
-        ["claimed", "outputs"],
+        "outputs",
         "expected shape (2, 1) (2 samples × layer 1's 1 unit), got (2,): inputs is a batch",
     ),
     (
         "ragged rows",
         _request({"network": {"layers": [{"weights": [[0.1, 0.2, 0.3], [0.1]]}]}}),
-        "shape_mismatch",
-        ["claimed", "network", "layers", 0, "weights", 1],
-        "row 1 has 1 number but row 0 has 3",
+        "network.layers[0].weights",
+        "expected shape (2, 3) (layer 0's weights: 2 units × 3 inputs): row 1 has 1 number but "
+        "row 0 has 3",
     ),
     (
         "bias as rows",
         _request({"gradients": [{"bias": [[-0.5655], [1.3195]]}]}),
-        "shape_mismatch",
-        ["claimed", "gradients", 0, "bias"],
+        "gradients[0].bias",
         "expected shape (2,) (layer 0's bias: 2 units), got (2, 1): one list of numbers",
     ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "message"), [case[1:] for case in MALFORMED], ids=[c[0] for c in MALFORMED]
+)
+def test_wrong_shape_is_a_mark_and_the_rest_is_graded(
+    client: TestClient, body: Body, path: str, message: str
+) -> None:
+    """A claim of the wrong shape is one wrong check marked shape, echoed as given, beside the
+    other claims graded as usual (here the loss, right for one sample, wrong for a batch)."""
+    body["claimed"]["loss"] = NB["loss"]
+    given = copy.deepcopy(body["claimed"])
+    result = _ok(client, "/check", body)
+    (marked,) = [c for c in result["checks"] if c["path"] == path]
+    assert marked["verdict"] == "wrong"
+    assert marked["mistake"]["id"] == "shape"
+    assert message in marked["mistake"]["text"]
+    assert marked["hint"] == marked["mistake"]["text"]
+    assert (marked["error"], marked["tolerance"], marked["carried_from"]) == (None, None, None)
+    claimed: Any = given
+    for part in path.replace("[", ".").replace("]", "").split("."):
+        claimed = claimed[int(part) if part.isdigit() else part]
+    assert marked["claimed"] == claimed
+    (loss,) = [c for c in result["checks"] if c["path"] == "loss"]
+    assert loss["verdict"] == ("wrong" if len(body["inputs"]) == 2 else "correct")
+    assert loss["mistake"] is None
+    assert result["first_wrong"]["path"] == min(
+        (c["path"] for c in result["checks"] if c["verdict"] == "wrong"),
+        key=[c["path"] for c in result["checks"]].index,
+    )
+
+
+INVALID: list[tuple[str, Body, str, list[Any], str]] = [
     (
         "more layers than the network",
         _request({"gradients": [{}, {}, {"bias": [1.0]}]}),
@@ -602,13 +631,13 @@ def test_check_overflowing_update_is_a_422(client: TestClient) -> None:
 
 
 def test_check_response_size_limit(limited_client: Callable[..., TestClient]) -> None:
-    """Each claimed number is echoed with its correct value: 2 × 6 + 1 = 13 values."""
+    """Each claimed number is echoed with its correct value and tolerance: 3 × 6 + 1 = 19."""
     client = limited_client(BACKPROP_MAX_TRACE_VALUES=12)
     error = _only_error(
         client, "/check", _request({"gradients": [{"weights": NB["gW1"].tolist()}]})
     )
     assert error["type"] == "limit_exceeded"
-    assert "the number of values in the response is 13" in error["msg"]
+    assert "the number of values in the response is 19" in error["msg"]
 
 
 # -- OpenAPI -------------------------------------------------------------------------------------
