@@ -5,6 +5,8 @@ sample (every hidden z > 0) or on x = [1, 0, 0], where hidden unit 1 is off (z =
 """
 
 import copy
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -659,3 +661,184 @@ def test_swagger_check_examples_show_a_pass_and_mistakes(client: TestClient) -> 
     assert result["first_wrong"]["hint"].startswith("the ½ is missing")
     hints = [c["hint"] for c in result["checks"] if c["verdict"] == "wrong"]
     assert hints[-1].startswith("sign error in the update")
+
+
+# -- /check: precision as written, errors carried forward ----------------------------------------
+
+
+def _raw(client: TestClient, body: Body, claimed_json: str) -> Any:
+    """``body`` with ``claimed`` spliced in as JSON text, numbers exactly as written there."""
+    text = json.dumps({**body, "claimed": "@"}).replace('"@"', claimed_json)
+    response = client.post("/check", content=text, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    return strict_json(response.text)
+
+
+@pytest.mark.parametrize(
+    ("written", "verdict", "tolerance"),
+    [
+        ("1.7766", "correct", 1e-4),
+        ("1.77661", "correct", 1e-5),  # what the worked solution shows
+        ("1.7767", "correct", 1e-4),
+        ("1.776", "correct", 1e-3),  # truncated
+        ("1.77660", "wrong", 1e-5),  # its written trailing zero claims a fifth decimal
+        ("1.7765", "wrong", 1e-4),
+        ("1.8", "wrong", 1e-2),  # two significant figures
+        ("2", "wrong", 1e-2),
+        ("17766125e-7", "correct", 1.7766125e-6),  # full precision: never tighter than 1e-6
+    ],
+)
+def test_a_number_is_judged_at_the_decimals_written_in_the_json(
+    client: TestClient, written: str, verdict: str, tolerance: float
+) -> None:
+    """The notebook's loss 1.7766125: the decimals come from the body's text, and each check
+    says the tolerance it applied."""
+    result = _raw(client, _request({}), f'{{"loss": {written}}}')
+    (item,) = result["checks"]
+    assert item["verdict"] == verdict
+    assert item["tolerance"] == pytest.approx(tolerance)
+    assert result["all_correct"] is (verdict == "correct")
+    assert result["score"] == (1.0 if verdict == "correct" else 0.0)
+
+
+def test_min_significant_and_tolerance(client: TestClient) -> None:
+    """min_significant 2 accepts 1.8 for 1.7766; a tolerance keeps its meaning; not both."""
+    assert _ok(client, "/check", _request({"loss": 1.8}, min_significant=2))["all_correct"]
+    assert not _ok(client, "/check", _request({"loss": 1.8}))["all_correct"]
+    result = _ok(client, "/check", _request({"loss": 1.8}, tolerance=0.02))
+    assert result["checks"][0]["tolerance"] == pytest.approx(0.02 * 1.7766125)
+    assert result["all_correct"]
+    error = _only_error(client, "/check", _request({"loss": 1.8}, tolerance=0.1, min_significant=2))
+    assert (error["type"], error["loc"]) == ("invalid_combination", ["body", "min_significant"])
+
+
+@pytest.mark.parametrize("value", [0, 16, 2.5, "3"])
+def test_min_significant_is_validated(client: TestClient, value: Any) -> None:
+    error = _only_error(client, "/check", _request({"loss": 1.8}, min_significant=value))
+    assert error["loc"] == ["body", "min_significant"]
+
+
+def test_tolerance_per_number_in_the_claimed_form(client: TestClient) -> None:
+    """One tolerance per number, each from its own decimals, capped by its correct value's
+    third significant figure: a = [0.1, 1.45] written as [0.10, 1.4500]."""
+    result = _raw(client, _request({}), '{"layers": [{"a": [0.10, 1.4500]}]}')
+    (item,) = result["checks"]
+    assert item["verdict"] == "correct"
+    assert item["tolerance"] == pytest.approx([1e-3, 1e-4])
+
+
+def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestClient) -> None:
+    """a⁽⁰⁾ = [0.2, 1.45] (wrong), then every later value computed from it: carried forward,
+    pointing to layers[0].a; score 1 − 1/6; first_wrong is the slip."""
+    a0 = np.array([0.2, 1.45])
+    y = float((W2 @ a0 + B2)[0])
+    d2 = y - 1.0
+    claimed = {
+        "layers": [{"a": a0.tolist()}],
+        "outputs": [y],
+        "loss": 0.5 * d2**2,
+        "gradients": [{}, {"weights": [(d2 * a0).tolist()], "bias": [d2]}],
+        "network": {"layers": [{}, {"bias": (B2 - 0.01 * d2).tolist()}]},
+    }
+    result = _ok(client, "/check", _request(claimed))
+    assert [(c["path"], c["verdict"], c["carried_from"]) for c in result["checks"]] == [
+        ("layers[0].a", "wrong", None),
+        ("outputs", "carried_forward", "layers[0].a"),
+        ("loss", "carried_forward", "layers[0].a"),
+        ("gradients[1].bias", "carried_forward", "layers[0].a"),
+        ("gradients[1].weights", "carried_forward", "layers[0].a"),
+        ("network.layers[1].bias", "carried_forward", "layers[0].a"),
+    ]
+    assert all(c["hint"] is None and c["explain"] is None for c in result["checks"][1:])
+    assert result["score"] == pytest.approx(5 / 6)
+    assert result["all_correct"] is False
+    assert result["first_wrong"]["path"] == "layers[0].a"
+
+
+def test_the_notebooks_worked_solution_at_6_digits_is_all_correct(client: TestClient) -> None:
+    """Every value of the notebook's step as the worked solution shows it (6 significant
+    digits, /explain's default)."""
+    grads = _ok(client, "/backward", copy.deepcopy(examples.LOSS))
+    train = _ok(client, "/train", {**copy.deepcopy(examples.LOSS), "epochs": 1})
+
+    def shown(value: Any) -> str:
+        if isinstance(value, list):
+            return "[" + ", ".join(shown(item) for item in value) + "]"
+        return f"{value:.6g}"
+
+    claimed = {
+        "layers": [{"z": layer["z"], "a": layer["a"]} for layer in grads["layers"]],
+        "outputs": grads["outputs"],
+        "loss": grads["loss"],
+        "gradients": grads["gradients"],
+        "network": {
+            "layers": [
+                {"weights": x["weights"], "bias": x["bias"]} for x in train["network"]["layers"]
+            ]
+        },
+    }
+    text = json.dumps(claimed)
+    for number in sorted(set(re.findall(r"-?[0-9.]+(?:e-?[0-9]+)?", text)), key=len, reverse=True):
+        text = re.sub(rf"(?<![0-9.e-]){re.escape(number)}(?![0-9.e])", shown(float(number)), text)
+    assert '"loss": 1.77661,' in text
+    result = _raw(client, _request({}), text)
+    assert len(result["checks"]) == 14
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+MAZUR = {
+    # Matt Mazur, "A Step by Step Backpropagation Example" (2015),
+    # https://mattmazur.com/2015/03/17/a-step-by-step-backpropagation-example/
+    "network": {
+        "layers": [
+            {
+                "weights": [[0.15, 0.20], [0.25, 0.30]],
+                "bias": [0.35, 0.35],
+                "activation": "sigmoid",
+            },
+            {
+                "weights": [[0.40, 0.45], [0.50, 0.55]],
+                "bias": [0.60, 0.60],
+                "activation": "sigmoid",
+            },
+        ]
+    },
+    "inputs": [0.05, 0.10],
+    "targets": [0.01, 0.99],
+    "learning_rate": 0.5,
+}
+MAZUR_CLAIMED = """{
+  "layers": [{"z": [0.3775, 0.3925], "a": [0.593269992, 0.596884378]}, {}],
+  "outputs": [0.75136507, 0.772928465],
+  "loss": 0.298371109,
+  "network": {"layers": [
+    {"weights": [[0.149780716, 0.19956143], [0.24975114, 0.29950229]]},
+    {"weights": [[0.35891648, 0.408666186], [0.511301270, 0.561370121]]}
+  ]}
+}"""
+
+
+def test_mazurs_published_figures_are_all_correct(client: TestClient) -> None:
+    """His 2-2-2 sigmoid network, typed in with his 9-digit figures (his biases stay fixed, so
+    only the weights' update is claimed)."""
+    result = _raw(client, MAZUR, MAZUR_CLAIMED)
+    assert len(result["checks"]) == 6
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"network": {"layers": [{"weights": [[0.1, 0.2]], "bias": [0.0], "activation": "relu"}]}},
+        {"inputs": [1.0, "x", 2.0]},
+        {"targets": [[1.0], [2.0]]},
+        {"loss": "hinge"},
+    ],
+)
+def test_a_bad_network_or_data_is_the_same_422_as_backwards(
+    client: TestClient, change: Body
+) -> None:
+    backward = client.post("/backward", json={**copy.deepcopy(examples.LOSS), **change})
+    checked = client.post("/check", json=_request({"loss": 1.0}, **change))
+    assert backward.status_code == checked.status_code == 422
+    assert checked.json() == backward.json()
