@@ -218,6 +218,24 @@ def test_the_exercise_marks_a_planted_mistake_wrong_with_its_hint(visit: Visit) 
     _assert_clean(visit)
 
 
+def test_the_exercise_marks_a_value_carried_forward_from_a_slip(visit: Visit) -> None:
+    """a of layer 0 wrong, the loss computed from it (to 5 decimals): the loss is marked as
+    carried forward from layers[0].a, not wrong."""
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    page.fill("#claim-layers-0-a", "0.2, 1.45")
+    page.fill("#claim-loss", "1.72051")
+    page.click("#exercise button[type=submit]")
+    slip = page.locator(".exercise-field:has(#claim-layers-0-a)")
+    carried = page.locator(".exercise-field:has(#claim-loss)")
+    expect(slip).to_have_class(re.compile(r"\bwrong\b"))
+    expect(carried).to_have_class(re.compile(r"\bcarried\b"))
+    expect(carried.locator(".verdict")).to_have_text(
+        "↪ carried forward from your layers[0].a: right from there"
+    )
+    _assert_clean(visit)
+
+
 def test_a_pasted_invalid_request_shows_the_422_message(visit: Visit) -> None:
     body: dict[str, Any] = json.loads(json.dumps(TRAIN))
     body["network"]["layers"][1]["weights"] = [[0.3, -0.7, 0.2]]
