@@ -505,6 +505,7 @@ class _Student:
         return self.values[key]
 
     def truth_shape(self, key: Key) -> tuple[int, ...]:
+        """The shape of the value at ``key``: a δ has one row per sample."""
         if key[0] == "delta":
             return self.truth.fwd.z[int(key[1])].shape
         return self.truth.correct(key).shape

@@ -355,7 +355,8 @@ class Mistake(ResponseModel):
     """A mistake a wrong value is marked with."""
 
     id: str = Field(
-        description="shape: the value's shape is neither the expected one nor its transpose."
+        description="Which mistake; shape: the value's shape is neither the expected one nor "
+        "its transpose."
     )
     text: str = Field(description="What was done and what was expected.")
 
