@@ -28,8 +28,8 @@ from rich.progress import (
 )
 
 from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
-from app.cli.plots import PlotUnavailableError, ensure_matplotlib, plot_curves
-from app.cli.request_files import InputError, csv_fields, load_request
+from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
+from app.cli.request_files import InputError, csv_fields, ensure_directory, load_request
 from app.client import APIError, Client, InvalidRequestError
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
@@ -215,14 +215,24 @@ def export(
             if output is None:
                 raise InputError("--data-file needs --output: the data goes next to the script")
             body["include_data"] = False
+        if output is not None:
+            ensure_directory(output, "--output")
         answer = client_of(ctx).export(body)
         if output is None:
             click.echo(answer.content, nl=False)
             return
-        output.write_text(answer.content)
+        write(output, answer.content.encode())
         if data_file:
             data = {key: body[key] for key in DATA_KEYS if key in body}
-            output.with_name(DATA_FILENAME).write_bytes(orjson.dumps(data))
+            write(output.with_name(DATA_FILENAME), orjson.dumps(data))
+
+
+def write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path``; a failure is an :class:`InputError` naming the file."""
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror})") from None
 
 
 def progress_bar(enabled: bool) -> Progress:
@@ -264,7 +274,7 @@ def train(
     while epochs arrive; piped output gets none."""
     with reported():
         if plot is not None:
-            ensure_matplotlib()
+            check_plot_path(plot)
         body = body_of(request, csv_file, target_columns, input_columns)
         client = client_of(ctx)
         if form == "json":

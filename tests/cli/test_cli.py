@@ -358,3 +358,39 @@ def test_serve_starts_the_server() -> None:
 def test_json_path_reads_like_the_request() -> None:
     assert json_path(("body", "network", "layers", 1, "weights")) == "network.layers[1].weights"
     assert json_path(("body",)) == "body"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"x1,x2,y\n0.3,0.5\n", "data.csv:2: the row has no cell for column 'y'"),
+        ("x1,x2,y\n0.3,0.5,1\n0,1,é\n".encode("latin-1"), "data.csv:3: not UTF-8 text"),
+    ],
+)
+def test_a_bad_csv_is_one_line_naming_file_and_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    table = tmp_path / "data.csv"
+    table.write_bytes(content)
+    args = ["--csv", str(table), "--target-columns", "y", "-"]
+    done = backprop("loss", *args, stdin=json.dumps(examples.LOSS))
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith(f"{tmp_path}/{message}")
+
+
+@pytest.mark.parametrize("name", ["loss.txt", "missing/loss.png"])
+def test_a_bad_plot_path_fails_before_the_run(tmp_path: Path, name: str) -> None:
+    """The long run never starts: the path is refused first."""
+    done = backprop("train", "--plot", str(tmp_path / name), "-", stdin=json.dumps(LONG))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith(f"--plot {tmp_path / name}: ")
+
+
+def test_export_into_a_missing_directory_fails_before_the_request(tmp_path: Path) -> None:
+    output = tmp_path / "missing" / "x.py"
+    done = backprop("export", "-o", str(output), "examples/notebook.json")
+    assert done.returncode == 1
+    assert done.stderr == f"--output {output}: there is no directory {output.parent}\n"
