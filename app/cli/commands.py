@@ -8,7 +8,6 @@ prints its problems as ``path: message`` lines on stderr and exits with status 1
 """
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -235,17 +234,21 @@ def write(path: Path, content: bytes) -> None:
         raise InputError(f"{path}: cannot be written ({exc.strerror})") from None
 
 
-def progress_bar(enabled: bool) -> Progress:
-    """Epochs done, the last loss and the time left, on stderr; ``enabled`` False hides it."""
+def progress_bar(console: Console) -> Progress:
+    """Epochs done, the last loss and the time left on ``console``, shown when stderr is a
+    terminal (even with stdout redirected, as curl and pip do); it vanishes when the run ends.
+    Nothing is redirected: :func:`stream` writes the printout itself."""
     return Progress(
         TextColumn("training"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]}"),
         TimeRemainingColumn(),
-        console=stderr,
+        console=console,
         transient=True,
-        disable=not enabled,
+        disable=not stderr.is_terminal,
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
 
 
@@ -289,12 +292,17 @@ def train(
 
 def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace]:
     """Stream a run, printing each epoch as it arrives (or the table at the end); returns the
-    recorded epochs."""
+    recorded epochs.
+
+    The printout is the notebook's, byte for byte at any terminal width: when stdout is the
+    terminal the bar is drawn on, it goes through the bar's console unwrapped (``Console.out``,
+    no wrapping, markup or highlighting), so that the bar is redrawn below it."""
     entries: list[EpochTrace] = []
     summary: TrainSummary | None = None
-    interactive = stderr.is_terminal and sys.stdout.isatty()
+    out = Console(highlight=False)
+    shared = out.is_terminal and stderr.is_terminal
     epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
-    with progress_bar(interactive) as bar:
+    with progress_bar(out if shared else stderr) as bar:
         total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
         task = bar.add_task("train", total=total, loss="…")
         for item in client.train_stream(body):
@@ -304,10 +312,15 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
             entries.append(item)
             loss = "…" if item.loss is None else f"{item.loss:.6g}"
             bar.update(task, completed=item.epoch, loss=loss)
-            if not table:
-                print("\n".join(notebook_epoch(item)), flush=True)
+            if table:
+                continue
+            text = "\n".join(notebook_epoch(item))
+            if shared:
+                out.out(text)
+            else:
+                print(text, flush=True)
     if table:
-        Console(highlight=False).print(trace_table(entries))
+        out.print(trace_table(entries))
     if summary is not None:
         click.echo(summary_line(summary))
     return entries

@@ -394,3 +394,49 @@ def test_export_into_a_missing_directory_fails_before_the_request(tmp_path: Path
     done = backprop("export", "-o", str(output), "examples/notebook.json")
     assert done.returncode == 1
     assert done.stderr == f"--output {output}: there is no directory {output.parent}\n"
+
+
+def on_terminal(args: list[str], stdout: Any = None, stdin: Any = None) -> tuple[int, bytes]:
+    """``backprop ARGS`` with stderr (and stdout, unless given) on a 40-column pseudo-terminal:
+    its exit status and what the terminal received."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_URL"} | {"COLUMNS": "40"}
+    command = [sys.executable, "-m", "app.cli", *args]
+    out = follower if stdout is None else stdout
+    process = subprocess.Popen(command, stdin=stdin, stdout=out, stderr=follower, cwd=ROOT, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    return process.wait(timeout=60), seen
+
+
+def test_the_printout_is_not_rewrapped_on_a_narrow_terminal() -> None:
+    """Each epoch's five lines reach a 40-column terminal as the notebook printed them (the
+    terminal turns each newline into CR LF), between redraws of the bar."""
+    status, seen = on_terminal(["train", "examples/notebook.json"])
+    assert status == 0
+    text = seen.decode()
+    blocks = [PRINTOUT[i : i + 5] for i in range(0, len(PRINTOUT) - 5, 5)]
+    assert len(blocks) == 2
+    for block in blocks:
+        assert "\r\n".join(block) + "\r\n" in text
+    assert "completed: 10 epochs, final loss 0.49979478\r\n" in text
+
+
+def test_the_bar_shows_on_a_terminal_with_stdout_redirected(tmp_path: Path) -> None:
+    saved = tmp_path / "out.txt"
+    with saved.open("wb") as file:
+        status, seen = on_terminal(["train", "examples/notebook.json"], stdout=file)
+    assert status == 0
+    assert "training" in seen.decode()
+    lines = saved.read_text().splitlines()
+    assert lines[: len(PRINTOUT) - 1] == PRINTOUT[:-1]
+    assert lines[-1] == "completed: 10 epochs, final loss 0.49979478"
