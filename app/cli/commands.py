@@ -30,7 +30,10 @@ from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_t
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, load_request
 from app.client import APIError, Client, InvalidRequestError
-from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat
+from app.schemas.diagnostics import CheckRequest, GradcheckRequest
+from app.schemas.explain import ExplainRequest
+from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
+from app.schemas.passes import BackwardRequest, ForwardRequest, LossRequest
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 
 FAILED: Final = 1
@@ -88,13 +91,28 @@ def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("request", type=click.File("rb"))(command)
 
 
-def body_of(request: IO[bytes], csv_file: Path | None, targets: str, inputs: str) -> dict[str, Any]:
-    """The request file's body, with inputs and targets from the CSV file when one is given."""
+def body_of(
+    request: IO[bytes],
+    csv_file: Path | None,
+    targets: str,
+    inputs: str,
+    model: type[BaseModel],
+) -> dict[str, Any]:
+    """The request file's body, with inputs and targets from the CSV file when one is given,
+    cut to the fields of the endpoint's request ``model``: any example file serves every
+    command, and the fields left out are named on stderr."""
     body = load_request(request, request.name)
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
-    return body
+    ignored = [name for name in body if name not in model.model_fields]
+    if ignored:
+        command = click.get_current_context().info_name
+        names = ", ".join(ignored)
+        click.echo(
+            f"{request.name}: {command} ignores {names} (not its request's fields)", err=True
+        )
+    return {name: value for name, value in body.items() if name not in ignored}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,7 +140,7 @@ def client_of(ctx: click.Context) -> Client:
     return ctx.with_resource(Client(app=in_process_app()))
 
 
-def endpoint(name: str, summary: str) -> None:
+def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
     """Register a command that posts its request to ``/name`` and prints the answer's JSON."""
 
     @cli.command(name, help=f"{summary} (POST /{name}); prints the answer's JSON.")
@@ -136,15 +154,15 @@ def endpoint(name: str, summary: str) -> None:
         input_columns: str,
     ) -> None:
         with reported():
-            body = body_of(request, csv_file, target_columns, input_columns)
+            body = body_of(request, csv_file, target_columns, input_columns, model)
             echo_json(getattr(client_of(ctx), name)(body))
 
 
-endpoint("forward", "Every layer's z and a, and the outputs")
-endpoint("loss", "The loss (and accuracy) and the outputs")
-endpoint("backward", "The forward pass, the loss and every gradient")
-endpoint("gradcheck", "Analytic gradients against central finite differences")
-endpoint("check", "Values computed by hand for one SGD step, checked one by one")
+endpoint("forward", "Every layer's z and a, and the outputs", ForwardRequest)
+endpoint("loss", "The loss (and accuracy) and the outputs", LossRequest)
+endpoint("backward", "The forward pass, the loss and every gradient", BackwardRequest)
+endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckRequest)
+endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckRequest)
 
 
 @cli.command()
@@ -162,7 +180,7 @@ def explain(
 ) -> None:
     """The worked solution of one step (POST /explain), as text by default."""
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns)
+        body = body_of(request, csv_file, target_columns, input_columns, ExplainRequest)
         if form == "json":
             body.pop("format", None)
         else:
@@ -208,7 +226,7 @@ def export(
     """A script that builds the network and trains it as /train does (PyTorch or NumPy), or
     the network as a PyTorch state_dict (POST /export)."""
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns)
+        body = body_of(request, csv_file, target_columns, input_columns, TrainExport)
         body["format"] = form or body.get("format", "pytorch")
         if data_file:
             if output is None:
@@ -278,7 +296,7 @@ def train(
     with reported():
         if plot is not None:
             check_plot_path(plot)
-        body = body_of(request, csv_file, target_columns, input_columns)
+        body = body_of(request, csv_file, target_columns, input_columns, TrainRequest)
         client = client_of(ctx)
         if form == "json":
             answer = client.train(body)

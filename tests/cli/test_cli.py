@@ -440,3 +440,23 @@ def test_the_bar_shows_on_a_terminal_with_stdout_redirected(tmp_path: Path) -> N
     lines = saved.read_text().splitlines()
     assert lines[: len(PRINTOUT) - 1] == PRINTOUT[:-1]
     assert lines[-1] == "completed: 10 epochs, final loss 0.49979478"
+
+
+@pytest.mark.parametrize(
+    ("command", "ignored"),
+    [
+        ("forward", "targets, loss, optimizer, epochs"),
+        ("loss", "optimizer, epochs"),
+        ("backward", "optimizer, epochs"),
+        ("gradcheck", "optimizer, epochs"),
+        ("explain", "epochs"),
+    ],
+)
+def test_every_command_takes_the_notebook_example(command: str, ignored: str) -> None:
+    done = backprop(command, "examples/notebook.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"examples/notebook.json: {command} ignores {ignored} (not its request's fields)\n"
+    )
+    if command != "explain":
+        assert json.loads(done.stdout)
