@@ -20,7 +20,14 @@ imports nothing of the server: it needs httpx and the response models of :mod:`a
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Mapping,
+    MutableMapping,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -272,7 +279,7 @@ class Client:
 
     def train_stream(
         self, body: Body = None, /, **fields: Any
-    ) -> Iterator[EpochTrace | TrainSummary]:
+    ) -> Generator[EpochTrace | TrainSummary, None, None]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
         request is sent when iteration starts; closing the iterator early closes the stream."""
         content = encode(body, fields)

@@ -8,9 +8,12 @@ prints its problems as ``path: message`` lines on stderr and exits with status 1
 """
 
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any, Final, get_args
 
 import click
@@ -36,8 +39,20 @@ from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExpo
 from app.schemas.passes import BackwardRequest, ForwardRequest, LossRequest
 from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
 
+OK: Final = 0
+"""The exit status of a command that did what was asked."""
 FAILED: Final = 1
-"""The exit status of a request the API refused, or that could not be sent."""
+"""The exit status of a request the API refused, or that could not be sent, or a file that could
+not be read or written."""
+USAGE: Final = 2
+"""The exit status of a command line Click refuses (its own convention)."""
+NOT_DONE: Final = 3
+"""The exit status of an answer that says the work did not succeed: a run that diverged or met
+its deadline, a check with a wrong value, a gradient check that failed."""
+INTERRUPTED: Final = 130
+"""The exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
+UNFINISHED_RUNS: Final = frozenset({"diverged", "deadline_exceeded"})
+"""The statuses of a run that stopped short of what it was asked (the others stop as asked)."""
 
 stderr = Console(stderr=True, highlight=False)
 """Where the progress bar goes, so that stdout holds the answer alone."""
@@ -63,6 +78,9 @@ def reported() -> Iterator[None]:
         fail(f"cannot reach the server: {exc}")
     except (InputError, PlotUnavailableError) as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise SystemExit(INTERRUPTED) from None
 
 
 def echo_json(model: BaseModel) -> None:
@@ -137,7 +155,24 @@ def client_of(ctx: click.Context) -> Client:
         return ctx.with_resource(Client(ctx.obj))
     from app.main import in_process_app
 
+    signal.signal(signal.SIGINT, exit_interrupted)
     return ctx.with_resource(Client(app=in_process_app()))
+
+
+def exit_interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C with the app in this process: exit with :data:`INTERRUPTED` at once. A
+    ``KeyboardInterrupt`` would wait for the engine's run in its worker thread to end (up to its
+    deadline); nothing is lost, as the app's answer has not arrived yet, and what was printed is
+    flushed."""
+    sys.stdout.flush()
+    click.echo("interrupted", err=True)
+    os._exit(INTERRUPTED)
+
+
+def succeeded(answer: BaseModel) -> bool:
+    """False for a check with a wrong value (``all_correct``) or a failed gradient check
+    (``passed``); True for any other answer."""
+    return bool(getattr(answer, "all_correct", True)) and bool(getattr(answer, "passed", True))
 
 
 def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
@@ -155,7 +190,10 @@ def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
     ) -> None:
         with reported():
             body = body_of(request, csv_file, target_columns, input_columns, model)
-            echo_json(getattr(client_of(ctx), name)(body))
+            answer = getattr(client_of(ctx), name)(body)
+            echo_json(answer)
+        if not succeeded(answer):
+            raise SystemExit(NOT_DONE)
 
 
 endpoint("forward", "Every layer's z and a, and the outputs", ForwardRequest)
@@ -298,19 +336,26 @@ def train(
             check_plot_path(plot)
         body = body_of(request, csv_file, target_columns, input_columns, TrainRequest)
         client = client_of(ctx)
+        status: str | None
         if form == "json":
             answer = client.train(body)
             echo_json(answer)
-            entries = answer.trace
+            entries, status = answer.trace, answer.status
         else:
-            entries = stream(client, body, form == "table")
+            entries, status = stream(client, body, form == "table")
         if plot is not None:
             plot_curves(entries, plot)
+    if status in UNFINISHED_RUNS:
+        raise SystemExit(NOT_DONE)
 
 
-def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace]:
+def stream(
+    client: Client, body: dict[str, Any], table: bool
+) -> tuple[list[EpochTrace], str | None]:
     """Stream a run, printing each epoch as it arrives (or the table at the end); returns the
-    recorded epochs.
+    recorded epochs and the run's status. Interrupted (Ctrl-C), it closes the stream (a server
+    stops the run), prints the table of the epochs received when one was asked for, and
+    re-raises.
 
     The printout is the notebook's, byte for byte at any terminal width: when stdout is the
     terminal the bar is drawn on, it goes through the bar's console unwrapped (``Console.out``,
@@ -320,28 +365,39 @@ def stream(client: Client, body: dict[str, Any], table: bool) -> list[EpochTrace
     out = Console(highlight=False)
     shared = out.is_terminal and stderr.is_terminal
     epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
-    with progress_bar(out if shared else stderr) as bar:
-        total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
-        task = bar.add_task("train", total=total, loss="…")
-        for item in client.train_stream(body):
-            if isinstance(item, TrainSummary):
-                summary = item
-                continue
-            entries.append(item)
-            loss = "…" if item.loss is None else f"{item.loss:.6g}"
-            bar.update(task, completed=item.epoch, loss=loss)
-            if table:
-                continue
-            text = "\n".join(notebook_epoch(item))
-            if shared:
-                out.out(text)
-            else:
-                print(text, flush=True)
+    try:
+        with (
+            progress_bar(out if shared else stderr) as bar,
+            closing(client.train_stream(body)) as items,
+        ):
+            total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
+            task = bar.add_task("train", total=total, loss="…")
+            for item in items:
+                if isinstance(item, TrainSummary):
+                    summary = item
+                    continue
+                entries.append(item)
+                loss = "…" if item.loss is None else f"{item.loss:.6g}"
+                bar.update(task, completed=item.epoch, loss=loss)
+                if table:
+                    continue
+                text = "\n".join(notebook_epoch(item))
+                if shared:
+                    out.out(text)
+                else:
+                    print(text, flush=True)
+    except KeyboardInterrupt:
+        if table:
+            out.print(trace_table(entries))
+        last = f" after epoch {entries[-1].epoch}" if entries else ""
+        click.echo(f"interrupted{last}: {len(entries)} recorded epochs printed", err=True)
+        raise SystemExit(INTERRUPTED) from None
     if table:
         out.print(trace_table(entries))
-    if summary is not None:
-        click.echo(summary_line(summary))
-    return entries
+    if summary is None:
+        return entries, None
+    click.echo(summary_line(summary))
+    return entries, summary.status
 
 
 @cli.command()

@@ -5,6 +5,7 @@ server started here. The notebook's printout is compared line for line with the 
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import sys
@@ -46,9 +47,12 @@ BAD_LINES = [
 ]
 
 
-def backprop(*args: str, stdin: str | None = None, url: str | None = None) -> Any:
-    """``backprop ARGS`` in a subprocess with piped output (and ``--url`` when given)."""
-    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_URL"}
+def backprop(
+    *args: str, stdin: str | None = None, url: str | None = None, env: dict[str, str] | None = None
+) -> Any:
+    """``backprop ARGS`` in a subprocess with piped output (and ``--url`` when given, and ``env``
+    added to the environment)."""
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_URL"} | (env or {})
     command = [sys.executable, "-m", "app.cli", *(["--url", url] if url else []), *args]
     return subprocess.run(
         command, input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
@@ -460,3 +464,107 @@ def test_every_command_takes_the_notebook_example(command: str, ignored: str) ->
     )
     if command != "explain":
         assert json.loads(done.stdout)
+
+
+ENDLESS_SETTINGS = {
+    "BACKPROP_MAX_EPOCHS": str(10**12),
+    "BACKPROP_MAX_WORK": str(10**18),
+    "BACKPROP_MAX_STREAM_WORK": str(10**18),
+}
+"""Limits that admit a run no machine finishes: 10¹² epochs."""
+ENDLESS = {
+    **json.loads((EXAMPLES / "notebook.json").read_text()),
+    "epochs": 10**12,
+    "trace": {"every": 10**11, "include": ["loss"]},
+}
+
+
+def test_a_run_that_does_not_complete_exits_3() -> None:
+    """A diverged run and a run stopped at its deadline (1 s for 10¹² epochs) exit with 3, after
+    printing what they computed; a completed run exits with 0."""
+    diverging = examples.TRAIN | {"optimizer": {"type": "sgd", "learning_rate": 1e150}}
+    for args in (["train"], ["train", "--table"], ["train", "--json"]):
+        done = backprop(*args, "-", stdin=json.dumps(diverging | {"epochs": 50}))
+        assert done.returncode == 3, done.stderr
+        assert "diverged" in done.stdout
+    env = ENDLESS_SETTINGS | {"BACKPROP_DEADLINE_SECONDS": "1"}
+    done = backprop("train", "--table", "-", stdin=json.dumps(ENDLESS), env=env)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("deadline_exceeded: ")
+    assert backprop("train", "examples/notebook.json").returncode == 0
+
+
+def test_a_failed_check_exits_3() -> None:
+    done = backprop("check", "examples/check_mistakes.json")
+    assert done.returncode == 3, done.stderr
+    assert json.loads(done.stdout)["all_correct"] is False
+    at_a_kink = examples.GRADCHECK | {"inputs": [[0.1, 0.0, 0.0]], "targets": [[1.0]]}
+    done = backprop("gradcheck", "-", stdin=json.dumps(at_a_kink))
+    assert done.returncode == 3, done.stderr
+    assert json.loads(done.stdout)["passed"] is False
+    assert backprop("gradcheck", "-", stdin=json.dumps(examples.GRADCHECK)).returncode == 0
+
+
+def test_usage_errors_exit_2() -> None:
+    done = backprop("train", "--no-such-option", "examples/notebook.json")
+    assert done.returncode == 2
+    assert "No such option" in done.stderr
+
+
+def test_ctrl_c_prints_the_rows_received_and_exits_130(tmp_path: Path) -> None:
+    """A server-side run of 10¹² epochs, interrupted once its first epoch has arrived (the bar,
+    on a terminal, shows its loss): the table holds that epoch, the exit status is 130."""
+    request = tmp_path / "endless.json"
+    request.write_text(json.dumps(ENDLESS))
+    with running_server(**ENDLESS_SETTINGS, BACKPROP_DEADLINE_SECONDS="3600") as (_, address):
+        leader, follower = pty.openpty()
+        command = [
+            sys.executable, "-m", "app.cli", "--url", address, "train", "--table", str(request)
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=follower, cwd=ROOT, text=True
+        )
+        os.close(follower)
+        seen = b""
+        deadline = time.monotonic() + 120
+        while b"loss 1.77661" not in seen and time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                seen += os.read(leader, 65536)
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=60)
+        try:
+            while os.read(leader, 65536):
+                pass
+        except OSError:
+            pass
+        os.close(leader)
+    assert process.returncode == 130
+    rows = [line.split("│")[1:3] for line in stdout.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [["1", "1.7766125"]]
+
+
+def test_ctrl_c_in_process_exits_130_at_once(tmp_path: Path) -> None:
+    """In-process, a run of 10¹² epochs with an hour's deadline, interrupted once its bar shows:
+    the command exits with 130 without waiting for the run."""
+    request = tmp_path / "endless.json"
+    request.write_text(json.dumps(ENDLESS))
+    env = os.environ | ENDLESS_SETTINGS | {"BACKPROP_DEADLINE_SECONDS": "3600"}
+    env.pop("BACKPROP_URL", None)
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "app.cli", "train", "--table", str(request)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=follower, cwd=ROOT, env=env, text=True
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"training" not in seen and time.monotonic() < deadline:
+        if select.select([leader], [], [], 1)[0]:
+            seen += os.read(leader, 65536)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
+        os.close(leader)
+    assert process.returncode == 130
