@@ -133,7 +133,34 @@ def body_of(
     return {name: value for name, value in body.items() if name not in ignored}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Backprop(click.Group):
+    """The command group, whose own options (``--url``) may also follow the subcommand, as
+    kubectl's and gh's do: they are moved before it, ahead of Click's parsing."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {
+            name: not option.is_flag
+            for option in self.params
+            if isinstance(option, click.Option)
+            for name in option.opts
+        }
+        moved: list[str] = []
+        rest: list[str] = []
+        at = 0
+        while at < len(args):
+            name, equals, _ = args[at].partition("=")
+            if args[at] == "--":
+                rest += args[at:]
+                break
+            width = 2 if takes_value.get(name) and not equals else 1
+            if at + width > len(args):
+                raise click.UsageError(f"Option {name!r} requires an argument.", ctx)
+            (moved if name in takes_value else rest).extend(args[at : at + width])
+            at += width if name in takes_value else 1
+        return super().parse_args(ctx, moved + rest)
+
+
+@click.group(cls=Backprop, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--url",
     envvar="BACKPROP_URL",

@@ -568,3 +568,21 @@ def test_ctrl_c_in_process_exits_130_at_once(tmp_path: Path) -> None:
         process.kill()
         os.close(leader)
     assert process.returncode == 130
+
+
+@pytest.mark.parametrize("where", ["after", "after=", "between"])
+def test_url_anywhere_on_the_line(server: str, where: str) -> None:
+    args = {
+        "after": ["forward", "-", "--url", server],
+        "after=": ["forward", "-", f"--url={server}"],
+        "between": ["forward", "--url", server, "-"],
+    }[where]
+    done = backprop(*args, stdin=json.dumps(examples.FORWARD))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outputs"] == pytest.approx([-0.885])
+
+
+def test_url_without_its_value_is_a_usage_error() -> None:
+    done = backprop("forward", "-", "--url", stdin=json.dumps(examples.FORWARD))
+    assert done.returncode == 2
+    assert "Option '--url' requires an argument." in done.stderr
