@@ -3,9 +3,11 @@
 Each method posts one endpoint's body and returns its response model, the very model the server
 documents its answer with. A body is a request model, or a mapping whose values may hold NumPy
 arrays, and keyword fields are added to it (``client.forward(network=net, inputs=x)``); the
-server validates it. An answer other than 200 raises :class:`APIError` (a 422:
-:class:`InvalidRequestError`, with each problem's ``loc``, ``msg`` and ``type``). A 503 (the server
-is busy) is retried after its ``Retry-After``, at most ``retries`` times.
+server validates it. Every error a method raises is a :class:`BackpropError` naming its URL: an
+answer other than 200 raises :class:`APIError` (a 422: :class:`InvalidRequestError`, with each
+problem's ``loc``, ``msg`` and ``type``; a 503: :class:`ServerBusyError`); no answer, an
+:class:`APIConnectionError` (in time: :class:`APITimeoutError`); never an httpx exception. A 503
+(the server is busy) is retried after its ``Retry-After``, at most ``retries`` times.
 
 A client talks to the server at its ``base_url``, or runs the ASGI ``app`` it is given in this
 process (no server needed; ``app.main.in_process_app()`` builds one whose requests leave no
@@ -25,9 +27,11 @@ from collections.abc import (
     Awaitable,
     Callable,
     Generator,
+    Iterator,
     Mapping,
     MutableMapping,
 )
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -79,11 +83,34 @@ class Problem:
     type: str
 
 
-class APIError(Exception):
+class BackpropError(Exception):
+    """The base of every error a client method raises: no httpx exception escapes one.
+    ``url`` is the request's (the client's base URL where no request was sent)."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class InvalidURLError(BackpropError, ValueError):
+    """A base URL the client cannot send to: not ``http://`` or ``https://`` (say
+    ``http://127.0.0.1:8000``, not ``127.0.0.1:8000``)."""
+
+
+class APIConnectionError(BackpropError):
+    """No answer came: the server could not be reached, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer came in time (connecting, sending, or waiting for an answer or a stream's next
+    line; see :data:`TIMEOUT`)."""
+
+
+class APIError(BackpropError):
     """An answer other than 200: its ``status``, its ``detail`` and its ``request_id``."""
 
-    def __init__(self, status: int, detail: Any, request_id: str | None) -> None:
-        super().__init__(f"{status}: {detail}")
+    def __init__(self, status: int, detail: Any, request_id: str | None, url: str = "") -> None:
+        super().__init__(f"{status}: {detail}", url)
         self.status, self.detail, self.request_id = status, detail, request_id
 
 
@@ -91,35 +118,70 @@ class InvalidRequestError(APIError):
     """A 422: the body is invalid; ``problems`` lists the problems the server found (the first
     100, then a ``too_many_errors`` one counting the rest)."""
 
-    def __init__(self, problems: list[Problem], detail: Any, request_id: str | None) -> None:
-        super().__init__(422, detail, request_id)
+    def __init__(
+        self, problems: list[Problem], detail: Any, request_id: str | None, url: str = ""
+    ) -> None:
+        super().__init__(422, detail, request_id, url)
         self.problems = problems
         lines = (f"{'.'.join(map(str, p.loc))}: {p.msg} [{p.type}]" for p in problems)
         self.args = ("422: the request is invalid\n  " + "\n  ".join(lines),)
 
 
+class ServerBusyError(APIError):
+    """A 503 still answered after the retries: the server is busy; ``retry_after`` is the wait
+    in seconds it asked for (its ``Retry-After``), or None."""
+
+    def __init__(
+        self, detail: Any, request_id: str | None, url: str, retry_after: float | None
+    ) -> None:
+        super().__init__(503, detail, request_id, url)
+        self.retry_after = retry_after
+
+
 def error(response: httpx.Response) -> APIError:
     """The exception for a read answer other than 200."""
     request_id = response.headers.get("x-request-id")
+    url = str(response.request.url)
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
         detail = response.text
     if response.status_code == 422 and isinstance(detail, list):
         problems = [Problem(tuple(d["loc"]), d["msg"], d["type"]) for d in detail]
-        return InvalidRequestError(problems, detail, request_id)
-    return APIError(response.status_code, detail, request_id)
+        return InvalidRequestError(problems, detail, request_id, url)
+    if response.status_code == 503:
+        return ServerBusyError(detail, request_id, url, retry_after(response))
+    return APIError(response.status_code, detail, request_id, url)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The answer's ``Retry-After`` in seconds, or None without a readable one."""
+    try:
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
+
+
+@contextmanager
+def transport_errors(url: str) -> Iterator[None]:
+    """httpx's transport errors as :class:`APITimeoutError` and :class:`APIConnectionError`,
+    each naming ``url``."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        kind = type(exc).__name__.removesuffix("Timeout").lower()
+        raise APITimeoutError(f"no answer from {url} in time ({kind} timeout)", url) from exc
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise APIConnectionError(f"cannot reach {url}: {reason}", url) from exc
 
 
 def retry_wait(response: httpx.Response) -> float | None:
     """Seconds to wait before retrying this answer (a 503), or None when it is no 503."""
     if response.status_code != 503:
         return None
-    try:
-        wait = float(response.headers.get("retry-after", "1"))
-    except ValueError:
-        wait = 1.0
-    return min(max(wait, 0.0), MAX_RETRY_WAIT)
+    wait = retry_after(response)
+    return min(max(1.0 if wait is None else wait, 0.0), MAX_RETRY_WAIT)
 
 
 def _plain(value: Any) -> Any:
@@ -151,7 +213,19 @@ def base_url_of(base_url: str | None, app: ASGIApp | None) -> str:
     a client takes exactly one of the two."""
     if (base_url is None) == (app is None):
         raise TypeError("a client takes either base_url (a server) or app (run in this process)")
-    return base_url or IN_PROCESS_URL
+    if base_url is None:
+        return IN_PROCESS_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidURLError(
+            f"{base_url!r} is no http:// or https:// URL (say http://{base_url.split('://')[-1]})",
+            base_url,
+        )
+    return base_url
+
+
+def url_of(http: httpx.Client | httpx.AsyncClient, path: str) -> str:
+    """The URL a request to ``path`` goes to, for messages."""
+    return str(http.base_url).rstrip("/") + path
 
 
 def parse(response: httpx.Response, model: type[M]) -> M:
@@ -213,14 +287,19 @@ class Client:
 
     def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
         content = encode(body, fields)
-        response = self.http.post(path, content=content, headers=HEADERS)
-        for _ in range(self.retries):
-            wait = retry_wait(response)
-            if wait is None:
-                break
-            time.sleep(wait)
+        with transport_errors(url_of(self.http, path)):
             response = self.http.post(path, content=content, headers=HEADERS)
+            for _ in range(self.retries):
+                wait = retry_wait(response)
+                if wait is None:
+                    break
+                time.sleep(wait)
+                response = self.http.post(path, content=content, headers=HEADERS)
         return response
+
+    def _get(self, path: str) -> httpx.Response:
+        with transport_errors(url_of(self.http, path)):
+            return self.http.get(path)
 
     def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -267,15 +346,15 @@ class Client:
 
     def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
-        return parse(self.http.get("/datasets"), DatasetList)
+        return parse(self._get("/datasets"), DatasetList)
 
     def livez(self) -> Health:
         """``GET /livez``: the process serves."""
-        return parse(self.http.get("/livez"), Health)
+        return parse(self._get("/livez"), Health)
 
     def readyz(self) -> Health:
         """``GET /readyz``: the service is ready for traffic."""
-        return parse(self.http.get("/readyz"), Health)
+        return parse(self._get("/readyz"), Health)
 
     def train_stream(
         self, body: Body = None, /, **fields: Any
@@ -283,16 +362,20 @@ class Client:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
         request is sent when iteration starts; closing the iterator early closes the stream."""
         content = encode(body, fields)
-        for attempt in itertools.count():
-            with self.http.stream("POST", "/train/stream", content=content, headers=HEADERS) as r:
-                if r.status_code == 200:
-                    yield from (STREAM_LINE.validate_json(line) for line in r.iter_lines() if line)
-                    return
-                r.read()
-                wait = retry_wait(r) if attempt < self.retries else None
-                if wait is None:
-                    raise error(r)
-            time.sleep(wait)
+        with transport_errors(url_of(self.http, "/train/stream")):
+            for attempt in itertools.count():
+                stream = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
+                with stream as r:
+                    if r.status_code == 200:
+                        for line in r.iter_lines():
+                            if line:
+                                yield STREAM_LINE.validate_json(line)
+                        return
+                    r.read()
+                    wait = retry_wait(r) if attempt < self.retries else None
+                    if wait is None:
+                        raise error(r)
+                time.sleep(wait)
 
 
 class AsyncClient:
@@ -326,14 +409,19 @@ class AsyncClient:
 
     async def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
         content = encode(body, fields)
-        response = await self.http.post(path, content=content, headers=HEADERS)
-        for _ in range(self.retries):
-            wait = retry_wait(response)
-            if wait is None:
-                break
-            await asyncio.sleep(wait)
+        with transport_errors(url_of(self.http, path)):
             response = await self.http.post(path, content=content, headers=HEADERS)
+            for _ in range(self.retries):
+                wait = retry_wait(response)
+                if wait is None:
+                    break
+                await asyncio.sleep(wait)
+                response = await self.http.post(path, content=content, headers=HEADERS)
         return response
+
+    async def _get(self, path: str) -> httpx.Response:
+        with transport_errors(url_of(self.http, path)):
+            return await self.http.get(path)
 
     async def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -380,31 +468,32 @@ class AsyncClient:
 
     async def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
-        return parse(await self.http.get("/datasets"), DatasetList)
+        return parse(await self._get("/datasets"), DatasetList)
 
     async def livez(self) -> Health:
         """``GET /livez``: the process serves."""
-        return parse(await self.http.get("/livez"), Health)
+        return parse(await self._get("/livez"), Health)
 
     async def readyz(self) -> Health:
         """``GET /readyz``: the service is ready for traffic."""
-        return parse(await self.http.get("/readyz"), Health)
+        return parse(await self._get("/readyz"), Health)
 
     async def train_stream(
         self, body: Body = None, /, **fields: Any
     ) -> AsyncIterator[EpochTrace | TrainSummary]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary."""
         content = encode(body, fields)
-        for attempt in itertools.count():
-            request = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
-            async with request as r:
-                if r.status_code == 200:
-                    async for line in r.aiter_lines():
-                        if line:
-                            yield STREAM_LINE.validate_json(line)
-                    return
-                await r.aread()
-                wait = retry_wait(r) if attempt < self.retries else None
-                if wait is None:
-                    raise error(r)
-            await asyncio.sleep(wait)
+        with transport_errors(url_of(self.http, "/train/stream")):
+            for attempt in itertools.count():
+                stream = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
+                async with stream as r:
+                    if r.status_code == 200:
+                        async for line in r.aiter_lines():
+                            if line:
+                                yield STREAM_LINE.validate_json(line)
+                        return
+                    await r.aread()
+                    wait = retry_wait(r) if attempt < self.retries else None
+                    if wait is None:
+                        raise error(r)
+                await asyncio.sleep(wait)

@@ -17,7 +17,6 @@ from types import FrameType
 from typing import IO, Any, Final, get_args
 
 import click
-import httpx
 import orjson
 from pydantic import BaseModel
 from rich.console import Console
@@ -32,7 +31,7 @@ from rich.progress import (
 from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, load_request
-from app.client import APIError, Client, InvalidRequestError
+from app.client import APIError, BackpropError, Client, InvalidRequestError
 from app.schemas.diagnostics import CheckRequest, GradcheckRequest
 from app.schemas.explain import ExplainRequest
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
@@ -74,8 +73,8 @@ def reported() -> Iterator[None]:
         fail("the request is invalid (422):", *problem_lines(exc.problems))
     except APIError as exc:
         fail(f"the server answered {exc.status}: {exc.detail}")
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach the server: {exc}")
+    except BackpropError as exc:
+        fail(str(exc))
     except (InputError, PlotUnavailableError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -137,7 +137,18 @@ def test_an_unreadable_request_says_why() -> None:
 def test_an_unreachable_server_says_so() -> None:
     done = backprop("forward", "-", stdin=json.dumps(examples.FORWARD), url="http://127.0.0.1:9")
     assert done.returncode == 1
-    assert done.stderr.startswith("cannot reach the server")
+    assert (
+        done.stderr == "cannot reach http://127.0.0.1:9/forward: [Errno 111] Connection refused\n"
+    )
+
+
+def test_a_url_without_scheme_says_how_to_write_it() -> None:
+    done = backprop("forward", "-", stdin=json.dumps(examples.FORWARD), url="127.0.0.1:8631")
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == "'127.0.0.1:8631' is no http:// or https:// URL (say http://127.0.0.1:8631)\n"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CHECKS))

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import sys
 import threading
 import time
@@ -13,14 +14,24 @@ import numpy as np
 import pytest
 
 from app import examples
-from app.client import APIError, AsyncClient, Client, InvalidRequestError
+from app.client import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AsyncClient,
+    BackpropError,
+    Client,
+    InvalidRequestError,
+    InvalidURLError,
+    ServerBusyError,
+)
 from app.config import get_settings
 from app.main import in_process_app
 from app.schemas.base import MAX_COUNT
 from app.schemas.explain import ExplainResponse
 from app.schemas.passes import ForwardRequest
 from app.schemas.training import EpochTrace, TrainSummary
-from tests.servers import running_server
+from tests.servers import free_port, running_server
 
 # The notebook's first epoch (DESIGN.md), the reference every method is checked against.
 HIDDEN_A = [0.1, 1.45]
@@ -242,13 +253,16 @@ def wait_until_busy(url: str) -> None:
         for _ in range(1000):
             try:
                 probe.forward(examples.FORWARD)
-            except APIError as refused:
-                status = refused.status
+            except APIError as error:
+                refused = error
                 break
             time.sleep(0.01)
         else:
             pytest.fail("the server never answered 503 while a run held its one slot")
-    assert status == 503
+    assert refused.status == 503
+    assert isinstance(refused, ServerBusyError)
+    assert refused.retry_after == 1.0
+    assert refused.url == f"{url}/forward"
 
 
 def test_503_is_retried_after_retry_after() -> None:
@@ -335,3 +349,67 @@ def test_a_client_takes_a_server_or_an_app() -> None:
         Client()
     with pytest.raises(TypeError, match="either base_url"):
         AsyncClient("http://127.0.0.1:8000", app=in_process_app())
+
+
+def test_an_unreachable_server_raises_a_connection_error_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with Client(url) as client, pytest.raises(APIConnectionError) as raised:
+        client.forward(examples.FORWARD)
+    assert not isinstance(raised.value, APITimeoutError)
+    assert raised.value.url == f"{url}/forward"
+    assert str(raised.value).startswith(f"cannot reach {url}/forward: ")
+    with Client(url) as client, pytest.raises(APIConnectionError):
+        list(client.train_stream(examples.TRAIN))
+    with Client(url) as client, pytest.raises(APIConnectionError):
+        client.livez()
+
+    async def run() -> None:
+        async with AsyncClient(url) as client:
+            with pytest.raises(APIConnectionError):
+                await client.forward(examples.FORWARD)
+            with pytest.raises(APIConnectionError):
+                [e async for e in client.train_stream(examples.TRAIN)]
+
+    asyncio.run(run())
+
+
+def test_a_silent_server_raises_a_timeout_error() -> None:
+    """A server that accepts the connection and never answers: the read timeout, raised as the
+    client's own error naming the URL."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with Client(url, timeout=0.5) as client, pytest.raises(APITimeoutError) as raised:
+            client.forward(examples.FORWARD)
+    assert isinstance(raised.value, BackpropError)
+    assert raised.value.url == f"{url}/forward"
+    assert str(raised.value) == f"no answer from {url}/forward in time (read timeout)"
+
+
+def test_a_url_without_scheme_is_refused_at_once() -> None:
+    with pytest.raises(InvalidURLError) as raised:
+        Client("127.0.0.1:8631")
+    assert (
+        str(raised.value)
+        == "'127.0.0.1:8631' is no http:// or https:// URL (say http://127.0.0.1:8631)"
+    )
+
+
+async def always_busy(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app that answers every request 503 with ``Retry-After: 0``, counting them."""
+    BUSY_CALLS.append(scope["path"])
+    headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"detail": "busy"}'})
+
+
+BUSY_CALLS: list[str] = []
+
+
+def test_503_is_retried_then_raised_as_busy() -> None:
+    BUSY_CALLS.clear()
+    with Client(app=always_busy, retries=2) as client, pytest.raises(ServerBusyError) as raised:
+        client.forward(examples.FORWARD)
+    assert BUSY_CALLS == ["/forward"] * 3
+    assert raised.value.status == 503
+    assert raised.value.retry_after == 0.0
+    assert raised.value.detail == "busy"
