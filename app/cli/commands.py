@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Final, get_args
+from typing import Any, Final, get_args
 
 import click
 import orjson
@@ -30,7 +30,7 @@ from rich.progress import (
 
 from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
-from app.cli.request_files import InputError, csv_fields, ensure_directory, load_request
+from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
 from app.client import APIError, BackpropError, Client, InvalidRequestError
 from app.schemas.diagnostics import CheckRequest, GradcheckRequest
 from app.schemas.explain import ExplainRequest
@@ -102,14 +102,14 @@ def request_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--csv",
         "csv_file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False, path_type=Path),
         help="Build inputs and targets from this CSV file (with a header row).",
     )(command)
-    return click.argument("request", type=click.File("rb"))(command)
+    return click.argument("request", type=click.Path(dir_okay=False, allow_dash=True))(command)
 
 
 def body_of(
-    request: IO[bytes],
+    request: str,
     csv_file: Path | None,
     targets: str,
     inputs: str,
@@ -117,8 +117,15 @@ def body_of(
 ) -> dict[str, Any]:
     """The request file's body, with inputs and targets from the CSV file when one is given,
     cut to the fields of the endpoint's request ``model``: any example file serves every
-    command, and the fields left out are named on stderr."""
-    body = load_request(request, request.name)
+    command, and the fields left out are named on stderr. Column options without ``--csv``,
+    and ``--csv`` without ``--target-columns`` where the request has targets, are usage
+    errors."""
+    if csv_file is None and (targets or inputs):
+        given = "--target-columns" if targets else "--input-columns"
+        raise click.UsageError(f"{given} needs --csv: the columns are a CSV file's")
+    if csv_file is not None and not targets and "targets" in model.model_fields:
+        raise click.UsageError("--csv needs --target-columns: which columns are the targets")
+    body = read_request(request)
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
@@ -126,9 +133,8 @@ def body_of(
     if ignored:
         command = click.get_current_context().info_name
         names = ", ".join(ignored)
-        click.echo(
-            f"{request.name}: {command} ignores {names} (not its request's fields)", err=True
-        )
+        shown = "<stdin>" if request == "-" else request
+        click.echo(f"{shown}: {command} ignores {names} (not its request's fields)", err=True)
     return {name: value for name, value in body.items() if name not in ignored}
 
 
@@ -195,6 +201,14 @@ def exit_interrupted(signum: int, frame: FrameType | None) -> None:
     os._exit(INTERRUPTED)
 
 
+def output_form(**flags: bool) -> str | None:
+    """The name of the one output flag given, or None; two are a usage error, not a choice."""
+    given = [name for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"--{given[0]} and --{given[1]} ask for different outputs: give one")
+    return given[0] if given else None
+
+
 def succeeded(answer: BaseModel) -> bool:
     """False for a check with a wrong value (``all_correct``) or a failed gradient check
     (``passed``); True for any other answer."""
@@ -209,7 +223,7 @@ def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
     @click.pass_context
     def command(
         ctx: click.Context,
-        request: IO[bytes],
+        request: str,
         csv_file: Path | None,
         target_columns: str,
         input_columns: str,
@@ -231,18 +245,20 @@ endpoint("check", "Values computed by hand for one SGD step, checked one by one"
 
 @cli.command()
 @request_options
-@click.option("--markdown", "form", flag_value="markdown", help="Markdown with LaTeX.")
-@click.option("--json", "form", flag_value="json", help="The steps as JSON.")
+@click.option("--markdown", is_flag=True, help="Markdown with LaTeX.")
+@click.option("--json", "as_json", is_flag=True, help="The steps as JSON.")
 @click.pass_context
 def explain(
     ctx: click.Context,
-    request: IO[bytes],
+    request: str,
     csv_file: Path | None,
     target_columns: str,
     input_columns: str,
-    form: str | None,
+    markdown: bool,
+    as_json: bool,
 ) -> None:
     """The worked solution of one step (POST /explain), as text by default."""
+    form = output_form(markdown=markdown, json=as_json)
     with reported():
         body = body_of(request, csv_file, target_columns, input_columns, ExplainRequest)
         if form == "json":
@@ -279,7 +295,7 @@ def explain(
 @click.pass_context
 def export(
     ctx: click.Context,
-    request: IO[bytes],
+    request: str,
     csv_file: Path | None,
     target_columns: str,
     input_columns: str,
@@ -336,8 +352,8 @@ def progress_bar(console: Console) -> Progress:
 
 @cli.command()
 @request_options
-@click.option("--table", "form", flag_value="table", help="A compact table of the epochs.")
-@click.option("--json", "form", flag_value="json", help="The answer of POST /train as JSON.")
+@click.option("--table", is_flag=True, help="A compact table of the epochs.")
+@click.option("--json", "as_json", is_flag=True, help="The answer of POST /train as JSON.")
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -347,16 +363,18 @@ def progress_bar(console: Console) -> Progress:
 @click.pass_context
 def train(
     ctx: click.Context,
-    request: IO[bytes],
+    request: str,
     csv_file: Path | None,
     target_columns: str,
     input_columns: str,
-    form: str | None,
+    table: bool,
+    as_json: bool,
     plot: Path | None,
 ) -> None:
     """Train (POST /train/stream): each recorded epoch in the notebook's layout (H, y_pred, loss,
     the gradients, the updated weights), then the run's end. A progress bar shows on a terminal
     while epochs arrive; piped output gets none."""
+    form = output_form(table=table, json=as_json)
     with reported():
         if plot is not None:
             check_plot_path(plot)
