@@ -169,13 +169,20 @@ class Backprop(click.Group):
 @click.option(
     "--url",
     envvar="BACKPROP_URL",
-    help="The server to post to (default: run the app in this process).",
+    show_envvar=True,
+    help="The server to post to, before or after the command (default: run the app in this "
+    "process).",
 )
+@click.version_option(package_name="backprop-api", prog_name="backprop")
 @click.pass_context
 def cli(ctx: click.Context, url: str | None) -> None:
     """backprop: a dense network's forward pass, loss, gradients and training, explained.
 
     REQUEST is a JSON file (see examples/), or - to read it from stdin.
+
+    Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
+    command line not valid; 3 a run that diverged or met its deadline, a check or gradient
+    check that failed; 130 interrupted.
     """
     ctx.obj = url
 
@@ -360,6 +367,7 @@ def progress_bar(console: Console) -> Progress:
     help="Draw the loss (and accuracy, validation loss and validation accuracy) curves into "
     "this PNG or SVG file (needs matplotlib).",
 )
+@click.option("--log-scale", is_flag=True, help="With --plot: the loss on a logarithmic axis.")
 @click.pass_context
 def train(
     ctx: click.Context,
@@ -370,11 +378,14 @@ def train(
     table: bool,
     as_json: bool,
     plot: Path | None,
+    log_scale: bool,
 ) -> None:
     """Train (POST /train/stream): each recorded epoch in the notebook's layout (H, y_pred, loss,
     the gradients, the updated weights), then the run's end. A progress bar shows on a terminal
     while epochs arrive; piped output gets none."""
     form = output_form(table=table, json=as_json)
+    if log_scale and plot is None:
+        raise click.UsageError("--log-scale needs --plot: it sets the plot's loss axis")
     with reported():
         if plot is not None:
             check_plot_path(plot)
@@ -388,7 +399,7 @@ def train(
         else:
             entries, status = stream(client, body, form == "table")
         if plot is not None:
-            plot_curves(entries, plot)
+            plot_curves(entries, plot, log_scale)
     if status in UNFINISHED_RUNS:
         raise SystemExit(NOT_DONE)
 

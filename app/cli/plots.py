@@ -43,10 +43,10 @@ def _points(entries: Sequence[EpochTrace], field: str) -> tuple[list[int], list[
     return [x for x, _ in points], [y for _, y in points]
 
 
-def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
+def plot_curves(entries: Sequence[EpochTrace], path: Path, log_scale: bool = False) -> None:
     """Draw the recorded losses and validation losses (and accuracies, on a second axis, dashed
     for the validation data) against the epoch into ``path``, a PNG or SVG file as its suffix
-    says."""
+    says; ``log_scale`` puts the losses on a logarithmic axis."""
     ensure_matplotlib()
     import matplotlib.pyplot as plt
 
@@ -57,6 +57,8 @@ def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
         loss_axis.plot(*validation, color="tab:green", label="validation loss")
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss")
+    if log_scale:
+        loss_axis.set_yscale("log")
     accuracy = _points(entries, "accuracy")
     validation_accuracy = _points(entries, "validation_accuracy")
     axes = [loss_axis]

@@ -665,3 +665,25 @@ def test_conflicting_or_incomplete_options_are_usage_errors(args: list[str], mes
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_version_and_the_url_variable_in_help() -> None:
+    done = backprop("--version")
+    assert done.returncode == 0
+    assert done.stdout == "backprop, version 0.1.0\n"
+    helped = backprop("--help").stdout
+    assert "[env var: BACKPROP_URL]" in helped
+    assert "130 interrupted" in " ".join(helped.split())
+
+
+def test_log_scale_plots_the_loss_on_a_log_axis(tmp_path: Path) -> None:
+    figures = {scale: tmp_path / f"{scale}.svg" for scale in ("linear", "log")}
+    for scale, figure in figures.items():
+        extra = ["--log-scale"] if scale == "log" else []
+        done = backprop("train", "--plot", str(figure), *extra, "examples/notebook.json")
+        assert done.returncode == 0, done.stderr
+    assert "10^{-1}" in figures["log"].read_text()
+    assert "10^{" not in figures["linear"].read_text()
+    done = backprop("train", "--log-scale", "examples/notebook.json")
+    assert done.returncode == 2
+    assert "--log-scale needs --plot" in done.stderr
