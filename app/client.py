@@ -7,7 +7,9 @@ server validates it. Every error a method raises is a :class:`BackpropError` nam
 answer other than 200 raises :class:`APIError` (a 422: :class:`InvalidRequestError`, with each
 problem's ``loc``, ``msg`` and ``type``; a 503: :class:`ServerBusyError`); no answer, an
 :class:`APIConnectionError` (in time: :class:`APITimeoutError`); never an httpx exception. A 503
-(the server is busy) is retried after its ``Retry-After``, at most ``retries`` times.
+(the server is busy) and a connection that could not be made are retried, at most
+``max_retries`` times (:data:`MAX_RETRIES`; per call with ``with_options``), after the 503's
+``Retry-After`` or an exponential backoff with jitter (:func:`backoff`).
 
 A client talks to the server at its ``base_url``, or runs the ASGI ``app`` it is given in this
 process (no server needed; ``app.main.in_process_app()`` builds one whose requests leave no
@@ -20,7 +22,9 @@ imports nothing of the server: it needs httpx and the response models of :mod:`a
 """
 
 import asyncio
-import itertools
+import copy
+import os
+import random
 import time
 from collections.abc import (
     AsyncIterator,
@@ -57,10 +61,13 @@ M = TypeVar("M", bound=BaseModel)
 TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 """Connecting may take 5 s; sending, and waiting for an answer or a stream's next line, 60 s: a
 server stops a run at its ``BACKPROP_DEADLINE_SECONDS`` (30 by default) and answers then."""
-RETRIES: Final = 3
-"""How many times a 503 is retried before it is raised."""
+MAX_RETRIES: Final = 3
+"""How many times a 503, or a connection that could not be made, is retried before it is
+raised (``max_retries``, per client or per call with :meth:`Client.with_options`)."""
 MAX_RETRY_WAIT: Final = 30.0
 """The longest wait before a retry, whatever ``Retry-After`` asks."""
+BACKOFF: Final = 0.5
+"""The first retry's longest wait without ``Retry-After``, doubled at each retry."""
 IN_PROCESS_URL: Final = "http://backprop.in-process"
 """The base URL of the requests to an app in this process."""
 
@@ -176,12 +183,20 @@ def transport_errors(url: str) -> Iterator[None]:
         raise APIConnectionError(f"cannot reach {url}: {reason}", url) from exc
 
 
-def retry_wait(response: httpx.Response) -> float | None:
-    """Seconds to wait before retrying this answer (a 503), or None when it is no 503."""
-    if response.status_code != 503:
-        return None
-    wait = retry_after(response)
-    return min(max(1.0 if wait is None else wait, 0.0), MAX_RETRY_WAIT)
+def backoff(attempt: int, asked: float | None) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the ``Retry-After`` the server ``asked``
+    for (at most :data:`MAX_RETRY_WAIT`), else exponential backoff with full jitter (a random
+    wait up to :data:`BACKOFF` · 2^attempt, so that clients refused together do not return
+    together)."""
+    if asked is not None:
+        return min(max(asked, 0.0), MAX_RETRY_WAIT)
+    return random.uniform(0.0, min(BACKOFF * 2**attempt, MAX_RETRY_WAIT))
+
+
+def retryable(exc: httpx.HTTPError) -> bool:
+    """Whether a transport error is worth a retry: the connection was not made, so the request
+    was not sent."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 def _plain(value: Any) -> Any:
@@ -209,10 +224,16 @@ def explained(response: httpx.Response) -> ExplainResponse | str:
 
 
 def base_url_of(base_url: str | None, app: ASGIApp | None) -> str:
-    """The base URL of a client's requests: the server's, or :data:`IN_PROCESS_URL` for an app;
-    a client takes exactly one of the two."""
+    """The base URL of a client's requests: the server's (``base_url``, else the environment's
+    ``BACKPROP_URL``), or :data:`IN_PROCESS_URL` for an app; a client takes exactly one of the
+    two."""
+    if base_url is None and app is None:
+        base_url = os.environ.get("BACKPROP_URL") or None
     if (base_url is None) == (app is None):
-        raise TypeError("a client takes either base_url (a server) or app (run in this process)")
+        raise TypeError(
+            "a client takes either base_url (a server; else BACKPROP_URL) or app (run in this "
+            "process)"
+        )
     if base_url is None:
         return IN_PROCESS_URL
     if not base_url.startswith(("http://", "https://")):
@@ -256,6 +277,11 @@ class InProcessTransport(httpx.BaseTransport):
 HEADERS: Final = {"content-type": "application/json", "accept": "application/json"}
 
 
+def headers_of(content: bytes | None) -> dict[str, str]:
+    """A request's headers: a JSON body's type when it has one."""
+    return HEADERS if content is not None else {"accept": "application/json"}
+
+
 class Client:
     """The API, blocking: one method per endpoint; ``with Client(url) as c:`` closes it."""
 
@@ -265,16 +291,23 @@ class Client:
         *,
         app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
-        retries: int = RETRIES,
+        max_retries: int = MAX_RETRIES,
     ) -> None:
         transport = None if app is None else InProcessTransport(app)
         self.http = httpx.Client(
             base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
-        self.retries = retries
+        self.max_retries = max_retries
 
     def __enter__(self) -> Self:
         return self
+
+    def with_options(self, *, max_retries: int) -> Self:
+        """This client with other options for the calls made through it, sharing its
+        connections (closing either closes both): ``client.with_options(max_retries=0)``."""
+        other = copy.copy(self)
+        other.max_retries = max_retries
+        return other
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -286,20 +319,31 @@ class Client:
         self.http.close()
 
     def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
-        content = encode(body, fields)
-        with transport_errors(url_of(self.http, path)):
-            response = self.http.post(path, content=content, headers=HEADERS)
-            for _ in range(self.retries):
-                wait = retry_wait(response)
-                if wait is None:
-                    break
-                time.sleep(wait)
-                response = self.http.post(path, content=content, headers=HEADERS)
-        return response
+        return self._send("POST", path, encode(body, fields))
 
     def _get(self, path: str) -> httpx.Response:
-        with transport_errors(url_of(self.http, path)):
-            return self.http.get(path)
+        return self._send("GET", path)
+
+    def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """The answer, after retrying a 503 or a connection not made (:func:`backoff`), at
+        most ``max_retries`` times."""
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, path)):
+                try:
+                    response = self.http.request(
+                        method, path, content=content, headers=headers_of(content)
+                    )
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+                else:
+                    if response.status_code != 503 or attempt >= self.max_retries:
+                        return response
+                    wait = backoff(attempt, retry_after(response))
+            time.sleep(wait)
+            attempt += 1
 
     def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -362,20 +406,28 @@ class Client:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
         request is sent when iteration starts; closing the iterator early closes the stream."""
         content = encode(body, fields)
-        with transport_errors(url_of(self.http, "/train/stream")):
-            for attempt in itertools.count():
-                stream = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
-                with stream as r:
-                    if r.status_code == 200:
-                        for line in r.iter_lines():
-                            if line:
-                                yield STREAM_LINE.validate_json(line)
-                        return
-                    r.read()
-                    wait = retry_wait(r) if attempt < self.retries else None
-                    if wait is None:
-                        raise error(r)
-                time.sleep(wait)
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, "/train/stream")):
+                try:
+                    with self.http.stream(
+                        "POST", "/train/stream", content=content, headers=HEADERS
+                    ) as r:
+                        if r.status_code == 200:
+                            for line in r.iter_lines():
+                                if line:
+                                    yield STREAM_LINE.validate_json(line)
+                            return
+                        r.read()
+                        if r.status_code != 503 or attempt >= self.max_retries:
+                            raise error(r)
+                        wait = backoff(attempt, retry_after(r))
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+            time.sleep(wait)
+            attempt += 1
 
 
 class AsyncClient:
@@ -387,16 +439,23 @@ class AsyncClient:
         *,
         app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
-        retries: int = RETRIES,
+        max_retries: int = MAX_RETRIES,
     ) -> None:
         transport = None if app is None else httpx.ASGITransport(app=app)
         self.http = httpx.AsyncClient(
             base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
-        self.retries = retries
+        self.max_retries = max_retries
 
     async def __aenter__(self) -> Self:
         return self
+
+    def with_options(self, *, max_retries: int) -> Self:
+        """This client with other options for the calls made through it, sharing its
+        connections (closing either closes both): ``client.with_options(max_retries=0)``."""
+        other = copy.copy(self)
+        other.max_retries = max_retries
+        return other
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -408,20 +467,31 @@ class AsyncClient:
         await self.http.aclose()
 
     async def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
-        content = encode(body, fields)
-        with transport_errors(url_of(self.http, path)):
-            response = await self.http.post(path, content=content, headers=HEADERS)
-            for _ in range(self.retries):
-                wait = retry_wait(response)
-                if wait is None:
-                    break
-                await asyncio.sleep(wait)
-                response = await self.http.post(path, content=content, headers=HEADERS)
-        return response
+        return await self._send("POST", path, encode(body, fields))
 
     async def _get(self, path: str) -> httpx.Response:
-        with transport_errors(url_of(self.http, path)):
-            return await self.http.get(path)
+        return await self._send("GET", path)
+
+    async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """The answer, after retrying a 503 or a connection not made (:func:`backoff`), at
+        most ``max_retries`` times."""
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, path)):
+                try:
+                    response = await self.http.request(
+                        method, path, content=content, headers=headers_of(content)
+                    )
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+                else:
+                    if response.status_code != 503 or attempt >= self.max_retries:
+                        return response
+                    wait = backoff(attempt, retry_after(response))
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -483,17 +553,25 @@ class AsyncClient:
     ) -> AsyncIterator[EpochTrace | TrainSummary]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary."""
         content = encode(body, fields)
-        with transport_errors(url_of(self.http, "/train/stream")):
-            for attempt in itertools.count():
-                stream = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
-                async with stream as r:
-                    if r.status_code == 200:
-                        async for line in r.aiter_lines():
-                            if line:
-                                yield STREAM_LINE.validate_json(line)
-                        return
-                    await r.aread()
-                    wait = retry_wait(r) if attempt < self.retries else None
-                    if wait is None:
-                        raise error(r)
-                await asyncio.sleep(wait)
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, "/train/stream")):
+                try:
+                    async with self.http.stream(
+                        "POST", "/train/stream", content=content, headers=HEADERS
+                    ) as r:
+                        if r.status_code == 200:
+                            async for line in r.aiter_lines():
+                                if line:
+                                    yield STREAM_LINE.validate_json(line)
+                            return
+                        await r.aread()
+                        if r.status_code != 503 or attempt >= self.max_retries:
+                            raise error(r)
+                        wait = backoff(attempt, retry_after(r))
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+            await asyncio.sleep(wait)
+            attempt += 1

@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+import app.client
 from app import examples
 from app.client import (
     APIConnectionError,
@@ -249,7 +250,7 @@ def busy_count(url: str) -> float:
 def wait_until_busy(url: str) -> None:
     """Return once the server at ``url`` answers a request with 503 (a client without retries
     raises it at once); fail after 1,000 tries (10 s and more) without one."""
-    with Client(url, retries=0) as probe:
+    with Client(url, max_retries=0) as probe:
         for _ in range(1000):
             try:
                 probe.forward(examples.FORWARD)
@@ -274,7 +275,7 @@ def test_503_is_retried_after_retry_after() -> None:
         wait_until_busy(url)
         before = busy_count(url)
         started = time.perf_counter()
-        with Client(url, retries=10) as client:
+        with Client(url, max_retries=10) as client:
             assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
         waited = time.perf_counter() - started
         hog.join()
@@ -286,7 +287,7 @@ def test_503_is_retried_after_retry_after() -> None:
             hog.start()
             wait_until_busy(url)
             before = busy_count(url)
-            async with AsyncClient(url, retries=10) as client:
+            async with AsyncClient(url, max_retries=10) as client:
                 entries = [e async for e in client.train_stream(examples.TRAIN, epochs=1)]
                 assert isinstance(entries[-1], TrainSummary)
                 assert busy_count(url) > before
@@ -407,9 +408,42 @@ BUSY_CALLS: list[str] = []
 
 def test_503_is_retried_then_raised_as_busy() -> None:
     BUSY_CALLS.clear()
-    with Client(app=always_busy, retries=2) as client, pytest.raises(ServerBusyError) as raised:
+    with Client(app=always_busy, max_retries=2) as client:
+        with pytest.raises(ServerBusyError) as raised:
+            client.forward(examples.FORWARD)
+        assert BUSY_CALLS == ["/forward"] * 3
+        assert raised.value.status == 503
+        assert raised.value.retry_after == 0.0
+        assert raised.value.detail == "busy"
+        BUSY_CALLS.clear()
+        with pytest.raises(ServerBusyError):
+            client.with_options(max_retries=0).forward(examples.FORWARD)
+        assert BUSY_CALLS == ["/forward"]
+        BUSY_CALLS.clear()
+        with pytest.raises(ServerBusyError):
+            list(client.train_stream(examples.TRAIN))
+        assert BUSY_CALLS == ["/train/stream"] * 3
+
+
+def test_a_connection_not_made_is_retried_with_growing_jittered_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three tries at a port nothing listens on: two waits, each a random part of 0.5 s, then
+    1 s (exponential backoff with full jitter), then the connection error."""
+    waits: list[float] = []
+    monkeypatch.setattr(app.client.time, "sleep", waits.append)
+    url = f"http://127.0.0.1:{free_port()}"
+    with Client(url, max_retries=2) as client, pytest.raises(APIConnectionError):
         client.forward(examples.FORWARD)
-    assert BUSY_CALLS == ["/forward"] * 3
-    assert raised.value.status == 503
-    assert raised.value.retry_after == 0.0
-    assert raised.value.detail == "busy"
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= 0.5
+    assert 0 <= waits[1] <= 1.0
+
+
+def test_client_reads_backprop_url(monkeypatch: pytest.MonkeyPatch, server: str) -> None:
+    monkeypatch.setenv("BACKPROP_URL", server)
+    with Client() as client:
+        assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
+    monkeypatch.delenv("BACKPROP_URL")
+    with pytest.raises(TypeError):
+        Client()
