@@ -46,14 +46,68 @@ import orjson
 from anyio.from_thread import start_blocking_portal
 from pydantic import BaseModel, TypeAdapter
 
-from app.schemas.datasets import DatasetList, DatasetResponse
-from app.schemas.diagnostics import CheckResponse, GradcheckResponse
-from app.schemas.explain import ExplainResponse
-from app.schemas.export import ExportResponse
-from app.schemas.init import InitResponse
+from app.schemas.datasets import DatasetList, DatasetRequest, DatasetResponse
+from app.schemas.diagnostics import (
+    CheckRequest,
+    CheckResponse,
+    GradcheckRequest,
+    GradcheckResponse,
+)
+from app.schemas.explain import ExplainRequest, ExplainResponse
+from app.schemas.export import ExportResponse, NetworkExport, TrainExport
+from app.schemas.init import InitRequest, InitResponse
 from app.schemas.operations import Health
-from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
-from app.schemas.training import EpochTrace, TrainResponse, TrainSummary
+from app.schemas.passes import (
+    BackwardRequest,
+    BackwardResponse,
+    ForwardRequest,
+    ForwardResponse,
+    LossRequest,
+    LossResponse,
+)
+from app.schemas.training import EpochTrace, TrainRequest, TrainResponse, TrainSummary
+
+__all__ = [
+    "MAX_RETRIES",
+    "TIMEOUT",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncClient",
+    "BackpropError",
+    "BackwardRequest",
+    "BackwardResponse",
+    "CheckRequest",
+    "CheckResponse",
+    "Client",
+    "DatasetList",
+    "DatasetRequest",
+    "DatasetResponse",
+    "EpochTrace",
+    "ExplainRequest",
+    "ExplainResponse",
+    "ExportResponse",
+    "ForwardRequest",
+    "ForwardResponse",
+    "GradcheckRequest",
+    "GradcheckResponse",
+    "Health",
+    "InitRequest",
+    "InitResponse",
+    "InvalidRequestError",
+    "InvalidURLError",
+    "LossRequest",
+    "LossResponse",
+    "NetworkExport",
+    "Problem",
+    "ServerBusyError",
+    "TrainExport",
+    "TrainRequest",
+    "TrainResponse",
+    "TrainSummary",
+]
+"""What the client offers: the clients, their errors, and each endpoint's request and response
+models (a request model is a method's body, checked before it is sent)."""
 
 Body = BaseModel | Mapping[str, Any] | None
 M = TypeVar("M", bound=BaseModel)

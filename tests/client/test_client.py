@@ -447,3 +447,14 @@ def test_client_reads_backprop_url(monkeypatch: pytest.MonkeyPatch, server: str)
     monkeypatch.delenv("BACKPROP_URL")
     with pytest.raises(TypeError):
         Client()
+
+
+def test_all_names_the_clients_errors_and_every_endpoints_models() -> None:
+    exported = set(app.client.__all__)
+    assert all(hasattr(app.client, name) for name in exported)
+    for endpoint in ("Forward", "Loss", "Backward", "Train", "Init", "Gradcheck", "Check"):
+        assert {f"{endpoint}Request", f"{endpoint}Response"} <= exported
+    assert {"Client", "AsyncClient", "BackpropError", "ServerBusyError", "TrainExport"} <= exported
+    with Client(app=in_process_app()) as client:
+        body = app.client.ForwardRequest.model_validate(examples.FORWARD)
+        assert client.forward(body).outputs == pytest.approx(OUTPUT)
