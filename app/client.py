@@ -3,9 +3,13 @@
 Each method posts one endpoint's body and returns its response model, the very model the server
 documents its answer with. A body is a request model, or a mapping whose values may hold NumPy
 arrays, and keyword fields are added to it (``client.forward(network=net, inputs=x)``); the
-server validates it. An answer other than 200 raises :class:`APIError` (a 422:
-:class:`InvalidRequestError`, with each problem's ``loc``, ``msg`` and ``type``). A 503 (the server
-is busy) is retried after its ``Retry-After``, at most ``retries`` times.
+server validates it. Every error a method raises is a :class:`BackpropError` naming its URL: an
+answer other than 200 raises :class:`APIError` (a 422: :class:`InvalidRequestError`, with each
+problem's ``loc``, ``msg`` and ``type``; a 503: :class:`ServerBusyError`); no answer, an
+:class:`APIConnectionError` (in time: :class:`APITimeoutError`); never an httpx exception. A 503
+(the server is busy) and a connection that could not be made are retried, at most
+``max_retries`` times (:data:`MAX_RETRIES`; per call with ``with_options``), after the 503's
+``Retry-After`` or an exponential backoff with jitter (:func:`backoff`).
 
 A client talks to the server at its ``base_url``, or runs the ASGI ``app`` it is given in this
 process (no server needed; ``app.main.in_process_app()`` builds one whose requests leave no
@@ -18,9 +22,20 @@ imports nothing of the server: it needs httpx and the response models of :mod:`a
 """
 
 import asyncio
-import itertools
+import copy
+import os
+import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    MutableMapping,
+)
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
@@ -31,14 +46,68 @@ import orjson
 from anyio.from_thread import start_blocking_portal
 from pydantic import BaseModel, TypeAdapter
 
-from app.schemas.datasets import DatasetList, DatasetResponse
-from app.schemas.diagnostics import CheckResponse, GradcheckResponse
-from app.schemas.explain import ExplainResponse
-from app.schemas.export import ExportResponse
-from app.schemas.init import InitResponse
+from app.schemas.datasets import DatasetList, DatasetRequest, DatasetResponse
+from app.schemas.diagnostics import (
+    CheckRequest,
+    CheckResponse,
+    GradcheckRequest,
+    GradcheckResponse,
+)
+from app.schemas.explain import ExplainRequest, ExplainResponse
+from app.schemas.export import ExportResponse, NetworkExport, TrainExport
+from app.schemas.init import InitRequest, InitResponse
 from app.schemas.operations import Health
-from app.schemas.passes import BackwardResponse, ForwardResponse, LossResponse
-from app.schemas.training import EpochTrace, TrainResponse, TrainSummary
+from app.schemas.passes import (
+    BackwardRequest,
+    BackwardResponse,
+    ForwardRequest,
+    ForwardResponse,
+    LossRequest,
+    LossResponse,
+)
+from app.schemas.training import EpochTrace, TrainRequest, TrainResponse, TrainSummary
+
+__all__ = [
+    "MAX_RETRIES",
+    "TIMEOUT",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncClient",
+    "BackpropError",
+    "BackwardRequest",
+    "BackwardResponse",
+    "CheckRequest",
+    "CheckResponse",
+    "Client",
+    "DatasetList",
+    "DatasetRequest",
+    "DatasetResponse",
+    "EpochTrace",
+    "ExplainRequest",
+    "ExplainResponse",
+    "ExportResponse",
+    "ForwardRequest",
+    "ForwardResponse",
+    "GradcheckRequest",
+    "GradcheckResponse",
+    "Health",
+    "InitRequest",
+    "InitResponse",
+    "InvalidRequestError",
+    "InvalidURLError",
+    "LossRequest",
+    "LossResponse",
+    "NetworkExport",
+    "Problem",
+    "ServerBusyError",
+    "TrainExport",
+    "TrainRequest",
+    "TrainResponse",
+    "TrainSummary",
+]
+"""What the client offers: the clients, their errors, and each endpoint's request and response
+models (a request model is a method's body, checked before it is sent)."""
 
 Body = BaseModel | Mapping[str, Any] | None
 M = TypeVar("M", bound=BaseModel)
@@ -46,10 +115,13 @@ M = TypeVar("M", bound=BaseModel)
 TIMEOUT: Final = httpx.Timeout(60.0, connect=5.0)
 """Connecting may take 5 s; sending, and waiting for an answer or a stream's next line, 60 s: a
 server stops a run at its ``BACKPROP_DEADLINE_SECONDS`` (30 by default) and answers then."""
-RETRIES: Final = 3
-"""How many times a 503 is retried before it is raised."""
+MAX_RETRIES: Final = 3
+"""How many times a 503, or a connection that could not be made, is retried before it is
+raised (``max_retries``, per client or per call with :meth:`Client.with_options`)."""
 MAX_RETRY_WAIT: Final = 30.0
 """The longest wait before a retry, whatever ``Retry-After`` asks."""
+BACKOFF: Final = 0.5
+"""The first retry's longest wait without ``Retry-After``, doubled at each retry."""
 IN_PROCESS_URL: Final = "http://backprop.in-process"
 """The base URL of the requests to an app in this process."""
 
@@ -72,11 +144,34 @@ class Problem:
     type: str
 
 
-class APIError(Exception):
+class BackpropError(Exception):
+    """The base of every error a client method raises: no httpx exception escapes one.
+    ``url`` is the request's (the client's base URL where no request was sent)."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class InvalidURLError(BackpropError, ValueError):
+    """A base URL the client cannot send to: not ``http://`` or ``https://`` (say
+    ``http://127.0.0.1:8000``, not ``127.0.0.1:8000``)."""
+
+
+class APIConnectionError(BackpropError):
+    """No answer came: the server could not be reached, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer came in time (connecting, sending, or waiting for an answer or a stream's next
+    line; see :data:`TIMEOUT`)."""
+
+
+class APIError(BackpropError):
     """An answer other than 200: its ``status``, its ``detail`` and its ``request_id``."""
 
-    def __init__(self, status: int, detail: Any, request_id: str | None) -> None:
-        super().__init__(f"{status}: {detail}")
+    def __init__(self, status: int, detail: Any, request_id: str | None, url: str = "") -> None:
+        super().__init__(f"{status}: {detail}", url)
         self.status, self.detail, self.request_id = status, detail, request_id
 
 
@@ -84,35 +179,78 @@ class InvalidRequestError(APIError):
     """A 422: the body is invalid; ``problems`` lists the problems the server found (the first
     100, then a ``too_many_errors`` one counting the rest)."""
 
-    def __init__(self, problems: list[Problem], detail: Any, request_id: str | None) -> None:
-        super().__init__(422, detail, request_id)
+    def __init__(
+        self, problems: list[Problem], detail: Any, request_id: str | None, url: str = ""
+    ) -> None:
+        super().__init__(422, detail, request_id, url)
         self.problems = problems
         lines = (f"{'.'.join(map(str, p.loc))}: {p.msg} [{p.type}]" for p in problems)
         self.args = ("422: the request is invalid\n  " + "\n  ".join(lines),)
 
 
+class ServerBusyError(APIError):
+    """A 503 still answered after the retries: the server is busy; ``retry_after`` is the wait
+    in seconds it asked for (its ``Retry-After``), or None."""
+
+    def __init__(
+        self, detail: Any, request_id: str | None, url: str, retry_after: float | None
+    ) -> None:
+        super().__init__(503, detail, request_id, url)
+        self.retry_after = retry_after
+
+
 def error(response: httpx.Response) -> APIError:
     """The exception for a read answer other than 200."""
     request_id = response.headers.get("x-request-id")
+    url = str(response.request.url)
     try:
         detail = response.json()["detail"]
     except (ValueError, KeyError, TypeError):
         detail = response.text
     if response.status_code == 422 and isinstance(detail, list):
         problems = [Problem(tuple(d["loc"]), d["msg"], d["type"]) for d in detail]
-        return InvalidRequestError(problems, detail, request_id)
-    return APIError(response.status_code, detail, request_id)
+        return InvalidRequestError(problems, detail, request_id, url)
+    if response.status_code == 503:
+        return ServerBusyError(detail, request_id, url, retry_after(response))
+    return APIError(response.status_code, detail, request_id, url)
 
 
-def retry_wait(response: httpx.Response) -> float | None:
-    """Seconds to wait before retrying this answer (a 503), or None when it is no 503."""
-    if response.status_code != 503:
-        return None
+def retry_after(response: httpx.Response) -> float | None:
+    """The answer's ``Retry-After`` in seconds, or None without a readable one."""
     try:
-        wait = float(response.headers.get("retry-after", "1"))
-    except ValueError:
-        wait = 1.0
-    return min(max(wait, 0.0), MAX_RETRY_WAIT)
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return None
+
+
+@contextmanager
+def transport_errors(url: str) -> Iterator[None]:
+    """httpx's transport errors as :class:`APITimeoutError` and :class:`APIConnectionError`,
+    each naming ``url``."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        kind = type(exc).__name__.removesuffix("Timeout").lower()
+        raise APITimeoutError(f"no answer from {url} in time ({kind} timeout)", url) from exc
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise APIConnectionError(f"cannot reach {url}: {reason}", url) from exc
+
+
+def backoff(attempt: int, asked: float | None) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the ``Retry-After`` the server ``asked``
+    for (at most :data:`MAX_RETRY_WAIT`), else exponential backoff with full jitter (a random
+    wait up to :data:`BACKOFF` · 2^attempt, so that clients refused together do not return
+    together)."""
+    if asked is not None:
+        return min(max(asked, 0.0), MAX_RETRY_WAIT)
+    return random.uniform(0.0, min(BACKOFF * 2**attempt, MAX_RETRY_WAIT))
+
+
+def retryable(exc: httpx.HTTPError) -> bool:
+    """Whether a transport error is worth a retry: the connection was not made, so the request
+    was not sent."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 def _plain(value: Any) -> Any:
@@ -140,11 +278,29 @@ def explained(response: httpx.Response) -> ExplainResponse | str:
 
 
 def base_url_of(base_url: str | None, app: ASGIApp | None) -> str:
-    """The base URL of a client's requests: the server's, or :data:`IN_PROCESS_URL` for an app;
-    a client takes exactly one of the two."""
+    """The base URL of a client's requests: the server's (``base_url``, else the environment's
+    ``BACKPROP_URL``), or :data:`IN_PROCESS_URL` for an app; a client takes exactly one of the
+    two."""
+    if base_url is None and app is None:
+        base_url = os.environ.get("BACKPROP_URL") or None
     if (base_url is None) == (app is None):
-        raise TypeError("a client takes either base_url (a server) or app (run in this process)")
-    return base_url or IN_PROCESS_URL
+        raise TypeError(
+            "a client takes either base_url (a server; else BACKPROP_URL) or app (run in this "
+            "process)"
+        )
+    if base_url is None:
+        return IN_PROCESS_URL
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidURLError(
+            f"{base_url!r} is no http:// or https:// URL (say http://{base_url.split('://')[-1]})",
+            base_url,
+        )
+    return base_url
+
+
+def url_of(http: httpx.Client | httpx.AsyncClient, path: str) -> str:
+    """The URL a request to ``path`` goes to, for messages."""
+    return str(http.base_url).rstrip("/") + path
 
 
 def parse(response: httpx.Response, model: type[M]) -> M:
@@ -175,6 +331,11 @@ class InProcessTransport(httpx.BaseTransport):
 HEADERS: Final = {"content-type": "application/json", "accept": "application/json"}
 
 
+def headers_of(content: bytes | None) -> dict[str, str]:
+    """A request's headers: a JSON body's type when it has one."""
+    return HEADERS if content is not None else {"accept": "application/json"}
+
+
 class Client:
     """The API, blocking: one method per endpoint; ``with Client(url) as c:`` closes it."""
 
@@ -184,16 +345,23 @@ class Client:
         *,
         app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
-        retries: int = RETRIES,
+        max_retries: int = MAX_RETRIES,
     ) -> None:
         transport = None if app is None else InProcessTransport(app)
         self.http = httpx.Client(
             base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
-        self.retries = retries
+        self.max_retries = max_retries
 
     def __enter__(self) -> Self:
         return self
+
+    def with_options(self, *, max_retries: int) -> Self:
+        """This client with other options for the calls made through it, sharing its
+        connections (closing either closes both): ``client.with_options(max_retries=0)``."""
+        other = copy.copy(self)
+        other.max_retries = max_retries
+        return other
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -205,15 +373,31 @@ class Client:
         self.http.close()
 
     def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
-        content = encode(body, fields)
-        response = self.http.post(path, content=content, headers=HEADERS)
-        for _ in range(self.retries):
-            wait = retry_wait(response)
-            if wait is None:
-                break
+        return self._send("POST", path, encode(body, fields))
+
+    def _get(self, path: str) -> httpx.Response:
+        return self._send("GET", path)
+
+    def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """The answer, after retrying a 503 or a connection not made (:func:`backoff`), at
+        most ``max_retries`` times."""
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, path)):
+                try:
+                    response = self.http.request(
+                        method, path, content=content, headers=headers_of(content)
+                    )
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+                else:
+                    if response.status_code != 503 or attempt >= self.max_retries:
+                        return response
+                    wait = backoff(attempt, retry_after(response))
             time.sleep(wait)
-            response = self.http.post(path, content=content, headers=HEADERS)
-        return response
+            attempt += 1
 
     def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -260,32 +444,44 @@ class Client:
 
     def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
-        return parse(self.http.get("/datasets"), DatasetList)
+        return parse(self._get("/datasets"), DatasetList)
 
     def livez(self) -> Health:
         """``GET /livez``: the process serves."""
-        return parse(self.http.get("/livez"), Health)
+        return parse(self._get("/livez"), Health)
 
     def readyz(self) -> Health:
         """``GET /readyz``: the service is ready for traffic."""
-        return parse(self.http.get("/readyz"), Health)
+        return parse(self._get("/readyz"), Health)
 
     def train_stream(
         self, body: Body = None, /, **fields: Any
-    ) -> Iterator[EpochTrace | TrainSummary]:
+    ) -> Generator[EpochTrace | TrainSummary, None, None]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
         request is sent when iteration starts; closing the iterator early closes the stream."""
         content = encode(body, fields)
-        for attempt in itertools.count():
-            with self.http.stream("POST", "/train/stream", content=content, headers=HEADERS) as r:
-                if r.status_code == 200:
-                    yield from (STREAM_LINE.validate_json(line) for line in r.iter_lines() if line)
-                    return
-                r.read()
-                wait = retry_wait(r) if attempt < self.retries else None
-                if wait is None:
-                    raise error(r)
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, "/train/stream")):
+                try:
+                    with self.http.stream(
+                        "POST", "/train/stream", content=content, headers=HEADERS
+                    ) as r:
+                        if r.status_code == 200:
+                            for line in r.iter_lines():
+                                if line:
+                                    yield STREAM_LINE.validate_json(line)
+                            return
+                        r.read()
+                        if r.status_code != 503 or attempt >= self.max_retries:
+                            raise error(r)
+                        wait = backoff(attempt, retry_after(r))
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
             time.sleep(wait)
+            attempt += 1
 
 
 class AsyncClient:
@@ -297,16 +493,23 @@ class AsyncClient:
         *,
         app: ASGIApp | None = None,
         timeout: float | httpx.Timeout = TIMEOUT,
-        retries: int = RETRIES,
+        max_retries: int = MAX_RETRIES,
     ) -> None:
         transport = None if app is None else httpx.ASGITransport(app=app)
         self.http = httpx.AsyncClient(
             base_url=base_url_of(base_url, app), transport=transport, timeout=timeout
         )
-        self.retries = retries
+        self.max_retries = max_retries
 
     async def __aenter__(self) -> Self:
         return self
+
+    def with_options(self, *, max_retries: int) -> Self:
+        """This client with other options for the calls made through it, sharing its
+        connections (closing either closes both): ``client.with_options(max_retries=0)``."""
+        other = copy.copy(self)
+        other.max_retries = max_retries
+        return other
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -318,15 +521,31 @@ class AsyncClient:
         await self.http.aclose()
 
     async def _post(self, path: str, body: Body, fields: Mapping[str, Any]) -> httpx.Response:
-        content = encode(body, fields)
-        response = await self.http.post(path, content=content, headers=HEADERS)
-        for _ in range(self.retries):
-            wait = retry_wait(response)
-            if wait is None:
-                break
+        return await self._send("POST", path, encode(body, fields))
+
+    async def _get(self, path: str) -> httpx.Response:
+        return await self._send("GET", path)
+
+    async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        """The answer, after retrying a 503 or a connection not made (:func:`backoff`), at
+        most ``max_retries`` times."""
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, path)):
+                try:
+                    response = await self.http.request(
+                        method, path, content=content, headers=headers_of(content)
+                    )
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
+                else:
+                    if response.status_code != 503 or attempt >= self.max_retries:
+                        return response
+                    wait = backoff(attempt, retry_after(response))
             await asyncio.sleep(wait)
-            response = await self.http.post(path, content=content, headers=HEADERS)
-        return response
+            attempt += 1
 
     async def forward(self, body: Body = None, /, **fields: Any) -> ForwardResponse:
         """``POST /forward``: every layer's z and a, and the outputs."""
@@ -373,31 +592,40 @@ class AsyncClient:
 
     async def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
-        return parse(await self.http.get("/datasets"), DatasetList)
+        return parse(await self._get("/datasets"), DatasetList)
 
     async def livez(self) -> Health:
         """``GET /livez``: the process serves."""
-        return parse(await self.http.get("/livez"), Health)
+        return parse(await self._get("/livez"), Health)
 
     async def readyz(self) -> Health:
         """``GET /readyz``: the service is ready for traffic."""
-        return parse(await self.http.get("/readyz"), Health)
+        return parse(await self._get("/readyz"), Health)
 
     async def train_stream(
         self, body: Body = None, /, **fields: Any
     ) -> AsyncIterator[EpochTrace | TrainSummary]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary."""
         content = encode(body, fields)
-        for attempt in itertools.count():
-            request = self.http.stream("POST", "/train/stream", content=content, headers=HEADERS)
-            async with request as r:
-                if r.status_code == 200:
-                    async for line in r.aiter_lines():
-                        if line:
-                            yield STREAM_LINE.validate_json(line)
-                    return
-                await r.aread()
-                wait = retry_wait(r) if attempt < self.retries else None
-                if wait is None:
-                    raise error(r)
+        attempt = 0
+        while True:
+            with transport_errors(url_of(self.http, "/train/stream")):
+                try:
+                    async with self.http.stream(
+                        "POST", "/train/stream", content=content, headers=HEADERS
+                    ) as r:
+                        if r.status_code == 200:
+                            async for line in r.aiter_lines():
+                                if line:
+                                    yield STREAM_LINE.validate_json(line)
+                            return
+                        await r.aread()
+                        if r.status_code != 503 or attempt >= self.max_retries:
+                            raise error(r)
+                        wait = backoff(attempt, retry_after(r))
+                except httpx.HTTPError as exc:
+                    if attempt >= self.max_retries or not retryable(exc):
+                        raise
+                    wait = backoff(attempt, None)
             await asyncio.sleep(wait)
+            attempt += 1

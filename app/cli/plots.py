@@ -5,13 +5,14 @@ only here."""
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.cli.request_files import ensure_directory
 from app.schemas.training import EpochTrace
 
 MISSING = "--plot needs matplotlib (the optional extra plot): pip install matplotlib"
 
 
 class PlotUnavailableError(Exception):
-    """matplotlib is not installed."""
+    """The curves cannot be drawn: matplotlib is not installed, or the file cannot be written."""
 
 
 def ensure_matplotlib() -> None:
@@ -23,16 +24,29 @@ def ensure_matplotlib() -> None:
     matplotlib.use("Agg")  # no display needed: the figure goes to a file
 
 
+def check_plot_path(path: Path) -> None:
+    """Fail before a run, not after it, when matplotlib is missing, cannot write a file of
+    ``path``'s kind (its suffix), or ``path``'s directory does not exist."""
+    ensure_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in kinds:
+        names = ", ".join(f".{kind}" for kind in sorted(kinds))
+        raise PlotUnavailableError(f"--plot {path}: the file name ends in none of {names}")
+    ensure_directory(path, "--plot")
+
+
 def _points(entries: Sequence[EpochTrace], field: str) -> tuple[list[int], list[float]]:
     """The epochs and values of ``field`` where the trace holds a number for it."""
     points = [(e.epoch, getattr(e, field)) for e in entries if getattr(e, field) is not None]
     return [x for x, _ in points], [y for _, y in points]
 
 
-def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
+def plot_curves(entries: Sequence[EpochTrace], path: Path, log_scale: bool = False) -> None:
     """Draw the recorded losses and validation losses (and accuracies, on a second axis, dashed
     for the validation data) against the epoch into ``path``, a PNG or SVG file as its suffix
-    says."""
+    says; ``log_scale`` puts the losses on a logarithmic axis."""
     ensure_matplotlib()
     import matplotlib.pyplot as plt
 
@@ -43,6 +57,8 @@ def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
         loss_axis.plot(*validation, color="tab:green", label="validation loss")
     loss_axis.set_xlabel("epoch")
     loss_axis.set_ylabel("loss")
+    if log_scale:
+        loss_axis.set_yscale("log")
     accuracy = _points(entries, "accuracy")
     validation_accuracy = _points(entries, "validation_accuracy")
     axes = [loss_axis]
@@ -61,5 +77,9 @@ def plot_curves(entries: Sequence[EpochTrace], path: Path) -> None:
         lines = [line for axis in axes for line in axis.get_lines()]
         loss_axis.legend(lines, [str(line.get_label()) for line in lines], fontsize="small")
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    try:
+        figure.savefig(path)
+    except OSError as exc:
+        raise PlotUnavailableError(f"--plot {path}: cannot be written ({exc.strerror})") from None
+    finally:
+        plt.close(figure)

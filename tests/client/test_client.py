@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import sys
 import threading
 import time
@@ -12,15 +13,26 @@ import httpx
 import numpy as np
 import pytest
 
+import app.client
 from app import examples
-from app.client import APIError, AsyncClient, Client, InvalidRequestError
+from app.client import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AsyncClient,
+    BackpropError,
+    Client,
+    InvalidRequestError,
+    InvalidURLError,
+    ServerBusyError,
+)
 from app.config import get_settings
 from app.main import in_process_app
 from app.schemas.base import MAX_COUNT
 from app.schemas.explain import ExplainResponse
 from app.schemas.passes import ForwardRequest
 from app.schemas.training import EpochTrace, TrainSummary
-from tests.servers import running_server
+from tests.servers import free_port, running_server
 
 # The notebook's first epoch (DESIGN.md), the reference every method is checked against.
 HIDDEN_A = [0.1, 1.45]
@@ -238,17 +250,20 @@ def busy_count(url: str) -> float:
 def wait_until_busy(url: str) -> None:
     """Return once the server at ``url`` answers a request with 503 (a client without retries
     raises it at once); fail after 1,000 tries (10 s and more) without one."""
-    with Client(url, retries=0) as probe:
+    with Client(url, max_retries=0) as probe:
         for _ in range(1000):
             try:
                 probe.forward(examples.FORWARD)
-            except APIError as refused:
-                status = refused.status
+            except APIError as error:
+                refused = error
                 break
             time.sleep(0.01)
         else:
             pytest.fail("the server never answered 503 while a run held its one slot")
-    assert status == 503
+    assert refused.status == 503
+    assert isinstance(refused, ServerBusyError)
+    assert refused.retry_after == 1.0
+    assert refused.url == f"{url}/forward"
 
 
 def test_503_is_retried_after_retry_after() -> None:
@@ -260,7 +275,7 @@ def test_503_is_retried_after_retry_after() -> None:
         wait_until_busy(url)
         before = busy_count(url)
         started = time.perf_counter()
-        with Client(url, retries=10) as client:
+        with Client(url, max_retries=10) as client:
             assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
         waited = time.perf_counter() - started
         hog.join()
@@ -272,7 +287,7 @@ def test_503_is_retried_after_retry_after() -> None:
             hog.start()
             wait_until_busy(url)
             before = busy_count(url)
-            async with AsyncClient(url, retries=10) as client:
+            async with AsyncClient(url, max_retries=10) as client:
                 entries = [e async for e in client.train_stream(examples.TRAIN, epochs=1)]
                 assert isinstance(entries[-1], TrainSummary)
                 assert busy_count(url) > before
@@ -335,3 +350,111 @@ def test_a_client_takes_a_server_or_an_app() -> None:
         Client()
     with pytest.raises(TypeError, match="either base_url"):
         AsyncClient("http://127.0.0.1:8000", app=in_process_app())
+
+
+def test_an_unreachable_server_raises_a_connection_error_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with Client(url) as client, pytest.raises(APIConnectionError) as raised:
+        client.forward(examples.FORWARD)
+    assert not isinstance(raised.value, APITimeoutError)
+    assert raised.value.url == f"{url}/forward"
+    assert str(raised.value).startswith(f"cannot reach {url}/forward: ")
+    with Client(url) as client, pytest.raises(APIConnectionError):
+        list(client.train_stream(examples.TRAIN))
+    with Client(url) as client, pytest.raises(APIConnectionError):
+        client.livez()
+
+    async def run() -> None:
+        async with AsyncClient(url) as client:
+            with pytest.raises(APIConnectionError):
+                await client.forward(examples.FORWARD)
+            with pytest.raises(APIConnectionError):
+                [e async for e in client.train_stream(examples.TRAIN)]
+
+    asyncio.run(run())
+
+
+def test_a_silent_server_raises_a_timeout_error() -> None:
+    """A server that accepts the connection and never answers: the read timeout, raised as the
+    client's own error naming the URL."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with Client(url, timeout=0.5) as client, pytest.raises(APITimeoutError) as raised:
+            client.forward(examples.FORWARD)
+    assert isinstance(raised.value, BackpropError)
+    assert raised.value.url == f"{url}/forward"
+    assert str(raised.value) == f"no answer from {url}/forward in time (read timeout)"
+
+
+def test_a_url_without_scheme_is_refused_at_once() -> None:
+    with pytest.raises(InvalidURLError) as raised:
+        Client("127.0.0.1:8631")
+    assert (
+        str(raised.value)
+        == "'127.0.0.1:8631' is no http:// or https:// URL (say http://127.0.0.1:8631)"
+    )
+
+
+async def always_busy(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app that answers every request 503 with ``Retry-After: 0``, counting them."""
+    BUSY_CALLS.append(scope["path"])
+    headers = [(b"content-type", b"application/json"), (b"retry-after", b"0")]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"detail": "busy"}'})
+
+
+BUSY_CALLS: list[str] = []
+
+
+def test_503_is_retried_then_raised_as_busy() -> None:
+    BUSY_CALLS.clear()
+    with Client(app=always_busy, max_retries=2) as client:
+        with pytest.raises(ServerBusyError) as raised:
+            client.forward(examples.FORWARD)
+        assert BUSY_CALLS == ["/forward"] * 3
+        assert raised.value.status == 503
+        assert raised.value.retry_after == 0.0
+        assert raised.value.detail == "busy"
+        BUSY_CALLS.clear()
+        with pytest.raises(ServerBusyError):
+            client.with_options(max_retries=0).forward(examples.FORWARD)
+        assert BUSY_CALLS == ["/forward"]
+        BUSY_CALLS.clear()
+        with pytest.raises(ServerBusyError):
+            list(client.train_stream(examples.TRAIN))
+        assert BUSY_CALLS == ["/train/stream"] * 3
+
+
+def test_a_connection_not_made_is_retried_with_growing_jittered_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three tries at a port nothing listens on: two waits, each a random part of 0.5 s, then
+    1 s (exponential backoff with full jitter), then the connection error."""
+    waits: list[float] = []
+    monkeypatch.setattr(app.client.time, "sleep", waits.append)
+    url = f"http://127.0.0.1:{free_port()}"
+    with Client(url, max_retries=2) as client, pytest.raises(APIConnectionError):
+        client.forward(examples.FORWARD)
+    assert len(waits) == 2
+    assert 0 <= waits[0] <= 0.5
+    assert 0 <= waits[1] <= 1.0
+
+
+def test_client_reads_backprop_url(monkeypatch: pytest.MonkeyPatch, server: str) -> None:
+    monkeypatch.setenv("BACKPROP_URL", server)
+    with Client() as client:
+        assert client.forward(examples.FORWARD).outputs == pytest.approx(OUTPUT)
+    monkeypatch.delenv("BACKPROP_URL")
+    with pytest.raises(TypeError):
+        Client()
+
+
+def test_all_names_the_clients_errors_and_every_endpoints_models() -> None:
+    exported = set(app.client.__all__)
+    assert all(hasattr(app.client, name) for name in exported)
+    for endpoint in ("Forward", "Loss", "Backward", "Train", "Init", "Gradcheck", "Check"):
+        assert {f"{endpoint}Request", f"{endpoint}Response"} <= exported
+    assert {"Client", "AsyncClient", "BackpropError", "ServerBusyError", "TrainExport"} <= exported
+    with Client(app=in_process_app()) as client:
+        body = app.client.ForwardRequest.model_validate(examples.FORWARD)
+        assert client.forward(body).outputs == pytest.approx(OUTPUT)
