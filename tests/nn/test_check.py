@@ -190,20 +190,7 @@ def test_one_planted_error_is_the_first_and_only_wrong(data: st.DataObject) -> N
     samples = data.draw(st.integers(1, 3))
     x = data.draw(hnp.arrays(np.float64, (samples, widths[0]), elements=st.floats(-1, 1)))
     t = data.draw(hnp.arrays(np.float64, (samples, widths[-1]), elements=st.floats(-1, 1)))
-    loss = LOSSES["half_squared_error"]
-    fwd, value = evaluate(params, x, t, loss)
-    grads = compute_gradients(params, fwd, t, loss)
-    updated = params.with_flat(params.flat - LR * grads.flat)
-    claims: dict[Key, Array] = {("outputs",): fwd.outputs, ("loss",): np.array(value)}
-    for index, ((gW, gb), (W, b)) in enumerate(zip(grads.layers, updated.layers, strict=True)):
-        claims |= {
-            ("layers", index, "z"): fwd.z[index],
-            ("layers", index, "a"): fwd.a[index],
-            ("gradients", index, "weights"): gW,
-            ("gradients", index, "bias"): gb,
-            ("network", "layers", index, "weights"): W,
-            ("network", "layers", index, "bias"): b,
-        }
+    claims = _correct_values(params, x, t)
     assert all(c.right for c in check(params, x, t, "half_squared_error", LR, claims, 1e-12))
     planted = data.draw(st.sampled_from(sorted(claims, key=str)))
     claims[planted] = claims[planted] + 0.5
