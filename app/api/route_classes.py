@@ -28,7 +28,7 @@ from typing import Any, Final
 import orjson
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -84,7 +84,10 @@ class OrjsonRoute(APIRoute):
 
         async def orjson_handler(request: Request) -> Response:
             request = OrjsonRequest(request.scope, request.receive)
-            is_json = request.headers.get("content-type") == "application/json"
+            content_type = request.headers.get("content-type")
+            is_json = content_type == "application/json"
+            if body_field is not None and not is_json:
+                await _refuse_unless_json(request, content_type)
             if body_field is not None and is_json:
                 body = await request.body()
                 if len(body) > INLINE_BODY_BYTES:
@@ -120,6 +123,27 @@ class DirectRoute(OrjsonRoute):
                 "nothing else, and be annotated to answer a Response"
             )
         return call
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    """Whether ``content_type`` is JSON as FastAPI reads it: ``application/json`` or
+    ``application/*+json``, parameters such as ``charset`` aside."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _refuse_unless_json(request: Request, content_type: str | None) -> None:
+    """Raise a 415 for a body sent as anything but JSON (curl's ``-d`` sends a form type, which
+    FastAPI would hand to validation as raw bytes: a 422 saying the body is not a dictionary)."""
+    if (content_type is None or not _is_json_media_type(content_type)) and await request.body():
+        sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+        raise HTTPException(
+            status_code=415,
+            detail=f"the body came with {sent}: send it as JSON with Content-Type: "
+            "application/json (curl: --json @file, or -H 'content-type: application/json')",
+        )
 
 
 def _whole_body_field(route: APIRoute) -> ModelField | None:

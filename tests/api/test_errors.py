@@ -239,6 +239,47 @@ def test_malformed_json(client: TestClient, content: bytes) -> None:
     assert isinstance(response.json()["detail"], list)
 
 
+@pytest.mark.parametrize("path", ["/forward", "/train", "/train/stream", "/explain", "/check"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data", None]
+)
+def test_a_body_not_sent_as_json_is_a_415(
+    client: TestClient, path: str, content_type: str | None
+) -> None:
+    """curl's ``-d`` (a form type), another type or none: a 415 that says how to send JSON, not a
+    422 saying the body is not a dictionary."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post(path, content=json.dumps(examples.TRAIN), headers=headers)
+    assert response.status_code == 415, response.text
+    detail = response.json()["detail"]
+    sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+    assert detail.startswith(f"the body came with {sent}:")
+    assert "Content-Type: application/json (curl: --json @file" in detail
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-8", "Application/JSON", "application/problem+json"],
+)
+def test_json_media_types_with_parameters_or_suffixes_are_read(
+    client: TestClient, content_type: str
+) -> None:
+    """Every JSON media type FastAPI reads (parameters, case, a ``+json`` suffix) is answered."""
+    response = client.post(
+        "/forward", content=json.dumps(examples.FORWARD), headers={"content-type": content_type}
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_an_empty_body_of_another_type_is_still_a_missing_body(client: TestClient) -> None:
+    """With no body at all there is nothing sent in the wrong form: the 422 names the body."""
+    response = client.post(
+        "/forward", content=b"", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "missing"
+
+
 def test_large_invalid_input_is_not_echoed(client: TestClient) -> None:
     """A big wrong value is named by its path, not copied back into the error."""
     error = _only_error(
