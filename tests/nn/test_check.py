@@ -180,16 +180,7 @@ HIDDEN: list[ActivationName] = ["identity", "relu", "leaky_relu", "sigmoid", "ta
 @given(data=st.data())
 def test_one_planted_error_is_the_first_and_only_wrong(data: st.DataObject) -> None:
     """Random networks: the correct values all pass; one entry moved by 0.5 is the one wrong."""
-    widths = data.draw(st.lists(st.integers(1, 3), min_size=2, max_size=4))
-    shapes = [(units, inputs) for inputs, units in itertools.pairwise(widths)]
-    params = Parameters.from_layers(
-        [data.draw(hnp.arrays(np.float64, s, elements=st.floats(-1, 1))) for s in shapes],
-        [data.draw(hnp.arrays(np.float64, s[0], elements=st.floats(-1, 1))) for s in shapes],
-        [data.draw(st.sampled_from(HIDDEN)) for _ in shapes],
-    )
-    samples = data.draw(st.integers(1, 3))
-    x = data.draw(hnp.arrays(np.float64, (samples, widths[0]), elements=st.floats(-1, 1)))
-    t = data.draw(hnp.arrays(np.float64, (samples, widths[-1]), elements=st.floats(-1, 1)))
+    params, x, t = _random_step(data)
     claims = _correct_values(params, x, t)
     assert all(c.right for c in check(params, x, t, "half_squared_error", LR, claims, 1e-12))
     planted = data.draw(st.sampled_from(sorted(claims, key=str)))
