@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import httpx
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from app.api.routes.docs import WEB_DIR
 from app.api.routes.page import CSP
@@ -126,19 +126,27 @@ def test_a_busy_servers_503_is_sent_again_after_its_retry_after(visit: Visit) ->
     _assert_clean(visit)
 
 
+def _full(page: Page, key: str) -> Locator:
+    """The number the details box shows for ``key``: its text has 8 significant digits, its
+    ``data-full`` the float64 value."""
+    return page.locator(f'#details dd[data-key="{key}"] .number')
+
+
 def test_an_edge_shows_the_gradient_backward_gives(visit: Visit) -> None:
-    """W2[0,1] (hidden unit 2 to the output), before training: its gradient is /backward's."""
+    """w₁₂⁽²⁾ (hidden unit 2 to the output), before training: its gradient is /backward's."""
     body = {"network": NOTEBOOK_NETWORK, **NOTEBOOK_SAMPLE}
     gradient = httpx.post(f"{visit.origin}/backward", json=body).json()["gradients"][1]["weights"]
     page = _open(visit)
     page.locator('line.edge[data-layer="1"][data-unit="0"][data-from="1"]').focus()
-    shown = page.locator('#details dd[data-key="gradient"]')
-    expect(shown).to_have_text(repr(gradient[0][1]))
-    assert float(shown.inner_text()) == gradient[0][1]
+    shown = _full(page, "gradient")
+    expect(shown).to_have_attribute("data-full", repr(gradient[0][1]))
+    assert float(shown.get_attribute("data-full") or "nan") == gradient[0][1]
+    expect(shown).to_have_text(f"{gradient[0][1]:.8g}")
     expect(page.locator('#details dd[data-key="weight"]')).to_have_text("-0.7")
     page.locator('.node[data-layer="1"][data-unit="1"]').focus()
-    expect(page.locator('#details dd[data-key="z"]')).to_have_text("1.4500000000000002")
-    expect(page.locator('#details dd[data-key="delta"]')).to_have_text("1.3195000000000001")
+    expect(_full(page, "z")).to_have_attribute("data-full", "1.4500000000000002")
+    expect(_full(page, "z")).to_have_text("1.45")
+    expect(_full(page, "delta")).to_have_attribute("data-full", "1.3195000000000001")
     _assert_clean(visit)
 
 
@@ -473,7 +481,7 @@ def test_the_diagram_is_one_tab_stop_walked_with_the_arrow_keys(visit: Visit) ->
     page.keyboard.press("ArrowDown")
     expect(page.locator("#details dd[data-key=x]")).to_have_text("2")
     page.keyboard.press("End")
-    expect(page.locator("#details .details-title")).to_contain_text("Weight W2[0,1]")
+    expect(page.locator("#details .details-title")).to_contain_text("Weight w₁₂⁽²⁾")
     expect(page.locator("#details dd[data-key=weight]")).to_have_text("-0.7")
     _assert_clean(visit)
 
@@ -504,8 +512,6 @@ def test_a_units_numbers_follow_the_selected_sample(visit: Visit) -> None:
     page.locator('#network .node[data-layer="0"][data-unit="0"]').focus()
     expect(page.locator('#details dd[data-key="x"]')).to_have_text("1")
     page.locator('#network .node[data-layer="1"][data-unit="0"]').focus()
-    expect(page.locator('#details dd[data-key="z"]')).to_have_text(repr(z["layers"][0]["z"][0]))
-    expect(page.locator('#details dd[data-key="delta"]')).to_have_text(
-        repr(z["gradients"][0]["bias"][0])
-    )
+    expect(_full(page, "z")).to_have_attribute("data-full", repr(z["layers"][0]["z"][0]))
+    expect(_full(page, "delta")).to_have_attribute("data-full", repr(z["gradients"][0]["bias"][0]))
     _assert_clean(visit)

@@ -13,10 +13,15 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.api.routes.docs import WEB_DIR
 from app.examples import TRAIN
 from tests.web.conftest import Visit
 from tests.web.test_page import _assert_clean, _open, _screenshot, _set, _train
 
+LOSS_TIMING = re.findall(
+    r'export const LOSS_TIMING = "(.*)";', (WEB_DIR / "page" / "status.js").read_text()
+)[0]
+"""The sentence a summary ends with: when its final loss is taken, and an epoch's."""
 MOONS_DATA = {"name": "moons", "samples": 200, "noise": 0.1, "seed": 0, "test_fraction": 0.25}
 OVERFIT = {"#samples": "30", "#noise": "0.3", "#test-fraction": "0.5", "#lr": "0.02"}
 """The sine preset made to overfit: 15 noisy training samples, 15 held out, a faster Adam."""
@@ -104,6 +109,7 @@ def test_patience_stops_early_in_one_request_and_keeps_the_best_network(visit: V
         f"Early stop at epoch {expected['epochs_run']}: the validation loss had not improved for"
         f" 100 epochs; best epoch {expected['best_epoch']} kept: final loss"
         f" {expected['final_loss']!r}, final validation loss {expected['final_validation_loss']!r}"
+        f". {LOSS_TIMING}"
     )
     expect(page.locator("#curve")).to_have_attribute("data-best", str(expected["best_epoch"]))
     expect(page.locator("body")).to_have_attribute("data-epoch", str(expected["best_epoch"]))
@@ -262,7 +268,7 @@ def test_a_validation_loss_that_overflows_leaves_the_curve_whole(visit: Visit) -
     page.click("#load-paste")
     expect(page.locator("#patience")).to_be_enabled()
     _train(page)
-    summary = f"10 epochs: final loss {expected['final_loss']!r}"  # no validation loss in it
+    summary = f"10 epochs: final loss {expected['final_loss']!r}. {LOSS_TIMING}"  # no validation
     expect(page.locator("#summary")).to_have_text(summary)
     curve = page.locator("#curve")
     expect(curve).to_have_attribute("data-points", "10")

@@ -3,6 +3,7 @@
  * the selected epoch and early stopping's best epoch as vertical lines. */
 
 import uPlot from "/static/vendor/uplot@1.6.32/dist/uPlot.esm.js";
+import { short } from "./format.js";
 
 const BLUE = "#2563eb";
 const ORANGE = "#ea580c";
@@ -29,7 +30,8 @@ export function decimate(xs, ys, maxPoints) {
 
 /** Ticks at whole decades within the axis, at most about eight (uPlot's own log splits, with every
  * minor tick, take seconds over the 30 decades a loss can fall through); 2 and 5 times a decade
- * too when the axis spans less than two. */
+ * too when the axis spans less than two. Each gets its label: uPlot's log filter, which thins
+ * labels by index assuming a tick per decade, would leave one of these. */
 export function decadeSplits(plot, axis, min, max) {
   const low = Math.floor(Math.log10(min));
   const high = Math.ceil(Math.log10(max));
@@ -158,7 +160,7 @@ export class Curve {
     const width = Math.max(260, this.element.clientWidth || 600);
     const axes = [
       { label: "epoch" },
-      { label: "loss", scale: "loss", splits: decadeSplits, values: (plot, ticks) => ticks.map(decadeLabel) },
+      { label: "loss", scale: "loss", splits: decadeSplits, filter: (plot, ticks) => ticks, values: (plot, ticks) => this.lossLabels(ticks) },
     ];
     const shown = this.shownSeries();
     if (shown.some((series) => series.scale === "acc")) axes.push({ label: "accuracy", scale: "acc", side: 1, grid: { show: false } });
@@ -166,7 +168,7 @@ export class Curve {
       {
         width,
         height: 240,
-        series: [{ label: "epoch" }, ...shown.map(({ field, value, ...line }) => line)],
+        series: [{ label: "epoch" }, ...shown.map(({ field, value, ...line }) => ({ ...line, value: (plot, number) => short(number) }))],
         scales: { x: { time: false, range: (plot, min, max) => this.epochRange(plot, min, max) }, loss: { distr: 3 }, acc: { range: [0, 1] } },
         axes,
         cursor: { drag: { x: false, y: false } },
@@ -181,6 +183,13 @@ export class Curve {
       if (index !== null && index !== undefined) this.onPick(this.plot.data[0][index]);
     });
     this.count();
+  }
+
+  /** The loss axis's labels for `ticks`, kept in data-loss-labels for scripts and tests. */
+  lossLabels(ticks) {
+    const labels = ticks.map(decadeLabel);
+    this.element.dataset.lossLabels = labels.filter(Boolean).join(",");
+    return labels;
   }
 
   /** Draw the selected epoch and the best one as vertical lines, the best one labelled. */

@@ -1,11 +1,17 @@
 /** The network as SVG: one node per unit, one line per weight (blue positive, orange negative,
  * thicker for larger |w|); every node and edge is focusable and announces itself. The diagram is
- * one tab stop: the arrow keys move through its units, then its weights (Home and End too). */
+ * one tab stop: the arrow keys move through its units, then its weights (Home and End too). A
+ * finger needs more than a thin line or a small circle: each weight has a wide invisible line
+ * under it, and each unit an invisible disc as wide as the units' spacing allows. */
+
+import { weightSymbol } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_UNITS = 24;
 const BLUE = "#2563eb";
 const ORANGE = "#ea580c";
+/** The width, in the drawing's units, of the invisible line that takes a weight's taps. */
+const EDGE_HIT_WIDTH = 24;
 
 /** An SVG element with attributes. */
 function svg(tag, attributes) {
@@ -51,6 +57,7 @@ export function drawNetwork(root, network, onFocus) {
     return height / 2 - 8 + (row - (count - 1) / 2) * Math.min(spacing, (height - 40) / Math.max(1, count));
   };
   const largest = Math.max(1e-12, ...layers.flatMap((layer) => layer.weights.flat().map(Math.abs)));
+  const hits = svg("g", { class: "edge-hits", "aria-hidden": "true" });
   const edges = svg("g", { class: "edges" });
   const nodes = svg("g", { class: "nodes" });
   layers.forEach((layer, index) => {
@@ -64,11 +71,15 @@ export function drawNetwork(root, network, onFocus) {
           "stroke-width": (0.6 + (5 * Math.abs(weight)) / largest).toFixed(2),
           class: "edge", tabindex: -1, role: "button",
           "data-layer": index, "data-unit": unit, "data-from": input,
-          "aria-label": `weight W${index + 1}[${unit},${input}], from ${unitName(index, input, layers.length)} to ${unitName(index + 1, unit, layers.length)}: ${weight}`,
+          "aria-label": `weight ${weightSymbol(index + 1, unit + 1, input + 1)}, from ${unitName(index, input, layers.length)} to ${unitName(index + 1, unit, layers.length)}: ${weight}`,
         });
         const item = { kind: "edge", layer: index, unit, from: input };
         for (const type of ["mouseenter", "focus", "click"]) line.addEventListener(type, () => onFocus(item, line));
         edges.append(line);
+        const hit = svg("line", { x1: x(index), y1: y(index, column), x2: x(index + 1), y2: y(index + 1, row), class: "edge-hit", "stroke-width": EDGE_HIT_WIDTH });
+        for (const type of ["mouseenter", "click"]) hit.addEventListener(type, () => (line.classList.add("hover"), onFocus(item, line)));
+        hit.addEventListener("mouseleave", () => line.classList.remove("hover"));
+        hits.append(hit);
       });
     });
   });
@@ -80,11 +91,12 @@ export function drawNetwork(root, network, onFocus) {
         "data-layer": column, "data-unit": unit,
         "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
       });
+      const hit = svg("circle", { cx: x(column), cy: y(column, row), r: spacing / 2, class: "hit" });
       const circle = svg("circle", { cx: x(column), cy: y(column, row), r: spacing > 30 ? 13 : 11 });
       if (bias !== null) circle.setAttribute("stroke", bias >= 0 ? BLUE : ORANGE);
       const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle" });
       label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);
-      group.append(circle, label);
+      group.append(hit, circle, label);
       const item = { kind: "node", layer: column, unit };
       for (const type of ["mouseenter", "focus", "click"]) group.addEventListener(type, () => onFocus(item, group));
       nodes.append(group);
@@ -100,7 +112,7 @@ export function drawNetwork(root, network, onFocus) {
     caption.textContent = column === 0 ? `inputs (${size})` : `${layers[column - 1].activation} (${size})`;
     nodes.append(caption);
   });
-  root.append(edges, nodes);
+  root.append(hits, edges, nodes);
   rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
 }
 

@@ -212,8 +212,10 @@ export function clearProblems() {
   for (const node of document.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
 }
 
-/** Show each problem of a 422 beside its field; the rest go to `fallback`. Returns how many. */
+/** Show each problem of a 422 beside its field, in place of those shown before (a request the
+ * page sends again gets the same answer); the rest go to `fallback`. Returns how many. */
 export function showProblems(error, state, fallback) {
+  clearProblems();
   const endpoint = error.path.replace(/\/stream$/, "");
   const unplaced = [];
   for (const problem of error.problems) {

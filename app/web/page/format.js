@@ -32,3 +32,50 @@ export function tensorTable(caption, values) {
   }
   return table;
 }
+
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
+const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+
+/** A whole number's digits as subscripts ("12" → "₁₂"). */
+export function subscript(n) {
+  return String(n).replace(/\d/g, (d) => SUBSCRIPTS[d]);
+}
+
+/** A layer's number as the worked solution writes it above a name: "⁽¹⁾". */
+function layerMark(layer) {
+  return `⁽${String(layer).replace(/\d/g, (d) => SUPERSCRIPTS[d])}⁾`;
+}
+
+/** The name of layer `layer`'s (1-based) matrix or vector `symbol`, as the worked solution
+ * writes it: "W⁽¹⁾", "b⁽²⁾", "a⁽¹⁾". */
+export function layerSymbol(symbol, layer) {
+  return `${symbol}${layerMark(layer)}`;
+}
+
+/** A unit's quantity, 1-based as in the worked solution: "z₂⁽¹⁾" is unit 2 of layer 1. */
+export function unitSymbol(symbol, layer, unit) {
+  return `${symbol}${subscript(unit)}${layerMark(layer)}`;
+}
+
+/** A weight's name, 1-based as in the worked solution: "w₁₂⁽²⁾" is layer 2's weight from its
+ * input 2 to its unit 1 (the JSON's layers[1].weights[0][1]); a comma parts indices past 9. */
+export function weightSymbol(layer, unit, from) {
+  const parted = unit > 9 || from > 9 ? "," : "";
+  return `w${subscript(unit)}${parted}${subscript(from)}${layerMark(layer)}`;
+}
+
+/** A number shown to 8 significant digits whose full float64 value shows on hover and on
+ * focus (a tab stop of its own when `focusable`), and is what a screen reader reads. */
+export function preciseNumber(tag, className, value, focusable = false) {
+  const node = element(tag, className ? `number ${className}` : "number", short(value));
+  if (typeof value === "number") {
+    const full = String(value);
+    node.title = full;
+    node.dataset.full = full;
+    if (focusable) {
+      node.tabIndex = 0;
+      node.setAttribute("aria-label", full);
+    }
+  }
+  return node;
+}

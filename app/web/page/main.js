@@ -2,7 +2,7 @@
 
 import { ApiError, get, post, problemText } from "./api.js";
 import { Curve } from "./curve.js";
-import { renderDetails } from "./details.js";
+import { itemIn, renderDetails, renderHint } from "./details.js";
 import { drawNetwork } from "./diagram.js";
 import { buildExercise, claimedOf, markExercise } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
@@ -20,6 +20,8 @@ import { STATUSES, summaryText } from "./status.js";
 import { OUTPUT_ACTIVATIONS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
+/** The significant digits of /explain's numbers (its `digits`, sent explicitly). */
+const EXPLAIN_DIGITS = 6;
 
 const page = {
   catalog: [],
@@ -31,6 +33,7 @@ const page = {
   curve: null,
   heatmap: null,
   exercise: null,
+  item: null,
   heatmapBusy: false,
   heatmapAt: 0,
   selection: 0,
@@ -70,6 +73,8 @@ async function prepare() {
   if (previous) previous.stop();
   page.cache.clear();
   page.view = null;
+  page.item = null;
+  renderHint($("details"));
   page.curve.reset();
   updateRunControls();
   try {
@@ -129,7 +134,7 @@ function onEntries(entries) {
   scrubber.disabled = false;
   if (following) {
     scrubber.value = scrubber.max;
-    $("scrub-label").textContent = `epoch ${last.epoch}, loss ${short(last.loss)}`;
+    showScrub(last);
   }
   livePicture(last.network);
 }
@@ -163,25 +168,42 @@ function keptEpoch(run) {
   return run.status === "early_stopped" ? run.summary.best_epoch : null;
 }
 
-/** The Run panel's buttons and status line. */
+/** The Run panel's buttons and status line; focus on a button that this disables moves on. */
 function updateRunControls() {
   const run = page.run;
   const status = run ? run.status : "not ready";
   const running = status === "running";
-  $("train").disabled = !run || !run.open;
-  $("train").textContent = status === "paused" ? "Resume" : "Train";
-  $("step").disabled = !run || !run.open || run.whole;
+  const focused = document.activeElement;
+  const trains = Boolean(run && (run.open || run.continues));
+  $("train").disabled = !trains;
+  $("train").textContent = status === "paused" ? "Resume" : run && run.continues ? "Continue" : "Train";
+  $("step").disabled = !trains || run.whole;
   $("pause").disabled = !running || run.whole;
   $("stop").disabled = !running;
-  $("status").textContent = STATUSES[status] || status;
+  const faulty = status === "failed" && run.failure ? faultyFields(run.failure) : "";
+  $("status").textContent = `${STATUSES[status] || status}${faulty ? `: ${faulty}` : ""}`;
   $("status").dataset.status = status;
+  if (focused instanceof HTMLButtonElement && focused.disabled && focused.closest(".run")) moveFocusFrom(focused);
   $("summary").textContent = run ? summaryText(run) : "";
   if (!run || !run.entries.length) {
     $("epoch-counter").textContent = `epoch 0 / ${run ? run.body.epochs : page.state.train.epochs}`;
     $("scrubber").disabled = true;
     $("scrubber").max = "0";
-    $("scrub-label").textContent = "before training";
+    showScrub(null);
   }
+}
+
+/** The fields a failed request's 422 names ("epochs", "optimizer.learning_rate"), or "". */
+function faultyFields(error) {
+  const names = error instanceof ApiError ? error.problems.map((problem) => (problem.loc || []).slice(1).join(".")) : [];
+  return [...new Set(names.filter(Boolean))].join(", ");
+}
+
+/** Focus the next control that can act after `button` was disabled under it: Pause while the
+ * run goes, else Train, else the status line (never the page's body). */
+function moveFocusFrom(button) {
+  const next = ["pause", "train", "step"].map($).find((control) => control !== button && !control.disabled);
+  (next || $("status")).focus();
 }
 
 /** The parameters at the start of epoch `epoch`, when known (epoch 1, or the one before recorded). */
@@ -219,7 +241,7 @@ async function epochView(index) {
     return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note: `Epoch ${entry.epoch}: the trace's numbers.` };
   }
   const pass = await samplePass(start || entry.network, entry.loss);
-  const note = `Epoch ${entry.epoch}: ${one}${start ? "" : " (z and a after the epoch's update: its start was not recorded)"}.`;
+  const note = `Epoch ${entry.epoch}: ${one}${start ? "" : ". The trace did not record this epoch's starting parameters (Record every is above 1), so z, a and y_pred here are of the parameters after its update, while the loss and the gradients are at its start"}.`;
   return { index, epoch: entry.epoch, start, after: entry.network, gradients: entry.gradients, pass, validation, note };
 }
 
@@ -232,7 +254,7 @@ async function selectEpoch(index) {
   page.view = view;
   page.state.epoch = index === null ? null : view.epoch;
   saveState();
-  $("scrub-label").textContent = index === null ? "before training" : `epoch ${view.epoch}, loss ${short(page.run.entries[index].loss)}`;
+  showScrub(index === null ? null : page.run.entries[index]);
   const network = view.after || view.start;
   page.curve.select(view.epoch);
   drawNetwork($("network"), network, showItem);
@@ -241,6 +263,7 @@ async function selectEpoch(index) {
   const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
   await sampleValues().catch(() => null);
   if (selection !== page.selection) return;
+  showItem(page.item);
   refreshPanels();
   await picture;
   if (selection !== page.selection) return;
@@ -264,9 +287,21 @@ async function sampleValues() {
   return view.sample;
 }
 
-/** Show a hovered or focused node's or edge's numbers in the details box. */
+/** Show a hovered or focused node's or edge's numbers in the details box, and keep it shown
+ * (with the numbers of each epoch selected next) while the network has it. */
 function showItem(item) {
-  if (page.view) renderDetails($("details"), page.view, item);
+  if (!page.view) return;
+  page.item = item && itemIn(page.view, item) ? item : null;
+  if (page.item) renderDetails($("details"), page.view, page.item);
+  else renderHint($("details"));
+}
+
+/** The slider's label and spoken value: the selected entry's epoch and loss (at the epoch's
+ * start), or "before training" (null). */
+function showScrub(entry) {
+  const text = entry ? `epoch ${entry.epoch}, loss ${short(entry.loss)}` : "before training";
+  $("scrub-label").textContent = text;
+  $("scrubber").setAttribute("aria-valuetext", entry ? `epoch ${entry.epoch}` : text);
 }
 
 /** Re-render the open panels (worked solution, exercise) for the selected epoch and sample. */
@@ -314,10 +349,11 @@ async function fetchWorked() {
     loss: body.loss,
     optimizer: optimizerOf(page.state.train),
     sample: page.state.sample,
+    digits: EXPLAIN_DIGITS,
   };
   const { markdown, ids } = await fetchExplain(request);
   const caveats = stepCaveats();
-  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1}.${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
+  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1}; numbers to ${EXPLAIN_DIGITS} significant digits, as /explain writes them (the printout has 8; the details box gives each number's full value).${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
   renderExplain($("explain"), markdown, ids);
 }
 
@@ -447,6 +483,11 @@ async function share(text) {
 
 /** Wire every control. */
 function wire() {
+  // The skip link moves focus without touching the hash, which holds the state.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    $("run").focus();
+  });
   $("build").addEventListener("change", onFormChange);
   $("build").addEventListener("submit", (event) => event.preventDefault());
   $("load-paste").addEventListener("click", loadPaste);
@@ -478,7 +519,7 @@ function wire() {
   $("scrubber").addEventListener("input", () => {
     const index = Number($("scrubber").value);
     const entry = page.run.entries[index];
-    if (entry) $("scrub-label").textContent = `epoch ${entry.epoch}, loss ${short(entry.loss)}`;
+    if (entry) showScrub(entry);
     if (page.run.status === "running") return;
     clearTimeout(timer);
     timer = setTimeout(() => selectEpoch(index), 80);

@@ -43,11 +43,13 @@ export class Run {
     this.latest = body.network; // the newest network: the last line's, then the summary's
     this.whole = isWhole(body);
     this.optimizerState = null;
+    this.length = body.epochs; // the epochs a Train asks for: the run's, then as many more
     this.done = 0;
     this.status = "ready";
     this.summary = null;
     this.controller = null;
     this.pausing = false;
+    this.failure = null;
   }
 
   /** Epochs per request: the whole run when short or early-stopped, else about a twentieth, a
@@ -63,14 +65,25 @@ export class Run {
     return ["ready", "paused"].includes(this.status);
   }
 
+  /** Whether a finished run can train on from its last network and optimizer state (a run in
+   * one request cannot: early stopping's bookkeeping would start again). */
+  get continues() {
+    return ["completed", "deadline_exceeded"].includes(this.status) && this.optimizerState !== null && !this.whole;
+  }
+
   /** Train the remaining epochs (or `epochs` of them, not with patience), chunk by chunk, until
-   * done or paused. */
+   * done or paused; a finished run trains as many epochs again (or `epochs`) from where it
+   * ended. */
   async train(epochs = null) {
-    if (!this.open || (this.whole && epochs !== null)) return;
+    if (this.continues) this.body = { ...this.body, epochs: this.done + (epochs ?? this.length) };
+    else if (!this.open || (this.whole && epochs !== null)) return;
     this.pausing = false;
+    this.failure = null;
     this.setStatus("running");
     const target = epochs === null ? this.body.epochs : Math.min(this.body.epochs, this.done + epochs);
     try {
+      // A count /train refuses (0, -1, text) is sent as it is, so that the API's 422 says why.
+      if (!(Number.isInteger(this.body.epochs) && this.body.epochs >= 1)) await this.request(this.body.epochs, 1);
       while (this.done < target && !this.pausing && this.status === "running") {
         const ended = await this.request(this.chunk(target - this.done), epochs === null ? this.every : 1);
         if (ended) return;
@@ -78,6 +91,7 @@ export class Run {
       if (this.status === "running") this.setStatus(this.done >= this.body.epochs ? "completed" : "paused");
     } catch (error) {
       if (error.name === "AbortError") return;
+      this.failure = error;
       this.setStatus("failed");
       this.on.error(error);
     }

@@ -30,6 +30,9 @@ function best(s) {
   return s.best_epoch === null || s.best_epoch === undefined ? "" : `; lowest validation loss after epoch ${s.best_epoch}`;
 }
 
+/** Why a summary's final loss differs from the last epoch's on the curve. */
+export const LOSS_TIMING = "The final loss is the network's after the last update; an epoch's loss on the curve and the slider is at the epoch's start, before its update.";
+
 /** What the run's last summary says, in words. */
 export function summaryText(run) {
   const s = run.summary;
@@ -47,5 +50,6 @@ export function summaryText(run) {
     deadline_exceeded: `The server's deadline stopped the run after ${run.done} epochs: ${final}${best(s)}`,
     early_stopped: `Early stop at epoch ${run.done}: the validation loss had not improved for ${stop.patience} epochs; best epoch ${s.best_epoch} kept: ${final}`,
   };
-  return lines[run.status] || `${run.done} epochs: ${final}${best(s)}`;
+  const line = lines[run.status] || `${run.done} epochs: ${final}${best(s)}`;
+  return run.status === "diverged" ? line : `${line}. ${LOSS_TIMING}`;
 }
