@@ -207,7 +207,7 @@ def test_the_keyboard_keeps_focus_skips_to_run_and_hears_the_epoch(visit: Visit)
 
 def test_a_finished_run_trains_on_with_its_optimizer_state(visit: Visit) -> None:
     """Momentum 0.9: 10 epochs, Train again, then One epoch end at /train's 21-epoch loss (a
-    fresh momentum buffer at epoch 11 would end elsewhere)."""
+    fresh momentum buffer at epoch 11 would end elsewhere); its link reopens at epoch 21."""
     momentum = {"type": "sgd", "learning_rate": 0.01, "momentum": 0.9}
     expected = httpx.post(
         f"{visit.origin}/train", json=TRAIN | {"optimizer": momentum, "epochs": 21}
@@ -226,6 +226,13 @@ def test_a_finished_run_trains_on_with_its_optimizer_state(visit: Visit) -> None
         f"21 epochs: final loss {expected['final_loss']!r}"
     )
     expect(page.locator("#curve")).to_have_attribute("data-points", "21")
+    page.click("#copy-url")
+    fresh = page.context.new_page()
+    fresh.goto(page.locator("#share-output").input_value())
+    expect(fresh.locator("#epoch-counter")).to_have_text("epoch 21 / 21", timeout=30_000)
+    expect(fresh.locator("#status")).to_have_attribute("data-status", "completed")
+    expect(fresh.locator("#scrub-label")).to_have_text(page.locator("#scrub-label").inner_text())
+    expect(fresh.locator("#summary")).to_contain_text(f"final loss {expected['final_loss']!r}")
     _assert_clean(visit)
 
 

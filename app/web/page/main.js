@@ -575,6 +575,11 @@ async function start() {
   if (epoch && page.run) {
     page.pendingEpoch = epoch;
     await page.run.train();
+    // A link to a run continued past its epochs trains on to the epoch it selected.
+    while (page.run && page.run.continues && page.run.done < epoch) {
+      page.pendingEpoch = epoch;
+      await page.run.train(epoch - page.run.done);
+    }
   }
   document.body.dataset.ready = "true";
 }
