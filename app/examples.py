@@ -141,6 +141,10 @@ EXPORT_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "Validation and early stopping on a network that overfits, as a NumPy script",
         "value": {**EARLY_STOPPING, "format": "numpy"},
     },
+    "notebook": {
+        "summary": "The notebook's run as a Jupyter notebook, its first step worked out",
+        "value": {**TRAIN, "format": "notebook"},
+    },
     "json": {
         "summary": "The notebook's network as a PyTorch state_dict",
         "value": {"network": NOTEBOOK_NETWORK, "format": "json"},

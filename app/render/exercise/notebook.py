@@ -16,9 +16,7 @@ from typing import Any
 from app.render.exercise import answers
 from app.render.exercise.markdown import given, header, symbol
 from app.render.exercise.spec import Exercise, Value
-
-NBFORMAT = 4
-NBFORMAT_MINOR = 5
+from app.render.jupyter import cell, document
 
 CHECK_SOURCE = '''import json
 import os
@@ -84,40 +82,23 @@ def _value_cell(value: Value, batch: bool) -> str:
     )
 
 
-def _cell(kind: str, source: str) -> dict[str, Any]:
-    cell: dict[str, Any] = {"cell_type": kind, "metadata": {}, "source": source}
-    if kind == "code":
-        cell |= {"execution_count": None, "outputs": []}
-    return cell
-
-
 def notebook(exercise: Exercise) -> dict[str, Any]:
     """The exercise notebook as nbformat 4 JSON (cells with ids, a Python 3 kernel)."""
     cells = [
-        _cell("markdown", header(exercise) + "\n" + given(exercise)),
-        _cell(
+        cell("markdown", header(exercise) + "\n" + given(exercise)),
+        cell(
             "markdown",
             "## Your values\n\nReplace each `...` with the number you computed (keep 4 "
             "significant figures), run the cell, then run `check()` at the end. The symbols "
             "are the sheet's: $W^{(1)}$ is the first layer's weights.",
         ),
-        _cell(
+        cell(
             "code",
             "# The exercise as /check takes it: the given numbers.\n"
             f"EXERCISE = {json.dumps(exercise.check_request())}\nvalues = {{}}",
         ),
-        *(_cell("code", _value_cell(value, exercise.batch)) for value in exercise.values),
-        _cell("code", inspect.getsource(answers) + "\n\n" + CHECK_SOURCE),
-        _cell("code", "check()"),
+        *(cell("code", _value_cell(value, exercise.batch)) for value in exercise.values),
+        cell("code", inspect.getsource(answers) + "\n\n" + CHECK_SOURCE),
+        cell("code", "check()"),
     ]
-    for index, cell in enumerate(cells):
-        cell["id"] = f"cell-{index}"
-    return {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": NBFORMAT,
-        "nbformat_minor": NBFORMAT_MINOR,
-    }
+    return document(cells)
