@@ -270,3 +270,30 @@ def test_a_notebook_filled_in_checks_itself(class_set: Path, kernel_env: None) -
     assert len(wrong) == 1
     assert "½ is missing" in wrong[0]
     assert any(line.startswith("↪ network.layers[0].weights") for line in mistaken)
+
+
+def test_a_momentum_step_is_graded_without_its_update(tmp_path: Path, kernel_env: None) -> None:
+    """/check grades plain SGD: a momentum class's right answers score 1 over the values it
+    grades, the feedback and the notebook saying the update is left to the key."""
+    _write_roster(tmp_path / "roster.csv", ["Ada", "Alan"])
+    out = tmp_path / "out"
+    done = _run(
+        "exercises", "momentum", "--roster", str(tmp_path / "roster.csv"), "--out", str(out)
+    )
+    assert done.exit_code == 0, done.output
+    key = json.loads((out / "key.json").read_text())
+    for entry in key["students"]:
+        values = _values(entry["exercise"])
+        (out / "submissions" / f"{entry['file']}.json").write_text(json.dumps(values))
+    assert _run("grade", str(out)).exit_code == 0
+    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["submission"], float(row["score"])) for row in rows] == [("graded", 1.0)] * 2
+    feedback = (out / "feedback" / f"{key['students'][0]['file']}.md").read_text()
+    assert "The update with momentum is not graded here" in feedback
+    entry = key["students"][0]
+    blank = json.loads((out / "students" / entry["file"] / "exercise.ipynb").read_text())
+    printed = _run_notebook(_fill(blank, _values(entry["exercise"])), out)
+    assert printed[0].startswith("The update with momentum is not checked here")
+    assert printed[-1] == "score: 100%"
+    assert all(line.startswith("✓ ") for line in printed[1:-1])
