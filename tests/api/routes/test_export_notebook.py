@@ -64,14 +64,16 @@ def test_the_notebook_trains_as_train_does(
 ) -> None:
     """The last cell prints /train's recorded losses, how the run ended and its network."""
     expected, notebook = executed[name]
-    printed = _text(notebook.cells[-1])
+    (run,) = [cell for cell in notebook.cells if cell.source == "main()"]
+    printed = _text(run)
     assert _difference(printed, expected) <= TOLERANCE
 
 
 def test_the_first_step_prints_as_the_notebook_does(
     executed: dict[str, tuple[dict[str, Any], Any]],
 ) -> None:
-    """The forward pass, loss and backward pass cells print the notebook's first three lines."""
+    """The forward pass, loss and backward pass cells print the notebook's first three lines;
+    the notebook's loop after the run prints its ten epochs line for line."""
     _, notebook = executed["notebook"]
     cells = {cell.source: cell for cell in notebook.cells}
     titles = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
@@ -80,6 +82,11 @@ def test_the_first_step_prints_as_the_notebook_does(
         index = notebook.cells.index(cells[title])
         printed += _text(notebook.cells[index + 1]).splitlines()
     assert printed == PRINTOUT[:3]
+    assert notebook.cells[-2].source.startswith("## The notebook's loop")
+    loop = _text(notebook.cells[-1]).splitlines()
+    assert loop[: len(PRINTOUT) - 1] == PRINTOUT[:-1]
+    assert loop[len(PRINTOUT) - 1].startswith(PRINTOUT[-1])
+    assert len(loop) == 10 * 5  # four lines an epoch, the update's W1 on two
     assert titles[1:9] == [
         "## Imports",
         "## The network",
@@ -101,6 +108,8 @@ def test_mini_batches_have_no_worked_first_step(
     solution of the data's step is shown."""
     _, notebook = executed["adam_shuffled_batches"]
     assert not any("worked out" in cell.source for cell in notebook.cells)
+    assert not any("notebook's loop" in cell.source for cell in notebook.cells)
+    assert notebook.cells[-1].source == "main()"
 
 
 def test_a_notebook_holds_its_data(client: TestClient) -> None:
