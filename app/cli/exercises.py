@@ -145,8 +145,6 @@ def write_class(
 ) -> Written:
     """Every student's exercise, sheet, notebook and worked solution, and the key."""
     students_dir = out / "students"
-    students_dir.mkdir(parents=True, exist_ok=True)
-    (out / "submissions").mkdir(exist_ok=True)
     key: list[dict[str, Any]] = []
     rows: list[list[Any]] = []
     resolved: Any = None
@@ -159,7 +157,7 @@ def write_class(
         resolved = answer["template"]
         file = file_name(index, student)
         folder = students_dir / file
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)  # after the first answer: a 422 writes nothing
         exercise = to_exercise(student, course, answer)
         (folder / "sheet.md").write_text(markdown.sheet(exercise), encoding="utf-8")
         (folder / "exercise.ipynb").write_text(
@@ -169,6 +167,7 @@ def write_class(
         (folder / "solution.md").write_text(str(solution), encoding="utf-8")
         key.append({"student": student, "file": file, "seed": answer["seed"], "exercise": answer})
         rows += key_rows(student, file, answer)
+    (out / "submissions").mkdir(exist_ok=True)
     document = {"template": resolved, "course": course, "students": key}
     (out / "key.json").write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
     with open(out / "key.csv", "w", newline="", encoding="utf-8") as handle:

@@ -297,3 +297,13 @@ def test_a_momentum_step_is_graded_without_its_update(tmp_path: Path, kernel_env
     assert printed[0].startswith("The update with momentum is not checked here")
     assert printed[-1] == "score: 100%"
     assert all(line.startswith("✓ ") for line in printed[1:-1])
+
+
+def test_an_unknown_template_is_the_servers_422(tmp_path: Path) -> None:
+    _write_roster(tmp_path / "roster.csv", ["Ada"])
+    roster = str(tmp_path / "roster.csv")
+    done = _run("exercises", "lenet", "--roster", roster, "--out", str(tmp_path / "o"))
+    assert done.exit_code == 1
+    assert "the request is invalid (422):" in done.output
+    assert "'lenet' is no ready template" in done.output
+    assert not (tmp_path / "o").exists()
