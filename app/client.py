@@ -53,6 +53,7 @@ from app.schemas.diagnostics import (
     GradcheckRequest,
     GradcheckResponse,
 )
+from app.schemas.exercises import ExerciseList, ExerciseRequest, ExerciseResponse
 from app.schemas.explain import ExplainRequest, ExplainResponse
 from app.schemas.export import ExportResponse, NetworkExport, TrainExport
 from app.schemas.init import InitRequest, InitResponse
@@ -84,6 +85,9 @@ __all__ = [
     "DatasetRequest",
     "DatasetResponse",
     "EpochTrace",
+    "ExerciseList",
+    "ExerciseRequest",
+    "ExerciseResponse",
     "ExplainRequest",
     "ExplainResponse",
     "ExportResponse",
@@ -446,6 +450,14 @@ class Client:
         """``GET /datasets``: the data sets with their parameters and defaults."""
         return parse(self._get("/datasets"), DatasetList)
 
+    def exercises(self, body: Body = None, /, **fields: Any) -> ExerciseResponse:
+        """``POST /exercises``: one variant of an exercise template, for a seed or a student."""
+        return parse(self._post("/exercises", body, fields), ExerciseResponse)
+
+    def exercise_list(self) -> ExerciseList:
+        """``GET /exercises``: the ready exercise templates and the limits of one."""
+        return parse(self._get("/exercises"), ExerciseList)
+
     def livez(self) -> Health:
         """``GET /livez``: the process serves."""
         return parse(self._get("/livez"), Health)
@@ -593,6 +605,14 @@ class AsyncClient:
     async def dataset_list(self) -> DatasetList:
         """``GET /datasets``: the data sets with their parameters and defaults."""
         return parse(await self._get("/datasets"), DatasetList)
+
+    async def exercises(self, body: Body = None, /, **fields: Any) -> ExerciseResponse:
+        """``POST /exercises``: one variant of an exercise template, for a seed or a student."""
+        return parse(await self._post("/exercises", body, fields), ExerciseResponse)
+
+    async def exercise_list(self) -> ExerciseList:
+        """``GET /exercises``: the ready exercise templates and the limits of one."""
+        return parse(await self._get("/exercises"), ExerciseList)
 
     async def livez(self) -> Health:
         """``GET /livez``: the process serves."""

@@ -141,6 +141,10 @@ EXPORT_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "Validation and early stopping on a network that overfits, as a NumPy script",
         "value": {**EARLY_STOPPING, "format": "numpy"},
     },
+    "notebook": {
+        "summary": "The notebook's run as a Jupyter notebook, its first step worked out",
+        "value": {**TRAIN, "format": "notebook"},
+    },
     "json": {
         "summary": "The notebook's network as a PyTorch state_dict",
         "value": {"network": NOTEBOOK_NETWORK, "format": "json"},
@@ -211,3 +215,27 @@ EXPLAIN_BATCH: dict[str, Any] = {
     "sample": 1,
     "format": "json",
 }
+
+EXERCISE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "notebook": {
+        "summary": "A variant of the notebook's 3-2-1 ReLU network, with its answer",
+        "value": {"template": "notebook", "seed": 7, "include_answer": True},
+    },
+    "student": {
+        "summary": "Mazur's 2-2-2 sigmoid network for one student of a course",
+        "value": {"template": "mazur", "student": "Ada Lovelace", "course": "ML 101"},
+    },
+    "custom": {
+        "summary": "A 2-2-1 tanh network on two samples: forward pass and loss only",
+        "value": {
+            "template": {
+                "sizes": [2, 2, 1],
+                "activation": "tanh",
+                "samples": 2,
+                "compute": ["forward", "loss"],
+            },
+            "seed": 1,
+        },
+    },
+}
+"""/exercises' examples; the first pre-fills Swagger UI's "Try it out"."""

@@ -20,6 +20,7 @@ from app.api.routes import (
     datasets,
     diagnostics,
     docs,
+    exercises,
     explain,
     export,
     health,
@@ -105,6 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(explain.router, responses=error_responses)
     app.include_router(datasets.router, responses=error_responses)
     app.include_router(export.router, responses=error_responses)
+    app.include_router(exercises.router, responses=error_responses)
     app.include_router(health.router)
     app.include_router(metrics.router)
     docs.add_docs(app)

@@ -455,6 +455,63 @@ def stream(
     return entries, summary.status
 
 
+@cli.command("exercises")
+@click.argument("template")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="A CSV file with a header row and a column name (or student).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write (made if missing).",
+)
+@click.option("--course", default="", help="Hashed with each name: other course, other numbers.")
+@click.pass_context
+def exercises(ctx: click.Context, template: str, roster: Path, out: Path, course: str) -> None:
+    """A different exercise for every student of ROSTER (POST /exercises): sheets, notebooks,
+    worked solutions and the answer key in OUT.
+
+    TEMPLATE is a ready template's name (GET /exercises lists them) or a JSON file of a
+    template's fields.
+    """
+    from app.cli import exercises as class_set
+
+    with reported():
+        names = class_set.read_roster(roster)
+        written = class_set.write_class(
+            client_of(ctx), class_set.template_of(template), names, course, out
+        )
+    click.echo(f"{written.students} exercises in {written.out}", err=True)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--submissions",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the filled notebooks (FILE.ipynb) or answer files (FILE.json) are (default: "
+    "DIRECTORY/submissions).",
+)
+@click.pass_context
+def grade(ctx: click.Context, directory: Path, submissions: Path | None) -> None:
+    """Grade every student's submission with /check: DIRECTORY/grades.csv and
+    DIRECTORY/feedback/FILE.md."""
+    from app.cli import exercises as class_set
+
+    with reported():
+        results = class_set.grade_class(
+            client_of(ctx), directory, submissions or directory / "submissions"
+        )
+    graded = sum(grade.submission == "graded" for _, grade in results)
+    click.echo(
+        f"{graded} of {len(results)} submissions graded: {directory / 'grades.csv'}", err=True
+    )
+
+
 @cli.command()
 @click.option("--host", help="Where to listen (sets HOST; default 127.0.0.1).")
 @click.option("--port", type=int, help="The port (sets PORT; default 8000).")

@@ -25,11 +25,12 @@ from app.schemas.network import Network
 from app.schemas.passes import output_activation_issues
 from app.schemas.training import OptimizerSpec, TrainRequest
 
-ExportFormat = Literal["pytorch", "numpy", "json"]
+ExportFormat = Literal["pytorch", "numpy", "json", "notebook"]
 FILENAMES: dict[ExportFormat, str] = {
     "pytorch": "train_torch.py",
     "numpy": "train_numpy.py",
     "json": "state_dict.json",
+    "notebook": "train.ipynb",
 }
 DATA_FILENAME = "data.json"
 """The file a script reads ``inputs``, ``targets`` (and ``validation``) from when the data is not
@@ -72,7 +73,9 @@ FORMAT = Field(
     description="pytorch: a Python script (torch only) building the network as "
     "torch.nn.Sequential in float64 with the same loss and torch.optim optimizer, training it as "
     "/train does when data is given; numpy: the same computation hand-written in NumPy; json: "
-    "the network as a PyTorch state_dict (0.weight, 0.bias, 2.weight, ...)."
+    "the network as a PyTorch state_dict (0.weight, 0.bias, 2.weight, ...); notebook: the NumPy "
+    "computation as a Jupyter notebook (nbformat 4), a cell per part, with the first step's "
+    "values and its worked solution."
 )
 INCLUDE_DATA = Field(
     True,
@@ -136,6 +139,10 @@ class TrainExport(TrainRequest):
         settings the scripts do not reproduce, then a file larger than /train's answer would be
         (a PyTorch script's shuffled orders) over the same limit."""
         issues = super()._issues() + unreproduced(self)
+        if self.format == "notebook" and not self.include_data:
+            message = "a notebook holds its data: leave include_data out (a kernel has no file "
+            message += "argument to name a data file with)"
+            issues.append(issue("invalid_combination", ("include_data",), message, False))
         if self.stop is not None:
             issues += unreproduced(self.stop, ("stop",))
         if self.file_values() > self.response_values():

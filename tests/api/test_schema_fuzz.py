@@ -324,6 +324,9 @@ def fit_shapes(path: str, body: dict[str, Any]) -> None:
         if "samples" in body:
             body["samples"] = 1 + (body["samples"] - 1) % MAX_SAMPLES
         return
+    if path == "/exercises":
+        _fit_integers(body, ("seed",))
+        return
     if path == "/init":
         body["sizes"] = [1 + int(abs(size)) % MAX_UNITS for size in body["sizes"][: MAX_LAYERS + 1]]
         _fit_integers(body, ("seed",))

@@ -14,12 +14,14 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import to_batch, to_export, to_parameters
+from app.api.convert import to_batch, to_export, to_optimizer, to_parameters, to_state
 from app.api.negotiation import negotiate
 from app.api.route_classes import OrjsonRoute, json_response
+from app.nn.explain import explain
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
-from app.render.export import numpy, pytorch
+from app.render.explain import markdown
+from app.render.export import notebook, numpy, pytorch
 from app.render.export.shared import state_dict
 from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
 
@@ -32,7 +34,13 @@ MEDIA_TYPES = {
     "pytorch": "text/x-python; charset=utf-8",
     "numpy": "text/x-python; charset=utf-8",
     "json": "application/json",
+    "notebook": "application/x-ipynb+json",
 }
+
+WORKED_TERMS = 8
+"""A notebook's worked solution writes sums of up to this many terms and runs of alike steps of
+up to this many items (the rest elided, as /explain's max_terms and max_steps): its size does
+not grow with the network's."""
 
 
 def check_finite(request: ExportRequest) -> None:
@@ -43,9 +51,24 @@ def check_finite(request: ExportRequest) -> None:
         evaluate(parameters, to_batch(request.inputs), to_batch(request.targets), loss)
 
 
+def worked_solution(request: ExportRequest) -> str | None:
+    """The first step's worked solution in Markdown, for a run whose first step is one step on
+    all the data (None for mini-batches, whose first batch it is not, or no data)."""
+    if not isinstance(request, TrainExport) or request.batch_count > 1:
+        return None
+    params = to_parameters(request.network)
+    optimizer = to_optimizer(request.optimizer)
+    state = to_state(request.optimizer_state, optimizer, params)
+    x, t = to_batch(request.inputs), to_batch(request.targets)
+    steps = explain(params, x, t, request.loss, optimizer, state, 0, WORKED_TERMS, WORKED_TERMS)
+    return markdown.render(steps, 6, "The first step, worked out")
+
+
 def content(request: ExportRequest) -> str:
     """The file's text in the requested format."""
     export = to_export(request)
+    if request.format == "notebook":
+        return notebook.render(export, worked_solution(request))
     if request.format == "json":
         return orjson.dumps(state_dict(export.layers), option=orjson.OPT_INDENT_2).decode()
     if request.format == "numpy":

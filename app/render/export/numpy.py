@@ -469,26 +469,42 @@ def _training(training: Training, loss: LossName | None) -> list[str]:
     return [*blocks, *measure, untyped(main_loop(validated, "network"))]
 
 
-def render(export: Export) -> str:
-    """The NumPy script of ``export``."""
+def sections(export: Export) -> list[tuple[str, list[str]]]:
+    """The script's blocks in order, grouped by what they compute, each group with its title
+    (the notebook's cells): the imports, the network, the data, the forward pass, the loss and
+    the backward pass, the update, the training loop."""
     training = export.training
-    blocks = [_header(export), "\n".join(_network(export))]
+    groups: list[tuple[str, list[str]]] = [
+        ("Imports", [_header(export)]),
+        ("The network", ["\n".join(_network(export))]),
+    ]
     if training is not None:
         names, file_array = ("X", "T", "X_VAL", "T_VAL"), "np.atleast_2d(np.array({}, dtype=float))"
-        blocks.append("\n".join(data_lines(training, names, "np.array", file_array)))
-    blocks += _functions(export)
+        groups.append(
+            ("The data", ["\n".join(data_lines(training, names, "np.array", file_array))])
+        )
+    groups.append(("The forward pass", _functions(export)))
     if export.loss is not None:
         from_z = losses.LOSSES[export.loss].from_logits
         flag = f"LOSS_FROM_Z = {from_z}  # the loss's gradient is dL/dz"
-        blocks += [flag, LOSSES[export.loss], BACKWARD]
+        groups += [("The loss", [flag, LOSSES[export.loss]]), ("The backward pass", [BACKWARD])]
     spec = export.optimizer
+    update: list[str] = []
     if training is not None or isinstance(spec, Adam):
-        blocks.append(NOT_FINITE)  # what a diverging run (or Adam's state check) raises
+        update.append(NOT_FINITE)  # what a diverging run (or Adam's state check) raises
     if spec is not None:
-        blocks += ["\n".join(_settings(spec)), "\n".join(_state(training, spec))]
-        blocks.append(_adam_update(spec) if isinstance(spec, Adam) else _sgd_update(spec))
+        update += ["\n".join(_settings(spec)), "\n".join(_state(training, spec))]
+        update.append(_adam_update(spec) if isinstance(spec, Adam) else _sgd_update(spec))
+    if update:
+        groups.append(("The update", update))
     if training is not None:
-        blocks += _training(training, export.loss)
+        groups.append(("The training loop", _training(training, export.loss)))
     else:
-        blocks += [NETWORK, untyped(PRINT_NETWORK)]
+        groups.append(("The printout", [NETWORK, untyped(PRINT_NETWORK)]))
+    return groups
+
+
+def render(export: Export) -> str:
+    """The NumPy script of ``export``."""
+    blocks = [block for _, group in sections(export) for block in group]
     return join([*blocks, 'if __name__ == "__main__":\n    main()'])

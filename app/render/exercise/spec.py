@@ -1,0 +1,64 @@
+"""The plain data an exercise's sheet and notebook are written from (built by the CLI from
+/exercises' answer, so that no renderer reads a request or response model)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer as given: ``W`` (units × inputs), ``b`` and its activation's name."""
+
+    weights: list[list[float]]
+    bias: list[float]
+    activation: str
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value to compute: its path in /check's ``claimed``, its step and its shape."""
+
+    path: str
+    step: str
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One student's exercise. ``student`` and ``course`` are any text: the renderers escape
+    them; every other string is one of the API's fixed names."""
+
+    student: str
+    course: str
+    seed: int
+    layers: tuple[Layer, ...]
+    inputs: list[list[float]]
+    """One row per sample."""
+    targets: list[list[float]]
+    loss: str
+    learning_rate: float
+    momentum: float
+    momentum_buffer: tuple[Layer, ...] | None
+    """The previous step's momentum buffer, per layer (its ``activation`` unused)."""
+    values: tuple[Value, ...]
+
+    @property
+    def batch(self) -> bool:
+        """Whether the exercise has more than one sample (values then have one row each)."""
+        return len(self.inputs) > 1
+
+    def check_request(self) -> dict[str, object]:
+        """The fields of /check's body but ``claimed``, as plain JSON values."""
+        inputs: object = self.inputs if self.batch else self.inputs[0]
+        targets: object = self.targets if self.batch else self.targets[0]
+        return {
+            "network": {
+                "layers": [
+                    {"weights": layer.weights, "bias": layer.bias, "activation": layer.activation}
+                    for layer in self.layers
+                ]
+            },
+            "inputs": inputs,
+            "targets": targets,
+            "loss": self.loss,
+            "learning_rate": self.learning_rate,
+        }
