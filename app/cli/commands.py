@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, get_args
+from typing import Any, Final, NoReturn, get_args
 
 import click
 import orjson
@@ -32,6 +32,7 @@ from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_t
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
 from app.client import APIError, BackpropError, Client, InvalidRequestError
+from app.nn.optimizers import OPTIMIZERS
 from app.schemas.diagnostics import CheckRequest, GradcheckRequest
 from app.schemas.explain import ExplainRequest
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
@@ -129,13 +130,44 @@ def body_of(
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
+    if "learning_rate" in model.model_fields and "optimizer" not in model.model_fields:
+        body = with_learning_rate(body, shown_name(request))
     ignored = [name for name in body if name not in model.model_fields]
     if ignored:
         command = click.get_current_context().info_name
         names = ", ".join(ignored)
-        shown = "<stdin>" if request == "-" else request
+        shown = shown_name(request)
         click.echo(f"{shown}: {command} ignores {names} (not its request's fields)", err=True)
     return {name: value for name, value in body.items() if name not in ignored}
+
+
+def shown_name(request: str) -> str:
+    """The request file's name in messages."""
+    return "<stdin>" if request == "-" else request
+
+
+def with_learning_rate(body: dict[str, Any], shown: str) -> dict[str, Any]:
+    """A training file's body for ``check``, which grades one plain SGD step at its own
+    ``learning_rate``: the optimizer's learning rate, unless the body gives one. An optimizer
+    whose first step is not ``w − η·∂L/∂w`` (Adam, Nesterov, weight decay) is named on stderr,
+    since the values graded are not that run's."""
+    optimizer = body.get("optimizer")
+    if not isinstance(optimizer, dict) or "learning_rate" in body:
+        return body
+    kind = optimizer.get("type", "sgd")
+    option = OPTIMIZERS.get(kind)
+    if option is None:  # the server names the valid types
+        return body
+    rate = optimizer.get("learning_rate", option.defaults.learning_rate)
+    unlike = [f"type {kind}"] if kind != "sgd" else []
+    unlike += [name for name in ("nesterov", "weight_decay") if optimizer.get(name)]
+    if unlike:
+        click.echo(
+            f"{shown}: check grades a plain SGD step at the optimizer's learning_rate {rate}; "
+            f"the run's first step differs ({', '.join(unlike)})",
+            err=True,
+        )
+    return body | {"learning_rate": rate}
 
 
 class Backprop(click.Group):
@@ -164,6 +196,24 @@ class Backprop(click.Group):
             at += width if name in takes_value else 1
         return super().parse_args(ctx, moved + rest)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; when stdout's reader has gone (``backprop train … | head -1``),
+        end quietly as git, gh and kubectl do: killed by SIGPIPE, which a shell reports as
+        status 141 (Click's own handling would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            closed_pipe()
+
+
+def closed_pipe() -> NoReturn:
+    """End the process by SIGPIPE's default action, silently: Python ignores the signal (so
+    that a socket's closed peer is an error, not a death), hence it is restored first, and
+    nothing left in a buffer is flushed."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # not reached: the signal ends the process
+
 
 @click.group(cls=Backprop, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -182,7 +232,8 @@ def cli(ctx: click.Context, url: str | None) -> None:
 
     Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
     command line not valid; 3 a run that diverged or met its deadline, a check or gradient
-    check that failed; 130 interrupted.
+    check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell) when the reader of
+    its output has gone (| head).
     """
     ctx.obj = url
 
