@@ -5,39 +5,39 @@ or to the server at ``--url`` (or ``BACKPROP_URL``), and prints the answer: JSON
 the notebook's printout (or a table) for ``train``, the worked solution for ``explain``, the
 generated file for ``export``. A 422
 prints its problems as ``path: message`` lines on stderr and exits with status 1.
+
+What a command needs is imported when it runs (the request models, Rich, NumPy, httpx, the
+app), so that ``backprop --help`` and a command sent to a server start quickly
+(``python -m bench startup`` measures it).
 """
+
+from __future__ import annotations
 
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, Final, NoReturn, get_args
 
 import click
 import orjson
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
-from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
+import app.client
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
 from app.client import APIError, BackpropError, Client, InvalidRequestError
-from app.nn.optimizers import OPTIMIZERS
-from app.schemas.diagnostics import CheckRequest, GradcheckRequest
-from app.schemas.explain import ExplainRequest
-from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
-from app.schemas.passes import BackwardRequest, ForwardRequest, LossRequest
-from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
+from app.schemas.export_files import DATA_FILENAME, DATA_KEYS, ExportFormat
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app.schemas.training import EpochTrace
 
 OK: Final = 0
 """The exit status of a command that did what was asked."""
@@ -54,8 +54,13 @@ INTERRUPTED: Final = 130
 UNFINISHED_RUNS: Final = frozenset({"diverged", "deadline_exceeded"})
 """The statuses of a run that stopped short of what it was asked (the others stop as asked)."""
 
-stderr = Console(stderr=True, highlight=False)
-"""Where the progress bar goes, so that stdout holds the answer alone."""
+
+@cache
+def stderr() -> Console:
+    """Where the progress bar goes, so that stdout holds the answer alone."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 def fail(*lines: str) -> None:
@@ -71,6 +76,8 @@ def reported() -> Iterator[None]:
     try:
         yield
     except InvalidRequestError as exc:
+        from app.cli.formats import problem_lines
+
         fail("the request is invalid (422):", *problem_lines(exc.problems))
     except APIError as exc:
         fail(f"the server answered {exc.status}: {exc.detail}")
@@ -155,6 +162,8 @@ def with_learning_rate(body: dict[str, Any], shown: str) -> dict[str, Any]:
     if not isinstance(optimizer, dict) or "learning_rate" in body:
         return body
     kind = optimizer.get("type", "sgd")
+    from app.nn.optimizers import OPTIMIZERS
+
     option = OPTIMIZERS.get(kind)
     if option is None:  # the server names the valid types
         return body
@@ -273,8 +282,9 @@ def succeeded(answer: BaseModel) -> bool:
     return bool(getattr(answer, "all_correct", True)) and bool(getattr(answer, "passed", True))
 
 
-def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
-    """Register a command that posts its request to ``/name`` and prints the answer's JSON."""
+def endpoint(name: str, summary: str, model: str) -> None:
+    """Register a command that posts its request to ``/name`` and prints the answer's JSON;
+    ``model`` names its request model in :mod:`app.client`."""
 
     @cli.command(name, help=f"{summary} (POST /{name}); prints the answer's JSON.")
     @request_options
@@ -287,18 +297,19 @@ def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
         input_columns: str,
     ) -> None:
         with reported():
-            body = body_of(request, csv_file, target_columns, input_columns, model)
+            body_model = getattr(app.client, model)
+            body = body_of(request, csv_file, target_columns, input_columns, body_model)
             answer = getattr(client_of(ctx), name)(body)
             echo_json(answer)
         if not succeeded(answer):
             raise SystemExit(NOT_DONE)
 
 
-endpoint("forward", "Every layer's z and a, and the outputs", ForwardRequest)
-endpoint("loss", "The loss (and accuracy) and the outputs", LossRequest)
-endpoint("backward", "The forward pass, the loss and every gradient", BackwardRequest)
-endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckRequest)
-endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckRequest)
+endpoint("forward", "Every layer's z and a, and the outputs", "ForwardRequest")
+endpoint("loss", "The loss (and accuracy) and the outputs", "LossRequest")
+endpoint("backward", "The forward pass, the loss and every gradient", "BackwardRequest")
+endpoint("gradcheck", "Analytic gradients against central finite differences", "GradcheckRequest")
+endpoint("check", "Values computed by hand for one SGD step, checked one by one", "CheckRequest")
 
 
 @cli.command()
@@ -316,6 +327,8 @@ def explain(
     as_json: bool,
 ) -> None:
     """The worked solution of one step (POST /explain), as text by default."""
+    from app.client import ExplainRequest
+
     form = output_form(markdown=markdown, json=as_json)
     with reported():
         body = body_of(request, csv_file, target_columns, input_columns, ExplainRequest)
@@ -363,6 +376,8 @@ def export(
 ) -> None:
     """A script that builds the network and trains it as /train does (PyTorch or NumPy), or
     the network as a PyTorch state_dict (POST /export)."""
+    from app.client import TrainExport
+
     with reported():
         body = body_of(request, csv_file, target_columns, input_columns, TrainExport)
         body["format"] = form or body.get("format", "pytorch")
@@ -394,6 +409,14 @@ def progress_bar(console: Console) -> Progress:
     """Epochs done, the last loss and the time left on ``console``, shown when stderr is a
     terminal (even with stdout redirected, as curl and pip do); it vanishes when the run ends.
     Nothing is redirected: :func:`stream` writes the printout itself."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("training"),
         BarColumn(),
@@ -402,7 +425,7 @@ def progress_bar(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not stderr.is_terminal,
+        disable=not stderr().is_terminal,
         redirect_stdout=False,
         redirect_stderr=False,
     )
@@ -434,6 +457,8 @@ def train(
     """Train (POST /train/stream): each recorded epoch in the notebook's layout (H, y_pred, loss,
     the gradients, the updated weights), then the run's end. A progress bar shows on a terminal
     while epochs arrive; piped output gets none."""
+    from app.client import TrainRequest
+
     form = output_form(table=table, json=as_json)
     if log_scale and plot is None:
         raise click.UsageError("--log-scale needs --plot: it sets the plot's loss axis")
@@ -466,14 +491,19 @@ def stream(
     The printout is the notebook's, byte for byte at any terminal width: when stdout is the
     terminal the bar is drawn on, it goes through the bar's console unwrapped (``Console.out``,
     no wrapping, markup or highlighting), so that the bar is redrawn below it."""
+    from rich.console import Console
+
+    from app.cli.formats import notebook_epoch, summary_line, trace_table
+    from app.client import TrainRequest, TrainSummary
+
     entries: list[EpochTrace] = []
     summary: TrainSummary | None = None
     out = Console(highlight=False)
-    shared = out.is_terminal and stderr.is_terminal
+    shared = out.is_terminal and stderr().is_terminal
     epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
     try:
         with (
-            progress_bar(out if shared else stderr) as bar,
+            progress_bar(out if shared else stderr()) as bar,
             closing(client.train_stream(body)) as items,
         ):
             total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong

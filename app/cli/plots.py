@@ -2,11 +2,16 @@
 curves of a run, drawn with matplotlib, an optional extra (``pip install '.[plot]'``) imported
 only here."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.cli.request_files import ensure_directory
-from app.schemas.training import EpochTrace
+
+if TYPE_CHECKING:
+    from app.schemas.training import EpochTrace
 
 MISSING = "--plot needs matplotlib (the optional extra plot): pip install matplotlib"
 
