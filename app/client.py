@@ -36,6 +36,7 @@ import random
 import sys
 import time
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -45,7 +46,7 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from contextlib import contextmanager
+from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from types import TracebackType
@@ -725,9 +726,26 @@ class Client:
     ) -> Generator[EpochTrace | TrainSummary, None, None]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary. The
         request is sent when iteration starts; closing the iterator early closes the stream."""
+        with closing(self._stream_lines(encode(body, fields))) as lines:
+            for line in lines:
+                yield stream_line().validate_json(line)
+
+    def train_lines(
+        self, body: Body = None, /, **fields: Unpack[TrainFields]
+    ) -> Generator[dict[str, Any], None, None]:
+        """``POST /train/stream`` as its lines' plain JSON, as :meth:`train_stream` streams it
+        but without models: each recorded epoch's object, then the summary's (the one with a
+        ``status``). A program that only prints the numbers needs neither Pydantic nor the
+        models (``backprop train``)."""
+        with closing(self._stream_lines(encode(body, fields))) as lines:
+            for line in lines:
+                yield orjson.loads(line)
+
+    def _stream_lines(self, content: bytes) -> Generator[str, None, None]:
+        """The lines of ``/train/stream``'s answer to ``content`` as they arrive, after retrying
+        a 503 or a connection not made (:func:`backoff`)."""
         import httpx
 
-        content = encode(body, fields)
         attempt = 0
         while True:
             with transport_errors(url_of(self.http, "/train/stream")):
@@ -736,9 +754,7 @@ class Client:
                         "POST", "/train/stream", content=content, headers=HEADERS
                     ) as r:
                         if r.status_code == 200:
-                            for line in r.iter_lines():
-                                if line:
-                                    yield stream_line().validate_json(line)
+                            yield from filter(None, r.iter_lines())
                             return
                         r.read()
                         if r.status_code != 503 or attempt >= self.max_retries:
@@ -914,11 +930,26 @@ class AsyncClient:
         self, body: Body = None, /, **fields: Unpack[TrainFields]
     ) -> AsyncIterator[EpochTrace | TrainSummary]:
         """``POST /train/stream``: each recorded epoch as it arrives, then the summary."""
+        async with aclosing(self._stream_lines(encode(body, fields))) as lines:
+            async for line in lines:
+                yield stream_line().validate_json(line)
+
+    async def train_lines(
+        self, body: Body = None, /, **fields: Unpack[TrainFields]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """``POST /train/stream`` as its lines' plain JSON, without models (see
+        :meth:`Client.train_lines`)."""
+        async with aclosing(self._stream_lines(encode(body, fields))) as lines:
+            async for line in lines:
+                yield orjson.loads(line)
+
+    async def _stream_lines(self, content: bytes) -> AsyncGenerator[str, None]:
+        """The lines of ``/train/stream``'s answer to ``content`` as they arrive, after retrying
+        a 503 or a connection not made (:func:`backoff`)."""
         import asyncio
 
         import httpx
 
-        content = encode(body, fields)
         attempt = 0
         while True:
             with transport_errors(url_of(self.http, "/train/stream")):
@@ -929,7 +960,7 @@ class AsyncClient:
                         if r.status_code == 200:
                             async for line in r.aiter_lines():
                                 if line:
-                                    yield stream_line().validate_json(line)
+                                    yield line
                             return
                         await r.aread()
                         if r.status_code != 503 or attempt >= self.max_retries:

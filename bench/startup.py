@@ -25,11 +25,11 @@ CASES = {
     "backprop --help": (["-m", "app.cli", "--help"], Target(8.0)),
     "backprop --url … train": (
         ["-m", "app.cli", "--url", "{url}", "train", "examples/notebook.json"],
-        Target(20.0),
+        Target(25.0),
     ),
 }
 """Each case's arguments to the interpreter and its target, a ratio of CPU times to ``python -c
-pass`` (about 15 ms: 20× is the aim of 0.3 s)."""
+pass`` (about 12 ms on the shared VM of docs/performance.md: 25× is the aim of 0.3 s)."""
 
 
 def children_cpu() -> float:

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 from types import FrameType
@@ -26,18 +26,28 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, get_args
 import click
 import orjson
 
-import app.client
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
-from app.client import APIError, BackpropError, Client, InvalidRequestError
+from app.client import (
+    APIError,
+    BackpropError,
+    BackwardFields,
+    CheckFields,
+    Client,
+    ExplainFields,
+    ExportFields,
+    ForwardFields,
+    GradcheckFields,
+    InvalidRequestError,
+    LossFields,
+    TrainFields,
+)
 from app.schemas.export_files import DATA_FILENAME, DATA_KEYS, ExportFormat
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
-    from rich.progress import Progress
-
-    from app.schemas.training import EpochTrace
+    from rich.progress import Progress, TaskID
 
 OK: Final = 0
 """The exit status of a command that did what was asked."""
@@ -121,25 +131,26 @@ def body_of(
     csv_file: Path | None,
     targets: str,
     inputs: str,
-    model: type[BaseModel],
+    fields: type[Any],
 ) -> dict[str, Any]:
     """The request file's body, with inputs and targets from the CSV file when one is given,
-    cut to the fields of the endpoint's request ``model``: any example file serves every
-    command, and the fields left out are named on stderr. Column options without ``--csv``,
-    and ``--csv`` without ``--target-columns`` where the request has targets, are usage
-    errors."""
+    cut to the endpoint's request fields (``fields``, its ``TypedDict`` in :mod:`app.client`,
+    held to the request model by the client's tests): any example file serves every command,
+    and the fields left out are named on stderr. Column options without ``--csv``, and
+    ``--csv`` without ``--target-columns`` where the request has targets, are usage errors."""
+    names = fields.__required_keys__ | fields.__optional_keys__
     if csv_file is None and (targets or inputs):
         given = "--target-columns" if targets else "--input-columns"
         raise click.UsageError(f"{given} needs --csv: the columns are a CSV file's")
-    if csv_file is not None and not targets and "targets" in model.model_fields:
+    if csv_file is not None and not targets and "targets" in names:
         raise click.UsageError("--csv needs --target-columns: which columns are the targets")
     body = read_request(request)
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
-    if "learning_rate" in model.model_fields and "optimizer" not in model.model_fields:
+    if "learning_rate" in names and "optimizer" not in names:
         body = with_learning_rate(body, shown_name(request))
-    ignored = [name for name in body if name not in model.model_fields]
+    ignored = [name for name in body if name not in names]
     if ignored:
         command = click.get_current_context().info_name
         names = ", ".join(ignored)
@@ -282,9 +293,9 @@ def succeeded(answer: BaseModel) -> bool:
     return bool(getattr(answer, "all_correct", True)) and bool(getattr(answer, "passed", True))
 
 
-def endpoint(name: str, summary: str, model: str) -> None:
+def endpoint(name: str, summary: str, fields: type[Any]) -> None:
     """Register a command that posts its request to ``/name`` and prints the answer's JSON;
-    ``model`` names its request model in :mod:`app.client`."""
+    ``fields`` is its request's ``TypedDict`` in :mod:`app.client`."""
 
     @cli.command(name, help=f"{summary} (POST /{name}); prints the answer's JSON.")
     @request_options
@@ -297,19 +308,18 @@ def endpoint(name: str, summary: str, model: str) -> None:
         input_columns: str,
     ) -> None:
         with reported():
-            body_model = getattr(app.client, model)
-            body = body_of(request, csv_file, target_columns, input_columns, body_model)
+            body = body_of(request, csv_file, target_columns, input_columns, fields)
             answer = getattr(client_of(ctx), name)(body)
             echo_json(answer)
         if not succeeded(answer):
             raise SystemExit(NOT_DONE)
 
 
-endpoint("forward", "Every layer's z and a, and the outputs", "ForwardRequest")
-endpoint("loss", "The loss (and accuracy) and the outputs", "LossRequest")
-endpoint("backward", "The forward pass, the loss and every gradient", "BackwardRequest")
-endpoint("gradcheck", "Analytic gradients against central finite differences", "GradcheckRequest")
-endpoint("check", "Values computed by hand for one SGD step, checked one by one", "CheckRequest")
+endpoint("forward", "Every layer's z and a, and the outputs", ForwardFields)
+endpoint("loss", "The loss (and accuracy) and the outputs", LossFields)
+endpoint("backward", "The forward pass, the loss and every gradient", BackwardFields)
+endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckFields)
+endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckFields)
 
 
 @cli.command()
@@ -327,11 +337,9 @@ def explain(
     as_json: bool,
 ) -> None:
     """The worked solution of one step (POST /explain), as text by default."""
-    from app.client import ExplainRequest
-
     form = output_form(markdown=markdown, json=as_json)
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns, ExplainRequest)
+        body = body_of(request, csv_file, target_columns, input_columns, ExplainFields)
         if form == "json":
             body.pop("format", None)
         else:
@@ -376,10 +384,8 @@ def export(
 ) -> None:
     """A script that builds the network and trains it as /train does (PyTorch or NumPy), or
     the network as a PyTorch state_dict (POST /export)."""
-    from app.client import TrainExport
-
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns, TrainExport)
+        body = body_of(request, csv_file, target_columns, input_columns, ExportFields)
         body["format"] = form or body.get("format", "pytorch")
         if data_file:
             if output is None:
@@ -403,6 +409,43 @@ def write(path: Path, content: bytes) -> None:
         path.write_bytes(content)
     except OSError as exc:
         raise InputError(f"{path}: cannot be written ({exc.strerror})") from None
+
+
+def may_be_terminal() -> bool:
+    """Whether Rich may take stdout or stderr for a terminal (a tty, or ``TTY_COMPATIBLE=1`` or
+    ``FORCE_COLOR`` saying so, its own tests): when neither can be, a run is printed without
+    importing Rich, which would find no terminal to draw on."""
+    environ = os.environ
+    forced = environ.get("TTY_COMPATIBLE") == "1" or bool(environ.get("FORCE_COLOR"))
+    return forced or sys.stdout.isatty() or sys.stderr.isatty()
+
+
+def terminal_console() -> Console:
+    """Rich's console on stdout, for the table and a printout shared with the progress bar."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def add_task(bar: Progress, epochs: Any) -> TaskID | None:
+    """The run's task on ``bar`` when the bar shows, ``epochs`` long (the request's, else the
+    default's; a count that is not one is the server's to refuse)."""
+    if bar.disable:
+        return None
+    if epochs is None:
+        from app.client import TrainRequest
+
+        epochs = TrainRequest.model_fields["epochs"].default
+    total = epochs if isinstance(epochs, int) else None
+    return bar.add_task("train", total=total, loss="…")
+
+
+def print_table(out: Console | None, entries: list[dict[str, Any]]) -> None:
+    """The table of the recorded epochs on ``out``, when a table is asked for (``out`` given)."""
+    if out is not None:
+        from app.cli.formats import trace_table
+
+        out.print(trace_table(entries))
 
 
 def progress_bar(console: Console) -> Progress:
@@ -457,21 +500,20 @@ def train(
     """Train (POST /train/stream): each recorded epoch in the notebook's layout (H, y_pred, loss,
     the gradients, the updated weights), then the run's end. A progress bar shows on a terminal
     while epochs arrive; piped output gets none."""
-    from app.client import TrainRequest
-
     form = output_form(table=table, json=as_json)
     if log_scale and plot is None:
         raise click.UsageError("--log-scale needs --plot: it sets the plot's loss axis")
     with reported():
         if plot is not None:
             check_plot_path(plot)
-        body = body_of(request, csv_file, target_columns, input_columns, TrainRequest)
+        body = body_of(request, csv_file, target_columns, input_columns, TrainFields)
         client = client_of(ctx)
         status: str | None
         if form == "json":
             answer = client.train(body)
             echo_json(answer)
-            entries, status = answer.trace, answer.status
+            entries = [entry.model_dump(exclude_unset=True) for entry in answer.trace]
+            status = answer.status
         else:
             entries, status = stream(client, body, form == "table")
         if plot is not None:
@@ -482,58 +524,52 @@ def train(
 
 def stream(
     client: Client, body: dict[str, Any], table: bool
-) -> tuple[list[EpochTrace], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Stream a run, printing each epoch as it arrives (or the table at the end); returns the
-    recorded epochs and the run's status. Interrupted (Ctrl-C), it closes the stream (a server
-    stops the run), prints the table of the epochs received when one was asked for, and
-    re-raises.
+    recorded epochs (as plain JSON: no model is imported to print a run) and the run's status.
+    Interrupted (Ctrl-C), it closes the stream (a server stops the run), prints the table of the
+    epochs received when one was asked for, and re-raises.
 
     The printout is the notebook's, byte for byte at any terminal width: when stdout is the
     terminal the bar is drawn on, it goes through the bar's console unwrapped (``Console.out``,
     no wrapping, markup or highlighting), so that the bar is redrawn below it."""
-    from rich.console import Console
+    from app.cli.formats import notebook_epoch, summary_line
 
-    from app.cli.formats import notebook_epoch, summary_line, trace_table
-    from app.client import TrainRequest, TrainSummary
-
-    entries: list[EpochTrace] = []
-    summary: TrainSummary | None = None
-    out = Console(highlight=False)
-    shared = out.is_terminal and stderr().is_terminal
-    epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
+    entries: list[dict[str, Any]] = []
+    summary: dict[str, Any] | None = None
+    out = terminal_console() if table or may_be_terminal() else None
+    shared = out is not None and out.is_terminal and stderr().is_terminal
     try:
         with (
-            progress_bar(out if shared else stderr()) as bar,
-            closing(client.train_stream(body)) as items,
+            progress_bar(out if shared else stderr()) if out is not None else nullcontext() as bar,
+            closing(client.train_lines(body)) as items,
         ):
-            total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
-            task = bar.add_task("train", total=total, loss="…")
+            task = None if bar is None else add_task(bar, body.get("epochs"))
             for item in items:
-                if isinstance(item, TrainSummary):
+                if "status" in item:  # the summary, the last line
                     summary = item
                     continue
                 entries.append(item)
-                loss = "…" if item.loss is None else f"{item.loss:.6g}"
-                bar.update(task, completed=item.epoch, loss=loss)
+                if bar is not None and task is not None:
+                    loss = "…" if item.get("loss") is None else f"{item['loss']:.6g}"
+                    bar.update(task, completed=item["epoch"], loss=loss)
                 if table:
                     continue
                 text = "\n".join(notebook_epoch(item))
-                if shared:
+                if shared and out is not None:
                     out.out(text)
                 else:
                     print(text, flush=True)
     except KeyboardInterrupt:
-        if table:
-            out.print(trace_table(entries))
-        last = f" after epoch {entries[-1].epoch}" if entries else ""
+        print_table(out if table else None, entries)
+        last = f" after epoch {entries[-1]['epoch']}" if entries else ""
         click.echo(f"interrupted{last}: {len(entries)} recorded epochs printed", err=True)
         raise SystemExit(INTERRUPTED) from None
-    if table:
-        out.print(trace_table(entries))
+    print_table(out if table else None, entries)
     if summary is None:
         return entries, None
     click.echo(summary_line(summary))
-    return entries, summary.status
+    return entries, str(summary["status"])
 
 
 @cli.command()

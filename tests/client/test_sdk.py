@@ -18,6 +18,7 @@ from app.client import Client
 from app.main import in_process_app
 from app.schemas.datasets import DatasetRequest
 from app.schemas.training import TrainResponse
+from tests.servers import running_server
 
 ROOT = Path(__file__).parents[2]
 HEAVY = ("httpx", "pydantic", "numpy", "rich", "anyio", "app.schemas", "app.nn", "app.main")
@@ -156,3 +157,25 @@ def test_each_method_names_its_fields(method: str) -> None:
     assert keys == {name for model in request_models for name in model.model_fields}
     assert fields.__required_keys__ == frozenset()  # the body may give any of them
     assert typed_dict in app.client.__all__
+
+
+def test_train_lines_are_the_streams_lines_as_plain_json() -> None:
+    with Client(app=in_process_app()) as client:
+        lines = list(client.train_lines(examples.TRAIN))
+        models = list(client.train_stream(examples.TRAIN))
+    assert lines == [model.model_dump(exclude_unset=True) for model in models]
+    assert lines[-1]["status"] == "completed"
+
+
+def test_a_piped_train_against_a_server_imports_no_model_pydantic_or_rich() -> None:
+    """``backprop --url … train`` prints from the stream's plain JSON: httpx and NumPy, no more
+    (Rich only on a terminal or for --table, a model only for the bar's default length)."""
+    with running_server() as (_, url):
+        code = (
+            "import sys\nfrom app.cli import main\n"
+            f"sys.argv = ['backprop', '--url', '{url}', 'train', 'examples/notebook.json']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass"
+        )
+        modules = imported_by(code)
+    assert not [m for m in modules if m.startswith(("pydantic", "rich", "app.schemas", "app.nn"))]
+    assert {"httpx", "numpy"} <= set(modules)
