@@ -6,7 +6,7 @@
 
 Benchmarks: engine-tiny and engine-large (bench/engine.py), train and stream
 (bench/end_to_end.py), http (bench/http_overhead.py), memory (bench/memory.py), explain
-(bench/explain.py). Each prints its
+(bench/explain.py), startup (bench/startup.py). Each prints its
 repetitions, then a line with the median, the baseline's median, the ratio and the target with
 PASS or FAIL; at the end a Markdown table of all of them and the machine they ran on. Servers
 are started here (``python -m app.server``, one worker, a free port) and stopped at the end.
@@ -28,8 +28,9 @@ from bench.engine import engine_large, engine_tiny
 from bench.explain import explain_brief
 from bench.http_overhead import http_overhead
 from bench.memory import peak_memory
+from bench.startup import startup
 
-NAMES = ["engine-tiny", "engine-large", "train", "stream", "http", "memory", "explain"]
+NAMES = ["engine-tiny", "engine-large", "train", "stream", "http", "memory", "explain", "startup"]
 FULL = {"tiny": 100_000, "large": 50, "trace": 20_000, "seconds": 10.0, "repeat": 5}
 QUICK = {"tiny": 10_000, "large": 10, "trace": 2_000, "seconds": 2.0, "repeat": 3}
 
@@ -99,6 +100,8 @@ def main() -> int:
         results += guarded("memory", lambda: [peak_memory(trace)])
     if "explain" in chosen:
         results += guarded("explain", lambda: [explain_brief(repeat)])
+    if "startup" in chosen:
+        results += guarded("startup", lambda: startup(repeat))
     print("\n" + table(results))
     print(f"\nMachine: {machine()}")
     return 1 if any(result.ok is False for result in results) else 0

@@ -5,7 +5,9 @@ fails when one is stale). A block shows a shell command as a user types it, then
 computed here by a small shell that runs the same words in this process:
 
 - ``curl`` requests go to ``app.main.create_app()`` through Starlette's ``TestClient`` (the URL's
-  host and port are ignored), with curl's default ``Accept: */*``;
+  host and port are ignored), with curl's default ``Accept: */*``; ``--json`` sends its data as
+  ``--data-binary`` does, as a ``POST`` with ``Content-Type`` and ``Accept: application/json``
+  unless ``-H`` sets them (curl 7.82's shortcut);
 - ``jq`` filters run in libjq (PyPI ``jq``) and print as ``jq`` 1.6 does (``jq -c``: compact,
   a float with no fraction as an integer);
 - ``backprop`` and ``python`` run as subprocesses of this interpreter's environment;
@@ -336,8 +338,8 @@ def command(words: Words, data: str, terminal: bool = False) -> tuple[str, int]:
 def curl(args: Words, data: str) -> str:
     """curl against the app in this process: the answer's body, or with `-D - -o /dev/null`
     its status line and headers."""
-    method, headers, body, url = "GET", {"accept": "*/*"}, None, ""
-    show_headers = False
+    method, headers, body, url = "GET", {}, None, ""
+    show_headers = as_json = False
     it = iter(args)
     for arg in it:
         if arg in {"-s", "-N", "-S"}:
@@ -347,20 +349,24 @@ def curl(args: Words, data: str) -> str:
         elif arg == "-H":
             name, _, value = next(it).partition(":")
             headers[name.strip().lower()] = value.strip()
-        elif arg in {"-d", "--data", "--data-binary"}:
+        elif arg in {"-d", "--data", "--data-binary", "--json"}:
             value = next(it)
             if value.startswith("@"):  # a file, or stdin: -d drops its line breaks, as curl does
                 value = data if value == "@-" else (workdir() / value[1:]).read_text()
-                if arg != "--data-binary":
+                if arg in {"-d", "--data"}:
                     value = value.replace("\r", "").replace("\n", "")
             body = value.encode()
             method = "POST" if method == "GET" else method
+            as_json |= arg == "--json"
         elif arg == "-D":
             show_headers = next(it) == "-"
         elif arg == "-o":
             next(it)
         else:
             url = arg
+    if as_json:  # the headers --json sets, unless -H set them (in any order)
+        headers = {"content-type": "application/json", "accept": "application/json"} | headers
+    headers.setdefault("accept", "*/*")
     path = re.sub(r"^https?://[^/]+", "", url)
     with contextlib.redirect_stdout(io.StringIO()):  # the access log's line is not the answer
         response = client().request(method, path, content=body, headers=headers)

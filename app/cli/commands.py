@@ -5,38 +5,49 @@ or to the server at ``--url`` (or ``BACKPROP_URL``), and prints the answer: JSON
 the notebook's printout (or a table) for ``train``, the worked solution for ``explain``, the
 generated file for ``export``. A 422
 prints its problems as ``path: message`` lines on stderr and exits with status 1.
+
+What a command needs is imported when it runs (the request models, Rich, NumPy, httpx, the
+app), so that ``backprop --help`` and a command sent to a server start quickly
+(``python -m bench startup`` measures it).
 """
+
+from __future__ import annotations
 
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, get_args
+from typing import TYPE_CHECKING, Any, Final, NoReturn, get_args
 
 import click
 import orjson
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
-from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
-from app.client import APIError, BackpropError, Client, InvalidRequestError
-from app.schemas.diagnostics import CheckRequest, GradcheckRequest
-from app.schemas.explain import ExplainRequest
-from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
-from app.schemas.passes import BackwardRequest, ForwardRequest, LossRequest
-from app.schemas.training import EpochTrace, TrainRequest, TrainSummary
+from app.client import (
+    APIError,
+    BackpropError,
+    BackwardFields,
+    CheckFields,
+    Client,
+    ExplainFields,
+    ExportFields,
+    ForwardFields,
+    GradcheckFields,
+    InvalidRequestError,
+    LossFields,
+    TrainFields,
+)
+from app.schemas.export_files import DATA_FILENAME, DATA_KEYS, ExportFormat
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
 OK: Final = 0
 """The exit status of a command that did what was asked."""
@@ -53,8 +64,13 @@ INTERRUPTED: Final = 130
 UNFINISHED_RUNS: Final = frozenset({"diverged", "deadline_exceeded"})
 """The statuses of a run that stopped short of what it was asked (the others stop as asked)."""
 
-stderr = Console(stderr=True, highlight=False)
-"""Where the progress bar goes, so that stdout holds the answer alone."""
+
+@cache
+def stderr() -> Console:
+    """Where the progress bar goes, so that stdout holds the answer alone."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 def fail(*lines: str) -> None:
@@ -70,6 +86,8 @@ def reported() -> Iterator[None]:
     try:
         yield
     except InvalidRequestError as exc:
+        from app.cli.formats import problem_lines
+
         fail("the request is invalid (422):", *problem_lines(exc.problems))
     except APIError as exc:
         fail(f"the server answered {exc.status}: {exc.detail}")
@@ -113,29 +131,63 @@ def body_of(
     csv_file: Path | None,
     targets: str,
     inputs: str,
-    model: type[BaseModel],
+    fields: type[Any],
 ) -> dict[str, Any]:
     """The request file's body, with inputs and targets from the CSV file when one is given,
-    cut to the fields of the endpoint's request ``model``: any example file serves every
-    command, and the fields left out are named on stderr. Column options without ``--csv``,
-    and ``--csv`` without ``--target-columns`` where the request has targets, are usage
-    errors."""
+    cut to the endpoint's request fields (``fields``, its ``TypedDict`` in :mod:`app.client`,
+    held to the request model by the client's tests): any example file serves every command,
+    and the fields left out are named on stderr. Column options without ``--csv``, and
+    ``--csv`` without ``--target-columns`` where the request has targets, are usage errors."""
+    names = fields.__required_keys__ | fields.__optional_keys__
     if csv_file is None and (targets or inputs):
         given = "--target-columns" if targets else "--input-columns"
         raise click.UsageError(f"{given} needs --csv: the columns are a CSV file's")
-    if csv_file is not None and not targets and "targets" in model.model_fields:
+    if csv_file is not None and not targets and "targets" in names:
         raise click.UsageError("--csv needs --target-columns: which columns are the targets")
     body = read_request(request)
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
-    ignored = [name for name in body if name not in model.model_fields]
+    if "learning_rate" in names and "optimizer" not in names:
+        body = with_learning_rate(body, shown_name(request))
+    ignored = [name for name in body if name not in names]
     if ignored:
         command = click.get_current_context().info_name
         names = ", ".join(ignored)
-        shown = "<stdin>" if request == "-" else request
+        shown = shown_name(request)
         click.echo(f"{shown}: {command} ignores {names} (not its request's fields)", err=True)
     return {name: value for name, value in body.items() if name not in ignored}
+
+
+def shown_name(request: str) -> str:
+    """The request file's name in messages."""
+    return "<stdin>" if request == "-" else request
+
+
+def with_learning_rate(body: dict[str, Any], shown: str) -> dict[str, Any]:
+    """A training file's body for ``check``, which grades one plain SGD step at its own
+    ``learning_rate``: the optimizer's learning rate, unless the body gives one. An optimizer
+    whose first step is not ``w − η·∂L/∂w`` (Adam, Nesterov, weight decay) is named on stderr,
+    since the values graded are not that run's."""
+    optimizer = body.get("optimizer")
+    if not isinstance(optimizer, dict) or "learning_rate" in body:
+        return body
+    kind = optimizer.get("type", "sgd")
+    from app.nn.optimizers import OPTIMIZERS
+
+    option = OPTIMIZERS.get(kind)
+    if option is None:  # the server names the valid types
+        return body
+    rate = optimizer.get("learning_rate", option.defaults.learning_rate)
+    unlike = [f"type {kind}"] if kind != "sgd" else []
+    unlike += [name for name in ("nesterov", "weight_decay") if optimizer.get(name)]
+    if unlike:
+        click.echo(
+            f"{shown}: check grades a plain SGD step at the optimizer's learning_rate {rate}; "
+            f"the run's first step differs ({', '.join(unlike)})",
+            err=True,
+        )
+    return body | {"learning_rate": rate}
 
 
 class Backprop(click.Group):
@@ -164,6 +216,24 @@ class Backprop(click.Group):
             at += width if name in takes_value else 1
         return super().parse_args(ctx, moved + rest)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; when stdout's reader has gone (``backprop train … | head -1``),
+        end quietly as git, gh and kubectl do: killed by SIGPIPE, which a shell reports as
+        status 141 (Click's own handling would exit 1)."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            closed_pipe()
+
+
+def closed_pipe() -> NoReturn:
+    """End the process by SIGPIPE's default action, silently: Python ignores the signal (so
+    that a socket's closed peer is an error, not a death), hence it is restored first, and
+    nothing left in a buffer is flushed."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # not reached: the signal ends the process
+
 
 @click.group(cls=Backprop, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -182,7 +252,8 @@ def cli(ctx: click.Context, url: str | None) -> None:
 
     Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
     command line not valid; 3 a run that diverged or met its deadline, a check or gradient
-    check that failed; 130 interrupted.
+    check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell) when the reader of
+    its output has gone (| head).
     """
     ctx.obj = url
 
@@ -222,8 +293,9 @@ def succeeded(answer: BaseModel) -> bool:
     return bool(getattr(answer, "all_correct", True)) and bool(getattr(answer, "passed", True))
 
 
-def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
-    """Register a command that posts its request to ``/name`` and prints the answer's JSON."""
+def endpoint(name: str, summary: str, fields: type[Any]) -> None:
+    """Register a command that posts its request to ``/name`` and prints the answer's JSON;
+    ``fields`` is its request's ``TypedDict`` in :mod:`app.client`."""
 
     @cli.command(name, help=f"{summary} (POST /{name}); prints the answer's JSON.")
     @request_options
@@ -236,18 +308,18 @@ def endpoint(name: str, summary: str, model: type[BaseModel]) -> None:
         input_columns: str,
     ) -> None:
         with reported():
-            body = body_of(request, csv_file, target_columns, input_columns, model)
+            body = body_of(request, csv_file, target_columns, input_columns, fields)
             answer = getattr(client_of(ctx), name)(body)
             echo_json(answer)
         if not succeeded(answer):
             raise SystemExit(NOT_DONE)
 
 
-endpoint("forward", "Every layer's z and a, and the outputs", ForwardRequest)
-endpoint("loss", "The loss (and accuracy) and the outputs", LossRequest)
-endpoint("backward", "The forward pass, the loss and every gradient", BackwardRequest)
-endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckRequest)
-endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckRequest)
+endpoint("forward", "Every layer's z and a, and the outputs", ForwardFields)
+endpoint("loss", "The loss (and accuracy) and the outputs", LossFields)
+endpoint("backward", "The forward pass, the loss and every gradient", BackwardFields)
+endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckFields)
+endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckFields)
 
 
 @cli.command()
@@ -267,7 +339,7 @@ def explain(
     """The worked solution of one step (POST /explain), as text by default."""
     form = output_form(markdown=markdown, json=as_json)
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns, ExplainRequest)
+        body = body_of(request, csv_file, target_columns, input_columns, ExplainFields)
         if form == "json":
             body.pop("format", None)
         else:
@@ -313,7 +385,7 @@ def export(
     """A script that builds the network and trains it as /train does (PyTorch or NumPy), or
     the network as a PyTorch state_dict (POST /export)."""
     with reported():
-        body = body_of(request, csv_file, target_columns, input_columns, TrainExport)
+        body = body_of(request, csv_file, target_columns, input_columns, ExportFields)
         body["format"] = form or body.get("format", "pytorch")
         if data_file:
             if output is None:
@@ -339,10 +411,55 @@ def write(path: Path, content: bytes) -> None:
         raise InputError(f"{path}: cannot be written ({exc.strerror})") from None
 
 
+def may_be_terminal() -> bool:
+    """Whether Rich may take stdout or stderr for a terminal (a tty, or ``TTY_COMPATIBLE=1`` or
+    ``FORCE_COLOR`` saying so, its own tests): when neither can be, a run is printed without
+    importing Rich, which would find no terminal to draw on."""
+    environ = os.environ
+    forced = environ.get("TTY_COMPATIBLE") == "1" or bool(environ.get("FORCE_COLOR"))
+    return forced or sys.stdout.isatty() or sys.stderr.isatty()
+
+
+def terminal_console() -> Console:
+    """Rich's console on stdout, for the table and a printout shared with the progress bar."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def add_task(bar: Progress, epochs: Any) -> TaskID | None:
+    """The run's task on ``bar`` when the bar shows, ``epochs`` long (the request's, else the
+    default's; a count that is not one is the server's to refuse)."""
+    if bar.disable:
+        return None
+    if epochs is None:
+        from app.client import TrainRequest
+
+        epochs = TrainRequest.model_fields["epochs"].default
+    total = epochs if isinstance(epochs, int) else None
+    return bar.add_task("train", total=total, loss="…")
+
+
+def print_table(out: Console | None, entries: list[dict[str, Any]]) -> None:
+    """The table of the recorded epochs on ``out``, when a table is asked for (``out`` given)."""
+    if out is not None:
+        from app.cli.formats import trace_table
+
+        out.print(trace_table(entries))
+
+
 def progress_bar(console: Console) -> Progress:
     """Epochs done, the last loss and the time left on ``console``, shown when stderr is a
     terminal (even with stdout redirected, as curl and pip do); it vanishes when the run ends.
     Nothing is redirected: :func:`stream` writes the printout itself."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("training"),
         BarColumn(),
@@ -351,7 +468,7 @@ def progress_bar(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=True,
-        disable=not stderr.is_terminal,
+        disable=not stderr().is_terminal,
         redirect_stdout=False,
         redirect_stderr=False,
     )
@@ -389,13 +506,14 @@ def train(
     with reported():
         if plot is not None:
             check_plot_path(plot)
-        body = body_of(request, csv_file, target_columns, input_columns, TrainRequest)
+        body = body_of(request, csv_file, target_columns, input_columns, TrainFields)
         client = client_of(ctx)
         status: str | None
         if form == "json":
             answer = client.train(body)
             echo_json(answer)
-            entries, status = answer.trace, answer.status
+            entries = [entry.model_dump(exclude_unset=True) for entry in answer.trace]
+            status = answer.status
         else:
             entries, status = stream(client, body, form == "table")
         if plot is not None:
@@ -406,53 +524,52 @@ def train(
 
 def stream(
     client: Client, body: dict[str, Any], table: bool
-) -> tuple[list[EpochTrace], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """Stream a run, printing each epoch as it arrives (or the table at the end); returns the
-    recorded epochs and the run's status. Interrupted (Ctrl-C), it closes the stream (a server
-    stops the run), prints the table of the epochs received when one was asked for, and
-    re-raises.
+    recorded epochs (as plain JSON: no model is imported to print a run) and the run's status.
+    Interrupted (Ctrl-C), it closes the stream (a server stops the run), prints the table of the
+    epochs received when one was asked for, and re-raises.
 
     The printout is the notebook's, byte for byte at any terminal width: when stdout is the
     terminal the bar is drawn on, it goes through the bar's console unwrapped (``Console.out``,
     no wrapping, markup or highlighting), so that the bar is redrawn below it."""
-    entries: list[EpochTrace] = []
-    summary: TrainSummary | None = None
-    out = Console(highlight=False)
-    shared = out.is_terminal and stderr.is_terminal
-    epochs = body.get("epochs", TrainRequest.model_fields["epochs"].default)
+    from app.cli.formats import notebook_epoch, summary_line
+
+    entries: list[dict[str, Any]] = []
+    summary: dict[str, Any] | None = None
+    out = terminal_console() if table or may_be_terminal() else None
+    shared = out is not None and out.is_terminal and stderr().is_terminal
     try:
         with (
-            progress_bar(out if shared else stderr) as bar,
-            closing(client.train_stream(body)) as items,
+            progress_bar(out if shared else stderr()) if out is not None else nullcontext() as bar,
+            closing(client.train_lines(body)) as items,
         ):
-            total = epochs if isinstance(epochs, int) else None  # else the server says what's wrong
-            task = bar.add_task("train", total=total, loss="…")
+            task = None if bar is None else add_task(bar, body.get("epochs"))
             for item in items:
-                if isinstance(item, TrainSummary):
+                if "status" in item:  # the summary, the last line
                     summary = item
                     continue
                 entries.append(item)
-                loss = "…" if item.loss is None else f"{item.loss:.6g}"
-                bar.update(task, completed=item.epoch, loss=loss)
+                if bar is not None and task is not None:
+                    loss = "…" if item.get("loss") is None else f"{item['loss']:.6g}"
+                    bar.update(task, completed=item["epoch"], loss=loss)
                 if table:
                     continue
                 text = "\n".join(notebook_epoch(item))
-                if shared:
+                if shared and out is not None:
                     out.out(text)
                 else:
                     print(text, flush=True)
     except KeyboardInterrupt:
-        if table:
-            out.print(trace_table(entries))
-        last = f" after epoch {entries[-1].epoch}" if entries else ""
+        print_table(out if table else None, entries)
+        last = f" after epoch {entries[-1]['epoch']}" if entries else ""
         click.echo(f"interrupted{last}: {len(entries)} recorded epochs printed", err=True)
         raise SystemExit(INTERRUPTED) from None
-    if table:
-        out.print(trace_table(entries))
+    print_table(out if table else None, entries)
     if summary is None:
         return entries, None
     click.echo(summary_line(summary))
-    return entries, summary.status
+    return entries, str(summary["status"])
 
 
 @cli.command("exercises")

@@ -1,19 +1,27 @@
 """The CLI's printouts: a training run in the notebook's layout or as a table, and a 422's
-problems as ``path: message`` lines. Pure functions from response models to text.
+problems as ``path: message`` lines. Pure functions to text from a stream's lines as plain JSON
+(:meth:`app.client.Client.train_lines`: the command imports no model to print a run).
 
 The notebook printed NumPy arrays with ``print(f"...{array}")``; the layout here does the same
 with NumPy's default print options, so that its lines match the notebook's character for
 character (8 significant digits after the point, NumPy's spacing and line wrapping).
 """
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rich.table import Table
 
 from app.client import Problem
-from app.schemas.training import EpochTrace, TrainSummary
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+Entry = Mapping[str, Any]
+"""A trace entry or a summary as its JSON object (``EpochTrace``'s or ``TrainSummary``'s fields;
+a field the server did not send is absent)."""
 
 
 def _array(values: Any) -> str:
@@ -26,51 +34,54 @@ def _number(value: float | None) -> str:
     return "null" if value is None else _array([value])
 
 
-def notebook_epoch(entry: EpochTrace) -> list[str]:
+def notebook_epoch(entry: Entry) -> list[str]:
     """One recorded epoch as the notebook prints it: the hidden outputs H and y_pred, the loss,
     every gradient (W1's flattened, as the notebook flattens it), then the updated parameters.
     Lines whose values the trace does not hold are left out."""
     lines = []
-    if entry.layers is not None and entry.outputs is not None:
-        hidden = ", ".join(_array(layer.a) for layer in entry.layers[:-1])
-        lines.append(f"隐藏节点输出:{hidden}, 输出Y结果:{_array(entry.outputs)}")
-    if entry.loss is not None:
-        lines.append(f"求损失函数结果,loss:{_array([entry.loss])}")
-    if "validation_loss" in entry.model_fields_set:
-        line = f"验证集损失,validation_loss:{_number(entry.validation_loss)}"
-        if entry.validation_accuracy is not None:
-            line += f", validation_accuracy:{_array([entry.validation_accuracy])}"
+    layers, outputs = entry.get("layers"), entry.get("outputs")
+    if layers is not None and outputs is not None:
+        hidden = ", ".join(_array(layer["a"]) for layer in layers[:-1])
+        lines.append(f"隐藏节点输出:{hidden}, 输出Y结果:{_array(outputs)}")
+    if entry.get("loss") is not None:
+        lines.append(f"求损失函数结果,loss:{_array([entry['loss']])}")
+    if "validation_loss" in entry:
+        line = f"验证集损失,validation_loss:{_number(entry['validation_loss'])}"
+        if entry.get("validation_accuracy") is not None:
+            line += f", validation_accuracy:{_array([entry['validation_accuracy']])}"
         lines.append(line)
-    if entry.gradients is not None:
+    gradients = entry.get("gradients")
+    if gradients is not None:
         weights = [
-            f"W{i}梯度{_array(np.ravel(g.weights) if i == 1 else g.weights)}"
-            for i, g in enumerate(entry.gradients, start=1)
+            f"W{i}梯度{_array(np.ravel(g['weights']) if i == 1 else g['weights'])}"
+            for i, g in enumerate(gradients, start=1)
         ]
-        biases = [f"B{i}梯度{_array(g.bias)}" for i, g in enumerate(entry.gradients, start=1)]
+        biases = [f"B{i}梯度{_array(g['bias'])}" for i, g in enumerate(gradients, start=1)]
         lines.append(f"求各个参数的梯度:{', '.join(weights + biases)}")
-    if entry.network is not None:
-        layers = entry.network.layers
-        weights = [f"W{i}:{_array(layer.weights)}" for i, layer in enumerate(layers, start=1)]
-        biases = [f"B{i}{_array(layer.bias)}" for i, layer in enumerate(layers, start=1)]
+    if entry.get("network") is not None:
+        layers = entry["network"]["layers"]
+        weights = [f"W{i}:{_array(layer['weights'])}" for i, layer in enumerate(layers, start=1)]
+        biases = [f"B{i}{_array(layer['bias'])}" for i, layer in enumerate(layers, start=1)]
         lines.append(f"更新参数{','.join(weights + biases)}")
     return lines
 
 
-def summary_line(summary: TrainSummary) -> str:
+def summary_line(summary: Entry) -> str:
     """The run's end: its status, epochs run, final loss (and accuracy, validation loss and
     accuracy, and the best network's epoch)."""
-    text = f"{summary.status}: {summary.epochs_run} epochs, final loss {summary.final_loss:.8g}"
-    if summary.final_accuracy is not None:
-        text += f", final accuracy {summary.final_accuracy:.4g}"
-    if summary.final_validation_loss is not None:
-        text += f", final validation loss {summary.final_validation_loss:.8g}"
-    if summary.final_validation_accuracy is not None:
-        text += f", final validation accuracy {summary.final_validation_accuracy:.4g}"
-    if summary.best_epoch is not None:
-        returned = "returned" if summary.status == "early_stopped" else "not returned"
-        text += f"; lowest validation loss after epoch {summary.best_epoch} ({returned})"
-    if summary.divergence:
-        text += f" ({summary.divergence})"
+    status = summary["status"]
+    text = f"{status}: {summary['epochs_run']} epochs, final loss {summary['final_loss']:.8g}"
+    if summary.get("final_accuracy") is not None:
+        text += f", final accuracy {summary['final_accuracy']:.4g}"
+    if summary.get("final_validation_loss") is not None:
+        text += f", final validation loss {summary['final_validation_loss']:.8g}"
+    if summary.get("final_validation_accuracy") is not None:
+        text += f", final validation accuracy {summary['final_validation_accuracy']:.4g}"
+    if summary.get("best_epoch") is not None:
+        returned = "returned" if status == "early_stopped" else "not returned"
+        text += f"; lowest validation loss after epoch {summary['best_epoch']} ({returned})"
+    if summary.get("divergence"):
+        text += f" ({summary['divergence']})"
     return text
 
 
@@ -80,14 +91,16 @@ def _short(values: Any) -> str:
     return f"{shown} … ({flat.size})" if flat.size > 4 else shown
 
 
-def trace_table(entries: Sequence[EpochTrace]) -> Table:
+def trace_table(entries: Sequence[Entry]) -> Table:
     """The recorded epochs as a compact table: epoch, loss, accuracy, validation loss and
     accuracy, and outputs when recorded (a validation loss that is not finite shows as null)."""
+    from rich.table import Table  # Rich only for a table: a piped printout goes without it
+
     table = Table("epoch", "loss")
-    has_accuracy = any(e.accuracy is not None for e in entries)
-    has_validation = any("validation_loss" in e.model_fields_set for e in entries)
-    has_validation_accuracy = any(e.validation_accuracy is not None for e in entries)
-    has_outputs = any(e.outputs is not None for e in entries)
+    has_accuracy = any(e.get("accuracy") is not None for e in entries)
+    has_validation = any("validation_loss" in e for e in entries)
+    has_validation_accuracy = any(e.get("validation_accuracy") is not None for e in entries)
+    has_outputs = any(e.get("outputs") is not None for e in entries)
     for name, shown in (
         ("accuracy", has_accuracy),
         ("validation loss", has_validation),
@@ -97,16 +110,19 @@ def trace_table(entries: Sequence[EpochTrace]) -> Table:
         if shown:
             table.add_column(name)
     for e in entries:
-        row = [str(e.epoch), "" if e.loss is None else f"{e.loss:.8g}"]
+        loss, accuracy = e.get("loss"), e.get("accuracy")
+        row = [str(e["epoch"]), "" if loss is None else f"{loss:.8g}"]
         if has_accuracy:
-            row.append("" if e.accuracy is None else f"{e.accuracy:.4g}")
+            row.append("" if accuracy is None else f"{accuracy:.4g}")
         if has_validation:
-            loss = e.validation_loss
-            row.append("null" if loss is None else f"{loss:.8g}")
+            validation_loss = e.get("validation_loss")
+            row.append("null" if validation_loss is None else f"{validation_loss:.8g}")
         if has_validation_accuracy:
-            row.append("" if e.validation_accuracy is None else f"{e.validation_accuracy:.4g}")
+            validation_accuracy = e.get("validation_accuracy")
+            row.append("" if validation_accuracy is None else f"{validation_accuracy:.4g}")
         if has_outputs:
-            row.append("" if e.outputs is None else _short(e.outputs))
+            outputs = e.get("outputs")
+            row.append("" if outputs is None else _short(outputs))
         table.add_row(*row)
     return table
 

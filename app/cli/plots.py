@@ -2,11 +2,11 @@
 curves of a run, drawn with matplotlib, an optional extra (``pip install '.[plot]'``) imported
 only here."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.cli.request_files import ensure_directory
-from app.schemas.training import EpochTrace
 
 MISSING = "--plot needs matplotlib (the optional extra plot): pip install matplotlib"
 
@@ -37,16 +37,17 @@ def check_plot_path(path: Path) -> None:
     ensure_directory(path, "--plot")
 
 
-def _points(entries: Sequence[EpochTrace], field: str) -> tuple[list[int], list[float]]:
+def _points(entries: Sequence[Mapping[str, Any]], field: str) -> tuple[list[int], list[float]]:
     """The epochs and values of ``field`` where the trace holds a number for it."""
-    points = [(e.epoch, getattr(e, field)) for e in entries if getattr(e, field) is not None]
+    points = [(e["epoch"], e[field]) for e in entries if e.get(field) is not None]
     return [x for x, _ in points], [y for _, y in points]
 
 
-def plot_curves(entries: Sequence[EpochTrace], path: Path, log_scale: bool = False) -> None:
+def plot_curves(entries: Sequence[Mapping[str, Any]], path: Path, log_scale: bool = False) -> None:
     """Draw the recorded losses and validation losses (and accuracies, on a second axis, dashed
-    for the validation data) against the epoch into ``path``, a PNG or SVG file as its suffix
-    says; ``log_scale`` puts the losses on a logarithmic axis."""
+    for the validation data) of ``entries``, trace entries as plain JSON objects, against the
+    epoch into ``path``, a PNG or SVG file as its suffix says; ``log_scale`` puts the losses on
+    a logarithmic axis."""
     ensure_matplotlib()
     import matplotlib.pyplot as plt
 

@@ -14,6 +14,7 @@ cut to as many unknown fields as a 422 lists before validation (:func:`drop_unkn
 """
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, Final, TypeVar, cast
 
@@ -179,6 +180,9 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        return [(name, shortened(value)) for name, value in super().__repr_args__()]
+
 
 def _request_models(model: type[BaseModel] = BaseModel) -> Iterator[type[BaseModel]]:
     """Every request model (a :class:`StrictModel`) below ``model``."""
@@ -228,6 +232,51 @@ class ResponseModel(BaseModel):
     """Base of every response model (built by the server, so never re-validated)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        return [(name, shortened(value)) for name, value in super().__repr_args__()]
+
+
+SHOWN_NUMBERS: Final = 4
+"""The most numbers a model's repr shows of one array field; a larger one shows its shape."""
+SHOWN_MODELS: Final = 2
+"""The most models a model's repr shows of one list field; a longer one shows its length."""
+
+
+class Summary(str):
+    """Text a repr shows as it is (a field's shape or length, not its values)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def shape_of(value: Any) -> tuple[int, ...] | None:
+    """The shape of a (nested, rectangular) list of numbers, or None for any other value."""
+    if not isinstance(value, list):
+        return None
+    if all(isinstance(item, int | float) and not isinstance(item, bool) for item in value):
+        return (len(value),)
+    rows = [shape_of(item) for item in value]
+    if rows[0] is None or any(row != rows[0] for row in rows):
+        return None
+    return (len(value), *rows[0])
+
+
+def shortened(value: Any) -> Any:
+    """A field's value as a model's repr shows it, so that a long answer's repr stays a line or
+    two (a 10-epoch /train answer's was 10 kB): an array of more than :data:`SHOWN_NUMBERS`
+    numbers as its shape (``<2×3 numbers>``), a list of more than :data:`SHOWN_MODELS` models
+    as their count and kind (``<10 EpochTrace>``), any other value as it is."""
+    shape = shape_of(value)
+    if shape is not None:
+        if math.prod(shape) <= SHOWN_NUMBERS:
+            return value
+        return Summary(f"<{'×'.join(map(str, shape))} numbers>")
+    long = isinstance(value, list) and len(value) > SHOWN_MODELS
+    if long and all(isinstance(item, BaseModel) for item in value):
+        kinds = " | ".join(sorted({type(item).__name__ for item in value}))
+        return Summary(f"<{len(value)} {kinds}>")
+    return value
 
 
 def issue(kind: str, loc: Loc, message: str, value: Any = None) -> InitErrorDetails:

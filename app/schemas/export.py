@@ -7,7 +7,7 @@ training setting a /train body takes is reproduced by the generated scripts; a s
 :data:`REPRODUCED`), never ignored.
 """
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, PlainValidator, model_validator
 from pydantic_core import InitErrorDetails
@@ -21,22 +21,19 @@ from app.schemas.base import (
     raise_if,
     response_size_issues,
 )
+from app.schemas.export_files import DATA_FILENAME as DATA_FILENAME
+from app.schemas.export_files import DATA_KEYS as DATA_KEYS
+from app.schemas.export_files import ExportFormat as ExportFormat
 from app.schemas.network import Network
 from app.schemas.passes import output_activation_issues
 from app.schemas.training import OptimizerSpec, TrainRequest
 
-ExportFormat = Literal["pytorch", "numpy", "json", "notebook"]
 FILENAMES: dict[ExportFormat, str] = {
     "pytorch": "train_torch.py",
     "numpy": "train_numpy.py",
     "json": "state_dict.json",
     "notebook": "train.ipynb",
 }
-DATA_FILENAME = "data.json"
-"""The file a script reads ``inputs``, ``targets`` (and ``validation``) from when the data is not
-embedded: the keys of a /train body, so that a /train body is a data file."""
-DATA_KEYS = ("inputs", "targets", "validation")
-"""The keys of the data file (``validation`` only when the request has validation data)."""
 
 REPRODUCED: dict[str, frozenset[str]] = {
     "": frozenset(

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Annotated, Self, TypeVar
 
+import numpy as np
 from pydantic import (
     Field,
     model_validator,
@@ -11,6 +12,7 @@ from pydantic_core import InitErrorDetails
 
 from app.config import Limit, get_settings
 from app.nn.activations import ACTIVATIONS, ActivationName
+from app.nn.types import Array
 from app.schemas.base import (
     Loc,
     Matrix,
@@ -89,6 +91,10 @@ class Network(StrictModel):
                 issues.append(issue("invalid_combination", loc, message, layer.activation))
         raise_if(issues, "Network")
         return self
+
+    def to_numpy(self) -> list[tuple[Array, Array]]:
+        """Each layer's ``(weights, bias)`` as float64 arrays, from input to output."""
+        return layer_arrays(self.layers)
 
     @property
     def input_size(self) -> int:
@@ -172,6 +178,15 @@ class NetworkOut(ResponseModel):
     """A network in the request format, ready to post back to any endpoint."""
 
     layers: list[Layer]
+
+    def to_numpy(self) -> list[tuple[Array, Array]]:
+        """Each layer's ``(weights, bias)`` as float64 arrays, from input to output."""
+        return layer_arrays(self.layers)
+
+
+def layer_arrays(layers: Sequence[Layer]) -> list[tuple[Array, Array]]:
+    """The layers' ``(weights, bias)`` pairs as float64 arrays, as JAX's stax holds parameters."""
+    return [(np.array(layer.weights), np.array(layer.bias)) for layer in layers]
 
 
 class LayerTensors(StrictModel):

@@ -1,7 +1,10 @@
 """Requests and responses of /train: optimizers, their state, stopping rules, the trace."""
 
-from typing import Annotated, Any, Literal, Self, get_args
+from collections.abc import Sequence
+from typing import Annotated, Any, Final, Literal, Self, get_args
 
+import numpy as np
+from numpy.typing import NDArray
 from pydantic import (
     Field,
     PlainValidator,
@@ -507,6 +510,46 @@ class TrainResponse(TrainSummary):
     """How training ended, the trained network and the recorded trace."""
 
     trace: list[EpochTrace] = Field(description="The recorded epochs, see the trace field.")
+
+    def trace_to_numpy(self) -> dict[str, NDArray[Any]]:
+        """The recorded trace as arrays, one per field: see :func:`trace_arrays`."""
+        return trace_arrays(self.trace)
+
+
+TRACE_NUMBERS: Final = ("loss", "accuracy", "validation_loss", "validation_accuracy")
+"""The trace's fields that hold one number per epoch (null where not finite)."""
+
+
+def trace_arrays(entries: Sequence[EpochTrace]) -> dict[str, NDArray[Any]]:
+    """Recorded epochs (a /train answer's ``trace``, or the entries of a stream) as arrays
+    whose first axis is the entry: ``epoch`` (integers); float64 ``loss``, ``accuracy``,
+    ``validation_loss`` and ``validation_accuracy`` (NaN where null); ``outputs``; and per
+    layer ``layers.{i}.z``, ``layers.{i}.a``, ``gradients.{i}.weights``,
+    ``gradients.{i}.bias``, ``network.{i}.weights`` and ``network.{i}.bias``. A field is there
+    when every entry records it (a number field, when any does), so the dict goes straight to
+    ``np.savez`` or a DataFrame's columns."""
+    arrays: dict[str, NDArray[Any]] = {"epoch": np.array([e.epoch for e in entries], dtype=int)}
+    for name in TRACE_NUMBERS:
+        values = [getattr(entry, name) for entry in entries]
+        if any(value is not None for value in values):
+            arrays[name] = np.array([np.nan if v is None else v for v in values])
+    if entries and all(entry.outputs is not None for entry in entries):
+        arrays["outputs"] = np.array([entry.outputs for entry in entries])
+    per_layer = {
+        "layers": ("z", "a"),
+        "gradients": ("weights", "bias"),
+        "network": ("weights", "bias"),
+    }
+    for field, parts in per_layer.items():
+        tensors = [getattr(entry, field) for entry in entries]
+        if not entries or any(t is None for t in tensors):
+            continue
+        layers = [t.layers if field == "network" else t for t in tensors]
+        for index in range(len(layers[0])):
+            for part in parts:
+                stacked = [getattr(layer[index], part) for layer in layers]
+                arrays[f"{field}.{index}.{part}"] = np.array(stacked)
+    return arrays
 
 
 class StreamTrainRequest(TrainRequest):
