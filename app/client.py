@@ -728,9 +728,7 @@ class Client:
 
         return parse(self._get("/datasets"), DatasetList)
 
-    def exercises(
-        self, body: Body = None, /, **fields: Unpack[ExerciseFields]
-    ) -> ExerciseResponse:
+    def exercises(self, body: Body = None, /, **fields: Unpack[ExerciseFields]) -> ExerciseResponse:
         """``POST /exercises``: one variant of an exercise template, for a seed or a student."""
         from app.schemas.exercises import ExerciseResponse
 
