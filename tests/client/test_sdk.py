@@ -37,6 +37,7 @@ ENDPOINTS = {
     "explain": ("ExplainFields", ["ExplainRequest"]),
     "export": ("ExportFields", ["TrainExport", "NetworkExport"]),
     "datasets": ("DatasetFields", []),
+    "exercises": ("ExerciseFields", ["ExerciseRequest"]),
 }
 """Each method taking a body, its keyword fields' TypedDict and the request models they are."""
 
