@@ -116,9 +116,11 @@ def test_mistakes_giving_the_same_value_are_all_named() -> None:
     claims = {("loss",): np.array(2 * 1.7766125)}
     (item,) = check(NOTEBOOK, x, t, "half_squared_error", LR, claims, 1e-6)
     assert item.hint == (
-        "the ½ is missing: the loss is ½·Σ(y − t)² per sample — or summed over the samples: "
-        "a batch's loss is the mean of the samples' losses"
+        "the ½ is missing: the loss is ½·Σ(y − t)² per sample, 1.777, not Σ(y − t)² = 3.553 — "
+        "or summed over the samples: a batch's loss is the mean of the 2 samples' losses, 1.777, "
+        "not their sum, 3.553"
     )
+    assert [mistake.id for mistake in item.mistakes] == ["missing_half", "sum_not_mean"]
 
 
 def test_transposed_claim_is_wrong_with_no_error_value() -> None:

@@ -137,10 +137,11 @@ def _checked(
     def form(values: Array) -> Any:
         return rows(values, batch) if item.per_sample else values.tolist()
 
-    mistake, hint = None, item.hint
+    hint = item.hint
+    mistakes = [Mistake.model_construct(id=found.id, text=found.text) for found in item.mistakes]
     if item.claimed is None:
         claimed, text = malformed[item.key]
-        mistake, hint = Mistake.model_construct(id="shape", text=text), text
+        mistakes, hint = [Mistake.model_construct(id="shape", text=text)], text
     else:
         claimed = form(item.claimed)
     return CheckedValue.model_construct(
@@ -153,7 +154,8 @@ def _checked(
         error=item.error,
         carried_from=None if item.carried_from is None else _path(item.carried_from),
         hint=hint,
-        mistake=mistake,
+        mistake=mistakes[0] if mistakes else None,
+        mistakes=mistakes,
         explain=pointer,
     )
 
@@ -162,7 +164,12 @@ def _first_wrong(checks: list[CheckedValue]) -> FirstWrong | None:
     for item in checks:
         if item.verdict == "wrong" and item.hint is not None:
             return FirstWrong.model_construct(
-                step=item.step, path=item.path, hint=item.hint, explain=item.explain
+                step=item.step,
+                path=item.path,
+                hint=item.hint,
+                mistake=item.mistake,
+                mistakes=item.mistakes,
+                explain=item.explain,
             )
     return None
 

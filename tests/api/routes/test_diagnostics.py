@@ -453,15 +453,36 @@ PLANTED: list[tuple[str, Body, str, str, str]] = [
 ]
 
 
+PLANTED_IDS = {
+    "relu derivative where z <= 0": "missing_derivative",
+    "relu derivative where z <= 0, in the weights": "missing_derivative",
+    "missing half in the loss": "missing_half",
+    "missing half in the output delta": "missing_half",
+    "missing half carried into the weights": "missing_half",
+    "transposed gradient (x·δᵀ)": "transposed",
+    "transposed square gradient": "transposed",
+    "transposed square weights in the forward pass": "transposed",
+    "sign error in the update": "update_sign",
+    "learning rate missing in the update": "learning_rate_missing",
+    "activation not applied": "activation_not_applied",
+    "bias forgotten": "missing_bias",
+    "previous z instead of a": "z_for_a",
+    "sign of the output delta (t − y)": "sign_flipped",
+    "summed over samples": "sum_not_mean",
+    "no usual mistake: the step's formula": None,
+}
+
+
 @pytest.mark.parametrize(
-    ("body", "step", "path", "hint"),
-    [case[1:] for case in PLANTED],
+    ("body", "step", "path", "hint", "mistake"),
+    [(*case[1:], PLANTED_IDS[case[0]]) for case in PLANTED],
     ids=[case[0] for case in PLANTED],
 )
 def test_planted_mistake_is_named_with_its_hint(
-    client: TestClient, body: Body, step: str, path: str, hint: str
+    client: TestClient, body: Body, step: str, path: str, hint: str, mistake: str | None
 ) -> None:
-    """Each usual mistake is the first wrong step, with the hint that names it."""
+    """Each usual mistake is the first wrong step, with the hint that names it and its id, in
+    the check and in first_wrong."""
     result = _ok(client, "/check", body)
     assert result["all_correct"] is False
     first = result["first_wrong"]
@@ -469,6 +490,13 @@ def test_planted_mistake_is_named_with_its_hint(
     assert first["hint"].startswith(hint), first["hint"]
     (wrong,) = [c for c in result["checks"] if c["verdict"] == "wrong"]
     assert (wrong["path"], wrong["hint"]) == (path, first["hint"])
+    if mistake is None:
+        assert (wrong["mistake"], wrong["mistakes"], first["mistake"]) == (None, [], None)
+    else:
+        assert [m["id"] for m in wrong["mistakes"]] == [mistake]
+        assert wrong["mistake"] == first["mistake"] == wrong["mistakes"][0]
+        assert first["mistakes"] == wrong["mistakes"]
+        assert wrong["mistake"]["text"] == wrong["hint"]
 
 
 def test_first_wrong_is_the_earliest_in_the_computation(client: TestClient) -> None:
@@ -749,7 +777,10 @@ def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestCl
         ("gradients[1].weights", "carried_forward", "layers[0].a"),
         ("network.layers[1].bias", "carried_forward", "layers[0].a"),
     ]
-    assert all(c["hint"] is None and c["explain"] is None for c in result["checks"][1:])
+    assert all(
+        c["hint"] is None and c["explain"] is None and c["mistakes"] == []
+        for c in result["checks"][1:]
+    )
     assert result["score"] == pytest.approx(5 / 6)
     assert result["all_correct"] is False
     assert result["first_wrong"]["path"] == "layers[0].a"
