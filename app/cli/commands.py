@@ -28,11 +28,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.cli.formats import notebook_epoch, problem_lines, summary_line, trace_table
+from app.cli.formats import (
+    check_lines,
+    notebook_epoch,
+    problem_lines,
+    summary_line,
+    trace_table,
+)
 from app.cli.plots import PlotUnavailableError, check_plot_path, plot_curves
 from app.cli.request_files import InputError, csv_fields, ensure_directory, read_request
 from app.client import APIError, BackpropError, Client, InvalidRequestError
-from app.schemas.diagnostics import CheckRequest, GradcheckRequest
+from app.schemas.diagnostics import CheckRequest, CheckResponse, GradcheckRequest
 from app.schemas.explain import ExplainRequest
 from app.schemas.export import DATA_FILENAME, DATA_KEYS, ExportFormat, TrainExport
 from app.schemas.passes import BackwardRequest, ForwardRequest, LossRequest
@@ -47,7 +53,8 @@ USAGE: Final = 2
 """The exit status of a command line Click refuses (its own convention)."""
 NOT_DONE: Final = 3
 """The exit status of an answer that says the work did not succeed: a run that diverged or met
-its deadline, a check with a wrong value, a gradient check that failed."""
+its deadline, a check with a wrong value (not one carried forward), a gradient check that
+failed."""
 INTERRUPTED: Final = 130
 """The exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
 UNFINISHED_RUNS: Final = frozenset({"diverged", "deadline_exceeded"})
@@ -181,8 +188,8 @@ def cli(ctx: click.Context, url: str | None) -> None:
     REQUEST is a JSON file (see examples/), or - to read it from stdin.
 
     Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
-    command line not valid; 3 a run that diverged or met its deadline, a check or gradient
-    check that failed; 130 interrupted.
+    command line not valid; 3 a run that diverged or met its deadline, a check with a wrong
+    value, a gradient check that failed; 130 interrupted.
     """
     ctx.obj = url
 
@@ -247,7 +254,32 @@ endpoint("forward", "Every layer's z and a, and the outputs", ForwardRequest)
 endpoint("loss", "The loss (and accuracy) and the outputs", LossRequest)
 endpoint("backward", "The forward pass, the loss and every gradient", BackwardRequest)
 endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckRequest)
-endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckRequest)
+
+
+@cli.command()
+@request_options
+@click.option("--json", "as_json", is_flag=True, help="The answer's JSON.")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    request: str,
+    csv_file: Path | None,
+    target_columns: str,
+    input_columns: str,
+    as_json: bool,
+) -> None:
+    """Values computed by hand for one SGD step, checked one by one (POST /check): one line per
+    claimed value (✓ correct, ↪ carried forward, ✗ wrong with its mistake), then the score.
+    Exits with 3 when a value is wrong; carried-forward values are not wrong."""
+    with reported():
+        body = body_of(request, csv_file, target_columns, input_columns, CheckRequest)
+        answer: CheckResponse = client_of(ctx).check(body)
+        if as_json:
+            echo_json(answer)
+        else:
+            click.echo("\n".join(check_lines(answer)))
+    if answer.first_wrong is not None:
+        raise SystemExit(NOT_DONE)
 
 
 @cli.command()
