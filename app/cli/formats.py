@@ -1,5 +1,6 @@
 """The CLI's printouts: a training run in the notebook's layout or as a table, a check's marks
-one line per claimed value, and a 422's problems as ``path: message`` lines. Pure functions from response models to text.
+one line per claimed value, and a 422's problems as ``path: message`` lines. Pure functions
+from response models to text.
 
 The notebook printed NumPy arrays with ``print(f"...{array}")``; the layout here does the same
 with NumPy's default print options, so that its lines match the notebook's character for
