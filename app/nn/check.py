@@ -31,9 +31,10 @@ Checks follow the computation: ``forward`` (each layer's z, then its a, then the
 ``loss``, ``output_delta`` (the last layer's bias gradient, which is ``δ = ∂L/∂z`` summed over
 samples), ``backward`` from the last layer to the first (each layer's weights gradient, then the
 bias gradient of the layer before, its δ), ``update`` from the first layer to the last. A wrong
-claim gets a hint: the usual mistake whose value it matches at the claim's precision (the correct
-computation with that one mistake made; all of them when several give that value), else the
-formula of its step.
+claim is marked with every usual mistake (:data:`MistakeId`) whose value it matches at the
+claim's precision (the correct computation with that one mistake made; several can give one
+value), each with a text naming the numbers; its hint is their texts, else the formula of its
+step.
 """
 
 from collections.abc import Callable, Collection, Iterator, Mapping
