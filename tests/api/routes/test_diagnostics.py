@@ -857,6 +857,120 @@ def test_mazurs_published_figures_are_all_correct(client: TestClient) -> None:
     assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
 
 
+SHOWN = re.compile(
+    r"^(?P<symbol>[za]\d+\[\d+\]|L|∂L/∂[Wb]\d+\[[\d,]+\]|[Wb]\d+\[[\d,]+\](?= ←))"
+    r".* = (?P<value>[−\d.e+]+)(?:   \(.*)?$"
+)
+
+
+def _claimed_as_shown(worked: str) -> str:
+    """Every value a worked solution in text shows, claimed as the JSON text of /check with
+    each number exactly as displayed."""
+    found: dict[tuple[str, ...], str] = {}
+    for line in worked.splitlines():
+        match = SHOWN.match(line)
+        if match:
+            symbol, value = match["symbol"], match["value"].replace("−", "-")
+            found[tuple(re.findall(r"∂L/∂|[zaLWb]|\d+", symbol))] = value
+    layers = max(int(key[1]) for key in found if key[0] in "za")
+
+    def nested(prefix: tuple[str, ...]) -> str:
+        entries = {
+            key[len(prefix) :]: v for key, v in found.items() if key[: len(prefix)] == prefix
+        }
+        if () in entries:
+            return entries[()]
+        rows = sorted({int(key[0]) for key in entries})
+        return "[" + ", ".join(nested((*prefix, str(row))) for row in rows) + "]"
+
+    claimed = {
+        "layers": [
+            {"z": nested(("z", str(n))), "a": nested(("a", str(n)))} for n in range(1, layers + 1)
+        ],
+        "loss": found["L",],
+        "gradients": [
+            {"weights": nested(("∂L/∂", "W", str(n))), "bias": nested(("∂L/∂", "b", str(n)))}
+            for n in range(1, layers + 1)
+        ],
+        "network": {
+            "layers": [
+                {"weights": nested(("W", str(n))), "bias": nested(("b", str(n)))}
+                for n in range(1, layers + 1)
+            ]
+        },
+    }
+    return re.sub(r'"([-\d.e+\[\], ]+)"', r"\1", json.dumps(claimed))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [copy.deepcopy(examples.LOSS), {**MAZUR, "loss": "half_squared_error"}],
+    ids=["notebook", "mazur"],
+)
+def test_explains_displayed_values_are_all_correct(client: TestClient, body: Body) -> None:
+    """/explain's worked solution in text at its default 6 significant digits, every value it
+    shows claimed exactly as displayed: all correct."""
+    explain = {key: value for key, value in body.items() if key != "learning_rate"}
+    optimizer = {"type": "sgd", "learning_rate": body.get("learning_rate", 0.01)}
+    response = client.post("/explain", json={**explain, "optimizer": optimizer, "format": "text"})
+    assert response.status_code == 200, response.text
+    claimed = _claimed_as_shown(response.text)
+    result = _raw(client, body, claimed)
+    layers = len(body["network"]["layers"])
+    assert len(result["checks"]) == 6 * layers + 1
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+HAN_KAMBER = {
+    # J. Han, M. Kamber, J. Pei, "Data Mining: Concepts and Techniques", 3rd ed. (2012), Example
+    # 9.1, "Sample calculations for learning by the backpropagation algorithm" (Figure 9.5,
+    # Tables 9.1-9.3; Example 6.9 in the 2nd ed.): inputs x1..x3 = 1, 0, 1 into units 4 and 5,
+    # then unit 6; sigmoid units, I_j = Σ w_ij·O_i + θ_j, target 1, learning rate 0.9. Its
+    # Err_j = O_j(1 − O_j)·(...) is −δ, so a bias gradient is −Err_j.
+    "network": {
+        "layers": [
+            {"weights": [[0.2, 0.4, -0.5], [-0.3, 0.1, 0.2]], "bias": [-0.4, 0.2]},
+            {"weights": [[-0.3, -0.2]], "bias": [0.1]},
+        ]
+    },
+    "inputs": [1, 0, 1],
+    "targets": [1],
+    "learning_rate": 0.9,
+}
+for _layer in HAN_KAMBER["network"]["layers"]:  # type: ignore[index]
+    _layer["activation"] = "sigmoid"
+# The book's figures as printed: net inputs −0.7, 0.1, −0.105; outputs 0.332, 0.525, 0.474;
+# Err6 = 0.1311; the updated w14, w24, w34 / w15, w25, w35 / w46, w56 and θ4, θ5, θ6.
+HAN_KAMBER_CLAIMED = """{
+  "layers": [{"z": [-0.7, 0.1], "a": [0.332, 0.525]}, {"z": [-0.105]}],
+  "outputs": [0.474],
+  "gradients": [{}, {"bias": [-0.1311]}],
+  "network": {"layers": [
+    {"weights": [[0.192, 0.4, -0.508], [-0.306, 0.1, 0.194]], "bias": [-0.408, 0.194]},
+    {"weights": [[-0.261, -0.138]], "bias": [0.218]}
+  ]}
+}"""
+
+
+def test_a_textbooks_published_figures_are_all_correct(client: TestClient) -> None:
+    """Han, Kamber and Pei's Example 9.1 typed in with its printed 3-4 decimals, computed there
+    from its own rounded figures, is all correct with the default settings."""
+    result = _raw(client, HAN_KAMBER, HAN_KAMBER_CLAIMED)
+    assert len(result["checks"]) == 9
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+def test_a_textbooks_two_significant_figures_need_min_significant_2(client: TestClient) -> None:
+    """The book prints Err4 = −0.0087 and Err5 = −0.0065, two significant figures: short of the
+    default three (−0.008725 and −0.006542 are the values), right with min_significant 2."""
+    claimed = '{"gradients": [{"bias": [0.0087, 0.0065]}]}'
+    (item,) = _raw(client, HAN_KAMBER, claimed)["checks"]
+    assert item["verdict"] == "wrong"
+    np.testing.assert_allclose(item["correct"], [0.008725, 0.006542], atol=5e-7)
+    (item,) = _raw(client, {**HAN_KAMBER, "min_significant": 2}, claimed)["checks"]
+    assert item["verdict"] == "correct"
+
+
 @pytest.mark.parametrize(
     "change",
     [
