@@ -21,11 +21,11 @@ computed from a rounded a); ``carried_forward`` when it is within precision of t
 value only and some input follows from a wrong claim (it points to the earliest such claim);
 ``wrong`` otherwise. The recomputation (:class:`_Student`) is the engine's arithmetic fed with
 claims: z from the claimed a of the layer before, a from the claimed z, the loss and the output δ
-from the claimed outputs (the last z for a loss from logits), a weight gradient from the δ and
-the a of the layer before, δ of a layer from the δ of the next (and its z and a), updated
-parameters from the claimed gradients; a value not claimed is recomputed in turn. A layer's δ is
-its claimed bias gradient for one sample; for a batch (the bias gradient sums δ over samples)
-it is recomputed.
+from the claimed outputs (a loss from logits too: log y as the student takes it), a weight
+gradient from the δ and the a of the layer before, δ of a layer from the δ of the next (and its z
+and a), updated parameters from the claimed gradients; a value not claimed is recomputed in turn.
+A layer's δ is its claimed bias gradient for one sample; for a batch (the bias gradient sums δ
+over samples) it is recomputed.
 
 Checks follow the computation: ``forward`` (each layer's z, then its a, then the outputs),
 ``loss``, ``output_delta`` (the last layer's bias gradient, which is ``δ = ∂L/∂z`` summed over
@@ -763,6 +763,29 @@ def _activate(name: ActivationName, z: Array) -> Array:
     return a
 
 
+def _loss_of_outputs(truth: _Truth, y: Array) -> float:
+    """The loss of outputs ``y`` as a student computes it from them, a loss from logits too:
+    ``−mean(t·log y + (1 − t)·log(1 − y))``, ``−Σ t·log y`` per sample."""
+    t = truth.t
+    if truth.loss_name == "binary_cross_entropy":
+        return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
+    if truth.loss_name == "cross_entropy":
+        return float(-np.sum(t * np.log(y))) / len(y)
+    return truth.loss.value(y, t)
+
+
+def _logits_delta(truth: _Truth, y: Array) -> Array:
+    """The last layer's δ of a loss from logits, from the outputs ``y``: ``(y − t) / size`` for
+    binary cross-entropy, ``(y·Σt − t) / samples`` for cross-entropy (the engine's forms with
+    σ(z) and softmax(z) as y)."""
+    t = truth.t
+    if truth.loss_name == "binary_cross_entropy":
+        delta: Array = (y - t) / y.size
+        return delta
+    softmax_delta: Array = (y * t.sum(axis=1, keepdims=True) - t) / len(y)
+    return softmax_delta
+
+
 class _Student:
     """The step's values as the student's claims make them: a value is its claim (when of the
     value's shape and judged), else the engine's arithmetic on the student's values of its inputs;
@@ -787,11 +810,9 @@ class _Student:
             case ("outputs",):
                 return [("layers", last, "a")]
             case ("loss",):
-                return [("layers", last, "z") if from_logits else ("outputs",)]
+                return [("outputs",)]
             case ("delta", int(index)) if index == last:
-                if from_logits:
-                    return [("layers", last, "z")]
-                return [("outputs",), ("layers", last, "z")]
+                return [("outputs",)] + ([] if from_logits else [("layers", last, "z")])
             case ("delta", int(index)):
                 return [("delta", index + 1), ("layers", index, "z"), ("layers", index, "a")]
             case ("gradients", int(index), "bias"):
@@ -850,7 +871,7 @@ class _Student:
             case ("outputs",):
                 return v(("layers", self.last, "a"))
             case ("loss",):
-                return np.array(truth.loss.value(v(self.inputs(key)[0]), truth.t))
+                return np.array(_loss_of_outputs(truth, v(("outputs",))))
             case ("delta", int(index)):
                 return self._delta(index)
             case ("gradients", int(index), "bias"):
@@ -869,9 +890,9 @@ class _Student:
         name = truth.params.activations[index]
         z = v(("layers", index, "z"))
         if index == self.last:
-            if truth.loss.from_logits:
-                return truth.loss.gradient(z, truth.t)
             outputs = v(("outputs",))
+            if truth.loss.from_logits:
+                return _logits_delta(truth, outputs)
             return ACTIVATIONS[name].backward(z, outputs, truth.loss.gradient(outputs, truth.t))
         W_next = truth.params.layers[index + 1][0]
         da = v(("delta", index + 1)) @ W_next

@@ -857,6 +857,59 @@ def test_mazurs_published_figures_are_all_correct(client: TestClient) -> None:
     assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
 
 
+LOGITS_NETWORKS = {
+    "cross_entropy": (
+        {"weights": [[0.5, -0.4], [0.3, 0.8], [-0.6, 0.1]], "bias": [0.1, 0.0, -0.2]},
+        "softmax",
+        [[0.0, 1.0, 0.0]],
+    ),
+    "binary_cross_entropy": (
+        {"weights": [[0.5, -0.4], [0.3, 0.8]], "bias": [0.1, -0.2]},
+        "sigmoid",
+        [[1.0, 0.0]],
+    ),
+}
+
+
+def _logits_loss(loss: str, y: np.ndarray, t: np.ndarray) -> float:
+    if loss == "cross_entropy":
+        return float(-np.sum(t * np.log(y)))
+    return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
+
+
+@pytest.mark.parametrize("loss", sorted(LOGITS_NETWORKS))
+def test_a_loss_from_logits_is_recomputed_from_the_claimed_outputs(
+    client: TestClient, loss: str
+) -> None:
+    """Outputs rounded to 3 figures and the loss computed from them to 6: both correct; outputs
+    slipped by 0.05 and the loss computed from those: the loss is carried forward."""
+    layer, activation, targets = LOGITS_NETWORKS[loss]
+    body = {
+        "network": {"layers": [{**layer, "activation": activation}]},
+        "inputs": [[1.0, 2.0]],
+        "targets": targets,
+        "loss": loss,
+    }
+    outputs = np.array(_ok(client, "/loss", body)["outputs"])
+    t = np.array(targets)
+    rounded = np.vectorize(lambda v: float(f"{v:.3g}"))(outputs)
+    from_rounded = _logits_loss(loss, rounded, t)
+    assert abs(from_rounded - _logits_loss(loss, outputs, t)) > 1e-5  # not right by itself
+    claimed = json.dumps({"outputs": rounded.tolist(), "loss": round(from_rounded, 6)})
+    result = _raw(client, body, claimed)
+    assert [c["verdict"] for c in result["checks"]] == ["correct", "correct"]
+    slipped = rounded.copy()
+    slipped[0, :2] += [0.05, -0.05]
+    claimed = json.dumps(
+        {"outputs": slipped.tolist(), "loss": round(_logits_loss(loss, slipped, t), 6)}
+    )
+    result = _raw(client, body, claimed)
+    assert [(c["verdict"], c["carried_from"]) for c in result["checks"]] == [
+        ("wrong", None),
+        ("carried_forward", "outputs"),
+    ]
+
+
 SHOWN = re.compile(
     r"^(?P<symbol>[za]\d+\[\d+\]|L|∂L/∂[Wb]\d+\[[\d,]+\]|[Wb]\d+\[[\d,]+\](?= ←))"
     r".* = (?P<value>[−\d.e+]+)(?:   \(.*)?$"
