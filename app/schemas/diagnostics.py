@@ -347,7 +347,8 @@ class ExplainPointer(ResponseModel):
 EXPLAIN = Field(
     None,
     description="For a wrong value: the step of POST /explain (same network, inputs, targets, "
-    "loss and SGD learning_rate) that computes its first wrong number correctly.",
+    "loss and SGD learning_rate) that computes its first wrong number correctly; for a "
+    "carried_forward value, that of the wrong value it follows from (carried_from).",
 )
 
 
@@ -406,7 +407,8 @@ class CheckedValue(ResponseModel):
     )
     hint: str | None = Field(
         description="For a wrong value: the usual mistake it matches, else the step's formula "
-        "(for a wrong shape, the mistake's text)."
+        "(for a wrong shape, the mistake's text). For a carried_forward value: that it is "
+        "computed correctly from the wrong value it follows from."
     )
     mistake: Mistake | None = MISTAKE
     mistakes: list[Mistake] = MISTAKES

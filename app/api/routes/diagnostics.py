@@ -138,6 +138,11 @@ def _checked(
         return rows(values, batch) if item.per_sample else values.tolist()
 
     hint = item.hint
+    if item.carried_from is not None:
+        hint = (
+            f"computed correctly from your {_path(item.carried_from)}, which is wrong: the "
+            "mistake is there"
+        )
     mistakes = [Mistake.model_construct(id=found.id, text=found.text) for found in item.mistakes]
     if item.claimed is None:
         claimed, text = malformed[item.key]
@@ -224,8 +229,10 @@ def check_derivation(
         malformed=malformed.keys(),
     )
     layers = len(request.network.layers)
+    pointers = {item.key: _pointer(item, layers) for item in checks}
     answers = [
-        _checked(item, request.is_batch, _pointer(item, layers), malformed) for item in checks
+        _checked(item, request.is_batch, pointers[item.carried_from or item.key], malformed)
+        for item in checks
     ]
     passed = sum(item.verdict != "wrong" for item in answers)
     return CheckResponse.model_construct(

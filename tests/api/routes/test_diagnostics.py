@@ -757,7 +757,8 @@ def test_tolerance_per_number_in_the_claimed_form(client: TestClient) -> None:
 
 def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestClient) -> None:
     """a⁽⁰⁾ = [0.2, 1.45] (wrong), then every later value computed from it: carried forward,
-    pointing to layers[0].a; score 1 − 1/6; first_wrong is the slip."""
+    pointing to layers[0].a, its hint saying so and its explain the slip's; score 1 − 1/6;
+    first_wrong is the slip."""
     a0 = np.array([0.2, 1.45])
     y = float((W2 @ a0 + B2)[0])
     d2 = y - 1.0
@@ -777,8 +778,12 @@ def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestCl
         ("gradients[1].weights", "carried_forward", "layers[0].a"),
         ("network.layers[1].bias", "carried_forward", "layers[0].a"),
     ]
+    slip = result["checks"][0]
     assert all(
-        c["hint"] is None and c["explain"] is None and c["mistakes"] == []
+        c["hint"]
+        == "computed correctly from your layers[0].a, which is wrong: the mistake is there"
+        and c["explain"] == slip["explain"] == {"step": "forward.0.a.0", "sample": 0}
+        and (c["mistake"], c["mistakes"]) == (None, [])
         for c in result["checks"][1:]
     )
     assert result["score"] == pytest.approx(5 / 6)
