@@ -746,6 +746,64 @@ def test_min_significant_is_validated(client: TestClient, value: Any) -> None:
     assert error["loc"] == ["body", "min_significant"]
 
 
+def _counting_decimals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each number's text the route reads again for its decimals."""
+    read: list[str] = []
+    original = diagnostics_api.decimals
+
+    def counted(text: str) -> int:
+        read.append(text)
+        return original(text)
+
+    monkeypatch.setattr(diagnostics_api, "decimals", counted)
+    return read
+
+
+@pytest.mark.parametrize("claimed_first", [False, True])
+def test_only_the_claimed_text_is_read_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, claimed_first: bool
+) -> None:
+    """A network of 64 × 64 weights beside three claimed numbers: the three numbers' text is
+    read for its decimals, none of the network's, whatever the order of the keys."""
+    rng = np.random.default_rng(0)
+    network = {
+        "layers": [
+            {"weights": rng.uniform(-1, 1, (64, 3)).round(3).tolist(), "bias": [0.0] * 64},
+            {"weights": rng.uniform(-1, 1, (1, 64)).round(3).tolist(), "bias": [0.1]},
+        ]
+    }
+    for layer, activation in zip(network["layers"], ("relu", "identity"), strict=True):
+        layer["activation"] = activation
+    loss = _ok(client, "/loss", {**examples.LOSS, "network": network})["loss"]
+    claimed = f'{{"outputs": [{-1:.1f}], "loss": {loss:.5f}0, "layers": [{{}}, {{}}]}}'
+    rest = json.dumps({**examples.LOSS, "network": network})[1:-1]
+    text = (
+        f'{{"claimed": {claimed}, {rest}}}'
+        if claimed_first
+        else f'{{{rest}, "claimed": {claimed}}}'
+    )
+    read = _counting_decimals(monkeypatch)
+    response = client.post("/check", content=text, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert read == ["-1.0", f"{loss:.5f}0"]
+    assert response.json()["checks"][1]["tolerance"] == pytest.approx(1e-6 * max(1, loss))
+
+
+def test_many_claimed_numbers_are_read_from_their_floats(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over WRITTEN_NUMBERS claimed numbers no text is read again: each float's shortest repr
+    gives its decimals, so 1.77660 counts as 1.7766 (a unit of 1e-4, not 1e-5)."""
+    read = _counting_decimals(monkeypatch)
+    claimed = '{"loss": 1.77660, "layers": [{"a": [0.10, 1.4500]}]}'
+    assert _raw(client, _request({}), claimed)["checks"][1]["tolerance"] == pytest.approx(1e-5)
+    assert len(read) == 3
+    monkeypatch.setattr(diagnostics_api, "WRITTEN_NUMBERS", 2)
+    a, loss = _raw(client, _request({}), claimed)["checks"]
+    assert (a["tolerance"], loss["tolerance"]) == (pytest.approx([1e-3, 1e-2]), pytest.approx(1e-4))
+    assert len(read) == 3
+
+
 def test_tolerance_per_number_in_the_claimed_form(client: TestClient) -> None:
     """One tolerance per number, each from its own decimals, capped by its correct value's
     third significant figure: a = [0.1, 1.45] written as [0.10, 1.4500]."""
