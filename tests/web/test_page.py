@@ -238,6 +238,67 @@ def test_the_exercise_marks_a_value_carried_forward_from_a_slip(visit: Visit) ->
     _assert_clean(visit)
 
 
+SHOWN = re.compile(
+    r"^(?P<kind>[za]|L|∂L/∂W|∂L/∂b|W(?=\S* ←)|b(?=\S* ←))(?P<layer>\d*)(?:\[(?P<at>[\d,]+)\])?"
+    r".* = (?P<value>[−\d.e+]+)(?:   \(.*)?$"
+)
+FIELDS = {
+    "z": "layers-{}-z",
+    "a": "layers-{}-a",
+    "L": "loss",
+    "∂L/∂W": "gradients-{}-weights",
+    "∂L/∂b": "gradients-{}-bias",
+    "W": "network-layers-{}-weights",
+    "b": "network-layers-{}-bias",
+}
+
+
+def _shown_fields(worked: str) -> dict[str, str]:
+    """Each exercise field's id and its numbers as a worked solution in text shows them (rows
+    of a matrix joined by "; ")."""
+    found: dict[str, dict[tuple[int, ...], str]] = {}
+    for line in worked.splitlines():
+        match = SHOWN.match(line)
+        if match:
+            layer = int(match["layer"]) - 1 if match["layer"] else 0
+            field = "claim-" + FIELDS[match["kind"]].format(layer)
+            at = tuple(int(i) for i in (match["at"] or "0").split(","))
+            found.setdefault(field, {})[at] = match["value"].replace("−", "-")
+    fields = {}
+    for field, values in found.items():
+        rows = sorted({at[0] for at in values})
+        if len(next(iter(values))) == 2:
+            fields[field] = "; ".join(
+                ", ".join(v for at, v in sorted(values.items()) if at[0] == row) for row in rows
+            )
+        else:
+            fields[field] = ", ".join(v for _, v in sorted(values.items()))
+    return fields
+
+
+def test_the_exercise_accepts_the_worked_solutions_displayed_values(visit: Visit) -> None:
+    """Every field typed as the worked solution shows it (6 significant figures): all right."""
+    request = {
+        "network": NOTEBOOK_NETWORK,
+        **NOTEBOOK_SAMPLE,
+        "optimizer": {"type": "sgd", "learning_rate": 0.01},
+        "format": "text",
+    }
+    fields = _shown_fields(httpx.post(f"{visit.origin}/explain", json=request).text)
+    assert len(fields) == 13
+    assert fields["claim-loss"] == "1.77661"
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    for field, text in fields.items():
+        page.fill(f"#{field}", text)
+    page.click("#exercise button[type=submit]")
+    for field in fields:
+        expect(page.locator(f".exercise-field:has(#{field})")).to_have_class(
+            re.compile(r"\bright\b")
+        )
+    _assert_clean(visit)
+
+
 def test_the_exercise_states_its_rule_and_counts_layers_from_1(visit: Visit) -> None:
     """The note says how answers are graded; the labels are the worked solution's (a⁽¹⁾, W⁽²⁾),
     and so are the layers a verdict names (the server's layer 0 is layer 1 here)."""
@@ -537,7 +598,8 @@ def test_the_diagram_is_one_tab_stop_walked_with_the_arrow_keys(visit: Visit) ->
     page.keyboard.press("ArrowDown")
     expect(page.locator("#details dd[data-key=x]")).to_have_text("2")
     page.keyboard.press("End")
-    expect(page.locator("#details .details-title")).to_contain_text("Weight W2[0,1]")
+    # named as the worked solution names it: w^{(2)}_{12}
+    expect(page.locator("#details .details-title")).to_contain_text("Weight w⁽²⁾₁₂")
     expect(page.locator("#details dd[data-key=weight]")).to_have_text("-0.7")
     _assert_clean(visit)
 

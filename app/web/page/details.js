@@ -1,7 +1,7 @@
 /** The details box: the numbers of the unit or weight hovered or focused in the diagram. */
 
 import { unitName } from "./diagram.js";
-import { element, short } from "./format.js";
+import { element, layerMark, short, subscripts } from "./format.js";
 
 /** The rows (key, name, value) of a weight: at the start of the epoch, gradient, update, after. */
 function edgeRows(view, { layer, unit, from }) {
@@ -38,7 +38,7 @@ function title(view, item) {
   const sample = view.sample ? view.sample.index + 1 : 1;
   if (item.kind === "edge") {
     const { layer, unit, from } = item;
-    return `Weight W${layer + 1}[${unit},${from}]: ${unitName(layer, from, layers.length)} → ${unitName(layer + 1, unit, layers.length)} (${at})`;
+    return `Weight w${layerMark(layer + 1)}${subscripts(unit + 1, from + 1)}: ${unitName(layer, from, layers.length)} → ${unitName(layer + 1, unit, layers.length)} (${at})`;
   }
   if (item.layer === 0) return `Input x${item.unit + 1} of sample ${sample}`;
   const activation = layers[item.layer - 1].activation;

@@ -2,18 +2,11 @@
  * for one sample; /check marks each field, with its mistake and a link to the worked solution
  * of that very step. Labels and verdict texts count layers from 1, as the worked solution does. */
 
-import { element } from "./format.js";
+import { element, layerMark } from "./format.js";
 
 /** How /check grades, said beside the form. */
 export const EXERCISE_RULE =
   "Rounded or truncated answers are right; give at least 3 significant figures. A value computed correctly from an earlier wrong one is marked carried forward.";
-
-const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
-
-/** Layer `n` (from 1) as the worked solution writes it: ⁽¹⁾. */
-export function layerMark(n) {
-  return `⁽${String(n).replace(/\d/g, (digit) => SUPERSCRIPTS[Number(digit)])}⁾`;
-}
 
 /** The fields of one step of `network`, in the order of the computation, by /check path. */
 export function fieldsOf(network) {

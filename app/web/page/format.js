@@ -32,3 +32,17 @@ export function tensorTable(caption, values) {
   }
   return table;
 }
+
+const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
+
+/** Layer `n` (from 1) as the worked solution writes it: ⁽¹⁾. */
+export function layerMark(n) {
+  return `⁽${String(n).replace(/\d/g, (digit) => SUPERSCRIPTS[Number(digit)])}⁾`;
+}
+
+/** Indices (from 1) as subscripts, as the worked solution writes them: ₁₂ (₁,₁₀ past 9). */
+export function subscripts(...indices) {
+  const written = indices.map((index) => String(index).replace(/\d/g, (digit) => SUBSCRIPTS[Number(digit)]));
+  return written.join(indices.some((index) => index > 9) ? "," : "");
+}
