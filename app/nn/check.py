@@ -411,8 +411,10 @@ def _wrong_activation(
     )
 
 
-def _loss_mistakes(truth: _Truth) -> Iterator[_Variant]:
-    value, samples = truth.value, len(truth.x)
+def _loss_mistakes(truth: _Truth, base: Array) -> Iterator[_Variant]:
+    """The loss's mistakes made on ``base``: the correct loss, or the one from the student's
+    own outputs."""
+    value, samples = float(base), len(truth.x)
     if truth.loss_name == "half_squared_error":
         yield _Variant(
             "missing_half",
@@ -559,8 +561,19 @@ def _delta_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
 
 def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
     index, part = int(key[1]), str(key[2])
+    yield from _gradient_scalings(truth, correct)
+    a_prev = truth.input_of(index)
+    for variant in _delta_variants(truth, index):
+        delta = variant.value
+        yield variant._replace(value=delta.sum(axis=0) if part == "bias" else delta.T @ a_prev)
+    if part == "weights":
+        yield from _input_mistakes(truth, index, correct)
+
+
+def _gradient_scalings(truth: _Truth, c: Array) -> Iterator[_Variant]:
+    """A gradient's mistakes that flip or scale it, made on ``c``: the correct gradient, or the
+    one from the student's own earlier values."""
     difference, samples = truth.loss.difference, len(truth.x)
-    c = correct
     yield _Variant(
         "sign_flipped",
         -c,
@@ -599,12 +612,6 @@ def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Var
                 f"{_n(c[e] / samples)}"
             ),
         )
-    a_prev = truth.input_of(index)
-    for variant in _delta_variants(truth, index):
-        delta = variant.value
-        yield variant._replace(value=delta.sum(axis=0) if part == "bias" else delta.T @ a_prev)
-    if part == "weights":
-        yield from _input_mistakes(truth, index, c)
 
 
 def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
@@ -639,9 +646,11 @@ def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
         )
 
 
-def _update_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
+def _update_mistakes(truth: _Truth, key: Key, correct: Array, g: Array) -> Iterator[_Variant]:
+    """The update's mistakes made with the gradient ``g``: the correct one, or the student's
+    (then ``correct`` is the update with it)."""
     index, part = int(key[2]), str(key[3])
-    w, g = _pick(truth.params, index, part), _pick(truth.grads, index, part)
+    w = _pick(truth.params, index, part)
     lr, new = truth.learning_rate, correct
 
     def right(e: Entry) -> str:
@@ -685,11 +694,26 @@ def _mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
     if key[0] in PER_SAMPLE:
         yield from _forward_mistakes(truth, key)
     elif key == ("loss",):
-        yield from _loss_mistakes(truth)
+        yield from _loss_mistakes(truth, correct)
     elif key[0] == "gradients":
         yield from _gradient_mistakes(truth, key, correct)
     else:
-        yield from _update_mistakes(truth, key, correct)
+        yield from _update_mistakes(
+            truth, key, correct, _pick(truth.grads, int(key[2]), str(key[3]))
+        )
+
+
+def _mistakes_on_own(student: "_Student", key: Key) -> Iterator[_Variant]:
+    """The mistakes of a step made on the student's own earlier values (a loss without its ½
+    from wrong outputs): those that scale, flip or misapply what the step starts from."""
+    truth, base = student.truth, student.recomputed(key)
+    if key == ("loss",):
+        yield from _loss_mistakes(truth, base)
+    elif key[0] == "gradients":
+        yield from _gradient_scalings(truth, base)
+    elif key[0] == "network":
+        gradient = student.value(("gradients", int(key[2]), str(key[3])))
+        yield from _update_mistakes(truth, key, base, gradient)
 
 
 def _transposed(key: Key) -> str:
@@ -734,10 +758,12 @@ Near = Callable[[Array, Array], bool]
 
 
 def _marks(
-    truth: _Truth, stage: Stage, key: Key, claimed: Array, entry: Entry, near: Near
+    student: "_Student", stage: Stage, key: Key, claimed: Array, entry: Entry, near: Near
 ) -> tuple[str, tuple[Mistake, ...]]:
     """The usual mistakes the wrong claim matches at its precision (several can give one value),
-    their texts at its first wrong ``entry`` as its hint; else the formula of its step."""
+    their texts at its first wrong ``entry`` as its hint; else the formula of its step. When none
+    is made on the correct values, those made on the student's own earlier values are tried."""
+    truth = student.truth
     correct = truth.correct(key)
     if claimed.shape != correct.shape:
         text = _transposed(key)
@@ -749,6 +775,12 @@ def _marks(
         for variant in _mistakes(truth, key, correct)
         if near(claimed, variant.value)
     )
+    if not found and student.input_roots(key):
+        found = dict.fromkeys(
+            Mistake(variant.id, variant.text(entry))
+            for variant in _mistakes_on_own(student, key)
+            if near(claimed, variant.value)
+        )
     hint = " — or ".join(dict.fromkeys(item.text for item in found))
     return hint or _formula(truth, stage, key), tuple(found)
 
@@ -903,7 +935,7 @@ def _judge(
     student: _Student, stage: Stage, key: Key, claimed: Array, unit: Array, precision: Precision
 ) -> Check:
     """The verdict on one claim (of any shape) and what goes with it."""
-    truth, correct = student.truth, student.truth.correct(key)
+    correct = student.truth.correct(key)
 
     def near(c: Array, value: Array) -> bool:
         # A transposed claim is compared transposed back, its units with it.
@@ -911,7 +943,7 @@ def _judge(
 
     if claimed.shape != correct.shape:
         wrong_at = (0,) * correct.ndim
-        hint, mistakes = _marks(truth, stage, key, claimed, wrong_at, near)
+        hint, mistakes = _marks(student, stage, key, claimed, wrong_at, near)
         return Check(
             stage, key, claimed, correct, "wrong", None, None, None, hint, mistakes, wrong_at
         )
@@ -930,7 +962,7 @@ def _judge(
     found = error(claimed, correct)
     if verdict == "wrong":
         wrong_at = _first_over(claimed, correct, allowed)
-        hint, mistakes = _marks(truth, stage, key, claimed, wrong_at, near)
+        hint, mistakes = _marks(student, stage, key, claimed, wrong_at, near)
         return Check(
             stage, key, claimed, correct, verdict, found, allowed, None, hint, mistakes, wrong_at
         )

@@ -284,3 +284,27 @@ def test_a_mistakes_text_has_the_numbers() -> None:
         f"you used σ'(a) = σ'({n(a)}) = {n(PRIME['sigmoid'](a))} in layer 0's δ (unit {unit}); "
         f"σ' is taken at z: σ'({n(z)}) = a·(1 − a) = {n(a * (1 - a))}"
     )
+
+
+def test_a_mistake_made_on_the_students_own_values_is_named() -> None:
+    """Outputs slipped, then the loss from them without its ½; a bias gradient slipped, then the
+    update from it with the wrong sign: each named, with the student's numbers."""
+    step = Step("tanh", "identity", "half_squared_error")
+    params = Parameters.from_layers([W0, W1], [B0, B1], ["tanh", "identity"])
+    slipped = step.a1 + 0.1
+    own = float(np.sum(0.5 * (slipped - step.t) ** 2)) / len(step.x)
+    gradient = step.correct()[("gradients", 1, "bias")] + 0.2
+    claims: dict[Key, Array] = {
+        ("outputs",): slipped,
+        ("loss",): np.array(2 * own),
+        ("gradients", 1, "bias"): gradient,
+        ("network", "layers", 1, "bias"): B1 + LR * gradient,
+    }
+    checks = check(params, step.x, step.t, "half_squared_error", LR, claims)
+    assert [(c.verdict, [m.id for m in c.mistakes]) for c in checks] == [
+        ("wrong", []),
+        ("wrong", ["missing_half"]),
+        ("wrong", []),
+        ("wrong", ["update_sign"]),
+    ]
+    assert checks[1].mistakes[0].text.endswith(f"{n(own)}, not Σ(y − t)² = {n(2 * own)}")
