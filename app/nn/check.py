@@ -122,13 +122,36 @@ def decimals(text: str) -> int:
 def written_decimals(value: float) -> int:
     """The decimal places of ``value``'s shortest repr, the way it would be written: the same as
     the number's text apart from trailing zeros (``0.470`` reads as ``0.47``)."""
-    text = repr(abs(value))
+    text = repr(abs(float(value)))
     return decimals(text.removesuffix(".0"))
 
 
+SHORTEST_FIGURES: Final = 11
+"""The significant figures :func:`units_of` looks for in a number; a number written with more has
+a unit below every allowance's floor, ``DEFAULT_TOLERANCE·max(1, |v|)``, and gets one there."""
+
+
 def units_of(values: Array) -> Array:
-    """One unit of each number's last decimal place, read from its shortest repr."""
-    places = np.vectorize(written_decimals, otypes=[np.float64])(values)
+    """One unit of each number's last decimal place as its shortest repr writes it, in
+    whole-array passes (no per-number Python): the fewest decimals ``d``, from the number's first
+    significant figure on, for which ``v`` rounded to ``d`` decimals is ``v``. A number of more
+    than :data:`SHORTEST_FIGURES` figures gets the unit of that many, which changes no allowance
+    (see :meth:`Precision.allowed`); a lone 0 has no decimals.
+    """
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    todo = np.isfinite(v) & (v != 0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        first = -np.floor(np.log10(np.where(todo, v, 1.0)))
+        places = np.where(todo, first + SHORTEST_FIGURES - 1, 0.0)
+        for extra in range(SHORTEST_FIGURES):
+            d = first + extra
+            step = 10.0 ** np.abs(d)
+            rounded = np.where(d >= 0, np.rint(v * step) / step, np.rint(v / step) * step)
+            exact = todo & (rounded == v)
+            places[exact] = d[exact]
+            todo &= ~exact
+            if not todo.any():
+                break
     return np.asarray(10.0**-places, dtype=np.float64)
 
 
@@ -258,6 +281,8 @@ class _Truth:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
         self.loss, self.learning_rate = LOSSES[loss], learning_rate
         self.fwd, self.value = evaluate(params, x, t, self.loss)
+        self.last_variants: list[list[_Variant]] | None = None
+        """The last layer's usual backward mistakes, back-propagated (see ``_from_last``)."""
 
     @cached_property
     def grads(self) -> Parameters:
@@ -546,17 +571,28 @@ def _layer_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
 def _delta_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
     """Layer ``index``'s δ with one usual mistake made at that layer or at the last one (then
     back-propagated correctly)."""
-    params, fwd = truth.params, truth.fwd
-    last = len(params.layers) - 1
     yield from _layer_variants(truth, index)
-    if index == last:
-        return
-    for variant in _layer_variants(truth, last):
-        delta = variant.value
-        for below in range(last - 1, index - 1, -1):
-            da = delta @ params.layers[below + 1][0]
-            delta = ACTIVATIONS[params.activations[below]].backward(fwd.z[below], fwd.a[below], da)
-        yield variant._replace(value=delta)
+    if index < len(truth.params.layers) - 1:
+        yield from _from_last(truth)[index]
+
+
+def _from_last(truth: _Truth) -> list[list[_Variant]]:
+    """Each layer's δ with one usual mistake made at the last layer and back-propagated
+    correctly, computed once per check (the last layer's own entry is empty)."""
+    if truth.last_variants is None:
+        params, fwd = truth.params, truth.fwd
+        last = len(params.layers) - 1
+        by_layer: list[list[_Variant]] = [[] for _ in params.layers]
+        for variant in _layer_variants(truth, last):
+            delta = variant.value
+            for below in range(last - 1, -1, -1):
+                da = delta @ params.layers[below + 1][0]
+                delta = ACTIVATIONS[params.activations[below]].backward(
+                    fwd.z[below], fwd.a[below], da
+                )
+                by_layer[below].append(variant._replace(value=delta))
+        truth.last_variants = by_layer
+    return truth.last_variants
 
 
 def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
