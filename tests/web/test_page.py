@@ -313,8 +313,16 @@ def test_the_exercise_states_its_rule_and_counts_layers_from_1(visit: Visit) -> 
     )
     page.fill("#claim-gradients-1-weights", "-0.5, -0.5")  # no usual mistake: the formula
     page.click("#exercise button[type=submit]")
+    # δ of the first layer back-propagated through the second's updated weights
+    page.fill("#claim-gradients-0-bias", "-0.569053, 1.267978")
+    page.click("#exercise button[type=submit]")
     wrong = page.locator(".exercise-field:has(#claim-gradients-1-weights) .verdict")
     expect(wrong).to_contain_text("∂L/∂W⁽²⁾ = δ⁽²⁾·a_prevᵀ, a_prev = layer 1's a")
+    updated = page.locator(".exercise-field:has(#claim-gradients-0-bias) .verdict")
+    expect(updated).to_contain_text(
+        "layer 2's weights after their update are used: δ⁽¹⁾ is back-propagated through W⁽²⁾ "
+        "as it was before the step, in layer 1's δ (unit 2)"
+    )
     _assert_clean(visit)
 
 

@@ -28,13 +28,14 @@ export function fieldsOf(network) {
   return fields;
 }
 
-/** A /check text with its layers counted from 1: "layer 0's a" → "layer 1's a", "δ0" → "δ⁽¹⁾",
- * a path ("gradients[1].bias") → its field's label. */
+/** A /check text with its layers, units and samples counted from 1: "layer 0's a" → "layer
+ * 1's a", "δ0" → "δ⁽¹⁾", "unit 0" → "unit 1", a path ("gradients[1].bias") → its field's label. */
 export function oneBased(text, inputs) {
   let result = text;
   for (const [path, { label }] of inputs) result = result.split(path).join(label);
   return result
     .replace(/\blayer (\d+)(?='s)/g, (_, n) => `layer ${Number(n) + 1}`)
+    .replace(/\b(unit|sample) (\d+)\b/g, (_, word, n) => `${word} ${Number(n) + 1}`)
     .replace(/(?<![\w.⁽])([δWzab])(\d+)(?![\w.])/g, (_, symbol, n) => `${symbol}${layerMark(Number(n) + 1)}`);
 }
 
