@@ -58,7 +58,8 @@ USAGE: Final = 2
 """The exit status of a command line Click refuses (its own convention)."""
 NOT_DONE: Final = 3
 """The exit status of an answer that says the work did not succeed: a run that diverged or met
-its deadline, a check with a wrong value, a gradient check that failed."""
+its deadline, a check with a wrong value (not one carried forward), a gradient check that
+failed."""
 INTERRUPTED: Final = 130
 """The exit status after Ctrl-C (128 + SIGINT, the shell's convention)."""
 UNFINISHED_RUNS: Final = frozenset({"diverged", "deadline_exceeded"})
@@ -251,8 +252,8 @@ def cli(ctx: click.Context, url: str | None) -> None:
     REQUEST is a JSON file (see examples/), or - to read it from stdin.
 
     Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
-    command line not valid; 3 a run that diverged or met its deadline, a check or gradient
-    check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell) when the reader of
+    command line not valid; 3 a run that diverged or met its deadline, a check with a wrong
+    value, a gradient check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell) when the reader of
     its output has gone (| head).
     """
     ctx.obj = url
@@ -319,7 +320,34 @@ endpoint("forward", "Every layer's z and a, and the outputs", ForwardFields)
 endpoint("loss", "The loss (and accuracy) and the outputs", LossFields)
 endpoint("backward", "The forward pass, the loss and every gradient", BackwardFields)
 endpoint("gradcheck", "Analytic gradients against central finite differences", GradcheckFields)
-endpoint("check", "Values computed by hand for one SGD step, checked one by one", CheckFields)
+
+
+@cli.command()
+@request_options
+@click.option("--json", "as_json", is_flag=True, help="The answer's JSON.")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    request: str,
+    csv_file: Path | None,
+    target_columns: str,
+    input_columns: str,
+    as_json: bool,
+) -> None:
+    """Values computed by hand for one SGD step, checked one by one (POST /check): one line per
+    claimed value (✓ correct, ↪ carried forward, ✗ wrong with its mistake), then the score.
+    Exits with 3 when a value is wrong; carried-forward values are not wrong."""
+    with reported():
+        body = body_of(request, csv_file, target_columns, input_columns, CheckFields)
+        answer = client_of(ctx).check(body)
+        if as_json:
+            echo_json(answer)
+        else:
+            from app.cli.formats import check_lines
+
+            click.echo("\n".join(check_lines(answer)))
+    if answer.first_wrong is not None:
+        raise SystemExit(NOT_DONE)
 
 
 @cli.command()

@@ -1,5 +1,6 @@
-"""The CLI's printouts: a training run in the notebook's layout or as a table, and a 422's
-problems as ``path: message`` lines. Pure functions to text from a stream's lines as plain JSON
+"""The CLI's printouts: a training run in the notebook's layout or as a table, a check's marks
+one line per claimed value, and a 422's problems as ``path: message`` lines. Pure functions to
+text; a run is printed from its stream's lines as plain JSON
 (:meth:`app.client.Client.train_lines`: the command imports no model to print a run).
 
 The notebook printed NumPy arrays with ``print(f"...{array}")``; the layout here does the same
@@ -18,6 +19,8 @@ from app.client import Problem
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from app.schemas.diagnostics import CheckedValue, CheckResponse
 
 Entry = Mapping[str, Any]
 """A trace entry or a summary as its JSON object (``EpochTrace``'s or ``TrainSummary``'s fields;
@@ -141,3 +144,24 @@ def json_path(loc: Iterable[str | int]) -> str:
 def problem_lines(problems: Iterable[Problem]) -> list[str]:
     """Each problem of a 422 as ``path: message``."""
     return [f"{json_path(p.loc)}: {p.msg}" for p in problems]
+
+
+def _mark(item: CheckedValue) -> str:
+    """One claimed value's line: ✓ correct, ↪ carried forward from the claim it follows from, ✗
+    wrong with its mistakes' texts (else the hint: the step's formula)."""
+    if item.verdict == "correct":
+        return f"✓ {item.path}"
+    if item.verdict == "carried_forward":
+        return f"↪ {item.path}: carried forward from {item.carried_from}"
+    texts = " — or ".join(f"{m.text} [{m.id}]" for m in item.mistakes)
+    return f"✗ {item.path}: {texts or item.hint}"
+
+
+def check_lines(answer: CheckResponse) -> list[str]:
+    """A check as a teacher's marks: one line per claimed value in the order of the
+    computation, then the score (the share of values correct or carried forward)."""
+    right = sum(item.verdict != "wrong" for item in answer.checks)
+    score = f"score: {right}/{len(answer.checks)} ({answer.score:.0%})"
+    if answer.first_wrong is not None:
+        score += f"; first wrong: {answer.first_wrong.path}"
+    return [_mark(item) for item in answer.checks] + [score]

@@ -21,25 +21,26 @@ computed from a rounded a); ``carried_forward`` when it is within precision of t
 value only and some input follows from a wrong claim (it points to the earliest such claim);
 ``wrong`` otherwise. The recomputation (:class:`_Student`) is the engine's arithmetic fed with
 claims: z from the claimed a of the layer before, a from the claimed z, the loss and the output δ
-from the claimed outputs (the last z for a loss from logits), a weight gradient from the δ and
-the a of the layer before, δ of a layer from the δ of the next (and its z and a), updated
-parameters from the claimed gradients; a value not claimed is recomputed in turn. A layer's δ is
-its claimed bias gradient for one sample; for a batch (the bias gradient sums δ over samples)
-it is recomputed.
+from the claimed outputs (a loss from logits too: log y as the student takes it), a weight
+gradient from the δ and the a of the layer before, δ of a layer from the δ of the next (and its z
+and a), updated parameters from the claimed gradients; a value not claimed is recomputed in turn.
+A layer's δ is its claimed bias gradient for one sample; for a batch (the bias gradient sums δ
+over samples) it is recomputed.
 
 Checks follow the computation: ``forward`` (each layer's z, then its a, then the outputs),
 ``loss``, ``output_delta`` (the last layer's bias gradient, which is ``δ = ∂L/∂z`` summed over
 samples), ``backward`` from the last layer to the first (each layer's weights gradient, then the
 bias gradient of the layer before, its δ), ``update`` from the first layer to the last. A wrong
-claim gets a hint: the usual mistake whose value it matches at the claim's precision (the correct
-computation with that one mistake made; all of them when several give that value), else the
-formula of its step.
+claim is marked with every usual mistake (:data:`MistakeId`) whose value it matches at the
+claim's precision (the correct computation with that one mistake made; several can give one
+value), each with a text naming the numbers; its hint is their texts, else the formula of its
+step.
 """
 
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 
@@ -60,7 +61,33 @@ from app.nn.optimizers import SGD
 from app.nn.types import Array
 
 Key = tuple[str | int, ...]
+Entry = tuple[int, ...]
 Verdict = Literal["correct", "carried_forward", "wrong"]
+MistakeId = Literal[
+    "missing_bias",
+    "z_for_a",
+    "activation_not_applied",
+    "wrong_activation",
+    "derivative_at_a",
+    "derivative_shortcut_on_z",
+    "missing_derivative",
+    "weights_not_transposed",
+    "updated_weights_in_backprop",
+    "missing_half",
+    "extra_half",
+    "sign_flipped",
+    "sum_not_mean",
+    "mean_not_sum",
+    "transposed",
+    "wrong_layer_input",
+    "inputs_for_a",
+    "update_sign",
+    "learning_rate_missing",
+    "weights_not_updated",
+    "bias_not_updated",
+    "step_only",
+]
+"""The usual mistakes, each named by a stable id (docs/explain-and-check.md describes each)."""
 PER_SAMPLE = frozenset({"layers", "outputs"})
 
 DEFAULT_TOLERANCE: Final = 1e-6
@@ -95,13 +122,36 @@ def decimals(text: str) -> int:
 def written_decimals(value: float) -> int:
     """The decimal places of ``value``'s shortest repr, the way it would be written: the same as
     the number's text apart from trailing zeros (``0.470`` reads as ``0.47``)."""
-    text = repr(abs(value))
+    text = repr(abs(float(value)))
     return decimals(text.removesuffix(".0"))
 
 
+SHORTEST_FIGURES: Final = 11
+"""The significant figures :func:`units_of` looks for in a number; a number written with more has
+a unit below every allowance's floor, ``DEFAULT_TOLERANCE·max(1, |v|)``, and gets one there."""
+
+
 def units_of(values: Array) -> Array:
-    """One unit of each number's last decimal place, read from its shortest repr."""
-    places = np.vectorize(written_decimals, otypes=[np.float64])(values)
+    """One unit of each number's last decimal place as its shortest repr writes it, in
+    whole-array passes (no per-number Python): the fewest decimals ``d``, from the number's first
+    significant figure on, for which ``v`` rounded to ``d`` decimals is ``v``. A number of more
+    than :data:`SHORTEST_FIGURES` figures gets the unit of that many, which changes no allowance
+    (see :meth:`Precision.allowed`); a lone 0 has no decimals.
+    """
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    todo = np.isfinite(v) & (v != 0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        first = -np.floor(np.log10(np.where(todo, v, 1.0)))
+        places = np.where(todo, first + SHORTEST_FIGURES - 1, 0.0)
+        for extra in range(SHORTEST_FIGURES):
+            d = first + extra
+            step = 10.0 ** np.abs(d)
+            rounded = np.where(d >= 0, np.rint(v * step) / step, np.rint(v / step) * step)
+            exact = todo & (rounded == v)
+            places[exact] = d[exact]
+            todo &= ~exact
+            if not todo.any():
+                break
     return np.asarray(10.0**-places, dtype=np.float64)
 
 
@@ -133,6 +183,15 @@ class Precision:
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A usual mistake that, made alone, gives a wrong claim's value at its precision: its id,
+    and what was done against what should have been, with the numbers of one entry."""
+
+    id: MistakeId
+    text: str
+
+
+@dataclass(frozen=True)
 class Check:
     """One claimed value, the correct one and the verdict (a hint when it is wrong)."""
 
@@ -149,6 +208,9 @@ class Check:
     carried_from: Key | None
     """For a carried-forward value: the earliest wrong claim it follows from."""
     hint: str | None
+    """For a wrong value: the texts of its mistakes, else the formula of its step."""
+    mistakes: tuple[Mistake, ...]
+    """For a wrong value: every usual mistake that gives it (several can coincide)."""
     wrong_entry: tuple[int, ...] | None
     """The index of the claim's first entry over its allowance (its first entry when its shape
     is not the value's); None when the claim is not wrong."""
@@ -219,6 +281,8 @@ class _Truth:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
         self.loss, self.learning_rate = LOSSES[loss], learning_rate
         self.fwd, self.value = evaluate(params, x, t, self.loss)
+        self.last_variants: list[list[_Variant]] | None = None
+        """The last layer's usual backward mistakes, back-propagated (see ``_from_last``)."""
 
     @cached_property
     def grads(self) -> Parameters:
@@ -269,37 +333,139 @@ def _prev(index: int) -> str:
     return f"layer {index - 1}'s a" if index else "the inputs"
 
 
-def _forward_mistakes(truth: _Truth, key: Key) -> Iterator[tuple[Array, str]]:
+def _n(value: float | Array) -> str:
+    """A number in a mistake's text: four significant figures, a true minus sign."""
+    return f"{float(value):.4g}".replace("-", "−")
+
+
+def _factor(value: float | Array) -> str:
+    """A number as a factor of a product: in parentheses when negative, ``0.01·(−1.885)``."""
+    text = _n(value)
+    return f"({text})" if text.startswith("−") else text
+
+
+class _Variant(NamedTuple):
+    """The value one usual mistake gives, and its text at a claim's first wrong entry."""
+
+    id: MistakeId
+    value: Array
+    text: Callable[[Entry], str]
+
+
+def _differ_most(value: Array, correct: Array) -> Entry:
+    """The entry where a mistake's value is furthest from the correct one."""
+    flat = int(np.argmax(np.abs(value - correct)))
+    return tuple(int(k) for k in np.unravel_index(flat, correct.shape))
+
+
+def _forward_mistakes(truth: _Truth, key: Key) -> Iterator[_Variant]:
     params, fwd = truth.params, truth.fwd
     last = len(params.layers) - 1
     index = last if key == ("outputs",) else int(key[1])
     W, b = params.layers[index]
     name = params.activations[index]
-    a_prev = truth.input_of(index)
+    a_prev, prev = truth.input_of(index), _prev(index)
+    z, a = fwd.z[index], fwd.a[index]
+    no_bias = a_prev @ W.T
     if key[-1] == "z":
-        yield a_prev @ W.T, f"the bias is missing: z = W·{_prev(index)} + b"
+        yield _Variant(
+            "missing_bias",
+            no_bias,
+            lambda e: (
+                f"the bias is missing: z = W·{prev} + b = {_n(no_bias[e])} + "
+                f"{_n(b[e[-1]])} = {_n(z[e])}, not W·{prev} = {_n(no_bias[e])}"
+            ),
+        )
         if index and params.activations[index - 1] != "identity":
-            z_prev = fwd.z[index - 1]
-            yield (
-                z_prev @ W.T + b,
-                f"layer {index - 1}'s z is used where its a belongs: z = W·{_prev(index)} + b",
+            from_z = fwd.z[index - 1] @ W.T + b
+            yield _Variant(
+                "z_for_a",
+                from_z,
+                lambda e: (
+                    f"layer {index - 1}'s z is used where its a belongs: z = W·{prev} + b "
+                    f"= {_n(z[e])}, not W·z + b = {_n(from_z[e])}"
+                ),
             )
         if W.shape[0] == W.shape[1]:
-            yield a_prev @ W + b, "W is transposed: z = W·x + b, one row of W per unit"
-    elif name != "identity":
-        yield fwd.z[index], f"the activation is not applied: a = {ACTIVATIONS[name].formula}"
+            flipped = a_prev @ W + b
+            yield _Variant(
+                "transposed",
+                flipped,
+                lambda e: (
+                    f"W is transposed: z = W·x + b, one row of W per unit: {_n(z[e])}, "
+                    f"not Wᵀ·x + b = {_n(flipped[e])}"
+                ),
+            )
+        return
+    unbiased = _activate(name, no_bias)
+    yield _Variant(
+        "missing_bias",
+        unbiased,
+        lambda e: (
+            f"the bias is missing: a = {name}(W·{prev} + b) = {_n(a[e])}, not "
+            f"{name}(W·{prev}) = {_n(unbiased[e])}"
+        ),
+    )
+    if name == "identity":
+        return
+    formula = ACTIVATIONS[name].formula
+    yield _Variant(
+        "activation_not_applied",
+        z,
+        lambda e: (
+            f"the activation is not applied: a = {formula}: {name}({_n(z[e])}) = "
+            f"{_n(a[e])}, not z = {_n(z[e])}"
+        ),
+    )
+    for other in ACTIVATIONS:
+        if other not in (name, "identity"):
+            yield _wrong_activation(index, name, other, z, a)
 
 
-def _loss_mistakes(truth: _Truth) -> Iterator[tuple[Array, str]]:
-    value, samples = truth.value, len(truth.x)
+def _wrong_activation(
+    index: int, name: ActivationName, other: ActivationName, z: Array, a: Array
+) -> _Variant:
+    value = _activate(other, z)
+    return _Variant(
+        "wrong_activation",
+        value,
+        lambda e: (
+            f"{other} is applied where layer {index}'s activation is {name}: "
+            f"{name}({_n(z[e])}) = {_n(a[e])}, not {other}({_n(z[e])}) = {_n(value[e])}"
+        ),
+    )
+
+
+def _loss_mistakes(truth: _Truth, base: Array) -> Iterator[_Variant]:
+    """The loss's mistakes made on ``base``: the correct loss, or the one from the student's
+    own outputs."""
+    value, samples = float(base), len(truth.x)
     if truth.loss_name == "half_squared_error":
-        yield np.array(2.0 * value), "the ½ is missing: the loss is ½·Σ(y − t)² per sample"
+        yield _Variant(
+            "missing_half",
+            np.array(2.0 * value),
+            lambda _: (
+                f"the ½ is missing: the loss is ½·Σ(y − t)² per sample, {_n(value)}, not "
+                f"Σ(y − t)² = {_n(2 * value)}"
+            ),
+        )
     if truth.loss_name == "mean_squared_error":
-        yield np.array(0.5 * value), "mean_squared_error has no ½: the mean of (y − t)²"
+        yield _Variant(
+            "extra_half",
+            np.array(0.5 * value),
+            lambda _: (
+                f"mean_squared_error has no ½: the mean of (y − t)² is {_n(value)}, not "
+                f"half of it, {_n(value / 2)}"
+            ),
+        )
     if samples > 1:
-        yield (
+        yield _Variant(
+            "sum_not_mean",
             np.array(samples * value),
-            "summed over the samples: a batch's loss is the mean of the samples' losses",
+            lambda _: (
+                "summed over the samples: a batch's loss is the mean of the "
+                f"{samples} samples' losses, {_n(value)}, not their sum, {_n(samples * value)}"
+            ),
         )
 
 
@@ -313,71 +479,277 @@ def _derivative_skipped(name: ActivationName) -> str:
     return f"the derivative {name}'(z) is missing: δ = ∂L/∂a ⊙ {name}'(z)"
 
 
-def _delta_variants(truth: _Truth, index: int) -> Iterator[tuple[Array, str]]:
-    """Layer ``index``'s δ with one usual mistake of the backward pass made at that layer."""
+SYMBOLS: Final[dict[ActivationName, str]] = {"sigmoid": "σ"}
+"""An activation's name as its derivative is written (σ'(z)); its own name otherwise."""
+IN_A: Final = frozenset({"sigmoid", "tanh"})
+"""The activations whose derivative is written in a: σ'(z) = a·(1 − a), tanh'(z) = 1 − a²."""
+
+
+def _layer_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
+    """Layer ``index``'s δ with one usual mistake of the backward pass made there; each text
+    names the numbers of the unit (and sample) the mistake changes most."""
     params, fwd = truth.params, truth.fwd
     das, dzs = truth.deltas
     name = params.activations[index]
+    activation, symbol = ACTIVATIONS[name], SYMBOLS.get(name, name)
     last = len(params.layers) - 1
+    z, a, da, dz = fwd.z[index], fwd.a[index], das[index], dzs[index]
+
+    def at(value: Array) -> tuple[Entry, str]:
+        entry = _differ_most(value, dz)
+        sample = f"sample {entry[0]}, " if len(z) > 1 else ""
+        return entry, f"layer {index}'s δ ({sample}unit {entry[1]})"
+
     if name != "identity" and not (truth.loss.from_logits and index == last):
-        yield das[index], _derivative_skipped(name)
+
+        def skipped(e: Entry) -> str:
+            entry, where = at(da)
+            return (
+                f"{_derivative_skipped(name)}: in {where} at z = {_n(z[entry])}, δ = "
+                f"{_n(dz[entry])}, not ∂L/∂a = {_n(da[entry])}"
+            )
+
+        yield _Variant("missing_derivative", da, skipped)
+        if name != "softmax":
+            ones = np.ones_like(z)
+            prime_z = activation.backward(z, a, ones)
+            prime_a = activation.backward(a, _activate(name, a), ones)
+            at_a = da * prime_a
+            lhs, _, rhs = activation.derivative.partition(" = ")
+            written = f"{rhs} = " if name in IN_A else ""
+
+            def derivative_at_a(e: Entry) -> str:
+                entry, where = at(at_a)
+                return (
+                    f"you used {symbol}'(a) = {symbol}'({_n(a[entry])}) = {_n(prime_a[entry])} "
+                    f"in {where}; {symbol}' is taken at z: {symbol}'({_n(z[entry])}) = "
+                    f"{written}{_n(prime_z[entry])}"
+                )
+
+            yield _Variant("derivative_at_a", at_a, derivative_at_a)
+            if name in IN_A:
+                on_z = activation.backward(z, z, da)
+
+                def shortcut(e: Entry) -> str:
+                    entry, where = at(on_z)
+                    wrong = rhs.replace("a", "z")
+                    return (
+                        f"you used {wrong} with z = {_n(z[entry])}, {_n(on_z[entry] / da[entry])}, "
+                        f"in {where}; {lhs} = {rhs} takes a = {symbol}(z) = {_n(a[entry])}: "
+                        f"{_n(prime_z[entry])}"
+                    )
+
+                yield _Variant("derivative_shortcut_on_z", on_z, shortcut)
     if index < last:
         W_next = params.layers[index + 1][0]
         if W_next.shape[0] == W_next.shape[1]:
-            da = dzs[index + 1] @ W_next.T
-            yield (
-                ACTIVATIONS[name].backward(fwd.z[index], fwd.a[index], da),
-                f"layer {index + 1}'s W is not transposed: δ{index} = "
-                f"(W{index + 1}ᵀ·δ{index + 1}) ⊙ f'(z{index})",
+            untransposed = activation.backward(z, a, dzs[index + 1] @ W_next.T)
+
+            def not_transposed(e: Entry) -> str:
+                entry, where = at(untransposed)
+                return (
+                    f"layer {index + 1}'s W is not transposed: δ{index} = (W{index + 1}ᵀ·"
+                    f"δ{index + 1}) ⊙ f'(z{index}), in {where} {_n(dz[entry])}, not "
+                    f"{_n(untransposed[entry])}"
+                )
+
+            yield _Variant("weights_not_transposed", untransposed, not_transposed)
+        stepped = W_next - truth.learning_rate * _pick(truth.grads, index + 1, "weights")
+        after = activation.backward(z, a, dzs[index + 1] @ stepped)
+
+        def updated(e: Entry) -> str:
+            entry, where = at(after)
+            return (
+                f"layer {index + 1}'s weights after their update are used: δ{index} is "
+                f"back-propagated through W{index + 1} as it was before the step, in {where} "
+                f"{_n(dz[entry])}, not {_n(after[entry])}"
             )
 
+        yield _Variant("updated_weights_in_backprop", after, updated)
 
-def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[tuple[Array, str]]:
+
+def _delta_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
+    """Layer ``index``'s δ with one usual mistake made at that layer or at the last one (then
+    back-propagated correctly)."""
+    yield from _layer_variants(truth, index)
+    if index < len(truth.params.layers) - 1:
+        yield from _from_last(truth)[index]
+
+
+def _from_last(truth: _Truth) -> list[list[_Variant]]:
+    """Each layer's δ with one usual mistake made at the last layer and back-propagated
+    correctly, computed once per check (the last layer's own entry is empty)."""
+    if truth.last_variants is None:
+        params, fwd = truth.params, truth.fwd
+        last = len(params.layers) - 1
+        by_layer: list[list[_Variant]] = [[] for _ in params.layers]
+        for variant in _layer_variants(truth, last):
+            delta = variant.value
+            for below in range(last - 1, -1, -1):
+                da = delta @ params.layers[below + 1][0]
+                delta = ACTIVATIONS[params.activations[below]].backward(
+                    fwd.z[below], fwd.a[below], da
+                )
+                by_layer[below].append(variant._replace(value=delta))
+        truth.last_variants = by_layer
+    return truth.last_variants
+
+
+def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
     index, part = int(key[1]), str(key[2])
-    difference, samples = truth.loss.difference, len(truth.x)
-    yield -correct, f"the sign is flipped: the loss's derivative is {difference}, not the reverse"
-    if truth.loss_name == "half_squared_error":
-        yield 2.0 * correct, MISSING_HALF
-    elif truth.loss_name == "mean_squared_error":
-        yield 0.5 * correct, "the 2 of ∂/∂y (y − t)² = 2·(y − t) is missing"
-    if samples > 1:
-        yield samples * correct, "summed over the samples: the loss is their mean, and so is ∂L"
+    yield from _gradient_scalings(truth, correct)
     a_prev = truth.input_of(index)
-    for delta, hint in _delta_variants(truth, index):
-        yield (delta.sum(axis=0) if part == "bias" else delta.T @ a_prev), hint
-    if part == "weights" and index:
-        dz = truth.deltas[1][index]
-        if truth.params.activations[index - 1] != "identity":
-            yield (
-                dz.T @ truth.fwd.z[index - 1],
-                f"layer {index - 1}'s z is used where its a belongs: ∂L/∂W = δ·a_prevᵀ",
-            )
-        if a_prev.shape == truth.x.shape:
-            yield dz.T @ truth.x, f"the inputs are used where {_prev(index)} belongs"
+    for variant in _delta_variants(truth, index):
+        delta = variant.value
+        yield variant._replace(value=delta.sum(axis=0) if part == "bias" else delta.T @ a_prev)
+    if part == "weights":
+        yield from _input_mistakes(truth, index, correct)
 
 
-def _update_mistakes(truth: _Truth, key: Key) -> Iterator[tuple[Array, str]]:
+def _gradient_scalings(truth: _Truth, c: Array) -> Iterator[_Variant]:
+    """A gradient's mistakes that flip or scale it, made on ``c``: the correct gradient, or the
+    one from the student's own earlier values."""
+    difference, samples = truth.loss.difference, len(truth.x)
+    yield _Variant(
+        "sign_flipped",
+        -c,
+        lambda e: (
+            f"the sign is flipped: the loss's derivative is {difference}, not the "
+            f"reverse: {_n(c[e])}, not {_n(-c[e])}"
+        ),
+    )
+    if truth.loss_name == "half_squared_error":
+        yield _Variant(
+            "missing_half", 2.0 * c, lambda e: f"{MISSING_HALF}: {_n(c[e])}, not {_n(2 * c[e])}"
+        )
+    elif truth.loss_name == "mean_squared_error":
+        yield _Variant(
+            "extra_half",
+            0.5 * c,
+            lambda e: (
+                f"the 2 of ∂/∂y (y − t)² = 2·(y − t) is missing: {_n(c[e])}, not {_n(c[e] / 2)}"
+            ),
+        )
+    if samples > 1:
+        yield _Variant(
+            "sum_not_mean",
+            samples * c,
+            lambda e: (
+                "summed over the samples: the loss is their mean, and so is ∂L: "
+                f"{_n(c[e])}, not {_n(samples * c[e])}"
+            ),
+        )
+        yield _Variant(
+            "mean_not_sum",
+            c / samples,
+            lambda e: (
+                f"averaged over the samples twice: δ = ∂L/∂z already holds the mean's "
+                f"1/{samples}, so the gradient sums δ over the samples: {_n(c[e])}, not "
+                f"{_n(c[e] / samples)}"
+            ),
+        )
+
+
+def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
+    """A weight gradient with another value in place of the layer before's a."""
+    dz, prev, fwd = truth.deltas[1][index], _prev(index), truth.fwd
+    if index and truth.params.activations[index - 1] != "identity":
+        from_z = dz.T @ fwd.z[index - 1]
+        yield _Variant(
+            "z_for_a",
+            from_z,
+            lambda e: (
+                f"layer {index - 1}'s z is used where its a belongs: ∂L/∂W = δ·a_prevᵀ: "
+                f"{_n(c[e])}, not {_n(from_z[e])}"
+            ),
+        )
+    if index and fwd.a[index - 1].shape == truth.x.shape:
+        from_x = dz.T @ truth.x
+        yield _Variant(
+            "inputs_for_a",
+            from_x,
+            lambda e: f"the inputs are used where {prev} belongs: {_n(c[e])}, not {_n(from_x[e])}",
+        )
+    own = dz.T @ fwd.a[index]
+    if own.shape == c.shape:
+        yield _Variant(
+            "wrong_layer_input",
+            own,
+            lambda e: (
+                f"layer {index}'s own a is used: ∂L/∂W{index} = δ{index}·a_prevᵀ with "
+                f"a_prev = {prev}: {_n(c[e])}, not {_n(own[e])}"
+            ),
+        )
+
+
+def _update_mistakes(truth: _Truth, key: Key, correct: Array, g: Array) -> Iterator[_Variant]:
+    """The update's mistakes made with the gradient ``g``: the correct one, or the student's
+    (then ``correct`` is the update with it)."""
     index, part = int(key[2]), str(key[3])
-    w, g = _pick(truth.params, index, part), _pick(truth.grads, index, part)
-    lr = truth.learning_rate
-    yield w + lr * g, UPDATE_SIGN
-    yield w - g, f"the learning rate is missing: w ← w − η·∂L/∂w with η = {lr}"
-    yield w, "not updated: w ← w − η·∂L/∂w"
-    yield -lr * g, "this is the step −η·∂L/∂w: the new value is w − η·∂L/∂w"
+    w = _pick(truth.params, index, part)
+    lr, new = truth.learning_rate, correct
+
+    def right(e: Entry) -> str:
+        return f"{_n(w[e])} − {_n(lr)}·{_factor(g[e])} = {_n(new[e])}"
+
+    wrong_way, no_rate = w + lr * g, w - g
+    yield _Variant(
+        "update_sign",
+        wrong_way,
+        lambda e: (
+            f"{UPDATE_SIGN}: {right(e)}, not {_n(w[e])} + {_n(lr)}·{_factor(g[e])} = "
+            f"{_n(wrong_way[e])}"
+        ),
+    )
+    yield _Variant(
+        "learning_rate_missing",
+        no_rate,
+        lambda e: (
+            f"the learning rate is missing: w ← w − η·∂L/∂w with η = {_n(lr)}: "
+            f"{right(e)}, not {_n(w[e])} − {_factor(g[e])} = {_n(no_rate[e])}"
+        ),
+    )
+    unchanged: MistakeId = "bias_not_updated" if part == "bias" else "weights_not_updated"
+    yield _Variant(
+        unchanged, w, lambda e: f"not updated: w ← w − η·∂L/∂w = {right(e)}, not {_n(w[e])}"
+    )
+    yield _Variant(
+        "step_only",
+        -lr * g,
+        lambda e: (
+            f"this is the step −η·∂L/∂w = {_n(-lr * g[e])}: the new value is "
+            f"w − η·∂L/∂w = {right(e)}"
+        ),
+    )
 
 
-def _mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[tuple[Array, str]]:
-    """Values of the usual mistakes at ``key``, each with its hint, likeliest first."""
+def _mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
+    """Values of the usual mistakes at ``key``, each with its id and text, likeliest first."""
     if correct.ndim == 2 and correct.shape[0] == correct.shape[1]:
-        yield correct.T, _transposed(key)
+        yield _Variant("transposed", correct.T, lambda _: _transposed(key))
     if key[0] in PER_SAMPLE:
         yield from _forward_mistakes(truth, key)
     elif key == ("loss",):
-        yield from _loss_mistakes(truth)
+        yield from _loss_mistakes(truth, correct)
     elif key[0] == "gradients":
         yield from _gradient_mistakes(truth, key, correct)
     else:
-        yield from _update_mistakes(truth, key)
+        yield from _update_mistakes(
+            truth, key, correct, _pick(truth.grads, int(key[2]), str(key[3]))
+        )
+
+
+def _mistakes_on_own(student: "_Student", key: Key) -> Iterator[_Variant]:
+    """The mistakes of a step made on the student's own earlier values (a loss without its ½
+    from wrong outputs): those that scale, flip or misapply what the step starts from."""
+    truth, base = student.truth, student.recomputed(key)
+    if key == ("loss",):
+        yield from _loss_mistakes(truth, base)
+    elif key[0] == "gradients":
+        yield from _gradient_scalings(truth, base)
+    elif key[0] == "network":
+        gradient = student.value(("gradients", int(key[2]), str(key[3])))
+        yield from _update_mistakes(truth, key, base, gradient)
 
 
 def _transposed(key: Key) -> str:
@@ -421,16 +793,32 @@ Near = Callable[[Array, Array], bool]
 """Whether a claim is within its precision of a value."""
 
 
-def _hint(truth: _Truth, stage: Stage, key: Key, claimed: Array, correct: Array, near: Near) -> str:
-    """The usual mistakes the wrong claim matches at its precision (two can give one value), else
-    the formula of its step."""
+def _marks(
+    student: "_Student", stage: Stage, key: Key, claimed: Array, entry: Entry, near: Near
+) -> tuple[str, tuple[Mistake, ...]]:
+    """The usual mistakes the wrong claim matches at its precision (several can give one value),
+    their texts at its first wrong ``entry`` as its hint; else the formula of its step. When none
+    is made on the correct values, those made on the student's own earlier values are tried."""
+    truth = student.truth
+    correct = truth.correct(key)
     if claimed.shape != correct.shape:
-        hint = _transposed(key)
+        text = _transposed(key)
         if near(claimed.T, correct):
-            return hint
-        return f"{hint}; transposed back it is wrong too: {_formula(truth, stage, key)}"
-    matches = [hint for value, hint in _mistakes(truth, key, correct) if near(claimed, value)]
-    return " — or ".join(dict.fromkeys(matches)) or _formula(truth, stage, key)
+            return text, (Mistake("transposed", text),)
+        return f"{text}; transposed back it is wrong too: {_formula(truth, stage, key)}", ()
+    found = dict.fromkeys(
+        Mistake(variant.id, variant.text(entry))
+        for variant in _mistakes(truth, key, correct)
+        if near(claimed, variant.value)
+    )
+    if not found and student.input_roots(key):
+        found = dict.fromkeys(
+            Mistake(variant.id, variant.text(entry))
+            for variant in _mistakes_on_own(student, key)
+            if near(claimed, variant.value)
+        )
+    hint = " — or ".join(dict.fromkeys(item.text for item in found))
+    return hint or _formula(truth, stage, key), tuple(found)
 
 
 def _activate(name: ActivationName, z: Array) -> Array:
@@ -441,6 +829,29 @@ def _activate(name: ActivationName, z: Array) -> Array:
     for op in activation.forward_ops(z, a):
         op()
     return a
+
+
+def _loss_of_outputs(truth: _Truth, y: Array) -> float:
+    """The loss of outputs ``y`` as a student computes it from them, a loss from logits too:
+    ``−mean(t·log y + (1 − t)·log(1 − y))``, ``−Σ t·log y`` per sample."""
+    t = truth.t
+    if truth.loss_name == "binary_cross_entropy":
+        return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
+    if truth.loss_name == "cross_entropy":
+        return float(-np.sum(t * np.log(y))) / len(y)
+    return truth.loss.value(y, t)
+
+
+def _logits_delta(truth: _Truth, y: Array) -> Array:
+    """The last layer's δ of a loss from logits, from the outputs ``y``: ``(y − t) / size`` for
+    binary cross-entropy, ``(y·Σt − t) / samples`` for cross-entropy (the engine's forms with
+    σ(z) and softmax(z) as y)."""
+    t = truth.t
+    if truth.loss_name == "binary_cross_entropy":
+        delta: Array = (y - t) / y.size
+        return delta
+    softmax_delta: Array = (y * t.sum(axis=1, keepdims=True) - t) / len(y)
+    return softmax_delta
 
 
 class _Student:
@@ -467,11 +878,9 @@ class _Student:
             case ("outputs",):
                 return [("layers", last, "a")]
             case ("loss",):
-                return [("layers", last, "z") if from_logits else ("outputs",)]
+                return [("outputs",)]
             case ("delta", int(index)) if index == last:
-                if from_logits:
-                    return [("layers", last, "z")]
-                return [("outputs",), ("layers", last, "z")]
+                return [("outputs",)] + ([] if from_logits else [("layers", last, "z")])
             case ("delta", int(index)):
                 return [("delta", index + 1), ("layers", index, "z"), ("layers", index, "a")]
             case ("gradients", int(index), "bias"):
@@ -530,7 +939,7 @@ class _Student:
             case ("outputs",):
                 return v(("layers", self.last, "a"))
             case ("loss",):
-                return np.array(truth.loss.value(v(self.inputs(key)[0]), truth.t))
+                return np.array(_loss_of_outputs(truth, v(("outputs",))))
             case ("delta", int(index)):
                 return self._delta(index)
             case ("gradients", int(index), "bias"):
@@ -549,9 +958,9 @@ class _Student:
         name = truth.params.activations[index]
         z = v(("layers", index, "z"))
         if index == self.last:
-            if truth.loss.from_logits:
-                return truth.loss.gradient(z, truth.t)
             outputs = v(("outputs",))
+            if truth.loss.from_logits:
+                return _logits_delta(truth, outputs)
             return ACTIVATIONS[name].backward(z, outputs, truth.loss.gradient(outputs, truth.t))
         W_next = truth.params.layers[index + 1][0]
         da = v(("delta", index + 1)) @ W_next
@@ -562,16 +971,17 @@ def _judge(
     student: _Student, stage: Stage, key: Key, claimed: Array, unit: Array, precision: Precision
 ) -> Check:
     """The verdict on one claim (of any shape) and what goes with it."""
-    truth, correct = student.truth, student.truth.correct(key)
+    correct = student.truth.correct(key)
 
     def near(c: Array, value: Array) -> bool:
         # A transposed claim is compared transposed back, its units with it.
         return precision.near(c, value, unit if unit.shape == c.shape else unit.T)
 
     if claimed.shape != correct.shape:
-        hint = _hint(truth, stage, key, claimed, correct, near)
+        wrong_at = (0,) * correct.ndim
+        hint, mistakes = _marks(student, stage, key, claimed, wrong_at, near)
         return Check(
-            stage, key, claimed, correct, "wrong", None, None, None, hint, (0,) * correct.ndim
+            stage, key, claimed, correct, "wrong", None, None, None, hint, mistakes, wrong_at
         )
     roots = student.input_roots(key)
     verdict: Verdict = "wrong"
@@ -587,11 +997,13 @@ def _judge(
     allowed = precision.allowed(correct, unit)
     found = error(claimed, correct)
     if verdict == "wrong":
-        hint = _hint(truth, stage, key, claimed, correct, near)
         wrong_at = _first_over(claimed, correct, allowed)
-        return Check(stage, key, claimed, correct, verdict, found, allowed, None, hint, wrong_at)
+        hint, mistakes = _marks(student, stage, key, claimed, wrong_at, near)
+        return Check(
+            stage, key, claimed, correct, verdict, found, allowed, None, hint, mistakes, wrong_at
+        )
     source = min(roots, key=student.rank.__getitem__) if verdict == "carried_forward" else None
-    return Check(stage, key, claimed, correct, verdict, found, allowed, source, None, None)
+    return Check(stage, key, claimed, correct, verdict, found, allowed, source, None, (), None)
 
 
 @quiet_floating
@@ -624,7 +1036,7 @@ def check(
             correct = truth.correct(key)
             wrong_at = (0,) * correct.ndim
             checks.append(
-                Check(stage, key, None, correct, "wrong", None, None, None, None, wrong_at)
+                Check(stage, key, None, correct, "wrong", None, None, None, None, (), wrong_at)
             )
         elif key in claims:
             claimed = claims[key]

@@ -9,7 +9,7 @@ from pydantic_core import InitErrorDetails
 
 from app.config import EVALUATION_OVERHEAD_WORK, get_settings
 from app.nn.activations import ActivationName
-from app.nn.check import DEFAULT_TOLERANCE, MIN_SIGNIFICANT
+from app.nn.check import DEFAULT_TOLERANCE, MIN_SIGNIFICANT, MistakeId
 from app.nn.explain_steps import Stage
 from app.nn.gradcheck import DEFAULT_EPSILON, KINKED
 from app.nn.optimizers import SGD
@@ -347,18 +347,34 @@ class ExplainPointer(ResponseModel):
 EXPLAIN = Field(
     None,
     description="For a wrong value: the step of POST /explain (same network, inputs, targets, "
-    "loss and SGD learning_rate) that computes its first wrong number correctly.",
+    "loss and SGD learning_rate) that computes its first wrong number correctly; for a "
+    "carried_forward value, that of the wrong value it follows from (carried_from).",
 )
 
 
 class Mistake(ResponseModel):
     """A mistake a wrong value is marked with."""
 
-    id: str = Field(
-        description="Which mistake; shape: the value's shape is neither the expected one nor "
-        "its transpose."
+    id: MistakeId | Literal["shape"] = Field(
+        description="Which mistake, a stable id: one of the usual mistakes that, made alone, "
+        "gives the claimed value at its precision (see docs/explain-and-check.md for each), or "
+        "shape: the value's shape is neither the expected one nor its transpose."
     )
-    text: str = Field(description="What was done and what was expected.")
+    text: str = Field(
+        description="What was done and what should have been, with the numbers of the value's "
+        "first wrong entry."
+    )
+
+
+MISTAKE = Field(
+    description="For a wrong value: the first of its mistakes (shape: its shape is neither the "
+    "expected one nor its transpose); null when it is not wrong or no usual mistake gives it."
+)
+MISTAKES = Field(
+    description="For a wrong value: every usual mistake that, made alone, gives it at its "
+    "precision (several can coincide: twice the loss is a missing ½ and a sum over samples); "
+    "empty otherwise."
+)
 
 
 class CheckedValue(ResponseModel):
@@ -391,12 +407,11 @@ class CheckedValue(ResponseModel):
     )
     hint: str | None = Field(
         description="For a wrong value: the usual mistake it matches, else the step's formula "
-        "(for a wrong shape, the mistake's text)."
+        "(for a wrong shape, the mistake's text). For a carried_forward value: that it is "
+        "computed correctly from the wrong value it follows from."
     )
-    mistake: Mistake | None = Field(
-        description="For a wrong value: the mistake it is marked with (shape: its shape is "
-        "neither the expected one nor its transpose); null otherwise."
-    )
+    mistake: Mistake | None = MISTAKE
+    mistakes: list[Mistake] = MISTAKES
     explain: ExplainPointer | None = EXPLAIN
 
 
@@ -406,6 +421,8 @@ class FirstWrong(ResponseModel):
     step: Stage = STEP
     path: str = PATH
     hint: str = Field(description="The usual mistake it matches, else the step's formula.")
+    mistake: Mistake | None = MISTAKE
+    mistakes: list[Mistake] = MISTAKES
     explain: ExplainPointer | None = EXPLAIN
 
 

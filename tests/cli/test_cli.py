@@ -154,7 +154,7 @@ def test_a_url_without_scheme_says_how_to_write_it() -> None:
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_every_example_through_the_cli(name: str) -> None:
     method, check = CHECKS[name]
-    done = backprop(method, *(["--json"] if method == "train" else []), f"examples/{name}")
+    done = backprop(method, "--json", f"examples/{name}")
     model = TrainResponse if method == "train" else CheckResponse
     answer = model.model_validate_json(done.stdout)
     assert done.returncode == (3 if getattr(answer, "all_correct", True) is False else 0)
@@ -507,7 +507,7 @@ def test_a_run_that_does_not_complete_exits_3() -> None:
 
 
 def test_a_failed_check_exits_3() -> None:
-    done = backprop("check", "examples/check_mistakes.json")
+    done = backprop("check", "--json", "examples/check_mistakes.json")
     assert done.returncode == 3, done.stderr
     assert json.loads(done.stdout)["all_correct"] is False
     at_a_kink = examples.GRADCHECK | {"inputs": [[0.1, 0.0, 0.0]], "targets": [[1.0]]}
@@ -515,6 +515,44 @@ def test_a_failed_check_exits_3() -> None:
     assert done.returncode == 3, done.stderr
     assert json.loads(done.stdout)["passed"] is False
     assert backprop("gradcheck", "-", stdin=json.dumps(examples.GRADCHECK)).returncode == 0
+
+
+def test_check_prints_a_mark_per_value_and_the_score(url: str | None) -> None:
+    """Rounded right values are ✓ and exit 0; a slip in a is ✗ (no usual mistake: the step's
+    formula), what follows from it ↪ carried forward, the loss without its ½ ✗ with its mistake;
+    exit 3."""
+    right = {**examples.LOSS, "claimed": {"layers": [{"a": [0.1, 1.45]}], "loss": 1.77661}}
+    done = backprop("check", "-", stdin=json.dumps(right), url=url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["✓ layers[0].a", "✓ loss", "score: 2/2 (100%)"]
+    slip = {
+        **examples.LOSS,
+        "claimed": {
+            "layers": [{"a": [0.2, 1.45]}],
+            "outputs": [-0.855],
+            "loss": 3.55322,
+            "gradients": [{}, {"bias": [-1.855]}],
+        },
+    }
+    done = backprop("check", "-", stdin=json.dumps(slip), url=url)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.splitlines() == [
+        "✗ layers[0].a: a = relu(z) = max(0, z) of layer 0's z",
+        "↪ outputs: carried forward from layers[0].a",
+        "✗ loss: the ½ is missing: the loss is ½·Σ(y − t)² per sample, 1.777, not Σ(y − t)² = "
+        "3.553 [missing_half]",
+        "↪ gradients[1].bias: carried forward from layers[0].a",
+        "score: 2/4 (50%); first wrong: layers[0].a",
+    ]
+    done = backprop("check", "--json", "-", stdin=json.dumps(slip), url=url)
+    assert done.returncode == 3, done.stderr
+    answer = CheckResponse.model_validate_json(done.stdout)
+    assert [c.verdict for c in answer.checks] == [
+        "wrong",
+        "carried_forward",
+        "wrong",
+        "carried_forward",
+    ]
 
 
 def test_usage_errors_exit_2() -> None:

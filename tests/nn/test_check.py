@@ -23,6 +23,7 @@ from app.nn.check import (
     decimals,
     error,
     order,
+    units_of,
     written_decimals,
 )
 from app.nn.errors import NonFiniteError
@@ -116,9 +117,11 @@ def test_mistakes_giving_the_same_value_are_all_named() -> None:
     claims = {("loss",): np.array(2 * 1.7766125)}
     (item,) = check(NOTEBOOK, x, t, "half_squared_error", LR, claims, 1e-6)
     assert item.hint == (
-        "the ½ is missing: the loss is ½·Σ(y − t)² per sample — or summed over the samples: "
-        "a batch's loss is the mean of the samples' losses"
+        "the ½ is missing: the loss is ½·Σ(y − t)² per sample, 1.777, not Σ(y − t)² = 3.553 — "
+        "or summed over the samples: a batch's loss is the mean of the 2 samples' losses, 1.777, "
+        "not their sum, 3.553"
     )
+    assert [mistake.id for mistake in item.mistakes] == ["missing_half", "sum_not_mean"]
 
 
 def test_transposed_claim_is_wrong_with_no_error_value() -> None:
@@ -209,6 +212,29 @@ def test_one_planted_error_is_the_first_and_only_wrong(data: st.DataObject) -> N
 )
 def test_decimals_as_written(text: str, places: int) -> None:
     assert decimals(text) == places
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.builds(round, st.floats(-1e6, 1e6), st.integers(0, 12)),
+        st.integers(-(10**9), 10**9).map(float),
+    ),
+    st.integers(1, 15),
+)
+def test_units_of_is_the_repr_of_each_number(value: float, figures: int) -> None:
+    """The whole-array passes give each number's shortest repr's unit when it has at most 11
+    significant figures (as typed by hand), and for any number the same allowance."""
+    values = np.array([value, -value, 0.0, 1.5e300, 1e-320])
+    by_repr = 10.0 ** -np.array([written_decimals(float(v)) for v in values], dtype=float)
+    found = units_of(values)
+    digits = repr(abs(value)).split("e")[0].replace(".", "").strip("0")
+    if len(digits) <= 11 and abs(value) >= 1e-300:
+        np.testing.assert_array_equal(found[:4], by_repr[:4])
+    precision = Precision(None, figures)
+    allowed = precision.allowed(values, found)
+    np.testing.assert_array_equal(allowed, precision.allowed(values, by_repr))
 
 
 def test_written_decimals_read_the_shortest_repr() -> None:

@@ -239,8 +239,141 @@ def test_the_exercise_marks_a_value_carried_forward_from_a_slip(visit: Visit) ->
     expect(slip).to_have_class(re.compile(r"\bwrong\b"))
     expect(carried).to_have_class(re.compile(r"\bcarried\b"))
     expect(carried.locator(".verdict")).to_have_text(
-        "↪ carried forward from your layers[0].a: right from there"
+        "↪ carried forward from your a⁽¹⁾: right from there"
     )
+    carried.locator(".carried-link").click()
+    expect(page.locator("#claim-layers-0-a")).to_be_focused()
+    _assert_clean(visit)
+
+
+SHOWN = re.compile(
+    r"^(?P<kind>[za]|L|∂L/∂W|∂L/∂b|W(?=\S* ←)|b(?=\S* ←))(?P<layer>\d*)(?:\[(?P<at>[\d,]+)\])?"
+    r".* = (?P<value>[−\d.e+]+)(?:   \(.*)?$"
+)
+FIELDS = {
+    "z": "layers-{}-z",
+    "a": "layers-{}-a",
+    "L": "loss",
+    "∂L/∂W": "gradients-{}-weights",
+    "∂L/∂b": "gradients-{}-bias",
+    "W": "network-layers-{}-weights",
+    "b": "network-layers-{}-bias",
+}
+
+
+def _shown_fields(worked: str) -> dict[str, str]:
+    """Each exercise field's id and its numbers as a worked solution in text shows them (rows
+    of a matrix joined by "; ")."""
+    found: dict[str, dict[tuple[int, ...], str]] = {}
+    for line in worked.splitlines():
+        match = SHOWN.match(line)
+        if match:
+            layer = int(match["layer"]) - 1 if match["layer"] else 0
+            field = "claim-" + FIELDS[match["kind"]].format(layer)
+            at = tuple(int(i) for i in (match["at"] or "0").split(","))
+            found.setdefault(field, {})[at] = match["value"].replace("−", "-")
+    fields = {}
+    for field, values in found.items():
+        rows = sorted({at[0] for at in values})
+        if len(next(iter(values))) == 2:
+            fields[field] = "; ".join(
+                ", ".join(v for at, v in sorted(values.items()) if at[0] == row) for row in rows
+            )
+        else:
+            fields[field] = ", ".join(v for _, v in sorted(values.items()))
+    return fields
+
+
+def test_the_exercise_accepts_the_worked_solutions_displayed_values(visit: Visit) -> None:
+    """Every field typed as the worked solution shows it (6 significant figures): all right."""
+    request = {
+        "network": NOTEBOOK_NETWORK,
+        **NOTEBOOK_SAMPLE,
+        "optimizer": {"type": "sgd", "learning_rate": 0.01},
+        "format": "text",
+    }
+    fields = _shown_fields(httpx.post(f"{visit.origin}/explain", json=request).text)
+    assert len(fields) == 13
+    assert fields["claim-loss"] == "1.77661"
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    for field, text in fields.items():
+        page.fill(f"#{field}", text)
+    page.click("#exercise button[type=submit]")
+    for field in fields:
+        expect(page.locator(f".exercise-field:has(#{field})")).to_have_class(
+            re.compile(r"\bright\b")
+        )
+    _assert_clean(visit)
+
+
+def test_the_exercise_states_its_rule_and_counts_layers_from_1(visit: Visit) -> None:
+    """The note says how answers are graded; the labels are the worked solution's (a⁽¹⁾, W⁽²⁾),
+    and so are the layers a verdict names (the server's layer 0 is layer 1 here)."""
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    expect(page.locator("#exercise-note")).to_contain_text(
+        "Rounded or truncated answers are right; give at least 3 significant figures."
+    )
+    expect(page.locator("label[for=claim-layers-0-a]")).to_have_text("a⁽¹⁾")
+    expect(page.locator("label[for=claim-network-layers-1-weights]")).to_have_text(
+        "W⁽²⁾ after the step"
+    )
+    page.fill("#claim-gradients-1-weights", "-0.5, -0.5")  # no usual mistake: the formula
+    page.click("#exercise button[type=submit]")
+    # δ of the first layer back-propagated through the second's updated weights
+    page.fill("#claim-gradients-0-bias", "-0.569053, 1.267978")
+    page.click("#exercise button[type=submit]")
+    wrong = page.locator(".exercise-field:has(#claim-gradients-1-weights) .verdict")
+    expect(wrong).to_contain_text("∂L/∂W⁽²⁾ = δ⁽²⁾·a_prevᵀ, a_prev = layer 1's a")
+    updated = page.locator(".exercise-field:has(#claim-gradients-0-bias) .verdict")
+    expect(updated).to_contain_text(
+        "layer 2's weights after their update are used: δ⁽¹⁾ is back-propagated through W⁽²⁾ "
+        "as it was before the step, in layer 1's δ (unit 2)"
+    )
+    _assert_clean(visit)
+
+
+def test_the_exercise_marks_an_unreadable_field_and_checks_the_others(visit: Visit) -> None:
+    """A field of letters is marked beside itself, unread; a vector typed as two rows goes to
+    /check, which marks its shape; the loss beside them is graded right."""
+    page = _open(visit)
+    page.click("#exercise-box summary")
+    page.fill("#claim-layers-0-z", "0.1, abc")
+    page.fill("#claim-layers-0-a", "0.1; 1.45")
+    page.fill("#claim-loss", "1.77661")
+    page.click("#exercise button[type=submit]")
+    unread = page.locator(".exercise-field:has(#claim-layers-0-z)")
+    shape = page.locator(".exercise-field:has(#claim-layers-0-a)")
+    right = page.locator(".exercise-field:has(#claim-loss)")
+    expect(right).to_have_class(re.compile(r"\bright\b"))
+    expect(unread).to_have_class(re.compile(r"\bwrong\b"))
+    expect(unread.locator(".verdict")).to_have_text("✗ not read — numbers only, e.g. 0.1, -2.5e-3")
+    expect(shape).to_have_class(re.compile(r"\bwrong\b"))
+    expect(shape.locator(".verdict")).to_contain_text("expected shape (2,)")
+    expect(page.locator("#exercise-error")).to_have_text("")
+    _assert_clean(visit)
+
+
+def test_the_exercises_worked_step_is_the_step_it_checks(visit: Visit) -> None:
+    """XOR trains 4 samples with Adam; the exercise checks one SGD step on sample 1 alone, and
+    its link opens that step's worked solution: the loss is sample 1's alone."""
+    body = json.loads(XOR.read_text())
+    one = {"inputs": body["inputs"][0], "targets": body["targets"][0], "loss": body["loss"]}
+    loss = httpx.post(f"{visit.origin}/loss", json={"network": body["network"], **one}).json()
+    data = {key: body[key] for key in ("network", "inputs", "targets", "loss")}
+    batch = httpx.post(f"{visit.origin}/loss", json=data).json()
+    assert f"{batch['loss']:.6g}" != f"{loss['loss']:.6g}"
+    page = _open(visit)
+    page.select_option("#preset", "xor")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
+    page.click("#exercise-box summary")
+    page.fill("#claim-loss", "5")
+    page.click("#exercise button[type=submit]")
+    page.locator(".exercise-field:has(#claim-loss) .step-link").click()
+    expect(page.locator("#step-loss")).to_be_focused()
+    expect(page.locator("#explain-note")).to_contain_text("The exercise's step")
+    expect(page.locator("#step-loss")).to_contain_text(f"{loss['loss']:.6g}")
     _assert_clean(visit)
 
 

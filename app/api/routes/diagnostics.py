@@ -1,8 +1,9 @@
 """Diagnostics: a gradient check by finite differences, and a hand derivation checked."""
 
 import json
+import re
 from time import monotonic
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import numpy as np
 from fastapi import APIRouter, Body, Depends, Request
@@ -99,15 +100,31 @@ async def _body(request: Request) -> bytes:
     return await request.body()
 
 
-def _written(body: bytes) -> Any:
-    """The body's ``claimed`` with each number replaced by its decimal places as written, or
-    None when the body cannot be read again (then the engine reads each float's shortest repr).
+WRITTEN_NUMBERS: Final = 100_000
+"""The most claimed numbers whose text is read again for its decimals: the standard library's
+parser calls back into Python for each number with the GIL held (about 1 s per 7 MB), so more
+would hold up every other request of the process; beyond it each float's shortest repr stands
+for its text (the same apart from trailing zeros)."""
+CLAIMED_KEY: Final = re.compile(rb'"claimed"\s*:\s*')
 
-    orjson gives floats only; the standard library's parser hands over each number's text.
+
+def _written(body: bytes, numbers: int) -> Any:
+    """The body's ``claimed`` with each number replaced by its decimal places as written, or
+    None when there are more than :data:`WRITTEN_NUMBERS` or its text cannot be found or read
+    again (then the engine reads each float's shortest repr).
+
+    orjson gives floats only; the standard library's parser hands over each number's text. Only
+    the text of ``claimed`` is parsed (its last key, as orjson keeps the last of duplicates),
+    not the network or the data around it.
     """
+    at = body.rfind(b'"claimed"')
+    key = CLAIMED_KEY.match(body, at) if numbers <= WRITTEN_NUMBERS and at >= 0 else None
+    if key is None:
+        return None
+    decoder = json.JSONDecoder(parse_float=decimals, parse_int=decimals)
     try:
-        return json.loads(body, parse_float=decimals, parse_int=decimals)["claimed"]
-    except (ValueError, TypeError, KeyError, RecursionError):
+        return decoder.raw_decode(body[key.end() :].decode())[0]
+    except (ValueError, RecursionError):
         return None
 
 
@@ -137,10 +154,16 @@ def _checked(
     def form(values: Array) -> Any:
         return rows(values, batch) if item.per_sample else values.tolist()
 
-    mistake, hint = None, item.hint
+    hint = item.hint
+    if item.carried_from is not None:
+        hint = (
+            f"computed correctly from your {_path(item.carried_from)}, which is wrong: the "
+            "mistake is there"
+        )
+    mistakes = [Mistake.model_construct(id=found.id, text=found.text) for found in item.mistakes]
     if item.claimed is None:
         claimed, text = malformed[item.key]
-        mistake, hint = Mistake.model_construct(id="shape", text=text), text
+        mistakes, hint = [Mistake.model_construct(id="shape", text=text)], text
     else:
         claimed = form(item.claimed)
     return CheckedValue.model_construct(
@@ -153,7 +176,8 @@ def _checked(
         error=item.error,
         carried_from=None if item.carried_from is None else _path(item.carried_from),
         hint=hint,
-        mistake=mistake,
+        mistake=mistakes[0] if mistakes else None,
+        mistakes=mistakes,
         explain=pointer,
     )
 
@@ -162,7 +186,12 @@ def _first_wrong(checks: list[CheckedValue]) -> FirstWrong | None:
     for item in checks:
         if item.verdict == "wrong" and item.hint is not None:
             return FirstWrong.model_construct(
-                step=item.step, path=item.path, hint=item.hint, explain=item.explain
+                step=item.step,
+                path=item.path,
+                hint=item.hint,
+                mistake=item.mistake,
+                mistakes=item.mistakes,
+                explain=item.explain,
             )
     return None
 
@@ -197,7 +226,7 @@ def check_derivation(
             claims[loc] = _claim(loc, value)
         else:
             malformed[loc] = (value, problem)
-    written = _written(body)
+    written = _written(body, sum(claim.size for claim in claims.values()))
     units = {}
     if written is not None:
         for loc, claimed in claims.items():
@@ -217,8 +246,10 @@ def check_derivation(
         malformed=malformed.keys(),
     )
     layers = len(request.network.layers)
+    pointers = {item.key: _pointer(item, layers) for item in checks}
     answers = [
-        _checked(item, request.is_batch, _pointer(item, layers), malformed) for item in checks
+        _checked(item, request.is_batch, pointers[item.carried_from or item.key], malformed)
+        for item in checks
     ]
     passed = sum(item.verdict != "wrong" for item in answers)
     return CheckResponse.model_construct(

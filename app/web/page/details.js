@@ -3,7 +3,7 @@
  * its full float64 value on hover and focus. */
 
 import { unitName } from "./diagram.js";
-import { element, layerSymbol, preciseNumber, subscript, unitSymbol, weightSymbol } from "./format.js";
+import { element, layerSymbol, preciseNumber, subscripts, unitSymbol, weightSymbol } from "./format.js";
 
 /** What the box says of its numbers' precision. */
 export const DETAILS_PRECISION = "Numbers to 8 significant digits; hover or focus one for its full float64 value.";
@@ -24,7 +24,7 @@ function edgeRows(view, { layer, unit, from }) {
 /** The rows of a unit: z, a and δ on the selected sample, then its bias's numbers. */
 function nodeRows(view, { layer, unit }) {
   const sample = view.sample;
-  if (layer === 0) return [["x", `x${subscript(unit + 1)}`, sample ? sample.inputs[unit] : null]];
+  if (layer === 0) return [["x", `x${subscripts(unit + 1)}`, sample ? sample.inputs[unit] : null]];
   const values = sample ? sample.layers[layer - 1] : null;
   const activation = (view.after || view.start).layers[layer - 1].activation;
   const [z, a, b, delta] = ["z", "a", "b", "δ"].map((symbol) => unitSymbol(symbol, layer, unit + 1));

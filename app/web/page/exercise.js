@@ -1,37 +1,57 @@
 /** The exercise: the student types one step's numbers (z, a, loss, gradients, updated weights)
- * for one sample; /check marks each field, with its hint and a link to the worked solution. */
+ * for one sample; /check marks each field, with its mistake and a link to the worked solution
+ * of that very step. Labels and verdict texts count layers from 1, as the worked solution does. */
 
-import { element } from "./format.js";
+import { element, layerMark } from "./format.js";
+
+/** How /check grades, said beside the form. */
+export const EXERCISE_RULE =
+  "Rounded or truncated answers are right; give at least 3 significant figures. A value computed correctly from an earlier wrong one is marked carried forward.";
 
 /** The fields of one step of `network`, in the order of the computation, by /check path. */
 export function fieldsOf(network) {
   const layers = network.layers;
   const fields = [];
   layers.forEach((layer, l) => {
-    fields.push({ path: `layers[${l}].z`, label: `z${l + 1}`, shape: "vector" });
-    fields.push({ path: `layers[${l}].a`, label: `a${l + 1}`, shape: "vector" });
+    fields.push({ path: `layers[${l}].z`, label: `z${layerMark(l + 1)}`, shape: "vector" });
+    fields.push({ path: `layers[${l}].a`, label: `a${layerMark(l + 1)}`, shape: "vector" });
   });
   fields.push({ path: "loss", label: "loss L", shape: "number" });
   for (let l = layers.length - 1; l >= 0; l--) {
-    fields.push({ path: `gradients[${l}].weights`, label: `∂L/∂W${l + 1}`, shape: "matrix", rows: layers[l].bias.length });
-    fields.push({ path: `gradients[${l}].bias`, label: `∂L/∂b${l + 1}`, shape: "vector" });
+    fields.push({ path: `gradients[${l}].weights`, label: `∂L/∂W${layerMark(l + 1)}`, shape: "matrix", rows: layers[l].bias.length });
+    fields.push({ path: `gradients[${l}].bias`, label: `∂L/∂b${layerMark(l + 1)}`, shape: "vector" });
   }
   layers.forEach((layer, l) => {
-    fields.push({ path: `network.layers[${l}].weights`, label: `W${l + 1} after the step`, shape: "matrix", rows: layer.bias.length });
-    fields.push({ path: `network.layers[${l}].bias`, label: `b${l + 1} after the step`, shape: "vector" });
+    fields.push({ path: `network.layers[${l}].weights`, label: `W${layerMark(l + 1)} after the step`, shape: "matrix", rows: layer.bias.length });
+    fields.push({ path: `network.layers[${l}].bias`, label: `b${layerMark(l + 1)} after the step`, shape: "vector" });
   });
   return fields;
 }
 
-/** Numbers typed as "0.1, 1.45" (rows split by ";" or new lines); null when the field is empty. */
+/** A /check text with its layers, units and samples counted from 1: "layer 0's a" → "layer
+ * 1's a", "δ0" → "δ⁽¹⁾", "unit 0" → "unit 1", a path ("gradients[1].bias") → its field's label. */
+export function oneBased(text, inputs) {
+  let result = text;
+  for (const [path, { label }] of inputs) result = result.split(path).join(label);
+  return result
+    .replace(/\blayer (\d+)(?='s)/g, (_, n) => `layer ${Number(n) + 1}`)
+    .replace(/\b(unit|sample) (\d+)\b/g, (_, word, n) => `${word} ${Number(n) + 1}`)
+    .replace(/(?<![\w.⁽])([δWzab])(\d+)(?![\w.])/g, (_, symbol, n) => `${symbol}${layerMark(Number(n) + 1)}`);
+}
+
+/** Numbers typed as "0.1, 1.45" (rows split by ";" or new lines); null when the field is empty.
+ * Rows typed in a vector's field are sent as rows: /check marks the shape beside the field. */
 export function parseField(text, shape) {
   const trimmed = text.trim();
   if (!trimmed) return null;
   const rowsOf = trimmed.replace(/[[\]]/g, " ").split(/[;\n]+/).map((row) => row.trim()).filter(Boolean);
   const matrix = rowsOf.map((row) => row.split(/[\s,]+/).filter(Boolean).map(Number));
   if (matrix.flat().some((value) => !Number.isFinite(value))) throw new Error("numbers only, e.g. 0.1, -2.5e-3");
-  if (shape === "number") return matrix.flat()[0];
-  return shape === "matrix" ? matrix : matrix.flat();
+  if (shape === "number") {
+    if (matrix.flat().length > 1) throw new Error("one number");
+    return matrix[0][0];
+  }
+  return shape === "matrix" || matrix.length > 1 ? matrix : matrix[0];
 }
 
 /** Put `value` into the claimed object at a /check path ("gradients[1].bias"). */
@@ -70,29 +90,29 @@ export function buildExercise(root, network) {
     verdict.setAttribute("aria-live", "polite");
     row.append(label, input, verdict);
     root.append(row);
-    inputs.set(field.path, { input, verdict, row });
+    inputs.set(field.path, { input, verdict, row, label: field.label });
   }
   return inputs;
 }
 
-/** The claimed object of the filled fields; marks unparsable ones and throws when any is. */
+/** The claimed object of the filled fields it can read, and how many it cannot (each marked
+ * beside itself, unread). */
 export function claimedOf(inputs) {
   const claimed = {};
-  let bad = 0;
+  let unread = 0;
   for (const [path, { input, verdict, row }] of inputs) {
-    row.classList.remove("right", "carried", "wrong");
+    row.classList.remove("right", "carried", "wrong", "unread");
     verdict.replaceChildren();
     try {
       const value = parseField(input.value, input.dataset.shape);
       if (value !== null) setPath(claimed, path, value);
     } catch (error) {
-      bad += 1;
-      row.classList.add("wrong");
-      verdict.textContent = error.message;
+      unread += 1;
+      row.classList.add("wrong", "unread");
+      verdict.replaceChildren(element("strong", "", "✗ not read"), document.createTextNode(` — ${error.message}`));
     }
   }
-  if (bad) throw new Error("some fields hold something other than numbers");
-  return claimed;
+  return { claimed, unread };
 }
 
 /** How each of /check's verdicts is shown: the field's class and the mark beside it. */
@@ -101,6 +121,21 @@ const MARKS = {
   carried_forward: ["carried", "↪ carried forward"],
   wrong: ["wrong", "✗ wrong"],
 };
+
+/** A link to the field of a value a carried-forward one follows from, which it focuses. */
+function fieldLink(inputs, path) {
+  const source = inputs.get(path);
+  const link = element("a", "carried-link", source ? source.label : path);
+  link.href = source ? `#${source.input.id}` : "#";
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    if (source) {
+      source.input.scrollIntoView({ block: "center" });
+      source.input.focus();
+    }
+  });
+  return link;
+}
 
 /** Mark each field from /check's answer; `link(step)` makes the link to a worked-solution step. */
 export function markExercise(inputs, answer, link) {
@@ -112,10 +147,11 @@ export function markExercise(inputs, answer, link) {
     row.classList.add(className);
     verdict.replaceChildren(element("strong", "", mark));
     if (check.carried_from) {
-      verdict.append(document.createTextNode(` from your ${check.carried_from}: right from there`));
+      verdict.append(document.createTextNode(" from your "), fieldLink(inputs, check.carried_from), document.createTextNode(": right from there"));
     }
     if (check.verdict === "wrong") {
-      if (check.hint) verdict.append(document.createTextNode(` — ${check.hint} `));
+      const text = check.mistakes.length ? check.mistakes.map((mistake) => mistake.text).join(" — or ") : check.hint;
+      if (text) verdict.append(document.createTextNode(` — ${oneBased(text, inputs)} `));
       if (check.explain) verdict.append(link(check.explain.step));
     }
   }

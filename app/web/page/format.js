@@ -36,13 +36,8 @@ export function tensorTable(caption, values) {
 const SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉";
 const SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
 
-/** A whole number's digits as subscripts ("12" → "₁₂"). */
-export function subscript(n) {
-  return String(n).replace(/\d/g, (d) => SUBSCRIPTS[d]);
-}
-
 /** A layer's number as the worked solution writes it above a name: "⁽¹⁾". */
-function layerMark(layer) {
+export function layerMark(layer) {
   return `⁽${String(layer).replace(/\d/g, (d) => SUPERSCRIPTS[d])}⁾`;
 }
 
@@ -54,14 +49,13 @@ export function layerSymbol(symbol, layer) {
 
 /** A unit's quantity, 1-based as in the worked solution: "z₂⁽¹⁾" is unit 2 of layer 1. */
 export function unitSymbol(symbol, layer, unit) {
-  return `${symbol}${subscript(unit)}${layerMark(layer)}`;
+  return `${symbol}${subscripts(unit)}${layerMark(layer)}`;
 }
 
 /** A weight's name, 1-based as in the worked solution: "w₁₂⁽²⁾" is layer 2's weight from its
  * input 2 to its unit 1 (the JSON's layers[1].weights[0][1]); a comma parts indices past 9. */
 export function weightSymbol(layer, unit, from) {
-  const parted = unit > 9 || from > 9 ? "," : "";
-  return `w${subscript(unit)}${parted}${subscript(from)}${layerMark(layer)}`;
+  return `w${subscripts(unit, from)}${layerMark(layer)}`;
 }
 
 /** A number shown to 8 significant digits whose full float64 value shows on hover and on
@@ -78,4 +72,10 @@ export function preciseNumber(tag, className, value, focusable = false) {
     }
   }
   return node;
+}
+
+/** Indices (from 1) as subscripts, as the worked solution writes them: ₁₂ (₁,₁₀ past 9). */
+export function subscripts(...indices) {
+  const written = indices.map((index) => String(index).replace(/\d/g, (digit) => SUBSCRIPTS[Number(digit)]));
+  return written.join(indices.some((index) => index > 9) ? "," : "");
 }

@@ -4,7 +4,7 @@ import { ApiError, get, post, problemText } from "./api.js";
 import { Curve } from "./curve.js";
 import { itemIn, renderDetails, renderHint } from "./details.js";
 import { drawNetwork } from "./diagram.js";
-import { buildExercise, claimedOf, markExercise } from "./exercise.js";
+import { EXERCISE_RULE, buildExercise, claimedOf, markExercise } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
 import { downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
@@ -34,6 +34,8 @@ const page = {
   heatmap: null,
   exercise: null,
   item: null,
+  /** Whether the worked solution shows the exercise's own step (opened from its link). */
+  workedExercise: false,
   heatmapBusy: false,
   heatmapAt: 0,
   selection: 0,
@@ -306,7 +308,7 @@ function showScrub(entry) {
 
 /** Re-render the open panels (worked solution, exercise) for the selected epoch and sample. */
 function refreshPanels() {
-  if ($("explain-box").open) renderWorked().catch((error) => showError(error, $("explain-note")));
+  if ($("explain-box").open) renderWorked(page.workedExercise).catch((error) => showError(error, $("explain-note")));
   if ($("exercise-box").open) setUpExercise();
 }
 
@@ -319,11 +321,12 @@ function stepCaveats() {
   return notes;
 }
 
-/** Render /explain for the selected epoch and sample, once per distinct request. */
-function renderWorked() {
-  const key = JSON.stringify([page.view && page.view.start, page.state.sample, page.request && page.request.body]);
+/** Render /explain for the selected epoch and sample, once per distinct request; with
+ * `exercise`, the exercise's own step (its sample alone, one plain SGD step). */
+function renderWorked(exercise = false) {
+  const key = JSON.stringify([page.view && page.view.start, page.state.sample, page.request && page.request.body, exercise]);
   if (!page.worked || page.worked.key !== key) {
-    const promise = fetchWorked().catch((error) => {
+    const promise = fetchWorked(exercise).catch((error) => {
       page.worked = null;
       throw error;
     });
@@ -332,8 +335,9 @@ function renderWorked() {
   return page.worked.promise;
 }
 
-/** Fetch and render /explain for the selected epoch's starting parameters and sample. */
-async function fetchWorked() {
+/** Fetch and render /explain for the selected epoch's starting parameters and sample (with
+ * `exercise`, the step the exercise checks). */
+async function fetchWorked(exercise) {
   const view = page.view;
   const note = $("explain-note");
   if (!view.start) {
@@ -342,18 +346,23 @@ async function fetchWorked() {
     return;
   }
   const { body } = page.request;
-  const request = {
-    network: view.start,
-    inputs: body.inputs,
-    targets: body.targets,
-    loss: body.loss,
-    optimizer: optimizerOf(page.state.train),
-    sample: page.state.sample,
-    digits: EXPLAIN_DIGITS,
-  };
+  const request = exercise
+    ? { ...exerciseRequest(), optimizer: { type: "sgd", learning_rate: page.state.train.learning_rate }, sample: 0, digits: EXPLAIN_DIGITS }
+    : {
+        network: view.start,
+        inputs: body.inputs,
+        targets: body.targets,
+        loss: body.loss,
+        optimizer: optimizerOf(page.state.train),
+        sample: page.state.sample,
+        digits: EXPLAIN_DIGITS,
+      };
   const { markdown, ids } = await fetchExplain(request);
   const caveats = stepCaveats();
-  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1}; numbers to ${EXPLAIN_DIGITS} significant digits, as /explain writes them (the printout has 8; the details box gives each number's full value).${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
+  const precision = `numbers to ${EXPLAIN_DIGITS} significant digits, as /explain writes them (the printout has 8; the details box gives each number's full value)`;
+  note.textContent = exercise
+    ? `The exercise's step: epoch ${view.epoch}, sample ${page.state.sample + 1} alone, one SGD step at learning rate ${page.state.train.learning_rate}; ${precision}.`
+    : `Epoch ${view.epoch}, sample ${page.state.sample + 1}; ${precision}.${caveats.length ? ` Note: ${caveats.join("; ")}.` : ""}`;
   renderExplain($("explain"), markdown, ids);
 }
 
@@ -370,43 +379,51 @@ function setUpExercise() {
   }
   const lr = page.state.train.learning_rate;
   const sample = rows(page.request.body.inputs)[page.state.sample];
-  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1} (x = [${sample.join(", ")}]) alone, one SGD step at learning rate ${lr}. Fill any fields (rows of a matrix separated by ";"), then check.`;
+  note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1} (x = [${sample.join(", ")}]) alone, one SGD step at learning rate ${lr}. Fill any fields (rows of a matrix separated by ";"), then check. ${EXERCISE_RULE}`;
   page.exercise = buildExercise($("exercise-fields"), view.start);
 }
 
-/** Send the filled fields to /check and mark each one. */
+/** The network, data and loss of the step the exercise checks: the selected sample alone. */
+function exerciseRequest() {
+  const s = page.state.sample;
+  const { body } = page.request;
+  return { network: page.view.start, inputs: [rows(body.inputs)[s]], targets: [rows(body.targets)[s]], loss: body.loss };
+}
+
+/** Send the filled fields to /check and mark each one (a field it cannot read is marked
+ * beside itself, and the others are checked). */
 async function checkExercise(event) {
   event.preventDefault();
   if (!page.exercise) return;
   const error = $("exercise-error");
   error.textContent = "";
-  const s = page.state.sample;
-  const { body } = page.request;
   try {
-    const claimed = claimedOf(page.exercise);
-    if (Object.keys(claimed).length === 0) throw new Error("fill at least one field");
+    const { claimed, unread } = claimedOf(page.exercise);
+    if (Object.keys(claimed).length === 0) throw new Error(unread ? "no field holds numbers it can read" : "fill at least one field");
+    const request = exerciseRequest();
     const answer = await post("/check", {
-      network: page.view.start,
-      inputs: rows(body.inputs)[s],
-      targets: rows(body.targets)[s],
-      loss: body.loss,
+      ...request,
+      inputs: request.inputs[0],
+      targets: request.targets[0],
       learning_rate: page.state.train.learning_rate,
       claimed,
     });
-    markExercise(page.exercise, answer, stepLink);
+    markExercise(page.exercise, answer, exerciseStepLink);
   } catch (failure) {
     error.textContent = failureText(failure);
   }
 }
 
-/** A link to a step of the worked solution, which it opens and scrolls to. */
-function stepLink(step) {
+/** A link to a step of the worked solution of the exercise's own computation, which it opens
+ * and scrolls to. */
+function exerciseStepLink(step) {
   const link = element("a", "step-link", "see the worked step");
   link.href = `#step-${step}`;
   link.addEventListener("click", async (event) => {
     event.preventDefault();
+    page.workedExercise = true;
     $("explain-box").open = true;
-    await renderWorked();
+    await renderWorked(true);
     const target = document.getElementById(`step-${step}`);
     if (target) {
       target.classList.add("highlight");
@@ -528,7 +545,10 @@ function wire() {
     page.state.sample = Number($("sample").value);
     if (page.view) selectEpoch(page.view.index);
   });
-  $("explain-box").addEventListener("toggle", () => $("explain-box").open && page.view && renderWorked().catch((error) => showError(error, $("explain-note"))));
+  $("explain-box").addEventListener("toggle", () => {
+    if (!$("explain-box").open) page.workedExercise = false;
+    else if (page.view) renderWorked(page.workedExercise).catch((error) => showError(error, $("explain-note")));
+  });
   $("exercise-box").addEventListener("toggle", () => $("exercise-box").open && page.view && setUpExercise());
   $("exercise").addEventListener("submit", checkExercise);
   // A link pasted into this tab changes only the hash (the page saves its own without this event).

@@ -453,15 +453,36 @@ PLANTED: list[tuple[str, Body, str, str, str]] = [
 ]
 
 
+PLANTED_IDS = {
+    "relu derivative where z <= 0": "missing_derivative",
+    "relu derivative where z <= 0, in the weights": "missing_derivative",
+    "missing half in the loss": "missing_half",
+    "missing half in the output delta": "missing_half",
+    "missing half carried into the weights": "missing_half",
+    "transposed gradient (x·δᵀ)": "transposed",
+    "transposed square gradient": "transposed",
+    "transposed square weights in the forward pass": "transposed",
+    "sign error in the update": "update_sign",
+    "learning rate missing in the update": "learning_rate_missing",
+    "activation not applied": "activation_not_applied",
+    "bias forgotten": "missing_bias",
+    "previous z instead of a": "z_for_a",
+    "sign of the output delta (t − y)": "sign_flipped",
+    "summed over samples": "sum_not_mean",
+    "no usual mistake: the step's formula": None,
+}
+
+
 @pytest.mark.parametrize(
-    ("body", "step", "path", "hint"),
-    [case[1:] for case in PLANTED],
+    ("body", "step", "path", "hint", "mistake"),
+    [(*case[1:], PLANTED_IDS[case[0]]) for case in PLANTED],
     ids=[case[0] for case in PLANTED],
 )
 def test_planted_mistake_is_named_with_its_hint(
-    client: TestClient, body: Body, step: str, path: str, hint: str
+    client: TestClient, body: Body, step: str, path: str, hint: str, mistake: str | None
 ) -> None:
-    """Each usual mistake is the first wrong step, with the hint that names it."""
+    """Each usual mistake is the first wrong step, with the hint that names it and its id, in
+    the check and in first_wrong."""
     result = _ok(client, "/check", body)
     assert result["all_correct"] is False
     first = result["first_wrong"]
@@ -469,6 +490,13 @@ def test_planted_mistake_is_named_with_its_hint(
     assert first["hint"].startswith(hint), first["hint"]
     (wrong,) = [c for c in result["checks"] if c["verdict"] == "wrong"]
     assert (wrong["path"], wrong["hint"]) == (path, first["hint"])
+    if mistake is None:
+        assert (wrong["mistake"], wrong["mistakes"], first["mistake"]) == (None, [], None)
+    else:
+        assert [m["id"] for m in wrong["mistakes"]] == [mistake]
+        assert wrong["mistake"] == first["mistake"] == wrong["mistakes"][0]
+        assert first["mistakes"] == wrong["mistakes"]
+        assert wrong["mistake"]["text"] == wrong["hint"]
 
 
 def test_first_wrong_is_the_earliest_in_the_computation(client: TestClient) -> None:
@@ -718,6 +746,64 @@ def test_min_significant_is_validated(client: TestClient, value: Any) -> None:
     assert error["loc"] == ["body", "min_significant"]
 
 
+def _counting_decimals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each number's text the route reads again for its decimals."""
+    read: list[str] = []
+    original = diagnostics_api.decimals
+
+    def counted(text: str) -> int:
+        read.append(text)
+        return original(text)
+
+    monkeypatch.setattr(diagnostics_api, "decimals", counted)
+    return read
+
+
+@pytest.mark.parametrize("claimed_first", [False, True])
+def test_only_the_claimed_text_is_read_again(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, claimed_first: bool
+) -> None:
+    """A network of 64 × 64 weights beside three claimed numbers: the three numbers' text is
+    read for its decimals, none of the network's, whatever the order of the keys."""
+    rng = np.random.default_rng(0)
+    network = {
+        "layers": [
+            {"weights": rng.uniform(-1, 1, (64, 3)).round(3).tolist(), "bias": [0.0] * 64},
+            {"weights": rng.uniform(-1, 1, (1, 64)).round(3).tolist(), "bias": [0.1]},
+        ]
+    }
+    for layer, activation in zip(network["layers"], ("relu", "identity"), strict=True):
+        layer["activation"] = activation
+    loss = _ok(client, "/loss", {**examples.LOSS, "network": network})["loss"]
+    claimed = f'{{"outputs": [{-1:.1f}], "loss": {loss:.5f}0, "layers": [{{}}, {{}}]}}'
+    rest = json.dumps({**examples.LOSS, "network": network})[1:-1]
+    text = (
+        f'{{"claimed": {claimed}, {rest}}}'
+        if claimed_first
+        else f'{{{rest}, "claimed": {claimed}}}'
+    )
+    read = _counting_decimals(monkeypatch)
+    response = client.post("/check", content=text, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert read == ["-1.0", f"{loss:.5f}0"]
+    assert response.json()["checks"][1]["tolerance"] == pytest.approx(1e-6 * max(1, loss))
+
+
+def test_many_claimed_numbers_are_read_from_their_floats(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over WRITTEN_NUMBERS claimed numbers no text is read again: each float's shortest repr
+    gives its decimals, so 1.77660 counts as 1.7766 (a unit of 1e-4, not 1e-5)."""
+    read = _counting_decimals(monkeypatch)
+    claimed = '{"loss": 1.77660, "layers": [{"a": [0.10, 1.4500]}]}'
+    assert _raw(client, _request({}), claimed)["checks"][1]["tolerance"] == pytest.approx(1e-5)
+    assert len(read) == 3
+    monkeypatch.setattr(diagnostics_api, "WRITTEN_NUMBERS", 2)
+    a, loss = _raw(client, _request({}), claimed)["checks"]
+    assert (a["tolerance"], loss["tolerance"]) == (pytest.approx([1e-3, 1e-2]), pytest.approx(1e-4))
+    assert len(read) == 3
+
+
 def test_tolerance_per_number_in_the_claimed_form(client: TestClient) -> None:
     """One tolerance per number, each from its own decimals, capped by its correct value's
     third significant figure: a = [0.1, 1.45] written as [0.10, 1.4500]."""
@@ -729,7 +815,8 @@ def test_tolerance_per_number_in_the_claimed_form(client: TestClient) -> None:
 
 def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestClient) -> None:
     """a⁽⁰⁾ = [0.2, 1.45] (wrong), then every later value computed from it: carried forward,
-    pointing to layers[0].a; score 1 − 1/6; first_wrong is the slip."""
+    pointing to layers[0].a, its hint saying so and its explain the slip's; score 1 − 1/6;
+    first_wrong is the slip."""
     a0 = np.array([0.2, 1.45])
     y = float((W2 @ a0 + B2)[0])
     d2 = y - 1.0
@@ -749,7 +836,14 @@ def test_a_slip_is_wrong_and_what_follows_from_it_carried_forward(client: TestCl
         ("gradients[1].weights", "carried_forward", "layers[0].a"),
         ("network.layers[1].bias", "carried_forward", "layers[0].a"),
     ]
-    assert all(c["hint"] is None and c["explain"] is None for c in result["checks"][1:])
+    slip = result["checks"][0]
+    assert all(
+        c["hint"]
+        == "computed correctly from your layers[0].a, which is wrong: the mistake is there"
+        and c["explain"] == slip["explain"] == {"step": "forward.0.a.0", "sample": 0}
+        and (c["mistake"], c["mistakes"]) == (None, [])
+        for c in result["checks"][1:]
+    )
     assert result["score"] == pytest.approx(5 / 6)
     assert result["all_correct"] is False
     assert result["first_wrong"]["path"] == "layers[0].a"
@@ -824,6 +918,173 @@ def test_mazurs_published_figures_are_all_correct(client: TestClient) -> None:
     result = _raw(client, MAZUR, MAZUR_CLAIMED)
     assert len(result["checks"]) == 6
     assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+LOGITS_NETWORKS = {
+    "cross_entropy": (
+        {"weights": [[0.5, -0.4], [0.3, 0.8], [-0.6, 0.1]], "bias": [0.1, 0.0, -0.2]},
+        "softmax",
+        [[0.0, 1.0, 0.0]],
+    ),
+    "binary_cross_entropy": (
+        {"weights": [[0.5, -0.4], [0.3, 0.8]], "bias": [0.1, -0.2]},
+        "sigmoid",
+        [[1.0, 0.0]],
+    ),
+}
+
+
+def _logits_loss(loss: str, y: np.ndarray, t: np.ndarray) -> float:
+    if loss == "cross_entropy":
+        return float(-np.sum(t * np.log(y)))
+    return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
+
+
+@pytest.mark.parametrize("loss", sorted(LOGITS_NETWORKS))
+def test_a_loss_from_logits_is_recomputed_from_the_claimed_outputs(
+    client: TestClient, loss: str
+) -> None:
+    """Outputs rounded to 3 figures and the loss computed from them to 6: both correct; outputs
+    slipped by 0.05 and the loss computed from those: the loss is carried forward."""
+    layer, activation, targets = LOGITS_NETWORKS[loss]
+    body = {
+        "network": {"layers": [{**layer, "activation": activation}]},
+        "inputs": [[1.0, 2.0]],
+        "targets": targets,
+        "loss": loss,
+    }
+    outputs = np.array(_ok(client, "/loss", body)["outputs"])
+    t = np.array(targets)
+    rounded = np.vectorize(lambda v: float(f"{v:.3g}"))(outputs)
+    from_rounded = _logits_loss(loss, rounded, t)
+    assert abs(from_rounded - _logits_loss(loss, outputs, t)) > 1e-5  # not right by itself
+    claimed = json.dumps({"outputs": rounded.tolist(), "loss": round(from_rounded, 6)})
+    result = _raw(client, body, claimed)
+    assert [c["verdict"] for c in result["checks"]] == ["correct", "correct"]
+    slipped = rounded.copy()
+    slipped[0, :2] += [0.05, -0.05]
+    claimed = json.dumps(
+        {"outputs": slipped.tolist(), "loss": round(_logits_loss(loss, slipped, t), 6)}
+    )
+    result = _raw(client, body, claimed)
+    assert [(c["verdict"], c["carried_from"]) for c in result["checks"]] == [
+        ("wrong", None),
+        ("carried_forward", "outputs"),
+    ]
+
+
+SHOWN = re.compile(
+    r"^(?P<symbol>[za]\d+\[\d+\]|L|∂L/∂[Wb]\d+\[[\d,]+\]|[Wb]\d+\[[\d,]+\](?= ←))"
+    r".* = (?P<value>[−\d.e+]+)(?:   \(.*)?$"
+)
+
+
+def _claimed_as_shown(worked: str) -> str:
+    """Every value a worked solution in text shows, claimed as the JSON text of /check with
+    each number exactly as displayed."""
+    found: dict[tuple[str, ...], str] = {}
+    for line in worked.splitlines():
+        match = SHOWN.match(line)
+        if match:
+            symbol, value = match["symbol"], match["value"].replace("−", "-")
+            found[tuple(re.findall(r"∂L/∂|[zaLWb]|\d+", symbol))] = value
+    layers = max(int(key[1]) for key in found if key[0] in "za")
+
+    def nested(prefix: tuple[str, ...]) -> str:
+        entries = {
+            key[len(prefix) :]: v for key, v in found.items() if key[: len(prefix)] == prefix
+        }
+        if () in entries:
+            return entries[()]
+        rows = sorted({int(key[0]) for key in entries})
+        return "[" + ", ".join(nested((*prefix, str(row))) for row in rows) + "]"
+
+    claimed = {
+        "layers": [
+            {"z": nested(("z", str(n))), "a": nested(("a", str(n)))} for n in range(1, layers + 1)
+        ],
+        "loss": found["L",],
+        "gradients": [
+            {"weights": nested(("∂L/∂", "W", str(n))), "bias": nested(("∂L/∂", "b", str(n)))}
+            for n in range(1, layers + 1)
+        ],
+        "network": {
+            "layers": [
+                {"weights": nested(("W", str(n))), "bias": nested(("b", str(n)))}
+                for n in range(1, layers + 1)
+            ]
+        },
+    }
+    return re.sub(r'"([-\d.e+\[\], ]+)"', r"\1", json.dumps(claimed))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [copy.deepcopy(examples.LOSS), {**MAZUR, "loss": "half_squared_error"}],
+    ids=["notebook", "mazur"],
+)
+def test_explains_displayed_values_are_all_correct(client: TestClient, body: Body) -> None:
+    """/explain's worked solution in text at its default 6 significant digits, every value it
+    shows claimed exactly as displayed: all correct."""
+    explain = {key: value for key, value in body.items() if key != "learning_rate"}
+    optimizer = {"type": "sgd", "learning_rate": body.get("learning_rate", 0.01)}
+    response = client.post("/explain", json={**explain, "optimizer": optimizer, "format": "text"})
+    assert response.status_code == 200, response.text
+    claimed = _claimed_as_shown(response.text)
+    result = _raw(client, body, claimed)
+    layers = len(body["network"]["layers"])
+    assert len(result["checks"]) == 6 * layers + 1
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+HAN_KAMBER = {
+    # J. Han, M. Kamber, J. Pei, "Data Mining: Concepts and Techniques", 3rd ed. (2012), Example
+    # 9.1, "Sample calculations for learning by the backpropagation algorithm" (Figure 9.5,
+    # Tables 9.1-9.3; Example 6.9 in the 2nd ed.): inputs x1..x3 = 1, 0, 1 into units 4 and 5,
+    # then unit 6; sigmoid units, I_j = Σ w_ij·O_i + θ_j, target 1, learning rate 0.9. Its
+    # Err_j = O_j(1 − O_j)·(...) is −δ, so a bias gradient is −Err_j.
+    "network": {
+        "layers": [
+            {"weights": [[0.2, 0.4, -0.5], [-0.3, 0.1, 0.2]], "bias": [-0.4, 0.2]},
+            {"weights": [[-0.3, -0.2]], "bias": [0.1]},
+        ]
+    },
+    "inputs": [1, 0, 1],
+    "targets": [1],
+    "learning_rate": 0.9,
+}
+for _layer in HAN_KAMBER["network"]["layers"]:  # type: ignore[index]
+    _layer["activation"] = "sigmoid"
+# The book's figures as printed: net inputs −0.7, 0.1, −0.105; outputs 0.332, 0.525, 0.474;
+# Err6 = 0.1311; the updated w14, w24, w34 / w15, w25, w35 / w46, w56 and θ4, θ5, θ6.
+HAN_KAMBER_CLAIMED = """{
+  "layers": [{"z": [-0.7, 0.1], "a": [0.332, 0.525]}, {"z": [-0.105]}],
+  "outputs": [0.474],
+  "gradients": [{}, {"bias": [-0.1311]}],
+  "network": {"layers": [
+    {"weights": [[0.192, 0.4, -0.508], [-0.306, 0.1, 0.194]], "bias": [-0.408, 0.194]},
+    {"weights": [[-0.261, -0.138]], "bias": [0.218]}
+  ]}
+}"""
+
+
+def test_a_textbooks_published_figures_are_all_correct(client: TestClient) -> None:
+    """Han, Kamber and Pei's Example 9.1 typed in with its printed 3-4 decimals, computed there
+    from its own rounded figures, is all correct with the default settings."""
+    result = _raw(client, HAN_KAMBER, HAN_KAMBER_CLAIMED)
+    assert len(result["checks"]) == 9
+    assert result["all_correct"] is True, [c for c in result["checks"] if c["verdict"] != "correct"]
+
+
+def test_a_textbooks_two_significant_figures_need_min_significant_2(client: TestClient) -> None:
+    """The book prints Err4 = −0.0087 and Err5 = −0.0065, two significant figures: short of the
+    default three (−0.008725 and −0.006542 are the values), right with min_significant 2."""
+    claimed = '{"gradients": [{"bias": [0.0087, 0.0065]}]}'
+    (item,) = _raw(client, HAN_KAMBER, claimed)["checks"]
+    assert item["verdict"] == "wrong"
+    np.testing.assert_allclose(item["correct"], [0.008725, 0.006542], atol=5e-7)
+    (item,) = _raw(client, {**HAN_KAMBER, "min_significant": 2}, claimed)["checks"]
+    assert item["verdict"] == "correct"
 
 
 @pytest.mark.parametrize(
