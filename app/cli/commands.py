@@ -253,8 +253,8 @@ def cli(ctx: click.Context, url: str | None) -> None:
 
     Exit status: 0 done; 1 a request refused or not sent, a file not read or written; 2 a
     command line not valid; 3 a run that diverged or met its deadline, a check with a wrong
-    value, a gradient check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell) when the reader of
-    its output has gone (| head).
+    value, a gradient check that failed; 130 interrupted; killed by SIGPIPE (141 in a shell)
+    when the reader of its output has gone (| head).
     """
     ctx.obj = url
 
