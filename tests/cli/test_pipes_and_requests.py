@@ -65,7 +65,7 @@ def test_check_takes_a_training_files_learning_rate(tmp_path: Path) -> None:
     network = json.loads(trained.stdout)["network"]
     request = tmp_path / "claimed.json"
     request.write_text(json.dumps(body | {"claimed": {"network": network}}))
-    done = backprop("check", str(request))
+    done = backprop("check", "--json", str(request))
     assert done.returncode == 0, done.stdout
     assert json.loads(done.stdout)["all_correct"] is True
     assert done.stderr == f"{request}: check ignores optimizer, epochs (not its request's fields)\n"
@@ -85,6 +85,6 @@ def test_check_names_an_optimizer_whose_step_is_not_plain_sgd() -> None:
 
 def test_a_learning_rate_of_its_own_wins_over_the_optimizers() -> None:
     body = examples.CHECK | {"optimizer": {"type": "sgd", "learning_rate": 0.5}}
-    done = backprop("check", "-", stdin=json.dumps(body))
+    done = backprop("check", "--json", "-", stdin=json.dumps(body))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["all_correct"] is True

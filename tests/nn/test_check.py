@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -442,7 +442,9 @@ def test_one_slip_is_the_only_wrong_and_what_follows_is_carried_forward(
     to it, and those off the correct value are carried_forward."""
     params, x, t = _random_step(data)
     places = data.draw(st.integers(6, 10))
-    planted = data.draw(st.sampled_from(sorted(_correct_values(params, x, t), key=str)))
+    correct = _correct_values(params, x, t)
+    assume(not _rounding_crosses_a_kink(params, correct, places))
+    planted = data.draw(st.sampled_from(sorted(correct, key=str)))
     claims = _students_step(params, x, t, places, planted)
     units = {key: np.full(value.shape, 10.0**-places) for key, value in claims.items()}
     checks = check(params, x, t, "half_squared_error", LR, claims, units=units)
@@ -456,6 +458,17 @@ def test_one_slip_is_the_only_wrong_and_what_follows_is_carried_forward(
             unit = units[item.key]
             on_correct = precision.near(item.claimed, item.correct, unit)
             assert on_correct or planted not in _upstream(item.key, checks)
+
+
+def _rounding_crosses_a_kink(params: Parameters, correct: dict[Key, Array], places: int) -> bool:
+    """Whether a ReLU's z rounds to 0 from either side: the student's derivative there (0) and the
+    true one (1) differ with no slip, so that everything after it is right from the student's own
+    values although off the correct ones, whichever claim the slip is in."""
+    for index, name in enumerate(params.activations):
+        z = correct[("layers", index, "z")]
+        if name in ("relu", "leaky_relu") and np.any((z != 0) & (np.round(z, places) == 0)):
+            return True
+    return False
 
 
 def _upstream(key: Key, checks: list[Check]) -> set[Key]:
