@@ -249,6 +249,7 @@ class ValidationData(StrictModel):
 
 TraceField = Literal[
     "loss",
+    "penalty",
     "accuracy",
     "validation_loss",
     "validation_accuracy",
@@ -261,8 +262,11 @@ TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
 """EpochTrace's fields besides epoch, in its order."""
 VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accuracy")
 """The trace fields measured on the validation data."""
+REGULARIZATION_FIELDS: tuple[TraceField, ...] = ("penalty",)
+"""The trace fields of the regularization penalty."""
 TRACE_NEEDS: dict[TraceField, tuple[Part, ...]] = {
     "loss": (),
+    "penalty": (),
     "accuracy": ("outputs",),
     "validation_loss": ("validation",),
     "validation_accuracy": ("validation",),
@@ -289,7 +293,8 @@ class TraceSpec(StrictModel):
         max_length=len(TRACE_FIELDS),
         default_factory=lambda: list(TRACE_FIELDS),
         description="The fields each entry holds besides epoch (default: all of them, "
-        "validation_loss and validation_accuracy only with validation).",
+        "validation_loss and validation_accuracy only with validation, penalty only with "
+        "regularization).",
     )
 
     def recorded(self, epochs: int) -> int:
@@ -331,10 +336,13 @@ class TrainRequest(LossRequest):
     @property
     def included(self) -> tuple[TraceField, ...]:
         """The fields each entry holds, in EpochTrace's order: those of trace.include, without
-        the validation fields when there is no validation data and include is the default."""
+        the validation fields when there is no validation data and include is the default (nor
+        the penalty without regularization)."""
         include = set(self.trace.include)
         if self.validation is None:
             include -= set(VALIDATION_FIELDS)
+        if self.regularization is None:
+            include -= set(REGULARIZATION_FIELDS)
         return tuple(name for name in TRACE_FIELDS if name in include)
 
     @property
@@ -361,6 +369,7 @@ class TrainRequest(LossRequest):
         net = self.network
         sizes = {
             "loss": 1,
+            "penalty": 1,
             "accuracy": self.metrics,
             "validation_loss": 1,
             "validation_accuracy": self.metrics,
@@ -377,7 +386,8 @@ class TrainRequest(LossRequest):
         net = self.network
         state = 2 + len(self.optimizer.buffers) * net.parameters
         validation = 0 if self.validation is None else 2 + self.metrics
-        return 2 + self.metrics + validation + net.parameters + state
+        penalty = int(self.regularization is not None)
+        return 2 + penalty + self.metrics + validation + net.parameters + state
 
     def work_limit(self) -> Limit:
         """The work budget of this kind of request (a stream has its own)."""
@@ -402,6 +412,8 @@ class TrainRequest(LossRequest):
         if self.optimizer_state is not None:
             issues += state_issues(self.optimizer_state, self.optimizer, self.network)
         issues += self._validation_issues()
+        if self.regularization is None:
+            issues += _needing_regularization(self.trace)
         work, limit = self.work(), self.work_limit()
         if work > limit.value:
             terms = f"epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers)"
@@ -430,6 +442,22 @@ class TrainRequest(LossRequest):
         return issues
 
 
+def _needing_regularization(trace: TraceSpec) -> list[InitErrorDetails]:
+    """Without regularization, the penalty asked for in trace.include is a 422."""
+    if "include" not in trace.model_fields_set:
+        return []
+    return [
+        issue(
+            "invalid_combination",
+            ("trace", "include", index),
+            f"{name} is the regularization penalty: send regularization (type and rate)",
+            name,
+        )
+        for index, name in enumerate(trace.include)
+        if name in REGULARIZATION_FIELDS
+    ]
+
+
 def _needing_validation(stop: StopRule | None, trace: TraceSpec) -> list[InitErrorDetails]:
     """Without validation data, stop rules and trace fields that read it are 422s."""
     issues = []
@@ -454,6 +482,11 @@ class EpochTrace(ResponseModel):
 
     epoch: int
     loss: float | None = None
+    penalty: float | None = Field(
+        None,
+        description="With regularization: the penalty of the parameters at the start of the "
+        "epoch, beside loss, the data loss (in mini-batches, the mean of the batch losses).",
+    )
     accuracy: float | None = ACCURACY
     validation_loss: float | None = Field(
         None,
@@ -481,6 +514,11 @@ class TrainSummary(ResponseModel):
     )
     epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
     final_loss: float = Field(description="The loss of the returned network on the data.")
+    final_penalty: float | None = Field(
+        None,
+        description="With regularization only: the penalty of the returned network (absent "
+        "without it); final_loss stays the data loss.",
+    )
     final_accuracy: float | None = ACCURACY
     final_validation_loss: float | None = Field(
         None,
