@@ -6,6 +6,7 @@ import pytest
 
 from app.nn.activations import ACTIVATIONS
 from app.nn.errors import NonFiniteError
+from app.nn.gradcheck import finite_differences, gradcheck
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, evaluate
 from app.nn.optimizers import SGD, Adam
@@ -17,6 +18,11 @@ NETWORK = Parameters.from_layers(
     [[[0.5, -0.25, 0.0], [-2.0, 0.75, 1.5]], [[-0.5, 3.0]]],
     [[4.0, -1.0], [2.0]],
     ["relu", "identity"],
+)
+NETWORK_2 = Parameters.from_layers(
+    [[[0.5, -0.3], [0.8, 0.2], [-0.6, 0.4]], [[0.7, -0.5, 0.3]]],
+    [[0.1, -0.1, 0.05], [0.0]],
+    ["tanh", "identity"],
 )
 
 
@@ -164,3 +170,20 @@ def test_regularization_shrinks_the_weights_and_keeps_the_biases_free() -> None:
     _, value = evaluate(xor_network(), X, t, LOSSES["half_squared_error"])
     assert records[0].loss == value
     assert records[0].penalty == rule.penalty(xor_network())
+
+
+@pytest.mark.parametrize("name", REGULARIZATION_NAMES)
+def test_finite_differences_of_loss_plus_penalty_move_by_its_gradient(
+    name: RegularizationName,
+) -> None:
+    """The gradient check differentiates loss + penalty: its numeric gradients differ from the
+    data loss's by the penalty's gradient (weights only), and the check passes."""
+    rule = Regularization(name, 2.0)
+    t = np.array([[0.0], [1.0], [1.0], [0.0]])
+    loss = LOSSES["half_squared_error"]
+    plain, _ = finite_differences(NETWORK_2, X, t, loss, 1e-6)
+    penalized, _ = finite_differences(NETWORK_2, X, t, loss, 1e-6, regularization=rule)
+    expected = NETWORK_2.with_flat(np.zeros_like(NETWORK_2.flat))
+    rule.add_gradient(NETWORK_2, expected)
+    np.testing.assert_allclose(penalized.flat - plain.flat, expected.flat, atol=1e-7)
+    assert gradcheck(NETWORK_2, X, t, loss, 1e-6, regularization=rule).passed

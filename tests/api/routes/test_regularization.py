@@ -157,3 +157,15 @@ def test_penalty_that_overflows_is_a_422(client: TestClient) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["type"] == "non_finite"
     assert "penalty" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("rule", [L1, L2], ids=["l1", "l2"])
+def test_gradcheck_checks_the_gradient_of_loss_plus_penalty(
+    client: TestClient, rule: dict[str, Any]
+) -> None:
+    """The analytic gradients with the penalty's agree with finite differences of loss +
+    penalty; the weights' differences move by the penalty's gradient (rate = 10 dominates)."""
+    strong = rule | {"rate": 10.0}
+    answer = client.post("/gradcheck", json=examples.GRADCHECK | {"regularization": strong})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["passed"] is True
