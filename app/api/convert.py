@@ -162,6 +162,7 @@ def _training(request: TrainExport) -> spec.Training:
         validation_loss_below=stop.validation_loss_below if stop else None,
         patience=stop.patience if stop else None,
         every=request.trace.every,
+        regularization=to_regularization(request.regularization),
     )
 
 

@@ -53,6 +53,7 @@ REPRODUCED: dict[str, frozenset[str]] = {
             "validation",
             "stop",
             "trace",
+            "regularization",
             "format",
             "include_data",
         }
