@@ -169,3 +169,30 @@ def test_gradcheck_checks_the_gradient_of_loss_plus_penalty(
     answer = client.post("/gradcheck", json=examples.GRADCHECK | {"regularization": strong})
     assert answer.status_code == 200, answer.text
     assert answer.json()["passed"] is True
+
+
+@pytest.mark.parametrize("rule", [L1, L2], ids=["l1", "l2"])
+def test_explain_writes_the_penalty_and_its_gradient_with_the_engine_s_numbers(
+    client: TestClient, rule: dict[str, Any]
+) -> None:
+    """The worked solution's penalty step is /loss's penalty, its weight gradients /backward's
+    (the penalty's term written out), its updates one /train epoch's."""
+    body = copy.deepcopy(examples.EXPLAIN) | {"regularization": rule, "format": "json"}
+    steps = {step["id"]: step for step in client.post("/explain", json=body).json()["steps"]}
+    backward = client.post("/backward", json=examples.LOSS | {"regularization": rule}).json()
+    assert steps["loss.penalty"]["result"] == backward["penalty"]
+    assert steps["loss.penalty"]["symbol"] == "Ω"
+    assert steps["loss.penalty"]["formula"].startswith("rate·(")
+    gradient = steps["backward.1.weights.0.1"]
+    assert gradient["result"] == backward["gradients"][1]["weights"][0][1]
+    assert gradient["formula"].endswith("rate·(−1)" if rule["type"] == "l1" else "rate·W2[0,1]")
+    assert {"symbol": "rate", "value": 0.1} in gradient["operands"]
+    trained = client.post("/train", json=examples.TRAIN | {"epochs": 1, "regularization": rule})
+    network = trained.json()["network"]["layers"]
+    assert steps["update.0.weights.1.2"]["result"] == network[0]["weights"][1][2]
+    assert "loss.penalty" not in {
+        step["id"]
+        for step in client.post("/explain", json=examples.EXPLAIN | {"format": "json"}).json()[
+            "steps"
+        ]
+    }
