@@ -218,6 +218,7 @@ def check_derivation(
         min_significant=request.min_significant,
         units=units,
         malformed=malformed.keys(),
+        regularization=to_regularization(request.regularization),
     )
     layers = len(request.network.layers)
     answers = [

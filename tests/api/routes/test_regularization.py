@@ -196,3 +196,36 @@ def test_explain_writes_the_penalty_and_its_gradient_with_the_engine_s_numbers(
             "steps"
         ]
     }
+
+
+@pytest.mark.parametrize("rule", [L1, L2], ids=["l1", "l2"])
+def test_check_marks_gradients_and_updates_of_loss_plus_penalty(
+    client: TestClient, rule: dict[str, Any]
+) -> None:
+    """/backward's and /train's numbers with the penalty are all correct; the data loss's
+    gradient alone is wrong, with the hint that the penalty's gradient is missing, and the update
+    computed from it is carried forward."""
+    backward = client.post("/backward", json=examples.LOSS | {"regularization": rule}).json()
+    trained = client.post("/train", json=examples.TRAIN | {"epochs": 1, "regularization": rule})
+    right = {
+        "loss": backward["loss"],
+        "gradients": backward["gradients"],
+        "network": trained.json()["network"],
+    }
+    body = examples.CHECK | {"regularization": rule, "claimed": right}
+    answer = client.post("/check", json=body).json()
+    assert answer["all_correct"] is True, answer
+    plain = client.post("/backward", json=examples.LOSS).json()["gradients"]
+    lr = examples.TRAIN["optimizer"]["learning_rate"]
+    w = examples.LOSS["network"]["layers"][1]["weights"][0]
+    updated = [x - lr * g for x, g in zip(w, plain[1]["weights"][0], strict=True)]
+    claimed = {
+        "gradients": [{}, {"weights": plain[1]["weights"]}],
+        "network": {"layers": [{}, {"weights": [updated]}]},
+    }
+    answer = client.post("/check", json=body | {"claimed": claimed}).json()
+    verdicts = {item["path"]: item for item in answer["checks"]}
+    wrong = verdicts["gradients[1].weights"]
+    assert wrong["verdict"] == "wrong"
+    assert f"the {rule['type']} penalty's gradient is missing" in wrong["hint"]
+    assert verdicts["network.layers[1].weights"]["verdict"] == "carried_forward"
