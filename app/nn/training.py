@@ -34,7 +34,8 @@ from typing import Literal, cast, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from app.nn.errors import NonFiniteError, RunCancelledError, quiet_floating
+from app.nn.errors import NonFiniteError, Quantity, RunCancelledError, quiet_floating
+from app.nn.health import LayerHealth, health
 from app.nn.losses import Loss
 from app.nn.network import (
     ForwardPass,
@@ -50,10 +51,12 @@ from app.nn.regularization import Regularization
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "early_stopped", "deadline_exceeded"]
-Part = Literal["outputs", "layers", "gradients", "network", "validation"]
+Part = Literal["outputs", "layers", "gradients", "network", "validation", "health"]
 PARTS: tuple[Part, ...] = get_args(Part)
 """What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
-read), every layer's z and a, the gradients, the parameters after the update, the validation."""
+read), every layer's z and a, the gradients, the parameters after the update, the validation,
+each layer's health (:mod:`app.nn.health`, computed from every layer's z and a and the
+gradients, which it needs kept)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class EpochRecord:
     network: Parameters | None
     validation: Validation | None = None
     penalty: float | None = None
+    health: list[LayerHealth] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class TrainingResult:
     divergence: str | None = None
     validation: Validation | None = None
     best_epoch: int | None = None
+    non_finite: tuple[Quantity, int | None] | None = None
+    """Diverged: what was not finite first and in which layer (None: not a layer's)."""
 
 
 _Values = tuple[float, ForwardPass | None, Parameters | None]
@@ -377,7 +383,8 @@ class Run(Iterator[EpochRecord]):
             record = None
             if wanted:
                 network = self._network(after, status is not None)
-                record = EpochRecord(epoch, *values, network, validation, started_with)
+                checkup = self._health(before, after, values)
+                record = EpochRecord(epoch, *values, network, validation, started_with, checkup)
             if status is not None:
                 self.ended = self._result(status)
                 return record or self._last_record()
@@ -432,8 +439,20 @@ class Run(Iterator[EpochRecord]):
         validation = None
         if "validation" in self.plan.keep:
             validation = self._validate((epoch - 1) % 3)
-        network = self._network(self.buffers[epoch % 3], ended=True)
-        return EpochRecord(epoch, *values, network, validation, self.plan.penalty(before))
+        after = self.buffers[epoch % 3]
+        network = self._network(after, ended=True)
+        checkup = self._health(before, after, values)
+        penalty = self.plan.penalty(before)
+        return EpochRecord(epoch, *values, network, validation, penalty, checkup)
+
+    def _health(
+        self, before: Parameters, after: Parameters, values: _Values
+    ) -> list[LayerHealth] | None:
+        """Each layer's health in the epoch from ``before`` to ``after``, if the run keeps it."""
+        _, fwd, grads = values
+        if "health" not in self.plan.keep or fwd is None or grads is None:
+            return None
+        return health(before, after, fwd, grads)
 
     def _copies(self, grads: Parameters) -> _Values:
         """A full-batch epoch's record values, copied from the workspace (the next epoch
@@ -500,7 +519,7 @@ class Run(Iterator[EpochRecord]):
         best_epoch = None if self.best is None else self.best.epoch
         self.ended = TrainingResult(
             "diverged", self.epoch, value, params, self.state, fwd, epoch, reason,
-            self._held(), best_epoch,
+            self._held(), best_epoch, (error.quantity, error.layer),
         )  # fmt: skip
         return self._last_record()
 

@@ -11,6 +11,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
+from app.nn.errors import Quantity
 from app.nn.optimizers import (
     ADAMW_WEIGHT_DECAY,
     BUFFER_NAMES,
@@ -257,9 +258,12 @@ TraceField = Literal[
     "layers",
     "gradients",
     "network",
+    "health",
 ]
 TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
 """EpochTrace's fields besides epoch, in its order."""
+ASKED_FOR_FIELDS: tuple[TraceField, ...] = ("health",)
+"""The trace fields an entry holds only when trace.include names them."""
 VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accuracy")
 """The trace fields measured on the validation data."""
 REGULARIZATION_FIELDS: tuple[TraceField, ...] = ("penalty",)
@@ -274,6 +278,7 @@ TRACE_NEEDS: dict[TraceField, tuple[Part, ...]] = {
     "layers": ("layers",),
     "gradients": ("gradients",),
     "network": ("network",),
+    "health": ("layers", "gradients", "health"),
 }
 """The parts of the engine's records (:data:`app.nn.training.PARTS`) that each trace field is
 computed from: a run keeps only those of the included fields."""
@@ -291,10 +296,10 @@ class TraceSpec(StrictModel):
     )
     include: list[TraceField] = Field(
         max_length=len(TRACE_FIELDS),
-        default_factory=lambda: list(TRACE_FIELDS),
-        description="The fields each entry holds besides epoch (default: all of them, "
-        "validation_loss and validation_accuracy only with validation, penalty only with "
-        "regularization).",
+        default_factory=lambda: [name for name in TRACE_FIELDS if name not in ASKED_FOR_FIELDS],
+        description="The fields each entry holds besides epoch (default: all of them but "
+        "health, validation_loss and validation_accuracy only with validation, penalty only "
+        "with regularization).",
     )
 
     def recorded(self, epochs: int) -> int:
@@ -377,6 +382,7 @@ class TrainRequest(LossRequest):
             "layers": 2 * self.samples * net.units,
             "gradients": net.parameters,
             "network": net.parameters,
+            "health": 4 * len(net.layers),
         }
         return 1 + sum(sizes[name] for name in self.included)
 
@@ -474,6 +480,38 @@ def _needing_validation(stop: StopRule | None, trace: TraceSpec) -> list[InitErr
     return issues
 
 
+class LayerHealth(ResponseModel):
+    """One layer's health in one epoch: why a network is not learning, in numbers."""
+
+    gradient_norm: float = Field(
+        description="‖∂L/∂θ‖ of the layer's weights and bias together, at the epoch's start."
+    )
+    update_ratio: float | None = Field(
+        description="‖θ after − θ before‖ / ‖θ before‖ of the epoch's update (null when the "
+        "layer's parameters were all 0); about 1e-3 is healthy, far above it too high a "
+        "learning rate, far below it too low."
+    )
+    dead_share: float | None = Field(
+        description="ReLU layers: the share of units with z ≤ 0 on every sample, through which "
+        "no gradient flows (null for other activations)."
+    )
+    saturated_share: float | None = Field(
+        description="Sigmoid and tanh layers: the share of activations (samples × units) where "
+        "the derivative is under 2% of its largest, σ outside [0.01, 0.99] or |tanh| over 0.99 "
+        "(null for other activations)."
+    )
+
+
+class NonFinite(ResponseModel):
+    """Where a diverged run first met a value that is not finite."""
+
+    stage: Quantity = Field(
+        description="forward (a z), loss, penalty (of regularization), gradient, update (an "
+        "updated parameter) or state (Adam's second moment)."
+    )
+    layer: int | None = Field(description="The layer (from 0), null when not a layer's.")
+
+
 class EpochTrace(ResponseModel):
     """One epoch: loss, outputs, layers and gradients before its update; network after it.
 
@@ -500,6 +538,11 @@ class EpochTrace(ResponseModel):
     layers: list[LayerValues] | None = None
     gradients: list[LayerTensors] | None = None
     network: NetworkOut | None = None
+    health: list[LayerHealth] | None = Field(
+        None,
+        description="Only when trace.include names it: each layer's health over the epoch "
+        "(z, a and gradients at its start, the update it made).",
+    )
 
 
 class TrainSummary(ResponseModel):
@@ -537,6 +580,11 @@ class TrainSummary(ResponseModel):
         None, description="The epoch whose update diverged (its result is discarded)."
     )
     divergence: str | None = Field(None, description="What became non-finite, in words.")
+    non_finite: NonFinite | None = Field(
+        None,
+        description="With health in trace.include and status diverged only: the first value "
+        "that was not finite, its stage and layer.",
+    )
     network: NetworkOut
     optimizer_state: OptimizerState = Field(description="Post it back to resume training.")
 

@@ -154,6 +154,15 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "layers": lambda run, record: layer_values_json(_kept(record.forward), run.request.is_batch),
     "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
     "network": lambda run, record: network_json(_kept(record.network)),
+    "health": lambda run, record: [
+        {
+            "gradient_norm": layer.gradient_norm,
+            "update_ratio": layer.update_ratio,
+            "dead_share": layer.dead,
+            "saturated_share": layer.saturated,
+        }
+        for layer in _kept(record.health)
+    ],
 }
 """How each trace field is computed, in EpochTrace's field order (hand-ordered: the tests of
 XX
@@ -195,9 +204,18 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
         "best_epoch": result.best_epoch,
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
+        **_non_finite(run, result),
         "network": network_json(result.network),
         "optimizer_state": state,
     }
+
+
+def _non_finite(run: TrainingRun, result: TrainingResult) -> JSONObject:
+    """TrainSummary's non_finite, for a diverged run whose trace includes health (else none)."""
+    if result.non_finite is None or "health" not in run.fields:
+        return {}
+    stage, layer = result.non_finite
+    return {"non_finite": {"stage": stage, "layer": layer}}
 
 
 def _json_array(entries: Iterable[bytes]) -> bytearray:
