@@ -65,6 +65,10 @@ TRAIN_EXAMPLES = examples.openapi_example(
         "Validation data and early stopping on a network that overfits",
         examples.EARLY_STOPPING,
     ),
+    regularized=(
+        "L2 regularization: the penalty beside the loss, and each layer's health",
+        examples.REGULARIZED,
+    ),
 )
 
 BATCH_SECONDS: Final = 0.01

@@ -229,3 +229,12 @@ def test_check_marks_gradients_and_updates_of_loss_plus_penalty(
     assert wrong["verdict"] == "wrong"
     assert f"the {rule['type']} penalty's gradient is missing" in wrong["hint"]
     assert verdicts["network.layers[1].weights"]["verdict"] == "carried_forward"
+
+
+def test_swagger_example_trains_with_the_penalty_and_health(client: TestClient) -> None:
+    """/train's regularized example answers the penalty and health in every entry."""
+    answer = client.post("/train", json=examples.REGULARIZED)
+    assert answer.status_code == 200, answer.text
+    entries = answer.json()["trace"]
+    assert all(list(entry) == ["epoch", "loss", "penalty", "health"] for entry in entries)
+    assert answer.json()["final_penalty"] > 0
