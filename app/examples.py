@@ -54,6 +54,12 @@ CLASSIFY: dict[str, Any] = {
     "stop": {"loss_below": 0.05},
 }
 
+REGULARIZED: dict[str, Any] = {
+    **CLASSIFY,
+    "regularization": {"type": "l2", "rate": 0.01},
+    "trace": {"every": 10, "include": ["loss", "penalty", "health"]},
+}
+
 EARLY_STOPPING: dict[str, Any] = {
     "network": {
         "layers": [
@@ -106,6 +112,19 @@ DATASET_EXAMPLES: dict[str, dict[str, Any]] = {
     "linear": {
         "summary": "Regression with a known answer: w = [1, −2, 3], b = 0.5",
         "value": {"name": "linear", "samples": 50, "features": 3, "noise": 0.0},
+    },
+    "circles_features": {
+        "summary": "Circles as x1² and x2², and a 5 × 5 grid of the plane with the same features",
+        "value": {
+            "name": "circles",
+            "samples": 100,
+            "input_features": ["x1_squared", "x2_squared"],
+            "grid": {"low": -1.0, "high": 1.0, "steps": 5},
+        },
+    },
+    "gaussians": {
+        "summary": "TensorFlow Playground's mixture of Gaussians (regression)",
+        "value": {"name": "gaussians", "samples": 200, "test_fraction": 0.5},
     },
     "notebook": {"summary": "The notebook's one sample", "value": {"name": "notebook"}},
 }

@@ -14,11 +14,13 @@ import numpy as np
 from app.nn import optimizers
 from app.nn.network import ForwardPass, Parameters
 from app.nn.optimizers import BUFFER_NAMES, SGD, Adam, Optimizer
+from app.nn.regularization import Regularization
 from app.nn.types import Array
 from app.render.export import spec
 from app.schemas.base import as_rows
 from app.schemas.export import DATA_FILENAME, FILENAMES, NetworkExport, TrainExport
 from app.schemas.network import Layer, LayerTensors, Network, NetworkOut
+from app.schemas.passes import Regularization as RegularizationSpec
 from app.schemas.training import (
     AdamOptimizer,
     AdamWOptimizer,
@@ -78,6 +80,11 @@ def network_out(params: Parameters) -> NetworkOut:
     """Parameters in the request's network format."""
     layers = network_json(params)["layers"]
     return NetworkOut.model_construct(layers=[Layer.model_construct(**layer) for layer in layers])
+
+
+def to_regularization(spec: RegularizationSpec | None) -> Regularization | None:
+    """The engine's penalty for a validated regularization field (None: none)."""
+    return None if spec is None else Regularization(spec.type, spec.rate)
 
 
 def to_optimizer(spec: OptimizerSpec) -> SGD | Adam:
@@ -155,6 +162,7 @@ def _training(request: TrainExport) -> spec.Training:
         validation_loss_below=stop.validation_loss_below if stop else None,
         patience=stop.patience if stop else None,
         every=request.trace.every,
+        regularization=to_regularization(request.regularization),
     )
 
 

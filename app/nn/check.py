@@ -35,6 +35,10 @@ claim is marked with every usual mistake (:data:`MistakeId`) whose value it matc
 claim's precision (the correct computation with that one mistake made; several can give one
 value), each with a text naming the numbers; its hint is their texts, else the formula of its
 step.
+
+With a ``regularization`` penalty the gradients claimed are those of loss + penalty: each weight's
+gains the penalty's gradient (``rate·sign(w)`` or ``rate·w``, from the weights sent), recomputed
+from the student's δ and a like the rest; leaving it out is a usual mistake.
 """
 
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -58,6 +62,7 @@ from app.nn.network import (
     loss_gradient,
 )
 from app.nn.optimizers import SGD
+from app.nn.regularization import Regularization
 from app.nn.types import Array
 
 Key = tuple[str | int, ...]
@@ -86,6 +91,7 @@ MistakeId = Literal[
     "weights_not_updated",
     "bias_not_updated",
     "step_only",
+    "penalty_gradient_missing",
 ]
 """The usual mistakes, each named by a stable id (docs/explain-and-check.md describes each)."""
 PER_SAMPLE = frozenset({"layers", "outputs"})
@@ -276,10 +282,17 @@ class _Truth:
     """The correct values of one SGD step, each computed when first needed."""
 
     def __init__(
-        self, params: Parameters, x: Array, t: Array, loss: LossName, learning_rate: float
+        self,
+        params: Parameters,
+        x: Array,
+        t: Array,
+        loss: LossName,
+        learning_rate: float,
+        regularization: Regularization | None = None,
     ) -> None:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
         self.loss, self.learning_rate = LOSSES[loss], learning_rate
+        self.regularization = regularization
         self.fwd, self.value = evaluate(params, x, t, self.loss)
         self.last_variants: list[list[_Variant]] | None = None
         """The last layer's usual backward mistakes, back-propagated (see ``_from_last``)."""
@@ -287,8 +300,18 @@ class _Truth:
     @cached_property
     def grads(self) -> Parameters:
         grads = compute_gradients(self.params, self.fwd, self.t, self.loss)
+        if self.regularization is not None:
+            np.add(grads.flat, self.penalty_gradients.flat, out=grads.flat)
         check_gradients_finite(grads)
         return grads
+
+    @cached_property
+    def penalty_gradients(self) -> Parameters:
+        """The penalty's gradients (zero for the biases, and for all without regularization)."""
+        gradients = self.params.with_flat(np.zeros_like(self.params.flat))
+        if self.regularization is not None:
+            self.regularization.add_gradient(self.params, gradients)
+        return gradients
 
     @cached_property
     def updated(self) -> Parameters:
@@ -602,6 +625,18 @@ def _gradient_mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Var
     for variant in _delta_variants(truth, index):
         delta = variant.value
         yield variant._replace(value=delta.sum(axis=0) if part == "bias" else delta.T @ a_prev)
+    rule = truth.regularization
+    if part == "weights" and rule is not None:
+        without = correct - _pick(truth.penalty_gradients, index, part)
+        slope = rule.regularizer.slope
+        yield _Variant(
+            "penalty_gradient_missing",
+            without,
+            lambda e: (
+                f"the {rule.name} penalty's gradient is missing: each weight's gains "
+                f"rate·{slope} with rate = {_n(rule.rate)}: {_n(correct[e])}, not {_n(without[e])}"
+            ),
+        )
     if part == "weights":
         yield from _input_mistakes(truth, index, correct)
 
@@ -780,7 +815,11 @@ def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
         index = int(key[1])
         if key[2] == "weights":
             prev = _prev(index)
-            return f"∂L/∂W{index} = δ{index}·a_prevᵀ, a_prev = {prev}, summed over samples"
+            formula = f"∂L/∂W{index} = δ{index}·a_prevᵀ, a_prev = {prev}, summed over samples"
+            rule = truth.regularization
+            if rule is None:
+                return formula
+            return f"{formula}, plus the {rule.name} penalty's rate·{rule.regularizer.slope}"
         name = params.activations[index]
         return (
             f"δ{index} = (W{index + 1}ᵀ·δ{index + 1}) ⊙ {name}'(z{index}); the bias gradient is "
@@ -947,7 +986,10 @@ class _Student:
                 return total
             case ("gradients", int(index), _):
                 a_prev = v(("layers", index - 1, "a")) if index else truth.x
-                return v(("delta", index)).T @ a_prev
+                gradient: Array = v(("delta", index)).T @ a_prev
+                if truth.regularization is not None:
+                    gradient += truth.penalty_gradients.layers[index][0]
+                return gradient
             case ("network", "layers", int(index), str(part)):
                 w = _pick(params, index, part)
                 return w - truth.learning_rate * v(("gradients", index, part))
@@ -1019,14 +1061,16 @@ def check(
     min_significant: int = MIN_SIGNIFICANT,
     units: Mapping[Key, Array] | None = None,
     malformed: Collection[Key] = (),
+    regularization: Regularization | None = None,
 ) -> list[Check]:
     """Every claim checked in the order of the computation (see the module docstring).
 
     ``units`` holds one unit of the last decimal place of each claimed number as written (read
     from its shortest repr where missing); ``malformed`` the claims whose shape is neither the
-    value's nor its transpose.
+    value's nor its transpose; ``regularization`` the penalty whose gradient the weights'
+    gradients include.
     """
-    truth = _Truth(params, x, t, loss, learning_rate)
+    truth = _Truth(params, x, t, loss, learning_rate, regularization)
     precision = Precision(tolerance, min_significant)
     student = _Student(truth, claims)
     units = units or {}

@@ -6,12 +6,16 @@ Each generator is ``(rng, samples, noise, **params) -> (X, y)`` with ``X`` of sh
 deviation of Gaussian noise added to every input. A regression set's ``y`` holds target rows and
 its ``noise`` is added to the targets. :data:`DATASETS` is the registry: each set's generator,
 parameters with their defaults and ranges, and description; the API's schemas derive from it.
+
+:data:`FEATURES` are TensorFlow Playground's input features of a set with one or two inputs
+(``x1``, ``x2``, their squares, their product, their sines): :func:`apply_features` computes them
+from the inputs, for the data and, with :func:`grid`, for a grid of points alike.
 """
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -168,6 +172,41 @@ def linear(
     return X, _noisy(rng, y, noise)
 
 
+PLAYGROUND_RADIUS = 6.0
+"""TensorFlow Playground's regression sets draw their inputs uniformly from [−6, 6]²."""
+_TOP_ROW = ((-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0))
+GAUSSIANS: tuple[tuple[float, float, float], ...] = (
+    *_TOP_ROW,
+    *((x, -y, -sign) for x, y, sign in _TOP_ROW),
+)
+"""The centres and signs of TensorFlow Playground's mixture: two rows of three, alternating."""
+GAUSSIAN_RADIUS = 2.0
+"""The distance from a centre at which its bump falls to 0."""
+
+
+def _playground_inputs(rng: np.random.Generator, samples: int) -> Array:
+    return rng.uniform(-PLAYGROUND_RADIUS, PLAYGROUND_RADIUS, (samples, 2))
+
+
+def plane(rng: np.random.Generator, samples: int, noise: float) -> tuple[Array, Array]:
+    """TensorFlow Playground's plane: x in [−6, 6]², target (x₁ + x₂)/10 (plus noise)."""
+    X = _playground_inputs(rng, samples)
+    return X, _noisy(rng, X.sum(axis=1, keepdims=True) / 10.0, noise)
+
+
+def gaussians(rng: np.random.Generator, samples: int, noise: float) -> tuple[Array, Array]:
+    """TensorFlow Playground's mixture of Gaussians: x in [−6, 6]²; around each of six centres
+    (±4 or 0, ±2.5) a bump of height ±1 falling linearly to 0 at distance 2; the target is the
+    bump largest in absolute value (plus noise)."""
+    X = _playground_inputs(rng, samples)
+    centres = np.array([(x, y) for x, y, _ in GAUSSIANS])
+    signs = np.array([sign for _, _, sign in GAUSSIANS])
+    distances = np.linalg.norm(X[:, None, :] - centres[None, :, :], axis=2)
+    bumps = signs * np.clip(1.0 - distances / GAUSSIAN_RADIUS, 0.0, 1.0)
+    largest = np.take_along_axis(bumps, np.abs(bumps).argmax(axis=1)[:, None], axis=1)
+    return X, _noisy(rng, largest, noise)
+
+
 def notebook(rng: np.random.Generator, samples: int, noise: float) -> tuple[Array, Array]:
     """The notebook's one sample, x = [−1, 2, 1.5] with target [1]."""
     return np.array([NOTEBOOK_INPUTS]), np.array([NOTEBOOK_TARGETS])
@@ -227,6 +266,19 @@ DATASETS: dict[str, DataSet] = {
         features="features",
         classes=None,
     ),
+    "plane": DataSet(
+        plane,
+        "regression",
+        "TensorFlow Playground's plane: x in [−6, 6]², target (x₁ + x₂)/10.",
+        classes=None,
+    ),
+    "gaussians": DataSet(
+        gaussians,
+        "regression",
+        "TensorFlow Playground's mixture of Gaussians: x in [−6, 6]², six bumps of height ±1 "
+        "around (±4 or 0, ±2.5), each 0 beyond distance 2.",
+        classes=None,
+    ),
     "notebook": DataSet(
         notebook,
         "regression",
@@ -261,3 +313,46 @@ def split(X: Array, T: Array, test: int) -> tuple[Array, Array, Array, Array]:
     """The first ``len(X) − test`` rows for training, the last ``test`` held out."""
     cut = len(X) - test
     return X[:cut], T[:cut], X[cut:], T[cut:]
+
+
+FeatureName = Literal["x1", "x2", "x1_squared", "x2_squared", "x1_times_x2", "sin_x1", "sin_x2"]
+FEATURE_NAMES: tuple[FeatureName, ...] = get_args(FeatureName)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """An input feature computed from a point's inputs ``(x₁, x₂)``: its formula in words, how
+    many input columns it reads (1: x₁ alone, 2: x₂ too) and its computation over rows."""
+
+    formula: str
+    columns: int
+    compute: Callable[[Array], Array]
+
+
+FEATURES: dict[FeatureName, Feature] = {
+    "x1": Feature("x₁", 1, lambda X: X[:, 0]),
+    "x2": Feature("x₂", 2, lambda X: X[:, 1]),
+    "x1_squared": Feature("x₁²", 1, lambda X: X[:, 0] ** 2),
+    "x2_squared": Feature("x₂²", 2, lambda X: X[:, 1] ** 2),
+    "x1_times_x2": Feature("x₁·x₂", 2, lambda X: X[:, 0] * X[:, 1]),
+    "sin_x1": Feature("sin x₁", 1, lambda X: np.sin(X[:, 0])),
+    "sin_x2": Feature("sin x₂", 2, lambda X: np.sin(X[:, 1])),
+}
+"""TensorFlow Playground's input features, in its order."""
+
+
+def apply_features(X: Array, names: Sequence[FeatureName]) -> Array:
+    """The features ``names`` of each row of ``X`` (inputs x₁ and x₂ in its first columns), one
+    column per feature in the order given."""
+    return np.stack([FEATURES[name].compute(X) for name in names], axis=1)
+
+
+def grid(low: float, high: float, steps: int, columns: int) -> Array:
+    """``steps`` evenly spaced values from ``low`` to ``high`` per input: as one column, or for
+    two inputs every ``(x₁, x₂)`` pair, x₁ varying fastest (row ``i·steps + j`` is x₁ = value j,
+    x₂ = value i)."""
+    values = np.linspace(low, high, steps)
+    if columns == 1:
+        return values[:, None]
+    x1, x2 = np.meshgrid(values, values)
+    return np.stack([x1.ravel(), x2.ravel()], axis=1)

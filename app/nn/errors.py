@@ -9,13 +9,14 @@ import numpy as np
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Quantity = Literal["forward", "loss", "gradient", "update", "state"]
-"""What the engine found not finite: a layer's z, the loss, a gradient, an updated parameter or
-the optimizer's state."""
+Quantity = Literal["forward", "loss", "penalty", "gradient", "update", "state"]
+"""What the engine found not finite: a layer's z, the loss, the regularization penalty, a
+gradient, an updated parameter or the optimizer's state."""
 
 _WHAT = {
     "forward": "z",
     "loss": "the loss",
+    "penalty": "the regularization penalty",
     "gradient": "the gradient",
     "update": "an updated parameter",
     "state": "the optimizer state",
@@ -23,6 +24,7 @@ _WHAT = {
 _NOUN = {
     "forward": "z",
     "loss": "loss",
+    "penalty": "penalty",
     "gradient": "gradient",
     "update": "parameters",
     "state": "optimizer state",

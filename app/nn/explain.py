@@ -8,7 +8,8 @@ one sample of the batch; batch sums and means are written over the samples.
 
 Step ids name what a step computes, with layers and units counted from 0 as in the JSON:
 ``forward.{l}.z.{i}``, ``forward.{l}.a.{i}``, ``loss.sample``, ``loss``,
-``output_delta.{l}.da.{i}``, ``output_delta.{l}.delta.{i}``, ``backward.{l}.da.{j}``,
+``loss.penalty`` (with regularization), ``output_delta.{l}.da.{i}``,
+``output_delta.{l}.delta.{i}``, ``backward.{l}.da.{j}``,
 ``backward.{l}.delta.{j}``, ``backward.{l}.weights.{i}.{j}``, ``backward.{l}.bias.{i}``,
 ``update.bc1``, ``update.bc2`` (Adam's bias corrections), and per parameter
 ``update.{l}.weights.{i}.{j}`` (the new value) after its intermediates ``….g``, ``….buf``,
@@ -52,6 +53,7 @@ from app.nn.network import (
     loss_gradient,
 )
 from app.nn.optimizers import Optimizer, OptimizerState
+from app.nn.regularization import Regularization
 from app.nn.types import Array
 
 MAX_STEPS = 10
@@ -100,13 +102,17 @@ class _Solution:
         sample: int,
         max_terms: int,
         max_steps: int,
+        regularization: Regularization | None = None,
     ) -> None:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
         self.loss, self.s, self.max_terms = LOSSES[loss], sample, max_terms
-        self.max_steps = max_steps
+        self.max_steps, self.regularization = max_steps, regularization
         self.n, self.last = len(x), len(params.layers) - 1
         self.fwd, self.value = evaluate(params, x, t, self.loss)
         self.grads = compute_gradients(params, self.fwd, t, self.loss)
+        if regularization is not None:
+            self.penalty = regularization.penalty(params)
+            regularization.add_gradient(params, self.grads)
         check_gradients_finite(self.grads)
         dy = loss_gradient(self.fwd, t, self.loss)
         deltas = backpropagate(params, self.fwd, dy, self.loss.from_logits)
@@ -236,7 +242,34 @@ class _Solution:
         return z, ""
 
     def losses(self) -> Iterator[Step]:
-        """The loss: of the one sample, or of the written sample and then the batch mean."""
+        """The loss: of the one sample, or of the written sample and then the batch mean; then
+        the regularization penalty, if any."""
+        yield from self.data_losses()
+        if self.regularization is not None:
+            yield self.penalty_step(self.regularization)
+
+    def penalty_step(self, rule: Regularization) -> Step:
+        """The penalty: the rate times the sum of the term over every weight of every layer."""
+        shapes = [W.shape for W, _ in self.params.layers]
+        starts = np.cumsum([0] + [units * inputs for units, inputs in shapes])
+
+        def term(k: int) -> Expr:
+            layer = int(np.searchsorted(starts, k, side="right")) - 1
+            i, j = divmod(k - int(starts[layer]), shapes[layer][1])
+            w = _val(self.params.layers[layer][0][i, j], "w", layer, i, j)
+            return op("abs", w) if rule.name == "l1" else op("mul", const(0.5), op("square", w))
+
+        total = self.sum(int(starts[-1]), term)
+        formula = op("mul", _val(rule.rate, "rate"), total)
+        note = _join(
+            f"{rule.name} regularization: rate·Σ{rule.regularizer.term} over every weight, not the "
+            "biases; reported beside the loss, its gradient is added to the weights'",
+            _elided(formula),
+        )
+        return Step("loss.penalty", "loss", "", Sym("penalty"), formula, self.penalty, note)
+
+    def data_losses(self) -> Iterator[Step]:
+        """The data loss: of the one sample, or of the written sample and then the batch mean."""
         formula = self.sample_loss()
         note = _join(
             f"{self.loss_name}: {self.loss.note or self.loss.formula}",
@@ -499,6 +532,21 @@ class _Solution:
     def _weight_gradient(self, layer: int, inputs: int, k: int) -> list[Step]:
         i, j = divmod(k, inputs)
         formula = self._over_samples(partial(self._weight_term, layer, i, j))
+        note = self._batch_note(formula)
+        rule = self.regularization
+        if rule is not None:
+            w = self.params.layers[layer][0][i, j]
+            rate = _val(rule.rate, "rate")
+            if rule.name == "l1":
+                slope = float(np.sign(w))
+                term = op("mul", rate, const(slope))
+                sign = f"{slope:g}".replace("-", "−")
+                words = f"plus the l1 penalty's rate·sign(w), sign(w) = {sign}"
+            else:
+                term = op("mul", rate, _val(w, "w", layer, i, j))
+                words = "plus the l2 penalty's rate·w"
+            formula = Apply("add", (formula, term), 2)
+            note = _join(note, words)
         return [
             Step(
                 f"backward.{layer}.weights.{i}.{j}",
@@ -507,7 +555,7 @@ class _Solution:
                 Sym("gw", layer, (i, j)),
                 formula,
                 float(self.grads.layers[layer][0][i, j]),
-                self._batch_note(formula),
+                note,
             )
         ]
 
@@ -542,6 +590,7 @@ def explain(
     sample: int,
     max_terms: int,
     max_steps: int = MAX_STEPS,
+    regularization: Regularization | None = None,
 ) -> Iterator[Entry]:
     """Every step of one forward pass, loss, backward pass and update, in the order of the
     computation; per-sample values for ``sample``; sums longer than ``max_terms`` and series
@@ -550,8 +599,9 @@ def explain(
     The numbers are computed here, at once (a non-finite one raises :class:`NonFiniteError`
     before any step is read); the steps are built one at a time as they are read, so that a
     caller writing each out as it comes holds one step's expression at a time, and may stop
-    between two steps."""
-    solution = _Solution(params, x, t, loss, sample, max_terms, max_steps)
+    between two steps. With ``regularization`` the penalty follows the loss and each weight's
+    gradient, and so its update, is that of loss + penalty."""
+    solution = _Solution(params, x, t, loss, sample, max_terms, max_steps, regularization)
     before = optimizer.init(params.flat.size) if state is None else state
     after, updated = before.copy(), params.empty_like()
     optimizer.step(after, params.flat, solution.grads.flat, updated.flat)

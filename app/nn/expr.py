@@ -23,6 +23,8 @@ SymName = Literal[
     "gw",
     "gb",
     "L",
+    "penalty",
+    "rate",
     "lr",
     "momentum",
     "dampening",

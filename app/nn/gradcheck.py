@@ -22,6 +22,7 @@ from app.nn.activations import ACTIVATIONS, ActivationName
 from app.nn.errors import DeadlineError, NonFiniteError, quiet_floating
 from app.nn.losses import Loss
 from app.nn.network import Parameters, check_gradients_finite, compute_gradients, evaluate
+from app.nn.regularization import Regularization
 from app.nn.types import Array
 
 DEFAULT_EPSILON = 1e-6
@@ -95,10 +96,12 @@ def finite_differences(
     loss: Loss,
     epsilon: float,
     deadline: float | None = None,
+    regularization: Regularization | None = None,
 ) -> tuple[Parameters, list[Array]]:
-    """Central differences of the loss for every parameter, and per layer a ``(samples, units)``
-    mask of the kinked units whose ``z`` changed side of 0 in some perturbed pass; past
-    ``deadline`` a :class:`DeadlineError` between two parameters."""
+    """Central differences of the loss (plus the ``regularization`` penalty, if any) for every
+    parameter, and per layer a ``(samples, units)`` mask of the kinked units whose ``z`` changed
+    side of 0 in some perturbed pass; past ``deadline`` a :class:`DeadlineError` between two
+    parameters."""
     base = evaluate(params, x, t, loss)[0]
     kinked = [index for index, name in enumerate(params.activations) if name in KINKED]
     positive = {index: base.z[index] > 0 for index in kinked}
@@ -112,6 +115,8 @@ def finite_differences(
         for moved in (w + epsilon, w - epsilon):
             probe.flat[i] = moved
             fwd, value = evaluate(probe, x, t, loss)
+            if regularization is not None:
+                value += regularization.penalty(probe)
             values.append(value)
             for index in kinked:
                 crossed[index] |= (fwd.z[index] > 0) != positive[index]
@@ -151,13 +156,17 @@ def gradcheck(
     loss: Loss,
     epsilon: float,
     deadline: float | None = None,
+    regularization: Regularization | None = None,
 ) -> GradCheck:
-    """Check :func:`compute_gradients` against :func:`finite_differences` with step ``epsilon``,
-    within ``deadline`` if one is given."""
+    """Check :func:`compute_gradients` (with the ``regularization`` penalty's gradient added, if
+    any) against :func:`finite_differences` with step ``epsilon``, within ``deadline`` if one is
+    given."""
     fwd, _ = evaluate(params, x, t, loss)
     analytic = compute_gradients(params, fwd, t, loss)
+    if regularization is not None:
+        regularization.add_gradient(params, analytic)
     check_gradients_finite(analytic)
-    numeric, crossed = finite_differences(params, x, t, loss, epsilon, deadline)
+    numeric, crossed = finite_differences(params, x, t, loss, epsilon, deadline, regularization)
     limits = tolerance(epsilon)
     kinks = [
         Kink(layer, int(sample), int(unit), float(fwd.z[layer][sample, unit]))

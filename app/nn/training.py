@@ -34,7 +34,8 @@ from typing import Literal, cast, get_args
 import numpy as np
 from numpy.typing import NDArray
 
-from app.nn.errors import NonFiniteError, RunCancelledError, quiet_floating
+from app.nn.errors import NonFiniteError, Quantity, RunCancelledError, quiet_floating
+from app.nn.health import LayerHealth, health
 from app.nn.losses import Loss
 from app.nn.network import (
     ForwardPass,
@@ -46,13 +47,16 @@ from app.nn.network import (
     evaluate,
 )
 from app.nn.optimizers import Optimizer, OptimizerState
+from app.nn.regularization import Regularization
 from app.nn.types import Array
 
 Status = Literal["completed", "diverged", "target_reached", "early_stopped", "deadline_exceeded"]
-Part = Literal["outputs", "layers", "gradients", "network", "validation"]
+Part = Literal["outputs", "layers", "gradients", "network", "validation", "health"]
 PARTS: tuple[Part, ...] = get_args(Part)
 """What a record can keep: the last layer's z and a (the outputs, what the loss and accuracy
-read), every layer's z and a, the gradients, the parameters after the update, the validation."""
+read), every layer's z and a, the gradients, the parameters after the update, the validation,
+each layer's health (:mod:`app.nn.health`, computed from every layer's z and a and the
+gradients, which it needs kept)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class EpochRecord:
     gradients: Parameters | None
     network: Parameters | None
     validation: Validation | None = None
+    penalty: float | None = None
+    health: list[LayerHealth] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class TrainingResult:
     divergence: str | None = None
     validation: Validation | None = None
     best_epoch: int | None = None
+    non_finite: tuple[Quantity, int | None] | None = None
+    """Diverged: what was not finite first and in which layer (None: not a layer's)."""
 
 
 _Values = tuple[float, ForwardPass | None, Parameters | None]
@@ -137,6 +145,19 @@ class _Plan:
     validation_loss_below: float | None = None
     patience: int | None = None
     cancelled: Callable[[], bool] | None = None
+    regularization: Regularization | None = None
+
+    def penalty(self, params: Parameters) -> float | None:
+        """The regularization penalty of ``params`` (None without regularization); raises
+        :class:`NonFiniteError` if it is not finite."""
+        rule = self.regularization
+        return None if rule is None else rule.penalty(params)
+
+    def regularize(self, params: Parameters, grads: Parameters) -> None:
+        """Add the penalty's gradient at ``params`` to ``grads``, the data loss's: after the
+        backward pass, before the optimizer's step."""
+        if self.regularization is not None:
+            self.regularization.add_gradient(params, grads)
 
     @property
     def watches(self) -> bool:
@@ -221,6 +242,7 @@ def train(
     validation_loss_below: float | None = None,
     patience: int | None = None,
     cancelled: Callable[[], bool] | None = None,
+    regularization: Regularization | None = None,
 ) -> "Run":
     """Start training: the :class:`Run` of ``epochs`` epochs from ``params`` on ``(x, t)``.
 
@@ -237,8 +259,11 @@ def train(
     (they need it). ``cancelled``, asked where the deadline is (after every epoch that does not
     end the run and between the batches of an epoch), stops it by raising
     :class:`RunCancelledError` from the iteration when it returns True (the caller's client has
-    gone). The initial network must be finite on ``(x, t)``: otherwise
-    :class:`NonFiniteError` is raised here, before the run exists.
+    gone). ``regularization`` adds its penalty's gradient to every update's; the loss stays the
+    data loss (stopping rules read it) and each record holds the penalty of the parameters at
+    its epoch's start beside it; a penalty that is not finite is divergence. The initial network
+    must be finite on ``(x, t)``: otherwise :class:`NonFiniteError` is raised here, before the
+    run exists.
     """
     if validation is None and (validation_loss_below is not None or patience is not None):
         raise ValueError("validation_loss_below and patience need validation data")
@@ -247,7 +272,7 @@ def train(
     parts = frozenset(keep) - (frozenset() if validation is not None else {"validation"})
     plan = _Plan(
         x, t, loss, optimizer, epochs, size, shuffle, seed, loss_below, deadline, every, parts,
-        validation, validation_loss_below, patience, cancelled,
+        validation, validation_loss_below, patience, cancelled, regularization,
     )  # fmt: skip
     return Run(params, state, plan)
 
@@ -285,6 +310,7 @@ class Run(Iterator[EpochRecord]):
         """Evaluate the initial network; the result if it ends the run before any epoch."""
         plan = self.plan
         self.value = self.space.evaluate(0)
+        self.penalty = plan.penalty(self.buffers[0])
         if plan.watches:
             self.held = self._validate(0)
             if plan.patience is not None:
@@ -335,11 +361,13 @@ class Run(Iterator[EpochRecord]):
             try:
                 if one_batch:
                     grads = space.gradients((epoch - 1) % 3)
+                    plan.regularize(before, grads)
                     values = self._copies(grads) if wanted else (self.value, None, None)
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
                 else:
                     values = _updates(before, after, state, plan, wanted, interruptible=True)
                 value = space.evaluate(epoch % 3)
+                penalty = plan.penalty(after)
             except NonFiniteError as error:
                 state.restore(start)
                 return self._diverged(epoch, error, after)
@@ -347,6 +375,7 @@ class Run(Iterator[EpochRecord]):
                 state.restore(start)
                 self.ended = self._result(cut.status)
                 return self._last_record()
+            started_with, self.penalty = self.penalty, penalty
             self.epoch, self.value = epoch, value
             state.epoch += 1
             validation = self._started(epoch) if wanted else None
@@ -354,7 +383,8 @@ class Run(Iterator[EpochRecord]):
             record = None
             if wanted:
                 network = self._network(after, status is not None)
-                record = EpochRecord(epoch, *values, network, validation)
+                checkup = self._health(before, after, values)
+                record = EpochRecord(epoch, *values, network, validation, started_with, checkup)
             if status is not None:
                 self.ended = self._result(status)
                 return record or self._last_record()
@@ -409,8 +439,20 @@ class Run(Iterator[EpochRecord]):
         validation = None
         if "validation" in self.plan.keep:
             validation = self._validate((epoch - 1) % 3)
-        network = self._network(self.buffers[epoch % 3], ended=True)
-        return EpochRecord(epoch, *values, network, validation)
+        after = self.buffers[epoch % 3]
+        network = self._network(after, ended=True)
+        checkup = self._health(before, after, values)
+        penalty = self.plan.penalty(before)
+        return EpochRecord(epoch, *values, network, validation, penalty, checkup)
+
+    def _health(
+        self, before: Parameters, after: Parameters, values: _Values
+    ) -> list[LayerHealth] | None:
+        """Each layer's health in the epoch from ``before`` to ``after``, if the run keeps it."""
+        _, fwd, grads = values
+        if "health" not in self.plan.keep or fwd is None or grads is None:
+            return None
+        return health(before, after, fwd, grads)
 
     def _copies(self, grads: Parameters) -> _Values:
         """A full-batch epoch's record values, copied from the workspace (the next epoch
@@ -477,7 +519,7 @@ class Run(Iterator[EpochRecord]):
         best_epoch = None if self.best is None else self.best.epoch
         self.ended = TrainingResult(
             "diverged", self.epoch, value, params, self.state, fwd, epoch, reason,
-            self._held(), best_epoch,
+            self._held(), best_epoch, (error.quantity, error.layer),
         )  # fmt: skip
         return self._last_record()
 
@@ -526,6 +568,7 @@ def _updates(
             raise _EpochCutError(status)
         fwd, value = evaluate(w, x[rows], t[rows], plan.loss)
         compute_gradients(w, fwd, t[rows], plan.loss, grads)
+        plan.regularize(w, grads)
         plan.optimizer.step(state, w.flat, grads.flat, out.flat)
         w = out
         for z, a, z_batch, a_batch in zip(zs, acts, fwd.z[layers], fwd.a[layers], strict=True):

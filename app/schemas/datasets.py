@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import get_settings
-from app.nn.datasets import DATASETS, DataSet, Param, Task
+from app.nn.datasets import DATASETS, FEATURES, DataSet, FeatureName, Param, Task
 from app.schemas.base import (
     Count,
     FiniteFloat,
@@ -34,6 +34,33 @@ from app.schemas.base import (
 )
 
 Encoding = Literal["one_hot", "binary"]
+MAX_GRID_STEPS = 1000
+"""The most grid values per input (a million points for two inputs, within the answer's limit)."""
+
+
+class Grid(StrictModel):
+    """A grid of points over the inputs, to draw a decision map with the same features as the
+    data: ``steps`` values from ``low`` to ``high`` per input."""
+
+    low: FiniteFloat = Field(description="The first value of each input.")
+    high: FiniteFloat = Field(description="The last value of each input, above low.")
+    steps: Count = Field(ge=2, le=MAX_GRID_STEPS, description="Values per input, ≥ 2.")
+
+    @model_validator(mode="after")
+    def _check_order(self) -> Self:
+        if not self.low < self.high:
+            message = f"high must be above low (got low {self.low}, high {self.high})"
+            raise_if([issue("invalid_combination", ("high",), message, self.high)], "Grid")
+        return self
+
+
+FEATURES_DESCRIPTION = (
+    "TensorFlow Playground's input features, in the order given, instead of the raw inputs "
+    "(a set with one or two inputs; not to be confused with blobs' and linear's features, their "
+    "number of inputs): "
+    + ", ".join(f"{name} = {feature.formula}" for name, feature in FEATURES.items())
+    + ". Applied to inputs, test_inputs and grid_inputs alike."
+)
 
 
 class DatasetRequest(StrictModel):
@@ -49,6 +76,14 @@ class DatasetRequest(StrictModel):
         lt=1.0,
         description="Share of the samples held out as test_inputs and test_targets (rounded to "
         "the nearest count; both parts must keep at least one sample); 0: no split.",
+    )
+    input_features: list[FeatureName] | None = Field(
+        None, min_length=1, max_length=len(FEATURES), description=FEATURES_DESCRIPTION
+    )
+    grid: Grid | None = Field(
+        None,
+        description="Also answer grid_inputs: steps values from low to high per input (for two "
+        "inputs every (x1, x2) pair, x1 varying fastest), with the features applied.",
     )
 
     @property
@@ -93,14 +128,54 @@ class DatasetRequest(StrictModel):
             message = f"binary encoding is one 0/1 column for two classes; {self.name} has "
             message += f"{classes} here: use one_hot"
             issues.append(issue("invalid_combination", ("encoding",), message, "binary"))
-        return issues + response_size_issues(self.samples * self.row_width)
+        issues += self._feature_issues()
+        inputs = self.dataset.feature_count(self.params)
+        if self.grid is not None and inputs > 2:
+            message = f"a grid is of sets with one or two inputs; {self.name} has {inputs} here"
+            issues.append(issue("invalid_combination", ("grid",), message))
+        grid = 0 if self.grid is None else self.grid_points * self.input_width
+        return issues + response_size_issues(self.samples * self.row_width + grid)
+
+    def _feature_issues(self) -> list[InitErrorDetails]:
+        """Each feature once, of an input the set has (a set of one or two inputs)."""
+        if self.input_features is None:
+            return []
+        inputs, issues = self.dataset.feature_count(self.params), []
+        for index, name in enumerate(self.input_features):
+            loc = ("input_features", index)
+            if name in self.input_features[:index]:
+                message = f"{name} is listed twice: each feature once"
+                issues.append(issue("invalid_combination", loc, message, name))
+            elif inputs > 2 or FEATURES[name].columns > inputs:
+                message = (
+                    f"{name} reads x{FEATURES[name].columns}, but {self.name} has "
+                    f"{inputs} input{'s' if inputs > 1 else ''} here: features are of sets with "
+                    "one input (x1) or two (x1, x2)"
+                )
+                issues.append(issue("invalid_combination", loc, message, name))
+        return issues
+
+    @property
+    def input_width(self) -> int:
+        """Numbers per sample in ``inputs``: the features asked for, else the set's inputs."""
+        if self.input_features is not None:
+            return len(self.input_features)
+        return self.dataset.feature_count(self.params)
+
+    @property
+    def grid_points(self) -> int:
+        """How many points the grid has (0 without one)."""
+        if self.grid is None:
+            return 0
+        points: int = self.grid.steps ** min(2, self.dataset.feature_count(self.params))
+        return points
 
     @property
     def row_width(self) -> int:
         """Numbers per sample in the answer: its inputs and its targets."""
         classes = self.class_count
         targets = 1 if classes is None or self.binary else classes
-        return self.dataset.feature_count(self.params) + targets
+        return self.input_width + targets
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -213,6 +288,14 @@ class DatasetResponse(ResponseModel):
     )
     test_inputs: Matrix | None = Field(description="The held-out inputs (null without a split).")
     test_targets: Matrix | None = Field(description="The held-out targets (null without a split).")
+    input_features: list[FeatureName] | None = Field(
+        None, description="The features the inputs hold, as asked (absent when not asked)."
+    )
+    grid_inputs: Matrix | None = Field(
+        None,
+        description="The grid's points with the features applied, one row per point (absent "
+        "without grid).",
+    )
 
 
 class DatasetInfo(ResponseModel):

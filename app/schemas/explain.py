@@ -102,9 +102,11 @@ class ExplainRequest(BackwardRequest):
 
     def steps(self) -> int:
         """The steps the solution writes, at most: z, a, ∂L/∂a and δ of every unit shown, the
-        loss, then per parameter shown its gradient, each optimizer buffer and the update."""
+        loss (and penalty), then per parameter shown its gradient, each optimizer buffer and the
+        update."""
         per_parameter = 3 + len(self.optimizer.buffers)
-        return 2 + sum(
+        losses = 2 + int(self.regularization is not None)
+        return losses + sum(
             4 * units + per_parameter * params for units, params, _ in self._layer_sizes()
         )
 
@@ -114,6 +116,10 @@ class ExplainRequest(BackwardRequest):
         for units, params, width in self._layer_sizes():
             values += params * (2 * min(self.samples, terms) + STEPS_PER_PARAMETER)
             values += units * (4 * min(width, terms) + 8)
+            if self.regularization is not None:  # the penalty's term and rate in each gradient
+                values += 2 * params
+        if self.regularization is not None:  # the penalty's step
+            values += terms + 2
         return values
 
     def answer_bytes(self) -> int:

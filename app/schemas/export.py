@@ -51,6 +51,7 @@ REPRODUCED: dict[str, frozenset[str]] = {
             "validation",
             "stop",
             "trace",
+            "regularization",
             "format",
             "include_data",
         }

@@ -11,7 +11,9 @@ from pydantic_core import InitErrorDetails
 from app.config import get_settings
 from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LOSSES, LossName
+from app.nn.regularization import REGULARIZATIONS, RegularizationName
 from app.schemas.base import (
+    FiniteFloat,
     Loc,
     ResponseModel,
     SampleOrBatch,
@@ -178,6 +180,18 @@ class ForwardRequest(PassRequest):
         return self.samples * self.network.output_size
 
 
+class Regularization(StrictModel):
+    """A penalty on the weights, never the biases, added to the loss (TensorFlow Playground's
+    definitions); the reported loss stays the data loss, the penalty is reported beside it and
+    the gradients are those of their sum."""
+
+    type: RegularizationName = Field(
+        description="; ".join(f"{name}: {rule.summary}" for name, rule in REGULARIZATIONS.items())
+        + ", summed over every layer's weights."
+    )
+    rate: FiniteFloat = Field(ge=0, description="The penalty's weight, ≥ 0 (0: none).")
+
+
 class LossRequest(PassRequest):
     """A network, inputs, the targets they should map to, and the loss to measure."""
 
@@ -188,6 +202,11 @@ class LossRequest(PassRequest):
         "half_squared_error",
         description=f"{_loss_names()}. Over a batch the loss is the mean over samples; both "
         "cross-entropies are computed stably from z.",
+    )
+    regularization: Regularization | None = Field(
+        None,
+        description="A penalty on the weights added to the loss (default: none): the answer's "
+        "penalty is reported beside the data loss, and gradients are of their sum.",
     )
 
     @property
@@ -249,8 +268,9 @@ class BackwardRequest(LossRequest):
     """Everything needed for one forward and backward pass."""
 
     def response_values(self) -> int:
-        """Loss, accuracy, outputs, every z and a, and every gradient."""
-        return super().response_values() + 1 + self.metrics + self.network.parameters
+        """Loss (and penalty), accuracy, outputs, every z and a, and every gradient."""
+        penalty = int(self.regularization is not None)
+        return super().response_values() + 1 + penalty + self.metrics + self.network.parameters
 
 
 class ForwardResponse(ResponseModel):
@@ -272,10 +292,18 @@ ACCURACY = Field(
 )
 
 
+PENALTY = Field(
+    None,
+    description="With regularization only: rate·Σ|w| (l1) or rate·Σ½w² (l2) over every weight "
+    "of the network; loss + penalty is what the gradients descend. Absent without it.",
+)
+
+
 class LossResponse(ResponseModel):
     """The loss of the network on the given targets and the outputs it was computed from."""
 
     loss: float
+    penalty: float | None = PENALTY
     accuracy: float | None = ACCURACY
     outputs: list[float] | list[list[float]]
 
@@ -284,6 +312,7 @@ class BackwardResponse(ResponseModel):
     """Forward pass, loss and the gradient of the loss for every weight and bias."""
 
     loss: float
+    penalty: float | None = PENALTY
     accuracy: float | None = ACCURACY
     outputs: list[float] | list[list[float]]
     layers: list[LayerValues]

@@ -14,6 +14,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
+from app.nn.errors import Quantity
 from app.nn.optimizers import (
     ADAMW_WEIGHT_DECAY,
     BUFFER_NAMES,
@@ -252,6 +253,7 @@ class ValidationData(StrictModel):
 
 TraceField = Literal[
     "loss",
+    "penalty",
     "accuracy",
     "validation_loss",
     "validation_accuracy",
@@ -259,13 +261,19 @@ TraceField = Literal[
     "layers",
     "gradients",
     "network",
+    "health",
 ]
 TRACE_FIELDS: tuple[TraceField, ...] = get_args(TraceField)
 """EpochTrace's fields besides epoch, in its order."""
+ASKED_FOR_FIELDS: tuple[TraceField, ...] = ("health",)
+"""The trace fields an entry holds only when trace.include names them."""
 VALIDATION_FIELDS: tuple[TraceField, ...] = ("validation_loss", "validation_accuracy")
 """The trace fields measured on the validation data."""
+REGULARIZATION_FIELDS: tuple[TraceField, ...] = ("penalty",)
+"""The trace fields of the regularization penalty."""
 TRACE_NEEDS: dict[TraceField, tuple[Part, ...]] = {
     "loss": (),
+    "penalty": (),
     "accuracy": ("outputs",),
     "validation_loss": ("validation",),
     "validation_accuracy": ("validation",),
@@ -273,6 +281,7 @@ TRACE_NEEDS: dict[TraceField, tuple[Part, ...]] = {
     "layers": ("layers",),
     "gradients": ("gradients",),
     "network": ("network",),
+    "health": ("layers", "gradients", "health"),
 }
 """The parts of the engine's records (:data:`app.nn.training.PARTS`) that each trace field is
 computed from: a run keeps only those of the included fields."""
@@ -290,9 +299,10 @@ class TraceSpec(StrictModel):
     )
     include: list[TraceField] = Field(
         max_length=len(TRACE_FIELDS),
-        default_factory=lambda: list(TRACE_FIELDS),
-        description="The fields each entry holds besides epoch (default: all of them, "
-        "validation_loss and validation_accuracy only with validation).",
+        default_factory=lambda: [name for name in TRACE_FIELDS if name not in ASKED_FOR_FIELDS],
+        description="The fields each entry holds besides epoch (default: all of them but "
+        "health, validation_loss and validation_accuracy only with validation, penalty only "
+        "with regularization).",
     )
 
     def recorded(self, epochs: int) -> int:
@@ -334,10 +344,13 @@ class TrainRequest(LossRequest):
     @property
     def included(self) -> tuple[TraceField, ...]:
         """The fields each entry holds, in EpochTrace's order: those of trace.include, without
-        the validation fields when there is no validation data and include is the default."""
+        the validation fields when there is no validation data and include is the default (nor
+        the penalty without regularization)."""
         include = set(self.trace.include)
         if self.validation is None:
             include -= set(VALIDATION_FIELDS)
+        if self.regularization is None:
+            include -= set(REGULARIZATION_FIELDS)
         return tuple(name for name in TRACE_FIELDS if name in include)
 
     @property
@@ -364,6 +377,7 @@ class TrainRequest(LossRequest):
         net = self.network
         sizes = {
             "loss": 1,
+            "penalty": 1,
             "accuracy": self.metrics,
             "validation_loss": 1,
             "validation_accuracy": self.metrics,
@@ -371,6 +385,7 @@ class TrainRequest(LossRequest):
             "layers": 2 * self.samples * net.units,
             "gradients": net.parameters,
             "network": net.parameters,
+            "health": 4 * len(net.layers),
         }
         return 1 + sum(sizes[name] for name in self.included)
 
@@ -380,7 +395,8 @@ class TrainRequest(LossRequest):
         net = self.network
         state = 2 + len(self.optimizer.buffers) * net.parameters
         validation = 0 if self.validation is None else 2 + self.metrics
-        return 2 + self.metrics + validation + net.parameters + state
+        penalty = int(self.regularization is not None)
+        return 2 + penalty + self.metrics + validation + net.parameters + state
 
     def work_limit(self) -> Limit:
         """The work budget of this kind of request (a stream has its own)."""
@@ -405,6 +421,8 @@ class TrainRequest(LossRequest):
         if self.optimizer_state is not None:
             issues += state_issues(self.optimizer_state, self.optimizer, self.network)
         issues += self._validation_issues()
+        if self.regularization is None:
+            issues += _needing_regularization(self.trace)
         work, limit = self.work(), self.work_limit()
         if work > limit.value:
             terms = f"epochs × (samples × parameters + {EPOCH_OVERHEAD_WORK:,} × layers)"
@@ -433,6 +451,22 @@ class TrainRequest(LossRequest):
         return issues
 
 
+def _needing_regularization(trace: TraceSpec) -> list[InitErrorDetails]:
+    """Without regularization, the penalty asked for in trace.include is a 422."""
+    if "include" not in trace.model_fields_set:
+        return []
+    return [
+        issue(
+            "invalid_combination",
+            ("trace", "include", index),
+            f"{name} is the regularization penalty: send regularization (type and rate)",
+            name,
+        )
+        for index, name in enumerate(trace.include)
+        if name in REGULARIZATION_FIELDS
+    ]
+
+
 def _needing_validation(stop: StopRule | None, trace: TraceSpec) -> list[InitErrorDetails]:
     """Without validation data, stop rules and trace fields that read it are 422s."""
     issues = []
@@ -449,6 +483,38 @@ def _needing_validation(stop: StopRule | None, trace: TraceSpec) -> list[InitErr
     return issues
 
 
+class LayerHealth(ResponseModel):
+    """One layer's health in one epoch: why a network is not learning, in numbers."""
+
+    gradient_norm: float = Field(
+        description="‖∂L/∂θ‖ of the layer's weights and bias together, at the epoch's start."
+    )
+    update_ratio: float | None = Field(
+        description="‖θ after − θ before‖ / ‖θ before‖ of the epoch's update (null when the "
+        "layer's parameters were all 0); about 1e-3 is healthy, far above it too high a "
+        "learning rate, far below it too low."
+    )
+    dead_share: float | None = Field(
+        description="ReLU layers: the share of units with z ≤ 0 on every sample, through which "
+        "no gradient flows (null for other activations)."
+    )
+    saturated_share: float | None = Field(
+        description="Sigmoid and tanh layers: the share of activations (samples × units) where "
+        "the derivative is under 2% of its largest, σ outside [0.01, 0.99] or |tanh| over 0.99 "
+        "(null for other activations)."
+    )
+
+
+class NonFinite(ResponseModel):
+    """Where a diverged run first met a value that is not finite."""
+
+    stage: Quantity = Field(
+        description="forward (a z), loss, penalty (of regularization), gradient, update (an "
+        "updated parameter) or state (Adam's second moment)."
+    )
+    layer: int | None = Field(description="The layer (from 0), null when not a layer's.")
+
+
 class EpochTrace(ResponseModel):
     """One epoch: loss, outputs, layers and gradients before its update; network after it.
 
@@ -457,6 +523,11 @@ class EpochTrace(ResponseModel):
 
     epoch: int
     loss: float | None = None
+    penalty: float | None = Field(
+        None,
+        description="With regularization: the penalty of the parameters at the start of the "
+        "epoch, beside loss, the data loss (in mini-batches, the mean of the batch losses).",
+    )
     accuracy: float | None = ACCURACY
     validation_loss: float | None = Field(
         None,
@@ -470,6 +541,11 @@ class EpochTrace(ResponseModel):
     layers: list[LayerValues] | None = None
     gradients: list[LayerTensors] | None = None
     network: NetworkOut | None = None
+    health: list[LayerHealth] | None = Field(
+        None,
+        description="Only when trace.include names it: each layer's health over the epoch "
+        "(z, a and gradients at its start, the update it made).",
+    )
 
 
 class TrainSummary(ResponseModel):
@@ -484,6 +560,11 @@ class TrainSummary(ResponseModel):
     )
     epochs_run: int = Field(description="Epochs whose update was applied and recorded.")
     final_loss: float = Field(description="The loss of the returned network on the data.")
+    final_penalty: float | None = Field(
+        None,
+        description="With regularization only: the penalty of the returned network (absent "
+        "without it); final_loss stays the data loss.",
+    )
     final_accuracy: float | None = ACCURACY
     final_validation_loss: float | None = Field(
         None,
@@ -502,6 +583,11 @@ class TrainSummary(ResponseModel):
         None, description="The epoch whose update diverged (its result is discarded)."
     )
     divergence: str | None = Field(None, description="What became non-finite, in words.")
+    non_finite: NonFinite | None = Field(
+        None,
+        description="With health in trace.include and status diverged only: the first value "
+        "that was not finite, its stage and layer.",
+    )
     network: NetworkOut
     optimizer_state: OptimizerState = Field(description="Post it back to resume training.")
 

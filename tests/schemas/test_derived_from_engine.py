@@ -120,7 +120,7 @@ def test_dataset_models_are_the_registrys(name: str) -> None:
     """Each set's request model holds the common fields and exactly the set's own parameters,
     with the registry's defaults."""
     dataset, fields = DATASETS[name], REQUEST_MODELS[name].model_fields
-    common = ["name", "samples", "noise", "seed", "test_fraction"]
+    common = ["name", "samples", "noise", "seed", "test_fraction", "input_features", "grid"]
     encoding = ["encoding"] if dataset.task == "classification" else []
     assert sorted(fields) == sorted([*common, *encoding, *dataset.params])
     assert fields["name"].annotation == Literal[name]

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from app import examples
+from app.api.convert import JSONObject
 from app.api.route_classes import OrjsonRoute, json_response
-from app.nn.datasets import draw, one_hot, split
+from app.nn.datasets import apply_features, draw, grid, one_hot, split
 from app.schemas.datasets import AnyDatasetRequest, DatasetList, DatasetResponse, dataset_infos
 
 router = APIRouter(tags=["datasets"], route_class=OrjsonRoute)
@@ -35,21 +36,33 @@ def make_dataset(
     classes = request.class_count
     if classes is not None:
         y = y[:, None].astype(np.float64) if request.binary else one_hot(y, classes)
+    features = request.input_features
+    raw = X
+    if features is not None:
+        X = apply_features(X, features)
     inputs, targets, test_inputs, test_targets = split(X, y, request.test_samples)
     held_out = request.test_samples > 0
     dataset = request.dataset
     # Hand-ordered: DatasetResponse's fields in order, so that orjson writes Pydantic's bytes;
     # test_answers_are_the_bytes_pydantic_writes_for_the_documented_model, in
-    # tests/api/routes/test_datasets.py, fails if they drift.
-    return json_response(
-        {
-            "name": request.name,
-            "description": dataset.description,
-            "task": dataset.task,
-            "classes": classes,
-            "inputs": inputs.tolist(),
-            "targets": targets.tolist(),
-            "test_inputs": test_inputs.tolist() if held_out else None,
-            "test_targets": test_targets.tolist() if held_out else None,
-        }
-    )
+    # tests/api/routes/test_datasets.py, fails if they drift. input_features and grid_inputs only
+    # when asked: the answer without them stays as it was.
+    answer: JSONObject = {
+        "name": request.name,
+        "description": dataset.description,
+        "task": dataset.task,
+        "classes": classes,
+        "inputs": inputs.tolist(),
+        "targets": targets.tolist(),
+        "test_inputs": test_inputs.tolist() if held_out else None,
+        "test_targets": test_targets.tolist() if held_out else None,
+    }
+    if features is not None:
+        answer["input_features"] = features
+    if request.grid is not None:
+        spec = request.grid
+        points = grid(spec.low, spec.high, spec.steps, raw.shape[1])
+        answer["grid_inputs"] = (
+            apply_features(points, features) if features is not None else points
+        ).tolist()
+    return json_response(answer)

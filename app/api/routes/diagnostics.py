@@ -9,7 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Request
 
 from app import examples
-from app.api.convert import rows, to_batch, to_parameters
+from app.api.convert import rows, to_batch, to_parameters, to_regularization
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn import gradcheck
@@ -69,7 +69,10 @@ def gradient_check(
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
     deadline = monotonic() + get_settings().deadline_seconds.value
     inputs = to_batch(request.inputs)
-    result = gradcheck.gradcheck(params, inputs, targets, loss, request.epsilon, deadline)
+    regularization = to_regularization(request.regularization)
+    result = gradcheck.gradcheck(
+        params, inputs, targets, loss, request.epsilon, deadline, regularization
+    )
     limits = result.tolerance
     return GradcheckResponse.model_construct(
         passed=result.passed,
@@ -244,6 +247,7 @@ def check_derivation(
         min_significant=request.min_significant,
         units=units,
         malformed=malformed.keys(),
+        regularization=to_regularization(request.regularization),
     )
     layers = len(request.network.layers)
     pointers = {item.key: _pointer(item, layers) for item in checks}

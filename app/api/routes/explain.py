@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Header
 from starlette.responses import Response
 
 from app import examples
-from app.api.convert import to_batch, to_optimizer, to_parameters, to_state
+from app.api.convert import to_batch, to_optimizer, to_parameters, to_regularization, to_state
 from app.api.negotiation import negotiate
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
@@ -88,6 +88,7 @@ def explain_step(
         request.sample,
         request.max_terms,
         request.max_steps,
+        to_regularization(request.regularization),
     )
     steps = before_deadline(built, seconds, request.steps())
     chosen = request.format or negotiate(accept, MEDIA_TYPES)

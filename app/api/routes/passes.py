@@ -25,6 +25,7 @@ from app.api.convert import (
     tensors_json,
     to_batch,
     to_parameters,
+    to_regularization,
 )
 from app.api.route_classes import DirectRoute, json_response
 from app.nn.losses import LOSSES
@@ -102,17 +103,17 @@ async def loss(
 def _loss(request: LossRequest) -> Response:
     """The loss (and accuracy) of a validated request, as LossResponse's JSON."""
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
-    fwd, value = evaluate(
-        to_parameters(request.network), to_batch(request.inputs), targets, loss_fn
-    )
-    # Hand-ordered: LossResponse's fields in order (the byte test named in _forward holds it).
-    return json_response(
-        {
-            "loss": value,
-            "accuracy": accuracy(fwd, targets, loss_fn),
-            "outputs": rows(fwd.outputs, request.is_batch),
-        }
-    )
+    params = to_parameters(request.network)
+    fwd, value = evaluate(params, to_batch(request.inputs), targets, loss_fn)
+    # Hand-ordered: LossResponse's fields in order (the byte test named in _forward holds it),
+    # the penalty only with regularization.
+    answer: JSONObject = {"loss": value}
+    regularization = to_regularization(request.regularization)
+    if regularization is not None:
+        answer["penalty"] = regularization.penalty(params)
+    answer["accuracy"] = accuracy(fwd, targets, loss_fn)
+    answer["outputs"] = rows(fwd.outputs, request.is_batch)
+    return json_response(answer)
 
 
 @router.post("/backward", response_model=BackwardResponse)
@@ -131,15 +132,17 @@ def _backward(request: BackwardRequest) -> Response:
     targets, loss_fn = to_batch(request.targets), LOSSES[request.loss]
     fwd, value = evaluate(params, to_batch(request.inputs), targets, loss_fn)
     grads = compute_gradients(params, fwd, targets, loss_fn)
+    # Hand-ordered: BackwardResponse's fields in order (the byte test named in _forward holds it),
+    # the penalty only with regularization.
+    answer: JSONObject = {"loss": value}
+    regularization = to_regularization(request.regularization)
+    if regularization is not None:
+        answer["penalty"] = regularization.penalty(params)
+        regularization.add_gradient(params, grads)
     check_gradients_finite(grads)
     batch = request.is_batch
-    # Hand-ordered: BackwardResponse's fields in order (the byte test named in _forward holds it).
-    return json_response(
-        {
-            "loss": value,
-            "accuracy": accuracy(fwd, targets, loss_fn),
-            "outputs": rows(fwd.outputs, batch),
-            "layers": layer_values_json(fwd, batch),
-            "gradients": tensors_json(grads),
-        }
-    )
+    answer["accuracy"] = accuracy(fwd, targets, loss_fn)
+    answer["outputs"] = rows(fwd.outputs, batch)
+    answer["layers"] = layer_values_json(fwd, batch)
+    answer["gradients"] = tensors_json(grads)
+    return json_response(answer)

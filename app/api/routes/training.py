@@ -28,6 +28,7 @@ from app.api.convert import (
     to_batch,
     to_optimizer,
     to_parameters,
+    to_regularization,
     to_state,
 )
 from app.api.disconnect import client_gone
@@ -39,6 +40,7 @@ from app.config import get_settings
 from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
+from app.nn.regularization import Regularization
 from app.nn.training import EpochRecord, Run, TrainingResult, Validation, train
 from app.nn.types import Array
 from app.schemas.training import (
@@ -62,6 +64,10 @@ TRAIN_EXAMPLES = examples.openapi_example(
     early_stopping=(
         "Validation data and early stopping on a network that overfits",
         examples.EARLY_STOPPING,
+    ),
+    regularized=(
+        "L2 regularization: the penalty beside the loss, and each layer's health",
+        examples.REGULARIZED,
     ),
 )
 
@@ -96,6 +102,7 @@ class TrainingRun:
     """When training started (``perf_counter``), to tell the pace of its epochs."""
     fields: tuple[TraceField, ...]
     """The fields of each entry (the request's ``included``, worked out once)."""
+    regularization: Regularization | None
 
 
 def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) -> TrainingRun:
@@ -104,6 +111,7 @@ def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) ->
     params, optimizer = to_parameters(request.network), to_optimizer(request.optimizer)
     targets, loss = to_batch(request.targets), LOSSES[request.loss]
     data, fields = request.validation, request.included
+    regularization = to_regularization(request.regularization)
     # StopRule's fields are train()'s keywords of the same names.
     stop = request.stop.model_dump() if request.stop else dict.fromkeys(STOP_RULES)
     epochs = train(
@@ -122,9 +130,10 @@ def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) ->
         keep=request.kept_parts,
         validation=None if data is None else (to_batch(data.inputs), to_batch(data.targets)),
         cancelled=cancelled,
+        regularization=regularization,
         **stop,
     )
-    return TrainingRun(request, targets, loss, epochs, perf_counter(), fields)
+    return TrainingRun(request, targets, loss, epochs, perf_counter(), fields, regularization)
 
 
 def _dumps(value: JSONObject) -> bytes:
@@ -141,6 +150,7 @@ def _kept(part: V | None) -> V:
 
 ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "loss": lambda run, record: record.loss,
+    "penalty": lambda run, record: _kept(record.penalty),
     "accuracy": lambda run, record: accuracy(_kept(record.forward), run.targets, run.loss),
     "validation_loss": lambda run, record: _kept(record.validation).loss,
     "validation_accuracy": lambda run, record: _kept(record.validation).accuracy,
@@ -148,6 +158,15 @@ ENTRY_FIELDS: Final[dict[str, Callable[[TrainingRun, EpochRecord], Any]]] = {
     "layers": lambda run, record: layer_values_json(_kept(record.forward), run.request.is_batch),
     "gradients": lambda run, record: tensors_json(_kept(record.gradients)),
     "network": lambda run, record: network_json(_kept(record.network)),
+    "health": lambda run, record: [
+        {
+            "gradient_norm": layer.gradient_norm,
+            "update_ratio": layer.update_ratio,
+            "dead_share": layer.dead,
+            "saturated_share": layer.saturated,
+        }
+        for layer in _kept(record.health)
+    ],
 }
 """How each trace field is computed, in EpochTrace's field order (hand-ordered: the tests of
 XX
@@ -175,19 +194,32 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
     # Hand-ordered: TrainSummary's fields in order, so that orjson writes Pydantic's bytes;
     # tests/api/routes/test_training_json.py::test_answers_are_the_bytes_pydantic_wrote fails if
     # they drift.
-    return {
+    values: JSONObject = {
         "status": result.status,
         "epochs_run": result.epochs_run,
         "final_loss": result.final_loss,
+    }
+    if run.regularization is not None:  # only then: the answer without it stays as it was
+        values["final_penalty"] = run.regularization.penalty(result.network)
+    return values | {
         "final_accuracy": accuracy(result.forward, run.targets, run.loss),
         "final_validation_loss": validation.loss,
         "final_validation_accuracy": validation.accuracy,
         "best_epoch": result.best_epoch,
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
+        **_non_finite(run, result),
         "network": network_json(result.network),
         "optimizer_state": state,
     }
+
+
+def _non_finite(run: TrainingRun, result: TrainingResult) -> JSONObject:
+    """TrainSummary's non_finite, for a diverged run whose trace includes health (else none)."""
+    if result.non_finite is None or "health" not in run.fields:
+        return {}
+    stage, layer = result.non_finite
+    return {"non_finite": {"stage": stage, "layer": layer}}
 
 
 def _json_array(entries: Iterable[bytes]) -> bytearray:

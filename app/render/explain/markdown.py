@@ -24,6 +24,8 @@ GREEK = {
     "bc1": "c_1",
     "bc2": "c_2",
     "L": "L",
+    "penalty": r"\Omega",
+    "rate": r"\mathrm{rate}",
 }
 BUFFERS = {"g": "g", "buf": r"\mathrm{buf}", "m": "m", "v": "v", "vmax": r"\hat{v}"}
 CALLS = {"exp": "e^", "log": r"\log", "tanh": r"\tanh"}

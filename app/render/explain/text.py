@@ -23,6 +23,8 @@ GREEK = {
     "bc1": "c1",
     "bc2": "c2",
     "L": "L",
+    "penalty": "Ω",
+    "rate": "rate",
 }
 CALLS = {"sqrt": "√", "exp": "exp", "log": "log", "tanh": "tanh"}
 

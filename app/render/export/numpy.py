@@ -16,6 +16,7 @@ from app.nn import activations, losses
 from app.nn.activations import LEAKY_RELU_SLOPE, ActivationName
 from app.nn.losses import LossName
 from app.nn.optimizers import OPTIMIZERS, SGD, Adam
+from app.nn.regularization import RegularizationName
 from app.render.export.shared import (
     NOT_FINITE,
     PRINT_NETWORK,
@@ -23,6 +24,7 @@ from app.render.export.shared import (
     data_lines,
     header,
     main_loop,
+    regularization_lines,
     stop_lines,
     untyped,
 )
@@ -460,9 +462,43 @@ def _validate(loss: LossName | None) -> list[str]:
     return [ACCURACY[loss], text]
 
 
+PENALTY_GRADIENT: dict[RegularizationName, str] = {
+    "l1": "REGULARIZATION_RATE * np.sign(W_k)",
+    "l2": "REGULARIZATION_RATE * W_k",
+}
+"""Each penalty's gradient at a layer's weights ``W_k``, as the script computes it."""
+
+REGULARIZED = '''
+
+def regularized(grad_W):
+    """The weights' gradients of loss + penalty, the data loss's plus the penalty's:
+    {slope} per weight ({zero}).
+    The biases are not penalized."""
+    return [g + {gradient} for g, W_k in zip(grad_W, W, strict=True)]
+'''
+UPDATE = "        update(grad_W + grad_B)\n"
+"""The line of an epoch that updates the parameters, which regularization precedes."""
+
+
+def _regularized(training: Training) -> tuple[str, list[str]]:
+    """The epoch's functions and the penalty's gradient's (none without regularization)."""
+    rule = training.regularization
+    if rule is None:
+        return TRAINING, []
+    zero = "sign(0) = 0, as PyTorch's autograd" if rule.name == "l1" else "½w²'s derivative"
+    function = REGULARIZED.format(
+        slope=f"REGULARIZATION_RATE·{rule.regularizer.slope}",
+        zero=zero,
+        gradient=PENALTY_GRADIENT[rule.name],
+    )
+    epoch = TRAINING.replace(UPDATE, "        grad_W = regularized(grad_W)\n" + UPDATE)
+    return epoch, ["\n".join(regularization_lines(training)), function]
+
+
 def _training(training: Training, loss: LossName | None) -> list[str]:
     """The run's settings, the epoch and the loop that trains (and validates) as /train does."""
-    blocks = ["\n".join(_schedule(training)), NETWORK, *TRAINING.split("\n\n\n")]
+    epoch, penalty = _regularized(training)
+    blocks = ["\n".join(_schedule(training)), *penalty, NETWORK, *epoch.split("\n\n\n")]
     blocks.append(untyped(SHOW))
     validated = training.validation is not None
     measure = _validate(loss) if validated else []

@@ -14,6 +14,7 @@ after each step as the engine checks it.
 from app.nn.activations import ACTIVATIONS
 from app.nn.losses import LossName
 from app.nn.optimizers import OPTIMIZERS, SGD, Adam
+from app.nn.regularization import RegularizationName
 from app.nn.training import shuffled
 from app.render.export.shared import (
     NOT_FINITE,
@@ -22,6 +23,7 @@ from app.render.export.shared import (
     data_lines,
     header,
     main_loop,
+    regularization_lines,
     state_dict,
     stop_lines,
 )
@@ -264,7 +266,7 @@ def train_epoch(epoch: int) -> float:
         loss = loss_of(zs, y, targets[rows])
         if not finite(zs, loss):
             raise NonFiniteError
-        loss.backward()
+        {objective}.backward()
         optimizer.step(){state_check}
         losses.append(loss.item())
     return sum(losses) / len(losses)
@@ -368,14 +370,41 @@ def _validate(loss: LossName | None) -> list[str]:
     return [ACCURACY[loss], text]
 
 
+PENALTY_TERMS: dict[RegularizationName, str] = {
+    "l1": "linear.weight.abs().sum()",
+    "l2": "0.5 * (linear.weight**2).sum()",
+}
+"""Each penalty's term summed over a layer's weights, as a torch expression of its ``linear``."""
+
+PENALTY = '''
+
+def penalty() -> torch.Tensor:
+    """The penalty on the weights (not the biases), REGULARIZATION_RATE·Σ{term}: added to each
+    batch's loss before backward(), so that autograd's gradients are of loss + penalty."""
+    terms = [{expression} for linear in LINEARS]
+    return REGULARIZATION_RATE * torch.stack(terms).sum()
+'''
+
+
+def _penalty(training: Training) -> list[str]:
+    """The penalty's rate and function (none without regularization)."""
+    rule = training.regularization
+    if rule is None:
+        return []
+    function = PENALTY.format(term=rule.regularizer.term, expression=PENALTY_TERMS[rule.name])
+    return ["\n".join(regularization_lines(training)), function]
+
+
 def _training(export: Export, training: Training) -> list[str]:
     """The epoch and the loop that trains (and validates) as /train does; with Adam or AdamW,
     the check of its state after each step."""
     adam = isinstance(export.optimizer, Adam)
     state_doc = ", or Adam's state is not finite after a step" if adam else ""
     state_check = "\n        check_state()  # /train's check of Adam's state" if adam else ""
-    functions = TRAINING.format(state_doc=state_doc, state_check=state_check)
-    blocks = [NOT_FINITE, *functions.split("\n\n\n"), *([STATE_CHECK] if adam else [])]
+    objective = "loss" if training.regularization is None else "(loss + penalty())"
+    functions = TRAINING.format(state_doc=state_doc, state_check=state_check, objective=objective)
+    blocks = [NOT_FINITE, *_penalty(training), *functions.split("\n\n\n")]
+    blocks += [STATE_CHECK] if adam else []
     blocks.append(SHOW)
     validated = training.validation is not None
     measure = _validate(export.loss) if validated else []

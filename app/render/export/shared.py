@@ -257,6 +257,21 @@ def untyped(source: str) -> str:
     return "\n".join(VARIABLE_ANNOTATION.sub(r"\1", x) for x in lines)
 
 
+def regularization_lines(training: Training) -> list[str]:
+    """The penalty's rate as a constant, with a comment saying what it penalizes (none without
+    regularization)."""
+    rule = training.regularization
+    if rule is None:
+        return []
+    term = rule.regularizer.term
+    return [
+        f"# {rule.name.upper()} regularization (TensorFlow Playground's): the penalty "
+        f"REGULARIZATION_RATE·Σ{term} over",
+        "# every layer's weights, not the biases; each update descends loss + penalty.",
+        assign("REGULARIZATION_RATE", rule.rate),
+    ]
+
+
 def stop_lines(training: Training) -> list[str]:
     """The stopping rules on the validation loss as constants, with validation data only."""
     if training.validation is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from app.nn.activations import ActivationName
 from app.nn.losses import LossName
 from app.nn.optimizers import SGD, Adam, BufferName
+from app.nn.regularization import Regularization
 
 Rows = list[list[float]]
 """Numbers by row: a weight matrix (one row per unit), or data (one row per sample)."""
@@ -72,6 +73,8 @@ class Training:
     patience: int | None
     every: int
     """Which epochs the script prints: 1, 1 + every, ... and the last one."""
+    regularization: Regularization | None = None
+    """The penalty on the weights whose gradient each update adds, if any."""
 
     @property
     def samples(self) -> int:

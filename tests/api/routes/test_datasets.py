@@ -1,6 +1,7 @@
 """GET and POST /datasets: the list of sets, reproducible data ready for /train, encodings, the
 held-out split, and clear 422s."""
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -198,7 +199,7 @@ def test_samples_over_the_limit_name_the_variable(
 ) -> None:
     client = limited_client(BACKPROP_MAX_SAMPLES=100)
     listed = client.get("/datasets").json()["datasets"]
-    assert [s["parameters"]["samples"]["maximum"] for s in listed] == [100] * 8 + [1]
+    assert [s["parameters"]["samples"]["maximum"] for s in listed] == [100] * 10 + [1]
     assert client.post("/datasets", json={"name": "moons", "samples": 100}).status_code == 200
     response = client.post("/datasets", json={"name": "moons", "samples": 101})
     assert response.status_code == 422
@@ -224,8 +225,17 @@ def test_swagger_examples_work(client: TestClient, name: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [examples.DATASET, {"name": "linear", "samples": 12, "test_fraction": 0.25}],
-    ids=["one_hot", "held_out"],
+    [
+        examples.DATASET,
+        {"name": "linear", "samples": 12, "test_fraction": 0.25},
+        {
+            "name": "xor",
+            "samples": 12,
+            "input_features": ["x1_times_x2", "sin_x1"],
+            "grid": {"low": -1, "high": 1, "steps": 3},
+        },
+    ],
+    ids=["one_hot", "held_out", "features_and_grid"],
 )
 def test_answers_are_the_bytes_pydantic_writes_for_the_documented_model(
     client: TestClient, body: Body
@@ -235,4 +245,118 @@ def test_answers_are_the_bytes_pydantic_writes_for_the_documented_model(
     response = client.post("/datasets", json=body)
     assert response.status_code == 200, response.text
     answer = DatasetResponse.model_validate_json(response.content)
-    assert answer.model_dump_json().encode() == response.content
+    assert answer.model_dump_json(exclude_unset=True).encode() == response.content
+
+
+def test_input_features_are_tf_playgrounds_of_the_same_points(client: TestClient) -> None:
+    """Every feature, computed from the raw inputs of the same request: in the order asked, for
+    the training and the test part alike."""
+    body = {"name": "moons", "samples": 20, "noise": 0.1, "test_fraction": 0.25, "seed": 3}
+    raw = client.post("/datasets", json=body).json()
+    names = ["sin_x2", "x1", "x2", "x1_squared", "x2_squared", "x1_times_x2", "sin_x1"]
+    answer = client.post("/datasets", json=body | {"input_features": names}).json()
+    assert answer["input_features"] == names
+    assert answer["targets"] == raw["targets"]
+    for part in ("inputs", "test_inputs"):
+        x1, x2 = np.array(raw[part]).T
+        expected = np.stack([np.sin(x2), x1, x2, x1**2, x2**2, x1 * x2, np.sin(x1)], axis=1)
+        np.testing.assert_array_equal(answer[part], expected)
+    assert "input_features" not in raw
+    assert "grid_inputs" not in raw
+
+
+def test_grid_inputs_carry_the_same_features(client: TestClient) -> None:
+    """steps² points from low to high, x1 varying fastest, with the features applied; a 1-D set's
+    grid is one column."""
+    body = {
+        "name": "circles",
+        "samples": 4,
+        "input_features": ["x1_squared", "x2_squared"],
+        "grid": {"low": -6, "high": 6, "steps": 3},
+    }
+    answer = client.post("/datasets", json=body).json()
+    assert answer["grid_inputs"] == [
+        [36.0, 36.0], [0.0, 36.0], [36.0, 36.0],
+        [36.0, 0.0], [0.0, 0.0], [36.0, 0.0],
+        [36.0, 36.0], [0.0, 36.0], [36.0, 36.0],
+    ]  # fmt: skip
+    body = {"name": "sine", "samples": 4, "input_features": ["x1", "sin_x1"]}
+    answer = client.post("/datasets", json=body | {"grid": {"low": 0, "high": 1, "steps": 2}})
+    assert answer.json()["grid_inputs"] == [[0.0, 0.0], [1.0, math.sin(1.0)]]
+    raw = client.post("/datasets", json={"name": "xor", "grid": {"low": 0, "high": 1, "steps": 2}})
+    assert raw.json()["grid_inputs"] == [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "kind"),
+    [
+        (
+            {"name": "sine", "input_features": ["x1", "x2"]},
+            ["input_features", 1],
+            "invalid_combination",
+        ),
+        (
+            {"name": "xor", "input_features": ["x1", "x1"]},
+            ["input_features", 1],
+            "invalid_combination",
+        ),
+        (
+            {"name": "blobs", "features": 3, "input_features": ["x1"]},
+            ["input_features", 0],
+            "invalid_combination",
+        ),
+        ({"name": "xor", "input_features": ["x3"]}, ["input_features", 0], "literal_error"),
+        ({"name": "xor", "input_features": []}, ["input_features"], "too_short"),
+        (
+            {"name": "xor", "grid": {"low": 1, "high": 1, "steps": 5}},
+            ["grid", "high"],
+            "invalid_combination",
+        ),
+        (
+            {"name": "xor", "grid": {"low": 0, "high": 1, "steps": 1}},
+            ["grid", "steps"],
+            "greater_than_equal",
+        ),
+        (
+            {"name": "linear", "grid": {"low": 0, "high": 1, "steps": 5}},
+            ["grid"],
+            "invalid_combination",
+        ),
+    ],
+)
+def test_feature_and_grid_errors_name_their_field(
+    client: TestClient, body: dict[str, Any], loc: list[Any], kind: str
+) -> None:
+    response = client.post("/datasets", json=body)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["type"]) == (["body", *loc], kind)
+
+
+def test_grid_counts_against_the_answer_limit(limited_client: Callable[..., TestClient]) -> None:
+    """A 1000 × 1000 grid is two million numbers: over a limit of a million."""
+    client = limited_client(BACKPROP_MAX_TRACE_VALUES=1_000_000)
+    body = {"name": "xor", "grid": {"low": -1, "high": 1, "steps": 1000}}
+    response = client.post("/datasets", json=body)
+    assert response.status_code == 422
+    assert "BACKPROP_MAX_TRACE_VALUES" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize("name", ["plane", "gaussians"])
+def test_tf_playground_regression_sets(client: TestClient, name: str) -> None:
+    """Inputs in [−6, 6]², targets as TensorFlow Playground computes them (noise 0)."""
+    answer = client.post("/datasets", json={"name": name, "samples": 300, "seed": 1}).json()
+    X, t = np.array(answer["inputs"]), np.array(answer["targets"])[:, 0]
+    assert answer["task"] == "regression"
+    assert answer["classes"] is None
+    assert X.shape == (300, 2)
+    assert np.abs(X).max() <= 6.0
+    if name == "plane":
+        np.testing.assert_allclose(t, (X[:, 0] + X[:, 1]) / 10.0, rtol=1e-15)
+        return
+    centres = [(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)]
+    for x, target in zip(X, t, strict=True):
+        bumps = [s * max(0.0, 1 - math.dist(x, (cx, cy)) / 2) for cx, cy, s in centres]
+        assert target == pytest.approx(max(bumps, key=abs), abs=1e-15)
+    assert t.max() > 0.5
+    assert t.min() < -0.5

@@ -105,10 +105,23 @@ CASES: dict[str, dict[str, Any]] = {
         "optimizer": {"type": "adam", "learning_rate": 0.02, "weight_decay": 0.001, "eps": 1e-6},
         "epochs": 10,
     },
+    "l1_relu_sgd_momentum_batches": {
+        "network": _network(["relu", "identity"], [3, 5, 2], 13),
+        **_data(9, 3, 2, "real", 14),
+        "optimizer": {"type": "sgd", "learning_rate": 0.05, "momentum": 0.5},
+        "regularization": {"type": "l1", "rate": 0.03},
+        "epochs": 15,
+        "batch_size": 4,
+    },
+    "l2_adam_cross_entropy_stop": {
+        **copy.deepcopy(examples.CLASSIFY),
+        "regularization": {"type": "l2", "rate": 0.01},
+        "trace": {"every": 7, "include": ["loss"]},
+    },
 }
 """Every loss, every activation, SGD (momentum, dampening, Nesterov, weight decay), Adam (betas,
-eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled, stop.loss_below and
-trace.every."""
+eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled, stop.loss_below,
+trace.every, L1 and L2 regularization."""
 
 RESUMED: dict[str, dict[str, Any]] = {
     "resumed_sgd_momentum_shuffle": {

@@ -16,6 +16,7 @@ from app.nn.explain import explain
 from app.nn.losses import LossName
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
+from app.nn.regularization import Regularization
 from app.render.explain import text
 
 ACTIVATIONS: list[ActivationName] = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
@@ -43,6 +44,7 @@ FUNCTIONS = {
     "max": max,
     "abs": abs,
 }
+RULES = [None, Regularization("l1", 0.1), Regularization("l2", 0.05), Regularization("l2", 3.0)]
 values = st.floats(-2.0, 2.0, allow_nan=False).map(lambda v: round(v, 3))
 
 
@@ -114,6 +116,7 @@ def problems(draw: st.DrawFn) -> dict[str, Any]:
         "optimizer": optimizer,
         "state": state,
         "sample": draw(st.integers(0, samples - 1)),
+        "regularization": draw(st.sampled_from(RULES)),
     }
 
 

@@ -1,6 +1,7 @@
 """Every formula of the Markdown worked solution renders with KaTeX (the vendored
 app/web/vendor/katex@0.19.1, run by Node) without error, for every activation, loss and
-optimizer, batches, elided sums, elided runs of steps and numbers written with powers of ten."""
+optimizer, batches, elided sums, elided runs of steps, numbers written with powers of ten and
+both regularizations."""
 
 import json
 import re
@@ -16,6 +17,7 @@ from app.nn.explain import explain
 from app.nn.losses import LossName
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD, Adam, Optimizer
+from app.nn.regularization import Regularization
 from app.render.explain import markdown
 
 KATEX = docs.WEB_DIR / "vendor" / "katex@0.19.1" / "dist" / "katex.min.js"
@@ -29,9 +31,23 @@ CASES: list[tuple[ActivationName, ActivationName, LossName, Optimizer]] = [
     ("sigmoid", "sigmoid", "binary_cross_entropy", Adam(0.01, amsgrad=True, weight_decay=0.1)),
     ("softmax", "softmax", "cross_entropy", Adam(0.01, weight_decay=0.1, decoupled=True)),
 ]
+RULES = [
+    None,
+    Regularization("l1", 0.01),
+    Regularization("l2", 0.01),
+    None,
+    Regularization("l1", 1),
+]
+"""The regularization of each case."""
 
 
-def _document(hidden: ActivationName, last: ActivationName, loss: LossName, opt: Optimizer) -> str:
+def _document(
+    hidden: ActivationName,
+    last: ActivationName,
+    loss: LossName,
+    opt: Optimizer,
+    rule: Regularization | None = None,
+) -> str:
     """The Markdown solution of a 12-3-2 network on two samples, tiny and huge numbers included."""
     rng = np.random.default_rng(7)
     params = Parameters.from_layers(
@@ -40,7 +56,7 @@ def _document(hidden: ActivationName, last: ActivationName, loss: LossName, opt:
         [hidden, last],
     )
     x = rng.normal(size=(2, 12))
-    steps = list(explain(params, x, np.eye(2), loss, opt, None, 1, max_terms=4))
+    steps = list(explain(params, x, np.eye(2), loss, opt, None, 1, 4, regularization=rule))
     return markdown.render(steps, 6)
 
 
@@ -48,8 +64,8 @@ def test_every_markdown_formula_renders_with_katex() -> None:
     node = shutil.which("node")
     assert node is not None, "the KaTeX test needs Node.js (Debian: apt-get install nodejs)"
     formulas = []
-    for case in CASES:
-        for line in _document(*case).splitlines():
+    for case, rule in zip(CASES, RULES, strict=True):
+        for line in _document(*case, rule).splitlines():
             if line.startswith("- … "):
                 elided = ELIDED.match(line)
                 assert elided is not None, line
@@ -61,6 +77,7 @@ def test_every_markdown_formula_renders_with_katex() -> None:
     assert any(r"\dots" in formula for formula in formulas)
     assert any(line.startswith("- … ") for line in _document(*CASES[0]).splitlines())
     assert any(r"\times 10^{" in formula for formula in formulas)
+    assert sum(formula.startswith(r"\Omega = \mathrm{rate}") for formula in formulas) == 3
     result = subprocess.run(
         [node, str(SCRIPT), str(KATEX)],
         input=json.dumps(formulas),
