@@ -116,7 +116,13 @@ def _sigmoid(z: Array, a: Array) -> list[Op]:
 
 
 def _sigmoid_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
-    return [_into(dz, lambda: da * a * (1.0 - a))]
+    # da·a·(1 − a), in that order, on buffers.
+    rest = np.empty_like(a)
+    return [
+        partial(np.multiply, da, a, out=dz),
+        partial(np.subtract, 1.0, a, out=rest),
+        partial(np.multiply, dz, rest, out=dz),
+    ]
 
 
 def softmax(z: Array) -> Array:
@@ -127,7 +133,15 @@ def softmax(z: Array) -> Array:
 
 
 def _softmax(z: Array, a: Array) -> list[Op]:
-    return [_into(a, lambda: softmax(z))]
+    # softmax()'s steps on buffers (its reductions are the ufuncs' own, which the methods call).
+    peak, total = np.empty((len(z), 1)), np.empty((len(z), 1))
+    return [
+        partial(np.maximum.reduce, z, axis=1, keepdims=True, out=peak),
+        partial(np.subtract, z, peak, out=a),
+        partial(np.exp, a, out=a),
+        partial(np.add.reduce, a, axis=1, keepdims=True, out=total),
+        partial(np.divide, a, total, out=a),
+    ]
 
 
 def _softmax_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
@@ -140,7 +154,13 @@ def _tanh(z: Array, a: Array) -> list[Op]:
 
 
 def _tanh_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
-    return [_into(dz, lambda: da * (1.0 - a * a))]
+    # da·(1 − a²), in that order, on buffers.
+    slope = np.empty_like(a)
+    return [
+        partial(np.multiply, a, a, out=slope),
+        partial(np.subtract, 1.0, slope, out=slope),
+        partial(np.multiply, da, slope, out=dz),
+    ]
 
 
 ACTIVATIONS: dict[ActivationName, Activation] = {

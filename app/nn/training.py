@@ -546,8 +546,8 @@ class _Batches:
                 if status is not None:
                     raise _EpochCutError(status)
             space = self.spaces[len(rows)]
-            np.take(x, rows, axis=0, out=space.fwd.x)
-            np.take(t, rows, axis=0, out=space.t)
+            x.take(rows, 0, space.fwd.x)  # the method costs half of np.take per call
+            t.take(rows, 0, space.t)
             losses.append(space.evaluate(which))
             grads = space.gradients(which)
             # The step of the update: the batch's gradients in, the parameters after it out.
