@@ -274,12 +274,16 @@ class Run(Iterator[EpochRecord]):
         self.state, self.plan, self.epoch = state, plan, 0
         self.starts = [state.copy(), state.copy()]
         one_batch = plan.batch_size == len(plan.x)
-        self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss, backward=one_batch)
+        self.space = Workspace(
+            self.buffers, plan.x, plan.t, plan.loss, backward=one_batch, outputs=False
+        )
         # One batch computes a last record again with a workspace of its own, made then.
         self.minibatches = None if one_batch else _Batches(self.buffers, plan)
         self.checks = None
         if plan.validation is not None:
-            self.checks = Workspace(self.buffers, *plan.validation, plan.loss, backward=False)
+            self.checks = Workspace(
+                self.buffers, *plan.validation, plan.loss, backward=False, outputs=False
+            )
         # With a stopping rule on it, the validation of the network in hand and the best one.
         self.held: Validation | None = None
         self.best: _Best | None = None
@@ -424,7 +428,7 @@ class Run(Iterator[EpochRecord]):
     def _copies(self, grads: Parameters) -> _Values:
         """A full-batch epoch's record values, copied from the workspace (the next epoch
         overwrites it) as far as the run keeps them."""
-        fwd = _layers(self.space.fwd, self.plan.layers)
+        fwd = _layers(self.space.outputs(), self.plan.layers)
         gradients = grads.copy() if "gradients" in self.plan.keep else None
         return self.value, None if fwd is None else fwd.copy(), gradients
 
@@ -449,7 +453,7 @@ class Run(Iterator[EpochRecord]):
                 status, self.epoch, value, best.params, best.state, fwd,
                 validation=best.validation, best_epoch=best_epoch,
             )  # fmt: skip
-        params, fwd = self.buffers[self.epoch % 3], self.space.fwd
+        params, fwd = self.buffers[self.epoch % 3], self.space.outputs()
         return TrainingResult(
             status, self.epoch, self.value, params, self.state, fwd,
             validation=self._held(), best_epoch=best_epoch,
@@ -516,7 +520,7 @@ class _Batches:
         x, t, size = plan.x, plan.t, plan.batch_size
         self.spaces = {
             rows: Workspace(buffers, np.empty((rows, x.shape[1])), np.empty((rows, t.shape[1])),
-                            plan.loss)
+                            plan.loss, outputs=False)
             for rows in {size, len(x) % size} - {0}
         }  # fmt: skip
 
@@ -553,9 +557,12 @@ class _Batches:
             # The step of the update: the batch's gradients in, the parameters after it out.
             step(state, buffers[which].flat, grads.flat, out.flat)
             which = after
-            fwd = space.fwd
-            for z, a, z_batch, a_batch in zip(zs, acts, fwd.z[layers], fwd.a[layers], strict=True):
-                z[rows], a[rows] = z_batch, a_batch
+            if zs:
+                fwd = space.outputs()
+                for z, a, z_batch, a_batch in zip(
+                    zs, acts, fwd.z[layers], fwd.a[layers], strict=True
+                ):
+                    z[rows], a[rows] = z_batch, a_batch
             if total is not None:
                 total += grads.flat
         forward = ForwardPass(x, zs, acts) if zs else None
