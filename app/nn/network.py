@@ -120,7 +120,7 @@ def _product(a: Array, b: Array, out: Array) -> Op:
     """The prepared product ``out = a·b``: np.dot costs less per call, which is all a tiny
     product costs; np.matmul runs large products faster."""
     small = a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_PRODUCT
-    return partial(np.dot if small else np.matmul, a, b, out=out)
+    return partial(np.dot, a, b, out) if small else partial(np.matmul, a, b, out=out)
 
 
 def _forward_buffers(
@@ -147,7 +147,7 @@ def _forward_ops(params: Parameters, fwd: ForwardPass, outputs: bool = True) -> 
     for index, ((W, b), z, a) in enumerate(zip(params.layers, fwd.z, fwd.a, strict=True)):
         # A (1, units) bias row: NumPy's fast path for the sum, no broadcasting of a 1-D b.
         ops.append(_product(a_prev, W.T, z))
-        ops.append(partial(np.add, z, b.reshape(1, -1), out=z))
+        ops.append(partial(np.add, z, b.reshape(1, -1), z))
         if outputs or index < last:
             ops.extend(ACTIVATIONS[params.activations[index]].forward_ops(z, a))
         a_prev = a
@@ -222,7 +222,7 @@ def check_forward_finite(fwd: ForwardPass, zflat: Array) -> None:
     vector holding every z, is checked with one dot product: its sum of squares is finite
     whenever every z is (a huge finite z can overflow it; the exact check then decides).
     """
-    if math.isfinite(zflat @ zflat):
+    if math.isfinite(zflat.dot(zflat)):
         return
     for index, z in enumerate(fwd.z):
         if not np.isfinite(z).all():
