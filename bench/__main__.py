@@ -95,7 +95,7 @@ def main() -> int:
     print(f"Allocator: freed memory kept for reuse as in the server: {kept}")
     results: list[Result] = []
     if "engine-tiny" in chosen:
-        results += guarded("engine-tiny", lambda: [engine_tiny(tiny, repeat)])
+        results += guarded("engine-tiny", lambda: engine_tiny(tiny, repeat))
     if "engine-large" in chosen:
         results += guarded("engine-large", lambda: [engine_large(large, repeat)])
     if "minibatch" in chosen:
