@@ -105,10 +105,20 @@ CASES: dict[str, dict[str, Any]] = {
         "optimizer": {"type": "adam", "learning_rate": 0.02, "weight_decay": 0.001, "eps": 1e-6},
         "epochs": 10,
     },
+    "sgd_momentum_cross_entropy_shuffled_batches_of_one": {
+        "network": _network(["tanh", "softmax"], [2, 4, 3], 13),
+        **_data(6, 2, 3, "one_hot", 14),
+        "loss": "cross_entropy",
+        "optimizer": {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9},
+        "epochs": 5,
+        "batch_size": 1,
+        "shuffle": True,
+        "seed": 2,
+    },
 }
 """Every loss, every activation, SGD (momentum, dampening, Nesterov, weight decay), Adam (betas,
-eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled, stop.loss_below and
-trace.every."""
+eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled (with a last partial
+batch, and of one sample), stop.loss_below and trace.every."""
 
 RESUMED: dict[str, dict[str, Any]] = {
     "resumed_sgd_momentum_shuffle": {
