@@ -512,8 +512,9 @@ class _EpochCutError(Exception):
 class _Batches:
     """Mini-batch passes prepared once per run: a :class:`Workspace` for the batch size and one
     for a last partial batch, each with the calls for every parameter buffer of the run and its
-    own input and target buffers, into which each batch gathers its rows. An epoch replays them,
-    allocating nothing but what the optimizer's update and a record's copies need."""
+    own input and target buffers, into which each batch gathers its rows. An epoch replays them:
+    no batch builds an array or a call, and what is left to allocate is the loss's and the
+    optimizer's temporaries and a record's copies."""
 
     def __init__(self, buffers: list[Parameters], plan: _Plan) -> None:
         self.buffers, self.plan = buffers, plan
