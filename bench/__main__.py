@@ -4,7 +4,8 @@
     python -m bench --quick                  # smaller sizes and 3 repetitions, for development
     python -m bench engine-tiny http --repeat 3
 
-Benchmarks: engine-tiny and engine-large (bench/engine.py), train and stream
+Benchmarks: engine-tiny and engine-large (bench/engine.py), minibatch and validation
+(bench/minibatch.py), train and stream
 (bench/end_to_end.py), http (bench/http_overhead.py), memory (bench/memory.py), explain
 (bench/explain.py), startup (bench/startup.py). Each prints its
 repetitions, then a line with the median, the baseline's median, the ratio and the target with
@@ -28,11 +29,17 @@ from bench.engine import engine_large, engine_tiny
 from bench.explain import explain_brief
 from bench.http_overhead import http_overhead
 from bench.memory import peak_memory
+from bench.minibatch import minibatch, validation
 from bench.startup import startup
 
-NAMES = ["engine-tiny", "engine-large", "train", "stream", "http", "memory", "explain", "startup"]
-FULL = {"tiny": 100_000, "large": 50, "trace": 20_000, "seconds": 10.0, "repeat": 5}
-QUICK = {"tiny": 10_000, "large": 10, "trace": 2_000, "seconds": 2.0, "repeat": 3}
+NAMES = [
+    "engine-tiny", "engine-large", "minibatch", "validation", "train", "stream", "http", "memory",
+    "explain", "startup",
+]  # fmt: skip
+FULL = {
+    "tiny": 100_000, "large": 50, "batches": 500, "trace": 20_000, "seconds": 10.0, "repeat": 5
+}  # fmt: skip
+QUICK = {"tiny": 10_000, "large": 10, "batches": 100, "trace": 2_000, "seconds": 2.0, "repeat": 3}
 
 
 def parse_args() -> argparse.Namespace:
@@ -80,6 +87,7 @@ def main() -> int:
     repeat = args.repeat or int(sizes["repeat"])
     seconds = args.wrk_seconds or sizes["seconds"]
     tiny, large, trace = int(sizes["tiny"]), int(sizes["large"]), int(sizes["trace"])
+    batches = int(sizes["batches"])
     chosen = args.benchmarks or NAMES
     # The engine benchmarks run in this process: under the allocator settings of the server's.
     kept = keep_freed_memory()
@@ -88,9 +96,13 @@ def main() -> int:
     print(f"Allocator: freed memory kept for reuse as in the server: {kept}")
     results: list[Result] = []
     if "engine-tiny" in chosen:
-        results += guarded("engine-tiny", lambda: [engine_tiny(tiny, repeat)])
+        results += guarded("engine-tiny", lambda: engine_tiny(tiny, repeat))
     if "engine-large" in chosen:
         results += guarded("engine-large", lambda: [engine_large(large, repeat)])
+    if "minibatch" in chosen:
+        results += guarded("minibatch", lambda: minibatch(batches, repeat))
+    if "validation" in chosen:
+        results += guarded("validation", lambda: [validation(batches, repeat)])
     traces = [name for name in ("stream", "train") if name in chosen]
     if traces:
         results += guarded(" and ".join(traces), lambda: full_traces(trace, repeat, traces))

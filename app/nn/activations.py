@@ -21,7 +21,9 @@ from app.nn.types import Array
 
 ActivationName = Literal["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
 Op = Callable[[], object]
-"""One prepared NumPy call: its arguments and output buffer are bound."""
+"""One prepared NumPy call: its arguments and output buffer are bound (``out`` given by position
+where NumPy parses it faster so, which is all a tiny array's call costs; np.maximum by keyword,
+the faster form there)."""
 
 LEAKY_RELU_SLOPE = 0.01
 """leaky_relu's slope where ``z ≤ 0`` (PyTorch's ``nn.LeakyReLU`` default)."""
@@ -86,9 +88,9 @@ def _relu_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
     # array costs; on large arrays heaviside is slow and the boolean mask wins. Same numbers.
     if z.size <= SMALL_MASK:
         mask, zeros = np.empty_like(z), np.zeros_like(z)
-        return [partial(np.heaviside, z, zeros, out=mask), partial(np.multiply, da, mask, out=dz)]
+        return [partial(np.heaviside, z, zeros, mask), partial(np.multiply, da, mask, dz)]
     positive = np.empty(z.shape, dtype=np.bool_)
-    return [partial(np.greater, z, 0.0, out=positive), partial(np.multiply, da, positive, out=dz)]
+    return [partial(np.greater, z, 0.0, positive), partial(np.multiply, da, positive, dz)]
 
 
 def _into(out: Array, compute: Callable[[], Array]) -> Op:
@@ -116,7 +118,13 @@ def _sigmoid(z: Array, a: Array) -> list[Op]:
 
 
 def _sigmoid_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
-    return [_into(dz, lambda: da * a * (1.0 - a))]
+    # da·a·(1 − a), in that order, on buffers.
+    rest = np.empty_like(a)
+    return [
+        partial(np.multiply, da, a, dz),
+        partial(np.subtract, 1.0, a, rest),
+        partial(np.multiply, dz, rest, dz),
+    ]
 
 
 def softmax(z: Array) -> Array:
@@ -127,7 +135,15 @@ def softmax(z: Array) -> Array:
 
 
 def _softmax(z: Array, a: Array) -> list[Op]:
-    return [_into(a, lambda: softmax(z))]
+    # softmax()'s steps on buffers (its reductions are the ufuncs' own, which the methods call).
+    peak, total = np.empty((len(z), 1)), np.empty((len(z), 1))
+    return [
+        partial(np.maximum.reduce, z, axis=1, keepdims=True, out=peak),
+        partial(np.subtract, z, peak, a),
+        partial(np.exp, a, a),
+        partial(np.add.reduce, a, axis=1, keepdims=True, out=total),
+        partial(np.divide, a, total, a),
+    ]
 
 
 def _softmax_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
@@ -136,11 +152,17 @@ def _softmax_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
 
 
 def _tanh(z: Array, a: Array) -> list[Op]:
-    return [partial(np.tanh, z, out=a)]
+    return [partial(np.tanh, z, a)]
 
 
 def _tanh_backward(z: Array, a: Array, da: Array, dz: Array) -> list[Op]:
-    return [_into(dz, lambda: da * (1.0 - a * a))]
+    # da·(1 − a²), in that order, on buffers.
+    slope = np.empty_like(a)
+    return [
+        partial(np.multiply, a, a, slope),
+        partial(np.subtract, 1.0, slope, slope),
+        partial(np.multiply, da, slope, dz),
+    ]
 
 
 ACTIVATIONS: dict[ActivationName, Activation] = {

@@ -120,7 +120,7 @@ def _product(a: Array, b: Array, out: Array) -> Op:
     """The prepared product ``out = a·b``: np.dot costs less per call, which is all a tiny
     product costs; np.matmul runs large products faster."""
     small = a.shape[0] * a.shape[1] * b.shape[1] <= SMALL_PRODUCT
-    return partial(np.dot if small else np.matmul, a, b, out=out)
+    return partial(np.dot, a, b, out) if small else partial(np.matmul, a, b, out=out)
 
 
 def _forward_buffers(
@@ -138,15 +138,18 @@ def _forward_buffers(
     return zflat, zs, acts
 
 
-def _forward_ops(params: Parameters, fwd: ForwardPass) -> list[Op]:
-    """The calls that fill ``fwd``'s z and a from ``fwd.x``: ``z = a_prev·Wᵀ + b``, ``a = f(z)``."""
+def _forward_ops(params: Parameters, fwd: ForwardPass, outputs: bool = True) -> list[Op]:
+    """The calls that fill ``fwd``'s z and a from ``fwd.x``: ``z = a_prev·Wᵀ + b``, ``a = f(z)``;
+    without ``outputs``, all but the last layer's a."""
     ops: list[Op] = []
     a_prev = fwd.x
-    for (W, b), name, z, a in zip(params.layers, params.activations, fwd.z, fwd.a, strict=True):
+    last = len(params.layers) - 1
+    for index, ((W, b), z, a) in enumerate(zip(params.layers, fwd.z, fwd.a, strict=True)):
         # A (1, units) bias row: NumPy's fast path for the sum, no broadcasting of a 1-D b.
         ops.append(_product(a_prev, W.T, z))
-        ops.append(partial(np.add, z, b.reshape(1, -1), out=z))
-        ops.extend(ACTIVATIONS[name].forward_ops(z, a))
+        ops.append(partial(np.add, z, b.reshape(1, -1), z))
+        if outputs or index < last:
+            ops.extend(ACTIVATIONS[params.activations[index]].forward_ops(z, a))
         a_prev = a
     return ops
 
@@ -219,7 +222,7 @@ def check_forward_finite(fwd: ForwardPass, zflat: Array) -> None:
     vector holding every z, is checked with one dot product: its sum of squares is finite
     whenever every z is (a huge finite z can overflow it; the exact check then decides).
     """
-    if math.isfinite(zflat @ zflat):
+    if math.isfinite(zflat.dot(zflat)):
         return
     for index, z in enumerate(fwd.z):
         if not np.isfinite(z).all():
@@ -311,7 +314,12 @@ class Workspace:
     """Full-batch passes prepared once: buffers for every z, a, δ and gradient, and the calls of
     the forward and backward passes for each of the given parameter buffers (a training run
     rotates through them instead of copying parameters). With ``backward=False`` only the
-    forward pass and the loss are prepared (:func:`evaluate`'s one-shot use)."""
+    forward pass and the loss are prepared (:func:`evaluate`'s one-shot use).
+
+    With ``outputs=False`` and a loss from logits, which reads the last layer's z and whose
+    gradient needs no a of it, :meth:`evaluate` leaves that layer's a (the outputs) unwritten
+    until :meth:`outputs` writes it: a training epoch that keeps no record never needs it.
+    """
 
     def __init__(
         self,
@@ -320,12 +328,17 @@ class Workspace:
         t: Array,
         loss: Loss,
         backward: bool = True,
+        outputs: bool = True,
     ) -> None:
         first = buffers[0]
         self.t, self.loss = t, loss
         self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes)
         self.fwd = ForwardPass(x, zs, acts)
-        self.forward_ops = [_forward_ops(params, self.fwd) for params in buffers]
+        outputs = outputs or not loss.from_logits
+        self.forward_ops = [_forward_ops(params, self.fwd, outputs) for params in buffers]
+        self.output_ops = (
+            [] if outputs else ACTIVATIONS[first.activations[-1]].forward_ops(zs[-1], acts[-1])
+        )
         self.loss_input = _loss_input(self.fwd, loss)
         if backward:
             self.grads = first.empty_like()
@@ -345,6 +358,11 @@ class Workspace:
         run(self.forward_ops[which])
         check_forward_finite(self.fwd, self.zflat)
         return check_loss_finite(self.loss.evaluate(self.loss_input, self.t, self.dy))
+
+    def outputs(self) -> ForwardPass:
+        """The forward pass of the last evaluation, its outputs written (see the class)."""
+        run(self.output_ops)
+        return self.fwd
 
     def gradients(self, which: int) -> Parameters:
         """The gradients at the last evaluation of parameter buffer ``which`` (in ``grads``)."""

@@ -117,8 +117,8 @@ def _descend(w: Array, rate: float, g: Array, out: Array) -> None:
     if out is w:
         out -= rate * g
     else:
-        np.multiply(g, rate, out=out)
-        np.subtract(w, out, out=out)
+        np.multiply(g, rate, out)
+        np.subtract(w, out, out)
 
 
 @dataclass(frozen=True)

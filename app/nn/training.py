@@ -43,7 +43,6 @@ from app.nn.network import (
     Workspace,
     accuracy,
     check_update_finite,
-    compute_gradients,
     evaluate,
 )
 from app.nn.optimizers import Optimizer, OptimizerState
@@ -203,14 +202,16 @@ class _Plan:
             raise RunCancelledError
         return None
 
-    def batches(self, epoch: int) -> list[slice] | list[NDArray[np.int64]]:
+    def batches(self, epoch: int) -> list[NDArray[np.int64]]:
         """The rows of each batch in the ``epoch``-th epoch counted from 0 across resumed runs:
         one batch of all the data as it is, or consecutive batches in the data's order or, with
         ``shuffle``, in an order drawn from ``default_rng([seed, epoch])``."""
         samples = len(self.x)
-        if self.batch_size == samples:
-            return [slice(None)]
-        order = shuffled(self.seed, epoch, samples) if self.shuffle else np.arange(samples)
+        several = self.batch_size < samples
+        if self.shuffle and several:
+            order = shuffled(self.seed, epoch, samples)
+        else:
+            order = np.arange(samples)
         return [
             order[start : start + self.batch_size] for start in range(0, samples, self.batch_size)
         ]
@@ -286,9 +287,10 @@ class Run(Iterator[EpochRecord]):
     ``e % 3``, and the optimizer state at the start of each of the last two epochs is kept: a
     diverged epoch, or one cut between its batches, is undone by going back one buffer, and the
     last epoch's record, unless it was kept as it passed, is computed again from that epoch's
-    start (past the deadline, only if that epoch is one batch). One batch replays the prepared
-    calls of a :class:`Workspace` on these buffers, allocating nothing per epoch; the validation
-    data has a forward-only workspace on the same buffers.
+    start into the third buffer (past the deadline, only if that epoch is one batch). One batch
+    replays the prepared calls of a :class:`Workspace` on these buffers, allocating nothing per
+    epoch, and mini-batches those of a workspace per batch size (:class:`_Batches`); the
+    validation data has a forward-only workspace on the same buffers.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
@@ -296,10 +298,17 @@ class Run(Iterator[EpochRecord]):
         self.buffers = [params.copy(), params.empty_like(), params.empty_like()]
         self.state, self.plan, self.epoch = state, plan, 0
         self.starts = [state.copy(), state.copy()]
-        self.space = Workspace(self.buffers, plan.x, plan.t, plan.loss)
+        one_batch = plan.batch_size == len(plan.x)
+        self.space = Workspace(
+            self.buffers, plan.x, plan.t, plan.loss, backward=one_batch, outputs=False
+        )
+        # One batch computes a last record again with a workspace of its own, made then.
+        self.minibatches = None if one_batch else _Batches(self.buffers, plan)
         self.checks = None
         if plan.validation is not None:
-            self.checks = Workspace(self.buffers, *plan.validation, plan.loss, backward=False)
+            self.checks = Workspace(
+                self.buffers, *plan.validation, plan.loss, backward=False, outputs=False
+            )
         # With a stopping rule on it, the validation of the network in hand and the best one.
         self.held: Validation | None = None
         self.best: _Best | None = None
@@ -365,7 +374,9 @@ class Run(Iterator[EpochRecord]):
                     values = self._copies(grads) if wanted else (self.value, None, None)
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
                 else:
-                    values = _updates(before, after, state, plan, wanted, interruptible=True)
+                    values = cast(_Batches, self.minibatches).epoch(
+                        (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
+                    )
                 value = space.evaluate(epoch % 3)
                 penalty = plan.penalty(after)
             except NonFiniteError as error:
@@ -435,7 +446,10 @@ class Run(Iterator[EpochRecord]):
             return None
         before = self.buffers[(epoch - 1) % 3]
         state = self.starts[epoch % 2].copy()
-        values = _updates(before, before.empty_like(), state, self.plan, wanted=True)
+        batches = self.minibatches or _Batches(self.buffers, plan)
+        # The third buffer holds nothing the run still needs: the refused update, the one of an
+        # epoch cut short, or the start of the epoch before.
+        values = batches.epoch((epoch - 1) % 3, (epoch + 1) % 3, state, True, interruptible=False)
         validation = None
         if "validation" in self.plan.keep:
             validation = self._validate((epoch - 1) % 3)
@@ -457,7 +471,7 @@ class Run(Iterator[EpochRecord]):
     def _copies(self, grads: Parameters) -> _Values:
         """A full-batch epoch's record values, copied from the workspace (the next epoch
         overwrites it) as far as the run keeps them."""
-        fwd = _layers(self.space.fwd, self.plan.layers)
+        fwd = _layers(self.space.outputs(), self.plan.layers)
         gradients = grads.copy() if "gradients" in self.plan.keep else None
         return self.value, None if fwd is None else fwd.copy(), gradients
 
@@ -482,7 +496,7 @@ class Run(Iterator[EpochRecord]):
                 status, self.epoch, value, best.params, best.state, fwd,
                 validation=best.validation, best_epoch=best_epoch,
             )  # fmt: skip
-        params, fwd = self.buffers[self.epoch % 3], self.space.fwd
+        params, fwd = self.buffers[self.epoch % 3], self.space.outputs()
         return TrainingResult(
             status, self.epoch, self.value, params, self.state, fwd,
             validation=self._held(), best_epoch=best_epoch,
@@ -538,44 +552,64 @@ class _EpochCutError(Exception):
         self.status = status
 
 
-def _updates(
-    w: Parameters,
-    out: Parameters,
-    state: OptimizerState,
-    plan: _Plan,
-    wanted: bool,
-    *,
-    interruptible: bool = False,
-) -> _Values:
-    """One epoch on fresh arrays: an update per batch, from ``w`` into ``out``.
+class _Batches:
+    """Mini-batch passes prepared once per run: a :class:`Workspace` for the batch size and one
+    for a last partial batch, each with the calls for every parameter buffer of the run and its
+    own input and target buffers, into which each batch gathers its rows. An epoch replays them:
+    no batch builds an array or a call, and what is left to allocate is the loss's and the
+    optimizer's temporaries and a record's copies."""
 
-    Returns the mean of the batch losses and, if the epoch's record is ``wanted``, the parts the
-    run keeps: the z and a of each sample (computed with the parameters at the start of its
-    batch, put back in the data's order) and the mean of the batch gradients. When
-    ``interruptible``, :class:`_EpochCutError` is raised before any batch but the first once
-    :meth:`_Plan.interrupted` says so (``out`` and ``state`` are then partly updated).
-    """
-    x, t = plan.x, plan.t
-    layers = plan.layers if wanted else slice(0)
-    zs = [np.empty((len(x), units)) for units, _ in w.shapes[layers]]
-    acts = [np.empty_like(z) for z in zs]
-    grads = w.empty_like()
-    total = np.zeros_like(w.flat) if wanted and "gradients" in plan.keep else None
-    losses: list[float] = []
-    for rows in plan.batches(state.epoch):
-        status = plan.interrupted() if interruptible and losses else None
-        if status is not None:
-            raise _EpochCutError(status)
-        fwd, value = evaluate(w, x[rows], t[rows], plan.loss)
-        compute_gradients(w, fwd, t[rows], plan.loss, grads)
-        plan.regularize(w, grads)
-        plan.optimizer.step(state, w.flat, grads.flat, out.flat)
-        w = out
-        for z, a, z_batch, a_batch in zip(zs, acts, fwd.z[layers], fwd.a[layers], strict=True):
-            z[rows], a[rows] = z_batch, a_batch
-        if total is not None:
-            total += grads.flat
-        losses.append(value)
-    forward = ForwardPass(x, zs, acts) if zs else None
-    gradients = None if total is None else out.with_flat(total / len(losses))
-    return sum(losses) / len(losses), forward, gradients
+    def __init__(self, buffers: list[Parameters], plan: _Plan) -> None:
+        self.buffers, self.plan = buffers, plan
+        x, t, size = plan.x, plan.t, plan.batch_size
+        self.spaces = {
+            rows: Workspace(buffers, np.empty((rows, x.shape[1])), np.empty((rows, t.shape[1])),
+                            plan.loss, outputs=False)
+            for rows in {size, len(x) % size} - {0}
+        }  # fmt: skip
+
+    def epoch(
+        self, before: int, after: int, state: OptimizerState, wanted: bool, *, interruptible: bool
+    ) -> _Values:
+        """One epoch: an update per batch, from parameter buffer ``before`` into ``after``.
+
+        Returns the mean of the batch losses and, if the epoch's record is ``wanted``, the parts
+        the run keeps: the z and a of each sample (computed with the parameters at the start of
+        its batch, put back in the data's order) and the mean of the batch gradients. When
+        ``interruptible``, :class:`_EpochCutError` is raised before any batch but the first once
+        :meth:`_Plan.interrupted` says so (``after`` and ``state`` are then partly updated).
+        """
+        plan, buffers = self.plan, self.buffers
+        x, t, step = plan.x, plan.t, plan.optimizer.step
+        out = buffers[after]
+        layers = plan.layers if wanted else slice(0)
+        zs = [np.empty((len(x), units)) for units, _ in out.shapes[layers]]
+        acts = [np.empty_like(z) for z in zs]
+        total = np.zeros_like(out.flat) if wanted and "gradients" in plan.keep else None
+        losses: list[float] = []
+        which = before
+        for rows in plan.batches(state.epoch):
+            if interruptible and losses:
+                status = plan.interrupted()
+                if status is not None:
+                    raise _EpochCutError(status)
+            space = self.spaces[len(rows)]
+            x.take(rows, 0, space.fwd.x)  # the method costs half of np.take per call
+            t.take(rows, 0, space.t)
+            losses.append(space.evaluate(which))
+            grads = space.gradients(which)
+            plan.regularize(buffers[which], grads)
+            # The step of the update: the batch's gradients in, the parameters after it out.
+            step(state, buffers[which].flat, grads.flat, out.flat)
+            which = after
+            if zs:
+                fwd = space.outputs()
+                for z, a, z_batch, a_batch in zip(
+                    zs, acts, fwd.z[layers], fwd.a[layers], strict=True
+                ):
+                    z[rows], a[rows] = z_batch, a_batch
+            if total is not None:
+                total += grads.flat
+        forward = ForwardPass(x, zs, acts) if zs else None
+        gradients = None if total is None else out.with_flat(total / len(losses))
+        return sum(losses) / len(losses), forward, gradients

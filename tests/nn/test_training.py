@@ -644,3 +644,80 @@ def test_a_deadline_never_reached_changes_no_bit(monkeypatch: pytest.MonkeyPatch
     for got, want in zip(records, expected_records, strict=True):
         _same_record(got, want)
     np.testing.assert_array_equal(result.network.flat, expected.network.flat)
+
+
+# Seven samples: batches of 1, of 3 with a last partial batch of 1, of 4 with one of 3, and all.
+X7 = np.array([[0.1, -0.4], [1.2, 0.3], [-0.7, 0.8], [0.5, 0.5], [-1.1, -0.2], [0.9, -0.9], [0, 1]])
+LABELS7 = np.array([[0.0], [1.0], [1.0], [0.0], [1.0], [0.0], [1.0]])
+OPTIMIZERS = {
+    "sgd": SGD(0.3),
+    "momentum": SGD(0.2, momentum=0.9, dampening=0.1),
+    "nesterov": SGD(0.1, momentum=0.8, nesterov=True, weight_decay=0.01),
+    "adam": Adam(0.05),
+    "adamw amsgrad": Adam(0.05, weight_decay=0.01, amsgrad=True, decoupled=True),
+}
+
+
+def _one_by_one(
+    params: Parameters, x: Array, t: Array, loss: LossName, optimizer: SGD | Adam, epochs: int,
+    batch_size: int, shuffle: bool, seed: int,
+) -> list[tuple[float, Array, Array, Array, Array]]:  # fmt: skip
+    """Mini-batch training with the one-shot functions on fresh arrays, batch by batch: per
+    epoch the mean batch loss, every z and a in the data's order, the mean gradient and the
+    parameters after the epoch."""
+    w, state, epochs_seen = params.flat.copy(), optimizer.init(params.flat.size), []
+    for epoch in range(epochs):
+        several = batch_size < len(x)  # one batch of all samples takes them as they are
+        order = training.shuffled(seed, epoch, len(x)) if shuffle and several else np.arange(len(x))
+        z, a = np.empty((len(x), 5)), np.empty((len(x), t.shape[1]))
+        losses, total = [], np.zeros_like(w)
+        for start in range(0, len(x), batch_size):
+            rows = order[start : start + batch_size]
+            before = params.with_flat(w)
+            fwd, value = evaluate(before, x[rows], t[rows], LOSSES[loss])
+            grads = compute_gradients(before, fwd, t[rows], LOSSES[loss])
+            after = np.empty_like(w)
+            optimizer.step(state, w, grads.flat, after)
+            w = after
+            z[rows], a[rows] = fwd.z[0], fwd.outputs
+            losses.append(value)
+            total += grads.flat
+        epochs_seen.append((sum(losses) / len(losses), z, a, total / len(losses), w))
+    return epochs_seen
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 7])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_replay_the_one_shot_passes_bit_for_bit(
+    loss: LossName, optimizer: str, batch_size: int, shuffle: bool
+) -> None:
+    """Training in mini-batches (of one sample, with a last partial batch, of all samples), in
+    the data's order or shuffled, gives to the bit what the one-shot functions give computing
+    each batch on fresh arrays: each epoch's loss, z and a, gradient and parameters."""
+    last, outputs = last_layer(loss)
+    params = Parameters.from_layers(
+        [np.linspace(-0.8, 0.7, 10).reshape(5, 2).tolist(),
+         np.linspace(0.6, -0.5, 5 * outputs).reshape(outputs, 5).tolist()],
+        [[0.1, -0.1, 0.05, 0.0, 0.2], [0.0, 0.1][:outputs]],
+        ["sigmoid" if loss == "mean_squared_error" else "tanh", last],
+    )  # fmt: skip
+    t = targets(loss, LABELS7)
+    engine = OPTIMIZERS[optimizer]
+    run = train(
+        params, X7, t, LOSSES[loss], engine, 6, batch_size=batch_size, shuffle=shuffle, seed=3
+    )
+    records = list(run)
+    expected = _one_by_one(params, X7, t, loss, engine, 6, batch_size, shuffle, 3)
+    assert len(records) == len(expected) == 6
+    for record, (value, z, a, gradient, w) in zip(records, expected, strict=True):
+        assert record.forward is not None
+        assert record.gradients is not None
+        assert record.network is not None
+        assert record.loss == value
+        np.testing.assert_array_equal(record.forward.z[0], z)
+        np.testing.assert_array_equal(record.forward.outputs, a)
+        np.testing.assert_array_equal(record.gradients.flat, gradient)
+        np.testing.assert_array_equal(record.network.flat, w)
+    np.testing.assert_array_equal(run.result.network.flat, expected[-1][-1])

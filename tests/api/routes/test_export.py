@@ -118,10 +118,20 @@ CASES: dict[str, dict[str, Any]] = {
         "regularization": {"type": "l2", "rate": 0.01},
         "trace": {"every": 7, "include": ["loss"]},
     },
+    "sgd_momentum_cross_entropy_shuffled_batches_of_one": {
+        "network": _network(["tanh", "softmax"], [2, 4, 3], 13),
+        **_data(6, 2, 3, "one_hot", 14),
+        "loss": "cross_entropy",
+        "optimizer": {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9},
+        "epochs": 5,
+        "batch_size": 1,
+        "shuffle": True,
+        "seed": 2,
+    },
 }
 """Every loss, every activation, SGD (momentum, dampening, Nesterov, weight decay), Adam (betas,
 eps, weight decay), AdamW with AMSGrad, mini-batches in order and shuffled, stop.loss_below,
-trace.every, L1 and L2 regularization."""
+trace.every, L1 and L2 regularization, shuffled batches of one."""
 
 RESUMED: dict[str, dict[str, Any]] = {
     "resumed_sgd_momentum_shuffle": {

@@ -120,6 +120,19 @@ def test_batches_of_two_match_the_reference_loop(client: TestClient) -> None:
     assert result["optimizer_state"]["epoch"] == 3
 
 
+@pytest.mark.parametrize("batch_size", [1, 3, 4])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_of_one_and_with_a_partial_last_batch_match_the_reference_loop(
+    client: TestClient, batch_size: int, shuffle: bool
+) -> None:
+    """Batches of one sample, and of 3 or 4 with a last batch of 2 or 1, in the data's order or
+    shuffled: the trace is the reference loop's and the optimizer counts one step per batch."""
+    orders = [np.random.default_rng([7, epoch]).permutation(5) for epoch in range(3)]
+    result = _train(client, _body(batch_size=batch_size, shuffle=shuffle, seed=7))
+    _assert_trace(result["trace"], _reference(3, batch_size, orders if shuffle else None))
+    assert result["optimizer_state"]["step"] == 3 * -(-5 // batch_size)
+
+
 def test_shuffled_batches_follow_the_documented_order(client: TestClient) -> None:
     """With shuffle, epoch e takes its batches in default_rng([seed, e]).permutation order."""
     orders = [np.random.default_rng([7, epoch]).permutation(5) for epoch in range(3)]

@@ -97,15 +97,15 @@ def _one_long_epoch(width: int) -> dict[str, Any]:
 
 @pytest.fixture
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The engine's batches counted as they run (each evaluates its forward pass once)."""
+    """The engine's batches counted as they run (each computes its gradients once)."""
     count = [0]
-    evaluate = training_engine.evaluate
+    gradients = training_engine.Workspace.gradients
 
     def counted(*args: Any) -> Any:
         count[0] += 1
-        return evaluate(*args)
+        return gradients(*args)
 
-    monkeypatch.setattr(training_engine, "evaluate", counted)
+    monkeypatch.setattr(training_engine.Workspace, "gradients", counted)
     return count
 
 
