@@ -274,9 +274,10 @@ def grade_one(client: Client, exercise: dict[str, Any], claimed: dict[str, Any] 
     for item in answer["checks"]:
         line = f"{MARKS[item['verdict']]} {item['path']}"
         if item["verdict"] == "wrong":
-            mistake = item.get("mistake") or {}
-            text = mistake.get("text") or item.get("hint") or "wrong"
-            mistakes.append(f"{item['path']}: {text}")
+            named = item.get("mistakes") or []
+            text = " — or ".join(m["text"] for m in named) or item.get("hint") or "wrong"
+            ids = " or ".join(m["id"] for m in named) or "not a usual mistake"
+            mistakes.append(f"{item['path']}: {ids}")
             line += f": {text}"
         elif item["verdict"] == "carried_forward":
             line += f" (right from your {item['carried_from']})"
