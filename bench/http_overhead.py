@@ -3,8 +3,11 @@
 Both are driven by the same load generator, ``wrk``, on one single-worker server: /livez does no
 work, so the ratio says how much of the HTTP path /forward's parsing, validation, arithmetic and
 serialization cost. Runs alternate between the two; the figures are medians. A /forward run
-that got any answer other than 200 fails the benchmark. (The module is not named ``http``: that
-would shadow the standard library for scripts run from bench/, such as load.py.)
+that got any answer other than 200 fails the benchmark. Beside throughput it prints the server's
+CPU time per request of each (from ``/proc``): on a machine shared with other work throughput
+moves with the neighbours' load, and the CPU time a request costs much less. (The module is not
+named ``http``: that would shadow the standard library for scripts run from bench/, such as
+load.py.)
 """
 
 import os
@@ -12,7 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
@@ -27,12 +30,14 @@ UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 @dataclass(frozen=True)
 class WrkRun:
-    """What one wrk run reports: throughput, 99th percentile latency, failed answers."""
+    """What one wrk run reports: throughput, 99th percentile latency, failed answers, and the
+    server's CPU seconds per request over the run (when the server's pid was given)."""
 
     requests_per_second: float
     p99: float
     non_2xx: int
     socket_errors: str
+    cpu_per_request: float = 0.0
 
 
 def find_wrk() -> str | None:
@@ -78,12 +83,30 @@ def parse(output: str) -> WrkRun:
     )
 
 
-def wrk(binary: str, url: str, seconds: float, connections: int, script: Path | None) -> WrkRun:
-    """One wrk run with one thread."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    binary: str,
+    url: str,
+    seconds: float,
+    connections: int,
+    script: Path | None,
+    server_pid: int | None = None,
+) -> WrkRun:
+    """One wrk run with one thread; with ``server_pid``, the server's CPU time per request."""
     command = [binary, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
     command += ["-s", str(script)] if script else []
+    started = cpu_seconds(server_pid) if server_pid else 0.0
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return parse(done.stdout)
+    run = parse(done.stdout)
+    if server_pid is None or not run.requests_per_second:
+        return run
+    used = cpu_seconds(server_pid) - started
+    return replace(run, cpu_per_request=used / (run.requests_per_second * seconds))
 
 
 def http_overhead(repeat: int, seconds: float, connections: int) -> Result:
@@ -100,8 +123,8 @@ def http_overhead(repeat: int, seconds: float, connections: int) -> Result:
         wrk(binary, forward_url, 1, connections, script)
         livez, forward = [], []
         for _ in range(repeat):
-            livez.append(wrk(binary, livez_url, seconds, connections, None))
-            forward.append(wrk(binary, forward_url, seconds, connections, script))
+            livez.append(wrk(binary, livez_url, seconds, connections, None, server.pid))
+            forward.append(wrk(binary, forward_url, seconds, connections, script, server.pid))
     failed = sum(run.non_2xx for run in forward + livez)
     errors = "; ".join(sorted({r.socket_errors for r in forward + livez if r.socket_errors}))
     livez_rps = median([r.requests_per_second for r in livez])
@@ -114,6 +137,13 @@ def http_overhead(repeat: int, seconds: float, connections: int) -> Result:
         f"{livez_range}, p99 {livez_p99 * 1e3:.2f} ms; POST /forward {forward_range}, "
         f"p99 {forward_p99 * 1e3:.2f} ms; non-2xx answers: {failed}"
         + (f"; socket errors: {errors}" if errors else "")
+    )
+    livez_cpu = median([r.cpu_per_request for r in livez])
+    forward_cpu = median([r.cpu_per_request for r in forward])
+    print(
+        f"  server CPU per request (median): GET /livez {livez_cpu * 1e6:.0f} µs, POST /forward "
+        f"{forward_cpu * 1e6:.0f} µs: /livez's over /forward's {livez_cpu / forward_cpu:.2f}× "
+        "(what the throughput ratio is when the server has a core to itself)"
     )
     if failed:
         print(f"FAILURE: {failed} requests were not answered with 2xx")

@@ -210,6 +210,37 @@ def forward(params: Parameters, x: Array) -> ForwardPass:
     return fwd
 
 
+class PreparedForward:
+    """The forward pass of one network layout on a fixed number of samples, prepared once: its
+    buffers and NumPy calls are made here and replayed by every :meth:`run` (as the training
+    loop replays an epoch's), so a small one-shot pass costs its arithmetic, not its set-up.
+    :func:`forward` makes the same calls on fresh arrays, so both give the same bits."""
+
+    def __init__(
+        self,
+        shapes: Sequence[tuple[int, int]],
+        activations: Sequence[ActivationName],
+        samples: int,
+    ) -> None:
+        self.params = Parameters.zeros(shapes, activations)
+        self.zflat, zs, acts = _forward_buffers(self.params.activations, samples, shapes)
+        self.fwd = ForwardPass(np.empty((samples, shapes[0][1])), zs, acts)
+        self.ops = _forward_ops(self.params, self.fwd)
+
+    @quiet_floating
+    def run(
+        self, params: Parameters, x: Sequence[float] | Sequence[Sequence[float]]
+    ) -> ForwardPass:
+        """:func:`forward` of ``params`` (of this layout) on ``x`` (one sample, or as many rows
+        as this pass has samples). Its arrays are this object's buffers: read them before the
+        next run."""
+        self.params.flat[:] = params.flat
+        self.fwd.x[...] = x
+        run(self.ops)
+        check_forward_finite(self.fwd, self.zflat)
+        return self.fwd
+
+
 # One check per stage of the computation (forward, loss, gradient, update), each raising
 # NonFiniteError with its stage: every caller that checks a stage calls its function.
 

@@ -120,8 +120,16 @@ class Network(StrictModel):
 def _layer_issues(index: int, layer: Layer, previous: Layer | None) -> list[InitErrorDetails]:
     """Shape and width problems of one layer, given the layer before it."""
     max_units = get_settings().max_units
-    loc: Loc = ("layers", index)
     units, inputs = len(layer.weights), len(layer.weights[0])
+    if (  # the usual case, checked in C loops before any message is built
+        0 < inputs <= max_units.value
+        and units <= max_units.value
+        and len(layer.bias) == units
+        and (previous is None or inputs == len(previous.weights))
+        and not any(map(inputs.__ne__, map(len, layer.weights)))
+    ):
+        return []
+    loc: Loc = ("layers", index)
     ragged = (row for row, values in enumerate(layer.weights) if len(values) != inputs)
     issues = bounded(
         ragged,

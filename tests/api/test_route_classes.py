@@ -4,6 +4,7 @@ left to FastAPI, only the endpoints it fits, and DirectRoute on exactly those of
 import copy
 import importlib
 import pkgutil
+import threading
 from typing import Annotated, Any
 
 import fastapi.routing
@@ -16,6 +17,7 @@ from starlette.responses import Response
 
 import app.api.routes
 from app import examples
+from app.api import route_classes
 from app.api.route_classes import DirectRoute, OrjsonRoute, _direct_call, json_response
 
 JSON = "application/json"
@@ -154,3 +156,68 @@ def test_direct_routes_are_exactly_the_endpoints_the_direct_call_fits() -> None:
     for route in routes:
         if isinstance(route, OrjsonRoute) and not isinstance(route, DirectRoute):
             assert _direct_call(route) is None, route.path
+
+
+def _objects(value: Any) -> int:
+    """How many objects ``value`` holds, itself and everything in it."""
+    if isinstance(value, dict):
+        return 1 + sum(_objects(key) + _objects(item) for key, item in value.items())
+    if isinstance(value, list):
+        return 1 + sum(_objects(item) for item in value)
+    return 1
+
+
+def _empty(value: Any) -> bool:
+    """Whether ``value`` is an empty list or object."""
+    return value in ([], {}) or not isinstance(value, list | dict)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"network": examples.FORWARD["network"], "inputs": ["a"] * 100_000},
+        {"inputs": [[1.0]] * 50_000 + [[1.0, "a"] * 2_000] * 10},
+        {"inputs": [[[[1, 2]] * 50] * 50] * 20, "x": {f"k{i}": [i] * 30 for i in range(3_000)}},
+        {"inputs": [{"a": [None] * 20_000}, 1.5, True, [[]]] * 5},
+    ],
+    ids=["strings", "rows", "deep", "objects in a list"],
+)
+def test_a_parsed_body_is_freed_a_slice_at_a_time(body: Any) -> None:
+    """Each slice frees at most FREED_AT_ONCE objects of SLICE_ITEMS items (a large body freed at
+    once holds the GIL for tens of milliseconds), and together they free the whole body."""
+    content = orjson.loads(orjson.dumps(body))
+    containers = [content]
+    pending = [content]
+    while pending:
+        value = pending.pop()
+        inner = list(value.values()) if isinstance(value, dict) else value
+        found = [item for item in inner if isinstance(item, list | dict)]
+        containers += found
+        pending += found
+    freed = list(route_classes.slices(content))
+    handed_out = {id(item) for chunk in freed for item in chunk}
+    assert all(_empty(value) or id(value) in handed_out for value in containers)
+    assert all(len(chunk) <= route_classes.SLICE_ITEMS for chunk in freed)
+    # What each slice still holds (its short rows, the containers taken apart) is what it frees.
+    assert max(_objects(chunk) - 1 for chunk in freed) <= route_classes.FREED_AT_ONCE
+
+
+def test_a_large_body_is_freed_in_slices_in_the_worker_thread(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed body of a large invalid request is taken apart off the event loop, after its
+    422 is written (the errors' inputs are objects of the body); a valid one is left whole."""
+    freed: list[tuple[str, bool]] = []
+    real = route_classes.free_in_slices
+
+    def recording(content: Any) -> None:
+        real(content)
+        freed.append((threading.current_thread().name, _empty(content)))
+
+    monkeypatch.setattr(route_classes, "free_in_slices", recording)
+    samples = route_classes.INLINE_BODY_BYTES // 10
+    valid = examples.FORWARD | {"inputs": [[-1.0, 2.0, 1.5]] * samples}
+    assert client.post("/forward", json=valid).status_code == 200
+    invalid = examples.FORWARD | {"inputs": ["a"] * (route_classes.INLINE_BODY_BYTES // 2)}
+    assert client.post("/forward", json=invalid).status_code == 422
+    assert freed == [("AnyIO worker thread", True)]

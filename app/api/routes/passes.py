@@ -11,6 +11,7 @@ written by orjson from plain values in the order of the documented models' field
 """
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body
@@ -28,8 +29,11 @@ from app.api.convert import (
     to_regularization,
 )
 from app.api.route_classes import DirectRoute, json_response
+from app.nn.activations import ActivationName
 from app.nn.losses import LOSSES
 from app.nn.network import (
+    ForwardPass,
+    PreparedForward,
     accuracy,
     check_gradients_finite,
     compute_gradients,
@@ -79,9 +83,33 @@ async def forward_pass(
     return await compute(_forward, request)
 
 
+PREPARED_LAYOUTS = 64
+"""How many network layouts (shapes, activations, samples) keep a prepared forward pass."""
+
+
+@lru_cache(maxsize=PREPARED_LAYOUTS)
+def _prepared(
+    shapes: tuple[tuple[int, int], ...], activations: tuple[ActivationName, ...], samples: int
+) -> PreparedForward:
+    """The prepared forward pass of one layout. Only cheap requests, computed on the event loop
+    one at a time, use these: each run's arrays are read before the next run starts."""
+    return PreparedForward(shapes, activations, samples)
+
+
+def _forward_pass(request: ForwardRequest) -> ForwardPass:
+    """The forward pass of a validated request: a cheap one (on the event loop) replays its
+    layout's prepared pass, which costs a small request a third less than preparing the same
+    calls afresh; a larger one (in the thread pool) runs on fresh arrays."""
+    params = to_parameters(request.network)
+    if not is_cheap(request):
+        return forward(params, to_batch(request.inputs))
+    prepared = _prepared(params.shapes, params.activations, request.samples)
+    return prepared.run(params, request.inputs)
+
+
 def _forward(request: ForwardRequest) -> Response:
     """The forward pass of a validated request, as ForwardResponse's JSON."""
-    fwd = forward(to_parameters(request.network), to_batch(request.inputs))
+    fwd = _forward_pass(request)
     batch = request.is_batch
     # Hand-ordered: ForwardResponse's fields in order, so that orjson writes Pydantic's bytes;
     # test_answers_are_the_bytes_pydantic_writes_for_the_documented_model, in

@@ -122,3 +122,30 @@ def test_answers_are_the_bytes_pydantic_writes_for_the_documented_model(
     answer = model.model_validate_json(response.content)
     assert answer.model_dump_json(exclude_unset=True).encode() == response.content
     assert ("penalty" in answer.model_fields_set) == ("regularization" in body)
+
+
+def test_small_forward_passes_of_one_layout_in_a_row_answer_as_a_worker_thread_does(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cheap /forward replays its layout's prepared pass: requests of one layout with other
+    weights and inputs each get the answer the thread pool's fresh arrays give (nothing of one
+    carries into the next), one sample or a batch, the notebook's network or a deeper one."""
+    rng = np.random.default_rng(21)
+    tanh = {"weights": [[0.5, -1.0], [2.0, 0.25]], "bias": [0.1, -0.2], "activation": "tanh"}
+    bodies = []
+    for network in (examples.NOTEBOOK_NETWORK, {"layers": [tanh, tanh, tanh]}):
+        width = len(network["layers"][0]["weights"][0])
+        for inputs in (rng.normal(size=width).tolist(), rng.normal(size=(3, width)).tolist()):
+            for _ in range(3):
+                layers = [
+                    layer | {"weights": rng.normal(size=np.shape(layer["weights"])).tolist()}
+                    for layer in network["layers"]
+                ]
+                bodies.append({"network": {"layers": layers}, "inputs": inputs})
+    hits = passes_api._prepared.cache_info().hits
+    inline = [client.post("/forward", json=body) for body in bodies]
+    assert passes_api._prepared.cache_info().hits - hits >= len(bodies) - 4  # 4 layouts
+    monkeypatch.setattr(passes_api, "INLINE_WORK", 0)
+    in_thread = [client.post("/forward", json=body) for body in bodies]
+    assert [r.status_code for r in inline] == [r.status_code for r in in_thread] == [200] * 12
+    assert [r.content for r in inline] == [r.content for r in in_thread]
