@@ -259,6 +259,7 @@ class LossFields(TypedDict, total=False):
     inputs: Numbers
     targets: Numbers
     loss: LossName
+    regularization: Part
 
 
 class BackwardFields(LossFields, total=False):
@@ -347,6 +348,8 @@ class DatasetFields(TypedDict, total=False):
     noise: float
     seed: int
     test_fraction: float
+    input_features: Sequence[str]
+    grid: Part
     encoding: str
     factor: float
     arms: int

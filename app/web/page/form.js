@@ -54,12 +54,13 @@ function layerRow(layer, index) {
   return row;
 }
 
-/** The set's own parameters (from GET /datasets) as number fields. */
+/** The set's own parameters (from GET /datasets) as number fields: every parameter but those all
+ * sets share and the derived inputs (`input_features`, `grid`), which are not numbers. */
 function setParams(info, values) {
   const root = $("set-params");
   root.replaceChildren();
   if (!info) return;
-  const common = new Set(["samples", "noise", "seed", "test_fraction", "encoding"]);
+  const common = new Set(["samples", "noise", "seed", "test_fraction", "encoding", "input_features", "grid"]);
   for (const [name, schema] of Object.entries(info.parameters)) {
     if (common.has(name)) continue;
     const field = element("div", "field");
