@@ -25,8 +25,10 @@ points), a worked solution (``/explain``), three ``/check`` submissions and a ne
 (``POST /exercises`` with the student's name). A 503 is retried after its ``Retry-After``
 (as the page does) and counted as shed; a 503 without ``Retry-After``, any other status and a
 transport failure are errors. The report gives the same table per kind of request, then the
-lessons: how many finished, their length (p50/p99) and the students per core (students
-served in the run over the server's cores, ``min(workers, CPUs)``).
+lessons: how many finished, their length (p50/p99) and the students one core serves: the
+lessons finished a minute (from the first student's start to the last one's end) over the
+server's cores, ``min(workers, CPUs)``; with the server saturated (lessons far longer than
+their own work), that is what a core keeps up with.
 
 ``--attack KIND --attackers N`` runs N attacker connections of one kind beside the normal
 traffic, each sending its request again (on a new connection) whenever the last one ended, until
@@ -116,6 +118,10 @@ LESSON: list[tuple[str, str, str, dict[str, Any] | None]] = [
 ]
 """A student's lesson in order: (kind, method, path, body); the exercise's body gets the
 student's name."""
+KEEPALIVE_EXPIRY = 2.0
+"""Seconds a student's idle connection is kept for the next request: under the server's
+keep-alive timeout (``KEEPALIVE_TIMEOUT``, 5 s), as a browser's is, so that a request is never
+sent on a connection the server is closing at that moment (httpx's default, 5 s, races it)."""
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
@@ -200,7 +206,11 @@ async def lecture(
     """``students`` lessons started evenly over ``ramp`` seconds: the tallies per kind of
     request, each lesson's seconds (None: a step failed) and the seconds the whole class took."""
     tallies: dict[str, Tally] = {kind: Tally() for kind, *_ in LESSON}
-    limits = httpx.Limits(max_connections=students, max_keepalive_connections=students)
+    limits = httpx.Limits(
+        max_connections=students,
+        max_keepalive_connections=students,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300.0) as http:
         started = time.monotonic()
         gap = ramp / max(1, students - 1) if students > 1 else 0.0
@@ -224,7 +234,7 @@ def class_run(url: str, students: int, ramp: float, cores: int) -> str:
         lines.append(
             f"lessons: {len(done)} of {students} finished without an error, p50 "
             f"{statistics.median(done):.1f} s, p99 {percentile(done, 99):.1f} s; "
-            f"{len(done) / cores:.0f} students per core ({cores} core(s))"
+            f"{len(done) / elapsed * 60 / cores:.0f} lessons a minute per core ({cores} core(s))"
         )
     else:
         lines.append(f"lessons: none of {students} finished without an error")

@@ -188,3 +188,22 @@ def test_an_optimizer_that_does_not_fit_is_a_422(
     response = client.post("/check", json=body)
     assert response.status_code == 422, response.text
     assert loc in [item["loc"] for item in response.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True},
+        {"learning_rate": 0.1, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.01},
+    ],
+)
+@pytest.mark.parametrize("state", [None, STATE])
+def test_nesterov_dampening_and_weight_decay_follow_train(
+    client: TestClient, optimizer: dict[str, Any], state: dict[str, Any] | None
+) -> None:
+    body = examples.LOSS | {"optimizer": optimizer, "optimizer_state": state}
+    truth = client.post("/train", json=body | {"epochs": 1}).json()
+    claimed = _claimed(truth["network"]["layers"], truth["optimizer_state"]["momentum_buffer"])
+    answer = client.post("/check", json=body | {"claimed": claimed}).json()
+    assert answer["all_correct"] is True
+    assert len(answer["checks"]) == 8
