@@ -56,7 +56,8 @@ test: lint chromium  ## Lint, install Chromium if missing, then run the whole te
 	$(BIN)/python -m pytest
 
 # LOAD_ARGS passes options to bench/load.py, e.g. LOAD_ARGS="--clients 8 --duration 30 --attack
-# explain --attackers 8" (attack kinds: error-bomb, stream-non-reader, plain-non-reader, explain).
+# explain --attackers 8" (attack kinds: error-bomb, stream-non-reader, plain-non-reader, explain),
+# or LOAD_ARGS="--class" for a class of 300 students' lessons ramped over a minute.
 load: $(VENV)/.installed-dev  ## Load test: mixed endpoints, many clients, minutes (bench/load.py)
 	$(BIN)/python bench/load.py $(LOAD_ARGS)
 

@@ -276,6 +276,8 @@ class CheckFields(LossFields, total=False):
     """``check``'s keyword fields, :class:`CheckRequest`'s."""
 
     learning_rate: float
+    optimizer: SGDOptimizer | Part | None
+    optimizer_state: OptimizerState | Part | None
     tolerance: float | None
     min_significant: int
     claimed: Claimed | Part

@@ -4,6 +4,7 @@
     python bench/load.py --clients 8 --duration 30 --attack error-bomb --attackers 8
     python bench/load.py --url http://127.0.0.1:8000 --clients 32 --duration 180
     python bench/load.py --slow-body 50 --slow-headers 50   # the same, with slow clients too
+    python bench/load.py --class --students 300 --ramp 60   # a lecture hall's lesson, once each
 
 Each client loops: it picks an endpoint by weight (seeded, so a run is reproducible), sends the
 notebook's request for it and waits for the whole answer. A prober in a separate process hits
@@ -15,6 +16,19 @@ send a request head and a few bytes of a 5,000-byte body, and N that send half a
 reconnecting as soon as the server closes it, for the whole run; the report then says how the
 server ended them (the body's and the head's 408s), so that it shows whether the normal traffic
 noticed them.
+
+``--class`` replaces the mixed clients with a class: ``--students N`` (300) simulated students
+started evenly over ``--ramp`` seconds (60), each doing once what the playground does in a
+lesson, one request after the other (:data:`LESSON`): load the page and every asset it links, a
+2,000-epoch ``/train/stream`` read to its end, a 64×64 decision map (``/forward`` of 4,096
+points), a worked solution (``/explain``), three ``/check`` submissions and a new exercise
+(``POST /exercises`` with the student's name). A 503 is retried after its ``Retry-After``
+(as the page does) and counted as shed; a 503 without ``Retry-After``, any other status and a
+transport failure are errors. The report gives the same table per kind of request, then the
+lessons: how many finished, their length (p50/p99) and the students one core serves: the
+lessons finished a minute (from the first student's start to the last one's end) over the
+server's cores, ``min(workers, CPUs)``; with the server saturated (lessons far longer than
+their own work), that is what a core keeps up with.
 
 ``--attack KIND --attackers N`` runs N attacker connections of one kind beside the normal
 traffic, each sending its request again (on a new connection) whenever the last one ended, until
@@ -46,6 +60,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -75,6 +90,39 @@ MIX: list[tuple[str, str, dict[str, Any], int]] = [
     ("gradcheck", "/gradcheck", examples.GRADCHECK, 5),
     ("check", "/check", examples.CHECK, 10),
 ]
+
+
+def decision_map(side: int = 64) -> dict[str, Any]:
+    """The page's decision map of CLASSIFY's 2-3-2 network: /forward of a side × side grid."""
+    grid = [
+        [-0.5 + 2 * (i + 0.5) / side, 1.5 - 2 * (j + 0.5) / side]
+        for j in range(side)
+        for i in range(side)
+    ]
+    return {"network": examples.CLASSIFY["network"], "inputs": grid}
+
+
+STREAM: dict[str, Any] = {
+    key: examples.CLASSIFY[key] for key in ("network", "inputs", "targets", "loss", "optimizer")
+} | {"epochs": 2000, "trace": {"every": 20, "include": ["loss", "accuracy"]}}
+"""A 2,000-epoch run of the XOR data, traced every 20 epochs as the page's curve is."""
+LESSON: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("page assets", "GET", "/", None),
+    ("train/stream", "POST", "/train/stream", STREAM),
+    ("forward (64×64 map)", "POST", "/forward", decision_map()),
+    ("explain", "POST", "/explain", examples.EXPLAIN),
+    ("check", "POST", "/check", examples.CHECK),
+    ("check", "POST", "/check", examples.CHECK_MISTAKES),
+    ("check", "POST", "/check", examples.CHECK),
+    ("exercises", "POST", "/exercises", {"template": "notebook"}),
+]
+"""A student's lesson in order: (kind, method, path, body); the exercise's body gets the
+student's name."""
+KEEPALIVE_EXPIRY = 2.0
+"""Seconds a student's idle connection is kept for the next request: under the server's
+keep-alive timeout (``KEEPALIVE_TIMEOUT``, 5 s), as a browser's is, so that a request is never
+sent on a connection the server is closing at that moment (httpx's default, 5 s, races it)."""
+ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
 @dataclass
@@ -108,6 +156,89 @@ async def client(
             tallies[name].latencies.append(time.monotonic() - started)
         else:
             tallies[name].errors[str(response.status_code)] += 1
+
+
+async def send(
+    http: httpx.AsyncClient, kind: str, method: str, path: str, body: Any, tally: Tally
+) -> httpx.Response | None:
+    """One request of a lesson, whole answer read; a 503 with Retry-After retried after it (as
+    the page does). Its time, from the first try, is tallied when it ends in a 200."""
+    started = time.monotonic()
+    while True:
+        try:
+            response = await http.request(method, path, json=body)
+        except httpx.HTTPError as error:
+            tally.errors[type(error).__name__] += 1
+            return None
+        retry = response.headers.get("retry-after")
+        if response.status_code == 503 and retry is not None:
+            tally.shed += 1
+            await asyncio.sleep(float(retry))
+            continue
+        if response.status_code == 200:
+            tally.latencies.append(time.monotonic() - started)
+            return response
+        tally.errors[str(response.status_code)] += 1
+        return None
+
+
+async def student(
+    http: httpx.AsyncClient, number: int, start: float, tallies: dict[str, Tally]
+) -> float | None:
+    """Student ``number``'s lesson from ``start`` (monotonic): its seconds, or None when a step
+    failed (the lesson goes on with the next step)."""
+    await asyncio.sleep(max(0.0, start - time.monotonic()))
+    began, failed = time.monotonic(), False
+    for kind, method, path, body in LESSON:
+        if path == "/exercises":
+            body = (body or {}) | {"student": f"student {number}", "course": "load"}
+        response = await send(http, kind, method, path, body, tallies[kind])
+        failed |= response is None
+        if path == "/" and response is not None:
+            for asset in dict.fromkeys(ASSET.findall(response.text)):
+                failed |= await send(http, kind, "GET", asset, None, tallies[kind]) is None
+    return None if failed else time.monotonic() - began
+
+
+async def lecture(
+    url: str, students: int, ramp: float
+) -> tuple[dict[str, Tally], list[float | None], float]:
+    """``students`` lessons started evenly over ``ramp`` seconds: the tallies per kind of
+    request, each lesson's seconds (None: a step failed) and the seconds the whole class took."""
+    tallies: dict[str, Tally] = {kind: Tally() for kind, *_ in LESSON}
+    limits = httpx.Limits(
+        max_connections=students,
+        max_keepalive_connections=students,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300.0) as http:
+        started = time.monotonic()
+        gap = ramp / max(1, students - 1) if students > 1 else 0.0
+        lessons = await asyncio.gather(
+            *(student(http, i, started + i * gap, tallies) for i in range(students))
+        )
+        return tallies, list(lessons), time.monotonic() - started
+
+
+def class_run(url: str, students: int, ramp: float, cores: int) -> str:
+    """Run a class and return its report."""
+    tallies, lessons, elapsed = asyncio.run(lecture(url, students, ramp))
+    done = [seconds for seconds in lessons if seconds is not None]
+    requests = sum(len(t.latencies) for t in tallies.values())
+    lines = [
+        f"{students} students over a {ramp:.0f} s ramp, {elapsed:.0f} s in all: {requests} "
+        f"requests answered 200",
+        report(tallies, elapsed),
+    ]
+    if done:
+        lines.append(
+            f"lessons: {len(done)} of {students} finished without an error, p50 "
+            f"{statistics.median(done):.1f} s, p99 {percentile(done, 99):.1f} s; "
+            f"{len(done) / elapsed * 60 / cores:.0f} lessons a minute per core ({cores} core(s))"
+        )
+    else:
+        lines.append(f"lessons: none of {students} finished without an error")
+    return "\n".join(lines)
 
 
 SLOW_HEADS: dict[str, bytes] = {
@@ -521,6 +652,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="when starting the server")
     parser.add_argument("--port", type=int, default=8765, help="when starting the server")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--class", dest="lecture", action="store_true", help="a class's lessons (see above)"
+    )
+    parser.add_argument("--students", type=int, default=300, help="with --class")
+    parser.add_argument("--ramp", type=float, default=60.0, help="with --class: seconds")
     parser.add_argument("--slow-body", type=int, default=0, help="connections stalling a body")
     parser.add_argument(
         "--slow-headers", type=int, default=0, help="connections that never end their head"
@@ -562,6 +698,14 @@ def main() -> None:
         time.sleep(2)  # let the workers settle before the idle memory is read
     elif args.attack and not url.startswith("http://127.0.0.1:"):
         parser.error("with --attack, --url must be http://127.0.0.1:PORT: attacks stay local")
+    if args.lecture:
+        cores = min(args.workers, os.cpu_count() or 1)
+        try:
+            print(class_run(url, args.students, args.ramp, cores), flush=True)
+        finally:
+            if server is not None:
+                stop_server(server)
+        return
     pid = server.pid if server is not None else args.server_pid
     watch = MemoryWatch(pid, args.max_server_mb, server) if pid is not None else None
     attack = (args.attack, args.attackers) if args.attack else None

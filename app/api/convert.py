@@ -7,7 +7,7 @@ order) that orjson writes directly, or response models assembled from them with
 cost time.
 """
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from app.schemas.training import (
     AdamWOptimizer,
     OptimizerSpec,
     OptimizerState,
+    SGDOptimizer,
     TrainRequest,
     ValidationData,
 )
@@ -87,6 +88,10 @@ def to_regularization(spec: RegularizationSpec | None) -> Regularization | None:
     return None if spec is None else Regularization(spec.type, spec.rate)
 
 
+@overload
+def to_optimizer(spec: SGDOptimizer) -> SGD: ...
+@overload
+def to_optimizer(spec: OptimizerSpec) -> SGD | Adam: ...
 def to_optimizer(spec: OptimizerSpec) -> SGD | Adam:
     """The engine's optimizer for a validated optimizer field."""
     if isinstance(spec, AdamOptimizer):

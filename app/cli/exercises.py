@@ -251,10 +251,6 @@ def grade_one(client: Client, exercise: dict[str, Any], claimed: dict[str, Any] 
     """A submission graded with /check: its verdicts, the first error and the mistakes named."""
     if claimed is None:
         return Grade("missing", 0.0, "", [], ["No submission was found."])
-    # /check grades a plain SGD step: the update of a momentum step is left to the key.
-    momentum = bool(exercise["optimizer"]["momentum"])
-    if momentum:
-        claimed = {name: value for name, value in claimed.items() if name != "network"}
     if not any(value not in (None, [], {}) for value in claimed.values()):
         return Grade("empty", 0.0, "", [], ["The submission fills in no value."])
     body = {
@@ -262,9 +258,12 @@ def grade_one(client: Client, exercise: dict[str, Any], claimed: dict[str, Any] 
         "inputs": exercise["inputs"],
         "targets": exercise["targets"],
         "loss": exercise["loss"],
-        "learning_rate": exercise["optimizer"]["learning_rate"],
         "claimed": claimed,
     }
+    if exercise["optimizer"]["momentum"]:
+        body |= {"optimizer": exercise["optimizer"], "optimizer_state": exercise["optimizer_state"]}
+    else:
+        body["learning_rate"] = exercise["optimizer"]["learning_rate"]
     try:
         answer = client.check(body).model_dump(mode="json")
     except InvalidRequestError as exc:
@@ -282,13 +281,11 @@ def grade_one(client: Client, exercise: dict[str, Any], claimed: dict[str, Any] 
         elif item["verdict"] == "carried_forward":
             line += f" (right from your {item['carried_from']})"
         lines.append(line)
-    expected = sum(not (momentum and item["step"] == "update") for item in exercise["compute"])
+    expected = len(exercise["compute"])
     graded = len(answer["checks"])
     score = sum(item["verdict"] != "wrong" for item in answer["checks"]) / expected
     first = answer.get("first_wrong") or {}
     first_error = f"{first['path']}: {first['hint']}" if first else ""
-    if momentum and any(item["step"] == "update" for item in exercise["compute"]):
-        lines.append("The update with momentum is not graded here: compare it with the key.")
     if graded < expected:
         missing = expected - graded
         verb = "is" if missing == 1 else "are"

@@ -4,9 +4,12 @@ against the value the student's own earlier claims give, in the order of backpro
 A claim is keyed by its JSON path in the request's ``claimed``: ``("layers", i, "z" | "a")``,
 ``("outputs",)``, ``("loss",)``, ``("gradients", i, "weights" | "bias")`` and
 ``("network", "layers", i, "weights" | "bias")``, the parameters after one SGD step
-``w − η·∂L/∂w``. Per-sample values (z, a, outputs) are ``(samples, units)`` arrays, the loss a
-0-d array. A matrix claim may come transposed: it is wrong. A claim of any other wrong shape is
-given as ``malformed``: it is wrong, and the values after it are computed as if it were not there.
+``w − η·∂L/∂w``, and with momentum ``("optimizer_state", "momentum_buffer", i, "weights" |
+"bias")``, the new velocity ``v ← μ·v + ∂L/∂w`` (torch.optim.SGD's buffer: ``∂L/∂w`` itself at
+the first step) that the step ``w − η·v`` takes. Per-sample values (z, a, outputs) are
+``(samples, units)`` arrays, the loss a 0-d array. A matrix claim may come transposed: it is
+wrong. A claim of any other wrong shape is given as ``malformed``: it is wrong, and the values
+after it are computed as if it were not there.
 
 Precision (:class:`Precision`): by default a claimed number ``c`` is right when
 ``|c − v| ≤ max(min(unit, sig), 1e-6·max(1, |v|))``, where ``unit`` is one unit of the last
@@ -23,14 +26,16 @@ value only and some input follows from a wrong claim (it points to the earliest 
 claims: z from the claimed a of the layer before, a from the claimed z, the loss and the output δ
 from the claimed outputs (a loss from logits too: log y as the student takes it), a weight
 gradient from the δ and the a of the layer before, δ of a layer from the δ of the next (and its z
-and a), updated parameters from the claimed gradients; a value not claimed is recomputed in turn.
+and a), the velocity from the claimed gradients, updated parameters from the claimed velocity (the
+claimed gradients without momentum); a value not claimed is recomputed in turn.
 A layer's δ is its claimed bias gradient for one sample; for a batch (the bias gradient sums δ
 over samples) it is recomputed.
 
 Checks follow the computation: ``forward`` (each layer's z, then its a, then the outputs),
 ``loss``, ``output_delta`` (the last layer's bias gradient, which is ``δ = ∂L/∂z`` summed over
 samples), ``backward`` from the last layer to the first (each layer's weights gradient, then the
-bias gradient of the layer before, its δ), ``update`` from the first layer to the last. A wrong
+bias gradient of the layer before, its δ), ``update`` from the first layer to the last (each
+layer's velocity, then its parameters). A wrong
 claim is marked with every usual mistake (:data:`MistakeId`) whose value it matches at the
 claim's precision (the correct computation with that one mistake made; several can give one
 value), each with a text naming the numbers; its hint is their texts, else the formula of its
@@ -61,7 +66,7 @@ from app.nn.network import (
     evaluate,
     loss_gradient,
 )
-from app.nn.optimizers import SGD
+from app.nn.optimizers import SGD, OptimizerState
 from app.nn.regularization import Regularization
 from app.nn.types import Array
 
@@ -92,6 +97,9 @@ MistakeId = Literal[
     "bias_not_updated",
     "step_only",
     "penalty_gradient_missing",
+    "momentum_missing",
+    "momentum_factor_missing",
+    "old_velocity",
 ]
 """The usual mistakes, each named by a stable id (docs/explain-and-check.md describes each)."""
 PER_SAMPLE = frozenset({"layers", "outputs"})
@@ -237,8 +245,9 @@ class Check:
         return self.key[0] in PER_SAMPLE
 
 
-def order(layers: int) -> Iterator[tuple[Stage, Key]]:
-    """Every claimable value of a network of ``layers`` layers, in the order of the computation."""
+def order(layers: int, momentum: bool = False) -> Iterator[tuple[Stage, Key]]:
+    """Every claimable value of a network of ``layers`` layers, in the order of the computation
+    (with ``momentum``, each layer's velocity before its update)."""
     for index in range(layers):
         yield "forward", ("layers", index, "z")
         yield "forward", ("layers", index, "a")
@@ -251,6 +260,9 @@ def order(layers: int) -> Iterator[tuple[Stage, Key]]:
         if index:
             yield "backward", ("gradients", index - 1, "bias")
     for index in range(layers):
+        if momentum:
+            yield "update", ("optimizer_state", "momentum_buffer", index, "weights")
+            yield "update", ("optimizer_state", "momentum_buffer", index, "bias")
         yield "update", ("network", "layers", index, "weights")
         yield "update", ("network", "layers", index, "bias")
 
@@ -278,6 +290,11 @@ def _pick(tensors: Parameters, index: int, part: str) -> Array:
     return b if part == "bias" else W
 
 
+def _velocity_key(key: Key) -> Key:
+    """The velocity of the parameter the update at ``key`` changes."""
+    return ("optimizer_state", "momentum_buffer", key[-2], key[-1])
+
+
 class _Truth:
     """The correct values of one SGD step, each computed when first needed."""
 
@@ -287,11 +304,14 @@ class _Truth:
         x: Array,
         t: Array,
         loss: LossName,
-        learning_rate: float,
+        optimizer: SGD,
         regularization: Regularization | None = None,
+        state: OptimizerState | None = None,
     ) -> None:
         self.params, self.x, self.t, self.loss_name = params, x, t, loss
-        self.loss, self.learning_rate = LOSSES[loss], learning_rate
+        self.loss, self.optimizer = LOSSES[loss], optimizer
+        self.learning_rate, self.momentum = optimizer.learning_rate, optimizer.momentum
+        self.state = state if state is not None else optimizer.init(params.flat.size)
         self.regularization = regularization
         self.fwd, self.value = evaluate(params, x, t, self.loss)
         self.last_variants: list[list[_Variant]] | None = None
@@ -314,11 +334,46 @@ class _Truth:
         return gradients
 
     @cached_property
-    def updated(self) -> Parameters:
-        updated, sgd = self.params.empty_like(), SGD(self.learning_rate)
-        sgd.step(sgd.init(updated.flat.size), self.params.flat, self.grads.flat, updated.flat)
+    def stepped(self) -> tuple[Parameters, Parameters]:
+        """The parameters after the step and the new velocity (zeros without momentum)."""
+        updated, after = self.params.empty_like(), self.state.copy()
+        self.optimizer.step(after, self.params.flat, self.grads.flat, updated.flat)
         check_update_finite(updated)
-        return updated
+        velocity = after.buffers.get("momentum_buffer", np.zeros_like(self.params.flat))
+        return updated, self.params.with_flat(velocity)
+
+    def old_velocity(self, index: int, part: str) -> Array:
+        """The velocity before the step (zero at the first step)."""
+        if self.first_step:
+            return np.zeros_like(_pick(self.params, index, part))
+        return _pick(self.params.with_flat(self.state.buffers["momentum_buffer"]), index, part)
+
+    @property
+    def first_step(self) -> bool:
+        """Whether the velocity starts here (torch.optim.SGD's buffer is the gradient)."""
+        return self.state.step == 0
+
+    def decayed(self, index: int, part: str, g: Array) -> Array:
+        """The gradient ``g`` with the optimizer's weight decay ``λ·w`` added."""
+        decay = self.optimizer.weight_decay
+        return g + decay * _pick(self.params, index, part) if decay else g
+
+    def velocity(self, index: int, part: str, g: Array) -> Array:
+        """The new velocity from gradient ``g``: ``μ·v + (1 − dampening)·g``, ``g`` at first."""
+        g = self.decayed(index, part, g)
+        if self.first_step:
+            return g
+        dampening = self.optimizer.dampening
+        return self.momentum * self.old_velocity(index, part) + (1.0 - dampening) * g
+
+    def direction(self, index: int, part: str, g: Array, velocity: Array) -> Array:
+        """What the step multiplies by η: the velocity (Nesterov: ``g + μ·v``), or without
+        momentum the gradient."""
+        if not self.momentum:
+            return self.decayed(index, part, g)
+        if self.optimizer.nesterov:
+            return self.decayed(index, part, g) + self.momentum * velocity
+        return velocity
 
     @cached_property
     def deltas(self) -> tuple[list[Array], list[Array]]:
@@ -344,7 +399,9 @@ class _Truth:
             case ("gradients", int(index), str(part)):
                 return _pick(self.grads, index, part)
             case ("network", "layers", int(index), str(part)):
-                return _pick(self.updated, index, part)
+                return _pick(self.stepped[0], index, part)
+            case ("optimizer_state", "momentum_buffer", int(index), str(part)):
+                return _pick(self.stepped[1], index, part)
         raise KeyError(key)
 
     def input_of(self, index: int) -> Array:
@@ -717,45 +774,94 @@ def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
         )
 
 
-def _update_mistakes(truth: _Truth, key: Key, correct: Array, g: Array) -> Iterator[_Variant]:
-    """The update's mistakes made with the gradient ``g``: the correct one, or the student's
-    (then ``correct`` is the update with it)."""
+def _update_mistakes(truth: _Truth, key: Key, correct: Array, d: Array) -> Iterator[_Variant]:
+    """The update's mistakes made with the step's direction ``d`` (the gradient, with momentum the
+    velocity): the correct one, or the student's (then ``correct`` is the update with it)."""
     index, part = int(key[2]), str(key[3])
     w = _pick(truth.params, index, part)
     lr, new = truth.learning_rate, correct
+    grad = "v" if truth.momentum else "∂L/∂w"
 
     def right(e: Entry) -> str:
-        return f"{_n(w[e])} − {_n(lr)}·{_factor(g[e])} = {_n(new[e])}"
+        return f"{_n(w[e])} − {_n(lr)}·{_factor(d[e])} = {_n(new[e])}"
 
-    wrong_way, no_rate = w + lr * g, w - g
+    wrong_way, no_rate = w + lr * d, w - d
     yield _Variant(
         "update_sign",
         wrong_way,
         lambda e: (
-            f"{UPDATE_SIGN}: {right(e)}, not {_n(w[e])} + {_n(lr)}·{_factor(g[e])} = "
-            f"{_n(wrong_way[e])}"
+            f"{UPDATE_SIGN.replace('∂L/∂w', grad)}: {right(e)}, not {_n(w[e])} + "
+            f"{_n(lr)}·{_factor(d[e])} = {_n(wrong_way[e])}"
         ),
     )
     yield _Variant(
         "learning_rate_missing",
         no_rate,
         lambda e: (
-            f"the learning rate is missing: w ← w − η·∂L/∂w with η = {_n(lr)}: "
-            f"{right(e)}, not {_n(w[e])} − {_factor(g[e])} = {_n(no_rate[e])}"
+            f"the learning rate is missing: w ← w − η·{grad} with η = {_n(lr)}: "
+            f"{right(e)}, not {_n(w[e])} − {_factor(d[e])} = {_n(no_rate[e])}"
         ),
     )
     unchanged: MistakeId = "bias_not_updated" if part == "bias" else "weights_not_updated"
     yield _Variant(
-        unchanged, w, lambda e: f"not updated: w ← w − η·∂L/∂w = {right(e)}, not {_n(w[e])}"
+        unchanged, w, lambda e: f"not updated: w ← w − η·{grad} = {right(e)}, not {_n(w[e])}"
     )
     yield _Variant(
         "step_only",
-        -lr * g,
+        -lr * d,
         lambda e: (
-            f"this is the step −η·∂L/∂w = {_n(-lr * g[e])}: the new value is "
-            f"w − η·∂L/∂w = {right(e)}"
+            f"this is the step −η·{grad} = {_n(-lr * d[e])}: the new value is "
+            f"w − η·{grad} = {right(e)}"
         ),
     )
+
+
+def _momentum_mistakes(truth: _Truth, key: Key, correct: Array, g: Array) -> Iterator[_Variant]:
+    """The velocity's usual mistakes made with the gradient ``g`` (the correct one, or the
+    student's: then ``correct`` is the value with it), at the velocity's key or, carried into the
+    step, at the update's. At the first step the velocity is the gradient: none applies."""
+    if truth.first_step:
+        return
+    index, part = int(key[-2]), str(key[-1])
+    old, fresh = truth.old_velocity(index, part), truth.decayed(index, part, g)
+    velocity = truth.velocity(index, part, g)
+    mu = _n(truth.momentum)
+
+    def new_v(e: Entry) -> str:
+        return f"v ← μ·v + ∂L/∂w = {mu}·{_factor(old[e])} + {_factor(fresh[e])} = {_n(velocity[e])}"
+
+    variants: list[tuple[MistakeId, Array, Callable[[Entry], str]]] = [
+        (
+            "momentum_missing",
+            fresh,
+            lambda e: f"the earlier velocity is left out: {new_v(e)}, not ∂L/∂w = {_n(fresh[e])}",
+        ),
+        (
+            "momentum_factor_missing",
+            old + (1.0 - truth.optimizer.dampening) * fresh,
+            lambda e: f"the momentum μ = {mu} is missing: {new_v(e)}, not v + ∂L/∂w",
+        ),
+        (
+            "old_velocity",
+            old,
+            lambda e: f"the velocity is not updated: {new_v(e)}, not the earlier v = {_n(old[e])}",
+        ),
+    ]
+    if key[0] == "optimizer_state":
+        for mistake, value, text in variants:
+            yield _Variant(mistake, value, text)
+        return
+    w, lr = _pick(truth.params, index, part), truth.learning_rate
+    for mistake, value, text in variants:
+        if mistake == "momentum_missing":
+            stepped = w - lr * fresh
+        else:
+            stepped = w - lr * truth.direction(index, part, g, value)
+
+        def said(e: Entry, text: Callable[[Entry], str] = text, stepped: Array = stepped) -> str:
+            return f"{text(e)}; w ← w − η·v = {_n(correct[e])}, not {_n(stepped[e])}"
+
+        yield _Variant(mistake, stepped, said)
 
 
 def _mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
@@ -769,9 +875,15 @@ def _mistakes(truth: _Truth, key: Key, correct: Array) -> Iterator[_Variant]:
     elif key[0] == "gradients":
         yield from _gradient_mistakes(truth, key, correct)
     else:
-        yield from _update_mistakes(
-            truth, key, correct, _pick(truth.grads, int(key[2]), str(key[3]))
-        )
+        index, part = int(key[-2]), str(key[-1])
+        g = _pick(truth.grads, index, part)
+        if key[0] == "network":
+            velocity = _pick(truth.stepped[1], index, part)
+            yield from _update_mistakes(
+                truth, key, correct, truth.direction(index, part, g, velocity)
+            )
+        if truth.momentum:
+            yield from _momentum_mistakes(truth, key, correct, g)
 
 
 def _mistakes_on_own(student: "_Student", key: Key) -> Iterator[_Variant]:
@@ -782,9 +894,15 @@ def _mistakes_on_own(student: "_Student", key: Key) -> Iterator[_Variant]:
         yield from _loss_mistakes(truth, base)
     elif key[0] == "gradients":
         yield from _gradient_scalings(truth, base)
-    elif key[0] == "network":
-        gradient = student.value(("gradients", int(key[2]), str(key[3])))
-        yield from _update_mistakes(truth, key, base, gradient)
+    elif key[0] in ("network", "optimizer_state"):
+        index, part = int(key[-2]), str(key[-1])
+        gradient = student.value(("gradients", index, part))
+        if key[0] == "network":
+            velocity = student.value(_velocity_key(key)) if truth.momentum else gradient
+            direction = truth.direction(index, part, gradient, velocity)
+            yield from _update_mistakes(truth, key, base, direction)
+        if truth.momentum:
+            yield from _momentum_mistakes(truth, key, base, gradient)
 
 
 def _transposed(key: Key) -> str:
@@ -825,6 +943,12 @@ def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
             f"δ{index} = (W{index + 1}ᵀ·δ{index + 1}) ⊙ {name}'(z{index}); the bias gradient is "
             "δ summed over samples"
         )
+    if key[0] == "optimizer_state":
+        if truth.first_step:
+            return "at the first step the velocity is the gradient itself: v = ∂L/∂w"
+        return f"v ← μ·v + ∂L/∂w with μ = {truth.momentum}, the earlier v and this step's gradient"
+    if truth.momentum:
+        return f"w ← w − η·v with η = {truth.learning_rate} and this step's velocity v"
     return f"w ← w − η·∂L/∂w with η = {truth.learning_rate} and this step's gradient"
 
 
@@ -901,7 +1025,8 @@ class _Student:
     def __init__(self, truth: _Truth, claims: Mapping[Key, Array]) -> None:
         self.truth, self.claims = truth, claims
         self.last = len(truth.params.layers) - 1
-        self.rank = {key: place for place, (_, key) in enumerate(order(self.last + 1))}
+        steps = order(self.last + 1, bool(truth.momentum))
+        self.rank = {key: place for place, (_, key) in enumerate(steps)}
         self.judged: dict[Key, frozenset[Key]] = {}
         self.values: dict[Key, Array] = {}
         self.roots: dict[Key, frozenset[Key]] = {}
@@ -927,8 +1052,13 @@ class _Student:
                 return self.inputs(("delta", index))
             case ("gradients", int(index), _):
                 return [("delta", index)] + ([("layers", index - 1, "a")] if index else [])
-            case ("network", "layers", int(index), str(part)):
+            case ("optimizer_state", "momentum_buffer", int(index), str(part)):
                 return [("gradients", index, part)]
+            case ("network", "layers", int(index), str(part)):
+                if not self.truth.momentum:
+                    return [("gradients", index, part)]
+                nesterov = self.truth.optimizer.nesterov
+                return [_velocity_key(key)] + ([("gradients", index, part)] if nesterov else [])
         raise KeyError(key)
 
     def _claim_of(self, key: Key) -> Key | None:
@@ -990,9 +1120,12 @@ class _Student:
                 if truth.regularization is not None:
                     gradient += truth.penalty_gradients.layers[index][0]
                 return gradient
+            case ("optimizer_state", "momentum_buffer", int(index), str(part)):
+                return truth.velocity(index, part, v(("gradients", index, part)))
             case ("network", "layers", int(index), str(part)):
-                w = _pick(params, index, part)
-                return w - truth.learning_rate * v(("gradients", index, part))
+                w, g = _pick(params, index, part), v(("gradients", index, part))
+                velocity = v(_velocity_key(key)) if truth.momentum else g
+                return w - truth.learning_rate * truth.direction(index, part, g, velocity)
         raise KeyError(key)
 
     def _delta(self, index: int) -> Array:
@@ -1054,7 +1187,7 @@ def check(
     x: Array,
     t: Array,
     loss: LossName,
-    learning_rate: float,
+    optimizer: SGD | float,
     claims: Mapping[Key, Array],
     tolerance: float | None = None,
     *,
@@ -1062,20 +1195,23 @@ def check(
     units: Mapping[Key, Array] | None = None,
     malformed: Collection[Key] = (),
     regularization: Regularization | None = None,
+    state: OptimizerState | None = None,
 ) -> list[Check]:
     """Every claim checked in the order of the computation (see the module docstring).
 
     ``units`` holds one unit of the last decimal place of each claimed number as written (read
     from its shortest repr where missing); ``malformed`` the claims whose shape is neither the
     value's nor its transpose; ``regularization`` the penalty whose gradient the weights'
-    gradients include.
+    gradients include. ``optimizer`` is the step's SGD, or a plain SGD step's learning rate;
+    ``state`` its state before the step (the earlier velocity; None: the first step).
     """
-    truth = _Truth(params, x, t, loss, learning_rate, regularization)
+    sgd = optimizer if isinstance(optimizer, SGD) else SGD(optimizer)
+    truth = _Truth(params, x, t, loss, sgd, regularization, state)
     precision = Precision(tolerance, min_significant)
     student = _Student(truth, claims)
     units = units or {}
     checks = []
-    for stage, key in order(len(params.layers)):
+    for stage, key in order(len(params.layers), bool(sgd.momentum)):
         if key in malformed:
             correct = truth.correct(key)
             wrong_at = (0,) * correct.ndim

@@ -271,23 +271,23 @@ def _figures(values: Array) -> tuple[Array, Array]:
 
 def _four_figures_suffice(exercise: Exercise) -> bool:
     """Whether /check calls every value to compute right when written to :data:`FIGURES`
-    significant figures (an update with momentum, which /check does not grade, aside)."""
-    momentum = bool(exercise.template.momentum)
+    significant figures."""
     claims, units = {}, {}
     for key in exercise.to_compute():
-        if momentum and part_of(key) == "update":
-            continue
         claims[key], units[key] = _figures(exercise.value(key))
     if not claims:
         return True
+    template, buffer = exercise.template, exercise.momentum_buffer
+    state = None if buffer is None else OptimizerState(1, {"momentum_buffer": buffer.flat})
     checks = check(
         exercise.params,
         exercise.x,
         exercise.t,
-        exercise.template.loss,
-        exercise.template.learning_rate,
+        template.loss,
+        SGD(template.learning_rate, template.momentum),
         claims,
         units=units,
+        state=state,
     )
     return all(item.verdict == "correct" for item in checks)
 

@@ -642,4 +642,6 @@ def step_of(key: tuple[str | int, ...], entry: tuple[int, ...], layers: int) -> 
             return f"backward.{layer}.{part}.{'.'.join(map(str, entry))}", 0
         case ("network", "layers", int(layer), str(part)):
             return f"update.{layer}.{part}.{'.'.join(map(str, entry))}", 0
+        case ("optimizer_state", "momentum_buffer", int(layer), str(part)):
+            return f"update.{layer}.{part}.{'.'.join(map(str, entry))}.buf", 0
     return "loss", 0

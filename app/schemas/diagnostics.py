@@ -27,6 +27,7 @@ from app.schemas.base import (
 )
 from app.schemas.network import PerLayer
 from app.schemas.passes import LossRequest
+from app.schemas.training import OptimizerState, SGDOptimizer, state_issues
 
 Values = float | list[float] | list[list[float]]
 
@@ -160,6 +161,16 @@ class ClaimedNetwork(StrictModel):
     )
 
 
+class ClaimedState(StrictModel):
+    """The optimizer's state after the step, as computed by hand (as /train returns it)."""
+
+    momentum_buffer: PerLayer[ClaimedTensors] | None = Field(
+        None,
+        description="The new velocity v ← momentum·v + ∂L/∂w per layer (∂L/∂w itself at the "
+        "first step), from the first layer; {} to skip one. Only with momentum.",
+    )
+
+
 class Claimed(StrictModel):
     """What was computed by hand: any subset, in the shapes /backward and /train return."""
 
@@ -172,8 +183,17 @@ class Claimed(StrictModel):
         None, description="∂L/∂W and ∂L/∂b per layer, from the first layer; {} to skip one."
     )
     network: ClaimedNetwork | None = Field(
-        None, description="The parameters after one SGD step w − learning_rate·∂L/∂w."
+        None,
+        description="The parameters after one SGD step w − learning_rate·∂L/∂w (with momentum "
+        "w − learning_rate·v).",
     )
+    optimizer_state: ClaimedState | None = Field(
+        None, description="The new velocity of a step with momentum."
+    )
+
+    @property
+    def velocity(self) -> list[ClaimedTensors] | None:
+        return self.optimizer_state.momentum_buffer if self.optimizer_state else None
 
     def claims(self) -> Iterator[tuple[Loc, Any]]:
         """Every claimed value with its path inside ``claimed``."""
@@ -181,6 +201,7 @@ class Claimed(StrictModel):
             (("layers",), self.layers),
             (("gradients",), self.gradients),
             (("network", "layers"), self.network.layers if self.network else None),
+            (("optimizer_state", "momentum_buffer"), self.velocity),
         ]
         for name in ("outputs", "loss"):
             if getattr(self, name) is not None:
@@ -198,6 +219,17 @@ class CheckRequest(LossRequest):
 
     learning_rate: FiniteFloat = Field(
         SGD.learning_rate, ge=0, description="η of the update w − η·∂L/∂w."
+    )
+    optimizer: SGDOptimizer | None = Field(
+        None,
+        description="The step as /train takes it, in place of learning_rate: sgd with momentum "
+        "(dampening, nesterov, weight_decay as /train applies them). With momentum the update "
+        "is w − learning_rate·v, v the new velocity, and claimed.optimizer_state may hold v.",
+    )
+    optimizer_state: OptimizerState | None = Field(
+        None,
+        description="The optimizer_state before the step, as /train returns it (its "
+        "momentum_buffer is the earlier velocity); left out, the step is the first.",
     )
     tolerance: FiniteFloat | None = Field(
         None,
@@ -259,6 +291,7 @@ class CheckRequest(LossRequest):
             ("claimed", "layers"): claimed.layers,
             ("claimed", "gradients"): claimed.gradients,
             ("claimed", "network", "layers"): claimed.network.layers if claimed.network else None,
+            ("claimed", "optimizer_state", "momentum_buffer"): claimed.velocity,
         }
         for where, items in lists.items():
             if items is not None and len(items) > layers:
@@ -269,7 +302,7 @@ class CheckRequest(LossRequest):
                 issues.append(issue("shape_mismatch", where, message, len(items)))
         if issues:
             return super()._issues() + issues
-        issues += self._activation_issues()
+        issues += self._activation_issues() + self._optimizer_issues()
         if "tolerance" in self.model_fields_set and "min_significant" in self.model_fields_set:
             message = (
                 "give tolerance or min_significant, not both: min_significant applies to the "
@@ -280,6 +313,24 @@ class CheckRequest(LossRequest):
             message = "claimed holds nothing to check: give any of layers, outputs, loss, gradients"
             issues.append(issue("missing", ("claimed",), message + " or network"))
         return super()._issues() + issues
+
+    def _optimizer_issues(self) -> list[InitErrorDetails]:
+        """The step's optimizer in one place, its state and the velocity claimed fitting it."""
+        optimizer, issues = self.optimizer, []
+        if optimizer is not None and "learning_rate" in self.model_fields_set:
+            message = "give learning_rate or optimizer, not both: the optimizer has its own"
+            issues.append(issue("invalid_combination", ("learning_rate",), message))
+        if self.optimizer_state is not None:
+            if optimizer is None:
+                message = "optimizer_state needs the optimizer it belongs to"
+                issues.append(issue("missing", ("optimizer",), message))
+            else:
+                issues += state_issues(self.optimizer_state, optimizer, self.network)
+        if self.claimed.velocity is not None and (optimizer is None or not optimizer.momentum):
+            message = "a velocity is claimed but the step has no momentum: give optimizer.momentum"
+            loc = ("claimed", "optimizer_state", "momentum_buffer")
+            issues.append(issue("invalid_combination", loc, message))
+        return issues
 
     def _activation_issues(self) -> list[InitErrorDetails]:
         """A claimed layer's activation that is not the network's: one SGD step keeps it."""
@@ -332,7 +383,8 @@ Verdict = Literal["correct", "carried_forward", "wrong"]
 STEP = Field(
     description="forward (z, a, outputs), loss, output_delta (the last layer's bias gradient, "
     "δ = ∂L/∂z summed over samples), backward (the other gradients, from the last layer to the "
-    "first) or update (the network after the SGD step)."
+    "first) or update (the network after the SGD step; with momentum each layer's velocity "
+    "before its parameters)."
 )
 PATH = Field(description="Where the value is in claimed, e.g. gradients[0].weights.")
 
@@ -347,8 +399,9 @@ class ExplainPointer(ResponseModel):
 EXPLAIN = Field(
     None,
     description="For a wrong value: the step of POST /explain (same network, inputs, targets, "
-    "loss and SGD learning_rate) that computes its first wrong number correctly; for a "
-    "carried_forward value, that of the wrong value it follows from (carried_from).",
+    "loss, learning_rate or optimizer and optimizer_state) that computes its first wrong number "
+    "correctly; for a carried_forward value, that of the wrong value it follows from "
+    "(carried_from).",
 )
 
 

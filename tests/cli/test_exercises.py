@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -272,9 +273,24 @@ def test_a_notebook_filled_in_checks_itself(class_set: Path, kernel_env: None) -
     assert any(line.startswith("↪ network.layers[0].weights") for line in mistaken)
 
 
-def test_a_momentum_step_is_graded_without_its_update(tmp_path: Path, kernel_env: None) -> None:
-    """/check grades plain SGD: a momentum class's right answers score 1 over the values it
-    grades, the feedback and the notebook saying the update is left to the key."""
+def _plain_step(exercise: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each updated parameter a plain SGD step's ``w − η·∂L/∂w`` (the velocity
+    left out)."""
+    rate = exercise["optimizer"]["learning_rate"]
+    planted = dict(values)
+    for path in values:
+        if path.startswith("network."):
+            index, part = path.split("[")[1].split("].")
+            before = np.array(exercise["network"]["layers"][int(index)][part])
+            gradient = np.array(exercise["answer"]["gradients"][int(index)][part])
+            planted[path] = (before - rate * gradient).tolist()
+    return planted
+
+
+def test_a_momentum_step_is_graded_with_its_update(tmp_path: Path, kernel_env: None) -> None:
+    """/check grades the momentum step: a momentum class's right answers score 1 over every
+    value, the update included; an update that leaves the velocity out is named in the feedback
+    and in the notebook."""
     _write_roster(tmp_path / "roster.csv", ["Ada", "Alan"])
     out = tmp_path / "out"
     done = _run(
@@ -282,21 +298,32 @@ def test_a_momentum_step_is_graded_without_its_update(tmp_path: Path, kernel_env
     )
     assert done.exit_code == 0, done.output
     key = json.loads((out / "key.json").read_text())
-    for entry in key["students"]:
-        values = _values(entry["exercise"])
-        (out / "submissions" / f"{entry['file']}.json").write_text(json.dumps(values))
+    right, plain = key["students"]
+    values = _values(right["exercise"])
+    assert any(path.startswith("network.") for path in values)
+    (out / "submissions" / f"{right['file']}.json").write_text(json.dumps(values))
+    planted = _plain_step(plain["exercise"], _values(plain["exercise"]))
+    (out / "submissions" / f"{plain['file']}.json").write_text(json.dumps(planted))
     assert _run("grade", str(out)).exit_code == 0
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(row["submission"], float(row["score"])) for row in rows] == [("graded", 1.0)] * 2
-    feedback = (out / "feedback" / f"{key['students'][0]['file']}.md").read_text()
-    assert "The update with momentum is not graded here" in feedback
-    entry = key["students"][0]
-    blank = json.loads((out / "students" / entry["file"] / "exercise.ipynb").read_text())
-    printed = _run_notebook(_fill(blank, _values(entry["exercise"])), out)
-    assert printed[0].startswith("The update with momentum is not checked here")
+    assert rows[0]["submission"] == "graded"
+    assert float(rows[0]["score"]) == 1.0
+    assert float(rows[1]["score"]) < 1.0
+    assert rows[1]["first_error"].startswith("network.layers[0].weights: the earlier velocity")
+    feedback = (out / "feedback" / f"{right['file']}.md").read_text()
+    assert "✓ network.layers[0].weights" in feedback
+    blank = json.loads((out / "students" / right["file"] / "exercise.ipynb").read_text())
+    printed = _run_notebook(_fill(blank, values), out)
     assert printed[-1] == "score: 100%"
-    assert all(line.startswith("✓ ") for line in printed[1:-1])
+    assert len(printed) - 1 == len(values)
+    assert all(line.startswith("✓ ") for line in printed[:-1])
+    blank = json.loads((out / "students" / plain["file"] / "exercise.ipynb").read_text())
+    printed = _run_notebook(_fill(blank, planted), out)
+    assert any(
+        line.startswith("✗ network.layers[0].weights: the earlier velocity is left out")
+        for line in printed
+    )
 
 
 def test_an_unknown_template_is_the_servers_422(tmp_path: Path) -> None:

@@ -9,13 +9,21 @@ import numpy as np
 from fastapi import APIRouter, Body, Depends, Request
 
 from app import examples
-from app.api.convert import rows, to_batch, to_parameters, to_regularization
+from app.api.convert import (
+    rows,
+    to_batch,
+    to_optimizer,
+    to_parameters,
+    to_regularization,
+    to_state,
+)
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
 from app.nn import gradcheck
 from app.nn.check import Check, Key, check, decimals
 from app.nn.explain import step_of
 from app.nn.losses import LOSSES
+from app.nn.optimizers import SGD
 from app.nn.types import Array
 from app.schemas.base import Loc
 from app.schemas.diagnostics import (
@@ -218,9 +226,9 @@ def check_derivation(
     ],
     body: Annotated[bytes, Depends(_body)],
 ) -> CheckResponse:
-    """Check values computed by hand for one SGD step as a teacher marks them: at the precision
-    they are written with, errors carried forward, a wrong shape marked; name the first wrong
-    step with a hint."""
+    """Check values computed by hand for one SGD step (with momentum too) as a teacher marks
+    them: at the precision they are written with, errors carried forward, a wrong shape marked;
+    name the first wrong step with a hint."""
     claims: dict[Key, Array] = {}
     malformed: dict[Key, tuple[Any, str]] = {}
     for loc, value in request.claimed.claims():
@@ -236,18 +244,24 @@ def check_derivation(
             unit = _units(written, loc, claimed)
             if unit is not None:
                 units[loc] = unit
+    params = to_parameters(request.network)
+    if request.optimizer is None:
+        optimizer = SGD(request.learning_rate)
+    else:
+        optimizer = to_optimizer(request.optimizer)
     checks = check(
-        to_parameters(request.network),
+        params,
         to_batch(request.inputs),
         to_batch(request.targets),
         request.loss,
-        request.learning_rate,
+        optimizer,
         claims,
         request.tolerance,
         min_significant=request.min_significant,
         units=units,
         malformed=malformed.keys(),
         regularization=to_regularization(request.regularization),
+        state=to_state(request.optimizer_state, optimizer, params),
     )
     layers = len(request.network.layers)
     pointers = {item.key: _pointer(item, layers) for item in checks}

@@ -44,8 +44,6 @@ def post_check(body):
 def check():
     """Grade the values filled in so far; one line per value."""
     claimed = claimed_from(values)
-    if not UPDATE_GRADED and claimed.pop("network", None) is not None:
-        print("The update with momentum is not checked here: /check grades a plain SGD step.")
     if not claimed:
         print("Fill in a value (each ... is a number to write), then run check() again.")
         return
@@ -98,7 +96,6 @@ def notebook(exercise: Exercise) -> dict[str, Any]:
             "code",
             "# The exercise as /check takes it: the given numbers.\n"
             f"EXERCISE = {json.dumps(exercise.check_request())}\n"
-            f"UPDATE_GRADED = {exercise.momentum_buffer is None}  # /check grades plain SGD\n"
             "values = {}",
         ),
         *(cell("code", _value_cell(value, exercise.batch)) for value in exercise.values),

@@ -47,9 +47,24 @@ class Exercise:
         return len(self.inputs) > 1
 
     def check_request(self) -> dict[str, object]:
-        """The fields of /check's body but ``claimed``, as plain JSON values."""
+        """The fields of /check's body but ``claimed``, as plain JSON values: a plain step's
+        learning rate, or with momentum the optimizer and the earlier velocity as /train takes
+        them."""
         inputs: object = self.inputs if self.batch else self.inputs[0]
         targets: object = self.targets if self.batch else self.targets[0]
+        step: dict[str, object] = {"learning_rate": self.learning_rate}
+        if self.momentum_buffer is not None:
+            buffer = [
+                {"weights": layer.weights, "bias": layer.bias} for layer in self.momentum_buffer
+            ]
+            step = {
+                "optimizer": {
+                    "type": "sgd",
+                    "learning_rate": self.learning_rate,
+                    "momentum": self.momentum,
+                },
+                "optimizer_state": {"type": "sgd", "step": 1, "momentum_buffer": buffer},
+            }
         return {
             "network": {
                 "layers": [
@@ -60,5 +75,4 @@ class Exercise:
             "inputs": inputs,
             "targets": targets,
             "loss": self.loss,
-            "learning_rate": self.learning_rate,
-        }
+        } | step
