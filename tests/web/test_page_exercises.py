@@ -160,3 +160,34 @@ def test_the_sheet_prints_alone_with_a_blank_box_per_value(visit: Visit) -> None
     page.emulate_media(media="print")
     expect(page.locator("#exercise-sheet .sheet-boxes .tensor.blank").first).to_be_visible()
     _assert_clean(visit)
+
+
+def test_a_momentum_exercise_marks_a_slip_and_links_its_worked_step(visit: Visit) -> None:
+    """A momentum variant asks no update (/check grades plain SGD); its right values are right,
+    a loss with the ½ dropped is wrong, and the link opens the drawn step's worked solution."""
+    page = _open(visit)
+    template, seed = _draw(page, "momentum")
+    exercise = _exercise(visit.origin, template, seed)
+    asked = [
+        item["path"] for item in exercise["compute"] if not item["path"].startswith("network.")
+    ]
+    paths = page.locator("#exercise-fields [data-path]").evaluate_all(
+        "nodes => nodes.map((node) => node.dataset.path)"
+    )
+    assert paths == asked
+    expect(page.locator("#exercise-note")).to_contain_text("the update with momentum is not asked")
+    for path in asked:
+        value = _answer_at(exercise["answer"], path)
+        if path == "loss":
+            value = 2 * value
+        page.locator(f"[data-path='{path}']").fill(_field_text(value))
+    page.click("#exercise button[type=submit]")
+    wrong = page.locator(".exercise-field:has(#claim-loss)")
+    expect(wrong).to_have_class(re.compile(r"\bwrong\b"))
+    expect(page.locator(".exercise-field:has([data-path='layers[0].z'])")).to_have_class(
+        re.compile(r"\bright\b")
+    )
+    wrong.locator(".step-link").click()
+    expect(page.locator("#step-loss")).to_be_focused()
+    expect(page.locator("#explain-note")).to_contain_text(f"{template}, seed {seed}")
+    _assert_clean(visit)
