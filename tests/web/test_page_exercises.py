@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Visit
 from tests.web.test_page import _assert_clean, _open
+from tests.web.test_page_defects import SELECT_FITS
 
 
 def _shot(page: Page, name: str) -> None:
@@ -70,6 +71,7 @@ def test_a_new_exercise_shows_its_numbers_and_its_link_reopens_it(visit: Visit) 
     assert _cells(page, "W⁽¹⁾, sigmoid") == weights
     fields = page.locator("#exercise-fields .exercise-field")
     expect(fields).to_have_count(len(exercise["compute"]))
+    assert page.evaluate(SELECT_FITS) == []
     _shot(page, "exercise-1280")
     link = page.url
     fresh = page.context.new_page()
@@ -129,6 +131,7 @@ def test_the_sheet_prints_alone_with_a_blank_box_per_value(visit: Visit) -> None
     The run's own step prints its sheet too."""
     page = _open(visit, size=(390, 844))
     _draw(page, "batch")
+    assert page.evaluate(SELECT_FITS) == []
     _shot(page, "exercise-390")
     page.emulate_media(media="print")
     for hidden in [

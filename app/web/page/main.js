@@ -382,13 +382,15 @@ async function fetchDrawnWorked(note) {
   renderExplain($("explain"), markdown, ids);
 }
 
-/** GET /exercises' ready templates into the exercise menu, once. */
+/** GET /exercises' ready templates into the exercise menu, once: each by its short name (the
+ * menu stays narrow), its title said in the note when drawn. */
 function loadTemplates() {
   if (!page.templates) {
     page.templates = get("/exercises").then((answer) => {
       const options = answer.templates.map(({ name, title }) => {
-        const option = element("option", "", title);
+        const option = element("option", "", name);
         option.value = name;
+        option.title = title;
         return option;
       });
       $("exercise-template").append(...options);
@@ -435,7 +437,7 @@ async function setUpDrawn() {
   const { template, seed } = page.state.exercise;
   const key = `${template}:${seed}`;
   $("exercise-error").textContent = "";
-  await loadTemplates().catch(() => null);
+  const templates = await loadTemplates().catch(() => []);
   if (page.drawn && page.drawn.key === key) return;
   const answer = await once("/exercises", { template, seed });
   const now = page.state.exercise;
@@ -457,7 +459,8 @@ async function setUpDrawn() {
   renderSheet($("exercise-sheet"), `Exercise “${template}”, seed ${seed}`, given, fields);
   $("exercise-sheet").classList.remove("print-only");
   const left = momentum ? " /check grades a plain SGD step, so the update with momentum is not asked here." : "";
-  $("exercise-note").textContent = `A variant drawn by POST /exercises: the link to this page reopens the same numbers.${left} Fill any fields (rows of a matrix separated by ";"; a batch's z and a have a row per sample), then check. ${EXERCISE_RULE}`;
+  const ready = templates.find((item) => item.name === template);
+  $("exercise-note").textContent = `${ready ? `${ready.title}. ` : ""}A variant drawn by POST /exercises: the link to this page reopens the same numbers.${left} Fill any fields (rows of a matrix separated by ";"; a batch's z and a have a row per sample), then check. ${EXERCISE_RULE}`;
   page.exercise = buildExercise($("exercise-fields"), fields);
   page.drawn = { key, answer };
   $("exercise-notebook").disabled = false;
