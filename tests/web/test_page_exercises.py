@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.web.conftest import Visit
 from tests.web.test_page import _assert_clean, _open
 from tests.web.test_page_defects import SELECT_FITS
+from tests.web.test_page_validation import _copied_body
 
 
 def _shot(page: Page, name: str) -> None:
@@ -116,11 +117,15 @@ def test_new_exercise_draws_another_seed_and_offers_its_notebook(visit: Visit) -
 
 
 def test_the_run_downloads_as_a_notebook(visit: Visit) -> None:
+    """The file is /export's notebook of the page's /train body, its data embedded."""
     page = _open(visit)
     with page.expect_download() as download:
         page.click("#export-notebook")
     assert download.value.suggested_filename == "train.ipynb"
-    notebook = nbformat.reads(Path(download.value.path()).read_text(encoding="utf-8"), as_version=4)
+    saved = Path(download.value.path()).read_text(encoding="utf-8")
+    body = _copied_body(page) | {"format": "notebook", "include_data": True}
+    assert saved == httpx.post(f"{visit.origin}/export", json=body).json()["content"]
+    notebook = nbformat.reads(saved, as_version=4)
     nbformat.validate(notebook)
     assert any(cell.source == "main()" for cell in notebook.cells)
     _assert_clean(visit)
