@@ -164,6 +164,15 @@ EXPORT_EXAMPLES: dict[str, dict[str, Any]] = {
         "summary": "The notebook's run as a Jupyter notebook, its first step worked out",
         "value": {**TRAIN, "format": "notebook"},
     },
+    "exercise": {
+        "summary": "A student's exercise as a Jupyter notebook to fill in and check()",
+        "description": "A POST /exercises body as exercise: the notebook backprop exercises "
+        "writes for that student.",
+        "value": {
+            "format": "notebook",
+            "exercise": {"template": "mazur", "student": "Ada Lovelace", "course": "ML 101"},
+        },
+    },
     "json": {
         "summary": "The notebook's network as a PyTorch state_dict",
         "value": {"network": NOTEBOOK_NETWORK, "format": "json"},

@@ -33,9 +33,10 @@ import orjson
 
 from app.cli.request_files import InputError
 from app.client import Client, InvalidRequestError
+from app.render import jupyter
 from app.render.exercise import answers, markdown
 from app.render.exercise.notebook import notebook
-from app.render.exercise.spec import Exercise, Layer, Value
+from app.render.exercise.spec import from_answer
 
 NAME_COLUMNS: Final = ("name", "student")
 """The roster's column that holds each student's name (the first found, in any case)."""
@@ -91,37 +92,6 @@ def template_of(template: str) -> Any:
         raise InputError(f"{template} is not JSON: {exc}") from None
 
 
-def _layers(tensors: list[Any], activations: list[str]) -> tuple[Layer, ...]:
-    return tuple(
-        Layer(t["weights"], t["bias"], activation)
-        for t, activation in zip(tensors, activations, strict=True)
-    )
-
-
-def to_exercise(student: str, course: str, answer: dict[str, Any]) -> Exercise:
-    """The renderers' plain data from /exercises' answer as JSON."""
-    activations = [layer["activation"] for layer in answer["network"]["layers"]]
-    state = answer.get("optimizer_state") or {}
-    buffer = state.get("momentum_buffer")
-    inputs, targets = answer["inputs"], answer["targets"]
-    batch = isinstance(inputs[0], list)
-    return Exercise(
-        student=student,
-        course=course,
-        seed=answer["seed"],
-        layers=_layers(answer["network"]["layers"], activations),
-        inputs=inputs if batch else [inputs],
-        targets=targets if batch else [targets],
-        loss=answer["loss"],
-        learning_rate=answer["optimizer"]["learning_rate"],
-        momentum=answer["optimizer"]["momentum"],
-        momentum_buffer=None if buffer is None else _layers(buffer, activations),
-        values=tuple(
-            Value(item["path"], item["step"], tuple(item["shape"])) for item in answer["compute"]
-        ),
-    )
-
-
 def key_rows(student: str, file: str, exercise: dict[str, Any]) -> Iterator[list[Any]]:
     """key.csv's rows of one student: each value to compute with its answer as JSON."""
     answer = exercise["answer"]
@@ -158,11 +128,9 @@ def write_class(
         file = file_name(index, student)
         folder = students_dir / file
         folder.mkdir(parents=True, exist_ok=True)  # after the first answer: a 422 writes nothing
-        exercise = to_exercise(student, course, answer)
+        exercise = from_answer(student, course, answer)
         (folder / "sheet.md").write_text(markdown.sheet(exercise), encoding="utf-8")
-        (folder / "exercise.ipynb").write_text(
-            json.dumps(notebook(exercise), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        (folder / "exercise.ipynb").write_text(jupyter.text(notebook(exercise)), encoding="utf-8")
         solution = client.explain(answer["explain"])
         (folder / "solution.md").write_text(str(solution), encoding="utf-8")
         key.append({"student": student, "file": file, "seed": answer["seed"], "exercise": answer})

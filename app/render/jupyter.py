@@ -1,6 +1,7 @@
 """Jupyter notebooks as nbformat 4 JSON: cells and the document around them, for the exercise
 notebooks and the exported runs (no nbformat needed to write one; the tests validate them)."""
 
+import json
 from typing import Any, Final
 
 NBFORMAT: Final = 4
@@ -28,3 +29,8 @@ def document(cells: list[dict[str, Any]]) -> dict[str, Any]:
         "nbformat": NBFORMAT,
         "nbformat_minor": NBFORMAT_MINOR,
     }
+
+
+def text(notebook: dict[str, Any]) -> str:
+    """A notebook's file text: its JSON indented by one, non-ASCII kept, a final newline."""
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"

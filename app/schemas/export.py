@@ -7,7 +7,7 @@ training setting a /train body takes is reproduced by the generated scripts; a s
 :data:`REPRODUCED`), never ignored.
 """
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, PlainValidator, model_validator
 from pydantic_core import InitErrorDetails
@@ -21,6 +21,7 @@ from app.schemas.base import (
     raise_if,
     response_size_issues,
 )
+from app.schemas.exercises import ExerciseRequest
 from app.schemas.export_files import DATA_FILENAME as DATA_FILENAME
 from app.schemas.export_files import DATA_KEYS as DATA_KEYS
 from app.schemas.export_files import ExportFormat as ExportFormat
@@ -168,20 +169,41 @@ class NetworkExport(StrictModel):
         return self
 
 
+EXERCISE_FILENAME = "exercise.ipynb"
+"""The file name of an exercise's notebook."""
+
+
+class ExerciseExport(StrictModel):
+    """An exercise of /exercises to hand out as a Jupyter notebook: the task, a cell per value
+    to compute with blanks, and a check() cell grading the values through /check."""
+
+    exercise: ExerciseRequest = Field(
+        description="The body POST /exercises takes (a template and a seed, or a student and a "
+        "course): the same exercise, drawn again (include_answer is not written into it)."
+    )
+    format: Literal["notebook"] = Field(
+        description="notebook: the exercise as a Jupyter notebook (nbformat 4), as `backprop "
+        "exercises` writes one per student."
+    )
+
+
 NETWORK_ONLY = frozenset(NetworkExport.model_fields)
 
 
-def _by_fields(value: Any) -> TrainExport | NetworkExport:
-    """A body with data or any training setting is a /train request; else a network alone.
-    Choosing the model first keeps ``loc`` a JSON path (a union would prefix its branch)."""
+def _by_fields(value: Any) -> TrainExport | NetworkExport | ExerciseExport:
+    """A body with an exercise is an exercise's notebook; one with data or any training setting
+    is a /train request; else a network alone. Choosing the model first keeps ``loc`` a JSON
+    path (a union would prefix its branch)."""
+    if isinstance(value, dict) and "exercise" in value:
+        return ExerciseExport.model_validate(value)
     if isinstance(value, dict) and set(value) <= NETWORK_ONLY:
         return NetworkExport.model_validate(value)
     return TrainExport.model_validate(value)
 
 
 ExportRequest = Annotated[
-    TrainExport | NetworkExport,
-    PlainValidator(_by_fields, json_schema_input_type=TrainExport | NetworkExport),
+    TrainExport | NetworkExport | ExerciseExport,
+    PlainValidator(_by_fields, json_schema_input_type=TrainExport | NetworkExport | ExerciseExport),
 ]
 
 

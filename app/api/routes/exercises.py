@@ -98,17 +98,15 @@ def list_templates() -> Response:
     )
 
 
-@router.post("/exercises", response_model=ExerciseResponse)
-def make_exercise(
-    request: Annotated[ExerciseRequest, Body(openapi_examples=examples.EXERCISE_EXAMPLES)],
-) -> Response:
-    """One variant of a template, worth doing by hand: same template and seed, the same bytes."""
+def exercise_json(request: ExerciseRequest, loc: tuple[str, ...] = ("body",)) -> dict[str, Any]:
+    """/exercises' answer as JSON, its fields in ExerciseResponse's order; a template with no
+    variant worth doing is a 422 at ``loc`` + ``template`` (/export's exercise sits deeper)."""
     template = request.template.to_engine()
     seed = request.variant_seed
     try:
         exercise = draw(template, seed)
     except NoVariantError as error:
-        problem = {"type": "no_variant", "loc": ("body", "template"), "msg": str(error)}
+        problem = {"type": "no_variant", "loc": (*loc, "template"), "msg": str(error)}
         raise RequestValidationError([problem]) from None
     batch = template.samples > 1
     layers = len(template.sizes) - 1
@@ -139,13 +137,19 @@ def make_exercise(
         answer = _answer(exercise, batch)
         explain = {**given, "format": "markdown"}
     # Hand-ordered: ExerciseResponse's fields in order (a test holds them together).
-    return json_response(
-        {
-            "template": template_json(template),
-            "seed": seed,
-            **given,
-            "compute": compute,
-            "answer": answer,
-            "explain": explain,
-        }
-    )
+    return {
+        "template": template_json(template),
+        "seed": seed,
+        **given,
+        "compute": compute,
+        "answer": answer,
+        "explain": explain,
+    }
+
+
+@router.post("/exercises", response_model=ExerciseResponse)
+def make_exercise(
+    request: Annotated[ExerciseRequest, Body(openapi_examples=examples.EXERCISE_EXAMPLES)],
+) -> Response:
+    """One variant of a template, worth doing by hand: same template and seed, the same bytes."""
+    return json_response(exercise_json(request))

@@ -1,4 +1,5 @@
-"""``POST /export``: the model taken out of the API, as a PyTorch or NumPy script or a state_dict.
+"""``POST /export``: the model taken out of the API, as a PyTorch or NumPy script, a state_dict or
+a Jupyter notebook; or an exercise of /exercises as a notebook to hand out.
 
 The answer is JSON ``{"format", "filename", "content"}`` (``jq -r .content > train.py``), or the
 file itself with a ``Content-Disposition`` to save it under when ``Accept`` prefers
@@ -17,13 +18,25 @@ from app import examples
 from app.api.convert import to_batch, to_export, to_optimizer, to_parameters, to_state
 from app.api.negotiation import negotiate
 from app.api.route_classes import OrjsonRoute, json_response
+from app.api.routes.exercises import exercise_json
 from app.nn.explain import explain
 from app.nn.losses import LOSSES
 from app.nn.network import evaluate
+from app.render import jupyter
+from app.render.exercise import notebook as exercise_notebook
+from app.render.exercise.spec import from_answer
 from app.render.explain import markdown
 from app.render.export import notebook, numpy, pytorch
 from app.render.export.shared import state_dict
-from app.schemas.export import FILENAMES, ExportRequest, ExportResponse, TrainExport
+from app.schemas.export import (
+    EXERCISE_FILENAME,
+    FILENAMES,
+    ExerciseExport,
+    ExportRequest,
+    ExportResponse,
+    NetworkExport,
+    TrainExport,
+)
 
 router = APIRouter(tags=["export"], route_class=OrjsonRoute)
 
@@ -64,7 +77,17 @@ def worked_solution(request: ExportRequest) -> str | None:
     return markdown.render(steps, 6, "The first step, worked out")
 
 
-def content(request: ExportRequest) -> str:
+def exercise_content(request: ExerciseExport) -> str:
+    """The exercise's notebook, drawn as /exercises draws it and written by the renderer of
+    ``backprop exercises``: its only free text, the student and the course, escaped there."""
+    drawn = exercise_json(
+        request.exercise.model_copy(update={"include_answer": False}), ("body", "exercise")
+    )
+    student, course = request.exercise.student or "", request.exercise.course or ""
+    return jupyter.text(exercise_notebook.notebook(from_answer(student, course, drawn)))
+
+
+def content(request: TrainExport | NetworkExport) -> str:
     """The file's text in the requested format."""
     export = to_export(request)
     if request.format == "notebook":
@@ -96,8 +119,11 @@ def export(
 ) -> Response:
     """A script (PyTorch or NumPy) that builds this network and trains it as /train does, or
     the network as a PyTorch state_dict."""
-    check_finite(request)
-    text, filename = content(request), FILENAMES[request.format]
+    if isinstance(request, ExerciseExport):
+        text, filename = exercise_content(request), EXERCISE_FILENAME
+    else:
+        check_finite(request)
+        text, filename = content(request), FILENAMES[request.format]
     if negotiate(accept, SENDS_FILE):
         disposition = f'attachment; filename="{filename}"'
         return Response(

@@ -1,7 +1,9 @@
-"""The plain data an exercise's sheet and notebook are written from (built by the CLI from
-/exercises' answer, so that no renderer reads a request or response model)."""
+"""The plain data an exercise's sheet and notebook are written from (built from /exercises'
+answer as JSON, by the CLI and by /export, so that no renderer reads a request or response
+model)."""
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,36 @@ class Exercise:
             "targets": targets,
             "loss": self.loss,
         } | step
+
+
+def _layers(tensors: list[Any], activations: list[str]) -> tuple[Layer, ...]:
+    """Layers (or a momentum buffer's per-layer tensors) as JSON, with their activations."""
+    return tuple(
+        Layer(t["weights"], t["bias"], activation)
+        for t, activation in zip(tensors, activations, strict=True)
+    )
+
+
+def from_answer(student: str, course: str, answer: dict[str, Any]) -> Exercise:
+    """The renderers' plain data from /exercises' answer as JSON (the CLI's sheets and
+    notebooks, and /export's exercise notebook, are written from it)."""
+    activations = [layer["activation"] for layer in answer["network"]["layers"]]
+    state = answer.get("optimizer_state") or {}
+    buffer = state.get("momentum_buffer")
+    inputs, targets = answer["inputs"], answer["targets"]
+    batch = isinstance(inputs[0], list)
+    return Exercise(
+        student=student,
+        course=course,
+        seed=answer["seed"],
+        layers=_layers(answer["network"]["layers"], activations),
+        inputs=inputs if batch else [inputs],
+        targets=targets if batch else [targets],
+        loss=answer["loss"],
+        learning_rate=answer["optimizer"]["learning_rate"],
+        momentum=answer["optimizer"]["momentum"],
+        momentum_buffer=None if buffer is None else _layers(buffer, activations),
+        values=tuple(
+            Value(item["path"], item["step"], tuple(item["shape"])) for item in answer["compute"]
+        ),
+    )

@@ -1,31 +1,101 @@
 /** The exercise: the student types one step's numbers (z, a, loss, gradients, updated weights)
- * for one sample; /check marks each field, with its mistake and a link to the worked solution
- * of that very step. Labels and verdict texts count layers from 1, as the worked solution does. */
+ * for one sample of the run, or for a variant drawn from POST /exercises; /check marks each
+ * field, with its mistake and a link to the worked solution of that very step. Labels and
+ * verdict texts count layers from 1, as the worked solution does. The sheet beside the fields
+ * is what a print of the exercise shows: the task, the network with its numbers, blank boxes. */
 
-import { element, layerMark } from "./format.js";
+import { element, layerMark, tensorTable } from "./format.js";
 
 /** How /check grades, said beside the form. */
 export const EXERCISE_RULE =
   "Rounded or truncated answers are right; give at least 3 significant figures. A value computed correctly from an earlier wrong one is marked carried forward.";
 
-/** The fields of one step of `network`, in the order of the computation, by /check path. */
+/** The fields of one step of `network`, in the order of the computation, by /check path;
+ * `dims` is each value's shape (a box per number on the printed sheet). */
 export function fieldsOf(network) {
   const layers = network.layers;
   const fields = [];
   layers.forEach((layer, l) => {
-    fields.push({ path: `layers[${l}].z`, label: `z${layerMark(l + 1)}`, shape: "vector" });
-    fields.push({ path: `layers[${l}].a`, label: `a${layerMark(l + 1)}`, shape: "vector" });
+    const units = [layer.bias.length];
+    fields.push({ path: `layers[${l}].z`, label: `z${layerMark(l + 1)}`, shape: "vector", dims: units });
+    fields.push({ path: `layers[${l}].a`, label: `a${layerMark(l + 1)}`, shape: "vector", dims: units });
   });
-  fields.push({ path: "loss", label: "loss L", shape: "number" });
+  fields.push({ path: "loss", label: "loss L", shape: "number", dims: [] });
   for (let l = layers.length - 1; l >= 0; l--) {
-    fields.push({ path: `gradients[${l}].weights`, label: `∂L/∂W${layerMark(l + 1)}`, shape: "matrix", rows: layers[l].bias.length });
-    fields.push({ path: `gradients[${l}].bias`, label: `∂L/∂b${layerMark(l + 1)}`, shape: "vector" });
+    const dims = [layers[l].weights.length, layers[l].weights[0].length];
+    fields.push({ path: `gradients[${l}].weights`, label: `∂L/∂W${layerMark(l + 1)}`, shape: "matrix", rows: dims[0], dims });
+    fields.push({ path: `gradients[${l}].bias`, label: `∂L/∂b${layerMark(l + 1)}`, shape: "vector", dims: [dims[0]] });
   }
   layers.forEach((layer, l) => {
-    fields.push({ path: `network.layers[${l}].weights`, label: `W${layerMark(l + 1)} after the step`, shape: "matrix", rows: layer.bias.length });
-    fields.push({ path: `network.layers[${l}].bias`, label: `b${layerMark(l + 1)} after the step`, shape: "vector" });
+    const dims = [layer.weights.length, layer.weights[0].length];
+    fields.push({ path: `network.layers[${l}].weights`, label: `W${layerMark(l + 1)} after the step`, shape: "matrix", rows: dims[0], dims });
+    fields.push({ path: `network.layers[${l}].bias`, label: `b${layerMark(l + 1)} after the step`, shape: "vector", dims: [dims[0]] });
   });
   return fields;
+}
+
+/** The label of a /check path: "layers[0].a" → "a⁽¹⁾", "outputs" → "outputs y". */
+function labelOf(path) {
+  const match = /^(network\.)?(layers|gradients)\[(\d+)\]\.(\w+)$/.exec(path);
+  if (!match) return path === "loss" ? "loss L" : path === "outputs" ? "outputs y" : path;
+  const [, updated, kind, index, part] = match;
+  const letter = { weights: "W", bias: "b" }[part] || part;
+  const mark = layerMark(Number(index) + 1);
+  if (updated) return `${letter}${mark} after the step`;
+  return kind === "gradients" ? `∂L/∂${letter}${mark}` : `${letter}${mark}`;
+}
+
+/** The fields of a drawn exercise's values to compute (/exercises' `compute`): a batch's
+ * z, a and outputs have a row per sample, so they are matrices. */
+export function fieldsOfCompute(compute) {
+  return compute.map(({ path, shape }) => ({
+    path,
+    label: labelOf(path),
+    shape: shape.length === 0 ? "number" : shape.length === 1 ? "vector" : "matrix",
+    rows: shape[0],
+    dims: shape,
+  }));
+}
+
+/** A table of blank boxes in `dims` (a number, a vector or a matrix), captioned. */
+function blankTable(caption, dims) {
+  const table = element("table", "tensor blank");
+  table.append(element("caption", "", caption));
+  const [rows, columns] = dims.length === 2 ? dims : [1, dims[0] || 1];
+  for (let r = 0; r < rows; r++) {
+    const tr = element("tr");
+    for (let c = 0; c < columns; c++) tr.append(element("td"));
+    table.append(tr);
+  }
+  return table;
+}
+
+/** The exercise sheet into `root`: `title`, the task, the network's weights and biases, the
+ * data, the loss and step (`given`: network, inputs and targets as rows, loss, learning_rate,
+ * and momentum with its earlier buffer when the step has one), then a blank box per value of
+ * `fields` (shown when printed). */
+export function renderSheet(root, title, given, fields) {
+  root.replaceChildren();
+  const { network, inputs, targets, loss, learning_rate: lr } = given;
+  const samples = inputs.length === 1 ? "one sample" : `${inputs.length} samples`;
+  root.append(element("h3", "", title));
+  const step = given.momentum ? `one step of SGD with momentum μ = ${given.momentum} and learning rate η = ${lr}` : `one SGD step with learning rate η = ${lr}`;
+  root.append(element("p", "sheet-task", `Compute by hand ${step} of the network below on ${samples}, loss ${loss}: the values under “Your values”, in order. Keep 4 significant figures. Each W has a row per unit; x and t have a row per sample${given.buffer ? "; the buffers are the momentum of the earlier step" : ""}.`));
+  const tables = element("div", "sheet-tables");
+  network.layers.forEach((layer, l) => {
+    tables.append(tensorTable(`W${layerMark(l + 1)}, ${layer.activation}`, layer.weights), tensorTable(`b${layerMark(l + 1)}`, layer.bias));
+  });
+  tables.append(tensorTable("inputs x", inputs), tensorTable("targets t", targets));
+  if (given.buffer) {
+    given.buffer.forEach((layer, l) => {
+      tables.append(tensorTable(`buffer of W${layerMark(l + 1)}`, layer.weights), tensorTable(`buffer of b${layerMark(l + 1)}`, layer.bias));
+    });
+  }
+  root.append(tables);
+  const boxes = element("div", "sheet-boxes");
+  boxes.append(element("h4", "", "Your values"));
+  for (const field of fields) boxes.append(blankTable(field.label, field.dims));
+  root.append(boxes);
 }
 
 /** A /check text with its layers, units and samples counted from 1: "layer 0's a" → "layer
@@ -69,11 +139,11 @@ export function setPath(claimed, path, value) {
   }
 }
 
-/** Build the form's fields into `root`; returns the input elements by path. */
-export function buildExercise(root, network) {
+/** Build the form's `fields` into `root`; returns the input elements by path. */
+export function buildExercise(root, fields) {
   root.replaceChildren();
   const inputs = new Map();
-  for (const field of fieldsOf(network)) {
+  for (const field of fields) {
     const row = element("div", "field exercise-field");
     const id = `claim-${field.path.replace(/[^a-z0-9]+/gi, "-")}`;
     const label = element("label", "", field.label);

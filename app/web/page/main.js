@@ -4,9 +4,9 @@ import { ApiError, get, post, problemText } from "./api.js";
 import { Curve } from "./curve.js";
 import { itemIn, renderDetails, renderHint } from "./details.js";
 import { drawNetwork } from "./diagram.js";
-import { EXERCISE_RULE, buildExercise, claimedOf, markExercise } from "./exercise.js";
+import { EXERCISE_RULE, buildExercise, claimedOf, fieldsOf, fieldsOfCompute, markExercise, renderSheet } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
-import { downloadExport } from "./export.js";
+import { downloadExerciseNotebook, downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
@@ -33,6 +33,10 @@ const page = {
   curve: null,
   heatmap: null,
   exercise: null,
+  /** The exercise drawn from POST /exercises that the fields show ({key, answer}), or null. */
+  drawn: null,
+  /** GET /exercises' ready templates, once asked for. */
+  templates: null,
   item: null,
   /** Whether the worked solution shows the exercise's own step (opened from its link). */
   workedExercise: false,
@@ -324,7 +328,8 @@ function stepCaveats() {
 /** Render /explain for the selected epoch and sample, once per distinct request; with
  * `exercise`, the exercise's own step (its sample alone, one plain SGD step). */
 function renderWorked(exercise = false) {
-  const key = JSON.stringify([page.view && page.view.start, page.state.sample, page.request && page.request.body, exercise]);
+  const drawn = exercise && page.drawn ? page.drawn.key : null;
+  const key = JSON.stringify([page.view && page.view.start, page.state.sample, page.request && page.request.body, exercise, drawn]);
   if (!page.worked || page.worked.key !== key) {
     const promise = fetchWorked(exercise).catch((error) => {
       page.worked = null;
@@ -340,6 +345,7 @@ function renderWorked(exercise = false) {
 async function fetchWorked(exercise) {
   const view = page.view;
   const note = $("explain-note");
+  if (exercise && page.drawn) return fetchDrawnWorked(note);
   if (!view.start) {
     note.textContent = "This epoch's starting parameters were not recorded (the trace keeps every k-th epoch): pick the epoch after a recorded one, or set Record every to 1.";
     $("explain").replaceChildren();
@@ -366,21 +372,130 @@ async function fetchWorked(exercise) {
   renderExplain($("explain"), markdown, ids);
 }
 
-/** The exercise's fields for the selected epoch's starting parameters. */
+/** The worked solution of the drawn exercise's step, from the /explain request its answer
+ * gives (its optimizer and, with momentum, the earlier buffer). */
+async function fetchDrawnWorked(note) {
+  const { key, answer } = page.drawn;
+  const { network, inputs, targets, loss, optimizer, optimizer_state } = answer;
+  const { markdown, ids } = await fetchExplain({ network, inputs, targets, loss, optimizer, optimizer_state, digits: EXPLAIN_DIGITS });
+  note.textContent = `The drawn exercise's step (${key.replace(":", ", seed ")}); numbers to ${EXPLAIN_DIGITS} significant digits, as /explain writes them.`;
+  renderExplain($("explain"), markdown, ids);
+}
+
+/** GET /exercises' ready templates into the exercise menu, once: each by its short name (the
+ * menu stays narrow), its title said in the note when drawn. */
+function loadTemplates() {
+  if (!page.templates) {
+    page.templates = get("/exercises").then((answer) => {
+      const options = answer.templates.map(({ name, title }) => {
+        const option = element("option", "", name);
+        option.value = name;
+        option.title = title;
+        return option;
+      });
+      $("exercise-template").append(...options);
+      return answer.templates;
+    });
+    page.templates.catch(() => (page.templates = null));
+  }
+  return page.templates;
+}
+
+/** The exercise panel: the drawn exercise of the state when it has one, else the fields of the
+ * selected epoch's starting parameters and sample. */
 function setUpExercise() {
+  loadTemplates().catch((failure) => ($("exercise-error").textContent = failureText(failure)));
+  if (page.state.exercise) return setUpDrawn().catch((failure) => ($("exercise-error").textContent = failureText(failure)));
   const view = page.view;
   const note = $("exercise-note");
   $("exercise-error").textContent = "";
+  page.drawn = null;
+  $("exercise-notebook").disabled = true;
+  $("exercise-template").value = "";
+  document.body.dataset.exercise = "";
   if (!view.start) {
     note.textContent = "This epoch's starting parameters were not recorded: pick another epoch, or set Record every to 1.";
     $("exercise-fields").replaceChildren();
+    $("exercise-sheet").replaceChildren();
     page.exercise = null;
     return;
   }
   const lr = page.state.train.learning_rate;
   const sample = rows(page.request.body.inputs)[page.state.sample];
+  const target = rows(page.request.body.targets)[page.state.sample];
   note.textContent = `Epoch ${view.epoch}, sample ${page.state.sample + 1} (x = [${sample.join(", ")}]) alone, one SGD step at learning rate ${lr}. Fill any fields (rows of a matrix separated by ";"), then check. ${EXERCISE_RULE}`;
-  page.exercise = buildExercise($("exercise-fields"), view.start);
+  const fields = fieldsOf(view.start);
+  const given = { network: view.start, inputs: [sample], targets: [target], loss: page.request.body.loss, learning_rate: lr };
+  renderSheet($("exercise-sheet"), `Epoch ${view.epoch}, sample ${page.state.sample + 1}`, given, fields);
+  $("exercise-sheet").classList.add("print-only");
+  page.exercise = buildExercise($("exercise-fields"), fields);
+}
+
+/** The state's drawn exercise (its template and seed, from POST /exercises): its sheet and
+ * fields, built once per exercise so that the numbers typed stay while the epoch changes. */
+async function setUpDrawn() {
+  const { template, seed } = page.state.exercise;
+  const key = `${template}:${seed}`;
+  $("exercise-error").textContent = "";
+  const templates = await loadTemplates().catch(() => []);
+  if (page.drawn && page.drawn.key === key) return;
+  const answer = await once("/exercises", { template, seed });
+  const now = page.state.exercise;
+  if (!now || `${now.template}:${now.seed}` !== key) return;
+  // /check grades a plain SGD step: a momentum step's update is left to the notebook's key.
+  const momentum = answer.optimizer_state !== null;
+  const compute = momentum ? answer.compute.filter((item) => !item.path.startsWith("network.")) : answer.compute;
+  const fields = fieldsOfCompute(compute);
+  const batch = Array.isArray(answer.inputs[0]);
+  const given = {
+    network: answer.network,
+    inputs: batch ? answer.inputs : [answer.inputs],
+    targets: batch ? answer.targets : [answer.targets],
+    loss: answer.loss,
+    learning_rate: answer.optimizer.learning_rate,
+    momentum: answer.optimizer.momentum,
+    buffer: momentum ? answer.optimizer_state.momentum_buffer : null,
+  };
+  renderSheet($("exercise-sheet"), `Exercise “${template}”, seed ${seed}`, given, fields);
+  $("exercise-sheet").classList.remove("print-only");
+  const left = momentum ? " /check grades a plain SGD step, so the update with momentum is not asked here." : "";
+  const ready = templates.find((item) => item.name === template);
+  $("exercise-note").textContent = `${ready ? `${ready.title}. ` : ""}A variant drawn by POST /exercises: the link to this page reopens the same numbers.${left} Fill any fields (rows of a matrix separated by ";"; a batch's z and a have a row per sample), then check. ${EXERCISE_RULE}`;
+  page.exercise = buildExercise($("exercise-fields"), fields);
+  page.drawn = { key, answer };
+  $("exercise-notebook").disabled = false;
+  $("exercise-template").value = template;
+  document.body.dataset.exercise = key;
+}
+
+/** Draw a new variant of the menu's template (the notebook's when the run's step is chosen):
+ * a fresh seed, kept in the URL. */
+function newExercise() {
+  const template = $("exercise-template").value || "notebook";
+  const seed = crypto.getRandomValues(new Uint32Array(1))[0] % 1_000_000;
+  page.state.exercise = { template, seed };
+  saveState();
+  setUpExercise();
+}
+
+/** The menu changed: back to the run's step, or a new variant of the chosen template. */
+function chooseExercise() {
+  if ($("exercise-template").value) return newExercise();
+  delete page.state.exercise;
+  saveState();
+  if (page.view) setUpExercise();
+}
+
+/** Download the drawn exercise as a notebook from /export; a refusal shows under the fields. */
+async function exerciseNotebook() {
+  if (!page.state.exercise) return;
+  $("exercise-error").textContent = "";
+  const { template, seed } = page.state.exercise;
+  try {
+    await downloadExerciseNotebook({ template, seed });
+  } catch (failure) {
+    $("exercise-error").textContent = failureText(failure);
+  }
 }
 
 /** The network, data and loss of the step the exercise checks: the selected sample alone. */
@@ -388,6 +503,16 @@ function exerciseRequest() {
   const s = page.state.sample;
   const { body } = page.request;
   return { network: page.view.start, inputs: [rows(body.inputs)[s]], targets: [rows(body.targets)[s]], loss: body.loss };
+}
+
+/** /check's body but `claimed`: the drawn exercise's numbers, or the run's selected sample. */
+function checkRequest() {
+  if (page.drawn) {
+    const { network, inputs, targets, loss, optimizer } = page.drawn.answer;
+    return { network, inputs, targets, loss, learning_rate: optimizer.learning_rate };
+  }
+  const request = exerciseRequest();
+  return { ...request, inputs: request.inputs[0], targets: request.targets[0], learning_rate: page.state.train.learning_rate };
 }
 
 /** Send the filled fields to /check and mark each one (a field it cannot read is marked
@@ -400,14 +525,7 @@ async function checkExercise(event) {
   try {
     const { claimed, unread } = claimedOf(page.exercise);
     if (Object.keys(claimed).length === 0) throw new Error(unread ? "no field holds numbers it can read" : "fill at least one field");
-    const request = exerciseRequest();
-    const answer = await post("/check", {
-      ...request,
-      inputs: request.inputs[0],
-      targets: request.targets[0],
-      learning_rate: page.state.train.learning_rate,
-      claimed,
-    });
+    const answer = await post("/check", { ...checkRequest(), claimed });
     markExercise(page.exercise, answer, exerciseStepLink);
   } catch (failure) {
     error.textContent = failureText(failure);
@@ -551,6 +669,10 @@ function wire() {
   });
   $("exercise-box").addEventListener("toggle", () => $("exercise-box").open && page.view && setUpExercise());
   $("exercise").addEventListener("submit", checkExercise);
+  $("exercise-template").addEventListener("change", chooseExercise);
+  $("new-exercise").addEventListener("click", () => page.view && newExercise());
+  $("exercise-notebook").addEventListener("click", exerciseNotebook);
+  $("print-exercise").addEventListener("click", () => window.print());
   // A link pasted into this tab changes only the hash (the page saves its own without this event).
   window.addEventListener("hashchange", () => location.reload());
   $("copy-url").addEventListener("click", () => share(location.href));
@@ -592,6 +714,8 @@ async function start() {
   }
   setUpForm(page.catalog);
   writeForm(page.state, page.catalog);
+  // A link to a drawn exercise opens it (the panel's toggle sets it up).
+  if (page.state.exercise) $("exercise-box").open = true;
   if (epoch && page.run) {
     page.pendingEpoch = epoch;
     await page.run.train();
