@@ -7,6 +7,7 @@
 import { weightSymbol } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+const XHTML = "http://www.w3.org/1999/xhtml";
 const MAX_UNITS = 24;
 const BLUE = "#2563eb";
 const ORANGE = "#ea580c";
@@ -114,6 +115,27 @@ export function drawNetwork(root, network, onFocus) {
   });
   root.append(hits, edges, nodes);
   rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
+}
+
+/** Put each hidden unit's small map in its node, a canvas inside the circle (drawn in the page:
+ * the policy lets no image URL in); `drawInto(canvas, layer, unit)` draws it and says whether the
+ * unit has one; a node without one keeps its plain circle. */
+export function paintUnitMaps(root, drawInto) {
+  for (const node of root.querySelectorAll(".node:not(.input)")) {
+    let holder = node.querySelector(".unit-map");
+    if (!holder) {
+      const circle = node.querySelector("circle:not(.hit)");
+      const [cx, cy, r] = ["cx", "cy", "r"].map((name) => Number(circle.getAttribute(name)));
+      // Inside the circle's stroke, which stays visible (and shows hover and focus).
+      const inner = r - 1;
+      holder = svg("foreignObject", { x: cx - inner, y: cy - inner, width: 2 * inner, height: 2 * inner, class: "unit-map" });
+      holder.append(document.createElementNS(XHTML, "canvas"));
+      circle.after(holder);
+    }
+    const drawn = drawInto(holder.firstChild, Number(node.dataset.layer), Number(node.dataset.unit));
+    node.classList.toggle("mapped", drawn);
+    if (!drawn) holder.remove();
+  }
 }
 
 const KEYS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };

@@ -4,7 +4,10 @@ import { problemText } from "./api.js";
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
-import { ACTIVATIONS, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS } from "./vocab.js";
+import { ACTIVATIONS, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS, REGULARIZATIONS } from "./vocab.js";
+
+/** The rate the form offers when a penalty is chosen and none was set (TF Playground's smallest). */
+const REGULARIZATION_RATE = 0.001;
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +27,7 @@ export function setUpForm(catalog) {
   options($("init"), INITS.map((name) => [name, name]));
   options($("loss"), LOSSES.map((name) => [name, name]));
   options($("optimizer"), OPTIMIZERS.map((name) => [name, name]));
+  options($("regularization"), [["none", "none"], ...REGULARIZATIONS.map((name) => [name, name.toUpperCase()])]);
   options($("dataset"), [["fixed", "the preset's own data"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
 }
 
@@ -59,7 +63,8 @@ function setParams(info, values) {
   const root = $("set-params");
   root.replaceChildren();
   if (!info) return;
-  const common = new Set(["samples", "noise", "seed", "test_fraction", "encoding"]);
+  // The page sets the input features and the grid itself: they are no number fields.
+  const common = new Set(["samples", "noise", "seed", "test_fraction", "encoding", "input_features", "grid"]);
   for (const [name, schema] of Object.entries(info.parameters)) {
     if (common.has(name)) continue;
     const field = element("div", "field");
@@ -105,6 +110,10 @@ export function writeForm(state, catalog) {
   $("beta2").value = String(t.beta2);
   $("sgd-settings").querySelector("#momentum").parentElement.hidden = t.optimizer !== "sgd";
   $("adam-settings").hidden = t.optimizer === "sgd";
+  const penalty = t.regularization ?? null;
+  $("regularization").value = penalty ? penalty.type : "none";
+  $("regularization-rate").value = String(penalty ? penalty.rate : REGULARIZATION_RATE);
+  $("regularization-rate").disabled = !penalty;
   $("epochs").value = String(t.epochs);
   $("batch-size").value = t.batch_size === null ? "" : String(t.batch_size);
   $("shuffle").checked = t.shuffle;
@@ -170,6 +179,8 @@ export function readForm(previous) {
   t.weight_decay = number("weight-decay");
   t.beta1 = number("beta1");
   t.beta2 = number("beta2");
+  const penalty = $("regularization").value;
+  t.regularization = penalty === "none" ? null : { type: penalty, rate: number("regularization-rate") };
   t.epochs = number("epochs");
   t.batch_size = optional("batch-size");
   t.shuffle = $("shuffle").checked;
@@ -198,6 +209,7 @@ export function fieldFor(endpoint, loc, state) {
   };
   if (first === "optimizer") return $(optimizerIds[second] || "optimizer");
   if (first === "stop" && stopIds[second]) return $(stopIds[second]);
+  if (first === "regularization") return $(second === "rate" ? "regularization-rate" : "regularization");
   if (ids[first]) return $(ids[first]);
   if (["network", "inputs", "targets", "validation"].includes(first)) {
     if (state.preset === "paste") return $("paste");

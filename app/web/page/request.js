@@ -100,6 +100,7 @@ export async function buildRequest(state, catalog) {
   if (validation) body.validation = validation;
   const stop = stopOf(train, validation !== null);
   if (stop) body.stop = stop;
+  if (train.regularization) body.regularization = train.regularization;
   if (train.every > 0) body.trace = { every: train.every };
   const extra = { ...(state.extra || {}) };
   delete extra.validation;

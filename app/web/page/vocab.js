@@ -15,3 +15,5 @@ export const INITS = ["pytorch_default", "he_uniform", "he_normal", "xavier_unif
 export const OPTIMIZERS = ["sgd", "adam", "adamw"];
 export const LEARNING_RATES = { sgd: 0.01, adam: 0.001, adamw: 0.001 };
 export const BETAS = [0.9, 0.999];
+/** The penalties on the weights a request's `regularization` names (TF Playground's L1 and L2). */
+export const REGULARIZATIONS = ["l1", "l2"];
