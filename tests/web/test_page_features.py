@@ -168,3 +168,55 @@ def test_regularization_goes_to_train_and_shows_in_the_numbers(visit: Visit) -> 
     expect(problem).to_contain_text("regularization.rate")
     expect(page.locator("#status")).to_have_text("failed: regularization.rate")
     _assert_clean(visit, expected_422=True)
+
+
+def test_a_drawn_sets_settings_change_without_a_422(visit: Visit) -> None:
+    """Circles, its noise changed: the form sends the set's own settings, never /datasets'
+    input_features or grid as if they were number fields."""
+    page = _open(visit)
+    page.select_option("#preset", "circles")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
+    _set(page, "#noise", "0.1")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
+    expect(page.locator("#network .node.mapped")).to_have_count(8)
+    _assert_clean(visit)
+
+
+def _posted(requests: list[Request], path: str) -> list[dict[str, Any]]:
+    """The bodies posted to ``path`` among ``requests``."""
+    return [json.loads(r.post_data or "{}") for r in requests if r.url.endswith(path)]
+
+
+def test_feature_toggles_apply_to_the_data_and_the_grid(visit: Visit) -> None:
+    """Circles on x₁² and x₂² alone: the input nodes are those features; /train's inputs are
+    /datasets' features of the set's points; the map's /forward evaluates /datasets' grid of those
+    features (its rows from the top of the plane down); the map stays over the plane."""
+    page = _open(visit)
+    page.select_option("#preset", "circles")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    for feature in ("x1_squared", "x2_squared", "x1", "x2"):
+        page.locator(f"#feature-{feature}").click()
+    expect(page.locator("#feature-x1_squared")).to_be_checked()
+    expect(page.locator("#feature-x1")).not_to_be_checked()
+    expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
+    expect(page.locator('#network .node[data-layer="0"] text')).to_have_text(["x₁²", "x₂²"])
+    expect(page.locator("#heatmap-box")).to_be_visible()
+    expect(page.locator("#network .node.mapped")).to_have_count(8)
+    sets = _posted(requests, "/datasets")
+    featured = [body for body in sets if body.get("input_features") and "grid" not in body]
+    assert featured[-1]["input_features"] == ["x1_squared", "x2_squared"]
+    drawn = httpx.post(f"{visit.origin}/datasets", json=featured[-1]).json()
+    gridded = [body for body in sets if "grid" in body]
+    assert gridded[-1]["input_features"] == ["x1_squared", "x2_squared"]
+    grid = httpx.post(f"{visit.origin}/datasets", json=gridded[-1]).json()["grid_inputs"]
+    steps = gridded[-1]["grid"]["steps"]
+    upside_down = [row for i in reversed(range(steps)) for row in grid[i * steps : (i + 1) * steps]]
+    forwards = [body for body in _posted(requests, "/forward") if len(body["inputs"]) > 100]
+    assert forwards[-1]["inputs"] == upside_down
+    _train(page)
+    trained = _trained_with(requests)
+    assert trained[0]["inputs"] == drawn["inputs"]
+    assert len(trained[0]["network"]["layers"][0]["weights"][0]) == 2
+    _assert_clean(visit)

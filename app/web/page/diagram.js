@@ -40,9 +40,10 @@ export function unitName(index, unit, layers) {
 
 /**
  * Draw `network` into `root` (an <svg>); `onFocus(item)` gets {kind: "node"|"edge", layer, unit,
- * from} for the node or edge hovered, focused or tapped.
+ * from} for the node or edge hovered, focused or tapped; `inputs` labels the input nodes (the
+ * input features' names), or null for x1, x2, …
  */
-export function drawNetwork(root, network, onFocus) {
+export function drawNetwork(root, network, onFocus, inputs = null) {
   const layers = network.layers;
   const sizes = [layers[0].weights[0].length, ...layers.map((layer) => layer.bias.length)];
   const columns = sizes.length;
@@ -90,13 +91,13 @@ export function drawNetwork(root, network, onFocus) {
       const group = svg("g", {
         class: `node ${column === 0 ? "input" : ""}`, tabindex: -1, role: "button",
         "data-layer": column, "data-unit": unit,
-        "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
+        "aria-label": `${unitName(column, unit, layers.length)}${column === 0 && inputs ? `, the feature ${inputs[unit]}` : ""}${bias === null ? "" : `, bias ${bias}`}`,
       });
       const hit = svg("circle", { cx: x(column), cy: y(column, row), r: spacing / 2, class: "hit" });
       const circle = svg("circle", { cx: x(column), cy: y(column, row), r: spacing > 30 ? 13 : 11 });
       if (bias !== null) circle.setAttribute("stroke", bias >= 0 ? BLUE : ORANGE);
-      const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle" });
-      label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);
+      const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle", class: column === 0 && inputs ? "feature" : "" });
+      label.textContent = column === 0 ? (inputs ? inputs[unit] : `x${unit + 1}`) : String(unit + 1);
       group.append(hit, circle, label);
       const item = { kind: "node", layer: column, unit };
       for (const type of ["mouseenter", "focus", "click"]) group.addEventListener(type, () => onFocus(item, group));

@@ -95,19 +95,32 @@ export class Heatmap {
     new ResizeObserver(([entry]) => (this.size = entry.contentRect.width)).observe(canvas);
   }
 
-  /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}). */
+  /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}, and `plane`
+   * when the inputs are features of the points: see request.js's dataOf). */
   async draw(network, data) {
-    if (rows(data.inputs)[0].length === 1) return this.drawCurve(network, data);
+    if (!data.plane && rows(data.inputs)[0].length === 1) return this.drawCurve(network, data);
     const token = ++this.token;
     const started = performance.now();
-    const train = rows(data.inputs);
-    const test = data.test_inputs ? rows(data.test_inputs) : [];
-    const box = bounds([...train, ...test]);
+    const own = data.plane || data;
+    const train = rows(own.inputs);
+    const test = own.test_inputs ? rows(own.test_inputs) : [];
+    let box = bounds([...train, ...test]);
     const side = gridSide(network);
     const grid = [];
-    for (let j = 0; j < side; j++) {
-      for (let i = 0; i < side; i++) {
-        grid.push([box[0] + ((i + 0.5) * (box[1] - box[0])) / side, box[3] - ((j + 0.5) * (box[3] - box[2])) / side]);
+    if (data.plane) {
+      // A square from /datasets' grid, its features computed there: its rows go up the plane
+      // (x₂ rising), the picture's go down it; each value is a cell's centre.
+      const [low, high] = [Math.min(box[0], box[2]), Math.max(box[1], box[3])];
+      const features = await data.plane.grid(low, high, side);
+      if (token !== this.token) return;
+      for (let j = side - 1; j >= 0; j--) grid.push(...features.slice(j * side, (j + 1) * side));
+      const half = (high - low) / (side - 1) / 2;
+      box = [low - half, high + half, low - half, high + half];
+    } else {
+      for (let j = 0; j < side; j++) {
+        for (let i = 0; i < side; i++) {
+          grid.push([box[0] + ((i + 0.5) * (box[1] - box[0])) / side, box[3] - ((j + 0.5) * (box[3] - box[2])) / side]);
+        }
       }
     }
     const answer = await post("/forward", { network, inputs: grid, layers: hasHidden(network) });

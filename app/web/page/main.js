@@ -17,7 +17,7 @@ import { Run, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
-import { OUTPUT_ACTIVATIONS } from "./vocab.js";
+import { FEATURES, OUTPUT_ACTIVATIONS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 /** The significant digits of /explain's numbers (its `digits`, sent explicitly). */
@@ -41,6 +41,7 @@ const page = {
   mapTitle: "Decision map",
   heatmapAt: 0,
   selection: 0,
+  preparing: 0,
 };
 
 /** Remember the state in the URL (replacing the entry: the back button leaves the page). */
@@ -81,19 +82,26 @@ async function prepare() {
   renderHint($("details"));
   page.curve.reset();
   updateRunControls();
+  // The latest state wins: an earlier one whose request is built after it gives way.
+  const preparing = ++page.preparing;
+  let request;
   try {
-    page.request = await buildRequest(page.state, page.catalog);
+    request = await buildRequest(page.state, page.catalog);
   } catch (error) {
+    if (preparing !== page.preparing) return;
     page.request = null;
     showError(error, $("run-error"));
     updateRunControls();
     document.body.dataset.prepared = "error";
     return;
   }
+  if (preparing !== page.preparing) return;
+  page.request = request;
   page.run = newRun();
   fillSamples();
-  drawNetwork($("network"), page.request.body.network, onDiagramItem);
-  const inputs = rows(page.request.data.inputs)[0].length;
+  drawNetwork($("network"), page.request.body.network, onDiagramItem, inputLabels());
+  // Input features are of the plane's two coordinates: their map is over the plane.
+  const inputs = page.request.data.plane ? 2 : rows(page.request.data.inputs)[0].length;
   $("heatmap-box").hidden = inputs > 2;
   const classifies = page.request.body.loss in OUTPUT_ACTIVATIONS;
   page.mapTitle = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
@@ -101,6 +109,12 @@ async function prepare() {
   updateRunControls();
   await selectEpoch(null);
   document.body.dataset.prepared = page.state.preset;
+}
+
+/** The diagram's labels of the inputs: the input features' names, or null for x₁, x₂, … */
+function inputLabels() {
+  const features = page.state.data.fixed ? null : page.state.data.features;
+  return features ? features.map((name) => FEATURES[name]) : null;
 }
 
 /** A new run of the current request, wired to the page. */
@@ -267,7 +281,7 @@ async function selectEpoch(index) {
   showScrub(index === null ? null : page.run.entries[index]);
   const network = view.after || view.start;
   page.curve.select(view.epoch);
-  drawNetwork($("network"), network, onDiagramItem);
+  drawNetwork($("network"), network, onDiagramItem, inputLabels());
   renderPrintout($("printout"), view);
   // After the synchronous drawing, so that the map's answer finds the main thread free.
   const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
