@@ -1,6 +1,7 @@
 """Issue 25's TF Playground features on the page, in a real browser against the API's own
 numbers: a small output map in every hidden unit of the diagram, shown large on hover or focus."""
 
+import itertools
 import json
 import math
 from typing import Any
@@ -102,10 +103,18 @@ def test_hovering_or_focusing_a_hidden_unit_shows_its_map_large(visit: Visit) ->
     expect(canvas).to_have_attribute("data-shows", "1.1")
     expect(title).to_have_text("hidden layer 1, unit 2: its output a over the plane")
     assert _canvas_pixels(page, "#heatmap")["data"] != decision
+    xor = json.loads(XOR.read_text())
+    side = 32  # XOR's grid, as the test above finds
+    answer = httpx.post(
+        f"{visit.origin}/forward", json={"network": xor["network"], "inputs": _xor_grid(side)}
+    ).json()
+    largest = max(abs(row[1]) for row in answer["layers"][0]["a"])
+    expect(page.locator("#map-scale")).to_have_text(f"a = −{largest:.8g}0+{largest:.8g}")
     page.mouse.move(0, 0)
     expect(canvas).to_have_attribute("data-shows", "output")
     expect(title).to_have_text("Decision map")
     assert _canvas_pixels(page, "#heatmap")["data"] == decision
+    expect(page.locator("#map-scale")).to_have_text("class 1class 2")
     page.locator('#network .node[data-layer="1"][data-unit="0"]').focus()
     expect(canvas).to_have_attribute("data-shows", "1.0")
     page.keyboard.press("ArrowDown")
@@ -219,4 +228,46 @@ def test_feature_toggles_apply_to_the_data_and_the_grid(visit: Visit) -> None:
     trained = _trained_with(requests)
     assert trained[0]["inputs"] == drawn["inputs"]
     assert len(trained[0]["network"]["layers"][0]["weights"][0]) == 2
+    _assert_clean(visit)
+
+
+PURE_SHARE = """(c, pure) => { const d = c.getContext('2d').getImageData(0, 0, c.width,
+    c.height).data; let near = 0;
+    const close = (i, p) => p.every((v, k) => Math.abs(d[i + k] - v) <= 2);
+    for (let i = 0; i < d.length; i += 4) if (pure.some((p) => close(i, p))) near++;
+    return near / (d.length / 4); }"""
+
+
+def test_test_data_discretized_output_and_axes_on_the_map(visit: Visit) -> None:
+    """Circles (a quarter held out): its 50 test points are drawn, then hidden with "Show test
+    data" off; "Discretize output" paints each cell its most likely class at full strength;
+    the map's axes carry round ticks over the points' box."""
+    page = _open(visit)
+    page.select_option("#preset", "circles")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
+    canvas = page.locator("#heatmap")
+    held_out = 200 // 4
+    expect(canvas).to_have_attribute("data-test-points", str(held_out))
+    page.locator("#show-test").uncheck()
+    expect(canvas).to_have_attribute("data-test-points", "0")
+    page.locator("#show-test").check()
+    expect(canvas).to_have_attribute("data-test-points", str(held_out))
+    pure = [[round(255 + (c - 255) * 140 / 255) for c in colour] for colour in (BLUE, ORANGE)]
+    graded = canvas.evaluate(PURE_SHARE, pure)
+    page.locator("#discretize").check()
+    expect(canvas).to_have_attribute("data-discrete", "true")
+    discretized = canvas.evaluate(PURE_SHARE, pure)
+    assert discretized > 0.8 > graded
+    page.locator("#discretize").uncheck()
+    expect(canvas).to_have_attribute("data-discrete", "false")
+    assert canvas.evaluate(PURE_SHARE, pure) == graded
+    ticks_x = [float(t) for t in (canvas.get_attribute("data-ticks-x") or "").split(",")]
+    assert 3 <= len(ticks_x) <= 6
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks_x)}
+    assert len(steps) == 1
+    assert steps.pop() in {0.1, 0.2, 0.5, 1.0, 2.0, 5.0}
+    page.select_option("#preset", "xor")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
+    expect(canvas).to_have_attribute("data-ticks-x", "0,0.5,1")
+    expect(canvas).to_have_attribute("data-ticks-y", "0,0.5,1")
     _assert_clean(visit)

@@ -5,6 +5,7 @@
  * decision map's place. */
 
 import { post } from "./api.js";
+import { element, short } from "./format.js";
 import { rows } from "./request.js";
 
 /** The numbers one /forward answer may carry per grid point allowed (outputs, and with hidden
@@ -70,6 +71,24 @@ function colour(output) {
   return mixed;
 }
 
+/** Round ticks over [low, high]: steps of 1, 2 or 5 times a power of ten, at most 6 of them. */
+export function ticks(low, high) {
+  const range = high - low;
+  if (!(range > 0)) return [];
+  const power = 10 ** Math.floor(Math.log10(range / 6));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => range / s <= 6);
+  const values = [];
+  for (let k = Math.ceil(low / step); k * step <= high; k++) values.push(Number((k * step).toPrecision(12)));
+  return values;
+}
+
+/** An output row as its most likely class alone: one-hot, or 0/1 for one output. */
+function discrete(output) {
+  if (output.length === 1) return [output[0] >= 0.5 ? 1 : 0];
+  const best = output.indexOf(Math.max(...output));
+  return output.map((_, k) => (k === best ? 1 : 0));
+}
+
 /** The class of a target row (one-hot or one 0/1 column), or null for a regression value. */
 function classOf(target) {
   if (target.length === 1) return target[0] >= 0.5 ? 1 : 0;
@@ -81,8 +100,10 @@ export class Heatmap {
    * `paintUnits(drawInto)` gets, after each map over the plane, a function that draws a hidden
    * unit's small map (layer 1-based as the diagram counts, unit 0-based) into a canvas and says
    * whether that unit has one. */
-  constructor(canvas, report, paintUnits) {
+  constructor(canvas, report, paintUnits, scale) {
     this.canvas = canvas;
+    /** The colour scale's element, under the map. */
+    this.scale = scale;
     this.report = report;
     this.paintUnits = paintUnits;
     this.token = 0;
@@ -91,6 +112,8 @@ export class Heatmap {
     this.last = null;
     /** The unit whose map is shown large ({layer, unit}), or null for the network's output. */
     this.unit = null;
+    /** Whether the test points are drawn, and whether the output map shows classes alone. */
+    this.options = { test: true, discrete: false };
     // The box's width, kept as it changes, so that a redraw never forces a layout to read it.
     new ResizeObserver(([entry]) => (this.size = entry.contentRect.width)).observe(canvas);
   }
@@ -233,13 +256,45 @@ export class Heatmap {
     const values = this.unit ? this.unitValues(this.unit.layer, this.unit.unit) : null;
     if (!values) this.unit = null;
     this.canvas.dataset.shows = this.unit ? `${this.unit.layer}.${this.unit.unit}` : "output";
+    this.canvas.dataset.discrete = String(this.options.discrete);
+    this.showScale(values, outputs[0].length);
     this.paint(values ? unitPixels(values, side, 150) : this.outputPixels(outputs, side), side, box, data, train, test);
   }
 
-  /** The pixels of the output's map: the classes' colours, stronger where the network is surer. */
+  /** The colour scale of the map shown: a unit's a from −max|a| (orange) through 0 (white) to
+   * max|a| (blue); the classes' colours; or one output's 0 (blue) to 1 (orange). */
+  showScale(values, outputs) {
+    const swatch = (rgb, text) => {
+      const item = element("span", "key-item");
+      const key = element("span", "key swatch");
+      key.style.background = `rgb(${rgb.join(",")})`;
+      item.append(key, text);
+      return item;
+    };
+    let items;
+    if (values) {
+      const largest = values.reduce((most, value) => Math.max(most, Math.abs(value)), 0);
+      items = [swatch(CLASS_COLOURS[1], `a = −${short(largest)}`), swatch([255, 255, 255], "0"), swatch(CLASS_COLOURS[0], `+${short(largest)}`)];
+    } else if (outputs === 1) {
+      items = [swatch(CLASS_COLOURS[0], "output ≤ 0"), swatch(CLASS_COLOURS[1], "output ≥ 1 (mixed between)")];
+    } else {
+      items = Array.from({ length: outputs }, (_, k) => swatch(CLASS_COLOURS[k % CLASS_COLOURS.length], `class ${k + 1}`));
+    }
+    this.scale.replaceChildren(...items);
+  }
+
+  /** Show or hide the test points, and discretize the output map or not; redraws. */
+  setOptions(options) {
+    this.options = { ...this.options, ...options };
+    if (this.last) this.repaint();
+  }
+
+  /** The pixels of the output's map: the classes' colours, stronger where the network is surer;
+   * discretized, each cell its most likely class (one output: above or below 0.5) at full strength. */
   outputPixels(outputs, side) {
     const cells = new ImageData(side, side);
-    outputs.forEach((output, index) => {
+    outputs.forEach((original, index) => {
+      const output = this.options.discrete ? discrete(original) : original;
       const [r, g, b] = colour(output);
       const chance = 1 / output.length;
       const margin = output.length === 1 ? Math.abs(output[0] - 0.5) * 2 : (Math.max(...output) - chance) / (1 - chance);
@@ -262,6 +317,48 @@ export class Heatmap {
     const at = this.mapper(box);
     const colourOf = (target) => CLASS_COLOURS[classOf(target) % CLASS_COLOURS.length];
     rows(data.targets).forEach((target, i) => this.dot(context, at(train[i]), colourOf(target), false));
-    (data.test_targets ? rows(data.test_targets) : []).forEach((target, i) => this.dot(context, at(test[i]), colourOf(target), true));
+    const shownTest = this.options.test && data.test_targets ? rows(data.test_targets) : [];
+    shownTest.forEach((target, i) => this.dot(context, at(test[i]), colourOf(target), true));
+    this.canvas.dataset.testPoints = String(shownTest.length);
+    this.axes(context, box);
+  }
+
+  /** Ticks and their values along the bottom (x₁) and the left (x₂) edge, inside the map. */
+  axes(context, box) {
+    const ratio = window.devicePixelRatio || 1;
+    const at = this.mapper(box);
+    const [xs, ys] = [ticks(box[0], box[1]), ticks(box[2], box[3])];
+    this.canvas.dataset.ticksX = xs.join(",");
+    this.canvas.dataset.ticksY = ys.join(",");
+    context.fillStyle = "rgba(17, 24, 39, 0.8)";
+    context.strokeStyle = "rgba(17, 24, 39, 0.6)";
+    context.lineWidth = ratio;
+    context.font = `${10 * ratio}px system-ui, sans-serif`;
+    const { width, height } = this.canvas;
+    context.textAlign = "center";
+    context.textBaseline = "bottom";
+    for (const x of xs) {
+      const [px] = at([x, 0]);
+      context.beginPath();
+      context.moveTo(px, height);
+      context.lineTo(px, height - 4 * ratio);
+      context.stroke();
+      context.fillText(String(x), px, height - 5 * ratio);
+    }
+    context.textAlign = "left";
+    context.textBaseline = "middle";
+    for (const y of ys) {
+      const [, py] = at([0, y]);
+      context.beginPath();
+      context.moveTo(0, py);
+      context.lineTo(4 * ratio, py);
+      context.stroke();
+      context.fillText(String(y), 6 * ratio, py);
+    }
+    context.textAlign = "right";
+    context.textBaseline = "top";
+    context.fillText("x₁ →", width - 4 * ratio, 4 * ratio);
+    context.textAlign = "left";
+    context.fillText("↑ x₂", 4 * ratio, 4 * ratio);
   }
 }

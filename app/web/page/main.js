@@ -546,6 +546,9 @@ function wire() {
   // brings the output's map back.
   $("network").addEventListener("mouseleave", () => showUnitMap(null));
   $("network").addEventListener("focusout", (event) => !$("network").contains(event.relatedTarget) && showUnitMap(null));
+  for (const id of ["show-test", "discretize"]) {
+    $(id).addEventListener("change", () => page.heatmap.setOptions({ test: $("show-test").checked, discrete: $("discretize").checked }));
+  }
   $("build").addEventListener("change", onFormChange);
   $("build").addEventListener("submit", (event) => event.preventDefault());
   $("load-paste").addEventListener("click", loadPaste);
@@ -615,7 +618,8 @@ async function start() {
   page.heatmap = new Heatmap(
     $("heatmap"),
     (ms, what) => ($("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${what}).`),
-    (imageOf) => paintUnitMaps($("network"), imageOf),
+    (drawInto) => paintUnitMaps($("network"), drawInto),
+    $("map-scale"),
   );
   const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
