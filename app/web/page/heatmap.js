@@ -8,9 +8,9 @@ import { post } from "./api.js";
 import { element, short } from "./format.js";
 import { rows } from "./request.js";
 
-/** The numbers one /forward answer may carry per grid point allowed (outputs, and with hidden
- * layers every layer's z and a): the grid is as fine as that allows, so a ten-class map or a wide
- * network gets a coarser grid than a two-class one with no hidden layer. */
+/** The numbers one /forward answer may carry (the outputs, and with hidden layers every layer's
+ * z and a, per grid point): the grid is as fine as that allows within bounds, so a ten-class map
+ * or a wide network gets a coarser grid than a two-class one with no hidden layer. */
 const ANSWER_NUMBERS = 8_192;
 const [MIN_SIDE, MAX_SIDE] = [32, 64];
 
