@@ -1,4 +1,4 @@
-"""The playground's speed in a real browser (issue 15), three absolute figures with their targets:
+"""The playground's speed in a real browser (issue 15), absolute figures with their targets:
 
     python -m bench.page              # needs Debian's Chromium, as the browser tests do
 
@@ -6,7 +6,9 @@
 - stream: 10,000 epochs of the notebook's network through /train/stream, the longest a 20 ms
   timer on the page's main thread was kept waiting (the page stays responsive: under 100 ms);
 - heatmap: the decision map of a 2-16-16-2 network (moons), epoch by epoch, from the /forward
-  request to the painted canvas;
+  request (which answers every hidden unit's a too) to the painted canvas and unit maps;
+- unit maps: the same for a 2-8-8-2 network, TF Playground's default size: one /forward over
+  the grid with the layers, the decision map and all 16 hidden units' small maps redrawn;
 - spiral: 20,000 epochs of the spiral preset (its defaults: 2-16-16-3 tanh, softmax,
   cross-entropy, Adam at 0.02, 150 training samples) in batches of 10, TF Playground's default,
   from the click on Train to the run completed: the engine's mini-batch speed as a person sees it.
@@ -91,6 +93,27 @@ def heatmap(browser: Browser, url: str, repeat: int) -> list[float]:
     return times
 
 
+def unit_maps(browser: Browser, url: str, repeat: int) -> list[float]:
+    """Redraw times (ms) of the moons map and its 16 unit maps (2-8-8-2), at recorded epochs."""
+    page = fresh(browser, url)
+    page.select_option("#preset", "moons")
+    page.wait_for_selector("body[data-prepared=moons]")
+    page.click("#add-layer")  # a second hidden layer as the first: 8 tanh units
+    page.wait_for_selector("body[data-prepared=moons]")
+    page.wait_for_function("document.querySelectorAll('#network .node.mapped').length === 16")
+    page.click("#train")
+    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
+    last = int(page.get_attribute("#scrubber", "max") or 0)
+    times = []
+    for index in range(repeat):
+        page.evaluate("document.body.removeAttribute('data-epoch')")
+        page.locator("#scrubber").fill(str(index * last // repeat))
+        page.wait_for_selector("body[data-epoch]")
+        times.append(float(page.get_attribute("#heatmap", "data-draw-ms") or "nan"))
+    page.context.close()
+    return times
+
+
 def spiral(browser: Browser, url: str) -> tuple[float, str]:
     """Seconds of a 20,000-epoch spiral run in batches of 10, and its curve's points."""
     page = fresh(browser, url)
@@ -112,7 +135,7 @@ def spiral(browser: Browser, url: str) -> tuple[float, str]:
 
 
 def main() -> None:
-    """Run the four measurements against a fresh one-worker server and print them."""
+    """Run the five measurements against a fresh one-worker server and print them."""
     with Server() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         url = f"{server.url}/"
@@ -120,6 +143,7 @@ def main() -> None:
         loads = load(browser, url, 9)
         lag, seconds, points = stream(browser, url)
         maps = heatmap(browser, url, 15)
+        units = unit_maps(browser, url, 15)
         spiral_seconds, spiral_points = spiral(browser, url)
         browser.close()
     print(machine())
@@ -134,6 +158,11 @@ def main() -> None:
     print(
         f"2-16-16-2 heatmap redraw: median {statistics.median(maps):.0f} ms (target < 100 ms), "
         f"min {min(maps):.0f}, max {max(maps):.0f}"
+    )
+    print(
+        f"2-8-8-2 decision map and its 16 unit maps redrawn: median "
+        f"{statistics.median(units):.0f} ms (target < 150 ms), min {min(units):.0f}, "
+        f"max {max(units):.0f}"
     )
     print(
         f"20,000-epoch spiral run in batches of 10: {spiral_seconds:.1f} s "

@@ -17,6 +17,7 @@ from app.nn.activations import ACTIVATIONS
 from app.nn.init import InitName
 from app.nn.losses import LOSSES
 from app.nn.optimizers import OPTIMIZERS, Adam
+from app.nn.regularization import REGULARIZATION_NAMES
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODULES = ("vocab.js", "presets.js")
@@ -73,6 +74,7 @@ def test_vocab_is_the_engines_tables(page: dict[str, Any]) -> None:
     rates = {name: option.defaults.learning_rate for name, option in OPTIMIZERS.items()}
     assert vocab["LEARNING_RATES"] == rates
     assert vocab["BETAS"] == [Adam.beta1, Adam.beta2]
+    assert vocab["REGULARIZATIONS"] == list(REGULARIZATION_NAMES)
 
 
 @pytest.mark.parametrize("key", list(PASTED))

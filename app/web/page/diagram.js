@@ -7,6 +7,7 @@
 import { weightSymbol } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+const XHTML = "http://www.w3.org/1999/xhtml";
 const MAX_UNITS = 24;
 const BLUE = "#2563eb";
 const ORANGE = "#ea580c";
@@ -39,9 +40,10 @@ export function unitName(index, unit, layers) {
 
 /**
  * Draw `network` into `root` (an <svg>); `onFocus(item)` gets {kind: "node"|"edge", layer, unit,
- * from} for the node or edge hovered, focused or tapped.
+ * from} for the node or edge hovered, focused or tapped; `inputs` labels the input nodes (the
+ * input features' names), or null for x1, x2, …
  */
-export function drawNetwork(root, network, onFocus) {
+export function drawNetwork(root, network, onFocus, inputs = null) {
   const layers = network.layers;
   const sizes = [layers[0].weights[0].length, ...layers.map((layer) => layer.bias.length)];
   const columns = sizes.length;
@@ -89,13 +91,13 @@ export function drawNetwork(root, network, onFocus) {
       const group = svg("g", {
         class: `node ${column === 0 ? "input" : ""}`, tabindex: -1, role: "button",
         "data-layer": column, "data-unit": unit,
-        "aria-label": `${unitName(column, unit, layers.length)}${bias === null ? "" : `, bias ${bias}`}`,
+        "aria-label": `${unitName(column, unit, layers.length)}${column === 0 && inputs ? `, the feature ${inputs[unit]}` : ""}${bias === null ? "" : `, bias ${bias}`}`,
       });
       const hit = svg("circle", { cx: x(column), cy: y(column, row), r: spacing / 2, class: "hit" });
       const circle = svg("circle", { cx: x(column), cy: y(column, row), r: spacing > 30 ? 13 : 11 });
       if (bias !== null) circle.setAttribute("stroke", bias >= 0 ? BLUE : ORANGE);
-      const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle" });
-      label.textContent = column === 0 ? `x${unit + 1}` : String(unit + 1);
+      const label = svg("text", { x: x(column), y: y(column, row) + 4, "text-anchor": "middle", class: column === 0 && inputs ? "feature" : "" });
+      label.textContent = column === 0 ? (inputs ? inputs[unit] : `x${unit + 1}`) : String(unit + 1);
       group.append(hit, circle, label);
       const item = { kind: "node", layer: column, unit };
       for (const type of ["mouseenter", "focus", "click"]) group.addEventListener(type, () => onFocus(item, group));
@@ -114,6 +116,27 @@ export function drawNetwork(root, network, onFocus) {
   });
   root.append(hits, edges, nodes);
   rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
+}
+
+/** Put each hidden unit's small map in its node, a canvas inside the circle (drawn in the page:
+ * the policy lets no image URL in); `drawInto(canvas, layer, unit)` draws it and says whether the
+ * unit has one; a node without one keeps its plain circle. */
+export function paintUnitMaps(root, drawInto) {
+  for (const node of root.querySelectorAll(".node:not(.input)")) {
+    let holder = node.querySelector(".unit-map");
+    if (!holder) {
+      const circle = node.querySelector("circle:not(.hit)");
+      const [cx, cy, r] = ["cx", "cy", "r"].map((name) => Number(circle.getAttribute(name)));
+      // Inside the circle's stroke, which stays visible (and shows hover and focus).
+      const inner = r - 1;
+      holder = svg("foreignObject", { x: cx - inner, y: cy - inner, width: 2 * inner, height: 2 * inner, class: "unit-map" });
+      holder.append(document.createElementNS(XHTML, "canvas"));
+      circle.after(holder);
+    }
+    const drawn = drawInto(holder.firstChild, Number(node.dataset.layer), Number(node.dataset.unit));
+    node.classList.toggle("mapped", drawn);
+    if (!drawn) holder.remove();
+  }
 }
 
 const KEYS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 };

@@ -4,7 +4,13 @@ import { problemText } from "./api.js";
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
-import { ACTIVATIONS, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS } from "./vocab.js";
+import { ACTIVATIONS, FEATURES, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS, REGULARIZATIONS } from "./vocab.js";
+
+/** The features a set's own inputs are: no `input_features` sent. */
+const PLAIN_FEATURES = ["x1", "x2"];
+
+/** The rate the form offers when a penalty is chosen and none was set (TF Playground's smallest). */
+const REGULARIZATION_RATE = 0.001;
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +30,18 @@ export function setUpForm(catalog) {
   options($("init"), INITS.map((name) => [name, name]));
   options($("loss"), LOSSES.map((name) => [name, name]));
   options($("optimizer"), OPTIMIZERS.map((name) => [name, name]));
+  $("features").replaceChildren($("features").querySelector("legend"), ...Object.entries(FEATURES).map(([name, label]) => {
+    const field = element("div", "field check feature");
+    const input = element("input");
+    input.type = "checkbox";
+    input.id = `feature-${name}`;
+    input.dataset.feature = name;
+    const text = element("label", "", label);
+    text.htmlFor = input.id;
+    field.append(input, text);
+    return field;
+  }));
+  options($("regularization"), [["none", "none"], ...REGULARIZATIONS.map((name) => [name, name.toUpperCase()])]);
   options($("dataset"), [["fixed", "the preset's own data"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
 }
 
@@ -96,6 +114,8 @@ export function writeForm(state, catalog) {
   $("data-seed").value = String(state.data.seed);
   $("test-fraction").value = String(state.data.test_fraction);
   setParams(catalog.find((set) => set.name === state.data.name), state.data.params);
+  const features = state.data.features ?? PLAIN_FEATURES;
+  for (const input of $("features").querySelectorAll("input")) input.checked = features.includes(input.dataset.feature);
   const t = state.train;
   $("loss").value = t.loss;
   $("optimizer").value = t.optimizer;
@@ -106,6 +126,10 @@ export function writeForm(state, catalog) {
   $("beta2").value = String(t.beta2);
   $("sgd-settings").querySelector("#momentum").parentElement.hidden = t.optimizer !== "sgd";
   $("adam-settings").hidden = t.optimizer === "sgd";
+  const penalty = t.regularization ?? null;
+  $("regularization").value = penalty ? penalty.type : "none";
+  $("regularization-rate").value = String(penalty ? penalty.rate : REGULARIZATION_RATE);
+  $("regularization-rate").disabled = !penalty;
   $("epochs").value = String(t.epochs);
   $("batch-size").value = t.batch_size === null ? "" : String(t.batch_size);
   $("shuffle").checked = t.shuffle;
@@ -163,6 +187,8 @@ export function readForm(previous) {
   state.data.seed = number("data-seed");
   state.data.test_fraction = number("test-fraction");
   for (const input of $("set-params").querySelectorAll("input")) state.data.params[input.dataset.param] = number(input.id);
+  const features = [...$("features").querySelectorAll("input:checked")].map((input) => input.dataset.feature);
+  state.data.features = JSON.stringify(features) === JSON.stringify(PLAIN_FEATURES) ? null : features;
   const t = state.train;
   t.loss = $("loss").value;
   t.optimizer = $("optimizer").value;
@@ -171,6 +197,8 @@ export function readForm(previous) {
   t.weight_decay = number("weight-decay");
   t.beta1 = number("beta1");
   t.beta2 = number("beta2");
+  const penalty = $("regularization").value;
+  t.regularization = penalty === "none" ? null : { type: penalty, rate: number("regularization-rate") };
   t.epochs = number("epochs");
   t.batch_size = optional("batch-size");
   t.shuffle = $("shuffle").checked;
@@ -187,7 +215,7 @@ export function fieldFor(endpoint, loc, state) {
   const path = loc.slice(1);
   const [first, second] = path;
   if (endpoint === "/datasets") {
-    const ids = { samples: "samples", noise: "noise", seed: "data-seed", test_fraction: "test-fraction", name: "dataset", encoding: "output" };
+    const ids = { samples: "samples", noise: "noise", seed: "data-seed", test_fraction: "test-fraction", name: "dataset", encoding: "output", input_features: "features", grid: "features" };
     return $(ids[first] || `param-${first}`) || $("dataset");
   }
   if (endpoint === "/init") return first === "init" ? $("init") : first === "seed" ? $("init-seed") : $("layers");
@@ -199,6 +227,7 @@ export function fieldFor(endpoint, loc, state) {
   };
   if (first === "optimizer") return $(optimizerIds[second] || "optimizer");
   if (first === "stop" && stopIds[second]) return $(stopIds[second]);
+  if (first === "regularization") return $(second === "rate" ? "regularization-rate" : "regularization");
   if (ids[first]) return $(ids[first]);
   if (["network", "inputs", "targets", "validation"].includes(first)) {
     if (state.preset === "paste") return $("paste");

@@ -3,7 +3,7 @@
 import { ApiError, get, post, problemText } from "./api.js";
 import { Curve } from "./curve.js";
 import { itemIn, renderDetails, renderHint } from "./details.js";
-import { drawNetwork } from "./diagram.js";
+import { drawNetwork, paintUnitMaps, unitName } from "./diagram.js";
 import { EXERCISE_RULE, buildExercise, claimedOf, fieldsOf, fieldsOfCompute, markExercise, renderSheet } from "./exercise.js";
 import { fetchExplain, renderExplain } from "./explain.js";
 import { downloadExerciseNotebook, downloadExport } from "./export.js";
@@ -17,7 +17,7 @@ import { Run, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
-import { OUTPUT_ACTIVATIONS } from "./vocab.js";
+import { FEATURES, OUTPUT_ACTIVATIONS } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 /** The significant digits of /explain's numbers (its `digits`, sent explicitly). */
@@ -41,8 +41,11 @@ const page = {
   /** Whether the worked solution shows the exercise's own step (opened from its link). */
   workedExercise: false,
   heatmapBusy: false,
+  /** The picture's title when it shows the network's output. */
+  mapTitle: "Decision map",
   heatmapAt: 0,
   selection: 0,
+  preparing: 0,
 };
 
 /** Remember the state in the URL (replacing the entry: the back button leaves the page). */
@@ -83,25 +86,39 @@ async function prepare() {
   renderHint($("details"));
   page.curve.reset();
   updateRunControls();
+  // The latest state wins: an earlier one whose request is built after it gives way.
+  const preparing = ++page.preparing;
+  let request;
   try {
-    page.request = await buildRequest(page.state, page.catalog);
+    request = await buildRequest(page.state, page.catalog);
   } catch (error) {
+    if (preparing !== page.preparing) return;
     page.request = null;
     showError(error, $("run-error"));
     updateRunControls();
     document.body.dataset.prepared = "error";
     return;
   }
+  if (preparing !== page.preparing) return;
+  page.request = request;
   page.run = newRun();
   fillSamples();
-  drawNetwork($("network"), page.request.body.network, showItem);
-  const inputs = rows(page.request.data.inputs)[0].length;
+  drawNetwork($("network"), page.request.body.network, onDiagramItem, inputLabels());
+  // Input features are of the plane's two coordinates: their map is over the plane.
+  const inputs = page.request.data.plane ? 2 : rows(page.request.data.inputs)[0].length;
   $("heatmap-box").hidden = inputs > 2;
   const classifies = page.request.body.loss in OUTPUT_ACTIVATIONS;
-  $("heatmap-title").textContent = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
+  page.mapTitle = inputs === 1 ? "The fitted curve" : classifies ? "Decision map" : "Output map";
+  showUnitMap(null);
   updateRunControls();
   await selectEpoch(null);
   document.body.dataset.prepared = page.state.preset;
+}
+
+/** The diagram's labels of the inputs: the input features' names, or null for x₁, x₂, … */
+function inputLabels() {
+  const features = page.state.data.fixed ? null : page.state.data.features;
+  return features ? features.map((name) => FEATURES[name]) : null;
 }
 
 /** A new run of the current request, wired to the page. */
@@ -227,6 +244,11 @@ async function samplePass(network, loss) {
   return { layers: one.layers, outputs: one.outputs, loss };
 }
 
+/** A request's `regularization`, as a field to spread into another request (none: no field). */
+function penaltyOf(body) {
+  return body.regularization ? { regularization: body.regularization } : {};
+}
+
 /** The numbers of the selected epoch (index into the trace), or of epoch 1 before training; with
  * much data the printout's z, a and y_pred are the selected sample's only. */
 async function epochView(index) {
@@ -234,7 +256,7 @@ async function epochView(index) {
   const everything = traceInclude(body).includes("layers");
   const one = `z, a and y_pred of sample ${page.state.sample + 1} only; the loss and the gradients over all the data`;
   if (index === null) {
-    const all = await once("/backward", { network: body.network, inputs: body.inputs, targets: body.targets, loss: body.loss });
+    const all = await once("/backward", { network: body.network, inputs: body.inputs, targets: body.targets, loss: body.loss, ...penaltyOf(body) });
     const pass = everything ? all : await samplePass(body.network, all.loss);
     const note = `Before training: epoch 1's forward pass and gradients, from /backward${everything ? "" : ` (${one})`}.`;
     return { index, epoch: 1, start: body.network, after: null, gradients: all.gradients, pass, note };
@@ -263,7 +285,7 @@ async function selectEpoch(index) {
   showScrub(index === null ? null : page.run.entries[index]);
   const network = view.after || view.start;
   page.curve.select(view.epoch);
-  drawNetwork($("network"), network, showItem);
+  drawNetwork($("network"), network, onDiagramItem, inputLabels());
   renderPrintout($("printout"), view);
   // After the synchronous drawing, so that the map's answer finds the main thread free.
   const picture = $("heatmap-box").hidden ? null : page.heatmap.draw(network, page.request.data).catch((error) => showError(error, $("run-error")));
@@ -291,6 +313,20 @@ async function sampleValues() {
   });
   view.sample = { index: s, inputs: rows(body.inputs)[s], layers: answer.layers, deltas: answer.gradients.map((g) => g.bias) };
   return view.sample;
+}
+
+/** A node or edge of the diagram hovered, focused or tapped: its numbers, and a hidden unit's map. */
+function onDiagramItem(item) {
+  showItem(item);
+  showUnitMap(item);
+}
+
+/** Show a hidden unit's map large in the decision map's place (`item` a node of the diagram), or
+ * the network's output map again (null, or any other item). */
+function showUnitMap(item) {
+  const shown = page.heatmap.showUnit(item && item.kind === "node" ? item : null);
+  const layers = page.request ? page.request.body.network.layers.length : 0;
+  $("heatmap-title").textContent = shown ? `${unitName(item.layer, item.unit, layers)}: its output a over the plane` : page.mapTitle;
 }
 
 /** Show a hovered or focused node's or edge's numbers in the details box, and keep it shown
@@ -360,6 +396,7 @@ async function fetchWorked(exercise) {
         targets: body.targets,
         loss: body.loss,
         optimizer: optimizerOf(page.state.train),
+        ...penaltyOf(body),
         sample: page.state.sample,
         digits: EXPLAIN_DIGITS,
       };
@@ -623,6 +660,13 @@ function wire() {
     event.preventDefault();
     $("run").focus();
   });
+  // A unit's map is shown large while the pointer or the focus is on it: leaving the diagram
+  // brings the output's map back.
+  $("network").addEventListener("mouseleave", () => showUnitMap(null));
+  $("network").addEventListener("focusout", (event) => !$("network").contains(event.relatedTarget) && showUnitMap(null));
+  for (const id of ["show-test", "discretize"]) {
+    $(id).addEventListener("change", () => page.heatmap.setOptions({ test: $("show-test").checked, discrete: $("discretize").checked }));
+  }
   $("build").addEventListener("change", onFormChange);
   $("build").addEventListener("submit", (event) => event.preventDefault());
   $("load-paste").addEventListener("click", loadPaste);
@@ -693,9 +737,12 @@ async function start() {
       selectEpoch(index);
     }
   });
-  page.heatmap = new Heatmap($("heatmap"), (ms, what) => {
-    $("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${what}).`;
-  });
+  page.heatmap = new Heatmap(
+    $("heatmap"),
+    (ms, what) => ($("heatmap-time").textContent = `Redrawn in ${ms.toFixed(0)} ms (one /forward over ${what}).`),
+    (drawInto) => paintUnitMaps($("network"), drawInto),
+    $("map-scale"),
+  );
   const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
   const epoch = page.state.epoch;

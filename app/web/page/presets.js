@@ -39,6 +39,7 @@ function training(more) {
     stop_below: null,
     stop_validation_below: null,
     patience: null,
+    regularization: null,
     ...more,
   };
 }
@@ -115,6 +116,7 @@ export function fromRequest(body) {
   const betas = optimizer.betas || BETAS;
   const known = new Set([
     "network", "inputs", "targets", "loss", "optimizer", "epochs", "batch_size", "shuffle", "seed", "stop", "trace",
+    "regularization",
   ]);
   const extra = Object.fromEntries(Object.entries(body).filter(([key]) => !known.has(key)));
   const preset = fixed("Pasted request", network, body.inputs, body.targets, {
@@ -133,6 +135,7 @@ export function fromRequest(body) {
     stop_below: body.stop?.loss_below ?? null,
     stop_validation_below: body.stop?.validation_loss_below ?? null,
     patience: body.stop?.patience ?? null,
+    regularization: body.regularization ?? null,
   });
   const optimizerKnown = new Set(["type", "learning_rate", "momentum", "betas", "weight_decay"]);
   preset.extra = extra;

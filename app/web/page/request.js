@@ -33,12 +33,20 @@ export function datasetBody(data, output, info) {
   return body;
 }
 
-/** The data of a state: its fixed inputs and targets, or a set drawn by /datasets. */
+/** The data of a state: its fixed inputs and targets, or a set drawn by /datasets. With input
+ * features, the network's inputs are the features, and `plane` keeps what the map needs: the
+ * points' own (x₁, x₂), the same seed's points drawn without features, and `grid(box)`, the
+ * features of a grid over the plane from /datasets' `grid`. */
 export async function dataOf(state, catalog) {
   const data = state.data;
   if (data.fixed) return { inputs: data.fixed.inputs, targets: data.fixed.targets, test_inputs: null, test_targets: null };
   const info = catalog.find((set) => set.name === data.name);
-  return cached("/datasets", datasetBody(data, state.net.output, info));
+  const body = datasetBody(data, state.net.output, info);
+  if (!data.features) return cached("/datasets", body);
+  const featured = { ...body, input_features: data.features };
+  const [plain, drawn] = await Promise.all([cached("/datasets", body), cached("/datasets", featured)]);
+  const grid = async (low, high, steps) => (await cached("/datasets", { ...featured, grid: { low, high, steps } })).grid_inputs;
+  return { ...drawn, plane: { inputs: plain.inputs, test_inputs: plain.test_inputs, grid } };
 }
 
 /** The network of a state: its fixed weights, or one from /init with each layer's activation. */
@@ -100,6 +108,7 @@ export async function buildRequest(state, catalog) {
   if (validation) body.validation = validation;
   const stop = stopOf(train, validation !== null);
   if (stop) body.stop = stop;
+  if (train.regularization) body.regularization = train.regularization;
   if (train.every > 0) body.trace = { every: train.every };
   const extra = { ...(state.extra || {}) };
   delete extra.validation;

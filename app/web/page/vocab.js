@@ -15,3 +15,15 @@ export const INITS = ["pytorch_default", "he_uniform", "he_normal", "xavier_unif
 export const OPTIMIZERS = ["sgd", "adam", "adamw"];
 export const LEARNING_RATES = { sgd: 0.01, adam: 0.001, adamw: 0.001 };
 export const BETAS = [0.9, 0.999];
+/** TF Playground's input features, as /datasets' `input_features` names them, and their labels. */
+export const FEATURES = {
+  x1: "x₁",
+  x2: "x₂",
+  x1_squared: "x₁²",
+  x2_squared: "x₂²",
+  x1_times_x2: "x₁·x₂",
+  sin_x1: "sin x₁",
+  sin_x2: "sin x₂",
+};
+/** The penalties on the weights a request's `regularization` names (TF Playground's L1 and L2). */
+export const REGULARIZATIONS = ["l1", "l2"];
