@@ -438,6 +438,7 @@ class Run(Iterator[EpochRecord]):
         one_batch, watches, pending = plan.batch_size == len(plan.x), plan.watches, self.pending
         # Asked once here rather than per epoch: without them an epoch pays nothing for them.
         penalized, validates = plan.regularization is not None, "validation" in plan.keep
+        healthy = "health" in plan.keep
         while True:
             epoch = self.epoch + 1
             before, after = self.buffers[(epoch - 1) % 3], self.buffers[epoch % 3]
@@ -455,7 +456,8 @@ class Run(Iterator[EpochRecord]):
                         values = self._copies(grads) if wanted else (self.value, None, None)
                     else:
                         values = (self.value, None, None)
-                        space.outputs()
+                        if space.output_ops:  # a loss from logits has not written them
+                            space.outputs()
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
                     if memory is not None and wanted:
                         copied = memory.tails[epoch % 3].copy()
@@ -481,7 +483,7 @@ class Run(Iterator[EpochRecord]):
             status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
             record = None
             if copied is not None and memory is not None:
-                if "health" in plan.keep:
+                if healthy:
                     parts = memory.parts(copied, epoch % 3)
                     checkup = self._health(before, after, (values[0], *parts[:2]))
                     record = EpochRecord(epoch, values[0], parts, validation, started_with, checkup)
