@@ -133,7 +133,7 @@ def forward_size(
     activations: Sequence[ActivationName], samples: int, shapes: Sequence[tuple[int, int]]
 ) -> tuple[int, int]:
     """How many numbers every layer's z and the a of every layer but identity ones take in a
-    vector (:func:`forward_buffers`' ``memory``)."""
+    vector (:func:`_forward_buffers`' ``memory``)."""
     z = samples * sum(units for units, _ in shapes)
     a = sum(
         even(samples * units)
@@ -143,7 +143,7 @@ def forward_size(
     return z, a
 
 
-def forward_buffers(
+def _forward_buffers(
     activations: Sequence[ActivationName],
     samples: int,
     shapes: Sequence[tuple[int, int]],
@@ -234,7 +234,7 @@ def _backward_ops(
 def forward(params: Parameters, x: Array) -> ForwardPass:
     """Run ``x`` through every layer, keeping each ``z`` and ``a`` for the backward pass; raise
     :class:`NonFiniteError` if any ``z`` is not finite."""
-    zflat, zs, acts = forward_buffers(params.activations, len(x), params.shapes)
+    zflat, zs, acts = _forward_buffers(params.activations, len(x), params.shapes)
     fwd = ForwardPass(x, zs, acts)
     run(_forward_ops(params, fwd))
     check_forward_finite(fwd, zflat)
@@ -368,7 +368,7 @@ class Workspace:
         first = buffers[0]
         self.t, self.loss = t, loss
         passes = None if memory is None else memory[even(first.flat.size) :]
-        self.zflat, zs, acts = forward_buffers(first.activations, len(x), first.shapes, passes)
+        self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes, passes)
         self.fwd = ForwardPass(x, zs, acts)
         outputs = outputs or not loss.from_logits
         self.forward_ops = [_forward_ops(params, self.fwd, outputs) for params in buffers]

@@ -42,11 +42,11 @@ from app.nn.network import (
     ForwardPass,
     Parameters,
     Workspace,
+    _forward_buffers,
     accuracy,
     check_update_finite,
     evaluate,
     even,
-    forward_buffers,
     forward_size,
 )
 from app.nn.optimizers import Optimizer, OptimizerState
@@ -760,6 +760,6 @@ class _Memory:
         if "gradients" in keep:
             gradients = params.with_flat(vector[start : start + size])
         passes = vector[start + self.stride :]
-        _, zs, acts = forward_buffers(params.activations, len(self.plan.x), params.shapes, passes)
+        _, zs, acts = _forward_buffers(params.activations, len(self.plan.x), params.shapes, passes)
         fwd = _layers(ForwardPass(self.plan.x, zs, acts), self.plan.layers)
         return fwd, gradients, network
