@@ -5,7 +5,8 @@
   Both run on this one thread (arrays this small never reach BLAS's threads), so the figure is
   the thread's CPU time: what other processes of a shared machine take does not count. Twice:
   with records of the first and the last epoch only, and with a record of every epoch keeping
-  every part (z and a, gradients, network: the copies a full trace needs).
+  what /train's default trace needs (:data:`FULL_TRACE`: z and a, gradients, network; health,
+  which a trace has only when asked, computes more than it copies).
 * ``engine-large``: 784-256-256-10 (relu, relu, identity) with mean squared error on a seeded
   batch of 256 random samples and targets, He-normal weights and zero biases, full-batch SGD at
   0.01, against a minimal NumPy loop doing the same matrix products and nothing else. BLAS should
@@ -19,11 +20,13 @@ import numpy as np
 from app.nn.losses import LOSSES
 from app.nn.network import Parameters
 from app.nn.optimizers import SGD
-from app.nn.training import Run, TrainingResult, train
+from app.nn.training import Part, Run, TrainingResult, train
 from app.nn.types import Array
 from bench import notebook
 from bench.common import Result, Target, median, spread, timed
 
+FULL_TRACE: tuple[Part, ...] = ("outputs", "layers", "gradients", "network")
+"""The parts of the records that /train's default trace (every field but health) keeps."""
 TINY_TARGET = Target(0.6)
 LARGE_TARGET = Target(1.1)
 LARGE_SIZES = (784, 256, 256, 10)
@@ -56,7 +59,7 @@ def _engine_tiny(epochs: int, repeat: int, every: int) -> Result:
     loss, optimizer = LOSSES["half_squared_error"], SGD(learning_rate=notebook.learning_rate)
 
     def run_engine() -> TrainingResult:
-        return drain(train(params, x, t, loss, optimizer, epochs, every=every))
+        return drain(train(params, x, t, loss, optimizer, epochs, every=every, keep=FULL_TRACE))
 
     base_times, engine_times = [], []
     for _ in range(repeat):  # interleaved, so that a burst of load elsewhere hits both alike

@@ -123,18 +123,49 @@ def _product(a: Array, b: Array, out: Array) -> Op:
     return partial(np.dot, a, b, out) if small else partial(np.matmul, a, b, out=out)
 
 
-def _forward_buffers(
+def even(size: int) -> int:
+    """``size`` rounded up to an even count: float64 buffers laid out one after another in a
+    vector start on 16 bytes, as fresh allocations do."""
+    return size + size % 2
+
+
+def forward_size(
     activations: Sequence[ActivationName], samples: int, shapes: Sequence[tuple[int, int]]
+) -> tuple[int, int]:
+    """How many numbers every layer's z and the a of every layer but identity ones take in a
+    vector (:func:`_forward_buffers`' ``memory``)."""
+    z = samples * sum(units for units, _ in shapes)
+    a = sum(
+        even(samples * units)
+        for (units, _), name in zip(shapes, activations, strict=True)
+        if not ACTIVATIONS[name].is_identity
+    )
+    return z, a
+
+
+def _forward_buffers(
+    activations: Sequence[ActivationName],
+    samples: int,
+    shapes: Sequence[tuple[int, int]],
+    memory: Array | None = None,
 ) -> tuple[Array, list[Array], list[Array]]:
     """Every layer's z as views of one vector (one finiteness check covers them all) and its a
-    (the z itself for identity)."""
-    zflat = np.empty(samples * sum(units for units, _ in shapes))
-    zs, acts, start = [], [], 0
+    (the z itself for identity); in ``memory`` if given, every z then every other a, as
+    :func:`forward_size` counts them."""
+    size, _ = forward_size(activations, samples, shapes)
+    zflat = np.empty(size) if memory is None else memory[:size]
+    zs, acts, start, end = [], [], 0, even(size)
     for (units, _), name in zip(shapes, activations, strict=True):
         z = zflat[start : start + samples * units].reshape(samples, units)
         start += samples * units
         zs.append(z)
-        acts.append(z if ACTIVATIONS[name].is_identity else np.empty_like(z))
+        if ACTIVATIONS[name].is_identity:
+            acts.append(z)
+        elif memory is None:
+            acts.append(np.empty_like(z))
+        else:
+            acts.append(memory[end : end + samples * units].reshape(samples, units))
+            end += even(samples * units)
     return zflat, zs, acts
 
 
@@ -350,6 +381,9 @@ class Workspace:
     With ``outputs=False`` and a loss from logits, which reads the last layer's z and whose
     gradient needs no a of it, :meth:`evaluate` leaves that layer's a (the outputs) unwritten
     until :meth:`outputs` writes it: a training epoch that keeps no record never needs it.
+
+    ``memory``, if given, holds the gradients, then every z and every a but identity ones
+    (:func:`forward_size`), so that one copy of it keeps them all.
     """
 
     def __init__(
@@ -360,10 +394,12 @@ class Workspace:
         loss: Loss,
         backward: bool = True,
         outputs: bool = True,
+        memory: Array | None = None,
     ) -> None:
         first = buffers[0]
         self.t, self.loss = t, loss
-        self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes)
+        passes = None if memory is None else memory[even(first.flat.size) :]
+        self.zflat, zs, acts = _forward_buffers(first.activations, len(x), first.shapes, passes)
         self.fwd = ForwardPass(x, zs, acts)
         outputs = outputs or not loss.from_logits
         self.forward_ops = [_forward_ops(params, self.fwd, outputs) for params in buffers]
@@ -372,7 +408,8 @@ class Workspace:
         )
         self.loss_input = _loss_input(self.fwd, loss)
         if backward:
-            self.grads = first.empty_like()
+            size = first.flat.size
+            self.grads = first.empty_like() if memory is None else first.with_flat(memory[:size])
             deltas = _backward_buffers(first, self.fwd, self.grads, loss.from_logits)
             self.dy = deltas[-1][0]
             self.backward_ops = [

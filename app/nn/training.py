@@ -26,6 +26,7 @@ run has a record then only if it was kept as it passed or is one batch: computin
 run an epoch of batches past the deadline.
 """
 
+from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from time import monotonic
@@ -41,9 +42,12 @@ from app.nn.network import (
     ForwardPass,
     Parameters,
     Workspace,
+    _forward_buffers,
     accuracy,
     check_update_finite,
     evaluate,
+    even,
+    forward_size,
 )
 from app.nn.optimizers import Optimizer, OptimizerState
 from app.nn.regularization import Regularization
@@ -83,22 +87,57 @@ class _Best:
         return loss is not None and (best is None or loss < best)
 
 
-@dataclass(frozen=True)
+_Parts = tuple[ForwardPass | None, Parameters | None, Parameters | None]
+"""An epoch's forward pass, gradients and network after its update, as its record holds them."""
+
+
 class EpochRecord:
     """One epoch: values computed at its start and the parameters after its update.
 
     ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
-    alone when it keeps ``outputs``; a part that the run does not keep is None.
+    alone when it keeps ``outputs``; a part that the run does not keep is None. ``parts`` are
+    ``forward``, ``gradients`` and ``network``; a small full-batch run gives ``copy`` instead, its
+    :class:`_Memory` copied after the epoch's update, from which they are made when first read (a
+    record costs one copy, and one read of a part the views of all three).
     """
 
-    epoch: int
-    loss: float
-    forward: ForwardPass | None
-    gradients: Parameters | None
-    network: Parameters | None
-    validation: Validation | None = None
-    penalty: float | None = None
-    health: list[LayerHealth] | None = None
+    __slots__ = ("_copy", "_parts", "epoch", "health", "loss", "penalty", "validation")
+
+    def __init__(
+        self,
+        epoch: int,
+        loss: float,
+        parts: _Parts | None,
+        validation: Validation | None = None,
+        penalty: float | None = None,
+        health: list[LayerHealth] | None = None,
+        copy: "tuple[_Memory, Array, int] | None" = None,
+    ) -> None:
+        self.epoch, self.loss, self.validation, self.penalty = epoch, loss, validation, penalty
+        self.health, self._parts, self._copy = health, parts, copy
+
+    def _values(self) -> _Parts:
+        parts = self._parts
+        if parts is None:
+            memory, vector, which = cast("tuple[_Memory, Array, int]", self._copy)
+            parts = self._parts = memory.parts(vector, which)
+            self._copy = None
+        return parts
+
+    @property
+    def forward(self) -> ForwardPass | None:
+        """The z and a the run keeps, computed with the parameters at the epoch's start."""
+        return self._values()[0]
+
+    @property
+    def gradients(self) -> Parameters | None:
+        """The gradients at the epoch's start (the mean of its batches'), if kept."""
+        return self._values()[1]
+
+    @property
+    def network(self) -> Parameters | None:
+        """The parameters after the epoch's update, if kept."""
+        return self._values()[2]
 
 
 @dataclass(frozen=True)
@@ -122,6 +161,15 @@ class TrainingResult:
 
 _Values = tuple[float, ForwardPass | None, Parameters | None]
 """An epoch's loss, forward pass and gradients, as its record holds them."""
+
+SMALL_MEMORY = 4_096
+"""Numbers up to which a full-batch run keeps its parameter buffers, gradients and forward pass
+in one vector (:class:`_Memory`), a record being one copy of it; above, a record copies each part
+it keeps."""
+
+READ_AHEAD = 64
+"""Epochs that a run with such small records trains in a row, under one floating-point error
+state (entering one costs as much as a record), before it yields their records."""
 
 
 @dataclass(frozen=True)
@@ -290,18 +338,29 @@ class Run(Iterator[EpochRecord]):
     start into the third buffer (past the deadline, only if that epoch is one batch). One batch
     replays the prepared calls of a :class:`Workspace` on these buffers, allocating nothing per
     epoch, and mini-batches those of a workspace per batch size (:class:`_Batches`); the
-    validation data has a forward-only workspace on the same buffers.
+    validation data has a forward-only workspace on the same buffers. A small full-batch run
+    lays the buffers and its workspace out in one :class:`_Memory` and trains up to
+    :data:`READ_AHEAD` epochs at a time, queueing their records.
     """
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
-        # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads them.
-        self.buffers = [params.copy(), params.empty_like(), params.empty_like()]
+        one_batch = plan.batch_size == len(plan.x)
+        self.memory = _Memory.fitting(params, plan) if one_batch else None
+        self.pending: deque[EpochRecord] = deque()
+        self.shown = 0  # the epoch of the record yielded last
+        self.ahead = 1 if self.memory is None else READ_AHEAD
+        if self.memory is None:
+            # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads
+            # them.
+            self.buffers = [params.copy(), params.empty_like(), params.empty_like()]
+        else:
+            self.buffers = self.memory.buffers
         self.state, self.plan, self.epoch = state, plan, 0
         self.starts = [state.copy(), state.copy()]
-        one_batch = plan.batch_size == len(plan.x)
         self.space = Workspace(
-            self.buffers, plan.x, plan.t, plan.loss, backward=one_batch, outputs=False
-        )
+            self.buffers, plan.x, plan.t, plan.loss, backward=one_batch, outputs=False,
+            memory=None if self.memory is None else self.memory.workspace,
+        )  # fmt: skip
         # One batch computes a last record again with a workspace of its own, made then.
         self.minibatches = None if one_batch else _Batches(self.buffers, plan)
         self.checks = None
@@ -331,14 +390,33 @@ class Run(Iterator[EpochRecord]):
         return self._result("completed") if plan.epochs == 0 else None
 
     def __next__(self) -> EpochRecord:
-        record = None if self.ended is not None else self._advance()
-        if record is None:
-            raise StopIteration
+        pending = self.pending
+        if not pending:
+            if self.ended is None:
+                self._fill()
+            if not pending:
+                raise StopIteration
+        record = pending.popleft()
+        self.shown = record.epoch
         return record
+
+    @quiet_floating
+    def _fill(self) -> None:
+        """Train to the next record and on to those within :attr:`ahead` epochs, or to the end,
+        under one floating-point error state, queueing the records."""
+        self._advance(self.epoch + self.ahead)
+
+    def _queue(self, record: EpochRecord | None) -> None:
+        """Queue ``record``, if any, to be yielded."""
+        if record is not None:
+            self.pending.append(record)
 
     def epochs_to_next_record(self) -> int:
         """How many epochs the run trains before its next record (at most, since it may stop
-        early); 0 once it has ended."""
+        early), counted from the record before; 0 once it has ended. A queued record's epochs
+        are counted as if trained as it is yielded (they take no time then)."""
+        if self.pending:
+            return self.pending[0].epoch - self.shown
         if self.ended is not None:
             return 0
         every, epoch = self.plan.every, self.epoch
@@ -348,18 +426,19 @@ class Run(Iterator[EpochRecord]):
     @property
     def result(self) -> TrainingResult:
         """How the run ended, once its records are exhausted."""
-        if self.ended is None:
+        if self.ended is None or self.pending:
             raise RuntimeError("the run has not ended: iterate over its records first")
         return self.ended
 
-    @quiet_floating
-    def _advance(self) -> EpochRecord | None:
-        """Train until an epoch to record or the end: its record, if any is left to yield.
-
-        One call runs many epochs under one floating-point error state, between two records.
-        """
-        plan, space, state = self.plan, self.space, self.state
-        one_batch, watches = plan.batch_size == len(plan.x), plan.watches
+    def _advance(self, until: int) -> None:
+        """Train to the next epoch to record, and on to those up to epoch ``until``, or to the
+        end, queueing the records of the epochs it trains and then the last one, if any is left
+        to yield."""
+        plan, space, state, memory = self.plan, self.space, self.state, self.memory
+        one_batch, watches, pending = plan.batch_size == len(plan.x), plan.watches, self.pending
+        # Asked once here rather than per epoch: without them an epoch pays nothing for them.
+        penalized, validates = plan.regularization is not None, "validation" in plan.keep
+        healthy = "health" in plan.keep
         while True:
             epoch = self.epoch + 1
             before, after = self.buffers[(epoch - 1) % 3], self.buffers[epoch % 3]
@@ -367,40 +446,65 @@ class Run(Iterator[EpochRecord]):
             wanted = plan.wanted(epoch) or epoch == plan.epochs
             start = self.starts[epoch % 2]
             start.restore(state)
+            copied = None
             try:
                 if one_batch:
                     grads = space.gradients((epoch - 1) % 3)
-                    plan.regularize(before, grads)
-                    values = self._copies(grads) if wanted else (self.value, None, None)
+                    if penalized:
+                        plan.regularize(before, grads)
+                    if memory is None or not wanted:
+                        values = self._copies(grads) if wanted else (self.value, None, None)
+                    else:
+                        values = (self.value, None, None)
+                        if space.output_ops:  # a loss from logits has not written them
+                            space.outputs()
                     plan.optimizer.step(state, before.flat, grads.flat, after.flat)
+                    if memory is not None and wanted:
+                        copied = memory.tails[epoch % 3].copy()
                 else:
                     values = cast(_Batches, self.minibatches).epoch(
                         (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
                     )
                 value = space.evaluate(epoch % 3)
-                penalty = plan.penalty(after)
+                penalty = plan.penalty(after) if penalized else None
             except NonFiniteError as error:
                 state.restore(start)
-                return self._diverged(epoch, error, after)
+                self._queue(self._diverged(epoch, error, after))
+                return
             except _EpochCutError as cut:
                 state.restore(start)
                 self.ended = self._result(cut.status)
-                return self._last_record()
+                self._queue(self._last_record())
+                return
             started_with, self.penalty = self.penalty, penalty
             self.epoch, self.value = epoch, value
             state.epoch += 1
-            validation = self._started(epoch) if wanted else None
+            validation = self._started(epoch) if wanted and validates else None
             status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
             record = None
-            if wanted:
+            if copied is not None and memory is not None:
+                if healthy:
+                    parts = memory.parts(copied, epoch % 3)
+                    checkup = self._health(before, after, (values[0], *parts[:2]))
+                    record = EpochRecord(epoch, values[0], parts, validation, started_with, checkup)
+                else:
+                    copy = (memory, copied, epoch % 3)
+                    record = EpochRecord(
+                        epoch, values[0], None, validation, started_with, None, copy
+                    )
+            elif wanted:
                 network = self._network(after, status is not None)
                 checkup = self._health(before, after, values)
-                record = EpochRecord(epoch, *values, network, validation, started_with, checkup)
+                parts = (values[1], values[2], network)
+                record = EpochRecord(epoch, values[0], parts, validation, started_with, checkup)
             if status is not None:
                 self.ended = self._result(status)
-                return record or self._last_record()
+                self._queue(record or self._last_record())
+                return
             if record is not None:
-                return record
+                pending.append(record)
+                if min(epoch + plan.every, plan.epochs) > until:
+                    return
 
     def _started(self, epoch: int) -> Validation | None:
         """The validation of the network at the start of ``epoch`` for its record, if kept."""
@@ -442,7 +546,8 @@ class Run(Iterator[EpochRecord]):
         epoch, plan = self.epoch, self.plan
         if epoch == 0 or plan.wanted(epoch):
             return None
-        if self.result.status == "deadline_exceeded" and plan.batch_size < len(plan.x):
+        ended = cast(TrainingResult, self.ended)
+        if ended.status == "deadline_exceeded" and plan.batch_size < len(plan.x):
             return None
         before = self.buffers[(epoch - 1) % 3]
         state = self.starts[epoch % 2].copy()
@@ -457,7 +562,8 @@ class Run(Iterator[EpochRecord]):
         network = self._network(after, ended=True)
         checkup = self._health(before, after, values)
         penalty = self.plan.penalty(before)
-        return EpochRecord(epoch, *values, network, validation, penalty, checkup)
+        parts = (values[1], values[2], network)
+        return EpochRecord(epoch, values[0], parts, validation, penalty, checkup)
 
     def _health(
         self, before: Parameters, after: Parameters, values: _Values
@@ -613,3 +719,47 @@ class _Batches:
         forward = ForwardPass(x, zs, acts) if zs else None
         gradients = None if total is None else out.with_flat(total / len(losses))
         return sum(losses) / len(losses), forward, gradients
+
+
+class _Memory:
+    """A small full-batch run's three parameter buffers and its workspace's gradients, z and a
+    (:class:`Workspace`'s ``memory``) in one vector, in that order.
+
+    The record of an epoch whose update wrote buffer ``which`` copies the vector from that buffer
+    on, in one call: that buffer, the later ones and the workspace. Its parts are views into the
+    copy, made when first read (:meth:`parts`).
+    """
+
+    def __init__(self, params: Parameters, plan: _Plan, passes: int) -> None:
+        self.params, self.plan = params, plan
+        self.stride = stride = even(params.flat.size)
+        self.vector = np.empty(4 * stride + passes)
+        flats = [self.vector[k * stride : k * stride + params.flat.size] for k in range(3)]
+        np.copyto(flats[0], params.flat)
+        self.buffers = [params.with_flat(flat) for flat in flats]
+        self.workspace = self.vector[3 * stride :]
+        self.tails = [self.vector[k * stride :] for k in range(3)]
+
+    @classmethod
+    def fitting(cls, params: Parameters, plan: _Plan) -> "_Memory | None":
+        """The memory of a full-batch run on ``params``, if it holds at most
+        :data:`SMALL_MEMORY` numbers."""
+        z, a = forward_size(params.activations, len(plan.x), params.shapes)
+        passes = even(z) + a
+        if 4 * even(params.flat.size) + passes > SMALL_MEMORY:
+            return None
+        return cls(params, plan, passes)
+
+    def parts(self, vector: Array, which: int) -> _Parts:
+        """The forward pass, gradients and network of a record's copy ``vector`` of the memory
+        from buffer ``which`` on, each as the run keeps it."""
+        params, keep, size = self.params, self.plan.keep, self.params.flat.size
+        start = (3 - which) * self.stride  # of the workspace in the copy
+        network = params.with_flat(vector[:size]) if "network" in keep else None
+        gradients = None
+        if "gradients" in keep:
+            gradients = params.with_flat(vector[start : start + size])
+        passes = vector[start + self.stride :]
+        _, zs, acts = _forward_buffers(params.activations, len(self.plan.x), params.shapes, passes)
+        fwd = _layers(ForwardPass(self.plan.x, zs, acts), self.plan.layers)
+        return fwd, gradients, network

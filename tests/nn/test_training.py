@@ -721,3 +721,61 @@ def test_batches_replay_the_one_shot_passes_bit_for_bit(
         np.testing.assert_array_equal(record.gradients.flat, gradient)
         np.testing.assert_array_equal(record.network.flat, w)
     np.testing.assert_array_equal(run.result.network.flat, expected[-1][-1])
+
+
+def _record_numbers(record: EpochRecord) -> list[object]:
+    """Everything a record holds, arrays as bytes, with which of its a are its z (identity)."""
+    fwd, grads, net = record.forward, record.gradients, record.network
+    numbers: list[object] = [record.epoch, record.loss, record.validation, record.penalty]
+    numbers.append(record.health)
+    if fwd is not None:
+        numbers += [z.tobytes() for z in fwd.z] + [a.tobytes() for a in fwd.a]
+        numbers.append([a is z for z, a in zip(fwd.z, fwd.a, strict=True)])
+    numbers += [None if p is None else p.flat.tobytes() for p in (grads, net)]
+    return numbers
+
+
+@pytest.mark.parametrize("loss", ["half_squared_error", "cross_entropy"])
+@pytest.mark.parametrize(
+    "keep",
+    [PARTS, ("outputs",), ("layers", "gradients", "network"), ("gradients",), ("network",), ()],
+)
+@pytest.mark.parametrize(("every", "epochs"), [(1, 150), (7, 150), (1, 5)])
+def test_small_runs_records_from_one_memory_equal_the_copied_parts(
+    monkeypatch: pytest.MonkeyPatch, loss: LossName, keep: tuple[Part, ...], every: int, epochs: int
+) -> None:
+    """A small full-batch run keeps its buffers in one vector and records an epoch as one copy of
+    it, trained READ_AHEAD epochs at a time: its records hold the numbers, bit for bit, that a run
+    copying each part holds, whatever it keeps (z aliasing a for an identity layer), also once
+    the run is over and for the epochs it queued."""
+    params, t = xor_network(loss), targets(loss, T)
+
+    def records() -> tuple[list[list[object]], TrainingResult]:
+        run = train(params, X, t, LOSSES[loss], Adam(0.05), epochs, every=every, keep=keep)
+        return [_record_numbers(record) for record in run], run.result
+
+    ours, result = records()
+    monkeypatch.setattr(training, "SMALL_MEMORY", 0)
+    theirs, expected = records()
+    assert ours == theirs
+    assert [r[0] for r in ours] == [*range(1, epochs + 1, every), epochs][: len(ours)]
+    np.testing.assert_array_equal(result.network.flat, expected.network.flat)
+    assert result.final_loss == expected.final_loss
+
+
+def test_a_small_full_batch_run_enters_the_floating_point_state_once_per_read_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Recording every epoch of a small full-batch run enters np.errstate once per READ_AHEAD
+    epochs (entering it costs as much as a record), not once per record."""
+    entered = []
+    errstate = np.errstate
+
+    def counted(**kwargs: str) -> np.errstate:
+        entered.append(kwargs)
+        return errstate(**kwargs)
+
+    run = train(xor_network(), X, T, LOSSES["half_squared_error"], SGD(0.1), 640)
+    monkeypatch.setattr(np, "errstate", counted)
+    assert len(list(run)) == 640
+    assert len(entered) <= 640 // training.READ_AHEAD + 1
