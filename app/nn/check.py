@@ -145,10 +145,15 @@ SHORTEST_FIGURES: Final = 11
 a unit below every allowance's floor, ``DEFAULT_TOLERANCE·max(1, |v|)``, and gets one there."""
 
 
+EXACT_INTEGERS: Final = 2.0**53
+"""Past it, dividing a float by a power of ten is inexact, so rounding it tells nothing."""
+
+
 def units_of(values: Array) -> Array:
     """One unit of each number's last decimal place as its shortest repr writes it, in
-    whole-array passes (no per-number Python): the fewest decimals ``d``, from the number's first
-    significant figure on, for which ``v`` rounded to ``d`` decimals is ``v``. A number of more
+    whole-array passes (per number only beyond :data:`EXACT_INTEGERS`): the fewest decimals
+    ``d``, from the number's first significant figure on, for which ``v`` rounded to ``d``
+    decimals is ``v``. A number of more
     than :data:`SHORTEST_FIGURES` figures gets the unit of that many, which changes no allowance
     (see :meth:`Precision.allowed`); a lone 0 has no decimals.
     """
@@ -166,6 +171,9 @@ def units_of(values: Array) -> Array:
             todo &= ~exact
             if not todo.any():
                 break
+    beyond = np.flatnonzero(np.isfinite(v) & (v >= EXACT_INTEGERS))
+    for i in beyond:  # v / 10**k is inexact there: these few are read from their repr
+        places.flat[i] = min(written_decimals(v.flat[i]), first.flat[i] + SHORTEST_FIGURES - 1)
     return np.asarray(10.0**-places, dtype=np.float64)
 
 

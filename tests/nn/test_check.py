@@ -237,6 +237,12 @@ def test_units_of_is_the_repr_of_each_number(value: float, figures: int) -> None
     np.testing.assert_array_equal(allowed, precision.allowed(values, by_repr))
 
 
+@pytest.mark.parametrize("value", [5.11e150, 9.49e230, 4.23e262, 8.27e93])
+def test_units_of_numbers_past_two_to_the_53_are_their_reprs(value: float) -> None:
+    """Dividing such a number by a power of ten is inexact: its unit is still its repr's."""
+    assert units_of(np.array([value]))[0] == pytest.approx(10.0 ** -written_decimals(value))
+
+
 def test_written_decimals_read_the_shortest_repr() -> None:
     """A float has no trailing zeros: 0.470 reads as 0.47, 1.0 as 1, 1e-07 as 7 places."""
     assert [written_decimals(v) for v in (0.470, 1.0, 1e-7, 123000.0, -0.25)] == [2, 0, 7, -3, 2]
