@@ -69,6 +69,22 @@ def stream(browser: Browser, url: str) -> tuple[float, float, str]:
     return max(lags), seconds, points
 
 
+def redraws(page: Page, repeat: int) -> list[float]:
+    """Train the page's network, then move the slider ``repeat`` times over the run: the map's
+    draw time (ms) at each epoch selected."""
+    page.click("#train")
+    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
+    last = int(page.get_attribute("#scrubber", "max") or 0)
+    times = []
+    for index in range(repeat):
+        page.evaluate("document.body.removeAttribute('data-epoch')")
+        page.locator("#scrubber").fill(str(index * last // repeat))
+        page.wait_for_selector("body[data-epoch]")
+        times.append(float(page.get_attribute("#heatmap", "data-draw-ms") or "nan"))
+    page.context.close()
+    return times
+
+
 def heatmap(browser: Browser, url: str, repeat: int) -> list[float]:
     """Redraw times (ms) of the moons map with two hidden layers of 16, at recorded epochs."""
     page = fresh(browser, url)
@@ -80,17 +96,7 @@ def heatmap(browser: Browser, url: str, repeat: int) -> list[float]:
         page.fill(field, "16")
         page.locator(field).dispatch_event("change")
         page.wait_for_selector("body[data-prepared=moons]")
-    page.click("#train")
-    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
-    last = int(page.get_attribute("#scrubber", "max") or 0)
-    times = []
-    for index in range(repeat):
-        page.evaluate("document.body.removeAttribute('data-epoch')")
-        page.locator("#scrubber").fill(str(index * last // repeat))
-        page.wait_for_selector("body[data-epoch]")
-        times.append(float(page.get_attribute("#heatmap", "data-draw-ms") or "nan"))
-    page.context.close()
-    return times
+    return redraws(page, repeat)
 
 
 def unit_maps(browser: Browser, url: str, repeat: int) -> list[float]:
@@ -101,17 +107,7 @@ def unit_maps(browser: Browser, url: str, repeat: int) -> list[float]:
     page.click("#add-layer")  # a second hidden layer as the first: 8 tanh units
     page.wait_for_selector("body[data-prepared=moons]")
     page.wait_for_function("document.querySelectorAll('#network .node.mapped').length === 16")
-    page.click("#train")
-    page.wait_for_selector("#status[data-status=completed]", timeout=300_000)
-    last = int(page.get_attribute("#scrubber", "max") or 0)
-    times = []
-    for index in range(repeat):
-        page.evaluate("document.body.removeAttribute('data-epoch')")
-        page.locator("#scrubber").fill(str(index * last // repeat))
-        page.wait_for_selector("body[data-epoch]")
-        times.append(float(page.get_attribute("#heatmap", "data-draw-ms") or "nan"))
-    page.context.close()
-    return times
+    return redraws(page, repeat)
 
 
 def spiral(browser: Browser, url: str) -> tuple[float, str]:
