@@ -1006,10 +1006,11 @@ def _loss_of_outputs(truth: _Truth, y: Array) -> float:
     """The loss of outputs ``y`` as a student computes it from them, a loss from logits too:
     ``−mean(t·log y + (1 − t)·log(1 − y))``, ``−Σ t·log y`` per sample."""
     t = truth.t
-    if truth.loss_name == "binary_cross_entropy":
-        return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
-    if truth.loss_name == "cross_entropy":
-        return float(-np.sum(t * np.log(y))) / len(y)
+    with np.errstate(divide="ignore"):  # log 0 of an output rounded to 0: not finite, judged so
+        if truth.loss_name == "binary_cross_entropy":
+            return float(-np.mean(t * np.log(y) + (1 - t) * np.log(1 - y)))
+        if truth.loss_name == "cross_entropy":
+            return float(-np.sum(t * np.log(y))) / len(y)
     return truth.loss.value(y, t)
 
 
@@ -1157,7 +1158,11 @@ def _judge(
     correct = student.truth.correct(key)
 
     def near(c: Array, value: Array) -> bool:
-        # A transposed claim is compared transposed back, its units with it.
+        # A transposed claim is compared transposed back, its units with it. A value recomputed
+        # from the student's numbers may not be finite (log 0 of an output rounded to 0): no
+        # claim is near it, since its allowance would be infinite too.
+        if not np.all(np.isfinite(value)):
+            return False
         return precision.near(c, value, unit if unit.shape == c.shape else unit.T)
 
     if claimed.shape != correct.shape:

@@ -1103,3 +1103,36 @@ def test_a_bad_network_or_data_is_the_same_422_as_backwards(
     checked = client.post("/check", json=_request({"loss": 1.0}, **change))
     assert backward.status_code == checked.status_code == 422
     assert checked.json() == backward.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "network": {"layers": [{"weights": [[0.5]], "bias": [37.0], "activation": "sigmoid"}]},
+            "inputs": [0.5],
+            "targets": [0.5],
+            "loss": "binary_cross_entropy",
+        },
+        {
+            "network": {
+                "layers": [
+                    {"weights": [[0.5]], "bias": [0.0], "activation": "relu"},
+                    {"weights": [[0.5], [0.5]], "bias": [0.0, 746.0], "activation": "softmax"},
+                ]
+            },
+            "inputs": [0.5],
+            "targets": [1.0, 0.0],
+            "loss": "cross_entropy",
+        },
+    ],
+)
+def test_a_loss_whose_outputs_round_to_0_or_1_is_not_right_from_them(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    """The log of an output that is 0 in float64 is not finite: the loss recomputed from the
+    outputs is then no yardstick, and a claim far from the correct loss (18.6 or 746) is wrong."""
+    response = client.post("/check", json=body | {"learning_rate": 0.1, "claimed": {"loss": 0.5}})
+    assert response.status_code == 200, response.text
+    (mark,) = response.json()["checks"]
+    assert (mark["verdict"], response.json()["all_correct"]) == ("wrong", False)
