@@ -149,7 +149,7 @@ def body_of(
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])
-    if "learning_rate" in names and "optimizer" not in names:
+    if "learning_rate" in names:
         body = with_learning_rate(body, shown_name(request))
     ignored = [name for name in body if name not in names]
     if ignored:
@@ -166,29 +166,32 @@ def shown_name(request: str) -> str:
 
 
 def with_learning_rate(body: dict[str, Any], shown: str) -> dict[str, Any]:
-    """A training file's body for ``check``, which grades one plain SGD step at its own
-    ``learning_rate``: the optimizer's learning rate, unless the body gives one. An optimizer
-    whose first step is not ``w − η·∂L/∂w`` (Adam, Nesterov, weight decay) is named on stderr,
-    since the values graded are not that run's."""
+    """A training file's body for ``check``, which grades one SGD step (with its momentum,
+    Nesterov, dampening and weight decay): a body's own ``learning_rate`` wins over its optimizer
+    (left out, as /check takes one or the other); an SGD optimizer is sent as it is; another one
+    (Adam) becomes its learning rate, named on stderr, since the values graded are then a plain
+    SGD step's and not that run's."""
     optimizer = body.get("optimizer")
-    if not isinstance(optimizer, dict) or "learning_rate" in body:
+    if not isinstance(optimizer, dict):
         return body
+    if "learning_rate" in body:
+        return {name: value for name, value in body.items() if name != "optimizer"}
     kind = optimizer.get("type", "sgd")
     from app.nn.optimizers import OPTIMIZERS
 
     option = OPTIMIZERS.get(kind)
-    if option is None:  # the server names the valid types
+    if option is None or kind == "sgd":  # the server names the valid types, and grades SGD
         return body
     rate = optimizer.get("learning_rate", option.defaults.learning_rate)
-    unlike = [f"type {kind}"] if kind != "sgd" else []
-    unlike += [name for name in ("nesterov", "weight_decay") if optimizer.get(name)]
-    if unlike:
-        click.echo(
-            f"{shown}: check grades a plain SGD step at the optimizer's learning_rate {rate}; "
-            f"the run's first step differs ({', '.join(unlike)})",
-            err=True,
-        )
-    return body | {"learning_rate": rate}
+    click.echo(
+        f"{shown}: check grades a plain SGD step at the optimizer's learning_rate {rate}; "
+        f"the run's first step differs (type {kind})",
+        err=True,
+    )
+    plain = ("optimizer", "optimizer_state")
+    return {name: value for name, value in body.items() if name not in plain} | {
+        "learning_rate": rate
+    }
 
 
 class Backprop(click.Group):

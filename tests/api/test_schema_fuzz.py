@@ -327,6 +327,9 @@ def fit_shapes(path: str, body: dict[str, Any]) -> None:
     if path == "/exercises":
         _fit_integers(body, ("seed",))
         return
+    if path == "/export" and "exercise" in body:  # an exercise's notebook: /exercises' body
+        _fit_integers(body["exercise"], ("seed",))
+        return
     if path == "/init":
         body["sizes"] = [1 + int(abs(size)) % MAX_UNITS for size in body["sizes"][: MAX_LAYERS + 1]]
         _fit_integers(body, ("seed",))
