@@ -196,8 +196,10 @@ class Precision:
         return np.maximum(np.minimum(unit, 10.0**figure), DEFAULT_TOLERANCE * scale)
 
     def near(self, claimed: Array, value: Array, unit: Array) -> bool:
-        """Whether every claimed number is within its allowance of ``value``."""
-        if claimed.shape != value.shape:
+        """Whether every claimed number is within its allowance of ``value``. Nothing is near a
+        value that is not finite (one recomputed from a student's numbers can be: log 0 of an
+        output rounded to 0), whose allowance would be infinite too."""
+        if claimed.shape != value.shape or not np.all(np.isfinite(value)):
             return False
         allowed = self.allowed(value, unit) * (1 + SLACK)
         with np.errstate(over="ignore", invalid="ignore"):  # an infinite difference is not near
@@ -1158,11 +1160,7 @@ def _judge(
     correct = student.truth.correct(key)
 
     def near(c: Array, value: Array) -> bool:
-        # A transposed claim is compared transposed back, its units with it. A value recomputed
-        # from the student's numbers may not be finite (log 0 of an output rounded to 0): no
-        # claim is near it, since its allowance would be infinite too.
-        if not np.all(np.isfinite(value)):
-            return False
+        # A transposed claim is compared transposed back, its units with it.
         return precision.near(c, value, unit if unit.shape == c.shape else unit.T)
 
     if claimed.shape != correct.shape:
