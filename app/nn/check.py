@@ -49,12 +49,13 @@ from the student's δ and a like the rest; leaving it out is a usual mistake.
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from time import monotonic
 from typing import Final, Literal, NamedTuple
 
 import numpy as np
 
 from app.nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE, ActivationName
-from app.nn.errors import quiet_floating
+from app.nn.errors import DeadlineError, quiet_floating
 from app.nn.explain_steps import Stage
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import (
@@ -1207,6 +1208,7 @@ def check(
     malformed: Collection[Key] = (),
     regularization: Regularization | None = None,
     state: OptimizerState | None = None,
+    deadline: float | None = None,
 ) -> list[Check]:
     """Every claim checked in the order of the computation (see the module docstring).
 
@@ -1214,22 +1216,34 @@ def check(
     from its shortest repr where missing); ``malformed`` the claims whose shape is neither the
     value's nor its transpose; ``regularization`` the penalty whose gradient the weights'
     gradients include. ``optimizer`` is the step's SGD, or a plain SGD step's learning rate;
-    ``state`` its state before the step (the earlier velocity; None: the first step).
+    ``state`` its state before the step (the earlier velocity; None: the first step). Past
+    ``deadline`` (a :func:`time.monotonic` time) a :class:`DeadlineError` between two claims: a
+    wrong claim's mistakes are looked for by recomputing the step each way, which on a large
+    network with many wrong claims takes seconds.
     """
     sgd = optimizer if isinstance(optimizer, SGD) else SGD(optimizer)
     truth = _Truth(params, x, t, loss, sgd, regularization, state)
     precision = Precision(tolerance, min_significant)
     student = _Student(truth, claims)
     units = units or {}
-    checks = []
-    for stage, key in order(len(params.layers), bool(sgd.momentum)):
+    checks: list[Check] = []
+    claimed_keys = [
+        (stage, key)
+        for stage, key in order(len(params.layers), bool(sgd.momentum))
+        if key in malformed or key in claims
+    ]
+    for stage, key in claimed_keys:
+        if deadline is not None and monotonic() >= deadline:
+            hint = "send fewer claims, or fewer samples or a smaller network"
+            done, total = len(checks), len(claimed_keys)
+            raise DeadlineError("checking the claimed values", done, total, "values", hint)
         if key in malformed:
             correct = truth.correct(key)
             wrong_at = (0,) * correct.ndim
             checks.append(
                 Check(stage, key, None, correct, "wrong", None, None, None, None, (), wrong_at)
             )
-        elif key in claims:
+        else:
             claimed = claims[key]
             unit = units[key] if key in units else units_of(claimed)
             checks.append(_judge(student, stage, key, claimed, unit, precision))

@@ -262,6 +262,7 @@ def check_derivation(
         malformed=malformed.keys(),
         regularization=to_regularization(request.regularization),
         state=to_state(request.optimizer_state, optimizer, params),
+        deadline=monotonic() + get_settings().deadline_seconds.value,
     )
     layers = len(request.network.layers)
     pointers = {item.key: _pointer(item, layers) for item in checks}

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import app.api.routes.diagnostics as diagnostics_api
+import app.nn.check as check_engine
 import app.nn.gradcheck as gradcheck_engine
 from app import examples
 from tests.helpers import strict_json
@@ -167,6 +168,25 @@ def test_gradcheck_stops_at_the_deadline(
     assert error["msg"] == (
         "the gradient check took longer than the deadline of 30 s (set by "
         "BACKPROP_DEADLINE_SECONDS), after 29 of at most 31 parameters; ask for less: fewer "
+        "samples or a smaller network"
+    )
+    assert _deadline_rejections(client) == counted + 1
+
+
+def test_check_stops_at_the_deadline(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/check reads the clock before each claimed value: with the clock at 24 s and a second a
+    read, the default 30 s deadline stops it after 6 of the example's 11 values, a 422 naming the
+    deadline, counted as its own rejection (a wrong claim's mistakes are found by recomputing
+    the step each way, seconds on a large network)."""
+    ticks = iter(range(24, 10**6))
+    monkeypatch.setattr(diagnostics_api, "monotonic", lambda: 0.0)
+    monkeypatch.setattr(check_engine, "monotonic", lambda: float(next(ticks)))
+    counted = _deadline_rejections(client)
+    error = _only_error(client, "/check", examples.CHECK)
+    assert (error["type"], error["loc"]) == ("deadline_exceeded", ["body"])
+    assert error["msg"] == (
+        "checking the claimed values took longer than the deadline of 30 s (set by "
+        "BACKPROP_DEADLINE_SECONDS), after 6 of at most 11 values; send fewer claims, or fewer "
         "samples or a smaller network"
     )
     assert _deadline_rejections(client) == counted + 1
