@@ -106,7 +106,9 @@ def unit_maps(browser: Browser, url: str, repeat: int) -> list[float]:
     page.wait_for_selector("body[data-prepared=moons]")
     page.click("#add-layer")  # a second hidden layer as the first: 8 tanh units
     page.wait_for_selector("body[data-prepared=moons]")
-    page.wait_for_function("document.querySelectorAll('#network .node.mapped').length === 16")
+    page.wait_for_function(
+        "document.querySelectorAll('#network .node.mapped:not(.input)').length === 16"
+    )
     return redraws(page, repeat)
 
 

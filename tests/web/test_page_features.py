@@ -64,9 +64,9 @@ def test_every_hidden_unit_shows_its_own_map_from_one_forward(visit: Visit) -> N
     )
     page.select_option("#preset", "xor")
     expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
-    expect(page.locator("#network .node.mapped")).to_have_count(3)
+    expect(page.locator("#network .node.mapped:not(.input)")).to_have_count(3)
     expect(page.locator('#network .node[data-layer="2"] .unit-map')).to_have_count(0)
-    expect(page.locator('#network .node[data-layer="0"] .unit-map')).to_have_count(0)
+    expect(page.locator('#network .node[data-layer="0"] .unit-map')).to_have_count(2)
     grids = [body for body in forwards if len(body["inputs"]) > 100]
     assert grids
     assert all(body["layers"] is True for body in grids)
@@ -95,7 +95,7 @@ def test_hovering_or_focusing_a_hidden_unit_shows_its_map_large(visit: Visit) ->
     page = _open(visit)
     page.select_option("#preset", "xor")
     expect(page.locator("body")).to_have_attribute("data-prepared", "xor")
-    expect(page.locator("#network .node.mapped")).to_have_count(3)
+    expect(page.locator("#network .node.mapped:not(.input)")).to_have_count(3)
     canvas, title = page.locator("#heatmap"), page.locator("#heatmap-title")
     expect(canvas).to_have_attribute("data-shows", "output")
     decision = _canvas_pixels(page, "#heatmap")["data"]
@@ -187,7 +187,7 @@ def test_a_drawn_sets_settings_change_without_a_422(visit: Visit) -> None:
     expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
     _set(page, "#noise", "0.1")
     expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
-    expect(page.locator("#network .node.mapped")).to_have_count(8)
+    expect(page.locator("#network .node.mapped:not(.input)")).to_have_count(8)
     _assert_clean(visit)
 
 
@@ -212,7 +212,7 @@ def test_feature_toggles_apply_to_the_data_and_the_grid(visit: Visit) -> None:
     expect(page.locator("body")).to_have_attribute("data-prepared", "circles")
     expect(page.locator('#network .node[data-layer="0"] text')).to_have_text(["x₁²", "x₂²"])
     expect(page.locator("#heatmap-box")).to_be_visible()
-    expect(page.locator("#network .node.mapped")).to_have_count(8)
+    expect(page.locator("#network .node.mapped:not(.input)")).to_have_count(8)
     sets = _posted(requests, "/datasets")
     featured = [body for body in sets if body.get("input_features") and "grid" not in body]
     assert featured[-1]["input_features"] == ["x1_squared", "x2_squared"]

@@ -13,6 +13,7 @@ import pytest
 
 from app import examples
 from app.api.routes.docs import WEB_DIR
+from app.config import Settings
 from app.nn.activations import ACTIVATIONS
 from app.nn.init import InitName
 from app.nn.losses import LOSSES
@@ -75,6 +76,11 @@ def test_vocab_is_the_engines_tables(page: dict[str, Any]) -> None:
     assert vocab["LEARNING_RATES"] == rates
     assert vocab["BETAS"] == [Adam.beta1, Adam.beta2]
     assert vocab["REGULARIZATIONS"] == list(REGULARIZATION_NAMES)
+    defaults = Settings()
+    assert vocab["LIMITS"] == {
+        "layers": defaults.max_layers.value,
+        "units": defaults.max_units.value,
+    }
 
 
 @pytest.mark.parametrize("key", list(PASTED))

@@ -118,11 +118,11 @@ export function drawNetwork(root, network, onFocus, inputs = null) {
   rove(root, [...nodes.querySelectorAll(".node"), ...edges.querySelectorAll(".edge")]);
 }
 
-/** Put each hidden unit's small map in its node, a canvas inside the circle (drawn in the page:
- * the policy lets no image URL in); `drawInto(canvas, layer, unit)` draws it and says whether the
- * unit has one; a node without one keeps its plain circle. */
+/** Put each input's and hidden unit's small map in its node, a canvas inside the circle (drawn in
+ * the page: the policy lets no image URL in); `drawInto(canvas, layer, unit)` draws it and says
+ * whether the unit has one; a node without one (an output unit) keeps its plain circle. */
 export function paintUnitMaps(root, drawInto) {
-  for (const node of root.querySelectorAll(".node:not(.input)")) {
+  for (const node of root.querySelectorAll(".node")) {
     let holder = node.querySelector(".unit-map");
     if (!holder) {
       const circle = node.querySelector("circle:not(.hit)");

@@ -1,6 +1,7 @@
 /** The Build form: state in, state out, and each 422 problem shown beside the field it names. */
 
 import { problemText } from "./api.js";
+import { sliderValue, unitButtons, writeControls } from "./controls.js";
 import { element } from "./format.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
@@ -45,7 +46,7 @@ export function setUpForm(catalog) {
   options($("dataset"), [["fixed", "the preset's own data"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
 }
 
-/** One hidden layer's row: units and activation, with a remove button. */
+/** One hidden layer's row: units (with − and + buttons) and activation, with a remove button. */
 function layerRow(layer, index) {
   const row = element("div", "layer-row");
   const units = element("input");
@@ -68,7 +69,10 @@ function layerRow(layer, index) {
   remove.type = "button";
   remove.dataset.index = String(index);
   remove.setAttribute("aria-label", `Remove hidden layer ${index + 1}`);
-  row.append(unitsLabel, units, activationLabel, activation, remove);
+  const stepper = element("span", "units-step");
+  const [minus, plus] = unitButtons(layer.units, index);
+  stepper.append(minus, units, plus);
+  row.append(unitsLabel, stepper, activationLabel, activation, remove);
   return row;
 }
 
@@ -110,10 +114,10 @@ export function writeForm(state, catalog) {
   $("dataset").value = state.data.fixed ? "fixed" : state.data.name;
   $("data-settings").hidden = Boolean(state.data.fixed);
   $("samples").value = String(state.data.samples);
-  $("noise").value = String(state.data.noise);
   $("data-seed").value = String(state.data.seed);
-  $("test-fraction").value = String(state.data.test_fraction);
-  setParams(catalog.find((set) => set.name === state.data.name), state.data.params);
+  const info = catalog.find((set) => set.name === state.data.name);
+  setParams(info, state.data.params);
+  writeControls(state, info);
   const features = state.data.features ?? PLAIN_FEATURES;
   for (const input of $("features").querySelectorAll("input")) input.checked = features.includes(input.dataset.feature);
   const t = state.train;
@@ -150,11 +154,15 @@ function writeValidationStops(train, validated) {
     : "These read the validation loss: set a test split above (or paste a request with validation) to use them.";
 }
 
-/** A number field's value: a number, or the text itself when it is not one (the API says why). */
+/** A field's text as a number, or the text itself when it is not one (the API says why). */
+function numeric(text) {
+  const value = Number(text.trim());
+  return text.trim() !== "" && Number.isFinite(value) ? value : text.trim();
+}
+
+/** A number field's value: a number, or the text itself when it is not one. */
 function number(id) {
-  const text = $(id).value.trim();
-  const value = Number(text);
-  return text !== "" && Number.isFinite(value) ? value : text;
+  return numeric($(id).value);
 }
 
 /** A field that may be left empty: null when empty. */
@@ -183,9 +191,9 @@ export function readForm(previous) {
     state.data.name = dataset;
   }
   state.data.samples = number("samples");
-  state.data.noise = number("noise");
+  state.data.noise = numeric(sliderValue("noise"));
   state.data.seed = number("data-seed");
-  state.data.test_fraction = number("test-fraction");
+  state.data.test_fraction = numeric(sliderValue("test-fraction"));
   for (const input of $("set-params").querySelectorAll("input")) state.data.params[input.dataset.param] = number(input.id);
   const features = [...$("features").querySelectorAll("input:checked")].map((input) => input.dataset.feature);
   state.data.features = JSON.stringify(features) === JSON.stringify(PLAIN_FEATURES) ? null : features;

@@ -2,7 +2,8 @@
  * over a grid, for 1 input its curve; the training points filled and the test points ringed. With
  * 2 inputs the same /forward answers every layer's a over the grid (`layers`), so each hidden unit
  * gets its own small map (TF Playground's signature), which `showUnit` shows large in the
- * decision map's place. */
+ * decision map's place; each input (x₁, x₂ or a feature of them) gets the map of its value over
+ * the same grid, the grid's own column. */
 
 import { post } from "./api.js";
 import { element, short } from "./format.js";
@@ -97,9 +98,9 @@ function classOf(target) {
 
 export class Heatmap {
   /** A heatmap on `canvas`; `report(ms, what)` hears each redraw's time and what was evaluated;
-   * `paintUnits(drawInto)` gets, after each map over the plane, a function that draws a hidden
-   * unit's small map (layer 1-based as the diagram counts, unit 0-based) into a canvas and says
-   * whether that unit has one. */
+   * `paintUnits(drawInto)` gets, after each map over the plane, a function that draws an input's
+   * or a hidden unit's small map (layer 1-based as the diagram counts, the inputs layer 0, unit
+   * 0-based) into a canvas and says whether that unit has one. */
   constructor(canvas, report, paintUnits, scale) {
     this.canvas = canvas;
     /** The colour scale's element, under the map. */
@@ -149,7 +150,7 @@ export class Heatmap {
     const answer = await post("/forward", { network, inputs: grid, layers: hasHidden(network) });
     if (token !== this.token) return;
     const hidden = (answer.layers || []).slice(0, -1).map((layer) => layer.a);
-    this.last = { outputs: answer.outputs, hidden, side, box, data, train, test };
+    this.last = { outputs: answer.outputs, inputs: grid, hidden, side, box, data, train, test };
     this.repaint();
     this.paintUnits((canvas, layer, unit) => this.drawUnit(canvas, layer, unit));
     const elapsed = performance.now() - started;
@@ -223,14 +224,15 @@ export class Heatmap {
     context.stroke();
   }
 
-  /** The values of hidden unit `unit` of layer `layer` (1-based) over the last grid, or null. */
+  /** The values of hidden unit `unit` of layer `layer` (1-based; layer 0 the inputs, whose values
+   * are the grid's) over the last grid, or null. */
   unitValues(layer, unit) {
-    const a = this.last && this.last.hidden[layer - 1];
+    const a = this.last && (layer === 0 ? this.last.inputs : this.last.hidden[layer - 1]);
     return a && unit < a[0].length ? a.map((row) => row[unit]) : null;
   }
 
-  /** Draw a hidden unit's small map into `canvas` (one pixel per grid point); false when the
-   * unit has none (an output unit, a curve, a network drawn since). */
+  /** Draw an input's or a hidden unit's small map into `canvas` (one pixel per grid point); false
+   * when the unit has none (an output unit, a curve, a network drawn since). */
   drawUnit(canvas, layer, unit) {
     const values = this.unitValues(layer, unit);
     if (!values) return false;
@@ -241,8 +243,8 @@ export class Heatmap {
     return true;
   }
 
-  /** Show hidden unit `unit` of layer `layer` (1-based) large, or the network's output (null);
-   * returns whether that unit has a map. */
+  /** Show unit `unit` of layer `layer` (1-based; layer 0 an input) large, or the network's output
+   * (null); returns whether that unit has a map. */
   showUnit(item) {
     const values = item ? this.unitValues(item.layer, item.unit) : null;
     this.unit = values ? { layer: item.layer, unit: item.unit } : null;
@@ -257,13 +259,14 @@ export class Heatmap {
     if (!values) this.unit = null;
     this.canvas.dataset.shows = this.unit ? `${this.unit.layer}.${this.unit.unit}` : "output";
     this.canvas.dataset.discrete = String(this.options.discrete);
-    this.showScale(values, outputs[0].length);
+    this.showScale(values, outputs[0].length, this.unit && this.unit.layer === 0 ? "value" : "a");
     this.paint(values ? unitPixels(values, side, 150) : this.outputPixels(outputs, side), side, box, data, train, test);
   }
 
-  /** The colour scale of the map shown: a unit's a from −max|a| (orange) through 0 (white) to
-   * max|a| (blue); the classes' colours; or one output's 0 (blue) to 1 (orange). */
-  showScale(values, outputs) {
+  /** The colour scale of the map shown: a unit's a (`symbol`, an input's "value") from −max|a|
+   * (orange) through 0 (white) to max|a| (blue); the classes' colours; or one output's 0 (blue)
+   * to 1 (orange). */
+  showScale(values, outputs, symbol) {
     const swatch = (rgb, text) => {
       const item = element("span", "key-item");
       const key = element("span", "key swatch");
@@ -274,7 +277,7 @@ export class Heatmap {
     let items;
     if (values) {
       const largest = values.reduce((most, value) => Math.max(most, Math.abs(value)), 0);
-      items = [swatch(CLASS_COLOURS[1], `a = −${short(largest)}`), swatch([255, 255, 255], "0"), swatch(CLASS_COLOURS[0], `+${short(largest)}`)];
+      items = [swatch(CLASS_COLOURS[1], `${symbol} = −${short(largest)}`), swatch([255, 255, 255], "0"), swatch(CLASS_COLOURS[0], `+${short(largest)}`)];
     } else if (outputs === 1) {
       items = [swatch(CLASS_COLOURS[0], "output ≤ 0"), swatch(CLASS_COLOURS[1], "output ≥ 1 (mixed between)")];
     } else {

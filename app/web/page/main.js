@@ -1,6 +1,7 @@
 /** The playground: wires the form, the run, the curve, the diagram, the heatmap and the panels. */
 
 import { ApiError, get, post, problemText } from "./api.js";
+import { wireControls } from "./controls.js";
 import { Curve } from "./curve.js";
 import { itemIn, renderDetails, renderHint } from "./details.js";
 import { drawNetwork, paintUnitMaps, unitName } from "./diagram.js";
@@ -321,12 +322,13 @@ function onDiagramItem(item) {
   showUnitMap(item);
 }
 
-/** Show a hidden unit's map large in the decision map's place (`item` a node of the diagram), or
- * the network's output map again (null, or any other item). */
+/** Show an input's or a hidden unit's map large in the decision map's place (`item` a node of the
+ * diagram), or the network's output map again (null, or any other item). */
 function showUnitMap(item) {
   const shown = page.heatmap.showUnit(item && item.kind === "node" ? item : null);
   const layers = page.request ? page.request.body.network.layers.length : 0;
-  $("heatmap-title").textContent = shown ? `${unitName(item.layer, item.unit, layers)}: its output a over the plane` : page.mapTitle;
+  const input = shown && item.layer === 0 ? `input ${(inputLabels() || [])[item.unit] || `x${item.unit + 1}`}: its value over the plane` : "";
+  $("heatmap-title").textContent = shown ? input || `${unitName(item.layer, item.unit, layers)}: its output a over the plane` : page.mapTitle;
 }
 
 /** Show a hovered or focused node's or edge's numbers in the details box, and keep it shown
@@ -670,21 +672,9 @@ function wire() {
   $("build").addEventListener("change", onFormChange);
   $("build").addEventListener("submit", (event) => event.preventDefault());
   $("load-paste").addEventListener("click", loadPaste);
-  $("add-layer").addEventListener("click", () => {
+  wireControls((edit) => {
     page.state = readForm(page.state);
-    const last = page.state.net.hidden[page.state.net.hidden.length - 1];
-    page.state.net.hidden.push({ units: last ? last.units : 4, activation: last ? last.activation : "tanh" });
-    page.state.net.fixed = null;
-    writeForm(page.state, page.catalog);
-    saveState();
-    prepare();
-  });
-  $("layers").addEventListener("click", (event) => {
-    const remove = event.target.closest(".remove");
-    if (!remove) return;
-    page.state = readForm(page.state);
-    page.state.net.hidden.splice(Number(remove.dataset.index), 1);
-    page.state.net.fixed = null;
+    edit(page.state);
     writeForm(page.state, page.catalog);
     saveState();
     prepare();

@@ -27,3 +27,6 @@ export const FEATURES = {
 };
 /** The penalties on the weights a request's `regularization` names (TF Playground's L1 and L2). */
 export const REGULARIZATIONS = ["l1", "l2"];
+/** The API's default limits on a network (app/config.py): layers, the output layer included
+ * (BACKPROP_MAX_LAYERS), and units per layer (BACKPROP_MAX_UNITS); the +/− buttons stop there. */
+export const LIMITS = { layers: 32, units: 4096 };
