@@ -650,3 +650,22 @@ def test_disruption_budget_keeps_a_replica(resources: dict[str, dict[str, Any]])
     assert budget["minAvailable"] == 1
     labels = resources["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert budget["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_docs_hpa_on_sheds_is_valid_and_extends_the_manifests(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    """The HPA of docs/operating.md (CPU and the `503` rate) validates strictly against the
+    Kubernetes schemas and keeps the shipped HPA's target, bounds and CPU metric."""
+    text = (ROOT / "docs" / "operating.md").read_text()
+    block = re.search(r"<!-- hpa-with-sheds -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/operating.md has no HPA example after <!-- hpa-with-sheds -->"
+    hpa = yaml.safe_load(block.group(1))
+    kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
+    shipped = resources["HorizontalPodAutoscaler"]["spec"]
+    for key in ("scaleTargetRef", "minReplicas", "maxReplicas"):
+        assert hpa["spec"][key] == shipped[key]
+    cpu, sheds = hpa["spec"]["metrics"]
+    assert [cpu] == shipped["metrics"]
+    assert sheds["type"] == "Pods"
+    assert sheds["pods"]["metric"]["name"] == "backprop_busy_rejections_per_second"
