@@ -27,8 +27,10 @@ points), a worked solution (``/explain``), three ``/check`` submissions and a ne
 transport failure are errors. The report gives the same table per kind of request, then the
 lessons: how many finished, their length (p50/p99) and the students one core serves: the
 lessons finished a minute (from the first student's start to the last one's end) over the
-server's cores, ``min(workers, CPUs)``; with the server saturated (lessons far longer than
-their own work), that is what a core keeps up with.
+server's cores (``--cores``; by default ``min(workers, CPUs)``, the cores of a server this
+script starts); with the server saturated (lessons far longer than their own work), that is what
+a core keeps up with. Against ``--url`` give ``--cores`` yourself: the CPUs the replicas share,
+e.g. ``--url http://127.0.0.1:8000 --cores 2`` for the compose stack on a 2-core host.
 
 ``--attack KIND --attackers N`` runs N attacker connections of one kind beside the normal
 traffic, each sending its request again (on a new connection) whenever the last one ended, until
@@ -657,6 +659,12 @@ def main() -> None:
     )
     parser.add_argument("--students", type=int, default=300, help="with --class")
     parser.add_argument("--ramp", type=float, default=60.0, help="with --class: seconds")
+    parser.add_argument(
+        "--cores",
+        type=int,
+        help="with --class: the cores the server computes on, for the lessons per core "
+        "(default: min(--workers, CPUs); give it with --url, e.g. the replicas' host cores)",
+    )
     parser.add_argument("--slow-body", type=int, default=0, help="connections stalling a body")
     parser.add_argument(
         "--slow-headers", type=int, default=0, help="connections that never end their head"
@@ -678,6 +686,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.attackers <= 64:
         parser.error("--attackers must be between 1 and 64")
+    if args.cores is not None and args.cores < 1:
+        parser.error("--cores must be at least 1")
     if not 0 < args.duration <= 600:
         parser.error("--duration must be between 0 and 600 seconds")
     slow = {"slow body": args.slow_body, "partial headers": args.slow_headers}
@@ -699,7 +709,7 @@ def main() -> None:
     elif args.attack and not url.startswith("http://127.0.0.1:"):
         parser.error("with --attack, --url must be http://127.0.0.1:PORT: attacks stay local")
     if args.lecture:
-        cores = min(args.workers, os.cpu_count() or 1)
+        cores = args.cores or min(args.workers, os.cpu_count() or 1)
         try:
             print(class_run(url, args.students, args.ramp, cores), flush=True)
         finally:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kubernetes_validate
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from app.api.middleware.body import too_large
 from app.config import Limit, Settings
+from tests.servers import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -335,9 +337,13 @@ def nginx_bytes(size: str) -> int:
     return int(match.group(1)) * 1024 ** " kmg".index(match.group(2).lower() or " ")
 
 
+NGINX_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}
+
+
 def returned_json(body: str) -> Any:
-    """The JSON of `return CODE 'text'`, whose `\\n` nginx turns into a newline."""
-    return json.loads(body.replace("\\n", "\n"))
+    """The JSON of `return CODE 'text'`, with nginx's escapes in a quoted string undone (`\\n`
+    a newline, `\\'` a quote, `\\\\` a backslash)."""
+    return json.loads(re.sub(r"\\(.)", lambda m: NGINX_ESCAPES.get(m[1], m[1]), body))
 
 
 def test_nginx_proxies_every_location_to_the_api_replicas(proxy: Directive) -> None:
@@ -383,11 +389,12 @@ def test_nginx_answers_its_own_errors_in_the_apis_shape(proxy: Directive) -> Non
     """Each error nginx makes is {"detail": "..."} with its own status; the 413 is the app's."""
     assert proxy.one("proxy_intercept_errors").args == ["off"], "the API's errors pass untouched"
     pages = {code: d.args[-1] for d in proxy.all("error_page") for code in d.args[:-1]}
-    assert {"413", "502", "503", "504"} <= set(pages)
+    assert {"413", "494", "502", "503", "504"} <= set(pages)
     for code, target in pages.items():
         named = location(proxy, target)
         status, body = named.one("return").args
-        assert status == code
+        # nginx sends its 494 (a head line too long for its buffers) as a 400, whatever the page.
+        assert status == ("400" if code == "494" else code)
         detail = returned_json(body)
         assert set(detail) == {"detail"}
         assert isinstance(detail["detail"], str)
@@ -411,6 +418,25 @@ def test_nginx_times_out_slow_clients_like_the_app(nginx: Directive) -> None:
         DEFAULTS.header_timeout_seconds.value
     )
     assert seconds(http.one("client_body_timeout").args[0]) == DEFAULTS.body_timeout_seconds.value
+
+
+def test_nginx_takes_every_head_the_app_takes(nginx: Directive) -> None:
+    """A head of up to BACKPROP_MAX_HEADER_BYTES, in one line or in many, fits nginx's buffers,
+    so the replica, not nginx, decides about it (nginx's default, 4 8k, refused a 20 KB header)."""
+    number, size = nginx.one("http").one("large_client_header_buffers").args
+    assert nginx_bytes(size) >= DEFAULTS.max_header_bytes.value
+    assert int(number) * nginx_bytes(size) >= DEFAULTS.max_header_bytes.value
+
+
+def test_nginx_refuses_a_too_long_head_line_with_the_apps_431_message(proxy: Directive) -> None:
+    """A head line too long for nginx's buffers gets the detail a replica gives a head over its
+    limit (read from a running server), in the API's shape."""
+    pages = {code: d.args[-1] for d in proxy.all("error_page") for code in d.args[:-1]}
+    _, body = location(proxy, pages["494"]).one("return").args
+    with running_server() as (_, url), httpx.Client(base_url=url) as http:
+        answer = http.get("/livez", headers={"X-Note": "a" * 70_000})
+    assert answer.status_code == 431
+    assert returned_json(body) == answer.json()
 
 
 def test_nginx_passes_the_request_id(nginx: Directive, proxy: Directive) -> None:
@@ -624,3 +650,22 @@ def test_disruption_budget_keeps_a_replica(resources: dict[str, dict[str, Any]])
     assert budget["minAvailable"] == 1
     labels = resources["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert budget["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_docs_hpa_on_sheds_is_valid_and_extends_the_manifests(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    """The HPA of docs/operating.md (CPU and the `503` rate) validates strictly against the
+    Kubernetes schemas and keeps the shipped HPA's target, bounds and CPU metric."""
+    text = (ROOT / "docs" / "operating.md").read_text()
+    block = re.search(r"<!-- hpa-with-sheds -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert block, "docs/operating.md has no HPA example after <!-- hpa-with-sheds -->"
+    hpa = yaml.safe_load(block.group(1))
+    kubernetes_validate.validate(hpa, KUBERNETES_VERSION, strict=True)
+    shipped = resources["HorizontalPodAutoscaler"]["spec"]
+    for key in ("scaleTargetRef", "minReplicas", "maxReplicas"):
+        assert hpa["spec"][key] == shipped[key]
+    cpu, sheds = hpa["spec"]["metrics"]
+    assert [cpu] == shipped["metrics"]
+    assert sheds["type"] == "Pods"
+    assert sheds["pods"]["metric"]["name"] == "backprop_busy_rejections_per_second"
