@@ -91,6 +91,30 @@ def test_a_csv_upload_trains_on_its_rows(visit: Visit) -> None:
     _assert_clean(visit)
 
 
+def test_a_csv_dropped_on_the_map_is_read_as_one_chosen(visit: Visit) -> None:
+    """Two moons' map visible: a CSV dropped on it opens the own-data panel with its columns."""
+    page = _open(visit)
+    page.select_option("#preset", "moons")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "moons")
+    expect(page.locator("#heatmap-box")).to_be_visible()
+    page.evaluate(
+        """text => {
+            const files = new DataTransfer();
+            files.items.add(new File([text], "drop.csv", {type: "text/csv"}));
+            const init = {dataTransfer: files, bubbles: true, cancelable: true};
+            const drop = new DragEvent("drop", init);
+            document.getElementById("heatmap").dispatchEvent(drop);
+        }""",
+        CSV,
+    )
+    expect(page.locator("#own-box")).to_have_attribute("open", "")
+    expect(page.locator("#own-columns")).to_be_visible()
+    expect(page.locator("#own-note")).to_have_text(
+        "drop.csv: 4 rows, 3 columns, a header row. Choose the columns, then Use these rows."
+    )
+    _assert_clean(visit)
+
+
 def test_a_numeric_target_is_regression_and_two_classes_fit_a_sigmoid(visit: Visit) -> None:
     """A header-less CSV whose third column holds many numbers: a regression target ([y] rows,
     the notebook's loss kept); then with a sigmoid output and binary cross-entropy, a 0/1 label
@@ -211,10 +235,10 @@ def test_the_apis_422_for_too_many_rows_shows_beside_the_upload(visit: Visit) ->
 
 
 def _click_at(page: Page, x1: float, x2: float, shift: bool = False) -> None:
-    """Click the map at (x1, x2) of the drawing plane [-1, 1]² (Playwright's position is within
-    the padding box, as the event's offsetX and offsetY)."""
+    """Click the map at (x1, x2) of the drawing plane [-1.25, 1.25]² (Playwright's position is
+    within the padding box, as the event's offsetX and offsetY)."""
     side = page.evaluate("document.getElementById('heatmap').clientWidth")
-    position = {"x": (x1 + 1) / 2 * side, "y": (1 - x2) / 2 * side}
+    position = {"x": (x1 + 1.25) / 2.5 * side, "y": (1.25 - x2) / 2.5 * side}
     page.locator("#heatmap").click(position=position, modifiers=["Shift"] if shift else [])
 
 

@@ -13,8 +13,9 @@ import { OUTPUT_ACTIVATIONS } from "./vocab.js";
 export const URL_POINTS = 200;
 /** The most classes a CSV's target may name: the map has a colour for each. */
 export const MAX_CLASSES = 10;
-/** The plane clicks start on when there is no map to click on yet. */
-export const DRAW_BOX = [-1, 1, -1, 1];
+/** The plane clicks start on when there is no map to click on yet: ±1 with a margin, so that
+ * its edge ticks stay inside the map. */
+export const DRAW_BOX = [-1.25, 1.25, -1.25, 1.25];
 
 /** Own data with no points, ready for clicks. */
 export function emptyOwn() {

@@ -178,7 +178,6 @@ export class OwnPanel {
     $("own-header").checked = hasHeader(parsed.rows);
     this.fillColumns();
     $("own-columns").hidden = false;
-    document.body.dataset.ownCsv = file.name;
   }
 
   /** The column menus of the CSV read: its header's names or "column N"; x₁, x₂ and the last. */
@@ -230,9 +229,7 @@ export class OwnPanel {
     try {
       await post("/forward", { network: { layers: [{ weights: [columns.map(() => 0)], bias: [0], activation: "identity" }] }, inputs });
     } catch (failure) {
-      if (!(failure instanceof ApiError)) throw failure;
-      error.textContent = this.problemsText(failure, lines, columns);
-      document.body.dataset.ownRefused = String(failure.status);
+      error.textContent = failure instanceof ApiError ? this.problemsText(failure, lines, columns) : failure.message;
       return;
     }
     const points = inputs.map((row, i) => [row[0], row[1], labels ? labels.indexOf(lines[i].cells[y]) : row[2]]);
@@ -263,6 +260,7 @@ export class OwnPanel {
   describe() {
     const own = this.page.state().data.own;
     document.body.dataset.ownPoints = own ? String(own.points.length) : "";
+    $("own-error").textContent = "";
     if (!own) {
       $("own-note").textContent = "";
       return;
@@ -270,7 +268,8 @@ export class OwnPanel {
     const classes = own.task === "classification" ? classCount(own) : 0;
     const named = own.labels ? own.labels.map((label, k) => `${label} → ${COLOUR_NAMES[k]}`).join(", ") : "";
     const what = classes ? `${classes} classes${named ? ` (${named})` : ""}` : "a numeric target";
-    const source = own.source === "clicks" ? "clicked onto the map" : `from ${own.source}`;
+    const clicked = own.source.endsWith(" and clicks") ? " on the map" : "";
+    const source = own.source === "clicks" ? "clicked onto the map" : `from ${own.source}${clicked}`;
     $("own-note").textContent = `Training on your ${own.points.length} points ${source}, ${what}.`;
     this.showTools();
   }
@@ -320,7 +319,7 @@ export class OwnPanel {
   async edit(change) {
     const own = this.editable();
     if (!change(own.points, own.task)) return;
-    own.source = "clicks";
+    if (!own.source.endsWith("clicks")) own.source = `${own.source} and clicks`;
     own.box = own.box || this.shownBox();
     await this.page.apply(withOwn(this.page.state(), own));
     this.describe();
@@ -367,6 +366,10 @@ export class OwnPanel {
     context.fillStyle = "#ffffff";
     context.fillRect(0, 0, heatmap.canvas.width, heatmap.canvas.height);
     heatmap.axes(context, own.box || DRAW_BOX);
+    // No network fits data with no points: the diagram and the map's words of the last one go.
+    $("network").replaceChildren();
+    $("heatmap-title").textContent = "Decision map";
+    $("heatmap-time").textContent = "";
     $("own-draw").checked = true;
     this.describe();
     this.showTools();
