@@ -88,6 +88,17 @@ def test_a_csv_upload_trains_on_its_rows(visit: Visit) -> None:
     assert body["network"]["layers"][-1]["activation"] == "softmax"
     assert len(body["network"]["layers"][0]["weights"][0]) == 2
     assert "validation" not in body
+    page.check("#own-draw")
+    expect(page.locator("#own-class option")).to_have_text(
+        ["class 1 blue (blue)", "class 2 green (orange)", "class 3 red (green)"]
+    )
+    page.select_option("#own-class", "2")
+    page.locator("#heatmap").click()
+    expect(page.locator("body")).to_have_attribute("data-own-points", "5")
+    expect(page.locator("#own-note")).to_contain_text(
+        "Training on your 5 points from data.csv and clicks on the map, 3 classes"
+    )
+    assert _hash_state(page)["data"]["own"]["points"].endswith(",2")
     _assert_clean(visit)
 
 
@@ -251,8 +262,11 @@ def test_clicked_points_train_travel_in_the_link_and_come_back(visit: Visit) -> 
     expect(page.locator("#own-draw")).to_be_checked()
     expect(page.locator("#own-note")).to_have_text("No points yet: click the map to add some.")
     expect(page.locator("#heatmap-box")).to_be_visible()
+    expect(page.locator("#network *")).to_have_count(0)
+    expect(page.locator("#sample option")).to_have_count(0)
     _click_at(page, -0.5, 0.5)
     expect(page.locator("body")).to_have_attribute("data-own-points", "1")
+    expect(page.locator("#sample option")).to_have_text(["1: [-0.5, 0.5]"])
     page.select_option("#own-class", "1")
     _click_at(page, 0.5, -0.5)
     expect(page.locator("body")).to_have_attribute("data-own-points", "2")

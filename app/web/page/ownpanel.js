@@ -366,8 +366,8 @@ export class OwnPanel {
     context.fillStyle = "#ffffff";
     context.fillRect(0, 0, heatmap.canvas.width, heatmap.canvas.height);
     heatmap.axes(context, own.box || DRAW_BOX);
-    // No network fits data with no points: the diagram and the map's words of the last one go.
-    $("network").replaceChildren();
+    // No network fits data with no points: the last one's diagram, samples, printout and words go.
+    for (const id of ["network", "sample", "printout"]) $(id).replaceChildren();
     $("heatmap-title").textContent = "Decision map";
     $("heatmap-time").textContent = "";
     $("own-draw").checked = true;
