@@ -187,6 +187,25 @@ def test_a_csv_the_page_cannot_read_says_where_beside_the_upload(
     _assert_clean(visit)
 
 
+def test_more_classes_than_colours_or_a_target_among_the_inputs_is_refused(visit: Visit) -> None:
+    """Eleven labels as a class target: refused with the limit said;
+    the target chosen as an input column: refused. Nothing changes the data."""
+    page = _open(visit)
+    _upload(page, "\n".join(f"{i},{-i},label{i}" for i in range(11)))
+    page.click("#own-use")
+    expect(page.locator("#own-error")).to_have_text(
+        "The target column holds 11 different labels: a class target takes at most 10"
+        ' (choose "a number" for a numeric target).'
+    )
+    page.select_option("#own-target", "1")
+    page.click("#own-use")
+    expect(page.locator("#own-error")).to_have_text(
+        "The target column is one of the inputs: choose another."
+    )
+    expect(page.locator("#dataset")).to_have_value("fixed")
+    _assert_clean(visit)
+
+
 def test_a_file_beyond_the_limit_is_refused(visit: Visit) -> None:
     """A file over 2 MB is refused before it is read, with the limit said."""
     page = _open(visit)
