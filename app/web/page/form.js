@@ -3,6 +3,7 @@
 import { problemText } from "./api.js";
 import { sliderValue, unitButtons, writeControls } from "./controls.js";
 import { element } from "./format.js";
+import { emptyOwn, withOwn } from "./owndata.js";
 import { PRESETS } from "./presets.js";
 import { validates } from "./state.js";
 import { ACTIVATIONS, FEATURES, INITS, LAST_LAYER_ONLY, LOSSES, OPTIMIZERS, REGULARIZATIONS } from "./vocab.js";
@@ -43,7 +44,7 @@ export function setUpForm(catalog) {
     return field;
   }));
   options($("regularization"), [["none", "none"], ...REGULARIZATIONS.map((name) => [name, name.toUpperCase()])]);
-  options($("dataset"), [["fixed", "the preset's own data"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
+  options($("dataset"), [["fixed", "the preset's own data"], ["own", "your own data (CSV or clicks)"], ...catalog.map((set) => [set.name, `${set.name} (${set.task})`])]);
 }
 
 /** One hidden layer's row: units (with − and + buttons) and activation, with a remove button. */
@@ -112,7 +113,7 @@ export function writeForm(state, catalog) {
   $("init").value = state.net.init;
   $("init-seed").value = String(state.net.init_seed);
   $("dataset").value = state.data.fixed ? "fixed" : state.data.name;
-  $("data-settings").hidden = Boolean(state.data.fixed);
+  $("data-settings").hidden = Boolean(state.data.fixed || state.data.own);
   $("samples").value = String(state.data.samples);
   $("data-seed").value = String(state.data.seed);
   const info = catalog.find((set) => set.name === state.data.name);
@@ -189,6 +190,7 @@ export function readForm(previous) {
     if (dataset !== state.data.name || state.data.fixed) state.data.params = {};
     state.data.fixed = null;
     state.data.name = dataset;
+    if (dataset !== "own") delete state.data.own;
   }
   state.data.samples = number("samples");
   state.data.noise = numeric(sliderValue("noise"));
@@ -215,7 +217,8 @@ export function readForm(previous) {
   t.stop_below = optional("stop-below");
   t.stop_validation_below = optional("stop-validation");
   t.patience = optional("patience");
-  return state;
+  // Own data chosen in the menu starts with no points, ready for clicks.
+  return dataset === "own" && !state.data.own ? withOwn(state, emptyOwn()) : state;
 }
 
 /** The form field a problem's `loc` names for `endpoint`, or null. */

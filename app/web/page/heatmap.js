@@ -119,8 +119,9 @@ export class Heatmap {
     new ResizeObserver(([entry]) => (this.size = entry.contentRect.width)).observe(canvas);
   }
 
-  /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}, and `plane`
-   * when the inputs are features of the points: see request.js's dataOf). */
+  /** Redraw for `network` over `data` ({inputs, targets, test_inputs, test_targets}, `box` when
+   * the plane shown is fixed (points being drawn), and `plane` when the inputs are features of the
+   * points: see request.js's dataOf). */
   async draw(network, data) {
     if (!data.plane && rows(data.inputs)[0].length === 1) return this.drawCurve(network, data);
     const token = ++this.token;
@@ -128,7 +129,7 @@ export class Heatmap {
     const own = data.plane || data;
     const train = rows(own.inputs);
     const test = own.test_inputs ? rows(own.test_inputs) : [];
-    let box = bounds([...train, ...test]);
+    let box = data.box || bounds([...train, ...test]);
     const side = gridSide(network);
     const grid = [];
     if (data.plane) {

@@ -11,6 +11,7 @@ import { downloadExerciseNotebook, downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
+import { OwnPanel } from "./ownpanel.js";
 import { fromRequest } from "./presets.js";
 import { renderPrintout } from "./printout.js";
 import { buildRequest, optimizerOf, rows } from "./request.js";
@@ -96,6 +97,7 @@ async function prepare() {
     if (preparing !== page.preparing) return;
     page.request = null;
     showError(error, $("run-error"));
+    page.own.showEmpty();
     updateRunControls();
     document.body.dataset.prepared = "error";
     return;
@@ -593,7 +595,7 @@ function exerciseStepLink(step) {
 
 /** The form changed: a new preset, or new settings; either way a new run. */
 async function onFormChange(event) {
-  if (event.target.closest("#exercise, #paste-box")) return;
+  if (event.target.closest("#exercise, #paste-box, #own-box")) return;
   if (event.target.id === "preset") {
     if (event.target.value === "paste") {
       $("paste-box").open = true;
@@ -733,6 +735,17 @@ async function start() {
     (drawInto) => paintUnitMaps($("network"), drawInto),
     $("map-scale"),
   );
+  page.own = new OwnPanel($("own-data"), $("own-tools"), {
+    state: () => page.state,
+    request: () => page.request,
+    heatmap: page.heatmap,
+    apply: async (state) => {
+      page.state = state;
+      writeForm(page.state, page.catalog);
+      saveState();
+      await prepare();
+    },
+  });
   const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
   const epoch = page.state.epoch;
@@ -751,6 +764,7 @@ async function start() {
   }
   setUpForm(page.catalog);
   writeForm(page.state, page.catalog);
+  page.own.describe();
   // A link to a drawn exercise opens it (the panel's toggle sets it up).
   if (page.state.exercise) $("exercise-box").open = true;
   if (epoch && page.run) {

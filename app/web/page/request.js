@@ -1,6 +1,7 @@
 /** The /train request a page state stands for: data from /datasets, a network from /init. */
 
 import { post } from "./api.js";
+import { ownRequestData } from "./owndata.js";
 
 const memo = new Map();
 
@@ -33,12 +34,13 @@ export function datasetBody(data, output, info) {
   return body;
 }
 
-/** The data of a state: its fixed inputs and targets, or a set drawn by /datasets. With input
+/** The data of a state: its own data (owndata.js), its fixed inputs and targets, or a set drawn by /datasets. With input
  * features, the network's inputs are the features, and `plane` keeps what the map needs: the
  * points' own (x₁, x₂), the same seed's points drawn without features, and `grid(box)`, the
  * features of a grid over the plane from /datasets' `grid`. */
 export async function dataOf(state, catalog) {
   const data = state.data;
+  if (data.own) return ownRequestData(data.own, state.net.output);
   if (data.fixed) return { inputs: data.fixed.inputs, targets: data.fixed.targets, test_inputs: null, test_targets: null };
   const info = catalog.find((set) => set.name === data.name);
   const body = datasetBody(data, state.net.output, info);

@@ -1,5 +1,6 @@
 /** The page's whole state: a plain object, kept in the URL's hash so a link reopens it. */
 
+import { packOwn, unpackOwn } from "./owndata.js";
 import { PRESETS } from "./presets.js";
 
 /** A deep copy of a JSON-like value. */
@@ -12,9 +13,10 @@ export function presetState(key) {
   return { preset: key, ...copy(PRESETS[key]), epoch: null, sample: 0 };
 }
 
-/** Whether a state's run has validation data: a test split of a drawn set, or a pasted request's. */
+/** Whether a state's run has validation data: a test split of a drawn set, or a pasted request's
+ * (own data has none). */
 export function validates(state) {
-  return state.data.fixed ? Boolean(state.extra?.validation) : state.data.test_fraction > 0;
+  return state.data.fixed || state.data.own ? Boolean(state.extra?.validation) : state.data.test_fraction > 0;
 }
 
 /** Base64url of a string's UTF-8 bytes. */
@@ -31,10 +33,10 @@ function decode(code) {
   return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }
 
-/** The URL hash that holds `state`. */
+/** The URL hash that holds `state` (own data's points packed: see owndata.js). */
 export function toHash(state) {
   const { label, ...kept } = state;
-  return `#s=${encode(JSON.stringify(kept))}`;
+  return `#s=${encode(JSON.stringify(packOwn(kept)))}`;
 }
 
 /** The state a URL hash holds, or null when it holds none (or one that does not parse). */
@@ -43,7 +45,7 @@ export function fromHash(hash) {
   if (!match) return null;
   try {
     const state = JSON.parse(decode(match[1]));
-    return state && state.net && state.data && state.train ? state : null;
+    return state && state.net && state.data && state.train ? unpackOwn(state) : null;
   } catch {
     return null;
   }
