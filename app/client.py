@@ -3,7 +3,9 @@
 Each method posts one endpoint's body and returns its response model, the very model the server
 documents its answer with. A body is a request model, or a mapping whose values may hold NumPy
 arrays, and keyword fields are added to it (``client.forward(network=net, inputs=x)``); the
-server validates it. Every error a method raises is a :class:`BackpropError` naming its URL: an
+server validates it. A :class:`decimal.Decimal` is sent as its text, so a number keeps the digits
+it was written with: /check grades ``Decimal("0.470")`` at 3 decimals, where the float ``0.470``
+is ``0.47``, 2 decimals. Every error a method raises is a :class:`BackpropError` naming its URL: an
 answer other than 200 raises :class:`APIError` (a 422: :class:`InvalidRequestError`, with each
 problem's ``loc``, ``msg`` and ``type``; a 503: :class:`ServerBusyError`); no answer, an
 :class:`APIConnectionError` (in time: :class:`APITimeoutError`); never an httpx exception. A 503
@@ -48,6 +50,7 @@ from collections.abc import (
 )
 from contextlib import aclosing, closing, contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeAlias, TypedDict, TypeVar, Unpack
@@ -486,8 +489,11 @@ def retryable(exc: httpx.HTTPError) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """What orjson cannot write itself: other NumPy arrays and scalars, and models (NumPy and
-    Pydantic are looked for, not imported: a value of theirs means they are)."""
+    """What orjson cannot write itself: a finite ``Decimal`` as its text (trailing zeros kept),
+    other NumPy arrays and scalars, and models (NumPy and Pydantic are looked for, not imported:
+    a value of theirs means they are)."""
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value)) if value.is_finite() else float(value)
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, numpy.ndarray | numpy.generic):
         return value.tolist()
@@ -503,7 +509,8 @@ def is_model(value: Any) -> bool:
 
 
 def encode(body: Body, fields: Mapping[str, Any]) -> bytes:
-    """The JSON of ``body`` with ``fields`` added (NumPy arrays as nested lists)."""
+    """The JSON of ``body`` with ``fields`` added (NumPy arrays as nested lists, a ``Decimal``
+    as its text)."""
     base = _plain(body) if is_model(body) else dict(body or {})
     return orjson.dumps(base | dict(fields), default=_plain, option=orjson.OPT_SERIALIZE_NUMPY)
 

@@ -224,6 +224,36 @@ CHECK_MISTAKES: dict[str, Any] = {
         "network": {"layers": [{}, {"bias": [0.08115]}]},
     },
 }
+# The momentum template's variant of seed 7 (POST /exercises): the last layer's gradients, its new
+# velocity v = 0.9·v + ∂L/∂w and its update w − 0.1·v, to 4 figures; the bias stepped as plain
+# SGD (w − 0.1·∂L/∂b, the velocity left out).
+CHECK_MOMENTUM: dict[str, Any] = {
+    "network": {
+        "layers": [
+            {"weights": [[0.8, -0.9], [0.3, 0.1]], "bias": [0.5, 0.1], "activation": "relu"},
+            {"weights": [[0.8, 1.0]], "bias": [-0.4], "activation": "identity"},
+        ]
+    },
+    "inputs": [0.3, -1.3],
+    "targets": [-0.5],
+    "loss": "half_squared_error",
+    "optimizer": {"type": "sgd", "learning_rate": 0.1, "momentum": 0.9},
+    "optimizer_state": {
+        "type": "sgd",
+        "step": 1,
+        "momentum_buffer": [
+            {"weights": [[0.1, -0.5], [-0.4, -0.1]], "bias": [0.4, 0.5]},
+            {"weights": [[0.2, 0.1]], "bias": [0.1]},
+        ],
+    },
+    "claimed": {
+        "gradients": [{}, {"weights": [[3.224, 0.1013]], "bias": [1.688]}],
+        "optimizer_state": {
+            "momentum_buffer": [{}, {"weights": [[3.404, 0.1913]], "bias": [1.778]}]
+        },
+        "network": {"layers": [{}, {"weights": [[0.4596, 0.9809]], "bias": [-0.5688]}]},
+    },
+}
 
 EXPLAIN: dict[str, Any] = {
     **LOSS,

@@ -21,12 +21,14 @@ noticed them.
 started evenly over ``--ramp`` seconds (60), each doing once what the playground does in a
 lesson, one request after the other (:data:`LESSON`): load the page and every asset it links, a
 2,000-epoch ``/train/stream`` read to its end, a 64×64 decision map (``/forward`` of 4,096
-points), a worked solution (``/explain``), three ``/check`` submissions and a new exercise
-(``POST /exercises`` with the student's name). A 503 is retried after its ``Retry-After``
-(as the page does) and counted as shed; a 503 without ``Retry-After``, any other status and a
-transport failure are errors. The report gives the same table per kind of request, then the
-lessons: how many finished, their length (p50/p99) and the students one core serves: the
-lessons finished a minute (from the first student's start to the last one's end) over the
+points), a worked solution (``/explain``), a new exercise (``POST /exercises`` with the
+student's name, its answer included) and three ``/check`` submissions built from that exercise
+(:func:`submissions`: its answer to 4 significant figures, the same with one planted mistake, to
+3 decimals), so each student's /check has numbers of its own. A 503 is retried after its
+``Retry-After`` (as the page does) and counted as shed; a 503 without ``Retry-After``, any other
+status and a transport failure are errors. The report gives the same table per kind of request,
+then the lessons: how many finished, their length (p50/p99) and the students one core serves:
+the lessons finished a minute (from the first student's start to the last one's end) over the
 server's cores (``--cores``; by default ``min(workers, CPUs)``, the cores of a server this
 script starts); with the server saturated (lessons far longer than their own work), that is what
 a core keeps up with. Against ``--url`` give ``--cores`` yourself: the CPUs the replicas share,
@@ -113,13 +115,42 @@ LESSON: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("train/stream", "POST", "/train/stream", STREAM),
     ("forward (64×64 map)", "POST", "/forward", decision_map()),
     ("explain", "POST", "/explain", examples.EXPLAIN),
-    ("check", "POST", "/check", examples.CHECK),
-    ("check", "POST", "/check", examples.CHECK_MISTAKES),
-    ("check", "POST", "/check", examples.CHECK),
-    ("exercises", "POST", "/exercises", {"template": "notebook"}),
+    ("exercises", "POST", "/exercises", {"template": "notebook", "include_answer": True}),
+    ("check", "POST", "/check", None),
+    ("check", "POST", "/check", None),
+    ("check", "POST", "/check", None),
 ]
 """A student's lesson in order: (kind, method, path, body); the exercise's body gets the
-student's name."""
+student's name, and each /check's body (None here) is one of :func:`submissions` of that
+exercise, in turn."""
+
+
+def _mapped(value: Any, change: Any) -> Any:
+    """``value`` with ``change`` applied to each number of its nested lists."""
+    if isinstance(value, dict):
+        return {key: _mapped(item, change) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mapped(item, change) for item in value]
+    return value if value is None or isinstance(value, str) else change(value)
+
+
+def submissions(exercise: dict[str, Any]) -> list[dict[str, Any]]:
+    """Three /check bodies a student hands in for their own exercise (an /exercises answer):
+    every value rounded to 4 significant figures; the same with one planted mistake (the loss
+    doubled, its ½ dropped); every value rounded to 3 decimals (a small one then wrong)."""
+    body = {key: exercise[key] for key in ("network", "inputs", "targets", "loss")}
+    optimizer = exercise["optimizer"]
+    if optimizer["momentum"]:
+        body |= {"optimizer": optimizer, "optimizer_state": exercise["optimizer_state"]}
+    else:
+        body["learning_rate"] = optimizer["learning_rate"]
+    answer = {key: value for key, value in exercise["answer"].items() if value is not None}
+    figures = _mapped(answer, lambda x: float(f"{x:.4g}"))
+    planted = figures | {"loss": 2 * figures["loss"]}
+    places = _mapped(answer, lambda x: round(x, 3))
+    return [body | {"claimed": claimed} for claimed in (figures, planted, places)]
+
+
 KEEPALIVE_EXPIRY = 2.0
 """Seconds a student's idle connection is kept for the next request: under the server's
 keep-alive timeout (``KEEPALIVE_TIMEOUT``, 5 s), as a browser's is, so that a request is never
@@ -191,11 +222,19 @@ async def student(
     failed (the lesson goes on with the next step)."""
     await asyncio.sleep(max(0.0, start - time.monotonic()))
     began, failed = time.monotonic(), False
+    handed_in: list[dict[str, Any]] = []
     for kind, method, path, body in LESSON:
         if path == "/exercises":
             body = (body or {}) | {"student": f"student {number}", "course": "load"}
+        elif path == "/check":
+            if not handed_in:  # no exercise came: nothing of one's own to hand in
+                failed = True
+                continue
+            body = handed_in.pop(0)
         response = await send(http, kind, method, path, body, tallies[kind])
         failed |= response is None
+        if path == "/exercises" and response is not None:
+            handed_in = submissions(response.json())
         if path == "/" and response is not None:
             for asset in dict.fromkeys(ASSET.findall(response.text)):
                 failed |= await send(http, kind, "GET", asset, None, tallies[kind]) is None

@@ -3,6 +3,8 @@ table and lessons line (no timing asserted: the machine's speed is not the test'
 
 import re
 
+from app.client import Client
+from app.main import in_process_app
 from bench import load
 from tests.servers import running_server
 
@@ -34,3 +36,24 @@ def test_the_lesson_s_stream_trains_2000_epochs_and_the_map_is_64_by_64() -> Non
     assert map_body is not None
     assert len(map_body["inputs"]) == 64 * 64
     assert sum(kind == "check" for kind, *_ in load.LESSON) == 3
+
+
+def test_each_student_hands_in_checks_of_their_own_exercise() -> None:
+    """The three /check bodies come from the student's own exercise: 4 figures all right, the
+    planted doubled loss named as the missing ½, 3 decimals answered; two students, two sets."""
+    with Client(app=in_process_app()) as client:
+        exercises = [
+            client.exercises(template=name, student=student, include_answer=True)
+            for name, student in (("notebook", "Ada"), ("notebook", "Alan"), ("momentum", "Ada"))
+        ]
+        bodies = [load.submissions(e.model_dump(mode="json")) for e in exercises]
+        for handed_in in bodies:
+            figures, planted, places = (client.check(body) for body in handed_in)
+            assert figures.all_correct
+            assert planted.first_wrong is not None
+            assert planted.first_wrong.path == "loss"
+            assert planted.first_wrong.mistake is not None
+            assert planted.first_wrong.mistake.id == "missing_half"
+            assert len(places.checks) == len(figures.checks)
+    assert bodies[0][0]["claimed"] != bodies[1][0]["claimed"]
+    assert "optimizer_state" in bodies[2][0]

@@ -136,7 +136,8 @@ def body_of(
 ) -> dict[str, Any]:
     """The request file's body, with inputs and targets from the CSV file when one is given,
     cut to the endpoint's request fields (``fields``, its ``TypedDict`` in :mod:`app.client`,
-    held to the request model by the client's tests): any example file serves every command,
+    held to the request model by the client's tests; a ``claimed``'s numbers as written, for
+    /check's precision): any example file serves every command,
     and the fields left out are named on stderr. Column options without ``--csv``, and
     ``--csv`` without ``--target-columns`` where the request has targets, are usage errors."""
     names = fields.__required_keys__ | fields.__optional_keys__
@@ -145,7 +146,7 @@ def body_of(
         raise click.UsageError(f"{given} needs --csv: the columns are a CSV file's")
     if csv_file is not None and not targets and "targets" in names:
         raise click.UsageError("--csv needs --target-columns: which columns are the targets")
-    body = read_request(request)
+    body = read_request(request, written=("claimed",) if "claimed" in names else ())
     if csv_file is not None:
         columns = [[c.strip() for c in s.split(",") if c.strip()] for s in (targets, inputs)]
         body |= csv_fields(csv_file, columns[0], columns[1])

@@ -19,13 +19,13 @@ carriage return is written to a CSV file after a ``'``, so that a spreadsheet sh
 (OWASP's advice against CSV injection); numbers stay numbers.
 """
 
-import ast
 import csv
 import io
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -145,34 +145,13 @@ def write_class(
     return Written(len(roster), out)
 
 
-def values_of(source: str) -> dict[str, Any]:
-    """The values a notebook's code cell assigns (``values["path"] = literal``); a statement
-    that is not such an assignment of a literal is skipped, a cell that is not Python too."""
-    found: dict[str, Any] = {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return found
-    for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
-            continue
-        target = node.targets[0]
-        if (
-            isinstance(target, ast.Subscript)
-            and isinstance(target.value, ast.Name)
-            and target.value.id == "values"
-            and isinstance(target.slice, ast.Constant)
-            and isinstance(target.slice.value, str)
-        ):
-            try:
-                found[target.slice.value] = ast.literal_eval(node.value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                continue
-    return found
-
-
 class UnreadableError(Exception):
     """A submission that cannot be read; its message says why."""
+
+
+def _no(constant: str) -> None:
+    """JSON has no NaN or Infinity (Python's json reads them unless told not to)."""
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def submitted_claims(folder: Path, file: str) -> dict[str, Any] | None:
@@ -183,8 +162,9 @@ def submitted_claims(folder: Path, file: str) -> dict[str, Any] | None:
         if not path.exists():
             continue
         try:
-            document = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
+            # Each number of a JSON file as written (a Decimal of its text), as /check grades it.
+            document = json.loads(path.read_bytes(), parse_float=Decimal, parse_constant=_no)
+        except (OSError, ValueError) as exc:
             raise UnreadableError(f"{path.name} is not JSON ({exc})") from None
         if not isinstance(document, dict):
             raise UnreadableError(f"{path.name} holds no JSON object")
@@ -196,7 +176,8 @@ def submitted_claims(folder: Path, file: str) -> dict[str, Any] | None:
         for cell in document.get("cells") or []:
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 source = cell.get("source", "")
-                values |= values_of("".join(source) if isinstance(source, list) else str(source))
+                text = "".join(source) if isinstance(source, list) else str(source)
+                values |= answers.values_of(text)
         return answers.claimed_from(values)
     return None
 

@@ -3,9 +3,11 @@ optionally taken from the columns of a CSV file."""
 
 import csv
 import io
+import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -20,8 +22,10 @@ NOT_FINITE: Final = "NaN, Infinity and numbers beyond ±1.8e308 are not valid nu
 """The server's own hint for a number that is not finite (app/api/errors.py says it too)."""
 
 
-def load_request(file: IO[bytes], name: str) -> dict[str, Any]:
-    """The JSON object in ``file`` (named ``name`` in messages)."""
+def load_request(file: IO[bytes], name: str, written: Collection[str] = ()) -> dict[str, Any]:
+    """The JSON object in ``file`` (named ``name`` in messages); the numbers of its ``written``
+    fields as written, each a ``Decimal`` of its text, which the client sends as it is (/check
+    judges ``claimed`` at the precision written: ``0.470`` at 3 decimals)."""
     raw = file.read()
     try:
         body = orjson.loads(raw)
@@ -33,17 +37,21 @@ def load_request(file: IO[bytes], name: str) -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise InputError(f"{name} holds a JSON {type(body).__name__}, not an object")
+    if any(field in body for field in written):
+        texts = json.loads(raw, parse_float=Decimal)  # orjson read it: it is JSON
+        body |= {field: texts[field] for field in written if field in texts}
     return body
 
 
-def read_request(name: str) -> dict[str, Any]:
-    """The JSON object of the request file ``name``, or of stdin for ``-``; a file that cannot
-    be read is an :class:`InputError`."""
+def read_request(name: str, written: Collection[str] = ()) -> dict[str, Any]:
+    """The JSON object of the request file ``name``, or of stdin for ``-`` (the numbers of its
+    ``written`` fields as written: :func:`load_request`); a file that cannot be read is an
+    :class:`InputError`."""
     if name == "-":
-        return load_request(sys.stdin.buffer, "<stdin>")
+        return load_request(sys.stdin.buffer, "<stdin>", written)
     try:
         with open(name, "rb") as file:
-            return load_request(file, name)
+            return load_request(file, name, written)
     except OSError as exc:
         raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
 

@@ -1154,6 +1154,40 @@ class _Student:
         return ACTIVATIONS[name].backward(z, v(("layers", index, "a")), da)
 
 
+class _RoundingStudent(_Student):
+    """A student who claims nothing but rounds every value written down on the way (each z and
+    a, the outputs, the loss, each δ, gradient, velocity and updated parameter) and computes on
+    from the rounded values."""
+
+    def __init__(self, truth: _Truth, rounding: Callable[[Array], Array]) -> None:
+        super().__init__(truth, {})
+        self.rounding = rounding
+
+    def value(self, key: Key) -> Array:
+        if key not in self.values:
+            self.values[key] = self.rounding(self.recomputed(key))
+            self.roots[key] = frozenset()
+        return self.values[key]
+
+
+@quiet_floating
+def rounded_step(
+    params: Parameters,
+    x: Array,
+    t: Array,
+    loss: LossName,
+    optimizer: SGD,
+    rounding: Callable[[Array], Array],
+    state: OptimizerState | None = None,
+) -> dict[Key, Array]:
+    """Every value of one SGD step (the keys of :func:`order`) as a student computes it by hand
+    who rounds each value written down with ``rounding`` (each δ too) and carries the rounded
+    values forward: what such a student claims."""
+    student = _RoundingStudent(_Truth(params, x, t, loss, optimizer, state=state), rounding)
+    steps = order(len(params.layers), bool(optimizer.momentum))
+    return {key: student.value(key) for _, key in steps}
+
+
 def _judge(
     student: _Student, stage: Stage, key: Key, claimed: Array, unit: Array, precision: Precision
 ) -> Check:

@@ -14,8 +14,10 @@ hand (:func:`problems` says why not):
 - no sigmoid or tanh unit saturated, ``|z| > 3``;
 - no gradient entry 0 by accident (those of a dead unit asked for are not);
 - a loss of at least :data:`MIN_LOSS`;
-- every value to compute judged right by ``/check``'s precision rule when written to
-  :data:`FIGURES` significant figures.
+- every value to compute judged right (or carried forward) by ``/check``'s precision rule when
+  the student rounds each value computed on the way to :data:`FIGURES` significant figures and
+  computes on from the rounded values (the forward pass, the loss, each δ and gradient, the
+  velocity and the update): the rounding errors that pile up stay within the precision.
 
 Otherwise the same generator draws again, so one template and one seed give one exercise.
 """
@@ -28,7 +30,7 @@ from typing import Final, Literal, get_args
 import numpy as np
 
 from app.nn.activations import ActivationName
-from app.nn.check import Key, check, order
+from app.nn.check import Key, check, order, rounded_step
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import ForwardPass, Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD, OptimizerState
@@ -270,26 +272,21 @@ def _figures(values: Array) -> tuple[Array, Array]:
 
 
 def _four_figures_suffice(exercise: Exercise) -> bool:
-    """Whether /check calls every value to compute right when written to :data:`FIGURES`
-    significant figures."""
-    claims, units = {}, {}
-    for key in exercise.to_compute():
-        claims[key], units[key] = _figures(exercise.value(key))
-    if not claims:
+    """Whether /check judges every value to compute right (or carried forward) when the student
+    rounds each value computed on the way to :data:`FIGURES` significant figures and carries the
+    rounded values forward (forward pass, loss, every δ and gradient, the update)."""
+    keys = list(exercise.to_compute())
+    if not keys:
         return True
     template, buffer = exercise.template, exercise.momentum_buffer
     state = None if buffer is None else OptimizerState(1, {"momentum_buffer": buffer.flat})
-    checks = check(
-        exercise.params,
-        exercise.x,
-        exercise.t,
-        template.loss,
-        SGD(template.learning_rate, template.momentum),
-        claims,
-        units=units,
-        state=state,
-    )
-    return all(item.verdict == "correct" for item in checks)
+    optimizer = SGD(template.learning_rate, template.momentum)
+    args = (exercise.params, exercise.x, exercise.t, template.loss, optimizer)
+    rounded = rounded_step(*args, lambda values: _figures(values)[0], state)
+    claims = {key: rounded[key] for key in keys}
+    units = {key: _figures(claim)[1] for key, claim in claims.items()}
+    checks = check(*args, claims, units=units, state=state)
+    return all(item.verdict != "wrong" for item in checks)
 
 
 def problems(exercise: Exercise) -> Iterator[str]:

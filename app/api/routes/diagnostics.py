@@ -221,6 +221,10 @@ def check_derivation(
                     "summary": "A missing ½ and a sign error in the update",
                     "value": examples.CHECK_MISTAKES,
                 },
+                "momentum": {
+                    "summary": "SGD with momentum: the velocity right, a bias stepped without it",
+                    "value": examples.CHECK_MOMENTUM,
+                },
             }
         ),
     ],

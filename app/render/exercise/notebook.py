@@ -1,7 +1,7 @@
 """An exercise as a Jupyter notebook (nbformat 4): the task in Markdown, one code cell per value
 to compute with a blank (``...``) for each number, and a ``check()`` cell that grades the values
-filled in through /check and prints ✓ (right), ↪ (right from an earlier wrong value) or ✗ with
-the mistake.
+filled in through /check, each number as written in its cell (``0.470`` at 3 decimals), and
+prints ✓ (right), ↪ (right from an earlier wrong value) or ✗ with the mistake.
 
 check() posts to the app in the notebook's own process when the backprop-api package is
 installed, else to the server at ``BACKPROP_URL`` (default ``http://127.0.0.1:8000``). The
@@ -18,8 +18,7 @@ from app.render.exercise.markdown import given, header, symbol
 from app.render.exercise.spec import Exercise, Value
 from app.render.jupyter import cell, document
 
-CHECK_SOURCE = '''import json
-import os
+CHECK_SOURCE = '''import os
 import urllib.request
 
 MARKS = {"correct": "✓", "carried_forward": "↪", "wrong": "✗"}
@@ -34,7 +33,7 @@ def post_check(body):
     except ImportError:
         url = os.environ.get("BACKPROP_URL", "http://127.0.0.1:8000").rstrip("/")
         headers = {"Content-Type": "application/json"}
-        request = urllib.request.Request(url + "/check", json.dumps(body).encode(), headers)
+        request = urllib.request.Request(url + "/check", json_text(body).encode(), headers)
         with urllib.request.urlopen(request) as response:
             return json.load(response)
     with Client(app=in_process_app()) as client:
@@ -42,8 +41,9 @@ def post_check(body):
 
 
 def check():
-    """Grade the values filled in so far; one line per value."""
-    claimed = claimed_from(values)
+    """Grade the values filled in so far, each number as written in its cell (IPython keeps
+    the cells run in In); one line per value."""
+    claimed = claimed_from(as_written(values, list(globals().get("In", []))))
     if not claimed:
         print("Fill in a value (each ... is a number to write), then run check() again.")
         return

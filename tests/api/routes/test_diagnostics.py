@@ -18,6 +18,7 @@ import app.api.routes.diagnostics as diagnostics_api
 import app.nn.check as check_engine
 import app.nn.gradcheck as gradcheck_engine
 from app import examples
+from app.schemas.diagnostics import CheckRequest
 from tests.helpers import strict_json
 from tests.notebook_values import PRINTED, PRINTED_UPDATES
 
@@ -709,6 +710,27 @@ def test_swagger_check_examples_show_a_pass_and_mistakes(client: TestClient) -> 
     assert result["first_wrong"]["hint"].startswith("the ½ is missing")
     hints = [c["hint"] for c in result["checks"] if c["verdict"] == "wrong"]
     assert hints[-1].startswith("sign error in the update")
+
+
+def test_swagger_lists_a_momentum_check_example(client: TestClient) -> None:
+    """/docs (Swagger UI, from /openapi.json) offers a momentum step: each named example is a
+    valid CheckRequest answered 200; the momentum one grades the velocity and names a bias
+    stepped without it."""
+    operation = client.get("/openapi.json").json()["paths"]["/check"]["post"]
+    named = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert {"notebook", "mistakes", "momentum"} <= set(named)
+    for example in named.values():
+        CheckRequest.model_validate(example["value"])
+        _ok(client, "/check", example["value"])
+    momentum = named["momentum"]["value"]
+    assert momentum["optimizer"]["momentum"] == 0.9
+    result = _ok(client, "/check", momentum)
+    verdicts = {item["path"]: (item["verdict"], item["mistake"]) for item in result["checks"]}
+    assert verdicts["optimizer_state.momentum_buffer[1].weights"] == ("correct", None)
+    assert verdicts["network.layers[1].weights"] == ("correct", None)
+    verdict, mistake = verdicts["network.layers[1].bias"]
+    assert (verdict, mistake["id"]) == ("wrong", "momentum_missing")
+    assert "/openapi.json" in client.get("/docs").text
 
 
 # -- /check: precision as written, errors carried forward ----------------------------------------
