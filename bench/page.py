@@ -86,7 +86,8 @@ FRAME_PROBE = """() => { window.gaps = []; window.longTasks = [];
 
 def play(browser: Browser, url: str, epochs: int) -> dict[str, float]:
     """An open-ended run played past ``epochs`` epochs, then paused: its seconds, the largest and
-    99th-percentile gap between animation frames (ms), the long tasks, the curve's points."""
+    99th-percentile gap between animation frames (ms) and the long tasks while it ran (before
+    the pause), the curve's points."""
     page = fresh(browser, url)
     page.evaluate(FRAME_PROBE)
     started = page.evaluate("performance.now()")
@@ -98,11 +99,11 @@ def play(browser: Browser, url: str, epochs: int) -> dict[str, float]:
         timeout=900_000,
         polling=500,
     )
-    page.click("#pause")
-    page.wait_for_selector("#status[data-status=paused]", timeout=60_000)
     seconds = (page.evaluate("performance.now()") - started) / 1000
     gaps: list[float] = page.evaluate("(window.framesDone = true, window.gaps.slice(1))")
     long_tasks: list[float] = page.evaluate("window.longTasks")
+    page.click("#pause")
+    page.wait_for_selector("#status[data-status=paused]", timeout=60_000)
     points = float(page.get_attribute("#curve", "data-points") or "nan")
     page.context.close()
     gaps.sort()
