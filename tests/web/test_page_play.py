@@ -226,3 +226,35 @@ def test_a_weight_edited_after_a_run_starts_the_next_chunk(visit: Visit) -> None
     assert requests[-1]["network"] == trained
     assert "optimizer_state" in requests[-1]
     _assert_clean(visit)
+
+
+def test_a_weight_edited_while_playing_goes_into_the_next_chunk(visit: Visit) -> None:
+    """While Play runs, w₁₁⁽¹⁾ set to 0.75 waits for the chunk in flight: the next request
+    starts from that chunk's network with the weight changed."""
+    page = _open(visit)
+    requests: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda request: (
+            requests.append(request.post_data_json) if request.url.endswith(STREAM) else None
+        ),
+    )
+    page.click("#play")
+    expect(page.locator("#epoch-counter")).to_have_text(re.compile(r"^epoch \d+$"))
+    _click(page, _edge(page, 0, 0, 0))
+    field = page.locator("#weight-input")
+    expect(field).to_be_focused()
+    field.fill("0.75")
+    sent = len(requests)
+    field.press("Enter")
+    for _ in range(300):  # the chunk in flight ends, and the next one is sent
+        if len(requests) > sent + 1:
+            break
+        page.wait_for_timeout(100)
+    page.click("#pause")
+    expect(page.locator("#status")).to_have_attribute("data-status", "paused", timeout=30_000)
+    # The first request sent after Enter (or the one after it, if one left as Enter was pressed).
+    first = [body["network"]["layers"][0]["weights"][0][0] for body in requests[sent : sent + 2]]
+    assert 0.75 in first
+    assert all("optimizer_state" in body for body in requests[sent : sent + 2])
+    _assert_clean(visit)
