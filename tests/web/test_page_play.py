@@ -258,3 +258,21 @@ def test_a_weight_edited_while_playing_goes_into_the_next_chunk(visit: Visit) ->
     assert 0.75 in first
     assert all("optimizer_state" in body for body in requests[sent : sent + 2])
     _assert_clean(visit)
+
+
+def test_a_link_to_a_played_run_reopens_it_with_a_bounded_trace(visit: Visit) -> None:
+    """Played past epoch 2,000 and paused: its link trains again to the same epoch and final
+    loss, recording about 500 epochs, not each of them."""
+    page = _open(visit)
+    _play_past(page, 2000)
+    epoch = _epoch(page)
+    loss = _final_loss(page)
+    expect(page.locator("body")).to_have_attribute("data-epoch", str(epoch))
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=60_000)
+    expect(page.locator("body")).to_have_attribute("data-epoch", str(epoch))
+    assert _final_loss(page) == loss
+    assert int(page.get_attribute("#curve", "data-points") or 0) <= 600
+    _assert_clean(visit)

@@ -14,7 +14,7 @@ import { fromRequest } from "./presets.js";
 import { counterText, play, showLosses } from "./play.js";
 import { renderPrintout } from "./printout.js";
 import { buildRequest, optimizerOf, rows } from "./request.js";
-import { Run, traceInclude } from "./run.js";
+import { Run, autoEvery, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
@@ -786,10 +786,11 @@ async function start() {
   if (epoch && page.run) {
     page.pendingEpoch = epoch;
     await page.run.train();
-    // A link to a run continued past its epochs trains on to the epoch it selected.
+    // A link to a run continued (or played) past its epochs trains on to the epoch it selected,
+    // recording about as many epochs as a run of that length (the last one always).
     while (page.run && page.run.continues && page.run.done < epoch) {
       page.pendingEpoch = epoch;
-      await page.run.train(epoch - page.run.done);
+      await page.run.train(epoch - page.run.done, autoEvery(epoch - page.run.done));
     }
   }
   document.body.dataset.ready = "true";

@@ -78,8 +78,8 @@ export class Run {
 
   /** Train the remaining epochs (or `epochs` of them, not with patience), chunk by chunk, until
    * done or paused; a finished run trains as many epochs again (or `epochs`) from where it
-   * ended. */
-  async train(epochs = null) {
+   * ended. The trace records every `every`-th epoch: by default the run's, or each of `epochs`. */
+  async train(epochs = null, every = null) {
     if (this.continues) this.body = { ...this.body, epochs: this.done + (epochs ?? this.length) };
     else if (!this.open || (this.whole && epochs !== null)) return;
     this.pausing = false;
@@ -90,7 +90,7 @@ export class Run {
       // A count /train refuses (0, -1, text) is sent as it is, so that the API's 422 says why.
       if (!(Number.isInteger(this.body.epochs) && this.body.epochs >= 1)) await this.request(this.body.epochs, 1);
       while (this.done < target && !this.pausing && this.status === "running") {
-        const ended = await this.request(this.chunk(target - this.done), epochs === null ? this.every : 1);
+        const ended = await this.request(this.chunk(target - this.done), every ?? (epochs === null ? this.every : 1));
         if (ended) return;
       }
       if (this.status === "running") this.setStatus(this.done >= this.body.epochs ? "completed" : "paused");
