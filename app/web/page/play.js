@@ -45,7 +45,8 @@ export async function play(run, curve) {
   run.failure = null;
   run.playing = true;
   run.setStatus("running");
-  let every = run.playEvery || 1;
+  // Every epoch at first; after a Train, its own step; after a Pause, the step reached.
+  let every = run.playEvery || (run.done > 0 ? run.every : 1);
   let chunk = FIRST_CHUNK;
   try {
     while (!run.pausing && run.status === "running") {
