@@ -2,13 +2,18 @@
 
     python -m bench.page              # needs Debian's Chromium, as the browser tests do
 
-- load: from navigation to the first view drawn (``body[data-ready]``), fresh context each time;
+- load: from navigation to the first view drawn (``body[data-ready]``), fresh context each time:
+  the page is then interactive, Train enabled (checked);
 - stream: 10,000 epochs of the notebook's network through /train/stream, the longest a 20 ms
   timer on the page's main thread was kept waiting (the page stays responsive: under 100 ms);
 - heatmap: the decision map of a 2-16-16-2 network (moons), epoch by epoch, from the /forward
   request (which answers every hidden unit's a too) to the painted canvas and unit maps;
 - unit maps: the same for a 2-8-8-2 network, TF Playground's default size: one /forward over
   the grid with the layers, the decision map and all 16 hidden units' small maps redrawn;
+- play: ▶ Play on the notebook's network until epoch 100,000, then Pause: the gaps between
+  requestAnimationFrame callbacks during the open-ended run (largest and 99th percentile: frames
+  under 100 ms apart), the long tasks (over 50 ms) the browser reports, and the curve's points
+  (the trace thinned to a bound);
 - spiral: 20,000 epochs of the spiral preset (its defaults: 2-16-16-3 tanh, softmax,
   cross-entropy, Adam at 0.02, 150 training samples) in batches of 10, TF Playground's default,
   from the click on Train to the run completed: the engine's mini-batch speed as a person sees it.
@@ -46,6 +51,7 @@ def load(browser: Browser, url: str, repeat: int) -> list[float]:
     for _ in range(repeat):
         page = fresh(browser, url)
         times.append(page.evaluate("performance.now()"))
+        assert page.is_enabled("#train"), "the first view is drawn but Train is not enabled"
         page.context.close()
     return times
 
@@ -67,6 +73,49 @@ def stream(browser: Browser, url: str) -> tuple[float, float, str]:
     points = page.get_attribute("#curve", "data-points") or "?"
     page.context.close()
     return max(lags), seconds, points
+
+
+FRAME_PROBE = """() => { window.gaps = []; window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(
+        ...list.getEntries().map((e) => e.duration))).observe({ type: "longtask" });
+    let last = performance.now();
+    const frame = (now) => { window.gaps.push(now - last); last = now;
+        if (!window.framesDone) requestAnimationFrame(frame); };
+    requestAnimationFrame(frame); }"""
+
+
+def play(browser: Browser, url: str, epochs: int) -> dict[str, float]:
+    """An open-ended run played past ``epochs`` epochs, then paused: its seconds, the largest and
+    99th-percentile gap between animation frames (ms) and the long tasks while it ran (before
+    the pause), the curve's points."""
+    page = fresh(browser, url)
+    page.evaluate(FRAME_PROBE)
+    started = page.evaluate("performance.now()")
+    page.click("#play")
+    page.wait_for_function(
+        "epochs => Number((/epoch (\\d+)/.exec(document.querySelector('#epoch-counter')"
+        ".textContent) || [0, 0])[1]) >= epochs",
+        arg=epochs,
+        timeout=900_000,
+        polling=500,
+    )
+    seconds = (page.evaluate("performance.now()") - started) / 1000
+    gaps: list[float] = page.evaluate("(window.framesDone = true, window.gaps.slice(1))")
+    long_tasks: list[float] = page.evaluate("window.longTasks")
+    page.click("#pause")
+    page.wait_for_selector("#status[data-status=paused]", timeout=60_000)
+    points = float(page.get_attribute("#curve", "data-points") or "nan")
+    page.context.close()
+    gaps.sort()
+    return {
+        "seconds": seconds,
+        "max": gaps[-1],
+        "p99": gaps[int(0.99 * (len(gaps) - 1))],
+        "frames": len(gaps),
+        "long_tasks": len(long_tasks),
+        "longest_task": max(long_tasks, default=0.0),
+        "points": points,
+    }
 
 
 def redraws(page: Page, repeat: int) -> list[float]:
@@ -133,25 +182,33 @@ def spiral(browser: Browser, url: str) -> tuple[float, str]:
 
 
 def main() -> None:
-    """Run the five measurements against a fresh one-worker server and print them."""
+    """Run the six measurements against a fresh one-worker server and print them."""
     with Server() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         url = f"{server.url}/"
         fresh(browser, url).context.close()  # the server's first answers are slower
         loads = load(browser, url, 9)
         lag, seconds, points = stream(browser, url)
+        played = play(browser, url, 100_000)
         maps = heatmap(browser, url, 15)
         units = unit_maps(browser, url, 15)
         spiral_seconds, spiral_points = spiral(browser, url)
         browser.close()
     print(machine())
     print(
-        f"load to first view: median {statistics.median(loads):.0f} ms (target ≤ 1000 ms), "
+        "load to first view, interactive (Train enabled): median "
+        f"{statistics.median(loads):.0f} ms (target ≤ 1000 ms), "
         f"min {min(loads):.0f}, max {max(loads):.0f}"
     )
     print(
         f"10,000-epoch stream: {seconds:.2f} s, {points} curve points, longest main-thread "
         f"wait {lag:.0f} ms (target < 100 ms)"
+    )
+    print(
+        f"100,000-epoch play: {played['seconds']:.1f} s, frames {played['max']:.0f} ms apart at "
+        f"most, p99 {played['p99']:.0f} ms (target < 100 ms; {played['frames']:.0f} frames), "
+        f"{played['long_tasks']:.0f} long tasks (longest {played['longest_task']:.0f} ms), "
+        f"{played['points']:.0f} curve points"
     )
     print(
         f"2-16-16-2 heatmap redraw: median {statistics.median(maps):.0f} ms (target < 100 ms), "

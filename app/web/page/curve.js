@@ -111,6 +111,16 @@ export class Curve {
     this.schedule();
   }
 
+  /** Keep only the points of the epochs in `epochs` (a Set): a long open-ended run thins its
+   * trace, and the curve with it. */
+  keep(epochs) {
+    const kept = this.epochs.map((epoch) => epochs.has(epoch));
+    this.epochs = this.epochs.filter((epoch, index) => kept[index]);
+    for (const field of Object.keys(this.values)) this.values[field] = this.values[field].filter((value, index) => kept[index]);
+    this.count();
+    this.schedule();
+  }
+
   /** Mark the selected epoch with a cursor line. */
   select(epoch) {
     this.selected = epoch;

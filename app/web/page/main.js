@@ -13,13 +13,15 @@ import { element, short } from "./format.js";
 import { Heatmap } from "./heatmap.js";
 import { OwnPanel } from "./ownpanel.js";
 import { fromRequest } from "./presets.js";
+import { counterText, play, showLosses } from "./play.js";
 import { renderPrintout } from "./printout.js";
 import { buildRequest, optimizerOf, rows } from "./request.js";
-import { Run, traceInclude } from "./run.js";
+import { Run, autoEvery, traceInclude } from "./run.js";
 import { asCurl, asJson, asPython, download } from "./share.js";
 import { fromHash, presetState, toHash } from "./state.js";
 import { STATUSES, summaryText } from "./status.js";
 import { FEATURES, OUTPUT_ACTIVATIONS } from "./vocab.js";
+import { WeightEditor, withWeight } from "./weightedit.js";
 
 const $ = (id) => document.getElementById(id);
 /** The significant digits of /explain's numbers (its `digits`, sent explicitly). */
@@ -134,6 +136,19 @@ function newRun() {
   return run;
 }
 
+/** A weight typed in the diagram: the network the next request starts from takes it; before the
+ * first epoch, the request too (which the share buttons copy, and a fixed network's link keeps). */
+async function setWeight(item, value) {
+  const run = page.run;
+  if (!run) return;
+  run.edit((network) => withWeight(network, item, value));
+  if (run.status === "running") return;
+  if (run.done > 0) return drawNetwork($("network"), run.network, onDiagramItem, inputLabels());
+  page.request.body = { ...page.request.body, network: run.network };
+  if (page.state.net.fixed) page.state.net.fixed = run.network;
+  await selectEpoch(null);
+}
+
 /** The sample menu: one entry per training sample (at most 200 listed). */
 function fillSamples() {
   const inputs = rows(page.request.data.inputs);
@@ -153,7 +168,8 @@ function fillSamples() {
 function onEntries(entries) {
   page.curve.add(entries);
   const last = entries[entries.length - 1];
-  $("epoch-counter").textContent = `epoch ${last.epoch} / ${page.run.body.epochs}`;
+  $("epoch-counter").textContent = counterText(page.run, last.epoch);
+  showLosses($("live-loss"), last);
   const scrubber = $("scrubber");
   const following = Number(scrubber.value) >= Number(scrubber.max) - entries.length || scrubber.disabled;
   scrubber.max = String(page.run.entries.length - 1);
@@ -179,7 +195,7 @@ function onRunState(run) {
   if (run.status === "running") return;
   page.curve.markBest(run.summary ? run.summary.best_epoch : null);
   const last = run.entries[run.entries.length - 1];
-  if (last) $("epoch-counter").textContent = `epoch ${last.epoch} / ${run.body.epochs}`;
+  if (last) $("epoch-counter").textContent = counterText(run, last.epoch);
   if (run.entries.length) {
     const wanted = page.pendingEpoch || keptEpoch(run);
     page.pendingEpoch = null;
@@ -204,6 +220,7 @@ function updateRunControls() {
   $("train").disabled = !trains;
   $("train").textContent = status === "paused" ? "Resume" : run && run.continues ? "Continue" : "Train";
   $("step").disabled = !trains || run.whole;
+  $("play").disabled = !trains || run.whole;
   $("pause").disabled = !running || run.whole;
   $("stop").disabled = !running;
   const faulty = status === "failed" && run.failure ? faultyFields(run.failure) : "";
@@ -216,6 +233,7 @@ function updateRunControls() {
     $("scrubber").disabled = true;
     $("scrubber").max = "0";
     showScrub(null);
+    showLosses($("live-loss"), null);
   }
 }
 
@@ -228,7 +246,7 @@ function faultyFields(error) {
 /** Focus the next control that can act after `button` was disabled under it: Pause while the
  * run goes, else Train, else the status line (never the page's body). */
 function moveFocusFrom(button) {
-  const next = ["pause", "train", "step"].map($).find((control) => control !== button && !control.disabled);
+  const next = ["pause", "train", "play", "step"].map($).find((control) => control !== button && !control.disabled);
   (next || $("status")).focus();
 }
 
@@ -683,6 +701,7 @@ function wire() {
   });
   $("train").addEventListener("click", () => page.run && page.run.train());
   $("step").addEventListener("click", () => page.run && page.run.train(1));
+  $("play").addEventListener("click", () => page.run && play(page.run, page.curve));
   $("pause").addEventListener("click", () => page.run && page.run.pause());
   $("stop").addEventListener("click", () => page.run && page.run.stop());
   $("reset").addEventListener("click", () => prepare());
@@ -746,6 +765,7 @@ async function start() {
       await prepare();
     },
   });
+  new WeightEditor($("network"), (item) => page.run.latest.layers[item.layer].weights[item.unit][item.from], setWeight);
   const catalog = get("/datasets").then((answer) => answer.datasets);
   page.state = fromHash(location.hash) || presetState("notebook");
   const epoch = page.state.epoch;
@@ -770,10 +790,11 @@ async function start() {
   if (epoch && page.run) {
     page.pendingEpoch = epoch;
     await page.run.train();
-    // A link to a run continued past its epochs trains on to the epoch it selected.
+    // A link to a run continued (or played) past its epochs trains on to the epoch it selected,
+    // recording about as many epochs as a run of that length (the last one always).
     while (page.run && page.run.continues && page.run.done < epoch) {
       page.pendingEpoch = epoch;
-      await page.run.train(epoch - page.run.done);
+      await page.run.train(epoch - page.run.done, autoEvery(epoch - page.run.done));
     }
   }
   document.body.dataset.ready = "true";

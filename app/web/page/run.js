@@ -50,6 +50,9 @@ export class Run {
     this.controller = null;
     this.pausing = false;
     this.failure = null;
+    this.playing = false; // an open-ended run (play.js) is going
+    this.playEvery = null; // its recording step, which grows as its trace is thinned
+    this.edits = []; // changes of the network made while a request was in flight
   }
 
   /** Epochs per request: the whole run when short or early-stopped, else about a twentieth, a
@@ -65,16 +68,18 @@ export class Run {
     return ["ready", "paused"].includes(this.status);
   }
 
-  /** Whether a finished run can train on from its last network and optimizer state (a run in
-   * one request cannot: early stopping's bookkeeping would start again). */
+  /** Whether a finished run (or one paused at the end of its epochs, as Play pauses) can train on
+   * from its last network and optimizer state (a run in one request cannot: early stopping's
+   * bookkeeping would start again). */
   get continues() {
-    return ["completed", "deadline_exceeded"].includes(this.status) && this.optimizerState !== null && !this.whole;
+    const ended = ["completed", "deadline_exceeded"].includes(this.status) || (this.status === "paused" && this.done >= this.body.epochs);
+    return ended && this.optimizerState !== null && !this.whole;
   }
 
   /** Train the remaining epochs (or `epochs` of them, not with patience), chunk by chunk, until
    * done or paused; a finished run trains as many epochs again (or `epochs`) from where it
-   * ended. */
-  async train(epochs = null) {
+   * ended. The trace records every `every`-th epoch: by default the run's, or each of `epochs`. */
+  async train(epochs = null, every = null) {
     if (this.continues) this.body = { ...this.body, epochs: this.done + (epochs ?? this.length) };
     else if (!this.open || (this.whole && epochs !== null)) return;
     this.pausing = false;
@@ -85,7 +90,7 @@ export class Run {
       // A count /train refuses (0, -1, text) is sent as it is, so that the API's 422 says why.
       if (!(Number.isInteger(this.body.epochs) && this.body.epochs >= 1)) await this.request(this.body.epochs, 1);
       while (this.done < target && !this.pausing && this.status === "running") {
-        const ended = await this.request(this.chunk(target - this.done), epochs === null ? this.every : 1);
+        const ended = await this.request(this.chunk(target - this.done), every ?? (epochs === null ? this.every : 1));
         if (ended) return;
       }
       if (this.status === "running") this.setStatus(this.done >= this.body.epochs ? "completed" : "paused");
@@ -100,6 +105,7 @@ export class Run {
   /** One request of `epochs` epochs; true when the server ended the run (diverged, target...). */
   async request(epochs, every) {
     this.controller = new AbortController();
+    for (const change of this.edits.splice(0)) this.network = change(this.network);
     const offset = this.done;
     const body = {
       ...this.body,
@@ -139,6 +145,22 @@ export class Run {
       return true;
     }
     return false;
+  }
+
+  /** Change the network the next request starts from (`change` maps a network to the edited
+   * one): at once when no request is in flight, else before the next request; before the first
+   * epoch, the run's initial network and body too. */
+  edit(change) {
+    if (this.status === "running") {
+      this.edits.push(change);
+      return;
+    }
+    this.network = change(this.network);
+    this.latest = this.network;
+    if (this.done === 0) {
+      this.initial = this.network;
+      this.body = { ...this.body, network: this.network };
+    }
   }
 
   /** Ask the run to pause after the request in flight (a run in one request cannot pause). */
