@@ -1,0 +1,95 @@
+"""Issue 25's training-health panel, "Why is it not learning?", in a real browser: a planted
+vanishing-gradient run shows each layer's numbers of the latest recorded epoch, the API's own
+diagnosis in plain words, and a button that applies its change to the form."""
+
+import itertools
+import json
+import math
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Visit
+from tests.web.test_page import _assert_clean, _open, _screenshot, _train
+
+XOR_INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+XOR_TARGETS = [[0.0], [1.0], [1.0], [0.0]]
+
+
+def _vanishing() -> dict[str, Any]:
+    """XOR on six sigmoid layers (2-8-8-8-8-8-1, Xavier-scaled weights), 20 epochs of SGD."""
+    rng = np.random.default_rng(0)
+    layers = [
+        {
+            "weights": rng.normal(0, 1 / math.sqrt(n_in), (n_out, n_in)).round(4).tolist(),
+            "bias": [0.0] * n_out,
+            "activation": "sigmoid",
+        }
+        for n_in, n_out in itertools.pairwise([2, 8, 8, 8, 8, 8, 1])
+    ]
+    return {
+        "network": {"layers": layers},
+        "inputs": XOR_INPUTS,
+        "targets": XOR_TARGETS,
+        "optimizer": {"type": "sgd", "learning_rate": 0.1},
+        "epochs": 20,
+    }
+
+
+def _paste(page: Page, body: dict[str, Any]) -> None:
+    page.click("#paste-box summary")
+    page.fill("#paste", json.dumps(body))
+    page.click("#load-paste")
+    expect(page.locator("#preset")).to_have_value("paste")
+    page.click("#paste-box summary")
+
+
+@pytest.mark.screenshot
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_a_vanishing_gradient_run_is_diagnosed_and_its_button_changes_the_form(
+    visit: Visit, size: tuple[int, int]
+) -> None:
+    """The panel shows the six layers of the last epoch with /train's gradient norms, the API's
+    diagnosis text, and its button turns the five hidden layers to ReLU with He init."""
+    body = _vanishing()
+    expected = httpx.post(
+        f"{visit.origin}/train", json=body | {"trace": {"include": ["health"], "every": 1}}
+    ).json()
+    (diagnosis,) = expected["diagnoses"]
+    assert diagnosis["id"] == "vanishing_gradients"
+    page = _open(visit, size=size)
+    expect(page.locator("#health")).to_contain_text("Train: each layer's gradient")
+    _paste(page, body)
+    _train(page)
+    panel = page.locator("#health")
+    rows = panel.locator("tr[data-layer]")
+    expect(rows).to_have_count(6)
+    expect(panel.locator("caption")).to_contain_text("epoch 20")
+    latest = expected["trace"][-1]["health"]
+    for index, layer in enumerate(latest):
+        title = rows.nth(index).locator(".health-value").first.get_attribute("title")
+        assert float(title or "nan") == layer["gradient_norm"]
+    expect(rows.first.locator("th")).to_have_text("1 (sigmoid)")
+    item = panel.locator('.diagnosis[data-id="vanishing_gradients"]')
+    expect(item.locator("p")).to_have_text(diagnosis["text"])
+    button = item.locator("button")
+    expect(button).to_have_text("Try relu in layers 1, 2, 3, 4, 5, init he_normal")
+    if size[0] == 1280:
+        _screenshot(page, "playground-health", top="#health-title")
+    box = button.bounding_box()
+    assert box is not None
+    assert box["height"] >= 24
+    button.click()
+    expect(page.locator("#init")).to_have_value("he_normal")
+    for index in range(5):
+        expect(page.locator(f"#activation-{index}")).to_have_value("relu")
+    expect(page.locator("#output")).to_have_value("sigmoid")
+    expect(page.locator("#train")).to_be_focused()
+    expect(panel.locator(".diagnosis")).to_have_count(0)
+    _train(page)
+    expect(panel.locator("tr[data-layer]")).to_have_count(6)
+    expect(panel.locator('.diagnosis[data-id="vanishing_gradients"]')).to_have_count(0)
+    _assert_clean(visit)
