@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Visit
-from tests.web.test_page import _assert_clean, _open, _screenshot, _train
+from tests.web.test_page import _assert_clean, _open, _screenshot, _set, _train
 
 XOR_INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 XOR_TARGETS = [[0.0], [1.0], [1.0], [0.0]]
@@ -92,4 +92,34 @@ def test_a_vanishing_gradient_run_is_diagnosed_and_its_button_changes_the_form(
     _train(page)
     expect(panel.locator("tr[data-layer]")).to_have_count(6)
     expect(panel.locator('.diagnosis[data-id="vanishing_gradients"]')).to_have_count(0)
+    _assert_clean(visit)
+
+
+def test_relus_killed_by_a_high_rate_are_fixed_in_one_click_and_a_healthy_run_says_so(
+    visit: Visit,
+) -> None:
+    """The notebook at a learning rate of 1: its first updates knock out both ReLUs; the panel
+    says so and that the rate is to blame, and its button sets 0.1 in the form; at the
+    notebook's own 0.01 the run is healthy."""
+    page = _open(visit)
+    _set(page, "#lr", "1")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "notebook")
+    _train(page)
+    expect(page.locator("#health tr[data-layer='1'] td").last).to_have_text("100%")
+    item = page.locator('#health .diagnosis[data-id="dead_relus"]')
+    expect(item.locator("p")).to_have_text(
+        "100% of layer 1's ReLUs are dead (z ≤ 0 on every sample): no gradient flows through "
+        "them, and they died during training (epoch 1: 0%); lower the learning rate to 0.1"
+    )
+    expect(page.locator("#health .diagnosis")).to_have_count(1)
+    expect(item.locator("button")).to_have_text("Try learning rate 0.1")
+    item.locator("button").click()
+    expect(page.locator("#lr")).to_have_value("0.1")
+    _set(page, "#lr", "0.01")
+    expect(page.locator("body")).to_have_attribute("data-prepared", "notebook")
+    _train(page)
+    expect(page.locator("#health .health-ok")).to_have_text(
+        "No clear sign of trouble: gradients, updates and units look healthy."
+    )
+    expect(page.locator("#health .diagnosis")).to_have_count(0)
     _assert_clean(visit)
