@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
-from app.schemas.training import TrainResponse
+from app.client import Client
+from app.main import in_process_app
+from app.schemas.training import Diagnosis, TrainResponse
 
 XOR_INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 XOR_TARGETS = [[0.0], [1.0], [1.0], [0.0]]
@@ -209,3 +211,14 @@ def test_the_swagger_example_is_diagnosed(client: TestClient) -> None:
     answer = _train(client, examples.VANISHING)
     assert [d["id"] for d in answer["diagnoses"]] == ["vanishing_gradients"]
     assert "of layer 6's: sigmoid derivatives" in answer["diagnoses"][0]["text"]
+
+
+def test_the_client_parses_the_diagnoses() -> None:
+    """Client.train returns them as Diagnosis models, the change as a SuggestedChange."""
+    with Client(app=in_process_app()) as sdk:
+        answer = sdk.train(examples.VANISHING)
+    assert answer.diagnoses is not None
+    (diagnosis,) = answer.diagnoses
+    assert isinstance(diagnosis, Diagnosis)
+    assert diagnosis.change.layers == [1, 2, 3, 4, 5]
+    assert diagnosis.change.init == "he_normal"
