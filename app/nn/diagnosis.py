@@ -116,14 +116,29 @@ def _times(ratio: float) -> str:
     return f"{ratio:.2g} of" if ratio < 1 else f"{ratio:.3g} times"
 
 
-def _gradients(latest: Checkup, activations: Sequence[ActivationName]) -> list[Diagnosis]:
-    """Vanishing or exploding gradients: the first layer's norm against the last's."""
-    first, last = latest.layers[0].gradient_norm, latest.layers[-1].gradient_norm
+def _ratio(checkup: Checkup) -> float | None:
+    """The first layer's gradient norm over the last layer's (None when either is 0)."""
+    first, last = checkup.layers[0].gradient_norm, checkup.layers[-1].gradient_norm
+    return first / last if first > 0.0 and last > 0.0 else None
+
+
+def _gradients(
+    first: Checkup, latest: Checkup, activations: Sequence[ActivationName]
+) -> list[Diagnosis]:
+    """Vanishing or exploding gradients: the first layer's norm against the last's, in the
+    latest recorded epoch or else the first (a network stuck on a plateau since has every
+    gradient near 0, and their ratio says no more)."""
     depth = len(latest.layers)
-    if depth < 2 or last == 0.0 or first == 0.0:
+    if depth < 2:
         return []
-    ratio = first / last
+    for checkup in (latest, first):
+        ratio = _ratio(checkup)
+        if ratio is not None and not VANISHING <= ratio <= EXPLODING:
+            break
+    else:
+        return []
     hidden = activations[:-1]
+    said = f"in epoch {checkup.epoch} the gradient of layer 1 is {_times(ratio)} layer {depth}'s"
     if ratio < VANISHING:
         squashing = [n for n, name in enumerate(hidden, 1) if name in _DERIVATIVES]
         names = sorted({hidden[n - 1] for n in squashing})
@@ -138,17 +153,13 @@ def _gradients(latest: Checkup, activations: Sequence[ActivationName]) -> list[D
             if squashing
             else Change(init="he_normal")
         )
-        text = f"the gradient of layer 1 is {_times(ratio)} layer {depth}'s: {why}"
-        return [Diagnosis("vanishing_gradients", 1, text, change)]
-    if ratio > EXPLODING:
-        init: InitName = "he_normal" if "relu" in hidden else "xavier_normal"
-        text = (
-            f"the gradient of layer 1 is {_times(ratio)} layer {depth}'s: it grows layer by "
-            f"layer back over {depth} layers, the initial weights are too large; try "
-            f"{'He' if init == 'he_normal' else 'Xavier'} init"
-        )
-        return [Diagnosis("exploding_gradients", 1, text, Change(init=init))]
-    return []
+        return [Diagnosis("vanishing_gradients", 1, f"{said}: {why}", change)]
+    init: InitName = "he_normal" if "relu" in hidden else "xavier_normal"
+    text = (
+        f"{said}: it grows layer by layer back over {depth} layers, the initial weights are "
+        f"too large; try {'He' if init == 'he_normal' else 'Xavier'} init"
+    )
+    return [Diagnosis("exploding_gradients", 1, text, Change(init=init))]
 
 
 def _dead(
@@ -265,7 +276,7 @@ def diagnose(
         return []
     first, latest = recorded[0], recorded[-1]
     found = [
-        *_gradients(latest, activations),
+        *_gradients(first, latest, activations),
         *_dead(first, latest, activations, learning_rate),
         *_saturated(first, latest, activations, learning_rate),
     ]

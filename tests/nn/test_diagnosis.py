@@ -77,9 +77,18 @@ def test_vanishing_gradients_of_a_deep_sigmoid_network() -> None:
     assert found.id == "vanishing_gradients"
     assert found.layer == 1
     assert found.change == Change(activation="relu", layers=(1, 2, 3, 4, 5), init="he_normal")
-    assert found.text.startswith("the gradient of layer 1 is ")
+    assert found.text.startswith("in epoch 5 the gradient of layer 1 is ")
     assert "of layer 6's: sigmoid derivatives are at most 0.25" in found.text
     assert "multiply over 6 layers; try ReLU with He init" in found.text
+
+
+def test_vanishing_gradients_that_left_a_network_on_a_plateau() -> None:
+    """400 epochs on: the deep sigmoid network outputs the mean, 0.5, every gradient is near 0
+    and the first layer's is no longer 1e-2 of the last's; the first recorded epoch's ratio
+    still tells why (no learning rate too low is said)."""
+    (found,) = _run(_deep_sigmoid(), XOR, XOR_T, SGD(0.1), 400)
+    assert found.id == "vanishing_gradients"
+    assert found.text.startswith("in epoch 1 the gradient of layer 1 is ")
 
 
 def test_exploding_gradients_of_a_deep_network_with_gain_3() -> None:
@@ -90,7 +99,7 @@ def test_exploding_gradients_of_a_deep_network_with_gain_3() -> None:
     (found,) = _run(params, XOR * 1e-9, XOR_T, SGD(1e-6), 1)
     assert found.id == "exploding_gradients"
     assert found.change == Change(init="xavier_normal")
-    assert "the gradient of layer 1 is 344 times layer 7's" in found.text
+    assert found.text.startswith("in epoch 1 the gradient of layer 1 is 344 times layer 7's")
 
 
 def test_relus_dead_from_the_start() -> None:

@@ -123,3 +123,19 @@ def test_relus_killed_by_a_high_rate_are_fixed_in_one_click_and_a_healthy_run_sa
     )
     expect(page.locator("#health .diagnosis")).to_have_count(0)
     _assert_clean(visit)
+
+
+def test_a_run_in_several_requests_says_where_its_texts_count_from(visit: Visit) -> None:
+    """400 epochs (at a rate of 0.01, which leaves the gradient vanishing) go in requests of
+    100: the diagnoses are the last request's, whose texts count its epochs; the note says
+    from where."""
+    page = _open(visit)
+    slow = {"optimizer": {"type": "sgd", "learning_rate": 0.01}, "epochs": 400}
+    _paste(page, _vanishing() | slow)
+    _train(page)
+    expect(page.locator("#health caption")).to_contain_text("epoch 400")
+    expect(page.locator('#health .diagnosis[data-id="vanishing_gradients"]')).to_have_count(1)
+    expect(page.locator("#health .note")).to_contain_text(
+        "The texts count epochs from the last request's start, after epoch 300."
+    )
+    _assert_clean(visit)

@@ -124,7 +124,10 @@ export function renderHealth(root, run, apply) {
       list.append(item);
     }
     parts.push(list);
-    parts.push(element("p", "note", "A button changes the form; press Train to try it. Layers are numbered from 1."));
+    // A long run goes in requests; the summary's texts count the epochs of the last one.
+    const offset = run.done - run.summary.epochs_run;
+    const counted = offset > 0 ? ` The texts count epochs from the last request's start, after epoch ${offset}.` : "";
+    parts.push(element("p", "note", `A button changes the form; press Train to try it. Layers are numbered from 1.${counted}`));
   }
   root.replaceChildren(...parts);
 }
