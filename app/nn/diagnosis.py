@@ -86,8 +86,8 @@ class Divergence:
 
 @dataclass(frozen=True)
 class Change:
-    """One change to try: a learning rate; an activation for some hidden layers (from 1); an
-    init scheme to draw the weights again with. Fields left None stay as they are."""
+    """One change to try: a learning rate; an activation for some layers (from 1); an init
+    scheme to draw the weights again with. Fields left None stay as they are."""
 
     learning_rate: float | None = None
     activation: ActivationName | None = None

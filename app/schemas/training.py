@@ -523,7 +523,7 @@ class SuggestedChange(ResponseModel):
 
     learning_rate: float | None = Field(description="The learning rate to train with.")
     activation: ActivationName | None = Field(
-        description="The activation for the hidden layers listed in layers."
+        description="The activation for the layers listed in layers."
     )
     layers: list[int] | None = Field(
         description="The layers (from 1) whose activation changes, null when none does."

@@ -30,14 +30,16 @@ export function changeText(change) {
 }
 
 /** `state` with a diagnosis's change applied (a copy): the learning rate, the activation of
- * hidden layers (numbered from 1), the init scheme; a new activation or init draws the weights
+ * layers (numbered from 1: the hidden layers, then the output), the init scheme; a new activation or init draws the weights
  * again (a preset's own weights are dropped). */
 export function applyChange(state, change) {
   const next = structuredClone(state);
   if (change.learning_rate !== null) next.train.learning_rate = change.learning_rate;
   if (change.activation !== null) {
+    const hidden = next.net.hidden;
     for (const layer of change.layers || []) {
-      if (layer <= next.net.hidden.length) next.net.hidden[layer - 1].activation = change.activation;
+      if (layer <= hidden.length) hidden[layer - 1].activation = change.activation;
+      else if (layer === hidden.length + 1) next.net.output = change.activation;
     }
     next.net.fixed = null;
   }
