@@ -260,8 +260,9 @@ def diagnose(
     ``activations`` trained at ``learning_rate``, diverged at ``divergence`` (None: it did not);
     none when no pattern is clear. A diverged run is diagnosed as that alone: its numbers before
     the overflow say no more. Vanishing gradients, dead or saturated units explain low update
-    ratios, so a learning rate too low is said only when no other diagnosis is; a change is
-    offered once."""
+    ratios, so a learning rate too low is said only when no other diagnosis is; saturated units
+    make the gradient vanish where they are, so vanishing gradients are said only without them
+    (their cure is the saturation's); a change is offered once."""
     if divergence is not None:
         where = "" if divergence.layer is None else f" of layer {divergence.layer + 1}"
         lower = _rate(learning_rate / RATE_STEP)
@@ -275,10 +276,11 @@ def diagnose(
     if not recorded:
         return []
     first, latest = recorded[0], recorded[-1]
+    saturated = _saturated(first, latest, activations, learning_rate)
     found = [
-        *_gradients(first, latest, activations),
+        *([] if saturated else _gradients(first, latest, activations)),
         *_dead(first, latest, activations, learning_rate),
-        *_saturated(first, latest, activations, learning_rate),
+        *saturated,
     ]
     changes = [diagnosis.change for diagnosis in found]
     for rate in _rate_diagnoses(first, latest, learning_rate):

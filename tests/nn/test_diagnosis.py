@@ -148,6 +148,21 @@ def test_saturated_units_from_large_weights() -> None:
     )
 
 
+def test_units_saturated_by_a_high_rate() -> None:
+    """Targets of 10 at a learning rate of 2: the updates drive every hidden sigmoid into its
+    tails; the change is a learning rate ten times lower, and the gradient the saturation makes
+    vanish in layer 1 is not diagnosed apart."""
+    hidden = np.array([[0.5, -0.4], [0.3, 0.6], [-0.2, 0.4]])
+    params = _network([(hidden, np.zeros(3), "sigmoid"), (np.ones((1, 3)), [0.0], "identity")])
+    (found,) = _run(params, XOR, 10.0 * XOR_T, SGD(2.0), 20)
+    assert found.id == "saturated_units"
+    assert found.change == Change(learning_rate=0.2)
+    assert found.text.startswith("100% of layer 1's sigmoid activations are saturated")
+    assert found.text.endswith(
+        "; they saturated during training (epoch 1: 0%): lower the learning rate to 0.2"
+    )
+
+
 def test_a_diverging_run() -> None:
     """Linear regression at a learning rate far over 2/λmax diverges; the diagnosis names the
     epoch and the stage, and alone: the change is a learning rate ten times lower."""
