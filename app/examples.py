@@ -60,6 +60,28 @@ REGULARIZED: dict[str, Any] = {
     "trace": {"every": 10, "include": ["loss", "penalty", "health"]},
 }
 
+VANISHING: dict[str, Any] = {
+    "network": {
+        "layers": [
+            {"weights": w, "bias": [0.0] * len(w), "activation": "sigmoid"}
+            for w in [
+                [[0.09, -0.09], [0.45, 0.07], [-0.38, 0.26]],
+                [[0.75, 0.55, -0.41], [-0.73, -0.36, 0.02], [-1.34, -0.13, -0.72]],
+                [[-0.42, -0.31, -0.18], [0.24, 0.6, -0.07], [0.79, -0.38, 0.2]],
+                [[0.52, 0.05, -0.43], [-0.53, -0.26, 0.13], [-0.58, -0.12, -0.09]],
+                [[0.31, 0.12, 0.21], [-0.38, -0.07, 0.45], [0.86, -0.73, 0.87]],
+                [[0.78, 0.45, 0.15]],
+            ]
+        ]
+    },
+    "inputs": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
+    "targets": [[0.0], [1.0], [1.0], [0.0]],
+    "optimizer": {"type": "sgd", "learning_rate": 0.1},
+    "epochs": 100,
+    "trace": {"every": 50, "include": ["loss", "health"]},
+}
+"""XOR on six sigmoid layers: its gradient vanishes layer by layer back, as the diagnoses say."""
+
 EARLY_STOPPING: dict[str, Any] = {
     "network": {
         "layers": [

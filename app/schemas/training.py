@@ -14,7 +14,10 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from app.config import EPOCH_OVERHEAD_WORK, VALIDATION_OVERHEAD_WORK, Limit, get_settings
+from app.nn.activations import ActivationName
+from app.nn.diagnosis import DiagnosisId
 from app.nn.errors import Quantity
+from app.nn.init import InitName
 from app.nn.optimizers import (
     ADAMW_WEIGHT_DECAY,
     BUFFER_NAMES,
@@ -515,6 +518,35 @@ class NonFinite(ResponseModel):
     layer: int | None = Field(description="The layer (from 0), null when not a layer's.")
 
 
+class SuggestedChange(ResponseModel):
+    """One change to try, as data a form applies in one click; null fields stay as they are."""
+
+    learning_rate: float | None = Field(description="The learning rate to train with.")
+    activation: ActivationName | None = Field(
+        description="The activation for the layers listed in layers."
+    )
+    layers: list[int] | None = Field(
+        description="The layers (from 1) whose activation changes, null when none does."
+    )
+    init: InitName | None = Field(
+        description="The init scheme to draw the weights again with (POST /init)."
+    )
+
+
+class Diagnosis(ResponseModel):
+    """Why the network is not learning, in plain words, with the change to try."""
+
+    id: DiagnosisId = Field(
+        description="Stable: diverged, exploding_gradients, vanishing_gradients, dead_relus, "
+        "saturated_units, learning_rate_too_high or learning_rate_too_low."
+    )
+    layer: int | None = Field(
+        description="The layer it is about, numbered from 1 (null: the whole network)."
+    )
+    text: str = Field(description="What is wrong, with its numbers, and what to try.")
+    change: SuggestedChange
+
+
 class EpochTrace(ResponseModel):
     """One epoch: loss, outputs, layers and gradients before its update; network after it.
 
@@ -587,6 +619,12 @@ class TrainSummary(ResponseModel):
         None,
         description="With health in trace.include and status diverged only: the first value "
         "that was not finite, its stage and layer.",
+    )
+    diagnoses: list[Diagnosis] | None = Field(
+        None,
+        description="With health in trace.include only: why the network is not learning, read "
+        "from the first and the latest recorded epochs' health (and, diverged, from non_finite); "
+        "empty when no pattern is clear. Layers are numbered from 1 here.",
     )
     network: NetworkOut
     optimizer_state: OptimizerState = Field(description="Post it back to resume training.")

@@ -8,7 +8,7 @@ TrainSummary), field for field and digit for digit (both write the shortest floa
 """
 
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from time import monotonic, perf_counter
 from typing import Annotated, Any, Final, TypeVar
 
@@ -37,6 +37,7 @@ from app.api.middleware import request_context
 from app.api.middleware.observability import CLIENT_CLOSED_REQUEST
 from app.api.route_classes import OrjsonRoute
 from app.config import get_settings
+from app.nn.diagnosis import Checkup, Diagnosis, Divergence, diagnose
 from app.nn.errors import RunCancelledError
 from app.nn.losses import LOSSES, Loss
 from app.nn.network import accuracy
@@ -68,6 +69,10 @@ TRAIN_EXAMPLES = examples.openapi_example(
     regularized=(
         "L2 regularization: the penalty beside the loss, and each layer's health",
         examples.REGULARIZED,
+    ),
+    vanishing=(
+        "Six sigmoid layers on XOR: the diagnoses say why it does not learn",
+        examples.VANISHING,
     ),
 )
 
@@ -103,6 +108,9 @@ class TrainingRun:
     fields: tuple[TraceField, ...]
     """The fields of each entry (the request's ``included``, worked out once)."""
     regularization: Regularization | None
+    checkups: list[Checkup] = field(default_factory=list)
+    """With health: the first and the latest recorded epochs, noted as the trace is written
+    (read by the summary's diagnoses)."""
 
 
 def start(request: TrainRequest, cancelled: Callable[[], bool] | None = None) -> TrainingRun:
@@ -184,7 +192,15 @@ def _entry(run: TrainingRun, record: EpochRecord) -> bytes:
 def recorded(run: TrainingRun) -> Iterator[bytes]:
     """The entries of epochs 1, 1+every, … and of the last epoch run (the engine's records), as
     they are computed."""
-    return (_entry(run, record) for record in run.epochs)
+    for record in run.epochs:
+        if record.health is not None:
+            _note(run.checkups, Checkup(record.epoch, record.loss, record.health))
+        yield _entry(run, record)
+
+
+def _note(checkups: list[Checkup], checkup: Checkup) -> None:
+    """Keep the first checkup and the latest (the first alone while it is the latest)."""
+    checkups[1:] = [checkup]
 
 
 def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
@@ -209,6 +225,7 @@ def summary(run: TrainingRun, result: TrainingResult) -> JSONObject:
         "diverged_at_epoch": result.diverged_at_epoch,
         "divergence": result.divergence,
         **_non_finite(run, result),
+        **_diagnoses(run, result),
         "network": network_json(result.network),
         "optimizer_state": state,
     }
@@ -220,6 +237,35 @@ def _non_finite(run: TrainingRun, result: TrainingResult) -> JSONObject:
         return {}
     stage, layer = result.non_finite
     return {"non_finite": {"stage": stage, "layer": layer}}
+
+
+def _diagnoses(run: TrainingRun, result: TrainingResult) -> JSONObject:
+    """TrainSummary's diagnoses, for a run whose trace includes health (else none)."""
+    if "health" not in run.fields:
+        return {}
+    divergence = None
+    if result.non_finite is not None and result.diverged_at_epoch is not None:
+        divergence = Divergence(result.diverged_at_epoch, *result.non_finite)
+    activations = [layer.activation for layer in run.request.network.layers]
+    rate = run.request.optimizer.learning_rate
+    found = diagnose(run.checkups, activations, rate, divergence)
+    return {"diagnoses": [_diagnosis_json(diagnosis) for diagnosis in found]}
+
+
+def _diagnosis_json(diagnosis: Diagnosis) -> JSONObject:
+    """A diagnosis as the Diagnosis model writes it (its fields in order)."""
+    change = diagnosis.change
+    return {
+        "id": diagnosis.id,
+        "layer": diagnosis.layer,
+        "text": diagnosis.text,
+        "change": {
+            "learning_rate": change.learning_rate,
+            "activation": change.activation,
+            "layers": None if change.layers is None else list(change.layers),
+            "init": change.init,
+        },
+    }
 
 
 def _json_array(entries: Iterable[bytes]) -> bytearray:

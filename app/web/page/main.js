@@ -10,6 +10,7 @@ import { fetchExplain, renderExplain } from "./explain.js";
 import { downloadExerciseNotebook, downloadExport } from "./export.js";
 import { clearProblems, readForm, setUpForm, showProblems, writeForm } from "./form.js";
 import { element, short } from "./format.js";
+import { applyChange, renderHealth } from "./health.js";
 import { Heatmap } from "./heatmap.js";
 import { OwnPanel } from "./ownpanel.js";
 import { fromRequest } from "./presets.js";
@@ -89,6 +90,7 @@ async function prepare() {
   page.item = null;
   renderHint($("details"));
   page.curve.reset();
+  renderHealth($("health"), null, applyDiagnosis);
   updateRunControls();
   // The latest state wins: an earlier one whose request is built after it gives way.
   const preparing = ++page.preparing;
@@ -192,6 +194,7 @@ function livePicture(network) {
 /** The run changed state: buttons, status, summary; when it rests, the selected epoch's numbers. */
 function onRunState(run) {
   updateRunControls();
+  renderHealth($("health"), run, applyDiagnosis);
   if (run.status === "running") return;
   page.curve.markBest(run.summary ? run.summary.best_epoch : null);
   const last = run.entries[run.entries.length - 1];
@@ -203,6 +206,15 @@ function onRunState(run) {
     $("scrubber").value = String(index >= 0 ? index : run.entries.length - 1);
     selectEpoch(Number($("scrubber").value));
   }
+}
+
+/** A diagnosis's change applied to the form: a new run to train. */
+async function applyDiagnosis(change) {
+  page.state = applyChange(readForm(page.state), change);
+  writeForm(page.state, page.catalog);
+  saveState();
+  await prepare();
+  $("train").focus();
 }
 
 /** After an early stop, the epoch whose network the run kept (selected when recorded), else null. */

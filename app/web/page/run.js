@@ -21,7 +21,7 @@ export function traceInclude(body) {
   const samples = Array.isArray(body.inputs[0]) ? body.inputs.length : 1;
   const units = body.network.layers.reduce((sum, layer) => sum + layer.bias.length, 0);
   const validation = body.validation ? ["validation_loss", "validation_accuracy"] : [];
-  const include = ["loss", "accuracy", ...validation, "gradients", "network"];
+  const include = ["loss", "accuracy", ...validation, "gradients", "network", "health"];
   return samples * units * 2 <= SMALL_PASS ? [...include, "outputs", "layers"] : include;
 }
 

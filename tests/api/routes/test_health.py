@@ -4,6 +4,7 @@ tested on planted vanishing, exploding, dead-ReLU, saturated and diverging runs.
 
 import copy
 import itertools
+import json
 import math
 from typing import Any
 
@@ -12,6 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import examples
+from app.client import Client
+from app.main import in_process_app
+from app.schemas.training import Diagnosis, TrainResponse
 
 XOR_INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 XOR_TARGETS = [[0.0], [1.0], [1.0], [0.0]]
@@ -149,3 +153,72 @@ def test_health_is_asked_for_only(client: TestClient) -> None:
     stream = client.post("/train/stream", json=body)
     assert stream.status_code == 200
     assert b'"health":[{"gradient_norm"' in stream.content
+
+
+def _deep_sigmoid() -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    sizes = [2, 8, 8, 8, 8, 8, 1]
+    layers = [
+        _layer(rng.normal(0, 1 / math.sqrt(n_in), (n_out, n_in)), [0.0] * n_out, "sigmoid")
+        for n_in, n_out in itertools.pairwise(sizes)
+    ]
+    return {"layers": layers}
+
+
+def test_the_summary_diagnoses_a_vanishing_gradient(client: TestClient) -> None:
+    """Six sigmoid layers: /train's summary and /train/stream's last line say so, numbered from
+    1, with the change to try as data; the diagnoses follow non_finite."""
+    body = {
+        "network": _deep_sigmoid(),
+        "inputs": XOR_INPUTS,
+        "targets": XOR_TARGETS,
+        "epochs": 5,
+        "trace": {"include": ["health"], "every": 2},
+    }
+    answer = _train(client, body)
+    (diagnosis,) = answer["diagnoses"]
+    assert diagnosis["id"] == "vanishing_gradients"
+    assert diagnosis["layer"] == 1
+    assert diagnosis["change"] == {
+        "learning_rate": None,
+        "activation": "relu",
+        "layers": [1, 2, 3, 4, 5],
+        "init": "he_normal",
+    }
+    assert "of layer 6's: sigmoid derivatives are at most 0.25" in diagnosis["text"]
+    keys = list(answer)
+    assert keys.index("diagnoses") == keys.index("divergence") + 1
+    lines = client.post("/train/stream", json=body).content.splitlines()
+    assert json.loads(lines[-1])["diagnoses"] == answer["diagnoses"]
+    TrainResponse.model_validate(answer)
+
+
+def test_a_diverged_run_is_diagnosed_and_a_healthy_one_is_not(client: TestClient) -> None:
+    """The notebook at a learning rate of 1e150 diverges at once (nothing recorded): its
+    diagnosis names the epoch and the change; at 0.01 none; without health no diagnoses."""
+    body = copy.deepcopy(examples.TRAIN) | {"trace": {"include": ["health"]}}
+    assert _train(client, body)["diagnoses"] == []
+    diverged = body | {"optimizer": {"type": "sgd", "learning_rate": 1e150}}
+    (diagnosis,) = _train(client, diverged)["diagnoses"]
+    assert diagnosis["id"] == "diverged"
+    assert diagnosis["change"]["learning_rate"] == 1e149
+    assert diagnosis["text"].startswith("the run diverged in epoch 1: ")
+    assert "diagnoses" not in _train(client, copy.deepcopy(examples.TRAIN))
+
+
+def test_the_swagger_example_is_diagnosed(client: TestClient) -> None:
+    """/train's "vanishing" example (Swagger UI's Try it out) gets its diagnosis."""
+    answer = _train(client, examples.VANISHING)
+    assert [d["id"] for d in answer["diagnoses"]] == ["vanishing_gradients"]
+    assert "of layer 6's: sigmoid derivatives" in answer["diagnoses"][0]["text"]
+
+
+def test_the_client_parses_the_diagnoses() -> None:
+    """Client.train returns them as Diagnosis models, the change as a SuggestedChange."""
+    with Client(app=in_process_app()) as sdk:
+        answer = sdk.train(examples.VANISHING)
+    assert answer.diagnoses is not None
+    (diagnosis,) = answer.diagnoses
+    assert isinstance(diagnosis, Diagnosis)
+    assert diagnosis.change.layers == [1, 2, 3, 4, 5]
+    assert diagnosis.change.init == "he_normal"
