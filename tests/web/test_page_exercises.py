@@ -171,19 +171,18 @@ def test_the_sheet_prints_alone_with_a_blank_box_per_value(visit: Visit) -> None
 
 
 def test_a_momentum_exercise_marks_a_slip_and_links_its_worked_step(visit: Visit) -> None:
-    """A momentum variant asks no update (/check grades plain SGD); its right values are right,
-    a loss with the ½ dropped is wrong, and the link opens the drawn step's worked solution."""
+    """A momentum variant asks every value, the update with momentum too (/check grades the step
+    with the exercise's optimizer and velocity); its right values are right, a loss with the ½
+    dropped is wrong, and the link opens the drawn step's worked solution."""
     page = _open(visit)
     template, seed = _draw(page, "momentum")
     exercise = _exercise(visit.origin, template, seed)
-    asked = [
-        item["path"] for item in exercise["compute"] if not item["path"].startswith("network.")
-    ]
+    asked = [item["path"] for item in exercise["compute"]]
+    assert any(path.startswith("network.") for path in asked)
     paths = page.locator("#exercise-fields [data-path]").evaluate_all(
         "nodes => nodes.map((node) => node.dataset.path)"
     )
     assert paths == asked
-    expect(page.locator("#exercise-note")).to_contain_text("the update with momentum is not asked")
     for path in asked:
         value = _answer_at(exercise["answer"], path)
         if path == "loss":
@@ -195,7 +194,50 @@ def test_a_momentum_exercise_marks_a_slip_and_links_its_worked_step(visit: Visit
     expect(page.locator(".exercise-field:has([data-path='layers[0].z'])")).to_have_class(
         re.compile(r"\bright\b")
     )
+    update = page.locator(".exercise-field:has([data-path='network.layers[1].bias'])")
+    expect(update).to_have_class(re.compile(r"\b(right|carried)\b"))
     wrong.locator(".step-link").click()
     expect(page.locator("#step-loss")).to_be_focused()
     expect(page.locator("#explain-note")).to_contain_text(f"{template}, seed {seed}")
+    _assert_clean(visit)
+
+
+def test_a_number_is_checked_at_the_decimals_typed(visit: Visit) -> None:
+    """ "1.770" claims three decimals, as on paper: /check gets the text as typed and the loss
+    1.77661 is wrong within 0.001, while "1.77" (two decimals) is right; ".5e0" and "+1.45" are
+    read as the numbers they are."""
+    page = _open(visit)
+    bodies: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda request: (
+            bodies.append(json.loads(request.post_data or "{}"))
+            if request.url.endswith("/check")
+            else None
+        ),
+    )
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.post_data or "") if request.url.endswith("/check") else None
+        ),
+    )
+    page.click("#exercise-box summary")
+    page.locator("#claim-loss").fill("1.770")
+    page.click("#exercise button[type=submit]")
+    loss = page.locator(".exercise-field:has(#claim-loss)")
+    expect(loss).to_have_class(re.compile(r"\bwrong\b"))
+    assert '"loss":1.770' in sent[-1]
+    page.locator("#claim-loss").fill("1.77")
+    page.click("#exercise button[type=submit]")
+    expect(loss).to_have_class(re.compile(r"\bright\b"))
+    page.locator("#claim-loss").fill("")
+    page.locator("#claim-layers-0-a").fill(".1e0, +1.45")
+    page.click("#exercise button[type=submit]")
+    expect(page.locator(".exercise-field:has(#claim-layers-0-a)")).to_have_class(
+        re.compile(r"\bright\b")
+    )
+    assert bodies[-1]["claimed"]["layers"][0]["a"] == [0.1, 1.45]
+    assert '"a":[0.1e0,1.45]' in sent[-1]
     _assert_clean(visit)

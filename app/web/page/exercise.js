@@ -109,14 +109,28 @@ export function oneBased(text, inputs) {
     .replace(/(?<![\w.⁽])([δWzab])(\d+)(?![\w.])/g, (_, symbol, n) => `${symbol}${layerMark(Number(n) + 1)}`);
 }
 
-/** Numbers typed as "0.1, 1.45" (rows split by ";" or new lines); null when the field is empty.
- * Rows typed in a vector's field are sent as rows: /check marks the shape beside the field. */
+/** A JSON number's text. */
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** A number typed in a field, sent to /check as written ("0.470" keeps its three decimals, which
+ * /check reads as its precision): its JSON text as typed (".5" as "0.5", "+2" as "2"), or its
+ * value when the browser cannot send a number's text; NaN when it is no finite number. */
+export function writtenNumber(token) {
+  const value = Number(token);
+  if (!Number.isFinite(value)) return NaN;
+  const text = token.replace(/^\+/, "").replace(/^(-?)\./, "$10.").replace(/\.(?=[eE]|$)/, "");
+  return typeof JSON.rawJSON === "function" && JSON_NUMBER.test(text) ? JSON.rawJSON(text) : value;
+}
+
+/** Numbers typed as "0.1, 1.45" (rows split by ";" or new lines), each as written; null when the
+ * field is empty. Rows typed in a vector's field are sent as rows: /check marks the shape beside
+ * the field. */
 export function parseField(text, shape) {
   const trimmed = text.trim();
   if (!trimmed) return null;
   const rowsOf = trimmed.replace(/[[\]]/g, " ").split(/[;\n]+/).map((row) => row.trim()).filter(Boolean);
-  const matrix = rowsOf.map((row) => row.split(/[\s,]+/).filter(Boolean).map(Number));
-  if (matrix.flat().some((value) => !Number.isFinite(value))) throw new Error("numbers only, e.g. 0.1, -2.5e-3");
+  const matrix = rowsOf.map((row) => row.split(/[\s,]+/).filter(Boolean).map(writtenNumber));
+  if (matrix.flat().some((value) => Number.isNaN(value))) throw new Error("numbers only, e.g. 0.1, -2.5e-3");
   if (shape === "number") {
     if (matrix.flat().length > 1) throw new Error("one number");
     return matrix[0][0];

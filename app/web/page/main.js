@@ -513,10 +513,8 @@ async function setUpDrawn() {
   const answer = await once("/exercises", { template, seed });
   const now = page.state.exercise;
   if (!now || `${now.template}:${now.seed}` !== key) return;
-  // /check grades a plain SGD step: a momentum step's update is left to the notebook's key.
   const momentum = answer.optimizer_state !== null;
-  const compute = momentum ? answer.compute.filter((item) => !item.path.startsWith("network.")) : answer.compute;
-  const fields = fieldsOfCompute(compute);
+  const fields = fieldsOfCompute(answer.compute);
   const batch = Array.isArray(answer.inputs[0]);
   const given = {
     network: answer.network,
@@ -529,9 +527,8 @@ async function setUpDrawn() {
   };
   renderSheet($("exercise-sheet"), `Exercise “${template}”, seed ${seed}`, given, fields);
   $("exercise-sheet").classList.remove("print-only");
-  const left = momentum ? " /check grades a plain SGD step, so the update with momentum is not asked here." : "";
   const ready = templates.find((item) => item.name === template);
-  $("exercise-note").textContent = `${ready ? `${ready.title}. ` : ""}A variant drawn by POST /exercises: the link to this page reopens the same numbers.${left} Fill any fields (rows of a matrix separated by ";"; a batch's z and a have a row per sample), then check. ${EXERCISE_RULE}`;
+  $("exercise-note").textContent = `${ready ? `${ready.title}. ` : ""}A variant drawn by POST /exercises: the link to this page reopens the same numbers. Fill any fields (rows of a matrix separated by ";"; a batch's z and a have a row per sample), then check. ${EXERCISE_RULE}`;
   page.exercise = buildExercise($("exercise-fields"), fields);
   page.drawn = { key, answer };
   $("exercise-notebook").disabled = false;
@@ -579,8 +576,9 @@ function exerciseRequest() {
 /** /check's body but `claimed`: the drawn exercise's numbers, or the run's selected sample. */
 function checkRequest() {
   if (page.drawn) {
-    const { network, inputs, targets, loss, optimizer } = page.drawn.answer;
-    return { network, inputs, targets, loss, learning_rate: optimizer.learning_rate };
+    const { network, inputs, targets, loss, optimizer, optimizer_state } = page.drawn.answer;
+    const step = optimizer_state ? { optimizer, optimizer_state } : { learning_rate: optimizer.learning_rate };
+    return { network, inputs, targets, loss, ...step };
   }
   const request = exerciseRequest();
   return { ...request, inputs: request.inputs[0], targets: request.targets[0], learning_rate: page.state.train.learning_rate };
