@@ -445,6 +445,7 @@ class Run(Iterator[EpochRecord]):
         lazy = memory is not None and "health" not in plan.keep
         every, epochs, step = plan.every, plan.epochs, plan.optimizer.step
         buffers, starts = self.buffers, self.starts
+        gradients, evaluate = space.gradients, space.evaluate
         tails = None if memory is None else memory.tails
         # A queued record ends the call once the next one would be past ``until``.
         last = until - every if epochs > until else epochs
@@ -459,7 +460,7 @@ class Run(Iterator[EpochRecord]):
             copied = None
             try:
                 if one_batch:
-                    grads = space.gradients((epoch - 1) % 3)
+                    grads = gradients((epoch - 1) % 3)
                     if penalized:
                         plan.regularize(before, grads)
                     if tails is None or not wanted:
@@ -475,7 +476,7 @@ class Run(Iterator[EpochRecord]):
                     values = cast(_Batches, self.minibatches).epoch(
                         (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
                     )
-                value = space.evaluate(which)
+                value = evaluate(which)
                 penalty = plan.penalty(after) if penalized else None
             except NonFiniteError as error:
                 state.restore(start)
