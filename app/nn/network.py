@@ -423,9 +423,15 @@ class Workspace:
         """Forward pass and loss of parameter buffer ``which``, leaving ``dLoss/d outputs`` ready
         for :meth:`gradients`; raises :class:`NonFiniteError` if any ``z`` or the loss is not
         finite."""
-        run(self.forward_ops[which])
-        check_forward_finite(self.fwd, self.zflat)
-        return check_loss_finite(self.loss.evaluate(self.loss_input, self.t, self.dy))
+        for op in self.forward_ops[which]:  # run(), inlined: this is every epoch's pass
+            op()
+        zflat = self.zflat
+        if not math.isfinite(zflat.dot(zflat)):  # check_forward_finite's fast test first
+            check_forward_finite(self.fwd, zflat)
+        value = self.loss.evaluate(self.loss_input, self.t, self.dy)
+        if not math.isfinite(value):  # check_loss_finite(), inlined
+            raise NonFiniteError("loss")
+        return value
 
     def outputs(self) -> ForwardPass:
         """The forward pass of the last evaluation, its outputs written (see the class)."""
@@ -434,5 +440,6 @@ class Workspace:
 
     def gradients(self, which: int) -> Parameters:
         """The gradients at the last evaluation of parameter buffer ``which`` (in ``grads``)."""
-        run(self.backward_ops[which])
+        for op in self.backward_ops[which]:
+            op()
         return self.grads

@@ -96,12 +96,12 @@ class EpochRecord:
 
     ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
     alone when it keeps ``outputs``; a part that the run does not keep is None. ``parts`` are
-    ``forward``, ``gradients`` and ``network``; a small full-batch run gives ``copy`` instead, its
-    :class:`_Memory` copied after the epoch's update, from which they are made when first read (a
-    record costs one copy, and one read of a part the views of all three).
+    ``forward``, ``gradients`` and ``network``; a small full-batch run gives its :class:`_Memory`
+    and ``vector``, the memory's copy after the epoch's update, instead: they are made from it when
+    first read (a record costs one copy, and one read of a part the views of all three).
     """
 
-    __slots__ = ("_copy", "_parts", "epoch", "health", "loss", "penalty", "validation")
+    __slots__ = ("_memory", "_parts", "_vector", "epoch", "health", "loss", "penalty", "validation")
 
     def __init__(
         self,
@@ -111,17 +111,19 @@ class EpochRecord:
         validation: Validation | None = None,
         penalty: float | None = None,
         health: list[LayerHealth] | None = None,
-        copy: "tuple[_Memory, Array, int] | None" = None,
+        memory: "_Memory | None" = None,
+        vector: Array | None = None,
     ) -> None:
         self.epoch, self.loss, self.validation, self.penalty = epoch, loss, validation, penalty
-        self.health, self._parts, self._copy = health, parts, copy
+        self.health, self._parts, self._memory, self._vector = health, parts, memory, vector
 
     def _values(self) -> _Parts:
         parts = self._parts
         if parts is None:
-            memory, vector, which = cast("tuple[_Memory, Array, int]", self._copy)
-            parts = self._parts = memory.parts(vector, which)
-            self._copy = None
+            # The epoch's update wrote buffer epoch % 3, from which on the vector is a copy.
+            memory, vector = cast(_Memory, self._memory), cast(Array, self._vector)
+            parts = self._parts = memory.parts(vector, self.epoch % 3)
+            self._memory = self._vector = None
         return parts
 
     @property
@@ -234,10 +236,12 @@ class _Plan:
     def stop(self, epoch: int, value: float) -> Status | None:
         """Why training stops after ``epoch`` ended with loss ``value``, if it does; raises
         :class:`RunCancelledError` when the caller has cancelled the run."""
-        if self.reached(value):
+        if self.loss_below is not None and value <= self.loss_below:  # reached(), inlined
             return "target_reached"
         if epoch == self.epochs:
             return "completed"
+        if self.deadline is None and self.cancelled is None:  # nothing to interrupt it
+            return None
         return self.interrupted()
 
     def interrupted(self) -> Status | None:
@@ -438,34 +442,41 @@ class Run(Iterator[EpochRecord]):
         one_batch, watches, pending = plan.batch_size == len(plan.x), plan.watches, self.pending
         # Asked once here rather than per epoch: without them an epoch pays nothing for them.
         penalized, validates = plan.regularization is not None, "validation" in plan.keep
-        healthy = "health" in plan.keep
+        lazy = memory is not None and "health" not in plan.keep
+        every, epochs, step = plan.every, plan.epochs, plan.optimizer.step
+        buffers, starts = self.buffers, self.starts
+        gradients, evaluate = space.gradients, space.evaluate
+        tails = None if memory is None else memory.tails
+        # A queued record ends the call once the next one would be past ``until``.
+        last = until - every if epochs > until else epochs
         while True:
             epoch = self.epoch + 1
-            before, after = self.buffers[(epoch - 1) % 3], self.buffers[epoch % 3]
+            which = epoch % 3
+            before, after = buffers[(epoch - 1) % 3], buffers[which]
             # The last epoch is known in advance unless the run stops early: keep it as it passes.
-            wanted = plan.wanted(epoch) or epoch == plan.epochs
-            start = self.starts[epoch % 2]
+            wanted = (epoch - 1) % every == 0 or epoch == epochs
+            start = starts[epoch % 2]
             start.restore(state)
             copied = None
             try:
                 if one_batch:
-                    grads = space.gradients((epoch - 1) % 3)
+                    grads = gradients((epoch - 1) % 3)
                     if penalized:
                         plan.regularize(before, grads)
-                    if memory is None or not wanted:
+                    if tails is None or not wanted:
                         values = self._copies(grads) if wanted else (self.value, None, None)
                     else:
                         values = (self.value, None, None)
                         if space.output_ops:  # a loss from logits has not written them
                             space.outputs()
-                    plan.optimizer.step(state, before.flat, grads.flat, after.flat)
-                    if memory is not None and wanted:
-                        copied = memory.tails[epoch % 3].copy()
+                    step(state, before.flat, grads.flat, after.flat)
+                    if tails is not None and wanted:
+                        copied = tails[which].copy()
                 else:
                     values = cast(_Batches, self.minibatches).epoch(
                         (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
                     )
-                value = space.evaluate(epoch % 3)
+                value = evaluate(which)
                 penalty = plan.penalty(after) if penalized else None
             except NonFiniteError as error:
                 state.restore(start)
@@ -482,16 +493,15 @@ class Run(Iterator[EpochRecord]):
             validation = self._started(epoch) if wanted and validates else None
             status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
             record = None
-            if copied is not None and memory is not None:
-                if healthy:
-                    parts = memory.parts(copied, epoch % 3)
+            if copied is not None:
+                if lazy:
+                    record = EpochRecord(
+                        epoch, values[0], None, validation, started_with, None, memory, copied
+                    )
+                else:
+                    parts = cast(_Memory, memory).parts(copied, which)
                     checkup = self._health(before, after, (values[0], *parts[:2]))
                     record = EpochRecord(epoch, values[0], parts, validation, started_with, checkup)
-                else:
-                    copy = (memory, copied, epoch % 3)
-                    record = EpochRecord(
-                        epoch, values[0], None, validation, started_with, None, copy
-                    )
             elif wanted:
                 network = self._network(after, status is not None)
                 checkup = self._health(before, after, values)
@@ -503,7 +513,7 @@ class Run(Iterator[EpochRecord]):
                 return
             if record is not None:
                 pending.append(record)
-                if min(epoch + plan.every, plan.epochs) > until:
+                if epoch > last:
                     return
 
     def _started(self, epoch: int) -> Validation | None:
