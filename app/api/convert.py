@@ -43,6 +43,17 @@ def to_parameters(network: Network) -> Parameters:
     )
 
 
+def parameter_values(network: Network) -> list[float]:
+    """A validated network's numbers in the order of the engine's flat parameter vector: each
+    layer's weights row by row, then its bias (as :meth:`Parameters.from_layers` lays them out)."""
+    values: list[float] = []
+    for layer in network.layers:
+        for row in layer.weights:
+            values += row
+        values += layer.bias
+    return values
+
+
 def to_batch(values: list[float] | list[list[float]]) -> Array:
     """One sample or a batch as a 2-D ``(samples, features)`` float64 array."""
     return np.atleast_2d(np.asarray(values, dtype=np.float64))

@@ -258,14 +258,22 @@ class PreparedForward:
         self.fwd = ForwardPass(np.empty((samples, shapes[0][1])), zs, acts)
         self.ops = _forward_ops(self.params, self.fwd)
 
-    @quiet_floating
     def run(
         self, params: Parameters, x: Sequence[float] | Sequence[Sequence[float]]
     ) -> ForwardPass:
         """:func:`forward` of ``params`` (of this layout) on ``x`` (one sample, or as many rows
         as this pass has samples). Its arrays are this object's buffers: read them before the
         next run."""
-        self.params.flat[:] = params.flat
+        return self.run_on(params.flat, x)
+
+    @quiet_floating
+    def run_on(
+        self, values: Sequence[float] | Array, x: Sequence[float] | Sequence[Sequence[float]]
+    ) -> ForwardPass:
+        """:meth:`run` with the parameters given as the numbers of their flat vector, in its
+        order (each layer's weights row by row, then its bias): a request's list of numbers is
+        written straight into this pass's buffer, with no array made of it first."""
+        self.params.flat[:] = values
         self.fwd.x[...] = x
         run(self.ops)
         check_forward_finite(self.fwd, self.zflat)

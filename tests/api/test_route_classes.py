@@ -7,10 +7,11 @@ import pkgutil
 import threading
 from typing import Annotated, Any
 
+import anyio
 import fastapi.routing
 import orjson
 import pytest
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from starlette.responses import Response
@@ -19,6 +20,8 @@ import app.api.routes
 from app import examples
 from app.api import route_classes
 from app.api.route_classes import DirectRoute, OrjsonRoute, _direct_call, json_response
+from app.api.routes import passes
+from app.main import create_app
 
 JSON = "application/json"
 FASTAPIS_OWN = "application/json; charset=utf-8"  # not the direct call's exact type: FastAPI's path
@@ -77,6 +80,76 @@ def test_the_direct_call_skips_fastapis_dependency_solving(
     assert post(client, "/forward", body, JSON).status_code == 200
     with pytest.raises(RuntimeError, match="FastAPI's handler was used"):
         post(client, "/forward", body, FASTAPIS_OWN)
+
+
+def test_a_valid_body_is_answered_before_fastapis_request_handling(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct call answers from the route's ``handle``: a valid /forward builds none of the
+    request objects FastAPI's handler builds; an invalid one still reaches FastAPI's handler."""
+
+    class Broken(route_classes.OrjsonRequest):
+        def __init__(self, *args: Any) -> None:
+            raise RuntimeError("FastAPI's request handling was used")
+
+    body = orjson.dumps(examples.FORWARD)
+    answer = _forward_answer(body)
+    monkeypatch.setattr(route_classes, "OrjsonRequest", Broken)
+    assert post(client, "/forward", body, JSON).content == answer
+    with pytest.raises(RuntimeError, match="FastAPI's request handling was used"):
+        post(client, "/forward", b"{", JSON)
+
+
+def _forward_answer(body: bytes) -> bytes:
+    """/forward's answer to ``body`` from FastAPI's own handler."""
+    return bytes(post(TestClient(create_app()), "/forward", body, FASTAPIS_OWN).content)
+
+
+async def _asgi_post(app: Any, path: str, chunks: list[bytes]) -> tuple[int, bytes]:
+    """POST the body in ``chunks``, one ASGI message each, straight to ``app``; its status and
+    body."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
+
+
+def test_a_body_in_several_messages_is_joined_or_replayed_whole() -> None:
+    """Without the app's body reader in front, a body sent in several ASGI messages is joined
+    for the direct call, and handed whole to FastAPI's handler when it is invalid."""
+    app = FastAPI()
+    app.include_router(passes.router)
+    body = orjson.dumps(examples.FORWARD)
+    halves = [body[:40], body[40:]]
+    assert anyio.run(_asgi_post, app, "/forward", halves) == (200, _forward_answer(body))
+    status, answer = anyio.run(_asgi_post, app, "/forward", [body[:40], b"]"])
+    assert status == 422
+    assert orjson.loads(answer)["detail"][0]["type"] == "json_invalid"
 
 
 class Item(BaseModel):

@@ -47,6 +47,11 @@ def test_every_run_is_the_one_shot_forward_pass_bit_for_bit(
         assert got.x.tobytes() == expected.x.tobytes()
         for mine, theirs in zip(got.z + got.a, expected.z + expected.a, strict=True):
             assert mine.tobytes() == theirs.tobytes()
+        # The same numbers as a request's list (whole ones as JSON ints) give the same bits.
+        listed = [int(v) if v.is_integer() else v for v in flat.tolist()]
+        got = prepared.run_on(listed, sent)
+        for mine, theirs in zip(got.z + got.a, expected.z + expected.a, strict=True):
+            assert mine.tobytes() == theirs.tobytes()
 
 
 def test_a_pass_that_overflows_raises_as_the_one_shot_one_and_the_next_run_is_right() -> None:

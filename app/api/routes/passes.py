@@ -22,6 +22,7 @@ from app import examples
 from app.api.convert import (
     JSONObject,
     layer_values_json,
+    parameter_values,
     rows,
     tensors_json,
     to_batch,
@@ -99,12 +100,14 @@ def _prepared(
 def _forward_pass(request: ForwardRequest) -> ForwardPass:
     """The forward pass of a validated request: a cheap one (on the event loop) replays its
     layout's prepared pass, which costs a small request a third less than preparing the same
-    calls afresh; a larger one (in the thread pool) runs on fresh arrays."""
-    params = to_parameters(request.network)
+    calls afresh, with the request's numbers written straight into its buffers; a larger one
+    (in the thread pool) runs on fresh arrays."""
     if not is_cheap(request):
-        return forward(params, to_batch(request.inputs))
-    prepared = _prepared(params.shapes, params.activations, request.samples)
-    return prepared.run(params, request.inputs)
+        return forward(to_parameters(request.network), to_batch(request.inputs))
+    layers = request.network.layers
+    shapes = tuple((len(layer.weights), len(layer.weights[0])) for layer in layers)
+    prepared = _prepared(shapes, tuple(layer.activation for layer in layers), request.samples)
+    return prepared.run_on(parameter_values(request.network), request.inputs)
 
 
 def _forward(request: ForwardRequest) -> Response:

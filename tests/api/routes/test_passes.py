@@ -3,6 +3,7 @@ the event loop, a large one in the thread pool, with the same answers either way
 in the very bytes Pydantic writes for the documented response models."""
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,19 @@ def _large(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the threads the endpoints convert their networks in, in request order."""
+    """The names of the threads the endpoints convert their networks in, in request order (to
+    the engine's parameters, or for a cheap /forward to the numbers of its prepared pass)."""
     names: list[str] = []
-    real = passes_api.to_parameters
 
-    def recording(network: Any) -> Any:
-        names.append(threading.current_thread().name)
-        return real(network)
+    def recorder(real: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def recording(network: Any) -> Any:
+            names.append(threading.current_thread().name)
+            return real(network)
 
-    monkeypatch.setattr(passes_api, "to_parameters", recording)
+        return recording
+
+    for name in ("to_parameters", "parameter_values"):
+        monkeypatch.setattr(passes_api, name, recorder(getattr(passes_api, name)))
     return names
 
 
