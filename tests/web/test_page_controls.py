@@ -302,7 +302,8 @@ def test_each_input_node_shows_its_values_map_and_large_on_hover(visit: Visit) -
 
 def test_a_features_input_node_shows_the_features_map(visit: Visit) -> None:
     """Moons with x₁² on: three input nodes, each with its map; x₁²'s is never orange (a square is
-    never negative) while x₁'s is both; focusing x₁² names it over the large map."""
+    never negative) while x₁'s is both; focusing x₁² names it over the large map and in the
+    details box, with the sample's value of x₁²."""
     page = _moons(visit)
     page.check("#feature-x1_squared")
     _prepared(page)
@@ -320,4 +321,6 @@ def test_a_features_input_node_shows_the_features_map(visit: Visit) -> None:
     page.locator('#network .node[data-layer="0"][data-unit="2"]').focus()
     expect(page.locator("#heatmap")).to_have_attribute("data-shows", "0.2")
     expect(page.locator("#heatmap-title")).to_have_text("input x₁²: its value over the plane")
+    expect(page.locator("#details .details-title")).to_have_text("Input x₁² of sample 1")
+    expect(page.locator("#details dt").first).to_have_text("x₁²")
     _assert_clean(visit)

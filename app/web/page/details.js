@@ -21,10 +21,15 @@ function edgeRows(view, { layer, unit, from }) {
   ];
 }
 
+/** An input's name: its feature's (x₁², sin x₁) when the inputs are features, else x₁, x₂, … */
+function inputName(labels, unit) {
+  return (labels && labels[unit]) || `x${subscripts(unit + 1)}`;
+}
+
 /** The rows of a unit: z, a and δ on the selected sample, then its bias's numbers. */
-function nodeRows(view, { layer, unit }) {
+function nodeRows(view, { layer, unit }, labels) {
   const sample = view.sample;
-  if (layer === 0) return [["x", `x${subscripts(unit + 1)}`, sample ? sample.inputs[unit] : null]];
+  if (layer === 0) return [["x", inputName(labels, unit), sample ? sample.inputs[unit] : null]];
   const values = sample ? sample.layers[layer - 1] : null;
   const activation = (view.after || view.start).layers[layer - 1].activation;
   const [z, a, b, delta] = ["z", "a", "b", "δ"].map((symbol) => unitSymbol(symbol, layer, unit + 1));
@@ -39,7 +44,7 @@ function nodeRows(view, { layer, unit }) {
 }
 
 /** The box's title for an item. */
-function title(view, item) {
+function title(view, item, labels) {
   const layers = (view.after || view.start).layers;
   const at = view.after ? `epoch ${view.epoch}` : "before training";
   const sample = view.sample ? view.sample.index + 1 : 1;
@@ -47,7 +52,7 @@ function title(view, item) {
     const { layer, unit, from } = item;
     return `Weight ${weightSymbol(layer + 1, unit + 1, from + 1)}: ${unitName(layer, from, layers.length)} → ${unitName(layer + 1, unit, layers.length)} (${at})`;
   }
-  if (item.layer === 0) return `Input x${item.unit + 1} of sample ${sample}`;
+  if (item.layer === 0) return `Input ${inputName(labels, item.unit)} of sample ${sample}`;
   const activation = layers[item.layer - 1].activation;
   return `${unitName(item.layer, item.unit, layers.length)} (${activation}), sample ${sample}, ${at}`;
 }
@@ -70,9 +75,10 @@ export function renderHint(box) {
   box.replaceChildren(element("p", "note", "Hover or focus a unit or a weight."));
 }
 
-/** Show `item` ({kind: "edge"|"node", layer, unit, from}) of the selected epoch's `view` in `box`. */
-export function renderDetails(box, view, item) {
-  const rows = item.kind === "edge" ? edgeRows(view, item) : nodeRows(view, item);
+/** Show `item` ({kind: "edge"|"node", layer, unit, from}) of the selected epoch's `view` in `box`;
+ * `labels` names the inputs when they are features (null: x₁, x₂, …). */
+export function renderDetails(box, view, item, labels = null) {
+  const rows = item.kind === "edge" ? edgeRows(view, item) : nodeRows(view, item, labels);
   const list = element("dl", "values");
   for (const [key, name, value] of rows) {
     const dd = element("dd");
@@ -81,5 +87,5 @@ export function renderDetails(box, view, item) {
     list.append(element("dt", "", name), dd);
   }
   box.dataset.kind = item.kind;
-  box.replaceChildren(element("p", "details-title", title(view, item)), list, element("p", "note precision", DETAILS_PRECISION));
+  box.replaceChildren(element("p", "details-title", title(view, item, labels)), list, element("p", "note precision", DETAILS_PRECISION));
 }

@@ -368,7 +368,7 @@ function showUnitMap(item) {
 function showItem(item) {
   if (!page.view) return;
   page.item = item && itemIn(page.view, item) ? item : null;
-  if (page.item) renderDetails($("details"), page.view, page.item);
+  if (page.item) renderDetails($("details"), page.view, page.item, inputLabels());
   else renderHint($("details"));
 }
 
