@@ -5,6 +5,7 @@ diagnosis in plain words, and a button that applies its change to the form."""
 import itertools
 import json
 import math
+import re
 from typing import Any
 
 import httpx
@@ -125,17 +126,24 @@ def test_relus_killed_by_a_high_rate_are_fixed_in_one_click_and_a_healthy_run_sa
     _assert_clean(visit)
 
 
-def test_a_run_in_several_requests_says_where_its_texts_count_from(visit: Visit) -> None:
+def test_a_run_in_several_requests_counts_its_texts_epochs_from_the_run_start(
+    visit: Visit,
+) -> None:
     """400 epochs (at a rate of 0.01, which leaves the gradient vanishing) go in requests of
-    100: the diagnoses are the last request's, whose texts count its epochs; the note says
-    from where."""
+    100: the diagnoses are the last request's, whose texts count its own epochs; the panel
+    tells them as the run's (epoch 301 to 400, not 1 to 100) and says they read the last
+    request."""
     page = _open(visit)
     slow = {"optimizer": {"type": "sgd", "learning_rate": 0.01}, "epochs": 400}
     _paste(page, _vanishing() | slow)
     _train(page)
     expect(page.locator("#health caption")).to_contain_text("epoch 400")
-    expect(page.locator('#health .diagnosis[data-id="vanishing_gradients"]')).to_have_count(1)
+    vanishing = page.locator('#health .diagnosis[data-id="vanishing_gradients"]')
+    expect(vanishing).to_have_count(1)
+    told = re.search(r"\bin epoch (\d+) ", vanishing.inner_text())
+    assert told is not None, vanishing.inner_text()
+    assert 301 <= int(told.group(1)) <= 400, vanishing.inner_text()
     expect(page.locator("#health .note")).to_contain_text(
-        "The texts count epochs from the last request's start, after epoch 300."
+        "They read the run's last request, from epoch 301 on."
     )
     _assert_clean(visit)

@@ -98,6 +98,12 @@ function healthTable(entry, activations) {
   return table;
 }
 
+/** A diagnosis's `text` with each "epoch N" counted from the run's start: its request began
+ * after `offset` epochs of the run. */
+export function runEpochs(text, offset) {
+  return offset > 0 ? text.replace(/\bepoch (\d+)/g, (_, n) => `epoch ${Number(n) + offset}`) : text;
+}
+
 /** Show the health of `run` in `root`: nothing before it has recorded an epoch; then the latest
  * recorded epoch's table and, once it rests, its diagnoses, each with a button calling
  * `apply(change)`. */
@@ -114,11 +120,14 @@ export function renderHealth(root, run, apply) {
   if (diagnoses === null) parts.push(element("p", "note", "Diagnoses when the run pauses or ends."));
   else if (!diagnoses.length) parts.push(element("p", "health-ok", "No clear sign of trouble: gradients, updates and units look healthy."));
   else {
+    // A long run goes in requests, and the summary's texts count the epochs of the last one:
+    // each "epoch N" is told as the run's own epoch, as the counter and the curve show it.
+    const offset = run.done - run.summary.epochs_run;
     const list = element("ul", "diagnoses");
     for (const diagnosis of diagnoses) {
       const item = element("li", "diagnosis");
       item.dataset.id = diagnosis.id;
-      item.append(element("p", "", diagnosis.text));
+      item.append(element("p", "", runEpochs(diagnosis.text, offset)));
       const button = element("button", "small", `Try ${changeText(diagnosis.change)}`);
       button.type = "button";
       button.addEventListener("click", () => apply(diagnosis.change));
@@ -126,9 +135,7 @@ export function renderHealth(root, run, apply) {
       list.append(item);
     }
     parts.push(list);
-    // A long run goes in requests; the summary's texts count the epochs of the last one.
-    const offset = run.done - run.summary.epochs_run;
-    const counted = offset > 0 ? ` The texts count epochs from the last request's start, after epoch ${offset}.` : "";
+    const counted = offset > 0 ? ` They read the run's last request, from epoch ${offset + 1} on.` : "";
     parts.push(element("p", "note", `A button changes the form; press Train to try it. Layers are numbered from 1.${counted}`));
   }
   root.replaceChildren(...parts);
