@@ -39,7 +39,8 @@ layer's velocity, then its parameters). A wrong
 claim is marked with every usual mistake (:data:`MistakeId`) whose value it matches at the
 claim's precision (the correct computation with that one mistake made; several can give one
 value), each with a text naming the numbers; its hint is their texts, else the formula of its
-step.
+step. Texts count layers, units and samples from 1 as the worked solution does (``layer 1's δ
+(unit 2)``, ``δ⁽¹⁾``, ``W⁽²⁾``); keys index the JSON from 0.
 
 With a ``regularization`` penalty the gradients claimed are those of loss + penalty: each weight's
 gains the penalty's gradient (``rate·sign(w)`` or ``rate·w``, from the weights sent), recomputed
@@ -420,8 +421,23 @@ class _Truth:
         return self.fwd.a[index - 1] if index else self.x
 
 
+SUPERSCRIPTS: Final = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _layer(index: int) -> str:
+    """Layer ``index`` (the JSON's, from 0) in a text, counted from 1 as the worked solution
+    counts it: ``layer 1`` for ``layers[0]``."""
+    return f"layer {index + 1}"
+
+
+def _named(symbol: str, index: int) -> str:
+    """Layer ``index``'s ``symbol`` (the JSON's, from 0) as the worked solution names it, counted
+    from 1: ``δ⁽¹⁾``, ``W⁽²⁾``."""
+    return f"{symbol}⁽{str(index + 1).translate(SUPERSCRIPTS)}⁾"
+
+
 def _prev(index: int) -> str:
-    return f"layer {index - 1}'s a" if index else "the inputs"
+    return f"{_layer(index - 1)}'s a" if index else "the inputs"
 
 
 def _n(value: float | Array) -> str:
@@ -473,7 +489,7 @@ def _forward_mistakes(truth: _Truth, key: Key) -> Iterator[_Variant]:
                 "z_for_a",
                 from_z,
                 lambda e: (
-                    f"layer {index - 1}'s z is used where its a belongs: z = W·{prev} + b "
+                    f"{_layer(index - 1)}'s z is used where its a belongs: z = W·{prev} + b "
                     f"= {_n(z[e])}, not W·z + b = {_n(from_z[e])}"
                 ),
             )
@@ -521,7 +537,7 @@ def _wrong_activation(
         "wrong_activation",
         value,
         lambda e: (
-            f"{other} is applied where layer {index}'s activation is {name}: "
+            f"{other} is applied where {_layer(index)}'s activation is {name}: "
             f"{name}({_n(z[e])}) = {_n(a[e])}, not {other}({_n(z[e])}) = {_n(value[e])}"
         ),
     )
@@ -588,8 +604,8 @@ def _layer_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
 
     def at(value: Array) -> tuple[Entry, str]:
         entry = _differ_most(value, dz)
-        sample = f"sample {entry[0]}, " if len(z) > 1 else ""
-        return entry, f"layer {index}'s δ ({sample}unit {entry[1]})"
+        sample = f"sample {entry[0] + 1}, " if len(z) > 1 else ""
+        return entry, f"{_layer(index)}'s δ ({sample}unit {entry[1] + 1})"
 
     if name != "identity" and not (truth.loss.from_logits and index == last):
 
@@ -633,14 +649,16 @@ def _layer_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
                 yield _Variant("derivative_shortcut_on_z", on_z, shortcut)
     if index < last:
         W_next = params.layers[index + 1][0]
+        delta, delta_after = _named("δ", index), _named("δ", index + 1)
+        W_after, z_here = _named("W", index + 1), _named("z", index)
         if W_next.shape[0] == W_next.shape[1]:
             untransposed = activation.backward(z, a, dzs[index + 1] @ W_next.T)
 
             def not_transposed(e: Entry) -> str:
                 entry, where = at(untransposed)
                 return (
-                    f"layer {index + 1}'s W is not transposed: δ{index} = (W{index + 1}ᵀ·"
-                    f"δ{index + 1}) ⊙ f'(z{index}), in {where} {_n(dz[entry])}, not "
+                    f"{_layer(index + 1)}'s W is not transposed: {delta} = ({W_after}ᵀ·"
+                    f"{delta_after}) ⊙ f'({z_here}), in {where} {_n(dz[entry])}, not "
                     f"{_n(untransposed[entry])}"
                 )
 
@@ -651,8 +669,8 @@ def _layer_variants(truth: _Truth, index: int) -> Iterator[_Variant]:
         def updated(e: Entry) -> str:
             entry, where = at(after)
             return (
-                f"layer {index + 1}'s weights after their update are used: δ{index} is "
-                f"back-propagated through W{index + 1} as it was before the step, in {where} "
+                f"{_layer(index + 1)}'s weights after their update are used: {delta} is "
+                f"back-propagated through {W_after} as it was before the step, in {where} "
                 f"{_n(dz[entry])}, not {_n(after[entry])}"
             )
 
@@ -762,7 +780,7 @@ def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
             "z_for_a",
             from_z,
             lambda e: (
-                f"layer {index - 1}'s z is used where its a belongs: ∂L/∂W = δ·a_prevᵀ: "
+                f"{_layer(index - 1)}'s z is used where its a belongs: ∂L/∂W = δ·a_prevᵀ: "
                 f"{_n(c[e])}, not {_n(from_z[e])}"
             ),
         )
@@ -779,7 +797,8 @@ def _input_mistakes(truth: _Truth, index: int, c: Array) -> Iterator[_Variant]:
             "wrong_layer_input",
             own,
             lambda e: (
-                f"layer {index}'s own a is used: ∂L/∂W{index} = δ{index}·a_prevᵀ with "
+                f"{_layer(index)}'s own a is used: ∂L/∂{_named('W', index)} = "
+                f"{_named('δ', index)}·a_prevᵀ with "
                 f"a_prev = {prev}: {_n(c[e])}, not {_n(own[e])}"
             ),
         )
@@ -930,9 +949,10 @@ def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
     if stage == "forward":
         index = len(params.layers) - 1 if key == ("outputs",) else int(key[1])
         if key[-1] == "z":
-            return f"z = W·{_prev(index)} + b with layer {index}'s W (one row per unit) and b"
+            return f"z = W·{_prev(index)} + b with {_layer(index)}'s W (one row per unit) and b"
         prefix = "the outputs are the last layer's a" if key == ("outputs",) else "a"
-        return f"{prefix} = {ACTIVATIONS[params.activations[index]].formula} of layer {index}'s z"
+        formula = ACTIVATIONS[params.activations[index]].formula
+        return f"{prefix} = {formula} of {_layer(index)}'s z"
     if stage == "loss":
         return f"the {truth.loss_name} loss is {truth.loss.formula}"
     if stage == "output_delta":
@@ -944,14 +964,18 @@ def _formula(truth: _Truth, stage: Stage, key: Key) -> str:
         index = int(key[1])
         if key[2] == "weights":
             prev = _prev(index)
-            formula = f"∂L/∂W{index} = δ{index}·a_prevᵀ, a_prev = {prev}, summed over samples"
+            formula = (
+                f"∂L/∂{_named('W', index)} = {_named('δ', index)}·a_prevᵀ, a_prev = {prev}, "
+                "summed over samples"
+            )
             rule = truth.regularization
             if rule is None:
                 return formula
             return f"{formula}, plus the {rule.name} penalty's rate·{rule.regularizer.slope}"
         name = params.activations[index]
         return (
-            f"δ{index} = (W{index + 1}ᵀ·δ{index + 1}) ⊙ {name}'(z{index}); the bias gradient is "
+            f"{_named('δ', index)} = ({_named('W', index + 1)}ᵀ·{_named('δ', index + 1)}) ⊙ "
+            f"{name}'({_named('z', index)}); the bias gradient is "
             "δ summed over samples"
         )
     if key[0] == "optimizer_state":

@@ -264,12 +264,13 @@ class CheckRequest(LossRequest):
         return _shape_problem(value, *self.expected_shape(loc))
 
     def expected_shape(self, loc: Loc) -> tuple[tuple[int, ...], str, str]:
-        """The shape of the claimed value at ``loc``, why, and the form it takes, in words."""
+        """The shape of the claimed value at ``loc``, why (its layer counted from 1, as every
+        /check text counts), and the form it takes, in words."""
         layers = self.network.layers
         if loc[0] in ("layers", "outputs"):
             index = int(loc[1]) if loc[0] == "layers" else len(layers) - 1
             units = len(layers[index].weights)
-            what = f"layer {index}'s {plural(units, 'unit')}"
+            what = f"layer {index + 1}'s {plural(units, 'unit')}"
             if self.is_batch:
                 why = f"{plural(self.samples, 'sample')} × {what}"
                 return (self.samples, units), why, "inputs is a batch, so one row per sample"
@@ -277,10 +278,12 @@ class CheckRequest(LossRequest):
         index = int(loc[-2])
         units, inputs = len(layers[index].weights), len(layers[index].weights[0])
         if loc[-1] == "weights":
-            why = f"layer {index}'s weights: {plural(units, 'unit')} × {plural(inputs, 'input')}"
+            why = (
+                f"layer {index + 1}'s weights: {plural(units, 'unit')} × {plural(inputs, 'input')}"
+            )
             form = f"one row per unit, {plural(units, 'row')} of {plural(inputs, 'number')}"
             return (units, inputs), why, form
-        why = f"layer {index}'s bias: {plural(units, 'unit')}"
+        why = f"layer {index + 1}'s bias: {plural(units, 'unit')}"
         return (units,), why, "one list of numbers, one per unit"
 
     def _issues(self) -> list[InitErrorDetails]:
@@ -365,8 +368,8 @@ def _shape_problem(
         for index, row in enumerate(rows):
             if len(row) != width:
                 return (
-                    f"expected shape {expected} ({why}): row {index} has "
-                    f"{plural(len(row), 'number')} but row 0 has {width}"
+                    f"expected shape {expected} ({why}): row {index + 1} has "
+                    f"{plural(len(row), 'number')} but row 1 has {width}"
                 )
         actual: tuple[int, ...] = (len(rows), width)
     else:

@@ -537,7 +537,7 @@ def test_check_prints_a_mark_per_value_and_the_score(url: str | None) -> None:
     done = backprop("check", "-", stdin=json.dumps(slip), url=url)
     assert done.returncode == 3, done.stderr
     assert done.stdout.splitlines() == [
-        "✗ layers[0].a: a = relu(z) = max(0, z) of layer 0's z",
+        "✗ layers[0].a: a = relu(z) = max(0, z) of layer 1's z",
         "↪ outputs: carried forward from layers[0].a",
         "✗ loss: the ½ is missing: the loss is ½·Σ(y − t)² per sample, 1.777, not Σ(y − t)² = "
         "3.553 [missing_half]",

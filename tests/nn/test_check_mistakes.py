@@ -281,8 +281,28 @@ def test_a_mistakes_text_has_the_numbers() -> None:
     unit = int(np.argmax(np.abs(at_a - step.d0)))
     a, z = step.a0[0, unit], step.z0[0, unit]
     assert mistake.text == (
-        f"you used σ'(a) = σ'({n(a)}) = {n(PRIME['sigmoid'](a))} in layer 0's δ (unit {unit}); "
+        f"you used σ'(a) = σ'({n(a)}) = {n(PRIME['sigmoid'](a))} in layer 1's δ (unit {unit + 1}); "
         f"σ' is taken at z: σ'({n(z)}) = a·(1 − a) = {n(a * (1 - a))}"
+    )
+
+
+def test_texts_name_layers_units_and_symbols_from_1() -> None:
+    """W not transposed in the first layer's δ, on a batch: the text counts as the worked solution does,
+    layer 1's δ (sample s + 1, unit u + 1) with δ⁽¹⁾ = (W⁽²⁾ᵀ·δ⁽²⁾); so does the formula of a
+    gradient no usual mistake gives."""
+    step = Step("tanh", "identity", "half_squared_error")
+    untransposed = (step.d1 @ W1.T) * PRIME["tanh"](step.z0)
+    item = step.judge(("gradients", 0, "bias"), untransposed.sum(axis=0))
+    (mistake,) = item.mistakes
+    sample, unit = np.unravel_index(np.argmax(np.abs(untransposed - step.d0)), step.d0.shape)
+    assert mistake.text == (
+        "layer 2's W is not transposed: δ⁽¹⁾ = (W⁽²⁾ᵀ·δ⁽²⁾) ⊙ f'(z⁽¹⁾), in layer 1's δ "
+        f"(sample {sample + 1}, unit {unit + 1}) {n(step.d0[sample, unit])}, not "
+        f"{n(untransposed[sample, unit])}"
+    )
+    formula = step.judge(("gradients", 0, "bias"), np.zeros(3)).hint
+    assert formula == (
+        "δ⁽¹⁾ = (W⁽²⁾ᵀ·δ⁽²⁾) ⊙ tanh'(z⁽¹⁾); the bias gradient is δ summed over samples"
     )
 
 

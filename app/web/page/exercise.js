@@ -1,8 +1,9 @@
 /** The exercise: the student types one step's numbers (z, a, loss, gradients, updated weights)
  * for one sample of the run, or for a variant drawn from POST /exercises; /check marks each
- * field, with its mistake and a link to the worked solution of that very step. Labels and
- * verdict texts count layers from 1, as the worked solution does. The sheet beside the fields
- * is what a print of the exercise shows: the task, the network with its numbers, blank boxes. */
+ * field, with its mistake and a link to the worked solution of that very step. Labels count
+ * layers from 1, as the worked solution and /check's texts (shown as sent) do. The sheet beside
+ * the fields is what a print of the exercise shows: the task, the network with its numbers, blank
+ * boxes. */
 
 import { element, layerMark, tensorTable } from "./format.js";
 
@@ -96,17 +97,6 @@ export function renderSheet(root, title, given, fields) {
   boxes.append(element("h4", "", "Your values"));
   for (const field of fields) boxes.append(blankTable(field.label, field.dims));
   root.append(boxes);
-}
-
-/** A /check text with its layers, units and samples counted from 1: "layer 0's a" → "layer
- * 1's a", "δ0" → "δ⁽¹⁾", "unit 0" → "unit 1", a path ("gradients[1].bias") → its field's label. */
-export function oneBased(text, inputs) {
-  let result = text;
-  for (const [path, { label }] of inputs) result = result.split(path).join(label);
-  return result
-    .replace(/\blayer (\d+)(?='s)/g, (_, n) => `layer ${Number(n) + 1}`)
-    .replace(/\b(unit|sample) (\d+)\b/g, (_, word, n) => `${word} ${Number(n) + 1}`)
-    .replace(/(?<![\w.⁽])([δWzab])(\d+)(?![\w.])/g, (_, symbol, n) => `${symbol}${layerMark(Number(n) + 1)}`);
 }
 
 /** A JSON number's text. */
@@ -235,7 +225,7 @@ export function markExercise(inputs, answer, link) {
     }
     if (check.verdict === "wrong") {
       const text = check.mistakes.length ? check.mistakes.map((mistake) => mistake.text).join(" — or ") : check.hint;
-      if (text) verdict.append(document.createTextNode(` — ${oneBased(text, inputs)} `));
+      if (text) verdict.append(document.createTextNode(` — ${text} `));
       if (check.explain) verdict.append(link(check.explain.step));
     }
   }

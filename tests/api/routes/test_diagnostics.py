@@ -444,7 +444,7 @@ PLANTED: list[tuple[str, Body, str, str, str]] = [
         _request({"layers": [{}, {"z": (W2 @ ON_OFF["z1"] + B2).tolist()}]}, inputs=OFF),
         "forward",
         "layers[1].z",
-        "layer 0's z is used where its a belongs",
+        "layer 1's z is used where its a belongs",
     ),
     (
         "sign of the output delta (t − y)",
@@ -469,7 +469,7 @@ PLANTED: list[tuple[str, Body, str, str, str]] = [
         _request({"gradients": [{}, {"weights": [[0.5, 0.5]]}]}),
         "backward",
         "gradients[1].weights",
-        "∂L/∂W1 = δ1·a_prevᵀ, a_prev = layer 0's a",
+        "∂L/∂W⁽²⁾ = δ⁽²⁾·a_prevᵀ, a_prev = layer 1's a",
     ),
 ]
 
@@ -536,6 +536,30 @@ def test_first_wrong_is_the_earliest_in_the_computation(client: TestClient) -> N
     assert result["first_wrong"]["path"] == "loss"
 
 
+def test_texts_count_from_1_and_paths_index_the_json_from_0(client: TestClient) -> None:
+    """The ReLU derivative skipped on a batch whose second sample turns hidden unit 2 off, the
+    update carried on from it: the text names layer 1's δ (sample 2, unit 2) as the worked
+    solution counts, while the paths, carried_from and the explain pointer index the JSON."""
+    xs = np.array([[-1.0, 2.0, 1.5], OFF])
+    z = xs @ W1.T + B1
+    da = (np.maximum(z, 0.0) @ W2.T + B2 - 1.0) @ W2 / 2
+    skipped = da.T @ xs
+    claimed = {
+        "gradients": [{"weights": skipped.tolist()}],
+        "network": {"layers": [{"weights": (W1 - 0.01 * skipped).tolist()}]},
+    }
+    result = _ok(client, "/check", _request(claimed, inputs=xs.tolist(), targets=[[1.0], [1.0]]))
+    wrong, carried = result["checks"]
+    assert (wrong["path"], wrong["verdict"]) == ("gradients[0].weights", "wrong")
+    assert [m["id"] for m in wrong["mistakes"]] == ["missing_derivative"]
+    assert "in layer 1's δ (sample 2, unit 2) at z = −0.45, δ = 0, not ∂L/∂a = " in wrong["hint"]
+    assert result["first_wrong"]["hint"] == wrong["hint"]
+    assert wrong["explain"] == {"step": "backward.0.weights.1.0", "sample": 0}
+    assert (carried["path"], carried["verdict"]) == ("network.layers[0].weights", "carried_forward")
+    assert carried["carried_from"] == "gradients[0].weights"
+    assert carried["hint"].startswith("computed correctly from your gradients[0].weights")
+
+
 def test_transposed_claim_reports_no_error_value(client: TestClient) -> None:
     """A (3, 2) claim for a (2, 3) gradient is accepted and judged: wrong, error null."""
     result = _ok(client, "/check", _request({"gradients": [{"weights": NB["gW1"].T.tolist()}]}))
@@ -552,39 +576,39 @@ MALFORMED: list[tuple[str, Body, str, str]] = [
         "wrong shape",
         _request({"gradients": [{}, {"weights": [[1.0, 2.0, 3.0]]}]}),
         "gradients[1].weights",
-        "expected shape (1, 2) (layer 1's weights: 1 unit × 2 inputs), got (1, 3)",
+        "expected shape (1, 2) (layer 2's weights: 1 unit × 2 inputs), got (1, 3)",
     ),
     (
         "flattened weights as the notebook prints them",
         _request({"gradients": [{"weights": PRINTED[0]["W1_grad"]}]}),
         "gradients[0].weights",
-        "expected shape (2, 3) (layer 0's weights: 2 units × 3 inputs), got (6,): one row per "
+        "expected shape (2, 3) (layer 1's weights: 2 units × 3 inputs), got (6,): one row per "
         "unit, 2 rows of 3 numbers",
     ),
     (
         "rows for one sample",
         _request({"layers": [{"a": [[0.1, 1.45]]}]}),
         "layers[0].a",
-        "expected shape (2,) (one sample: layer 0's 2 units), got (1, 2): inputs is one sample",
+        "expected shape (2,) (one sample: layer 1's 2 units), got (1, 2): inputs is one sample",
     ),
     (
         "one row for a batch",
         _request({"outputs": [-0.885, 0.13]}, inputs=[[-1.0, 2.0, 1.5], OFF], targets=[[1], [1]]),
         "outputs",
-        "expected shape (2, 1) (2 samples × layer 1's 1 unit), got (2,): inputs is a batch",
+        "expected shape (2, 1) (2 samples × layer 2's 1 unit), got (2,): inputs is a batch",
     ),
     (
         "ragged rows",
         _request({"network": {"layers": [{"weights": [[0.1, 0.2, 0.3], [0.1]]}]}}),
         "network.layers[0].weights",
-        "expected shape (2, 3) (layer 0's weights: 2 units × 3 inputs): row 1 has 1 number but "
-        "row 0 has 3",
+        "expected shape (2, 3) (layer 1's weights: 2 units × 3 inputs): row 2 has 1 number but "
+        "row 1 has 3",
     ),
     (
         "bias as rows",
         _request({"gradients": [{"bias": [[-0.5655], [1.3195]]}]}),
         "gradients[0].bias",
-        "expected shape (2,) (layer 0's bias: 2 units), got (2, 1): one list of numbers",
+        "expected shape (2,) (layer 1's bias: 2 units), got (2, 1): one list of numbers",
     ),
 ]
 
