@@ -287,9 +287,9 @@ def test_a_mistakes_text_has_the_numbers() -> None:
 
 
 def test_texts_name_layers_units_and_symbols_from_1() -> None:
-    """W not transposed in the first layer's δ, on a batch: the text counts as the worked solution does,
-    layer 1's δ (sample s + 1, unit u + 1) with δ⁽¹⁾ = (W⁽²⁾ᵀ·δ⁽²⁾); so does the formula of a
-    gradient no usual mistake gives."""
+    """W not transposed in the first layer's δ, on a batch: the text counts as the worked
+    solution does, layer 1's δ (sample s + 1, unit u + 1) with δ⁽¹⁾ = (W⁽²⁾ᵀ·δ⁽²⁾); so does the
+    formula of a gradient no usual mistake gives."""
     step = Step("tanh", "identity", "half_squared_error")
     untransposed = (step.d1 @ W1.T) * PRIME["tanh"](step.z0)
     item = step.judge(("gradients", 0, "bias"), untransposed.sum(axis=0))
