@@ -418,7 +418,8 @@ class Mistake(ResponseModel):
     )
     text: str = Field(
         description="What was done and what should have been, with the numbers of the value's "
-        "first wrong entry."
+        "first wrong entry; layers, units and samples counted from 1 as in the worked solution "
+        "(layer 1's δ (unit 2), δ⁽¹⁾), while paths index the JSON from 0."
     )
 
 
