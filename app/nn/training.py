@@ -26,11 +26,13 @@ run has a record then only if it was kept as it passed or is one batch: computin
 run an epoch of batches past the deadline.
 """
 
-from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from itertools import chain
+from operator import length_hint
 from time import monotonic
 from typing import Literal, cast, get_args
+from weakref import ReferenceType, ref
 
 import numpy as np
 from numpy.typing import NDArray
@@ -330,7 +332,7 @@ def train(
     return Run(params, state, plan)
 
 
-class Run(Iterator[EpochRecord]):
+class Run(chain[EpochRecord]):
     """A training run: iterating over it trains, yielding the :class:`EpochRecord` of epochs 1,
     1 + every, 1 + 2·every, … and of the last epoch run (not always past a deadline, see the
     module's docstring); then :attr:`result` holds how it ended.
@@ -345,13 +347,31 @@ class Run(Iterator[EpochRecord]):
     validation data has a forward-only workspace on the same buffers. A small full-batch run
     lays the buffers and its workspace out in one :class:`_Memory` and trains up to
     :data:`READ_AHEAD` epochs at a time, queueing their records.
+
+    A run is an :class:`itertools.chain` of the lists of records that it queues (:class:`_Lists`
+    trains it to each next list), so that yielding a record is C alone: a ``__next__`` written in
+    Python would cost a small run's record a tenth of its epoch.
     """
+
+    __slots__ = (
+        "__weakref__", "ahead", "best", "buffers", "checks", "ended", "epoch", "held", "memory",
+        "minibatches", "penalty", "pending", "plan", "records", "shown", "space", "starts",
+        "state", "value",
+    )  # fmt: skip
+
+    def __new__(cls, params: Parameters, state: OptimizerState, plan: _Plan) -> "Run":
+        lists = _Lists()
+        run = cast(Run, cls.from_iterable(lists))
+        lists.run = ref(run)
+        return run
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
         one_batch = plan.batch_size == len(plan.x)
         self.memory = _Memory.fitting(params, plan) if one_batch else None
-        self.pending: deque[EpochRecord] = deque()
-        self.shown = 0  # the epoch of the record yielded last
+        # The records queued by the last call to train, and the iterator the chain yields them by.
+        self.pending: list[EpochRecord] = []
+        self.records = iter(self.pending)
+        self.shown = 0  # the epoch of the last record of the lists yielded before
         self.ahead = 1 if self.memory is None else READ_AHEAD
         if self.memory is None:
             # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads
@@ -393,16 +413,18 @@ class Run(Iterator[EpochRecord]):
             return self._result("target_reached")
         return self._result("completed") if plan.epochs == 0 else None
 
-    def __next__(self) -> EpochRecord:
-        pending = self.pending
+    def _next_list(self) -> Iterator[EpochRecord]:
+        """Train to the next records, unless the run has ended, and iterate over them; raises
+        :class:`StopIteration` when there are none."""
+        if self.pending:
+            self.shown = self.pending[-1].epoch
+        self.pending = pending = cast(list[EpochRecord], [])
+        if self.ended is None:
+            self._fill()
         if not pending:
-            if self.ended is None:
-                self._fill()
-            if not pending:
-                raise StopIteration
-        record = pending.popleft()
-        self.shown = record.epoch
-        return record
+            raise StopIteration
+        self.records = records = iter(pending)
+        return records
 
     @quiet_floating
     def _fill(self) -> None:
@@ -419,8 +441,11 @@ class Run(Iterator[EpochRecord]):
         """How many epochs the run trains before its next record (at most, since it may stop
         early), counted from the record before; 0 once it has ended. A queued record's epochs
         are counted as if trained as it is yielded (they take no time then)."""
-        if self.pending:
-            return self.pending[0].epoch - self.shown
+        left = length_hint(self.records)
+        if left:
+            pending = self.pending
+            shown = len(pending) - left  # records yielded from this list
+            return pending[shown].epoch - (pending[shown - 1].epoch if shown else self.shown)
         if self.ended is not None:
             return 0
         every, epoch = self.plan.every, self.epoch
@@ -430,7 +455,7 @@ class Run(Iterator[EpochRecord]):
     @property
     def result(self) -> TrainingResult:
         """How the run ended, once its records are exhausted."""
-        if self.ended is None or self.pending:
+        if self.ended is None or length_hint(self.records):
             raise RuntimeError("the run has not ended: iterate over its records first")
         return self.ended
 
@@ -652,6 +677,21 @@ class Run(Iterator[EpochRecord]):
             self._held(), best_epoch, (error.quantity, error.layer),
         )  # fmt: skip
         return self._last_record()
+
+
+class _Lists:
+    """What a :class:`Run` chains: the lists of records it queues, each trained for as it is
+    asked for. It holds the run by a weak reference, so that the run, which holds it, makes no
+    reference cycle and is freed with its buffers as soon as its caller drops it."""
+
+    run: "ReferenceType[Run]"
+
+    def __iter__(self) -> "_Lists":
+        return self
+
+    def __next__(self) -> Iterator[EpochRecord]:
+        # The run is the chain that asks: it is alive.
+        return cast(Run, self.run())._next_list()
 
 
 def _layers(fwd: ForwardPass, layers: slice) -> ForwardPass | None:
