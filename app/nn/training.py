@@ -99,8 +99,9 @@ class EpochRecord:
     ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
     alone when it keeps ``outputs``; a part that the run does not keep is None. ``parts`` are
     ``forward``, ``gradients`` and ``network``; a small full-batch run gives its :class:`_Memory`
-    and ``vector``, the memory's copy after the epoch's update, instead: they are made from it when
-    first read (a record costs one copy, and one read of a part the views of all three).
+    and ``vector``, the bytes of the memory after the epoch's update, instead: they are made from
+    them when first read (a record costs one ``bytes`` object, and one read of a part an array
+    of those bytes and the views of all three into it).
     """
 
     __slots__ = ("_memory", "_parts", "_vector", "epoch", "health", "loss", "penalty", "validation")
@@ -114,7 +115,7 @@ class EpochRecord:
         penalty: float | None = None,
         health: list[LayerHealth] | None = None,
         memory: "_Memory | None" = None,
-        vector: Array | None = None,
+        vector: bytes | None = None,
     ) -> None:
         self.epoch, self.loss, self.validation, self.penalty = epoch, loss, validation, penalty
         self.health, self._parts, self._memory, self._vector = health, parts, memory, vector
@@ -122,8 +123,8 @@ class EpochRecord:
     def _values(self) -> _Parts:
         parts = self._parts
         if parts is None:
-            # The epoch's update wrote buffer epoch % 3, from which on the vector is a copy.
-            memory, vector = cast(_Memory, self._memory), cast(Array, self._vector)
+            # The epoch's update wrote buffer epoch % 3, from which on the vector holds the memory.
+            memory, vector = cast(_Memory, self._memory), cast(bytes, self._vector)
             parts = self._parts = memory.parts(vector, self.epoch % 3)
             self._memory = self._vector = None
         return parts
@@ -471,7 +472,9 @@ class Run(chain[EpochRecord]):
         every, epochs, step = plan.every, plan.epochs, plan.optimizer.step
         buffers, starts = self.buffers, self.starts
         gradients, evaluate = space.gradients, space.evaluate
-        tails = None if memory is None else memory.tails
+        # A record's copy of the memory is a bytes object: a third of an array's cost, made and
+        # freed, on a small run (an array of it is made if the record is read).
+        snapshots = None if memory is None else [tail.tobytes for tail in memory.tails]
         # A queued record ends the call once the next one would be past ``until``.
         last = until - every if epochs > until else epochs
         while True:
@@ -488,15 +491,15 @@ class Run(chain[EpochRecord]):
                     grads = gradients((epoch - 1) % 3)
                     if penalized:
                         plan.regularize(before, grads)
-                    if tails is None or not wanted:
+                    if snapshots is None or not wanted:
                         values = self._copies(grads) if wanted else (self.value, None, None)
                     else:
                         values = (self.value, None, None)
                         if space.output_ops:  # a loss from logits has not written them
                             space.outputs()
                     step(state, before.flat, grads.flat, after.flat)
-                    if tails is not None and wanted:
-                        copied = tails[which].copy()
+                    if snapshots is not None and wanted:
+                        copied = snapshots[which]()
                 else:
                     values = cast(_Batches, self.minibatches).epoch(
                         (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
@@ -775,9 +778,9 @@ class _Memory:
     """A small full-batch run's three parameter buffers and its workspace's gradients, z and a
     (:class:`Workspace`'s ``memory``) in one vector, in that order.
 
-    The record of an epoch whose update wrote buffer ``which`` copies the vector from that buffer
-    on, in one call: that buffer, the later ones and the workspace. Its parts are views into the
-    copy, made when first read (:meth:`parts`).
+    The record of an epoch whose update wrote buffer ``which`` takes the bytes of the vector from
+    that buffer on, in one call: that buffer, the later ones and the workspace. Its parts are views
+    into an array of them, made when first read (:meth:`parts`).
     """
 
     def __init__(self, params: Parameters, plan: _Plan, passes: int) -> None:
@@ -800,9 +803,11 @@ class _Memory:
             return None
         return cls(params, plan, passes)
 
-    def parts(self, vector: Array, which: int) -> _Parts:
-        """The forward pass, gradients and network of a record's copy ``vector`` of the memory
-        from buffer ``which`` on, each as the run keeps it."""
+    def parts(self, snapshot: bytes, which: int) -> _Parts:
+        """The forward pass, gradients and network in a record's ``snapshot``, the bytes of the
+        memory from buffer ``which`` on, each as the run keeps it: views into a writable array of
+        them."""
+        vector = np.frombuffer(snapshot).copy()
         params, keep, size = self.params, self.plan.keep, self.params.flat.size
         start = (3 - which) * self.stride  # of the workspace in the copy
         network = params.with_flat(vector[:size]) if "network" in keep else None
