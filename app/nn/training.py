@@ -477,6 +477,11 @@ class Run(chain[EpochRecord]):
         snapshots = None if memory is None else [tail.tobytes for tail in memory.tails]
         # A queued record ends the call once the next one would be past ``until``.
         last = until - every if epochs > until else epochs
+        # A state without buffers (plain SGD's) is its step and epoch: kept without a call. Without
+        # a target, deadline or cancellation only the last epoch ends the run: asked without one.
+        plain = not state.buffers
+        only_epochs = not watches and plan.loss_below is None and plan.deadline is None
+        only_epochs = only_epochs and plan.cancelled is None
         while True:
             epoch = self.epoch + 1
             which = epoch % 3
@@ -484,7 +489,10 @@ class Run(chain[EpochRecord]):
             # The last epoch is known in advance unless the run stops early: keep it as it passes.
             wanted = (epoch - 1) % every == 0 or epoch == epochs
             start = starts[epoch % 2]
-            start.restore(state)
+            if plain:
+                start.step, start.epoch = state.step, state.epoch
+            else:
+                start.restore(state)
             copied = None
             try:
                 if one_batch:
@@ -519,7 +527,11 @@ class Run(chain[EpochRecord]):
             self.epoch, self.value = epoch, value
             state.epoch += 1
             validation = self._started(epoch) if wanted and validates else None
-            status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
+            status: Status | None
+            if only_epochs:
+                status = "completed" if epoch == epochs else None
+            else:
+                status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
             record = None
             if copied is not None:
                 if lazy:
