@@ -482,6 +482,7 @@ class Run(chain[EpochRecord]):
         plain = not state.buffers
         only_epochs = not watches and plan.loss_below is None and plan.deadline is None
         only_epochs = only_epochs and plan.cancelled is None
+        new_record = object.__new__
         while True:
             epoch = self.epoch + 1
             which = epoch % 3
@@ -535,9 +536,12 @@ class Run(chain[EpochRecord]):
             record = None
             if copied is not None:
                 if lazy:
-                    record = EpochRecord(
-                        epoch, values[0], None, validation, started_with, None, memory, copied
-                    )
+                    # EpochRecord(epoch, values[0], None, validation, started_with, None, memory,
+                    # copied) without the call of __init__, half a lazy record's cost.
+                    record = new_record(EpochRecord)
+                    record.epoch, record.loss, record.validation = epoch, values[0], validation
+                    record.penalty, record.health, record._parts = started_with, None, None
+                    record._memory, record._vector = memory, copied
                 else:
                     parts = cast(_Memory, memory).parts(copied, which)
                     checkup = self._health(before, after, (values[0], *parts[:2]))
