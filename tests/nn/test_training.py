@@ -18,7 +18,7 @@ import pytest
 
 from app.nn import training
 from app.nn.activations import ActivationName
-from app.nn.errors import NonFiniteError
+from app.nn.errors import NonFiniteError, RunCancelledError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD, Adam, BufferName, OptimizerState
@@ -565,6 +565,24 @@ def test_a_run_is_its_own_iterator_and_freed_once_dropped() -> None:
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_a_cancelled_run_has_ended() -> None:
+    """Once iterating has raised RunCancelledError the run yields nothing more: a further next()
+    neither trains nor asks ``cancelled`` again."""
+    asked: list[bool] = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 2
+
+    targets = np.array([[0.0], [1.0], [1.0], [0.0]])
+    hse = LOSSES["half_squared_error"]
+    run = train(xor_network(), X, targets, hse, SGD(0.1), 200, cancelled=cancelled)
+    with pytest.raises(RunCancelledError):
+        list(run)
+    assert next(run, None) is None
+    assert len(asked) == 3
 
 
 def test_an_adam_state_that_overflows_is_divergence() -> None:
