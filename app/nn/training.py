@@ -26,11 +26,13 @@ run has a record then only if it was kept as it passed or is one batch: computin
 run an epoch of batches past the deadline.
 """
 
-from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from itertools import chain
+from operator import length_hint
 from time import monotonic
 from typing import Literal, cast, get_args
+from weakref import ReferenceType, ref
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,8 +99,9 @@ class EpochRecord:
     ``forward`` holds every layer's z and a when the run keeps ``layers``, else the last layer's
     alone when it keeps ``outputs``; a part that the run does not keep is None. ``parts`` are
     ``forward``, ``gradients`` and ``network``; a small full-batch run gives its :class:`_Memory`
-    and ``vector``, the memory's copy after the epoch's update, instead: they are made from it when
-    first read (a record costs one copy, and one read of a part the views of all three).
+    and ``vector``, the bytes of the memory after the epoch's update, instead: they are made from
+    them when first read (a record costs one ``bytes`` object, and one read of a part an array
+    of those bytes and the views of all three into it).
     """
 
     __slots__ = ("_memory", "_parts", "_vector", "epoch", "health", "loss", "penalty", "validation")
@@ -112,7 +115,7 @@ class EpochRecord:
         penalty: float | None = None,
         health: list[LayerHealth] | None = None,
         memory: "_Memory | None" = None,
-        vector: Array | None = None,
+        vector: bytes | None = None,
     ) -> None:
         self.epoch, self.loss, self.validation, self.penalty = epoch, loss, validation, penalty
         self.health, self._parts, self._memory, self._vector = health, parts, memory, vector
@@ -120,8 +123,8 @@ class EpochRecord:
     def _values(self) -> _Parts:
         parts = self._parts
         if parts is None:
-            # The epoch's update wrote buffer epoch % 3, from which on the vector is a copy.
-            memory, vector = cast(_Memory, self._memory), cast(Array, self._vector)
+            # The epoch's update wrote buffer epoch % 3, from which on the vector holds the memory.
+            memory, vector = cast(_Memory, self._memory), cast(bytes, self._vector)
             parts = self._parts = memory.parts(vector, self.epoch % 3)
             self._memory = self._vector = None
         return parts
@@ -330,7 +333,7 @@ def train(
     return Run(params, state, plan)
 
 
-class Run(Iterator[EpochRecord]):
+class Run(chain[EpochRecord]):
     """A training run: iterating over it trains, yielding the :class:`EpochRecord` of epochs 1,
     1 + every, 1 + 2·every, … and of the last epoch run (not always past a deadline, see the
     module's docstring); then :attr:`result` holds how it ended.
@@ -345,13 +348,31 @@ class Run(Iterator[EpochRecord]):
     validation data has a forward-only workspace on the same buffers. A small full-batch run
     lays the buffers and its workspace out in one :class:`_Memory` and trains up to
     :data:`READ_AHEAD` epochs at a time, queueing their records.
+
+    A run is an :class:`itertools.chain` of the lists of records that it queues (:class:`_Lists`
+    trains it to each next list), so that yielding a record is C alone: a ``__next__`` written in
+    Python costs about 0.1 µs a record, as much as one more NumPy call on a small run's epoch.
     """
+
+    __slots__ = (
+        "__weakref__", "ahead", "best", "buffers", "checks", "ended", "epoch", "held", "memory",
+        "minibatches", "penalty", "pending", "plan", "records", "shown", "space", "starts",
+        "state", "value",
+    )  # fmt: skip
+
+    def __new__(cls, params: Parameters, state: OptimizerState, plan: _Plan) -> "Run":
+        lists = _Lists()
+        run = cast(Run, cls.from_iterable(lists))
+        lists.run = ref(run)
+        return run
 
     def __init__(self, params: Parameters, state: OptimizerState, plan: _Plan) -> None:
         one_batch = plan.batch_size == len(plan.x)
         self.memory = _Memory.fitting(params, plan) if one_batch else None
-        self.pending: deque[EpochRecord] = deque()
-        self.shown = 0  # the epoch of the record yielded last
+        # The records queued by the last call to train, and the iterator the chain yields them by.
+        self.pending: list[EpochRecord] = []
+        self.records = iter(self.pending)
+        self.shown = 0  # the epoch of the last record of the lists yielded before
         self.ahead = 1 if self.memory is None else READ_AHEAD
         if self.memory is None:
             # Buffers 1 and 2 are written by the updates of epochs 1 and 2 before anything reads
@@ -393,16 +414,18 @@ class Run(Iterator[EpochRecord]):
             return self._result("target_reached")
         return self._result("completed") if plan.epochs == 0 else None
 
-    def __next__(self) -> EpochRecord:
-        pending = self.pending
+    def _next_list(self) -> Iterator[EpochRecord]:
+        """Train to the next records, unless the run has ended, and iterate over them; raises
+        :class:`StopIteration` when there are none."""
+        if self.pending:
+            self.shown = self.pending[-1].epoch
+        self.pending = pending = cast(list[EpochRecord], [])
+        if self.ended is None:
+            self._fill()
         if not pending:
-            if self.ended is None:
-                self._fill()
-            if not pending:
-                raise StopIteration
-        record = pending.popleft()
-        self.shown = record.epoch
-        return record
+            raise StopIteration
+        self.records = records = iter(pending)
+        return records
 
     @quiet_floating
     def _fill(self) -> None:
@@ -419,8 +442,11 @@ class Run(Iterator[EpochRecord]):
         """How many epochs the run trains before its next record (at most, since it may stop
         early), counted from the record before; 0 once it has ended. A queued record's epochs
         are counted as if trained as it is yielded (they take no time then)."""
-        if self.pending:
-            return self.pending[0].epoch - self.shown
+        left = length_hint(self.records)
+        if left:
+            pending = self.pending
+            shown = len(pending) - left  # records yielded from this list
+            return pending[shown].epoch - (pending[shown - 1].epoch if shown else self.shown)
         if self.ended is not None:
             return 0
         every, epoch = self.plan.every, self.epoch
@@ -430,7 +456,7 @@ class Run(Iterator[EpochRecord]):
     @property
     def result(self) -> TrainingResult:
         """How the run ended, once its records are exhausted."""
-        if self.ended is None or self.pending:
+        if self.ended is None or length_hint(self.records):
             raise RuntimeError("the run has not ended: iterate over its records first")
         return self.ended
 
@@ -446,9 +472,17 @@ class Run(Iterator[EpochRecord]):
         every, epochs, step = plan.every, plan.epochs, plan.optimizer.step
         buffers, starts = self.buffers, self.starts
         gradients, evaluate = space.gradients, space.evaluate
-        tails = None if memory is None else memory.tails
+        # A record's copy of the memory is a bytes object: under half an array's cost, made and
+        # freed, on a small run (an array of it is made if the record is read).
+        snapshots = None if memory is None else [tail.tobytes for tail in memory.tails]
         # A queued record ends the call once the next one would be past ``until``.
         last = until - every if epochs > until else epochs
+        # A state without buffers (plain SGD's) is its step and epoch: kept without a call. Without
+        # a target, deadline or cancellation only the last epoch ends the run: asked without one.
+        plain = not state.buffers
+        only_epochs = not watches and plan.loss_below is None and plan.deadline is None
+        only_epochs = only_epochs and plan.cancelled is None
+        new_record = object.__new__
         while True:
             epoch = self.epoch + 1
             which = epoch % 3
@@ -456,22 +490,25 @@ class Run(Iterator[EpochRecord]):
             # The last epoch is known in advance unless the run stops early: keep it as it passes.
             wanted = (epoch - 1) % every == 0 or epoch == epochs
             start = starts[epoch % 2]
-            start.restore(state)
+            if plain:
+                start.step, start.epoch = state.step, state.epoch
+            else:
+                start.restore(state)
             copied = None
             try:
                 if one_batch:
                     grads = gradients((epoch - 1) % 3)
                     if penalized:
                         plan.regularize(before, grads)
-                    if tails is None or not wanted:
+                    if snapshots is None or not wanted:
                         values = self._copies(grads) if wanted else (self.value, None, None)
                     else:
                         values = (self.value, None, None)
                         if space.output_ops:  # a loss from logits has not written them
                             space.outputs()
                     step(state, before.flat, grads.flat, after.flat)
-                    if tails is not None and wanted:
-                        copied = tails[which].copy()
+                    if snapshots is not None and wanted:
+                        copied = snapshots[which]()
                 else:
                     values = cast(_Batches, self.minibatches).epoch(
                         (epoch - 1) % 3, epoch % 3, state, wanted, interruptible=True
@@ -491,13 +528,20 @@ class Run(Iterator[EpochRecord]):
             self.epoch, self.value = epoch, value
             state.epoch += 1
             validation = self._started(epoch) if wanted and validates else None
-            status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
+            status: Status | None
+            if only_epochs:
+                status = "completed" if epoch == epochs else None
+            else:
+                status = self._watch(epoch, value) if watches else plan.stop(epoch, value)
             record = None
             if copied is not None:
                 if lazy:
-                    record = EpochRecord(
-                        epoch, values[0], None, validation, started_with, None, memory, copied
-                    )
+                    # EpochRecord(epoch, values[0], None, validation, started_with, None, memory,
+                    # copied) without the call of __init__, half a lazy record's cost.
+                    record = new_record(EpochRecord)
+                    record.epoch, record.loss, record.validation = epoch, values[0], validation
+                    record.penalty, record.health, record._parts = started_with, None, None
+                    record._memory, record._vector = memory, copied
                 else:
                     parts = cast(_Memory, memory).parts(copied, which)
                     checkup = self._health(before, after, (values[0], *parts[:2]))
@@ -654,6 +698,21 @@ class Run(Iterator[EpochRecord]):
         return self._last_record()
 
 
+class _Lists:
+    """What a :class:`Run` chains: the lists of records it queues, each trained for as it is
+    asked for. It holds the run by a weak reference, so that the run, which holds it, makes no
+    reference cycle and is freed with its buffers as soon as its caller drops it."""
+
+    run: "ReferenceType[Run]"
+
+    def __iter__(self) -> "_Lists":
+        return self
+
+    def __next__(self) -> Iterator[EpochRecord]:
+        # The run is the chain that asks: it is alive.
+        return cast(Run, self.run())._next_list()
+
+
 def _layers(fwd: ForwardPass, layers: slice) -> ForwardPass | None:
     """The z and a of ``fwd``'s ``layers`` (the same arrays), None for no layer."""
     z = fwd.z[layers]
@@ -735,9 +794,9 @@ class _Memory:
     """A small full-batch run's three parameter buffers and its workspace's gradients, z and a
     (:class:`Workspace`'s ``memory``) in one vector, in that order.
 
-    The record of an epoch whose update wrote buffer ``which`` copies the vector from that buffer
-    on, in one call: that buffer, the later ones and the workspace. Its parts are views into the
-    copy, made when first read (:meth:`parts`).
+    The record of an epoch whose update wrote buffer ``which`` takes the bytes of the vector from
+    that buffer on, in one call: that buffer, the later ones and the workspace. Its parts are views
+    into an array of them, made when first read (:meth:`parts`).
     """
 
     def __init__(self, params: Parameters, plan: _Plan, passes: int) -> None:
@@ -760,9 +819,11 @@ class _Memory:
             return None
         return cls(params, plan, passes)
 
-    def parts(self, vector: Array, which: int) -> _Parts:
-        """The forward pass, gradients and network of a record's copy ``vector`` of the memory
-        from buffer ``which`` on, each as the run keeps it."""
+    def parts(self, snapshot: bytes, which: int) -> _Parts:
+        """The forward pass, gradients and network in a record's ``snapshot``, the bytes of the
+        memory from buffer ``which`` on, each as the run keeps it: views into a writable array of
+        them."""
+        vector = np.frombuffer(snapshot).copy()
         params, keep, size = self.params, self.plan.keep, self.params.flat.size
         start = (3 - which) * self.stride  # of the workspace in the copy
         network = params.with_flat(vector[:size]) if "network" in keep else None

@@ -6,8 +6,10 @@ for cross_entropy.
 """
 
 import functools
+import gc
 import itertools
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ import pytest
 
 from app.nn import training
 from app.nn.activations import ActivationName
-from app.nn.errors import NonFiniteError
+from app.nn.errors import NonFiniteError, RunCancelledError
 from app.nn.losses import LOSSES, LossName
 from app.nn.network import Parameters, compute_gradients, evaluate
 from app.nn.optimizers import SGD, Adam, BufferName, OptimizerState
@@ -528,7 +530,9 @@ def test_minibatch_last_record_computed_again_is_the_same(case: str) -> None:
     _same_record(sparse[-1], every_one[-1])
 
 
-@pytest.mark.parametrize(("every", "epochs"), [(1, 7), (3, 10), (4, 9), (10, 3)])
+@pytest.mark.parametrize(
+    ("every", "epochs"), [(1, 7), (3, 10), (4, 9), (10, 3), (1, 150), (3, 200), (70, 200)]
+)
 def test_epochs_to_next_record_counts_to_the_record_that_comes(every: int, epochs: int) -> None:
     """Before each record, the run says how many epochs it is away; 0 once the run has ended."""
     targets = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -543,6 +547,42 @@ def test_epochs_to_next_record_counts_to_the_record_that_comes(every: int, epoch
         assert record.epoch - last == ahead
         last = record.epoch
     assert run.epochs_to_next_record() == 0
+
+
+def test_a_run_is_its_own_iterator_and_freed_once_dropped() -> None:
+    """``iter(run)`` is the run; a run dropped half-way is freed at once, buffers and all, with
+    the garbage collector off (it makes no reference cycle), and says it has not ended."""
+    targets = np.array([[0.0], [1.0], [1.0], [0.0]])
+    run = train(xor_network(), X, targets, LOSSES["half_squared_error"], SGD(0.1), 200)
+    assert iter(run) is run
+    assert [next(run).epoch for _ in range(70)] == list(range(1, 71))
+    with pytest.raises(RuntimeError, match="has not ended"):
+        _ = run.result
+    alive = weakref.ref(run)
+    gc.disable()
+    try:
+        del run
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_a_cancelled_run_has_ended() -> None:
+    """Once iterating has raised RunCancelledError the run yields nothing more: a further next()
+    neither trains nor asks ``cancelled`` again."""
+    asked: list[bool] = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 2
+
+    targets = np.array([[0.0], [1.0], [1.0], [0.0]])
+    hse = LOSSES["half_squared_error"]
+    run = train(xor_network(), X, targets, hse, SGD(0.1), 200, cancelled=cancelled)
+    with pytest.raises(RunCancelledError):
+        list(run)
+    assert next(run, None) is None
+    assert len(asked) == 3
 
 
 def test_an_adam_state_that_overflows_is_divergence() -> None:
