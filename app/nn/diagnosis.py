@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.nn.activations import ActivationName
-from app.nn.errors import Quantity
+from app.nn.errors import QUANTITY_WORDS, Quantity
 from app.nn.health import LayerHealth
 from app.nn.init import InitName
 
@@ -47,14 +47,6 @@ STALLED = 0.5
 RATE_STEP = 10.0
 """The factor by which a suggested learning rate differs from the run's."""
 
-_STAGES: dict[Quantity, str] = {
-    "forward": "z",
-    "loss": "the loss",
-    "penalty": "the regularization penalty",
-    "gradient": "the gradient",
-    "update": "an updated parameter",
-    "state": "the optimizer state",
-}
 _DERIVATIVES: dict[ActivationName, str] = {
     "sigmoid": "sigmoid derivatives are at most 0.25",
     "tanh": "tanh derivatives are at most 1 and far less away from 0",
@@ -267,7 +259,8 @@ def diagnose(
         where = "" if divergence.layer is None else f" of layer {divergence.layer + 1}"
         lower = _rate(learning_rate / RATE_STEP)
         text = (
-            f"the run diverged in epoch {divergence.epoch}: {_STAGES[divergence.stage]}{where} "
+            f"the run diverged in epoch {divergence.epoch}: "
+            f"{QUANTITY_WORDS[divergence.stage]}{where} "
             f"was the first value not finite (float64 overflow or NaN); lower the learning rate "
             f"to {lower:g}"
         )

@@ -13,7 +13,7 @@ Quantity = Literal["forward", "loss", "penalty", "gradient", "update", "state"]
 """What the engine found not finite: a layer's z, the loss, the regularization penalty, a
 gradient, an updated parameter or the optimizer's state."""
 
-_WHAT = {
+QUANTITY_WORDS: dict[Quantity, str] = {
     "forward": "z",
     "loss": "the loss",
     "penalty": "the regularization penalty",
@@ -21,6 +21,7 @@ _WHAT = {
     "update": "an updated parameter",
     "state": "the optimizer state",
 }
+"""Each quantity in words, as an error or a diagnosis names what was not finite."""
 _NOUN = {
     "forward": "z",
     "loss": "loss",
@@ -54,10 +55,11 @@ class NonFiniteError(EngineError):
     def __init__(self, quantity: Quantity, layer: int | None = None) -> None:
         self.quantity = quantity
         self.layer = layer
-        self.what = f"layer {layer}'s {_NOUN[quantity]}" if layer is not None else _WHAT[quantity]
+        noun = QUANTITY_WORDS[quantity]
+        self.what = f"layer {layer}'s {_NOUN[quantity]}" if layer is not None else noun
         where = f"layer {layer}: " if layer is not None else ""
         super().__init__(
-            f"{where}{_WHAT[quantity]} is not finite (float64 overflow or NaN); "
+            f"{where}{QUANTITY_WORDS[quantity]} is not finite (float64 overflow or NaN); "
             "the weights, inputs or targets are too large for this network"
         )
 
