@@ -610,7 +610,7 @@ def test_the_diagram_is_one_tab_stop_walked_with_the_arrow_keys(visit: Visit) ->
     page.keyboard.press("Shift+Tab")
     first = page.locator('#network .node[data-layer="0"][data-unit="0"]')
     expect(first).to_be_focused()
-    expect(page.locator("#details .details-title")).to_have_text("Input x1 of sample 1")
+    expect(page.locator("#details .details-title")).to_have_text("Input x₁ of sample 1")
     page.keyboard.press("ArrowDown")
     expect(page.locator("#details dd[data-key=x]")).to_have_text("2")
     page.keyboard.press("End")
