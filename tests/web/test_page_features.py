@@ -196,6 +196,29 @@ def _posted(requests: list[Request], path: str) -> list[dict[str, Any]]:
     return [json.loads(r.post_data or "{}") for r in requests if r.url.endswith(path)]
 
 
+def _wait_for_grid(page: Page, requests: list[Request], features: list[str]) -> None:
+    """Wait (up to 15 s) until the map has asked /datasets for the grid of ``features`` and then
+    /forward for its values: after quick toggles the map of an earlier state may still be the
+    last one drawn, its own requests already sent."""
+    for _ in range(150):
+        bodies = [
+            (request.url, json.loads(request.post_data or "{}"))
+            for request in requests
+            if request.url.endswith(("/datasets", "/forward"))
+        ]
+        grids = [
+            index
+            for index, (url, body) in enumerate(bodies)
+            if url.endswith("/datasets") and "grid" in body
+        ]
+        if grids and bodies[grids[-1]][1].get("input_features") == features:
+            later = bodies[grids[-1] + 1 :]
+            if any(url.endswith("/forward") and len(body["inputs"]) > 100 for url, body in later):
+                return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"no map of {features} was asked for")
+
+
 def test_feature_toggles_apply_to_the_data_and_the_grid(visit: Visit) -> None:
     """Circles on x₁² and x₂² alone: the input nodes are those features; /train's inputs are
     /datasets' features of the set's points; the map's /forward evaluates /datasets' grid of those
@@ -213,12 +236,14 @@ def test_feature_toggles_apply_to_the_data_and_the_grid(visit: Visit) -> None:
     expect(page.locator('#network .node[data-layer="0"] text')).to_have_text(["x₁²", "x₂²"])
     expect(page.locator("#heatmap-box")).to_be_visible()
     expect(page.locator("#network .node.mapped:not(.input)")).to_have_count(8)
+    final = ["x1_squared", "x2_squared"]
+    _wait_for_grid(page, requests, final)
     sets = _posted(requests, "/datasets")
     featured = [body for body in sets if body.get("input_features") and "grid" not in body]
-    assert featured[-1]["input_features"] == ["x1_squared", "x2_squared"]
+    assert featured[-1]["input_features"] == final
     drawn = httpx.post(f"{visit.origin}/datasets", json=featured[-1]).json()
     gridded = [body for body in sets if "grid" in body]
-    assert gridded[-1]["input_features"] == ["x1_squared", "x2_squared"]
+    assert gridded[-1]["input_features"] == final
     grid = httpx.post(f"{visit.origin}/datasets", json=gridded[-1]).json()["grid_inputs"]
     steps = gridded[-1]["grid"]["steps"]
     upside_down = [row for i in reversed(range(steps)) for row in grid[i * steps : (i + 1) * steps]]
